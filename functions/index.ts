@@ -1,0 +1,30 @@
+import * as functions from '@google-cloud/functions-framework';
+import type { CloudEvent, HttpFunction } from '@google-cloud/functions-framework';
+
+// One package serves both functions, and each Cloud Functions instance runs one of them.
+// The handlers are imported on demand so the ingest function never loads the processor's
+// Firestore, dbt Cloud or Slack code (and the other way round). The instance's own target
+// (FUNCTION_TARGET) is imported before the server starts, so a bad configuration (say a
+// routing file that fails its schema) stops the instance at start-up, failing the deploy,
+// instead of failing every event.
+
+const loadIngest = once(() => import('./ingest/handler.js'));
+const loadProcessor = once(() => import('./processor/handler.js'));
+
+export const INGEST_FUNCTION = 'ingestWebhook';
+export const PROCESSOR_FUNCTION = 'processSyncEvent';
+
+const ingestWebhook: HttpFunction = async (req, res) => (await loadIngest()).ingestWebhook(req, res);
+
+functions.http(INGEST_FUNCTION, ingestWebhook);
+functions.cloudEvent(PROCESSOR_FUNCTION, async (event: CloudEvent<unknown>) =>
+  (await loadProcessor()).processSyncEvent(event),
+);
+
+if (process.env.FUNCTION_TARGET === INGEST_FUNCTION) await loadIngest();
+if (process.env.FUNCTION_TARGET === PROCESSOR_FUNCTION) await loadProcessor();
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => (loaded ??= load());
+}

@@ -1,0 +1,45 @@
+import { RecordingServer, type RecordedRequest, type Reply } from './recording-server.js';
+
+const TRIGGER = /^\/api\/v2\/accounts\/(\d+)\/jobs\/(\d+)\/run\/?$/;
+
+/**
+ * A stand-in for the dbt Cloud Administrative API v2 that records requests. It answers a
+ * job trigger like dbt Cloud does (200 with a queued Run) and anything else with 404.
+ * Script 429/5xx/4xx/'hang' replies with `script()`.
+ */
+export function fakeDbtCloud(): RecordingServer {
+  let nextRunId = 70_000_000;
+  return new RecordingServer('dbt Cloud', (request: RecordedRequest, server): Reply => {
+    const trigger = request.method === 'POST' ? TRIGGER.exec(request.url) : null;
+    if (!trigger) return { status: 404, body: { status: { code: 404, is_success: false, user_message: 'Not found' }, data: null } };
+    const [, accountId, jobId] = trigger;
+    const id = nextRunId++;
+    return {
+      status: 200,
+      body: {
+        status: { code: 200, is_success: true, user_message: 'Success!', developer_message: '' },
+        data: {
+          id,
+          account_id: Number(accountId),
+          job_definition_id: Number(jobId),
+          cause: (request.json as { cause?: string } | undefined)?.cause ?? null,
+          status: 1,
+          status_humanized: 'Queued',
+          in_progress: true,
+          is_complete: false,
+          is_success: false,
+          is_error: false,
+          is_cancelled: false,
+          created_at: new Date().toISOString(),
+          finished_at: null,
+          href: `${server.url}/deploy/${accountId}/projects/1/runs/${id}/`,
+        },
+      },
+    };
+  });
+}
+
+/** The trigger requests a fake dbt Cloud received (POST .../jobs/{job}/run/). */
+export function triggerRequests(server: RecordingServer): RecordedRequest[] {
+  return server.requests.filter((r) => r.method === 'POST' && TRIGGER.test(r.url));
+}

@@ -1,0 +1,74 @@
+import { pino, type Logger } from 'pino';
+
+// Cloud Logging reads `severity` and `message` from JSON lines on stdout. A few lines of
+// formatter do this; @google-cloud/pino-logging-gcp-config would too, but it pulls in
+// @google-cloud/logging and adds ~270 ms to the ingest function's cold start.
+const SEVERITY: Record<string, string> = {
+  trace: 'DEBUG',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARNING',
+  error: 'ERROR',
+  fatal: 'CRITICAL',
+};
+
+/** Field names that may carry a credential: never printed, whatever logs them. */
+export const REDACTED_PATHS = [
+  'token',
+  'secret',
+  'authorization',
+  'headers.authorization',
+  'headers["x-fivetran-signature-256"]',
+  '*.token',
+  '*.secret',
+  '*.authorization',
+];
+
+export function createLogger(destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level: process.env.LOG_LEVEL ?? 'info',
+      messageKey: 'message',
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ severity: SEVERITY[label] ?? 'DEFAULT' }),
+      },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
+    destination,
+  );
+}
+
+export const logger = createLogger();
+
+/**
+ * Log fields that tie a line to the request's trace in Cloud Trace, from
+ * `traceparent` (W3C) or `X-Cloud-Trace-Context` (Google's load balancer).
+ */
+export function traceFields(
+  headers: Record<string, string | string[] | undefined>,
+  projectId: string | undefined,
+): Record<string, string> {
+  const traceparent = first(headers['traceparent']);
+  const cloudTrace = first(headers['x-cloud-trace-context']);
+  let traceId: string | undefined;
+  let spanId: string | undefined;
+  const w3c = traceparent?.match(/^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/i);
+  if (w3c) {
+    [, traceId, spanId] = w3c;
+  } else {
+    const google = cloudTrace?.match(/^([\da-f]{32})(?:\/(\d+))?/i);
+    if (google) [, traceId, spanId] = google;
+  }
+  if (!traceId || !projectId) return {};
+  const fields: Record<string, string> = {
+    'logging.googleapis.com/trace': `projects/${projectId}/traces/${traceId}`,
+  };
+  if (spanId) fields['logging.googleapis.com/spanId'] = spanId;
+  return fields;
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,43 @@
+/** A setting that is missing or malformed. Names the environment variable to fix. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function optionalString(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+export function requiredString(env: Env, name: string, hint: string): string {
+  const value = optionalString(env, name);
+  if (value === undefined) throw new ConfigError(name, `is not set; ${hint}`);
+  return value;
+}
+
+export function integer(
+  env: Env,
+  name: string,
+  fallback: number,
+  { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {},
+): number {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+/** The project every Google Cloud client uses: GOOGLE_CLOUD_PROJECT (or GCLOUD_PROJECT). */
+export function projectId(env: Env): string | undefined {
+  return optionalString(env, 'GOOGLE_CLOUD_PROJECT') ?? optionalString(env, 'GCLOUD_PROJECT');
+}
