@@ -191,3 +191,12 @@ function defaultClient(): Promise<SecretManagerLike> {
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** A secret setting read from the environment under its own name (FIVETRAN_WEBHOOK_SECRET, ...). */
+export function secretSetting(
+  env: Record<string, string | undefined>,
+  name: string,
+  options: SecretOptions = {},
+): Secret {
+  return new Secret(name, env[name], options);
+}
