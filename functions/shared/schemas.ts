@@ -25,7 +25,7 @@ export function loadSchema(name: SchemaName): Record<string, unknown> {
 export function validator<T>(name: SchemaName): ValidateFunction<T> {
   let validate = compiled.get(name);
   if (!validate) {
-    ajv ??= addFormats(new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }));
+    ajv ??= addFormats(new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }));
     validate = ajv.compile(loadSchema(name));
     compiled.set(name, validate);
   }
