@@ -1,5 +1,6 @@
 import * as functions from '@google-cloud/functions-framework';
 import type { CloudEvent, HttpFunction } from '@google-cloud/functions-framework';
+import { passMalformedJsonToFunction } from './shared/malformed-json-passthrough.js';
 
 // One package serves both functions, and each Cloud Functions instance runs one of them.
 // The handlers are imported on demand so the ingest function never loads the processor's
@@ -8,7 +9,9 @@ import type { CloudEvent, HttpFunction } from '@google-cloud/functions-framework
 // routing file that fails its schema) stops the instance at start-up, failing the deploy,
 // instead of failing every event.
 
-const loadIngest = once(() => import('./ingest/handler.js'));
+passMalformedJsonToFunction();
+
+const loadIngest = once(() => import('./ingest/index.js'));
 const loadProcessor = once(() => import('./processor/handler.js'));
 
 export const INGEST_FUNCTION = 'ingestWebhook';
@@ -28,3 +31,6 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
   let loaded: Promise<T> | undefined;
   return () => (loaded ??= load());
 }
+
+/** Signs a body exactly as Fivetran does, for tests and for checking a deployment. */
+export { signFivetranPayload } from './ingest/fivetran/signature.js';

@@ -1,0 +1,52 @@
+import { MissingSecretError, SecretUnavailableError, type Secret } from '../shared/secrets.js';
+import { HttpError } from './http-error.js';
+
+export type CheckResult = 'valid' | 'missing' | 'malformed' | 'mismatch';
+
+/** Why each failed check is refused: said to the sender, so it names the fix, never the secret. */
+export type Refusals = Record<Exclude<CheckResult, 'valid'>, string>;
+
+/**
+ * Runs `check` against every value the secret accepts. A mismatch re-reads Secret
+ * Manager once (rate-limited inside Secret) so a version added seconds ago is honoured.
+ * A missing or unreadable secret fails closed with 503: nothing is accepted without
+ * authentication, and Fivetran keeps retrying until an operator sets the secret.
+ */
+export async function authenticate(secret: Secret, check: (accepted: Buffer[]) => CheckResult, refusals: Refusals): Promise<void> {
+  let result = check(await acceptedValues(secret));
+  if (result === 'mismatch' && (await refreshed(secret))) result = check(await acceptedValues(secret));
+  if (result !== 'valid') throw new HttpError(401, result === 'mismatch' ? 'unauthorized' : `${result}_credentials`, refusals[result]);
+}
+
+async function acceptedValues(secret: Secret): Promise<Buffer[]> {
+  try {
+    return await secret.acceptedValues();
+  } catch (error) {
+    throw unavailable(secret, error);
+  }
+}
+
+async function refreshed(secret: Secret): Promise<boolean> {
+  try {
+    return await secret.refreshIfStale();
+  } catch {
+    return false;
+  }
+}
+
+function unavailable(secret: Secret, error: unknown): HttpError {
+  const notConfigured = error instanceof MissingSecretError;
+  if (!notConfigured && !(error instanceof SecretUnavailableError)) throw error;
+  const failure = new HttpError(
+    503,
+    notConfigured ? 'not_configured' : 'secret_unavailable',
+    notConfigured
+      ? 'this endpoint is not configured to authenticate requests yet; retry later'
+      : 'credentials could not be read; retry later',
+    {},
+    { 'retry-after': '60' },
+  );
+  // The operator's instructions travel in the cause, which is logged, never answered.
+  failure.cause = error;
+  return failure;
+}

@@ -1,0 +1,24 @@
+import { logger } from '../shared/logger.js';
+import { validator } from '../shared/schemas.js';
+import { loadIngestConfig } from './config.js';
+import { createIngestHandler } from './handler.js';
+import { PubSubPublisher } from './publisher.js';
+
+// Built once per instance: settings read, schemas compiled, one Pub/Sub client.
+const config = loadIngestConfig();
+for (const secret of [config.fivetranSecret, config.airbyteToken]) {
+  if (!secret.configured) {
+    logger.warn({ setting: secret.setting }, `${secret.setting} is not set: its endpoint refuses every request (503) until it is`);
+  }
+}
+
+validator('fivetran-webhook');
+validator('airbyte-webhook');
+
+export const ingestWebhook = createIngestHandler({
+  config,
+  publisher: new PubSubPublisher(config.topic, config.publishTimeoutMs, config.projectId),
+  logger,
+});
+
+export { signFivetranPayload } from './fivetran/signature.js';

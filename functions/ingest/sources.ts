@@ -1,0 +1,52 @@
+import type { Request } from '@google-cloud/functions-framework';
+import type { AirbyteWebhook } from '../generated/airbyte-webhook.schema.js';
+import type { FivetranWebhook } from '../generated/fivetran-webhook.schema.js';
+import { describeErrors, validator, type SchemaName } from '../shared/schemas.js';
+import type { SyncEvent } from '../shared/sync-event.js';
+import { normaliseAirbyte } from './airbyte/normalise.js';
+import { checkToken, offeredTokens } from './airbyte/token.js';
+import { authenticate } from './authenticate.js';
+import type { IngestConfig } from './config.js';
+import { checkFivetranSignature, FIVETRAN_SIGNATURE_HEADER } from './fivetran/signature.js';
+import { normaliseFivetran } from './fivetran/normalise.js';
+import { HttpError } from './http-error.js';
+import type { Source } from './read-request.js';
+
+/** What differs between the vendors: how they authenticate, their schema, their shape. */
+interface SourceHandler {
+  authenticate(req: Request, raw: Buffer, config: IngestConfig): Promise<void>;
+  schema: SchemaName;
+  normalise(payload: unknown, receivedAt: Date): SyncEvent;
+}
+
+export const SOURCES: Record<Source, SourceHandler> = {
+  fivetran: {
+    authenticate: (req, raw, config) =>
+      authenticate(config.fivetranSecret, (secrets) => checkFivetranSignature(raw, req.get(FIVETRAN_SIGNATURE_HEADER), secrets), {
+        missing: 'missing X-Fivetran-Signature-256 header: create the webhook with a secret',
+        malformed: 'X-Fivetran-Signature-256 must be the 64-character hex HMAC-SHA256 of the body',
+        mismatch: 'X-Fivetran-Signature-256 does not match the body and the configured secret',
+      }),
+    schema: 'fivetran-webhook',
+    normalise: (payload, receivedAt) => normaliseFivetran(payload as FivetranWebhook, receivedAt),
+  },
+  airbyte: {
+    authenticate: (req, _raw, config) =>
+      authenticate(config.airbyteToken, (tokens) => checkToken(offeredTokens(req.query, req.get('authorization')), tokens), {
+        missing: 'missing token: add ?token=<token> to the webhook URL, or send Authorization: Bearer <token>',
+        malformed: 'the token is malformed',
+        mismatch: 'the token is not valid',
+      }),
+    schema: 'airbyte-webhook',
+    normalise: (payload, receivedAt) => normaliseAirbyte(payload as AirbyteWebhook, receivedAt),
+  },
+};
+
+/** Validates a parsed body against the source's schema; 422 lists the failing fields. */
+export function validatePayload(source: Source, payload: unknown): unknown {
+  const validate = validator(SOURCES[source].schema);
+  if (validate(payload)) return payload;
+  throw new HttpError(422, 'schema_violation', `the body is not a valid ${source} webhook`, {
+    problems: describeErrors(validate.errors),
+  });
+}
