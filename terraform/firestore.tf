@@ -1,0 +1,27 @@
+# Firestore in native mode holds the audit trail (one document per SyncEvent) and the
+# connector history. Each audit document carries `expireAt`; the TTL policy deletes it then.
+
+resource "google_firestore_database" "database" {
+  count = var.create_firestore_database ? 1 : 0
+
+  name            = "(default)"
+  location_id     = local.firestore_location
+  type            = "FIRESTORE_NATIVE"
+  deletion_policy = var.firestore_deletion_policy
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_firestore_field" "audit_expire_at" {
+  database   = "(default)"
+  collection = var.audit_collection
+  field      = "expireAt"
+
+  ttl_config {}
+
+  # No single-field indexes on the TTL timestamp: nothing queries it, and indexing a
+  # monotonically increasing timestamp only adds write cost.
+  index_config {}
+
+  depends_on = [google_firestore_database.database, google_project_service.apis]
+}

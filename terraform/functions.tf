@@ -1,0 +1,128 @@
+# Both functions deploy the same source; each instance runs its own entry point
+# (FUNCTION_TARGET), and functions/index.ts loads only that function's code.
+#
+# NODE_ENV=production is a runtime setting only: the build (build_config) must not see it,
+# or npm would skip the devDependencies that `npm run gcp-build` compiles with.
+
+resource "google_cloudfunctions2_function" "ingest" {
+  name        = local.ingest_function_name
+  location    = var.region
+  description = "postload: Fivetran and Airbyte webhooks to SyncEvents on Pub/Sub."
+
+  build_config {
+    runtime         = "nodejs22"
+    entry_point     = local.ingest_entry_point
+    service_account = google_service_account.build.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    available_memory               = var.ingest_memory
+    timeout_seconds                = var.ingest_timeout_seconds
+    min_instance_count             = var.ingest_min_instances
+    max_instance_count             = var.ingest_max_instances
+    ingress_settings               = "ALLOW_ALL"
+    all_traffic_on_latest_revision = true
+    service_account_email          = google_service_account.ingest.email
+
+    environment_variables = {
+      NODE_ENV                 = "production"
+      LOG_LEVEL                = var.log_level
+      GOOGLE_CLOUD_PROJECT     = var.project_id
+      SYNC_EVENTS_TOPIC        = google_pubsub_topic.sync_events.name
+      FIVETRAN_WEBHOOK_SECRET  = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.fivetran_webhook_secret.secret_id}"
+      AIRBYTE_WEBHOOK_TOKEN    = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.airbyte_webhook_token.secret_id}"
+      MAX_BODY_BYTES           = tostring(var.max_body_bytes)
+      PUBLISH_TIMEOUT_MS       = tostring(var.publish_timeout_ms)
+      SECRET_CACHE_TTL_SECONDS = tostring(var.secret_cache_ttl_seconds)
+    }
+  }
+
+  # The service account must be able to publish and read its secrets before the first request.
+  depends_on = [
+    google_project_iam_member.build,
+    google_pubsub_topic_iam_member.ingest_publisher,
+    google_secret_manager_secret_iam_member.fivetran_webhook_secret_accessor,
+    google_secret_manager_secret_iam_member.fivetran_webhook_secret_lister,
+    google_secret_manager_secret_iam_member.airbyte_webhook_token_accessor,
+    google_secret_manager_secret_iam_member.airbyte_webhook_token_lister,
+  ]
+}
+
+resource "google_cloudfunctions2_function" "processor" {
+  name        = local.processor_function_name
+  location    = var.region
+  description = "postload: SyncEvents to dbt Cloud runs, Slack alerts and the Firestore audit trail."
+
+  build_config {
+    runtime         = "nodejs22"
+    entry_point     = local.processor_entry_point
+    service_account = google_service_account.build.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  # No event_trigger: the Terraform-managed push subscription in pubsub.tf delivers the
+  # events, so its retry and dead-letter policies are ours to set (see the README).
+  service_config {
+    available_memory               = var.processor_memory
+    timeout_seconds                = var.processor_timeout_seconds
+    min_instance_count             = var.processor_min_instances
+    max_instance_count             = var.processor_max_instances
+    ingress_settings               = var.processor_ingress
+    all_traffic_on_latest_revision = true
+    service_account_email          = google_service_account.processor.email
+
+    environment_variables = {
+      NODE_ENV              = "production"
+      LOG_LEVEL             = var.log_level
+      GOOGLE_CLOUD_PROJECT  = var.project_id
+      ROUTING_CONFIG        = local.routing_config_json
+      DBT_CLOUD_BASE_URL    = var.dbt_cloud_base_url
+      DBT_CLOUD_ACCOUNT_ID  = var.dbt_cloud_account_id
+      DBT_CLOUD_API_TOKEN   = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.dbt_cloud_api_token.secret_id}"
+      SLACK_WEBHOOK_URL     = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url.secret_id}"
+      AUDIT_COLLECTION      = var.audit_collection
+      CONNECTORS_COLLECTION = var.connectors_collection
+      AUDIT_RETENTION_DAYS  = tostring(var.audit_retention_days)
+    }
+  }
+
+  depends_on = [
+    google_project_iam_member.build,
+    google_project_iam_member.processor_firestore,
+    google_firestore_database.database,
+    google_secret_manager_secret_iam_member.dbt_cloud_api_token_accessor,
+    google_secret_manager_secret_iam_member.dbt_cloud_api_token_lister,
+    google_secret_manager_secret_iam_member.slack_webhook_url_accessor,
+    google_secret_manager_secret_iam_member.slack_webhook_url_lister,
+  ]
+}
+
+# Public: Fivetran and Airbyte call it from the internet. It authenticates every request
+# itself (HMAC signature / token), so the Cloud Run service allows unauthenticated calls.
+resource "google_cloud_run_service_iam_member" "ingest_public" {
+  location = google_cloudfunctions2_function.ingest.location
+  service  = google_cloudfunctions2_function.ingest.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+# Private: only the push subscription's identity may invoke the processor.
+resource "google_cloud_run_service_iam_member" "processor_push_invoker" {
+  location = google_cloudfunctions2_function.processor.location
+  service  = google_cloudfunctions2_function.processor.name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.push.email}"
+}

@@ -1,0 +1,391 @@
+# ---------------------------------------------------------------------------------------
+# Where postload runs
+# ---------------------------------------------------------------------------------------
+
+variable "project_id" {
+  description = "Google Cloud project that hosts postload (its ID, not its number)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a project ID: 6-30 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the source bucket and (unless firestore_location says otherwise) Firestore."
+  type        = string
+  default     = "europe-west1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a Cloud Functions region such as europe-west1 or us-central1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (functions, service accounts, secrets, subscriptions)."
+  type        = string
+  default     = "postload"
+
+  validation {
+    # Service account IDs are at most 30 characters; the longest suffix used is "-processor" (10).
+    condition     = can(regex("^[a-z][a-z0-9-]{0,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2-20 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "labels" {
+  description = "Labels added to every resource that takes labels."
+  type        = map(string)
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------------------
+# Functions
+# ---------------------------------------------------------------------------------------
+
+variable "ingest_memory" {
+  description = "Memory of the ingest function (Cloud Run notation: 256Mi, 512Mi, 1Gi, ...)."
+  type        = string
+  default     = "256Mi"
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.ingest_memory))
+    error_message = "ingest_memory must look like 256Mi or 1Gi."
+  }
+}
+
+variable "ingest_timeout_seconds" {
+  description = "Request timeout of the ingest function. Fivetran gives up after about 10 s; the function answers well before."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.ingest_timeout_seconds >= 1 && var.ingest_timeout_seconds <= 3600
+    error_message = "ingest_timeout_seconds must be between 1 and 3600."
+  }
+}
+
+variable "ingest_min_instances" {
+  description = "Instances of the ingest function kept warm (0 scales to zero; 1 removes most cold starts for a small cost)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.ingest_min_instances >= 0 && floor(var.ingest_min_instances) == var.ingest_min_instances
+    error_message = "ingest_min_instances must be a whole number, 0 or more."
+  }
+}
+
+variable "ingest_max_instances" {
+  description = "Upper bound of ingest function instances."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.ingest_max_instances >= 1 && floor(var.ingest_max_instances) == var.ingest_max_instances
+    error_message = "ingest_max_instances must be a whole number, 1 or more."
+  }
+}
+
+variable "processor_memory" {
+  description = "Memory of the processor function (Cloud Run notation)."
+  type        = string
+  default     = "512Mi"
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.processor_memory))
+    error_message = "processor_memory must look like 512Mi or 1Gi."
+  }
+}
+
+variable "processor_timeout_seconds" {
+  description = "Timeout of the processor function. The push subscription's acknowledgement deadline is set 30 s above it (at most 600 s)."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.processor_timeout_seconds >= 10 && var.processor_timeout_seconds <= 570
+    error_message = "processor_timeout_seconds must be between 10 and 570, so that Pub/Sub (at most 600 s) waits for the answer."
+  }
+}
+
+variable "processor_min_instances" {
+  description = "Instances of the processor function kept warm."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.processor_min_instances >= 0 && floor(var.processor_min_instances) == var.processor_min_instances
+    error_message = "processor_min_instances must be a whole number, 0 or more."
+  }
+}
+
+variable "processor_max_instances" {
+  description = "Upper bound of processor function instances (also bounds the parallel load on dbt Cloud and Slack)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.processor_max_instances >= 1 && floor(var.processor_max_instances) == var.processor_max_instances
+    error_message = "processor_max_instances must be a whole number, 1 or more."
+  }
+}
+
+variable "processor_ingress" {
+  description = "Ingress of the processor. It is private either way: only the push subscription's service account may invoke it."
+  type        = string
+  default     = "ALLOW_ALL"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.processor_ingress)
+    error_message = "processor_ingress must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of both functions (pino levels)."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = contains(["trace", "debug", "info", "warn", "error", "fatal", "silent"], var.log_level)
+    error_message = "log_level must be one of trace, debug, info, warn, error, fatal, silent."
+  }
+}
+
+# ---------------------------------------------------------------------------------------
+# Ingest settings
+# ---------------------------------------------------------------------------------------
+
+variable "max_body_bytes" {
+  description = "Largest webhook body accepted; larger ones are answered 413."
+  type        = number
+  default     = 1048576
+
+  validation {
+    condition     = var.max_body_bytes >= 1024 && var.max_body_bytes <= 33554432
+    error_message = "max_body_bytes must be between 1024 and 33554432 (32 MiB)."
+  }
+}
+
+variable "publish_timeout_ms" {
+  description = "How long the ingest function waits for Pub/Sub to accept an event before answering 503 (the sender then retries)."
+  type        = number
+  default     = 8000
+
+  validation {
+    condition     = var.publish_timeout_ms >= 100 && var.publish_timeout_ms <= 60000
+    error_message = "publish_timeout_ms must be between 100 and 60000."
+  }
+}
+
+variable "secret_cache_ttl_seconds" {
+  description = "How long secret values read from Secret Manager are cached. A freshly added version is picked up at once anyway when a request fails verification."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.secret_cache_ttl_seconds >= 0 && var.secret_cache_ttl_seconds <= 86400
+    error_message = "secret_cache_ttl_seconds must be between 0 and 86400."
+  }
+}
+
+# ---------------------------------------------------------------------------------------
+# Processor settings
+# ---------------------------------------------------------------------------------------
+
+variable "routing_config_file" {
+  description = "Path to the routing JSON file (which connectors start which dbt Cloud jobs, what goes to Slack), relative to where terraform runs. Its content is passed to the processor as inline JSON."
+  type        = string
+
+  validation {
+    condition     = fileexists(var.routing_config_file) && can(jsondecode(file(var.routing_config_file)))
+    error_message = "routing_config_file must name an existing file that holds valid JSON."
+  }
+}
+
+variable "dbt_cloud_base_url" {
+  description = "dbt Cloud API host: https://cloud.getdbt.com, a regional host (https://emea.dbt.com, https://au.dbt.com) or an account-scoped one (https://ACCOUNT_PREFIX.us1.dbt.com)."
+  type        = string
+  default     = "https://cloud.getdbt.com"
+
+  validation {
+    condition     = can(regex("^https://[^/?#]+/?$", var.dbt_cloud_base_url))
+    error_message = "dbt_cloud_base_url must be an https:// host with no path."
+  }
+}
+
+variable "dbt_cloud_account_id" {
+  description = "dbt Cloud account ID (the number in https://cloud.getdbt.com/deploy/ACCOUNT_ID/...)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]+$", var.dbt_cloud_account_id))
+    error_message = "dbt_cloud_account_id must be the account's number."
+  }
+}
+
+variable "audit_collection" {
+  description = "Firestore collection of the audit trail (one document per SyncEvent). The TTL policy is set on this collection group."
+  type        = string
+  default     = "syncEvents"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.audit_collection))
+    error_message = "audit_collection must be a plain collection ID."
+  }
+}
+
+variable "connectors_collection" {
+  description = "Firestore collection with one document per connector (latest status, last successful sync)."
+  type        = string
+  default     = "connectors"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.connectors_collection))
+    error_message = "connectors_collection must be a plain collection ID."
+  }
+}
+
+variable "audit_retention_days" {
+  description = "Days an audit record is kept; Firestore's TTL policy deletes it after its expireAt (usually within a day of it)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.audit_retention_days >= 1 && floor(var.audit_retention_days) == var.audit_retention_days
+    error_message = "audit_retention_days must be a whole number, 1 or more."
+  }
+}
+
+# ---------------------------------------------------------------------------------------
+# Firestore
+# ---------------------------------------------------------------------------------------
+
+variable "create_firestore_database" {
+  description = "Create the project's (default) Firestore database in native mode. Set to false when the project already has one (it must be in native mode)."
+  type        = bool
+  default     = true
+}
+
+variable "firestore_location" {
+  description = "Firestore location (a region such as europe-west1 or a multi-region such as eur3 / nam5). Defaults to var.region. Cannot change after creation."
+  type        = string
+  default     = null
+}
+
+variable "firestore_deletion_policy" {
+  description = "What terraform destroy does to the Firestore database: ABANDON leaves it (and the audit trail) in place, DELETE deletes it."
+  type        = string
+  default     = "ABANDON"
+
+  validation {
+    condition     = contains(["ABANDON", "DELETE"], var.firestore_deletion_policy)
+    error_message = "firestore_deletion_policy must be ABANDON or DELETE."
+  }
+}
+
+# ---------------------------------------------------------------------------------------
+# Pub/Sub
+# ---------------------------------------------------------------------------------------
+
+variable "sync_events_topic_name" {
+  description = "Name of the topic every SyncEvent is published to; other teams subscribe to it."
+  type        = string
+  default     = "sync-events"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~%+-]{2,200}$", var.sync_events_topic_name)) && !startswith(lower(var.sync_events_topic_name), "goog")
+    error_message = "sync_events_topic_name must be a valid Pub/Sub topic name (3-201 characters, starting with a letter, not with goog)."
+  }
+}
+
+variable "topic_message_retention" {
+  description = "How long the topics keep messages (also acknowledged ones), so a subscription can seek back and replay. Between 600s and 2678400s (31 days)."
+  type        = string
+  default     = "604800s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.topic_message_retention)) && try(tonumber(trimsuffix(var.topic_message_retention, "s")) >= 600 && tonumber(trimsuffix(var.topic_message_retention, "s")) <= 2678400, false)
+    error_message = "topic_message_retention must be seconds like 604800s, between 600s and 2678400s."
+  }
+}
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of one event to the processor before it is moved to the dead-letter topic."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub's limits)."
+  }
+}
+
+variable "retry_minimum_backoff" {
+  description = "Shortest wait before Pub/Sub redelivers a failed event (exponential backoff starts here)."
+  type        = string
+  default     = "10s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.retry_minimum_backoff)) && try(tonumber(trimsuffix(var.retry_minimum_backoff, "s")) <= 600, false)
+    error_message = "retry_minimum_backoff must be seconds like 10s, at most 600s."
+  }
+}
+
+variable "retry_maximum_backoff" {
+  description = "Longest wait between redeliveries of a failed event."
+  type        = string
+  default     = "600s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.retry_maximum_backoff)) && try(tonumber(trimsuffix(var.retry_maximum_backoff, "s")) <= 600, false)
+    error_message = "retry_maximum_backoff must be seconds like 600s, at most 600s."
+  }
+}
+
+variable "team_subscriptions" {
+  description = <<-EOT
+    Subscriptions to the sync-events topic for other teams. Each entry:
+      name          subscription name (unique in the project)
+      filter        optional Pub/Sub filter on the message attributes, e.g. attributes.source = "fivetran" AND attributes.type = "sync.succeeded"
+      push_endpoint optional https URL; without it the subscription is a pull subscription
+      push_service_account optional email of the service account whose OIDC token authenticates each push
+      principals    who may consume it ("group:data@example.com", "serviceAccount:...")
+      ack_deadline_seconds, message_retention optional
+  EOT
+  type = list(object({
+    name                 = string
+    filter               = optional(string)
+    push_endpoint        = optional(string)
+    push_service_account = optional(string)
+    principals           = optional(list(string), [])
+    ack_deadline_seconds = optional(number, 60)
+    message_retention    = optional(string, "604800s")
+  }))
+  default = []
+
+  validation {
+    condition     = length(var.team_subscriptions) == length(distinct([for s in var.team_subscriptions : s.name]))
+    error_message = "team_subscriptions names must be unique."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.team_subscriptions : can(regex("^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$", s.name))])
+    error_message = "Each team subscription name must be a valid Pub/Sub subscription name."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.team_subscriptions : s.push_endpoint == null || startswith(coalesce(s.push_endpoint, "-"), "https://")])
+    error_message = "A team subscription's push_endpoint must be an https:// URL."
+  }
+
+  validation {
+    condition = alltrue(flatten([for s in var.team_subscriptions : [
+      for p in s.principals : can(regex("^(user|group|serviceAccount|domain|principal|principalSet):.+$", p))
+    ]]))
+    error_message = "Principals must be IAM members such as group:team@example.com or serviceAccount:sa@project.iam.gserviceaccount.com."
+  }
+}
