@@ -13,18 +13,27 @@ interface Classification {
 /**
  * Airbyte's data-less notifications (connection disabled, its warning, schema changes,
  * the Test button, text-only sync results before v0.59.0) are recognised from their
- * text as well as possible. First match wins; the test message mentions "successes",
- * so it is checked before the sync results.
+ * text, worded after Airbyte's notification templates. First match wins: the disable
+ * notices mention failures, and the test message mentions "successes".
  */
-const TEXT_RULES: ReadonlyArray<[RegExp, Classification]> = [
-  [/\bthis is a test\b|\btest from airbyte\b/i, { type: 'test', vendorEvent: 'test', status: null }],
-  [/\bbreaking\b[^.]*\bschema\b|\bschema\b[^.]*\bbreaking\b/i, { type: 'schema.changed', vendorEvent: 'breaking_schema_change', status: null }],
-  [/\bschema\b[^.]*\bchange|\bchange[^.]*\bschema\b/i, { type: 'schema.changed', vendorEvent: 'schema_change', status: null }],
-  [/\b(will be|about to be|may be|could be)\s+(automatically\s+)?disabled\b|\bwarning\b[^.]*\bdisabl/i, { type: 'connector.warning', vendorEvent: 'connection_disable_warning', status: null }],
-  [/\bdisabled\b/i, { type: 'connector.disabled', vendorEvent: 'connection_disabled', status: null }],
-  [/\bqueued\b/i, { type: 'sync.queued', vendorEvent: 'sync_queued', status: 'queued' }],
-  [/\bfail(ed|ure)?\b/i, { type: 'sync.failed', vendorEvent: 'sync_failed', status: 'failed' }],
-  [/\bsucce(eded|ss)\b/i, { type: 'sync.succeeded', vendorEvent: 'sync_succeeded', status: 'succeeded' }],
+const TEXT_RULES: ReadonlyArray<[(text: string) => boolean, Classification]> = [
+  [(t) => /\bthis is a test\b|\btest from airbyte\b/i.test(t), { type: 'test', vendorEvent: 'test', status: null }],
+  [
+    (t) => /\bschema\b/i.test(t) && /\bbreaking\b|\bbroken syncs\b|\bdisabled this connection\b|\baction (is )?required\b/i.test(t),
+    { type: 'schema.changed', vendorEvent: 'breaking_schema_change', status: null },
+  ],
+  [
+    (t) => /\bschema (has )?(changed|change|update)|\bschema\b.*\bpropagated\b/i.test(t),
+    { type: 'schema.changed', vendorEvent: 'schema_change', status: null },
+  ],
+  [
+    (t) => /\b(scheduled to be|will be|about to be)\s+(automatically\s+)?disabled\b/i.test(t) && !/\bwas (automatically )?disabled\b/i.test(t),
+    { type: 'connector.warning', vendorEvent: 'connection_disable_warning', status: null },
+  ],
+  [(t) => /\bdisabled\b/i.test(t), { type: 'connector.disabled', vendorEvent: 'connection_disabled', status: null }],
+  [(t) => /\bqueued\b/i.test(t), { type: 'sync.queued', vendorEvent: 'sync_queued', status: 'queued' }],
+  [(t) => /\bfail(ed|ure)?\b/i.test(t), { type: 'sync.failed', vendorEvent: 'sync_failed', status: 'failed' }],
+  [(t) => /\bsucce(eded|ss)\b/i.test(t), { type: 'sync.succeeded', vendorEvent: 'sync_succeeded', status: 'succeeded' }],
 ];
 
 function classify(payload: AirbyteWebhook): Classification {
@@ -36,21 +45,34 @@ function classify(payload: AirbyteWebhook): Classification {
     if (data.success === true) return { type: 'sync.succeeded', vendorEvent: 'sync_succeeded', status: 'succeeded' };
     if (data.success === false) return { type: 'sync.failed', vendorEvent: 'sync_failed', status: 'failed' };
   }
-  for (const [pattern, classification] of TEXT_RULES) {
-    if (pattern.test(payload.text)) return classification;
+  for (const [matches, classification] of TEXT_RULES) {
+    if (matches(payload.text)) return classification;
   }
   return { type: 'other', vendorEvent: 'notification', status: null };
 }
 
-const CONNECTION_URL = /\/workspaces\/([0-9a-f-]{36})\/connections\/([0-9a-f-]{36})/i;
+const UUID = '([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})';
+const CONNECTION_URL = new RegExp(`/workspaces/${UUID}/connections/${UUID}`, 'i');
+const CONNECTION_ID = new RegExp(`connection id:?\\s*${UUID}`, 'i');
+const WORKSPACE_ID = new RegExp(`workspace id:?\\s*${UUID}`, 'i');
+
+/** The connection (and workspace) a data-less notification names in its links or text. */
+function linkedIds(payload: AirbyteWebhook): { connectionId: string | null; workspaceId: string | null } {
+  const text = JSON.stringify(payload);
+  const url = CONNECTION_URL.exec(text);
+  return {
+    connectionId: url?.[2] ?? CONNECTION_ID.exec(text)?.[1] ?? null,
+    workspaceId: url?.[1] ?? WORKSPACE_ID.exec(text)?.[1] ?? null,
+  };
+}
 
 export function normaliseAirbyte(payload: AirbyteWebhook, receivedAt: Date): SyncEvent {
   const { type, vendorEvent, status } = classify(payload);
   const data: SyncData | undefined = payload.data;
   const received = receivedAt.toISOString();
-  // Data-less notifications still link to the connection; its id makes them routable.
-  const linked = data ? undefined : CONNECTION_URL.exec(JSON.stringify(payload));
-  const connectionId = data?.connection.id ?? linked?.[2] ?? null;
+  // Data-less notifications still name the connection; its id makes them routable.
+  const linked = data ? undefined : linkedIds(payload);
+  const connectionId = data?.connection.id ?? linked?.connectionId ?? null;
   const startedAt = data?.startedAt ?? null;
   const finishedAt = data?.finishedAt ?? null;
   return {
@@ -73,7 +95,7 @@ export function normaliseAirbyte(payload: AirbyteWebhook, receivedAt: Date): Syn
       sourceName: data?.source?.name ?? null,
     },
     destination: entity(data?.destination),
-    workspace: data?.workspace ? entity(data.workspace) : linked ? { id: linked[1] ?? null, name: null } : null,
+    workspace: data?.workspace ? entity(data.workspace) : linked?.workspaceId ? { id: linked.workspaceId, name: null } : null,
     sync: {
       id: data?.jobId === undefined ? null : String(data.jobId),
       status,
