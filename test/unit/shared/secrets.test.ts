@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import sinon from 'sinon';
+import { MissingSecretError, Secret, SecretUnavailableError, type SecretManagerLike } from '../../../functions/shared/secrets.js';
+
+const SECRET = 'projects/p1/secrets/fivetran-webhook-secret';
+
+/** A stubbed Secret Manager client holding versions by number; `enabled` lists those enabled. */
+function secretManager(versions: Record<number, string>, enabled = Object.keys(versions).map(Number)) {
+  const list = sinon.stub().callsFake(async ({ parent, filter }: { parent: string; filter: string }) => {
+    assert.equal(filter, 'state:ENABLED');
+    return [enabled.map((n) => ({ name: `${parent}/versions/${n}`, state: 'ENABLED' }))];
+  });
+  const access = sinon.stub().callsFake(async ({ name }: { name: string }) => {
+    const number = Number(name.split('/').pop());
+    const value = versions[number];
+    if (value === undefined) throw Object.assign(new Error(`NOT_FOUND: ${name}`), { code: 5 });
+    return [{ name, payload: { data: Buffer.from(value) } }];
+  });
+  const client = { listSecretVersions: list, accessSecretVersion: access } as unknown as SecretManagerLike;
+  return { client, list, access, set: (n: number, v: string) => { versions[n] = v; enabled.push(n); }, disable: (n: number) => enabled.splice(enabled.indexOf(n), 1) };
+}
+
+const text = (values: Buffer[]) => values.map((v) => v.toString());
+
+describe('Secret', () => {
+  let clock: sinon.SinonFakeTimers;
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+  });
+  afterEach(() => clock.restore());
+
+  it('uses a literal value as is, without Secret Manager', async () => {
+    const sm = secretManager({});
+    const secret = new Secret('AIRBYTE_WEBHOOK_TOKEN', 'plain-token', { client: async () => sm.client });
+    assert.deepEqual(text(await secret.acceptedValues()), ['plain-token']);
+    assert.equal(await secret.currentValue(), 'plain-token');
+    sinon.assert.notCalled(sm.list);
+  });
+
+  for (const raw of [undefined, '', '   ']) {
+    it(`fails closed when the setting is ${JSON.stringify(raw)}, naming the variable to set`, async () => {
+      const secret = new Secret('FIVETRAN_WEBHOOK_SECRET', raw);
+      assert.equal(secret.configured, false);
+      await assert.rejects(secret.acceptedValues(), (error: Error) => error instanceof MissingSecretError && /FIVETRAN_WEBHOOK_SECRET is not set/.test(error.message));
+    });
+  }
+
+  it('rejects a malformed reference at start-up', () => {
+    assert.throws(() => new Secret('X', 'sm://projects/p1/nothing'), /not a Secret Manager reference/);
+    assert.throws(() => new Secret('X', 'sm://short-name'), /GOOGLE_CLOUD_PROJECT/);
+  });
+
+  it('accepts every enabled version of an unversioned reference, newest first', async () => {
+    const sm = secretManager({ 1: 'old', 2: 'new' });
+    const secret = new Secret('S', `sm://${SECRET}`, { client: async () => sm.client });
+    assert.deepEqual(text(await secret.acceptedValues()), ['new', 'old']);
+    assert.equal(await secret.currentValue(), 'new');
+  });
+
+  it('resolves a short reference in GOOGLE_CLOUD_PROJECT', async () => {
+    const sm = secretManager({ 3: 'v3' });
+    const secret = new Secret('S', 'sm://fivetran-webhook-secret', { projectId: 'p1', client: async () => sm.client });
+    assert.deepEqual(text(await secret.acceptedValues()), ['v3']);
+    assert.equal(sm.list.firstCall.args[0].parent, SECRET);
+  });
+
+  it('reads only the pinned version of a versioned reference', async () => {
+    const sm = secretManager({ 1: 'old', 2: 'new' });
+    const secret = new Secret('S', `sm://${SECRET}/versions/1`, { client: async () => sm.client });
+    assert.deepEqual(text(await secret.acceptedValues()), ['old']);
+    sinon.assert.notCalled(sm.list);
+    assert.equal(sm.access.firstCall.args[0].name, `${SECRET}/versions/1`);
+  });
+
+  it('drops the trailing newline that `echo | gcloud secrets versions add` stores', async () => {
+    const sm = secretManager({ 1: 'token\n', 2: 'other\r\n' });
+    const secret = new Secret('S', `sm://${SECRET}`, { client: async () => sm.client });
+    assert.deepEqual(text(await secret.acceptedValues()), ['other', 'token']);
+  });
+
+  it('caches values for the TTL, then reads Secret Manager again', async () => {
+    const sm = secretManager({ 1: 'a' });
+    const secret = new Secret('S', `sm://${SECRET}`, { ttlMs: 60_000, client: async () => sm.client });
+    await secret.acceptedValues();
+    clock.tick(59_000);
+    await secret.acceptedValues();
+    sinon.assert.calledOnce(sm.list);
+    clock.tick(2_000);
+    await secret.acceptedValues();
+    sinon.assert.calledTwice(sm.list);
+  });
+
+  it('shares one Secret Manager round trip between concurrent cold requests', async () => {
+    const sm = secretManager({ 1: 'a' });
+    const secret = new Secret('S', `sm://${SECRET}`, { client: async () => sm.client });
+    await Promise.all([secret.acceptedValues(), secret.acceptedValues(), secret.acceptedValues()]);
+    sinon.assert.calledOnce(sm.list);
+  });
+
+  describe('rotation', () => {
+    it('follows add-version, then disable-old, with both accepted in between', async () => {
+      const sm = secretManager({ 1: 'old' });
+      const secret = new Secret('S', `sm://${SECRET}`, { ttlMs: 300_000, minRefreshMs: 30_000, client: async () => sm.client });
+      assert.deepEqual(text(await secret.acceptedValues()), ['old']);
+
+      sm.set(2, 'new');
+      clock.tick(31_000);
+      // A request signed with the new value fails against the cache; the handler asks for a refresh.
+      assert.equal(await secret.refreshIfStale(), true);
+      assert.deepEqual(text(await secret.acceptedValues()), ['new', 'old']);
+
+      sm.disable(1);
+      clock.tick(300_001);
+      assert.deepEqual(text(await secret.acceptedValues()), ['new']);
+    });
+
+    it('refreshes at most once per minRefreshMs, however many requests fail', async () => {
+      const sm = secretManager({ 1: 'old' });
+      const secret = new Secret('S', `sm://${SECRET}`, { minRefreshMs: 30_000, client: async () => sm.client });
+      await secret.acceptedValues();
+      for (let i = 0; i < 5; i++) assert.equal(await secret.refreshIfStale(), false);
+      sinon.assert.calledOnce(sm.list);
+      clock.tick(30_000);
+      assert.equal(await secret.refreshIfStale(), false, 'refreshed, but nothing changed');
+      sinon.assert.calledTwice(sm.list);
+    });
+
+    it('never refreshes a literal value', async () => {
+      assert.equal(await new Secret('S', 'literal').refreshIfStale(), false);
+    });
+  });
+
+  describe('Secret Manager failures', () => {
+    it('without a cached value: SecretUnavailableError naming the setting', async () => {
+      const sm = secretManager({ 1: 'a' });
+      sm.list.rejects(Object.assign(new Error('UNAVAILABLE: connect failed'), { code: 14 }));
+      const secret = new Secret('FIVETRAN_WEBHOOK_SECRET', `sm://${SECRET}`, { client: async () => sm.client });
+      await assert.rejects(secret.acceptedValues(), (error: Error) => error instanceof SecretUnavailableError && /FIVETRAN_WEBHOOK_SECRET/.test(error.message));
+    });
+
+    it('with a cached value: keeps serving it through the outage', async () => {
+      const sm = secretManager({ 1: 'a' });
+      const secret = new Secret('S', `sm://${SECRET}`, { ttlMs: 1000, client: async () => sm.client });
+      await secret.acceptedValues();
+      sm.list.rejects(new Error('UNAVAILABLE'));
+      clock.tick(5000);
+      assert.deepEqual(text(await secret.acceptedValues()), ['a']);
+    });
+
+    it('a secret with no enabled version is missing, not empty', async () => {
+      const sm = secretManager({}, []);
+      const secret = new Secret('S', `sm://${SECRET}`, { client: async () => sm.client });
+      await assert.rejects(secret.acceptedValues(), (error: Error) => error instanceof SecretUnavailableError && /no enabled version/.test(error.message));
+    });
+  });
+});
