@@ -96,6 +96,8 @@ resource "google_cloudfunctions2_function" "processor" {
       AUDIT_COLLECTION      = var.audit_collection
       CONNECTORS_COLLECTION = var.connectors_collection
       AUDIT_RETENTION_DAYS  = tostring(var.audit_retention_days)
+      OUTBOUND_BUDGET_MS    = tostring(local.processor_outbound_budget_ms)
+      ACTION_LEASE_SECONDS  = tostring(local.processor_action_lease_seconds)
     }
   }
 
@@ -107,6 +109,8 @@ resource "google_cloudfunctions2_function" "processor" {
     google_secret_manager_secret_iam_member.dbt_cloud_api_token_lister,
     google_secret_manager_secret_iam_member.slack_webhook_url_accessor,
     google_secret_manager_secret_iam_member.slack_webhook_url_lister,
+    google_secret_manager_secret_iam_member.slack_route_webhook_accessor,
+    google_secret_manager_secret_iam_member.slack_route_webhook_lister,
   ]
 }
 

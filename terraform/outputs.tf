@@ -53,12 +53,15 @@ output "processor_function_name" {
 
 output "secret_ids" {
   description = "Secret Manager secrets whose values the operator adds (gcloud secrets versions add NAME --data-file=-)."
-  value = {
-    FIVETRAN_WEBHOOK_SECRET = google_secret_manager_secret.fivetran_webhook_secret.secret_id
-    AIRBYTE_WEBHOOK_TOKEN   = google_secret_manager_secret.airbyte_webhook_token.secret_id
-    DBT_CLOUD_API_TOKEN     = google_secret_manager_secret.dbt_cloud_api_token.secret_id
-    SLACK_WEBHOOK_URL       = google_secret_manager_secret.slack_webhook_url.secret_id
-  }
+  value = merge(
+    {
+      FIVETRAN_WEBHOOK_SECRET = google_secret_manager_secret.fivetran_webhook_secret.secret_id
+      AIRBYTE_WEBHOOK_TOKEN   = google_secret_manager_secret.airbyte_webhook_token.secret_id
+      DBT_CLOUD_API_TOKEN     = google_secret_manager_secret.dbt_cloud_api_token.secret_id
+      SLACK_WEBHOOK_URL       = google_secret_manager_secret.slack_webhook_url.secret_id
+    },
+    { for id, secret in google_secret_manager_secret.slack_route_webhook : "routing: ${id}" => secret.secret_id },
+  )
 }
 
 output "service_accounts" {

@@ -102,3 +102,33 @@ resource "google_secret_manager_secret_iam_member" "slack_webhook_url_lister" {
   role      = "roles/secretmanager.viewer"
   member    = "serviceAccount:${google_service_account.processor.email}"
 }
+
+# --- processor: per-route Slack webhooks named in the routing file (sm://...) ----------
+
+resource "google_secret_manager_secret" "slack_route_webhook" {
+  for_each = toset(var.slack_route_webhook_secrets)
+
+  secret_id = each.value
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_secret_manager_secret_iam_member" "slack_route_webhook_accessor" {
+  for_each = google_secret_manager_secret.slack_route_webhook
+
+  secret_id = each.value.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.processor.email}"
+}
+
+resource "google_secret_manager_secret_iam_member" "slack_route_webhook_lister" {
+  for_each = google_secret_manager_secret.slack_route_webhook
+
+  secret_id = each.value.id
+  role      = "roles/secretmanager.viewer"
+  member    = "serviceAccount:${google_service_account.processor.email}"
+}

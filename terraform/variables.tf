@@ -389,3 +389,14 @@ variable "team_subscriptions" {
     error_message = "Principals must be IAM members such as group:team@example.com or serviceAccount:sa@project.iam.gserviceaccount.com."
   }
 }
+
+variable "slack_route_webhook_secrets" {
+  description = "IDs of additional Secret Manager secrets holding per-route Slack webhook URLs, which the routing file names as sm://projects/PROJECT_ID/secrets/ID. Terraform creates the containers and lets the processor read them; add their values like the other secrets."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.slack_route_webhook_secrets : can(regex("^[A-Za-z0-9_-]{1,255}$", id))])
+    error_message = "Secret IDs are 1-255 letters, digits, hyphens or underscores."
+  }
+}
