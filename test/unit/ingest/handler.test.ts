@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import * as functions from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import sinon from 'sinon';
+import type { IngestConfig } from '../../../functions/ingest/config.js';
+import { signFivetranPayload } from '../../../functions/ingest/fivetran/signature.js';
+import { createIngestHandler } from '../../../functions/ingest/handler.js';
+import { PublishError, type SyncEventPublisher } from '../../../functions/ingest/publisher.js';
+import { createLogger } from '../../../functions/shared/logger.js';
+import { passMalformedJsonToFunction } from '../../../functions/shared/malformed-json-passthrough.js';
+import { Secret, type SecretManagerLike } from '../../../functions/shared/secrets.js';
+import type { SyncEvent } from '../../../functions/shared/sync-event.js';
+import { fixtureText } from '../../support/webhook-fixtures.js';
+
+const FIVETRAN_SECRET = 'fivetran-secret-value-0123456789';
+const AIRBYTE_TOKEN = 'airbyte-token-value-abcdef';
+const MAX_BODY = 4096;
+
+let serial = 0;
+
+/** The ingest handler served over real HTTP by the Functions Framework, with a stub publisher. */
+async function serve(overrides: Partial<IngestConfig> = {}, publish?: sinon.SinonStub) {
+  const logs: Array<Record<string, unknown>> = [];
+  const raw: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      raw.push(chunk.toString());
+      logs.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  const publisher = { publish: publish ?? sinon.stub().resolves('message-1') } satisfies SyncEventPublisher;
+  const config: IngestConfig = {
+    projectId: 'postload-test',
+    topic: 'sync-events',
+    maxBodyBytes: MAX_BODY,
+    publishTimeoutMs: 1000,
+    fivetranSecret: new Secret('FIVETRAN_WEBHOOK_SECRET', FIVETRAN_SECRET),
+    airbyteToken: new Secret('AIRBYTE_WEBHOOK_TOKEN', AIRBYTE_TOKEN),
+    ...overrides,
+  };
+  const name = `ingestUnderTest${serial++}`;
+  functions.http(name, createIngestHandler({ config, publisher, logger: createLogger(sink) }));
+  passMalformedJsonToFunction();
+  const server: Server = getTestServer(name);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { base, publisher, logs, raw, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+type Served = Awaited<ReturnType<typeof serve>>;
+
+const fivetranBody = fixtureText('fivetran', 'sync_end-successful');
+const airbyteBody = fixtureText('airbyte', 'sync-failed');
+const json = { 'content-type': 'application/json' };
+const signed = (body: string, secret = FIVETRAN_SECRET) => ({ ...json, 'x-fivetran-signature-256': signFivetranPayload(body, secret) });
+
+interface Case {
+  name: string;
+  path: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  status: number;
+  error?: string;
+  /** Checks on the JSON body beyond the error code. */
+  check?: (body: Record<string, unknown>, response: Response) => void;
+}
+
+const cases: Case[] = [
+  { name: 'signed Fivetran sync_end', path: '/fivetran', headers: signed(fivetranBody), body: fivetranBody, status: 202 },
+  { name: 'signed with upper-case hex', path: '/fivetran', headers: { ...json, 'x-fivetran-signature-256': signFivetranPayload(fivetranBody, FIVETRAN_SECRET).toUpperCase() }, body: fivetranBody, status: 202 },
+  { name: 'Fivetran test_event (no sync_id, group_id)', path: '/fivetran', headers: signed(fixtureText('fivetran', 'test_event')), body: fixtureText('fivetran', 'test_event'), status: 202 },
+  { name: 'trailing slash on the path', path: '/fivetran/', headers: signed(fivetranBody), body: fivetranBody, status: 202 },
+  { name: 'content type with charset', path: '/fivetran', headers: { ...signed(fivetranBody), 'content-type': 'application/json; charset=utf-8' }, body: fivetranBody, status: 202 },
+  { name: 'Airbyte with ?token=', path: `/airbyte?token=${AIRBYTE_TOKEN}`, headers: json, body: airbyteBody, status: 202 },
+  { name: 'Airbyte with Authorization: Bearer', path: '/airbyte', headers: { ...json, authorization: `Bearer ${AIRBYTE_TOKEN}` }, body: airbyteBody, status: 202 },
+  { name: 'Airbyte text-only test message', path: `/airbyte?token=${AIRBYTE_TOKEN}`, headers: json, body: fixtureText('airbyte', 'test-text-only'), status: 202 },
+
+  { name: 'missing signature', path: '/fivetran', headers: json, body: fivetranBody, status: 401, error: 'missing_credentials', check: (b) => assert.match(String(b.message), /X-Fivetran-Signature-256/) },
+  { name: 'malformed signature', path: '/fivetran', headers: { ...json, 'x-fivetran-signature-256': 'deadbeef' }, body: fivetranBody, status: 401, error: 'malformed_credentials' },
+  { name: 'signature with the wrong secret', path: '/fivetran', headers: signed(fivetranBody, 'wrong'), body: fivetranBody, status: 401, error: 'unauthorized' },
+  { name: 'tampered body', path: '/fivetran', headers: signed(fivetranBody), body: fivetranBody.replace('SUCCESSFUL', 'FAILURE'), status: 401, error: 'unauthorized' },
+  { name: 'Airbyte without a token', path: '/airbyte', headers: json, body: airbyteBody, status: 401, error: 'missing_credentials', check: (b) => assert.match(String(b.message), /token/) },
+  { name: 'Airbyte with a wrong token', path: '/airbyte?token=guess', headers: json, body: airbyteBody, status: 401, error: 'unauthorized' },
+
+  { name: 'unparseable JSON (signed, so it gets past authentication)', path: '/fivetran', headers: signed('{"event":'), body: '{"event":', status: 400, error: 'invalid_json' },
+  { name: 'unparseable JSON from Airbyte', path: `/airbyte?token=${AIRBYTE_TOKEN}`, headers: json, body: '{"text": nope}', status: 400, error: 'invalid_json' },
+  {
+    name: 'Fivetran field with the wrong type',
+    path: '/fivetran',
+    headers: signed('{"event":"sync_end","created":"2026-05-22T00:06:08.638Z","connector_id":"c","data":{"status":1}}'),
+    body: '{"event":"sync_end","created":"2026-05-22T00:06:08.638Z","connector_id":"c","data":{"status":1}}',
+    status: 422,
+    error: 'schema_violation',
+    check: (b) => assert.deepEqual(b.problems, [{ field: '/data/status', message: 'must be string' }]),
+  },
+  {
+    name: 'Fivetran event without created',
+    path: '/fivetran',
+    headers: signed('{"event":"sync_end","connector_id":"c"}'),
+    body: '{"event":"sync_end","connector_id":"c"}',
+    status: 422,
+    error: 'schema_violation',
+    check: (b) => assert.ok((b.problems as Array<{ field: string }>).some((p) => p.field === '/created')),
+  },
+  {
+    name: 'Airbyte jobId that is not an integer',
+    path: `/airbyte?token=${AIRBYTE_TOKEN}`,
+    headers: json,
+    body: JSON.stringify({ text: 'x', data: { connection: { id: 'c' }, jobId: 'twelve' } }),
+    status: 422,
+    error: 'schema_violation',
+    check: (b) => assert.deepEqual(b.problems, [{ field: '/data/jobId', message: 'must be integer' }]),
+  },
+  {
+    name: 'many violations are listed, at most ten',
+    path: `/airbyte?token=${AIRBYTE_TOKEN}`,
+    headers: json,
+    body: JSON.stringify({ text: 1, blocks: 2, data: { connection: { id: 3 }, jobId: 'x', success: 'y', bytesEmitted: -1, recordsEmitted: 'z', startedAt: 5, finishedAt: 6, errorMessage: 7, errorType: 8, errorOrigin: 9 } }),
+    status: 422,
+    error: 'schema_violation',
+    check: (b) => assert.equal((b.problems as unknown[]).length, 10),
+  },
+  { name: 'unknown path', path: '/stitch', headers: json, body: '{}', status: 404, error: 'unknown_path' },
+  { name: 'root path', path: '/', headers: json, body: '{}', status: 404, error: 'unknown_path' },
+  { name: 'GET on a webhook path', path: '/fivetran', method: 'GET', status: 405, error: 'method_not_allowed', check: (_b, r) => assert.equal(r.headers.get('allow'), 'POST') },
+  { name: 'body over the limit', path: '/fivetran', headers: json, body: JSON.stringify({ pad: 'x'.repeat(MAX_BODY) }), status: 413, error: 'payload_too_large' },
+  { name: 'text/plain body', path: '/fivetran', headers: { 'content-type': 'text/plain' }, body: fivetranBody, status: 415, error: 'unsupported_media_type' },
+  { name: 'form body', path: `/airbyte?token=${AIRBYTE_TOKEN}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'text=hi', status: 415, error: 'unsupported_media_type' },
+  { name: 'no content type', path: '/fivetran', headers: {}, body: fivetranBody, status: 415, error: 'unsupported_media_type' },
+];
+
+describe('ingestWebhook over HTTP (stub publisher)', () => {
+  let served: Served;
+  before(async () => {
+    served = await serve();
+  });
+  after(() => served.close());
+  beforeEach(() => {
+    (served.publisher.publish as sinon.SinonStub).resetHistory();
+    served.logs.length = 0;
+  });
+
+  for (const c of cases) {
+    it(`${c.name} → ${c.status}`, async () => {
+      const response = await fetch(served.base + c.path, { method: c.method ?? 'POST', headers: c.headers ?? {}, ...(c.body === undefined ? {} : { body: c.body }) });
+      assert.equal(response.status, c.status);
+      assert.match(response.headers.get('content-type') ?? '', /application\/json/);
+      const body = (await response.json()) as Record<string, unknown>;
+      const publish = served.publisher.publish as sinon.SinonStub;
+      if (c.status === 202) {
+        sinon.assert.calledOnce(publish);
+        const event = publish.firstCall.args[0] as SyncEvent;
+        assert.deepEqual(body, { id: event.id, type: event.type });
+        assert.equal(served.logs.at(-1)?.severity, 'INFO');
+      } else {
+        sinon.assert.notCalled(publish);
+        assert.equal(body.error, c.error);
+        assert.equal(typeof body.message, 'string');
+        const line = served.logs.find((l) => l.error === c.error);
+        assert.ok(line, `a log line names ${c.error}: ${JSON.stringify(served.logs)}`);
+        assert.equal(line.severity, 'WARNING');
+        assert.equal(line.status, c.status);
+      }
+      c.check?.(body, response);
+      // The refusal never echoes a credential, and neither does the log.
+      const everything = JSON.stringify(body) + served.raw.join('');
+      assert.doesNotMatch(everything, new RegExp(`${FIVETRAN_SECRET}|${AIRBYTE_TOKEN}`));
+    });
+  }
+});
+
+describe('ingestWebhook when it cannot store or authenticate (503, never 2xx)', () => {
+  it('answers 503 with Retry-After when publishing fails, and logs the event id', async () => {
+    const served = await serve({}, sinon.stub().rejects(new PublishError('Pub/Sub did not confirm within 1000 ms')));
+    try {
+      const response = await fetch(`${served.base}/fivetran`, { method: 'POST', headers: signed(fivetranBody), body: fivetranBody });
+      assert.equal(response.status, 503);
+      assert.equal(response.headers.get('retry-after'), '10');
+      const body = (await response.json()) as Record<string, unknown>;
+      assert.equal(body.error, 'publish_failed');
+      const line = served.logs.find((l) => l.severity === 'ERROR');
+      assert.equal(line?.eventId, body.id);
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('answers 500 (the sender retries) on an unexpected error, without leaking it', async () => {
+    const served = await serve({}, sinon.stub().rejects(new TypeError('boom at /srv/secret/path')));
+    try {
+      const response = await fetch(`${served.base}/fivetran`, { method: 'POST', headers: signed(fivetranBody), body: fivetranBody });
+      assert.equal(response.status, 500);
+      assert.doesNotMatch(await response.text(), /boom|\/srv/);
+    } finally {
+      await served.close();
+    }
+  });
+
+  for (const [source, setting] of [['fivetran', 'FIVETRAN_WEBHOOK_SECRET'], ['airbyte', 'AIRBYTE_WEBHOOK_TOKEN']] as const) {
+    it(`fails closed with 503 when ${setting} is not set, telling the operator (in the log) what to set`, async () => {
+      const served = await serve({ fivetranSecret: new Secret('FIVETRAN_WEBHOOK_SECRET', undefined), airbyteToken: new Secret('AIRBYTE_WEBHOOK_TOKEN', '') });
+      try {
+        const headers = source === 'fivetran' ? signed(fivetranBody, '') : json;
+        const response = await fetch(`${served.base}/${source}?token=`, { method: 'POST', headers, body: source === 'fivetran' ? fivetranBody : airbyteBody });
+        assert.equal(response.status, 503);
+        assert.equal(((await response.json()) as { error: string }).error, 'not_configured');
+        sinon.assert.notCalled(served.publisher.publish as sinon.SinonStub);
+        const line = served.logs.find((l) => l.severity === 'ERROR');
+        assert.match(String(line?.cause), new RegExp(`${setting} is not set`));
+      } finally {
+        await served.close();
+      }
+    });
+  }
+
+  it('answers 503 when Secret Manager cannot be read', async () => {
+    const client = { listSecretVersions: sinon.stub().rejects(new Error('UNAVAILABLE')), accessSecretVersion: sinon.stub() } as unknown as SecretManagerLike;
+    const served = await serve({ fivetranSecret: new Secret('FIVETRAN_WEBHOOK_SECRET', 'sm://projects/p/secrets/s', { client: async () => client }) });
+    try {
+      const response = await fetch(`${served.base}/fivetran`, { method: 'POST', headers: signed(fivetranBody), body: fivetranBody });
+      assert.equal(response.status, 503);
+      assert.equal(((await response.json()) as { error: string }).error, 'secret_unavailable');
+    } finally {
+      await served.close();
+    }
+  });
+});
+
+describe('ingestWebhook during a secret rotation', () => {
+  it('accepts the old and the new secret while both versions are enabled, with no failed delivery', async () => {
+    const versions: Record<string, string> = { 1: 'old-secret' };
+    const client = {
+      listSecretVersions: sinon.stub().callsFake(async ({ parent }: { parent: string }) => [Object.keys(versions).map((n) => ({ name: `${parent}/versions/${n}` }))]),
+      accessSecretVersion: sinon.stub().callsFake(async ({ name }: { name: string }) => [{ payload: { data: Buffer.from(versions[name.split('/').pop()!]!) } }]),
+    } as unknown as SecretManagerLike;
+    let now = 0;
+    const served = await serve({
+      fivetranSecret: new Secret('FIVETRAN_WEBHOOK_SECRET', 'sm://projects/p/secrets/s', { client: async () => client, ttlMs: 300_000, minRefreshMs: 30_000, now: () => now }),
+    });
+    const post = (secret: string) => fetch(`${served.base}/fivetran`, { method: 'POST', headers: signed(fivetranBody, secret), body: fivetranBody }).then((r) => r.status);
+    try {
+      assert.equal(await post('old-secret'), 202);
+      versions[2] = 'new-secret'; // operator adds a version; the cache still holds only v1
+      now += 30_000;
+      assert.equal(await post('new-secret'), 202, 'a failed check re-reads Secret Manager');
+      assert.equal(await post('old-secret'), 202, 'the old version stays valid until disabled');
+      delete versions[1]; // operator disables v1: it stays accepted until the cache expires
+      assert.equal(await post('old-secret'), 202);
+      now += 300_000;
+      assert.equal(await post('old-secret'), 401);
+      assert.equal(await post('new-secret'), 202);
+    } finally {
+      await served.close();
+    }
+  });
+});
