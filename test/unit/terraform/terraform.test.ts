@@ -1,0 +1,350 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  checkEntryPoints,
+  checkEnvironment,
+  checkProviderSchema,
+  checkReferences,
+  checkSecrets,
+  loadTerraform,
+  readCodeFacts,
+  settingsRead,
+  type CodeFacts,
+  type TerraformConfig,
+} from '../../support/terraform-checks.js';
+
+// No terraform binary can run here, so terraform/ is checked statically: every file
+// parses (HashiCorp's HCL parser as WebAssembly), every resource, argument and block
+// exists in the google provider 6.x schema, every reference is declared, and the
+// configuration matches what the code reads. Each check is also run on a copy of
+// terraform/ broken in one place, to prove it can fail.
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+const TERRAFORM = join(ROOT, 'terraform');
+
+type Check = (config: TerraformConfig, code: CodeFacts) => string[] | Promise<string[]>;
+
+const checks: Record<string, Check> = {
+  'provider schema': (config) => checkProviderSchema(config),
+  references: (config) => checkReferences(config),
+  'entry points': (config, code) => checkEntryPoints(config, code),
+  environment: (config, code) => checkEnvironment(config, code),
+  secrets: (config, code) => checkSecrets(config, code),
+};
+
+describe('terraform/ (static checks)', function () {
+  this.timeout(60_000);
+
+  let config: TerraformConfig;
+  let code: CodeFacts;
+
+  before(async () => {
+    const loaded = await loadTerraform(TERRAFORM);
+    assert.deepEqual(loaded.problems, [], 'every .tf file parses');
+    config = loaded.config;
+    code = readCodeFacts(ROOT);
+  });
+
+  describe('the real configuration', () => {
+    it('parses, file by file', () => {
+      assert.ok(config.files.length >= 8, `expected the configuration split by concern, got ${config.files.length} files`);
+    });
+
+    for (const [name, check] of Object.entries(checks)) {
+      it(`passes the ${name} check`, async () => {
+        assert.deepEqual(await check(config, code), []);
+      });
+    }
+
+    it('deploys both functions the code registers', () => {
+      assert.deepEqual([...code.registered].sort(), ['ingestWebhook', 'processSyncEvent']);
+      assert.equal(config.resources.filter((r) => r.type === 'google_cloudfunctions2_function').length, 2);
+    });
+
+    it('dead-letters the processor subscription to a topic that has its own subscription', () => {
+      const processor = resource('google_pubsub_subscription', 'processor');
+      const policy = block(processor, 'dead_letter_policy');
+      assert.match(String(policy.dead_letter_topic), /google_pubsub_topic\.dead_letter\b/);
+      assert.match(String(block(processor, 'push_config').push_endpoint), /google_cloudfunctions2_function\.processor\b/);
+      assert.ok(block(block(processor, 'push_config'), 'oidc_token').service_account_email);
+      assert.ok(block(processor, 'retry_policy').minimum_backoff);
+      assert.match(String(resource('google_pubsub_subscription', 'dead_letter').topic), /google_pubsub_topic\.dead_letter\b/);
+      for (const [type, name, role] of [
+        ['google_pubsub_topic_iam_member', 'dead_letter_publisher', 'roles/pubsub.publisher'],
+        ['google_pubsub_subscription_iam_member', 'dead_letter_source_subscriber', 'roles/pubsub.subscriber'],
+      ] as const) {
+        const grant = resource(type, name);
+        assert.equal(grant.role, role);
+        assert.match(String(grant.member), /pubsub_service_agent/);
+      }
+    });
+
+    it('makes the ingest service public and the processor invocable only by the push identity', () => {
+      assert.equal(resource('google_cloud_run_service_iam_member', 'ingest_public').member, 'allUsers');
+      const invokers = config.resources.filter((r) => r.type === 'google_cloud_run_service_iam_member' && String(r.body.service).includes('.processor.'));
+      assert.deepEqual(invokers.map((r) => r.body.member), ['serviceAccount:${google_service_account.push.email}']);
+    });
+
+    it('sets a TTL policy on the audit collection expireAt', () => {
+      const field = resource('google_firestore_field', 'audit_expire_at');
+      assert.equal(field.field, 'expireAt');
+      assert.ok(Array.isArray(field.ttl_config));
+    });
+
+    it('outputs no secret value', () => {
+      for (const [name, { body }] of config.outputs) {
+        assert.doesNotMatch(JSON.stringify(body.value), /secret_data|google_secret_manager_secret_version/, name);
+        assert.notEqual(body.sensitive, true, `${name} should not need to be sensitive`);
+      }
+    });
+  });
+
+  describe('reading the code', () => {
+    it('finds settings read through every helper and direct env reads', () => {
+      const { settings, secrets } = settingsRead(`
+        optionalString(env, 'A_STRING'); requiredString(env, "B_REQUIRED", 'hint');
+        integer(env, 'C_NUMBER', 3, { min: 1 }); secretSetting(env, 'D_SECRET', options);
+        process.env.E_DIRECT; env['F_INDEXED'];`);
+      assert.deepEqual([...settings].sort(), ['A_STRING', 'B_REQUIRED', 'C_NUMBER', 'D_SECRET', 'E_DIRECT', 'F_INDEXED']);
+      assert.deepEqual([...secrets], ['D_SECRET']);
+    });
+
+    it('fails loudly when a config.ts is missing or reads nothing', () => {
+      const root = mkdtempSync(join(tmpdir(), 'postload-code-'));
+      try {
+        mkdirSync(join(root, 'functions/ingest'), { recursive: true });
+        mkdirSync(join(root, 'functions/processor'), { recursive: true });
+        cpSync(join(ROOT, 'functions/index.ts'), join(root, 'functions/index.ts'));
+        cpSync(join(ROOT, 'functions/ingest/config.ts'), join(root, 'functions/ingest/config.ts'));
+        assert.throws(() => readCodeFacts(root), /processor[/\\]config\.ts is missing/);
+        writeFileSync(join(root, 'functions/processor/config.ts'), 'export const nothing = 1;\n');
+        assert.throws(() => readCodeFacts(root), /reads no environment variable/);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('fails on a broken copy', () => {
+    interface Breakage {
+      name: string;
+      file: string;
+      from: string | RegExp;
+      to: string;
+      /** The check expected to fail; 'parse' for loadTerraform itself. */
+      check: keyof typeof checks | 'parse';
+      problem: RegExp;
+    }
+
+    const breakages: Breakage[] = [
+      {
+        name: 'an unparseable file',
+        file: 'pubsub.tf',
+        from: /$/,
+        to: '\nresource "google_pubsub_topic" "broken" {\n  name = \n}\n',
+        check: 'parse',
+        problem: /pubsub\.tf does not parse/,
+      },
+      {
+        name: 'an unknown resource type',
+        file: 'pubsub.tf',
+        from: 'resource "google_pubsub_topic" "dead_letter"',
+        to: 'resource "google_pubsub_topics" "dead_letter"',
+        check: 'provider schema',
+        problem: /no resource type "google_pubsub_topics"/,
+      },
+      {
+        name: 'an unknown data source',
+        file: 'source.tf',
+        from: 'data "archive_file" "source"',
+        to: 'data "archive_files" "source"',
+        check: 'provider schema',
+        problem: /no data source "archive_files"/,
+      },
+      {
+        name: 'an unknown top-level argument',
+        file: 'pubsub.tf',
+        from: 'ack_deadline_seconds       = local.push_ack_deadline_seconds',
+        to: 'ack_deadline               = local.push_ack_deadline_seconds',
+        check: 'provider schema',
+        problem: /google_pubsub_subscription\.processor: unknown argument or block "ack_deadline"/,
+      },
+      {
+        name: 'an unknown argument in a nested block',
+        file: 'pubsub.tf',
+        from: 'max_delivery_attempts = var.max_delivery_attempts',
+        to: 'max_delivery_attempt = var.max_delivery_attempts',
+        check: 'provider schema',
+        problem: /processor\.dead_letter_policy: unknown argument or block "max_delivery_attempt"/,
+      },
+      {
+        name: 'an unknown block',
+        file: 'pubsub.tf',
+        from: 'retry_policy {',
+        to: 'retry_polcy {',
+        check: 'provider schema',
+        problem: /unknown argument or block "retry_polcy"/,
+      },
+      {
+        name: 'an unknown argument inside a dynamic block',
+        file: 'subscriptions.tf',
+        from: 'service_account_email = oidc_token.value',
+        to: 'service_account = oidc_token.value',
+        check: 'provider schema',
+        problem: /team\.push_config\.oidc_token: unknown argument or block "service_account"/,
+      },
+      {
+        name: 'an unknown argument of the archive data source',
+        file: 'source.tf',
+        from: 'excludes = [',
+        to: 'exclude = [',
+        check: 'provider schema',
+        problem: /archive_file\.source: unknown argument or block "exclude"/,
+      },
+      {
+        name: 'a reference to an undeclared resource',
+        file: 'iam.tf',
+        from: 'topic  = google_pubsub_topic.sync_events.id',
+        to: 'topic  = google_pubsub_topic.sync_event.id',
+        check: 'references',
+        problem: /no resource google_pubsub_topic\.sync_event is declared/,
+      },
+      {
+        name: 'a reference to an undeclared variable',
+        file: 'functions.tf',
+        from: 'LOG_LEVEL                = var.log_level',
+        to: 'LOG_LEVEL                = var.loglevel',
+        check: 'references',
+        problem: /no variable "loglevel" is declared/,
+      },
+      {
+        name: 'a reference to an undeclared local',
+        file: 'pubsub.tf',
+        from: 'local.push_ack_deadline_seconds',
+        to: 'local.push_ack_deadline',
+        check: 'references',
+        problem: /no local "push_ack_deadline" is declared/,
+      },
+      {
+        name: 'a reference to an undeclared data source',
+        file: 'main.tf',
+        from: 'data.google_project.this.number',
+        to: 'data.google_project.that.number',
+        check: 'references',
+        problem: /no data source google_project\.that is declared/,
+      },
+      {
+        name: 'a reference to an attribute the resource does not have',
+        file: 'outputs.tf',
+        from: 'value       = google_cloudfunctions2_function.ingest.service_config[0].uri\n',
+        to: 'value       = google_cloudfunctions2_function.ingest.service_configs[0].uri\n',
+        check: 'references',
+        problem: /google_cloudfunctions2_function has no attribute "service_configs"/,
+      },
+      {
+        name: 'a wrong entry point',
+        file: 'main.tf',
+        from: 'ingest_entry_point    = "ingestWebhook"',
+        to: 'ingest_entry_point    = "ingestWebhooks"',
+        check: 'entry points',
+        problem: /entry_point "ingestWebhooks", which functions\/index\.ts does not register/,
+      },
+      {
+        name: 'a runtime other than nodejs22',
+        file: 'functions.tf',
+        from: 'runtime         = "nodejs22"',
+        to: 'runtime         = "nodejs20"',
+        check: 'entry points',
+        problem: /runs on nodejs20, expected nodejs22/,
+      },
+      {
+        name: 'a setting the code reads left unset',
+        file: 'functions.tf',
+        from: /^\s*PUBLISH_TIMEOUT_MS\s*=.*\n/m,
+        to: '',
+        check: 'environment',
+        problem: /ingest does not set PUBLISH_TIMEOUT_MS, which functions\/ingest reads/,
+      },
+      {
+        name: 'a setting the code never reads',
+        file: 'functions.tf',
+        from: 'SYNC_EVENTS_TOPIC        =',
+        to: 'SYNC_EVENT_TOPIC         =',
+        check: 'environment',
+        problem: /ingest sets SYNC_EVENT_TOPIC, which functions\/ingest never reads/,
+      },
+      {
+        name: 'NODE_ENV not production',
+        file: 'functions.tf',
+        from: /(processor[\s\S]*?NODE_ENV\s*=\s*)"production"/,
+        to: '$1"development"',
+        check: 'environment',
+        problem: /processor must set NODE_ENV=production/,
+      },
+      {
+        name: 'a secret set to a literal instead of its Secret Manager secret',
+        file: 'functions.tf',
+        from: /(AIRBYTE_WEBHOOK_TOKEN\s*=\s*)".*"/,
+        to: '$1"not-a-reference"',
+        check: 'secrets',
+        problem: /ingest reads the secret AIRBYTE_WEBHOOK_TOKEN, but it is not set to a google_secret_manager_secret/,
+      },
+      {
+        name: 'a secret its function may not access',
+        file: 'secrets.tf',
+        from: /("slack_webhook_url_accessor" \{[\s\S]*?)google_service_account\.processor\.email/,
+        to: '$1google_service_account.ingest.email',
+        check: 'secrets',
+        problem: /reads SLACK_WEBHOOK_URL from google_secret_manager_secret\.slack_webhook_url, but google_service_account\.processor has no roles\/secretmanager\.secretAccessor/,
+      },
+      {
+        name: 'a secret whose versions its function may not list',
+        file: 'secrets.tf',
+        from: /("fivetran_webhook_secret_lister" \{[\s\S]*?role\s*=\s*)"roles\/secretmanager\.viewer"/,
+        to: '$1"roles/secretmanager.secretAccessor"',
+        check: 'secrets',
+        problem: /reads every enabled version of google_secret_manager_secret\.fivetran_webhook_secret .* may not list its versions/,
+      },
+    ];
+
+    let scratch: string;
+    before(() => {
+      scratch = mkdtempSync(join(tmpdir(), 'postload-terraform-'));
+    });
+    after(() => rmSync(scratch, { recursive: true, force: true }));
+
+    breakages.forEach((breakage, i) => {
+      it(`${breakage.check}: ${breakage.name}`, async () => {
+        const copy = join(scratch, String(i));
+        cpSync(TERRAFORM, copy, { recursive: true, filter: (source) => !/[/\\]\.(terraform|build)([/\\]|$)/.test(source) });
+        const file = join(copy, breakage.file);
+        const original = readFileSync(file, 'utf8');
+        const broken = original.replace(breakage.from, breakage.to);
+        assert.notEqual(broken, original, `the breakage must change ${breakage.file}`);
+        writeFileSync(file, broken);
+
+        const loaded = await loadTerraform(copy);
+        const problems = breakage.check === 'parse' ? loaded.problems : await checks[breakage.check]!(loaded.config, code);
+        assert.ok(
+          problems.some((p) => breakage.problem.test(p)),
+          `expected a problem matching ${breakage.problem}, got:\n${problems.join('\n') || '(none)'}`,
+        );
+      });
+    });
+  });
+
+  function resource(type: string, name: string): Record<string, unknown> {
+    const found = config.resources.find((r) => r.type === type && r.name === name);
+    assert.ok(found, `${type}.${name} is declared`);
+    return found.body;
+  }
+
+  function block(body: Record<string, unknown>, name: string): Record<string, unknown> {
+    const value = body[name];
+    assert.ok(Array.isArray(value) && value.length > 0, `${name} block`);
+    return value[0] as Record<string, unknown>;
+  }
+});
