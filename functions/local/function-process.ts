@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { registerForCleanup, stopGroup } from './emulators.js';
+
+const FRAMEWORK_MAIN = createRequire(import.meta.url).resolve('@google-cloud/functions-framework/build/src/main.js');
+/** The compiled package, as Cloud Functions loads it (package.json `main`). */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface FunctionProcess {
+  target: string;
+  url: string;
+  child: ChildProcess;
+  /** Everything the process printed, for assertions and failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartFunctionOptions {
+  target: 'ingestWebhook' | 'processSyncEvent';
+  port: number;
+  env: Record<string, string | undefined>;
+  /** Called with each line the function prints (its JSON logs). */
+  onLine?: (line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Serves one function target from the built package with the Functions Framework, in its
+ * own process group, exactly as Cloud Functions runs it: FUNCTION_TARGET picks the target
+ * and `main` in package.json the code (so `npm run build` must have run).
+ */
+export async function startFunction({ target, port, env, onLine, readyTimeoutMs = 30_000 }: StartFunctionOptions): Promise<FunctionProcess> {
+  const child = spawn(process.execPath, [FRAMEWORK_MAIN, `--port=${port}`], {
+    cwd: PACKAGE_ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env, FUNCTION_TARGET: target, NODE_ENV: env.NODE_ENV ?? 'production' },
+  });
+  let output = '';
+  let partial = '';
+  const collect = (chunk: Buffer) => {
+    const text = chunk.toString();
+    output += text;
+    if (!onLine) return;
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) onLine(line);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const stop = () => stopGroup(child);
+  registerForCleanup(stop, child);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${target} exited with code ${child.exitCode}:\n${output}`);
+    try {
+      // A TCP connection is enough: an HTTP probe would show up in the function's logs.
+      await canConnect(port);
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`${target} did not listen on ${port} within ${readyTimeoutMs} ms:\n${output}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return { target, url, child, output: () => output, stop };
+}
+
+function canConnect(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.end();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+}
