@@ -1,0 +1,119 @@
+import { Secret, secretSetting } from '../shared/secrets.js';
+import { ConfigError, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
+import type { RetryPolicy } from './http-retry.js';
+import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './routing.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface DbtCloudSettings {
+  /** e.g. https://cloud.getdbt.com or https://ab123.us1.dbt.com, without a trailing slash. */
+  baseUrl: string;
+  accountId: string;
+  token: Secret;
+}
+
+export interface ProcessorConfig {
+  projectId: string | undefined;
+  routing: LoadedRouting;
+  /** Present when the routing file names dbt jobs. */
+  dbt: DbtCloudSettings | undefined;
+  /** Slack webhooks by their routing reference (env:VARIABLE or sm://...); only those that are set. */
+  slackWebhooks: Map<string, Secret>;
+  auditCollection: string;
+  connectorsCollection: string;
+  retentionDays: number;
+  /** Per-call timeout and backoff of every dbt Cloud and Slack request. */
+  retry: RetryPolicy;
+  /** Time for all outbound calls of one invocation; keep it under the function's timeout. */
+  outboundBudgetMs: number;
+  /** How long a claimed action is reserved for the delivery that claimed it. */
+  leaseMs: number;
+  /** Each Firestore operation is given up (as transient) after this long. */
+  firestoreTimeoutMs: number;
+}
+
+/**
+ * Reads and checks every processor setting. Throws a ConfigError naming the variable (or
+ * the routing file's field) when something is missing or malformed: the function then
+ * fails at start-up instead of on every event.
+ */
+export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
+  const project = projectId(env);
+  const routing = loadRoutingConfig(
+    requiredString(env, 'ROUTING_CONFIG', 'set it to the path of a routing file or to inline JSON (see schemas/routing-config.schema.json)'),
+  );
+
+  const outboundBudgetMs = integer(env, 'OUTBOUND_BUDGET_MS', 45_000, { min: 100, max: 3_600_000 });
+  const leaseMs = integer(env, 'ACTION_LEASE_SECONDS', 120, { min: 1, max: 86_400 }) * 1000;
+  if (leaseMs <= outboundBudgetMs) {
+    throw new ConfigError('ACTION_LEASE_SECONDS', `must be longer than OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms), or a delivery still working could lose its claim`);
+  }
+
+  return {
+    projectId: project,
+    routing,
+    dbt: namesDbtJobs(routing) ? readDbtCloud(env, project) : undefined,
+    slackWebhooks: readSlackWebhooks(env, routing, project),
+    auditCollection: optionalString(env, 'AUDIT_COLLECTION') ?? 'syncEvents',
+    connectorsCollection: optionalString(env, 'CONNECTORS_COLLECTION') ?? 'connectors',
+    retentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 }),
+    retry: {
+      callTimeoutMs: integer(env, 'OUTBOUND_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+      minDelayMs: integer(env, 'OUTBOUND_RETRY_MIN_DELAY_MS', 500, { min: 0, max: 60_000 }),
+      maxDelayMs: integer(env, 'OUTBOUND_RETRY_MAX_DELAY_MS', 8_000, { min: 0, max: 600_000 }),
+      maxAttempts: integer(env, 'OUTBOUND_MAX_ATTEMPTS', 5, { min: 1, max: 20 }),
+    },
+    outboundBudgetMs,
+    leaseMs,
+    firestoreTimeoutMs: integer(env, 'FIRESTORE_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+  };
+}
+
+function readDbtCloud(env: Env, project: string | undefined): DbtCloudSettings {
+  const hint = 'the routing file names dbt Cloud jobs';
+  const accountId = requiredString(env, 'DBT_CLOUD_ACCOUNT_ID', `${hint}; set it to the number in your dbt Cloud URLs (/deploy/ACCOUNT/...)`);
+  if (!/^\d+$/.test(accountId)) throw new ConfigError('DBT_CLOUD_ACCOUNT_ID', `must be a number, got "${accountId}"`);
+  const token = secretSetting(env, 'DBT_CLOUD_API_TOKEN', { projectId: project });
+  if (!token.configured) {
+    throw new ConfigError('DBT_CLOUD_API_TOKEN', `is not set; ${hint}: set it to a service token or to an sm:// Secret Manager reference`);
+  }
+  return { baseUrl: baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? 'https://cloud.getdbt.com'), accountId, token };
+}
+
+function baseUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DBT_CLOUD_BASE_URL', `is not a URL: "${raw}"`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
+    throw new ConfigError('DBT_CLOUD_BASE_URL', `must be an http(s) URL with no query or credentials, such as https://cloud.getdbt.com`);
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
+/**
+ * The webhooks the routing file refers to. A webhook some route notifies must be set;
+ * one only alerts could go to is used when set.
+ */
+function readSlackWebhooks(env: Env, routing: LoadedRouting, project: string | undefined): Map<string, Secret> {
+  const required = notifyingWebhooks(routing);
+  const webhooks = new Map<string, Secret>();
+  for (const reference of allWebhooks(routing)) {
+    const secret =
+      reference === DEFAULT_WEBHOOK
+        ? secretSetting(env, 'SLACK_WEBHOOK_URL', { projectId: project })
+        : reference.startsWith('env:')
+          ? secretSetting(env, reference.slice('env:'.length), { projectId: project })
+          : new Secret(`routing webhook ${reference}`, reference, { projectId: project });
+    if (secret.configured) webhooks.set(reference, secret);
+    else if (required.has(reference)) {
+      throw new ConfigError(
+        secret.setting,
+        `is not set; the routing file (${routing.source}) sends Slack messages to it: set it to the webhook URL or to an sm:// Secret Manager reference, or set "notify": [] for those routes`,
+      );
+    }
+  }
+  return webhooks;
+}

@@ -1,0 +1,214 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type {
+  DbtJobAction,
+  RouteMatch,
+  RoutedEventType,
+  RoutingConfig,
+  StringMatch,
+} from '../generated/routing-config.schema.js';
+import type { ErrorObject } from 'ajv';
+import { ConfigError } from '../shared/settings.js';
+import { describeErrors, validator } from '../shared/schemas.js';
+import type { SyncEvent } from '../shared/sync-event.js';
+
+export type { DbtJobAction, RoutingConfig, RoutedEventType } from '../generated/routing-config.schema.js';
+
+/** Event types that reach Slack unless the routing file says otherwise. */
+export const DEFAULT_SLACK_NOTIFY: readonly RoutedEventType[] = [
+  'sync.failed',
+  'transformation.failed',
+  'connection.failed',
+  'connector.disabled',
+  'schema.changed',
+];
+
+/** Event types that start a dbt job unless the job says otherwise. */
+export const DEFAULT_DBT_ON: readonly RoutedEventType[] = ['sync.succeeded'];
+
+/** The webhook used when the routing file names none. */
+export const DEFAULT_WEBHOOK = 'env:SLACK_WEBHOOK_URL';
+
+const DEFAULT_ROUTE_NAME = '(default)';
+
+/** A routing file that cannot be used: names the file and the offending field (JSON pointer). */
+export class RoutingConfigError extends ConfigError {
+  constructor(
+    readonly source: string,
+    readonly field: string,
+    problem: string,
+  ) {
+    super('ROUTING_CONFIG', `${source}: ${field || '(root)'} ${problem}`);
+  }
+}
+
+/** Reads ROUTING_CONFIG's value: inline JSON (starting with `{`) or the path of a JSON file. */
+export function loadRoutingConfig(value: string, cwd: string = process.cwd()): LoadedRouting {
+  const inline = value.trimStart().startsWith('{');
+  const source = inline ? 'inline JSON' : resolve(cwd, value);
+  let text: string;
+  try {
+    text = inline ? value : readFileSync(source, 'utf8');
+  } catch (error) {
+    throw new RoutingConfigError(source, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new RoutingConfigError(source, '', `is not JSON (${(error as Error).message})`);
+  }
+  return compileRouting(parsed, source);
+}
+
+/** Validates a parsed routing file against schemas/routing-config.schema.json and prepares its matchers. */
+export function compileRouting(parsed: unknown, source = 'routing config'): LoadedRouting {
+  const validate = validator<RoutingConfig>('routing-config');
+  if (!validate(parsed)) {
+    const [first, ...rest] = describeErrors(mostSpecificFirst(validate.errors ?? []), 4);
+    const more = rest.length ? ` (also: ${rest.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ')})` : '';
+    throw new RoutingConfigError(source, first?.field ?? '', `${first?.message ?? 'is invalid'}${more}`);
+  }
+  const names = new Set<string>();
+  parsed.routes.forEach((route, i) => {
+    if (names.has(route.name)) throw new RoutingConfigError(source, `/routes/${i}/name`, `"${route.name}" is used by two routes`);
+    names.add(route.name);
+  });
+  const routes = parsed.routes.map((route) => ({ name: route.name, matches: matcher(route.match), actions: route }));
+  return { config: parsed, source, routes };
+}
+
+export interface LoadedRouting {
+  config: RoutingConfig;
+  /** The file path, or "inline JSON". */
+  source: string;
+  routes: Array<{ name: string; matches: (event: SyncEvent) => boolean; actions: Pick<RoutingConfig['routes'][number], 'dbtJobs' | 'slack'> }>;
+}
+
+/** A dbt Cloud job to trigger for one event. */
+export interface PlannedDbtJob {
+  actionId: string;
+  jobId: string;
+  route: string;
+  options: DbtJobAction;
+}
+
+/** A Slack webhook that may receive one message about the event. */
+export interface PlannedSlackTarget {
+  actionId: string;
+  /** env:VARIABLE or sm://... */
+  webhook: string;
+  /** True when a matching route asks for this event type; false when only an alert would go here. */
+  notify: boolean;
+  routes: string[];
+}
+
+export interface RoutePlan {
+  routes: string[];
+  dbtJobs: PlannedDbtJob[];
+  slack: PlannedSlackTarget[];
+}
+
+/** What the routing file says should happen for this event. */
+export function planFor(event: SyncEvent, routing: LoadedRouting): RoutePlan {
+  const matched = routing.routes.filter((route) => route.matches(event));
+  const applied = matched.length
+    ? matched.map((route) => ({ name: route.name, actions: route.actions }))
+    : [{ name: DEFAULT_ROUTE_NAME, actions: routing.config.defaultRoute ?? {} }];
+
+  const dbtJobs = new Map<string, PlannedDbtJob>();
+  const slack = new Map<string, PlannedSlackTarget>();
+  for (const { name, actions } of applied) {
+    for (const job of actions.dbtJobs ?? []) {
+      const jobId = String(job.jobId);
+      if (dbtJobs.has(jobId) || !(job.on ?? DEFAULT_DBT_ON).includes(event.type)) continue;
+      dbtJobs.set(jobId, { actionId: `dbt-job-${jobId}`, jobId, route: name, options: job });
+    }
+    const webhook = actions.slack?.webhook ?? routing.config.slack?.webhook ?? DEFAULT_WEBHOOK;
+    const notify = (actions.slack?.notify ?? routing.config.slack?.notify ?? DEFAULT_SLACK_NOTIFY).includes(event.type);
+    const target = slack.get(webhook);
+    if (target) {
+      target.notify ||= notify;
+      target.routes.push(name);
+    } else {
+      slack.set(webhook, { actionId: slackActionId(webhook), webhook, notify, routes: [name] });
+    }
+  }
+  return { routes: applied.map((r) => r.name), dbtJobs: [...dbtJobs.values()], slack: [...slack.values()] };
+}
+
+/** Every webhook reference some event would notify, so start-up can insist they are set. */
+export function notifyingWebhooks(routing: LoadedRouting): Set<string> {
+  const { config } = routing;
+  const defaults = { webhook: config.slack?.webhook ?? DEFAULT_WEBHOOK, notify: config.slack?.notify ?? DEFAULT_SLACK_NOTIFY };
+  const used = new Set<string>();
+  for (const actions of [...config.routes, config.defaultRoute ?? {}]) {
+    const notify = actions.slack?.notify ?? defaults.notify;
+    if (notify.length) used.add(actions.slack?.webhook ?? defaults.webhook);
+  }
+  return used;
+}
+
+/** Every webhook reference named anywhere, notifying or not (alerts may go to any). */
+export function allWebhooks(routing: LoadedRouting): Set<string> {
+  const { config } = routing;
+  const all = new Set<string>([config.slack?.webhook ?? DEFAULT_WEBHOOK]);
+  for (const actions of [...config.routes, config.defaultRoute ?? {}]) if (actions.slack?.webhook) all.add(actions.slack.webhook);
+  return all;
+}
+
+/** True when some route (or the default route) names a dbt job. */
+export function namesDbtJobs(routing: LoadedRouting): boolean {
+  const { config } = routing;
+  return [...config.routes, config.defaultRoute ?? {}].some((actions) => (actions.dbtJobs ?? []).length > 0);
+}
+
+export function slackActionId(webhook: string): string {
+  return webhook === DEFAULT_WEBHOOK ? 'slack' : `slack-${createHash('sha256').update(webhook).digest('hex').slice(0, 12)}`;
+}
+
+// ajv reports every branch of an anyOf; the deepest error about a value (not a shape) is
+// the one a person needs to read first.
+function mostSpecificFirst(errors: ErrorObject[]): ErrorObject[] {
+  const shape = new Set(['anyOf', 'oneOf', 'required', 'additionalProperties', 'type']);
+  const score = (e: ErrorObject) => e.instancePath.split('/').length * 2 + (shape.has(e.keyword) ? 0 : 1);
+  return errors.filter((e) => e.keyword !== 'anyOf').sort((a, b) => score(b) - score(a));
+}
+
+function matcher(match: RouteMatch): (event: SyncEvent) => boolean {
+  const checks: Array<(event: SyncEvent) => boolean> = [];
+  if (match.source) checks.push((event) => event.source === match.source);
+  const fields: Array<[StringMatch | undefined, (event: SyncEvent) => string | null | undefined]> = [
+    [match.connectorId, (e) => e.connector.id],
+    [match.connectorName, (e) => e.connector.name],
+    [match.connectorType, (e) => e.connector.type],
+    [match.destinationId, (e) => e.destination.id],
+    [match.destinationName, (e) => e.destination.name],
+  ];
+  for (const [condition, read] of fields) {
+    if (condition === undefined) continue;
+    const test = stringTest(condition);
+    checks.push((event) => {
+      const value = read(event);
+      return typeof value === 'string' && test(value);
+    });
+  }
+  return (event) => checks.every((check) => check(event));
+}
+
+export function stringTest(condition: StringMatch): (value: string) => boolean {
+  if (typeof condition === 'string') return (value) => value === condition;
+  if ('glob' in condition) {
+    const pattern = new RegExp(`^${condition.glob.split('').map(globChar).join('')}$`, 's');
+    return (value) => pattern.test(value);
+  }
+  const pattern = new RegExp(condition.regex);
+  return (value) => pattern.test(value);
+}
+
+function globChar(char: string): string {
+  if (char === '*') return '.*';
+  if (char === '?') return '.';
+  return char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}

@@ -1,0 +1,191 @@
+import type { SchemaProblem } from '../shared/schemas.js';
+import type { SyncEvent } from '../shared/sync-event.js';
+
+/** A Slack incoming-webhook body: Block Kit blocks and the plain `text` fallback for notifications. */
+export interface SlackMessage {
+  text: string;
+  blocks: Array<Record<string, unknown>>;
+}
+
+/** What happened to one dbt Cloud job for the event, as the message reports it. */
+export interface DbtJobReport {
+  jobId: string;
+  state: 'started' | 'failed' | 'retrying' | 'in-progress';
+  runId?: number;
+  href?: string | null;
+  error?: string;
+}
+
+const HEADER_LIMIT = 150;
+const SECTION_LIMIT = 3000;
+const FIELD_LIMIT = 2000;
+
+const TITLES: Partial<Record<SyncEvent['type'], { emoji: string; title: string }>> = {
+  'sync.failed': { emoji: ':red_circle:', title: 'sync failed' },
+  'sync.succeeded': { emoji: ':large_green_circle:', title: 'sync succeeded' },
+  'sync.rescheduled': { emoji: ':hourglass_flowing_sand:', title: 'sync rescheduled' },
+  'schema.changed': { emoji: ':large_yellow_circle:', title: 'schema changed' },
+  'transformation.failed': { emoji: ':red_circle:', title: 'transformation failed' },
+  'connection.failed': { emoji: ':red_circle:', title: 'connection test failed' },
+  'connector.disabled': { emoji: ':no_entry:', title: 'connection disabled' },
+  'connector.warning': { emoji: ':warning:', title: 'connection warning' },
+};
+
+/**
+ * The message about one SyncEvent: what happened to which connector and destination,
+ * the vendor's reason and link where the event has them, volumes on success, and what
+ * postload did about it (dbt runs with their links, or why none started). `alert` marks
+ * a message sent only because postload itself could not do what the routing asked.
+ */
+export function renderEventMessage(event: SyncEvent, dbt: DbtJobReport[], { alert = false } = {}): SlackMessage {
+  const vendor = vendorName(event.source);
+  const connector = event.connector.name ?? event.connector.id ?? 'unknown connector';
+  const known = TITLES[event.type];
+  const headline = alert
+    ? `:warning: postload could not start dbt Cloud jobs for ${vendor} ${connector}`
+    : `${known?.emoji ?? ':information_source:'} ${vendor} ${known?.title ?? event.type}: ${connector}`;
+
+  const blocks: Array<Record<string, unknown>> = [header(headline)];
+  blocks.push({ type: 'section', fields: detailFields(event).map((text) => mrkdwn(truncate(text, FIELD_LIMIT))) });
+
+  const reason = event.error?.message;
+  if (reason) {
+    const kind = [event.error?.type, event.error?.origin && `origin: ${event.error.origin}`].filter(Boolean).join(', ');
+    blocks.push(section(`*Reason*${kind ? ` (${escape(kind)})` : ''}\n\`\`\`${truncate(reason.replace(/```/g, "'''"), SECTION_LIMIT - 40)}\`\`\``));
+  } else if (event.summary && event.type !== 'sync.succeeded') {
+    blocks.push(section(escape(event.summary)));
+  }
+
+  const volumes = volumeLine(event);
+  if (volumes) blocks.push(section(volumes));
+
+  blocks.push(section(`*What postload did*\n${postloadDid(event, dbt)}`));
+
+  const link = vendorLink(event);
+  if (link) {
+    blocks.push({
+      type: 'actions',
+      elements: [{ type: 'button', text: { type: 'plain_text', text: `Open in ${vendor}` }, url: link }],
+    });
+  }
+  blocks.push({
+    type: 'context',
+    elements: [mrkdwn(`postload · event \`${event.id}\` · ${escape(event.vendorEvent)}${event.sync.id ? ` · sync \`${escape(event.sync.id)}\`` : ''}`)],
+  });
+
+  return { text: fallbackText(event, headline, dbt), blocks };
+}
+
+/** The alert for a Pub/Sub message that is not a valid SyncEvent (acknowledged, never processed). */
+export function renderInvalidMessage(messageId: string, problems: SchemaProblem[]): SlackMessage {
+  const lines = problems.slice(0, 10).map((p) => `• \`${escape(p.field || '(root)')}\` ${escape(p.message)}`);
+  const headline = ':warning: postload dropped a message that is not a valid SyncEvent';
+  return {
+    text: `postload dropped Pub/Sub message ${messageId}: not a valid SyncEvent (${problems.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ')})`.slice(0, 3000),
+    blocks: [
+      header(headline),
+      section(truncate(`Pub/Sub message \`${escape(messageId)}\` was acknowledged without action:\n${lines.join('\n')}`, SECTION_LIMIT)),
+      { type: 'context', elements: [mrkdwn('The message is kept in the audit trail (Firestore) under its message id.')] },
+    ],
+  };
+}
+
+function detailFields(event: SyncEvent): string[] {
+  const fields = [
+    `*Connector*\n${escape(event.connector.name ?? '—')}${event.connector.id ? ` (\`${escape(event.connector.id)}\`)` : ''}${event.connector.type ? `\n${escape(event.connector.type)}` : ''}`,
+    `*Destination*\n${escape(event.destination.name ?? event.destination.id ?? '—')}${event.destination.name && event.destination.id ? ` (\`${escape(event.destination.id)}\`)` : ''}`,
+    `*Status*\n${escape(event.sync.vendorStatus ?? event.sync.status ?? event.type)}`,
+    `*When*\n${escape(event.sync.finishedAt ?? event.occurredAt)}`,
+  ];
+  if (event.sync.rescheduledAt) fields.push(`*Rescheduled for*\n${escape(event.sync.rescheduledAt)}`);
+  return fields;
+}
+
+function volumeLine(event: SyncEvent): string | undefined {
+  const m = event.metrics;
+  const parts: string[] = [];
+  const records = m?.recordsCommitted ?? m?.recordsEmitted;
+  if (typeof records === 'number') parts.push(`${records.toLocaleString('en-US')} records`);
+  const bytes = m?.bytesCommitted ?? m?.bytesEmitted;
+  if (typeof bytes === 'number') parts.push(formatBytes(bytes));
+  if (typeof event.sync.durationSeconds === 'number') parts.push(`in ${formatDuration(event.sync.durationSeconds)}`);
+  return parts.length ? `*Loaded* ${parts.join(', ')}` : undefined;
+}
+
+function postloadDid(event: SyncEvent, dbt: DbtJobReport[]): string {
+  if (dbt.length === 0) return `Recorded the event; no dbt Cloud job is routed for ${escape(event.type)} on this connector.`;
+  return dbt
+    .map((job) => {
+      switch (job.state) {
+        case 'started':
+          return `• Started dbt Cloud job ${job.jobId}: ${job.href ? `<${job.href}|run ${job.runId}>` : `run ${job.runId}`}`;
+        case 'failed':
+          return `• :x: dbt Cloud job ${job.jobId} was not started: ${escape(job.error ?? 'failed')}`;
+        case 'retrying':
+          return `• dbt Cloud job ${job.jobId} not started yet, will retry: ${escape(job.error ?? 'temporary failure')}`;
+        default:
+          return `• dbt Cloud job ${job.jobId} is being started by another delivery of this event`;
+      }
+    })
+    .join('\n');
+}
+
+function fallbackText(event: SyncEvent, headline: string, dbt: DbtJobReport[]): string {
+  const plain = headline.replace(/^:[a-z_]+: /, '');
+  const reason = event.error?.message ? ` — ${event.error.message}` : '';
+  const started = dbt.filter((j) => j.state === 'started').map((j) => j.jobId);
+  const failed = dbt.filter((j) => j.state === 'failed').map((j) => j.jobId);
+  const did = [started.length ? `started dbt jobs ${started.join(', ')}` : '', failed.length ? `could not start dbt jobs ${failed.join(', ')}` : '']
+    .filter(Boolean)
+    .join('; ');
+  return truncate(`${plain}${reason}${did ? ` (${did})` : ''}`, 3000);
+}
+
+function vendorLink(event: SyncEvent): string | undefined {
+  const candidates = [event.connector.url, event.destination.url, event.workspace?.url];
+  return candidates.find((url): url is string => typeof url === 'string' && /^https?:\/\/\S+$/.test(url) && url.length <= 3000);
+}
+
+function vendorName(source: SyncEvent['source']): string {
+  return source === 'fivetran' ? 'Fivetran' : 'Airbyte';
+}
+
+function header(text: string): Record<string, unknown> {
+  return { type: 'header', text: { type: 'plain_text', text: truncate(text, HEADER_LIMIT), emoji: true } };
+}
+
+function section(text: string): Record<string, unknown> {
+  return { type: 'section', text: mrkdwn(truncate(text, SECTION_LIMIT)) };
+}
+
+function mrkdwn(text: string): Record<string, unknown> {
+  return { type: 'mrkdwn', text };
+}
+
+/** Slack mrkdwn control characters, so vendor text cannot inject links or mentions. */
+export function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  return [h ? `${h}h` : '', m ? `${m}m` : '', rest || (!h && !m) ? `${rest}s` : ''].filter(Boolean).join(' ');
+}

@@ -1,0 +1,45 @@
+import type { Secret } from '../shared/secrets.js';
+import { PermanentError } from './errors.js';
+import { send, type AttemptRecord, type Deadline, type FetchLike, type RetryPolicy } from './http-retry.js';
+import type { SlackMessage } from './slack-message.js';
+
+// Slack's documented webhook errors, with what the operator should do about each.
+const ADVICE: Record<string, string> = {
+  invalid_payload: 'postload sent a message Slack could not read; please report it',
+  action_prohibited: 'an admin restricted this webhook; ask a Slack admin or create a new webhook',
+  invalid_token: 'the webhook was revoked; create a new incoming webhook',
+  channel_not_found: 'the channel was deleted; create a new incoming webhook',
+  no_service: 'the webhook was disabled or removed; create a new incoming webhook',
+  channel_is_archived: 'the channel was archived; unarchive it or create a new incoming webhook',
+};
+
+export interface SlackClientOptions {
+  policy: RetryPolicy;
+  fetch?: FetchLike;
+}
+
+/** Delivers messages to Slack incoming webhooks. The webhook URL is a secret: it never appears in an error or a log. */
+export class SlackClient {
+  constructor(private readonly options: SlackClientOptions) {}
+
+  /**
+   * Posts one message. 429 (honouring Retry-After) and 5xx are retried within the deadline
+   * and then thrown as transient; any other 4xx is a PermanentError naming the setting to fix.
+   */
+  async post(webhook: Secret, message: SlackMessage, { deadline, attempts }: { deadline: Deadline; attempts: AttemptRecord[] }): Promise<void> {
+    const url = await webhook.currentValue();
+    const label = `Slack webhook ${webhook.setting}`;
+    const response = await send(
+      { method: 'POST', url, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(message) },
+      { system: 'Slack', label, policy: this.options.policy, deadline, attempts, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) },
+    );
+    if (response.status >= 300) {
+      const code = response.text.trim().slice(0, 100);
+      const advice = ADVICE[code] ?? 'Slack will not accept messages on this webhook';
+      throw new PermanentError(`${label} answered ${response.status}${code ? ` ${code}` : ''}: ${advice}, then update ${webhook.setting}`, {
+        system: 'Slack',
+        status: response.status,
+      });
+    }
+  }
+}
