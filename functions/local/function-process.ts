@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerForCleanup, stopGroup } from './emulators.js';
 
-const FRAMEWORK_MAIN = createRequire(import.meta.url).resolve('@google-cloud/functions-framework/build/src/main.js');
+// The framework's CLI (its `bin`), found beside its package entry point.
+const FRAMEWORK_MAIN = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
 /** The compiled package, as Cloud Functions loads it (package.json `main`). */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

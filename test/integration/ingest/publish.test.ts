@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { signFivetranPayload } from '../../../functions/ingest/fivetran/signature.js';
+import { freePort, startEmulator } from '../../../functions/local/emulators.js';
+import { startFunction, type FunctionProcess } from '../../../functions/local/function-process.js';
+import { validator } from '../../../functions/shared/schemas.js';
+import type { SyncEvent } from '../../../functions/shared/sync-event.js';
+import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { EmulatorPubSub } from '../../support/pubsub-emulator.js';
+import { fixtureText } from '../../support/webhook-fixtures.js';
+
+const SECRET = 'integration-fivetran-secret';
+const TOKEN = 'integration-airbyte-token';
+const isSyncEvent = validator<SyncEvent>('sync-event.v1');
+
+async function startIngest(pubsubHost: string, topic: string, extra: Record<string, string> = {}): Promise<FunctionProcess> {
+  return startFunction({
+    target: 'ingestWebhook',
+    port: await freePort(),
+    env: {
+      PUBSUB_EMULATOR_HOST: pubsubHost,
+      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
+      SYNC_EVENTS_TOPIC: topic,
+      FIVETRAN_WEBHOOK_SECRET: SECRET,
+      AIRBYTE_WEBHOOK_TOKEN: TOKEN,
+      PUBLISH_TIMEOUT_MS: '2000',
+      ...extra,
+    },
+  });
+}
+
+function postFivetran(url: string, body: string, secret = SECRET): Promise<Response> {
+  return fetch(`${url}/fivetran`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'X-Fivetran-Signature-256': signFivetranPayload(body, secret) },
+    body,
+  });
+}
+
+describe('ingestWebhook → Pub/Sub emulator (real function, real emulator)', function () {
+  this.timeout(60_000);
+  let pubsub: EmulatorPubSub;
+  let topic: string;
+  let subscription: string;
+  let ingest: FunctionProcess;
+
+  before(async function () {
+    pubsub = new EmulatorPubSub(await emulator('pubsub', this), PROJECT_ID);
+    topic = await pubsub.createTopic();
+    subscription = await pubsub.createPullSubscription(topic);
+    ingest = await startIngest(pubsub.host, topic);
+  });
+  after(async () => ingest?.stop());
+
+  it('publishes a signed Fivetran sync_end as a valid SyncEvent with filterable attributes', async () => {
+    const response = await postFivetran(ingest.url, fixtureText('fivetran', 'sync_end-successful'));
+    assert.equal(response.status, 202);
+    const accepted = (await response.json()) as { id: string; type: string };
+    const [message, ...rest] = await pubsub.pullAtLeast(subscription, 1);
+    assert.equal(rest.length, 0);
+    const event = JSON.parse(message!.data) as SyncEvent;
+    assert.ok(isSyncEvent(event), JSON.stringify(isSyncEvent.errors));
+    assert.equal(event.id, accepted.id);
+    assert.equal(event.type, 'sync.succeeded');
+    assert.deepEqual(message!.attributes, {
+      eventId: accepted.id,
+      schemaVersion: '1',
+      source: 'fivetran',
+      type: 'sync.succeeded',
+      vendorEvent: 'sync_end',
+      connectorId: 'assimilate_seem',
+      connectorName: 'ftar_pg',
+      destinationId: 'inappropriate_implode',
+      status: 'succeeded',
+    });
+  });
+
+  it('publishes an Airbyte failure sent with ?token=, with the error details', async () => {
+    const response = await fetch(`${ingest.url}/airbyte?token=${TOKEN}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: fixtureText('airbyte', 'sync-failed'),
+    });
+    assert.equal(response.status, 202);
+    const [message] = await pubsub.pullAtLeast(subscription, 1);
+    const event = JSON.parse(message!.data) as SyncEvent;
+    assert.ok(isSyncEvent(event));
+    assert.equal(message!.attributes.type, 'sync.failed');
+    assert.equal(message!.attributes.source, 'airbyte');
+    assert.equal(message!.attributes.status, 'failed');
+    assert.equal(event.error?.type, 'config_error');
+    assert.equal(event.metrics?.recordsCommitted, 0);
+  });
+
+  it('publishes nothing for refused requests', async () => {
+    const body = fixtureText('fivetran', 'sync_end-failure');
+    const refused = await Promise.all([
+      postFivetran(ingest.url, body, 'not-the-secret'),
+      fetch(`${ingest.url}/airbyte?token=wrong`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: fixtureText('airbyte', 'sync-failed') }),
+      fetch(`${ingest.url}/fivetran`, { method: 'POST', headers: { 'content-type': 'application/json', 'X-Fivetran-Signature-256': signFivetranPayload('{"event":', SECRET) }, body: '{"event":' }),
+      postFivetran(ingest.url, '{"event":"sync_end","connector_id":"c"}'),
+    ]);
+    assert.deepEqual(refused.map((r) => r.status), [401, 401, 400, 422]);
+    // A valid marker sent afterwards must be the only message on the topic.
+    const marker = await postFivetran(ingest.url, fixtureText('fivetran', 'sync_start'));
+    assert.equal(marker.status, 202);
+    const messages = await pubsub.pullAtLeast(subscription, 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    messages.push(...(await pubsub.pull(subscription)));
+    assert.deepEqual(messages.map((m) => m.attributes.type), ['sync.started']);
+  });
+
+  it('gives a re-sent event the same id (consumers deduplicate on it)', async () => {
+    const body = fixtureText('fivetran', 'sync_end-rescheduled');
+    const first = (await (await postFivetran(ingest.url, body)).json()) as { id: string };
+    const second = (await (await postFivetran(ingest.url, body)).json()) as { id: string };
+    assert.equal(first.id, second.id);
+    const messages = await pubsub.pullAtLeast(subscription, 2);
+    assert.deepEqual(messages.map((m) => m.attributes.eventId), [first.id, first.id]);
+  });
+
+  it('answers 503 with Retry-After when the topic does not exist, and claims nothing', async () => {
+    const broken = await startIngest(pubsub.host, 'no-such-topic');
+    try {
+      const response = await postFivetran(broken.url, fixtureText('fivetran', 'sync_end-successful'));
+      assert.equal(response.status, 503);
+      assert.ok(response.headers.get('retry-after'));
+      assert.equal(((await response.json()) as { error: string }).error, 'publish_failed');
+    } finally {
+      await broken.stop();
+    }
+  });
+
+  it('answers 503 within the publish timeout when the emulator has stopped', async () => {
+    const own = await startEmulator('pubsub');
+    const ownPubSub = new EmulatorPubSub(own.host, PROJECT_ID);
+    const ownTopic = await ownPubSub.createTopic();
+    const fn = await startIngest(own.host, ownTopic);
+    try {
+      assert.equal((await postFivetran(fn.url, fixtureText('fivetran', 'sync_start'))).status, 202);
+      await own.stop();
+      const response = await postFivetran(fn.url, fixtureText('fivetran', 'sync_end-successful'));
+      assert.equal(response.status, 503);
+      assert.match(fn.output(), /webhook not stored: publishing failed/);
+    } finally {
+      await fn.stop();
+      await own.stop();
+    }
+  });
+});
