@@ -466,6 +466,35 @@ export function checkSecrets(config: TerraformConfig, code: CodeFacts): string[]
   return problems;
 }
 
+// --- check 6: the source archive carries what the deploy build needs, and no more --------
+
+/** What `npm ci && npm run gcp-build` on Cloud Build reads from the uploaded source. */
+export const BUILD_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'functions', 'schemas'];
+/** What must stay out of the upload: dependencies, tests, Terraform (and its state), build output. */
+export const NOT_DEPLOYED = ['node_modules', 'test', 'terraform', 'dist'];
+
+export function checkSourceArchive(config: TerraformConfig, root: string): string[] {
+  const problems: string[] = [];
+  const archives = config.data.filter((d) => d.type === 'archive_file');
+  if (archives.length === 0) return ['no archive_file data source builds the deployed source'];
+  for (const archive of archives) {
+    const where = `${archive.file}: data.archive_file.${archive.name}`;
+    const sourceDir = resolveString(config, String(archive.body.source_dir ?? '').replace('${path.module}', '.'));
+    if (sourceDir === undefined || join(config.dir, sourceDir) !== join(config.dir, '..')) {
+      problems.push(`${where}: source_dir must be the package root ("\${path.module}/..")`);
+    }
+    const excludes = asArray(archive.body.excludes).map(String);
+    for (const needed of BUILD_INPUTS) {
+      if (!existsSync(join(root, needed))) problems.push(`${needed} is missing from the package`);
+      if (excludes.some((e) => e === needed || needed.startsWith(`${e}/`))) problems.push(`${where}: excludes ${needed}, which the deploy build needs`);
+    }
+    for (const unwanted of NOT_DEPLOYED) {
+      if (!excludes.includes(unwanted)) problems.push(`${where}: does not exclude ${unwanted}`);
+    }
+  }
+  return problems;
+}
+
 // --- helpers ----------------------------------------------------------------------------
 
 function cloudFunctions(config: TerraformConfig): Declared[] {

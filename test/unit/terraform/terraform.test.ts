@@ -9,6 +9,7 @@ import {
   checkProviderSchema,
   checkReferences,
   checkSecrets,
+  checkSourceArchive,
   loadTerraform,
   readCodeFacts,
   settingsRead,
@@ -33,6 +34,7 @@ const checks: Record<string, Check> = {
   'entry points': (config, code) => checkEntryPoints(config, code),
   environment: (config, code) => checkEnvironment(config, code),
   secrets: (config, code) => checkSecrets(config, code),
+  'source archive': (config) => checkSourceArchive(config, ROOT),
 };
 
 describe('terraform/ (static checks)', function () {
@@ -307,6 +309,22 @@ describe('terraform/ (static checks)', function () {
         to: '$1"roles/secretmanager.secretAccessor"',
         check: 'secrets',
         problem: /reads every enabled version of google_secret_manager_secret\.fivetran_webhook_secret .* may not list its versions/,
+      },
+      {
+        name: 'an archive that leaves out what the build needs',
+        file: 'source.tf',
+        from: '    "functions/generated",\n',
+        to: '    "functions/generated",\n    "schemas",\n',
+        check: 'source archive',
+        problem: /excludes schemas, which the deploy build needs/,
+      },
+      {
+        name: 'an archive that uploads node_modules',
+        file: 'source.tf',
+        from: '    "node_modules",\n',
+        to: '',
+        check: 'source archive',
+        problem: /does not exclude node_modules/,
       },
     ];
 
