@@ -1,5 +1,5 @@
 terraform {
-  # optional() object attributes with defaults (used by var.team_subscriptions) need 1.3.
+  # optional() object attributes with defaults (var.team_subscriptions) need 1.3 or later.
   required_version = ">= 1.5"
 
   required_providers {
@@ -7,9 +7,9 @@ terraform {
       source  = "hashicorp/google"
       version = "~> 6.0"
     }
+    # archive 2.4+: `excludes` skips a listed directory whole.
     archive = {
-      source = "hashicorp/archive"
-      # 2.4 matches directory names in `excludes` and keeps file modes stable across machines.
+      source  = "hashicorp/archive"
       version = "~> 2.4"
     }
   }
