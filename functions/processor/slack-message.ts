@@ -138,7 +138,8 @@ function fallbackText(event: SyncEvent, headline: string, dbt: DbtJobReport[]): 
   const did = [started.length ? `started dbt jobs ${started.join(', ')}` : '', failed.length ? `could not start dbt jobs ${failed.join(', ')}` : '']
     .filter(Boolean)
     .join('; ');
-  return truncate(`${plain}${reason}${did ? ` (${did})` : ''}`, 3000);
+  // The fallback is read as mrkdwn too (and drives notifications): escape it.
+  return truncate(escape(`${plain}${reason}${did ? ` (${did})` : ''}`), 3000);
 }
 
 function vendorLink(event: SyncEvent): string | undefined {

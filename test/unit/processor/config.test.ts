@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { readProcessorConfig } from '../../../functions/processor/config.js';
+import { ConfigError } from '../../../functions/shared/settings.js';
+
+const withDbt = JSON.stringify({ routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1 }] }] });
+const slackOnly = JSON.stringify({ routes: [] });
+const silent = JSON.stringify({ slack: { notify: [] }, routes: [] });
+
+const full = {
+  ROUTING_CONFIG: withDbt,
+  DBT_CLOUD_ACCOUNT_ID: '42',
+  DBT_CLOUD_API_TOKEN: 'dbtc_x',
+  SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X',
+};
+
+describe('processor/config', () => {
+  it('applies the documented defaults', () => {
+    const config = readProcessorConfig(full);
+    assert.equal(config.dbt?.baseUrl, 'https://cloud.getdbt.com');
+    assert.equal(config.auditCollection, 'syncEvents');
+    assert.equal(config.connectorsCollection, 'connectors');
+    assert.equal(config.retentionDays, 90);
+    assert.equal(config.outboundBudgetMs, 45_000);
+    assert.equal(config.leaseMs, 120_000);
+    assert.equal(config.firestoreTimeoutMs, 10_000);
+    assert.deepEqual(config.retry, { callTimeoutMs: 10_000, minDelayMs: 500, maxDelayMs: 8_000, maxAttempts: 5 });
+  });
+
+  const hosts: Array<[string, string]> = [
+    ['https://cloud.getdbt.com/', 'https://cloud.getdbt.com'],
+    ['https://emea.dbt.com', 'https://emea.dbt.com'],
+    ['https://au.dbt.com//', 'https://au.dbt.com'],
+    ['https://ab123.us1.dbt.com', 'https://ab123.us1.dbt.com'],
+    ['https://xy9.eu2.dbt.com/', 'https://xy9.eu2.dbt.com'],
+    ['https://dbt.internal.example.com/proxy/', 'https://dbt.internal.example.com/proxy'],
+    ['http://127.0.0.1:8080', 'http://127.0.0.1:8080'],
+  ];
+  for (const [raw, base] of hosts) {
+    it(`DBT_CLOUD_BASE_URL ${raw} → ${base}`, () => {
+      assert.equal(readProcessorConfig({ ...full, DBT_CLOUD_BASE_URL: raw }).dbt?.baseUrl, base);
+    });
+  }
+
+  const missing: Array<[string, Record<string, string | undefined>, string]> = [
+    ['ROUTING_CONFIG', { ...full, ROUTING_CONFIG: undefined }, 'ROUTING_CONFIG'],
+    ['the dbt account when jobs are routed', { ...full, DBT_CLOUD_ACCOUNT_ID: '' }, 'DBT_CLOUD_ACCOUNT_ID'],
+    ['the dbt token when jobs are routed', { ...full, DBT_CLOUD_API_TOKEN: undefined }, 'DBT_CLOUD_API_TOKEN'],
+    ['the Slack webhook when something notifies', { ...full, SLACK_WEBHOOK_URL: undefined }, 'SLACK_WEBHOOK_URL'],
+    ['a route webhook variable that notifies', { ...full, ROUTING_CONFIG: JSON.stringify({ routes: [{ name: 'a', match: { source: 'airbyte' }, slack: { webhook: 'env:SLACK_FINANCE' } }] }) }, 'SLACK_FINANCE'],
+    ['a non-numeric account', { ...full, DBT_CLOUD_ACCOUNT_ID: 'acme' }, 'DBT_CLOUD_ACCOUNT_ID'],
+    ['a base URL with a query', { ...full, DBT_CLOUD_BASE_URL: 'https://cloud.getdbt.com/?x=1' }, 'DBT_CLOUD_BASE_URL'],
+    ['a retention of zero days', { ...full, AUDIT_RETENTION_DAYS: '0' }, 'AUDIT_RETENTION_DAYS'],
+    ['a lease shorter than the budget', { ...full, ACTION_LEASE_SECONDS: '30' }, 'ACTION_LEASE_SECONDS'],
+  ];
+  for (const [name, env, variable] of missing) {
+    it(`fails at start-up naming ${variable} (${name})`, () => {
+      assert.throws(() => readProcessorConfig(env), (error: unknown) => error instanceof ConfigError && error.variable === variable && error.message.startsWith(variable));
+    });
+  }
+
+  it('needs no dbt settings when no job is routed, and no Slack when nothing notifies', () => {
+    const config = readProcessorConfig({ ROUTING_CONFIG: silent });
+    assert.equal(config.dbt, undefined);
+    assert.equal(config.slackWebhooks.size, 0);
+    assert.equal(readProcessorConfig({ ROUTING_CONFIG: slackOnly, SLACK_WEBHOOK_URL: 'https://x' }).dbt, undefined);
+  });
+
+  it('accepts Secret Manager references for the token and the webhook', () => {
+    const config = readProcessorConfig({ ...full, GOOGLE_CLOUD_PROJECT: 'p', DBT_CLOUD_API_TOKEN: 'sm://dbt-token', SLACK_WEBHOOK_URL: 'sm://projects/p/secrets/slack/versions/2' });
+    assert.equal(config.dbt?.token.configured, true);
+    assert.equal(config.slackWebhooks.get('env:SLACK_WEBHOOK_URL')?.configured, true);
+  });
+
+  it('never puts a secret into a configuration error', () => {
+    assert.throws(
+      () => readProcessorConfig({ ...full, DBT_CLOUD_ACCOUNT_ID: 'x' }),
+      (error: Error) => !error.message.includes('dbtc_x') && !error.message.includes('hooks.slack.com'),
+    );
+  });
+});

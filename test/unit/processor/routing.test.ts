@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSchema } from '../../../functions/shared/schemas.js';
+import {
+  compileRouting,
+  loadRoutingConfig,
+  namesDbtJobs,
+  notifyingWebhooks,
+  planFor,
+  RoutingConfigError,
+  stringTest,
+} from '../../../functions/processor/routing.js';
+import { airbyteSucceeded, failedSync, schemaChanged, syncEvent } from '../../support/sync-event-fixtures.js';
+
+const routing = compileRouting({
+  slack: { notify: ['sync.failed', 'schema.changed'] },
+  routes: [
+    { name: 'exact-id', match: { source: 'fivetran', connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 11 }, { jobId: '12', on: ['sync.succeeded', 'sync.failed'] }] },
+    { name: 'glob-name', match: { connectorName: { glob: 'ftar_*' } }, dbtJobs: [{ jobId: 11, cause: 'second' }, { jobId: 13 }] },
+    { name: 'regex-airbyte', match: { source: 'airbyte', connectorName: { regex: '^finance[-_]' } }, dbtJobs: [{ jobId: 21 }], slack: { notify: ['sync.succeeded'], webhook: 'env:SLACK_WEBHOOK_URL_FINANCE' } },
+  ],
+  defaultRoute: { dbtJobs: [{ jobId: 99 }] },
+});
+
+describe('processor/routing', () => {
+  describe('planFor', () => {
+    const cases: Array<{ name: string; event: () => ReturnType<typeof syncEvent>; routes: string[]; jobs: string[]; slack: Array<[string, boolean]> }> = [
+      { name: 'a success matching an exact id and a glob starts the union of jobs, once each', event: () => syncEvent(), routes: ['exact-id', 'glob-name'], jobs: ['11', '12', '13'], slack: [['env:SLACK_WEBHOOK_URL', false]] },
+      { name: 'a failure starts only jobs that ask for failures, and notifies', event: () => failedSync(), routes: ['exact-id', 'glob-name'], jobs: ['12'], slack: [['env:SLACK_WEBHOOK_URL', true]] },
+      { name: 'the source must match too', event: () => syncEvent({ source: 'airbyte', connector: { name: 'other' } }), routes: ['(default)'], jobs: ['99'], slack: [['env:SLACK_WEBHOOK_URL', false]] },
+      { name: 'a regex route with its own webhook and success notifications', event: () => airbyteSucceeded(), routes: ['regex-airbyte'], jobs: ['21'], slack: [['env:SLACK_WEBHOOK_URL_FINANCE', true]] },
+      { name: 'no match falls back to the default route', event: () => syncEvent({ connector: { id: 'x', name: 'y' } }), routes: ['(default)'], jobs: ['99'], slack: [['env:SLACK_WEBHOOK_URL', false]] },
+      { name: 'a notification without a connector id or name only matches the default route', event: () => schemaChanged(), routes: ['(default)'], jobs: [], slack: [['env:SLACK_WEBHOOK_URL', true]] },
+    ];
+    for (const c of cases) {
+      it(c.name, () => {
+        const plan = planFor(c.event(), routing);
+        assert.deepEqual(plan.routes, c.routes);
+        assert.deepEqual(plan.dbtJobs.map((j) => j.jobId), c.jobs);
+        assert.deepEqual(plan.slack.map((s) => [s.webhook, s.notify]), c.slack);
+      });
+    }
+
+    it('keeps the options of the first route that names a job', () => {
+      const job = planFor(syncEvent(), routing).dbtJobs.find((j) => j.jobId === '11');
+      assert.equal(job?.route, 'exact-id');
+      assert.equal(job?.options.cause, undefined);
+    });
+
+    it('gives stable action ids: dbt-job-<id>, slack for the default webhook, slack-<hash> otherwise', () => {
+      assert.deepEqual(planFor(syncEvent(), routing).dbtJobs.map((j) => j.actionId), ['dbt-job-11', 'dbt-job-12', 'dbt-job-13']);
+      assert.equal(planFor(syncEvent(), routing).slack[0]?.actionId, 'slack');
+      assert.match(planFor(airbyteSucceeded(), routing).slack[0]?.actionId ?? '', /^slack-[0-9a-f]{12}$/);
+    });
+
+    it('notifies failures and schema changes by default, not successes', () => {
+      const plain = compileRouting({ routes: [] });
+      assert.equal(planFor(failedSync(), plain).slack[0]?.notify, true);
+      assert.equal(planFor(schemaChanged(), plain).slack[0]?.notify, true);
+      assert.equal(planFor(syncEvent(), plain).slack[0]?.notify, false);
+    });
+  });
+
+  describe('stringTest', () => {
+    const table: Array<[Parameters<typeof stringTest>[0], string, boolean]> = [
+      ['abc', 'abc', true],
+      ['abc', 'abcd', false],
+      [{ glob: 'pg_*' }, 'pg_orders', true],
+      [{ glob: 'pg_*' }, 'xpg_orders', false],
+      [{ glob: 'a?c' }, 'abc', true],
+      [{ glob: 'a.c' }, 'abc', false],
+      [{ glob: 'a(b)*' }, 'a(b)zz', true],
+      [{ regex: '^sf_(eu|us)$' }, 'sf_eu', true],
+      [{ regex: '^sf_(eu|us)$' }, 'sf_apac', false],
+      [{ regex: 'prod' }, 'x-prod-y', true],
+    ];
+    for (const [condition, value, expected] of table) {
+      it(`${JSON.stringify(condition)} ${expected ? 'matches' : 'does not match'} "${value}"`, () => {
+        assert.equal(stringTest(condition)(value), expected);
+      });
+    }
+  });
+
+  describe('loading and validation', () => {
+    const bad: Array<[string, unknown, string]> = [
+      ['a job id that is not a number', { routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 'abc' }] }] }, '/routes/0/dbtJobs/0/jobId'],
+      ['an unknown event type', { routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1, on: ['sync.done'] }] }] }, '/routes/0/dbtJobs/0/on/0'],
+      ['an empty match', { routes: [{ name: 'a', match: {} }] }, '/routes/0/match'],
+      ['an invalid regex', { routes: [{ name: 'a', match: { connectorId: { regex: '(' } } }] }, '/routes/0/match/connectorId/regex'],
+      ['a Slack URL written into the file', { routes: [{ name: 'a', match: { source: 'airbyte' }, slack: { webhook: 'https://hooks.slack.com/services/T/B/X' } }] }, '/routes/0/slack/webhook'],
+      ['an unknown dbt option', { routes: [{ name: 'a', match: { source: 'airbyte' }, dbtJobs: [{ jobId: 1, steps: ['dbt run'] }] }] }, '/routes/0/dbtJobs/0'],
+      ['a missing routes list', { route: [] }, '/routes'],
+      ['two routes with one name', { routes: [{ name: 'a', match: { source: 'airbyte' } }, { name: 'a', match: { source: 'fivetran' } }] }, '/routes/1/name'],
+    ];
+    for (const [name, config, field] of bad) {
+      it(`rejects ${name}, naming ${field}`, () => {
+        assert.throws(
+          () => compileRouting(config, '/etc/routing.json'),
+          (error: unknown) => {
+            assert.ok(error instanceof RoutingConfigError);
+            assert.equal(error.variable, 'ROUTING_CONFIG');
+            assert.equal(error.field, field);
+            assert.match(error.message, /\/etc\/routing\.json/);
+            return true;
+          },
+        );
+      });
+    }
+
+    it('reads a file path and names the file in errors', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'routing-'));
+      const path = join(dir, 'routing.json');
+      writeFileSync(path, JSON.stringify({ routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 5 }] }] }));
+      assert.equal(loadRoutingConfig(path).routes[0]?.name, 'a');
+      writeFileSync(path, '{"routes": [');
+      assert.throws(() => loadRoutingConfig(path), (e: Error) => e.message.includes(path) && /is not JSON/.test(e.message));
+      assert.throws(() => loadRoutingConfig(join(dir, 'missing.json')), /missing\.json: \(root\) cannot be read \(ENOENT\)/);
+    });
+
+    it('reads inline JSON', () => {
+      assert.equal(loadRoutingConfig(' {"routes": []}').source, 'inline JSON');
+    });
+
+    for (const file of ['schemas/examples/routing.example.json', 'functions/local/routing.local.json']) {
+      it(`accepts the shipped ${file}`, () => {
+        assert.ok(loadRoutingConfig(file).routes.length > 0);
+      });
+    }
+
+    it('knows which settings a file needs: dbt when it names jobs, webhooks that notify', () => {
+      const quiet = compileRouting({ slack: { notify: [] }, routes: [{ name: 'a', match: { source: 'fivetran' }, slack: { webhook: 'env:OTHER' } }] });
+      assert.equal(namesDbtJobs(quiet), false);
+      assert.deepEqual([...notifyingWebhooks(quiet)], []);
+      assert.equal(namesDbtJobs(routing), true);
+      assert.deepEqual([...notifyingWebhooks(routing)].sort(), ['env:SLACK_WEBHOOK_URL', 'env:SLACK_WEBHOOK_URL_FINANCE']);
+    });
+
+    it('lists exactly the SyncEvent types (the two schemas do not drift apart)', () => {
+      const routingTypes = (loadSchema('routing-config').definitions as Record<string, { enum?: string[] }>).eventType?.enum;
+      const eventTypes = (loadSchema('sync-event.v1').properties as Record<string, { enum?: string[] }>).type?.enum;
+      assert.deepEqual(routingTypes, eventTypes);
+    });
+  });
+});

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { escape, formatBytes, formatDuration, renderEventMessage, renderInvalidMessage, type SlackMessage } from '../../../functions/processor/slack-message.js';
+import { airbyteSucceeded, failedSync, schemaChanged, syncEvent } from '../../support/sync-event-fixtures.js';
+
+function allText(message: SlackMessage): string {
+  return JSON.stringify(message.blocks);
+}
+
+function checkLimits(message: SlackMessage): void {
+  assert.ok(message.text.length > 0 && message.text.length <= 3000);
+  assert.ok(message.blocks.length <= 50);
+  for (const block of message.blocks) {
+    if (block.type === 'header') assert.ok(((block.text as { text: string }).text).length <= 150);
+    if (block.type === 'section' && block.text) assert.ok(((block.text as { text: string }).text).length <= 3000);
+    if (block.type === 'section' && block.fields) assert.ok((block.fields as unknown[]).length <= 10);
+  }
+}
+
+describe('processor/slack-message', () => {
+  it('a failed sync: connector, destination, status, reason, and that no dbt job ran', () => {
+    const event = failedSync();
+    const message = renderEventMessage(event, []);
+    checkLimits(message);
+    const blocks = allText(message);
+    assert.match(message.text, /^Fivetran sync failed: ftar_pg — Cannot connect to the database/);
+    assert.equal(message.blocks[0]?.type, 'header');
+    assert.match(blocks, /ftar_pg \(`assimilate_seem`\)/);
+    assert.match(blocks, /inappropriate_implode/);
+    assert.match(blocks, /FAILURE_WITH_TASK/);
+    assert.match(blocks, /\*Reason\* \(reconnect\)/);
+    assert.match(blocks, /password authentication failed/);
+    assert.match(blocks, /no dbt Cloud job is routed for sync.failed/);
+    assert.ok(blocks.includes(event.id), 'the event id is in the context line');
+  });
+
+  it('a success: volumes, duration, the vendor link and the dbt runs started with their links', () => {
+    const event = airbyteSucceeded();
+    const message = renderEventMessage(event, [{ jobId: '21', state: 'started', runId: 70000001, href: 'https://cloud.getdbt.com/deploy/1/projects/1/runs/70000001/' }]);
+    checkLimits(message);
+    const blocks = allText(message);
+    assert.match(message.text, /Airbyte sync succeeded: finance_postgres \(started dbt jobs 21\)/);
+    assert.match(blocks, /1,200 records, 2.5 MB, in 2m 5s/);
+    assert.match(blocks, /<https:\/\/cloud.getdbt.com\/deploy\/1\/projects\/1\/runs\/70000001\/\|run 70000001>/);
+    const actions = message.blocks.find((b) => b.type === 'actions') as { elements: Array<{ url: string; text: { text: string } }> };
+    assert.equal(actions.elements[0]?.url, event.connector.url);
+    assert.equal(actions.elements[0]?.text.text, 'Open in Airbyte');
+  });
+
+  it('a schema change shows the vendor text', () => {
+    const message = renderEventMessage(schemaChanged(), []);
+    checkLimits(message);
+    assert.match(message.text, /Airbyte schema changed/);
+    assert.match(allText(message), /2 new columns in public.invoices/);
+  });
+
+  it('an alert for a job that could not start says what is wrong', () => {
+    const message = renderEventMessage(syncEvent(), [{ jobId: '404', state: 'failed', error: 'dbt Cloud job 404 was not found in account 1' }], { alert: true });
+    assert.match(message.text, /postload could not start dbt Cloud jobs for Fivetran ftar_pg \(could not start dbt jobs 404\)/);
+    assert.match(allText(message), /:x: dbt Cloud job 404 was not started: dbt Cloud job 404 was not found/);
+  });
+
+  it('jobs still retrying or held by another delivery are reported as such', () => {
+    const blocks = allText(renderEventMessage(syncEvent(), [{ jobId: '1', state: 'retrying', error: 'HTTP 503' }, { jobId: '2', state: 'in-progress' }]));
+    assert.match(blocks, /dbt Cloud job 1 not started yet, will retry: HTTP 503/);
+    assert.match(blocks, /dbt Cloud job 2 is being started by another delivery/);
+  });
+
+  it('escapes vendor text so it cannot inject links or mentions, and bounds long text', () => {
+    const message = renderEventMessage(failedSync({ connector: { name: '<!channel> & <http://evil|x>' }, error: { message: 'x'.repeat(10_000) } }), []);
+    checkLimits(message);
+    // Headers are plain_text (never parsed); everything read as mrkdwn is escaped.
+    const mrkdwn = JSON.stringify([message.text, ...message.blocks.filter((b) => b.type !== 'header')]);
+    assert.ok(!mrkdwn.includes('<!channel>'));
+    assert.match(mrkdwn, /&lt;!channel&gt; &amp; &lt;http:\/\/evil\|x&gt;/);
+    assert.match(message.text, /^Fivetran sync failed: &lt;!channel&gt;/);
+  });
+
+  it('never links to a non-http vendor URL', () => {
+    const message = renderEventMessage(airbyteSucceeded({ connector: { url: 'javascript:alert(1)' } }), []);
+    assert.equal(message.blocks.find((b) => b.type === 'actions'), undefined);
+  });
+
+  it('the invalid-message alert lists the problems', () => {
+    const message = renderInvalidMessage('12345', [{ field: '/id', message: 'is required' }]);
+    checkLimits(message);
+    assert.match(message.text, /Pub\/Sub message 12345: not a valid SyncEvent \(\/id is required\)/);
+  });
+
+  it('formats bytes, durations and escapes', () => {
+    assert.equal(formatBytes(512), '512 B');
+    assert.equal(formatBytes(1536), '1.5 KB');
+    assert.equal(formatDuration(0), '0s');
+    assert.equal(formatDuration(3725), '1h 2m 5s');
+    assert.equal(formatDuration(3600), '1h');
+    assert.equal(escape('a<b>&c'), 'a&lt;b&gt;&amp;c');
+  });
+});

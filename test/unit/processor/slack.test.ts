@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { PermanentError, TransientError } from '../../../functions/processor/errors.js';
+import { deadlineIn, type FetchLike } from '../../../functions/processor/http-retry.js';
+import { SlackClient } from '../../../functions/processor/slack.js';
+import { Secret } from '../../../functions/shared/secrets.js';
+
+const URL_SECRET = 'https://hooks.slack.com/services/T000/B000/XXXXSECRET';
+const policy = { callTimeoutMs: 1000, minDelayMs: 0, maxDelayMs: 0, maxAttempts: 2 };
+
+function answering(status: number, body: string): { fetch: FetchLike; urls: string[] } {
+  const urls: string[] = [];
+  return {
+    urls,
+    fetch: async (url) => {
+      urls.push(url);
+      return { status, headers: { get: () => null }, text: async () => body };
+    },
+  };
+}
+
+describe('processor/slack', () => {
+  const message = { text: 'hello', blocks: [] };
+  const webhook = new Secret('SLACK_WEBHOOK_URL', URL_SECRET);
+
+  it('posts the message to the webhook', async () => {
+    const { fetch, urls } = answering(200, 'ok');
+    await new SlackClient({ policy, fetch }).post(webhook, message, { deadline: deadlineIn(5000), attempts: [] });
+    assert.deepEqual(urls, [URL_SECRET]);
+  });
+
+  const permanent: Array<[number, string, RegExp]> = [
+    [400, 'invalid_payload', /could not read/],
+    [403, 'invalid_token', /revoked/],
+    [404, 'channel_not_found', /deleted/],
+    [410, 'channel_is_archived', /archived/],
+  ];
+  for (const [status, code, advice] of permanent) {
+    it(`${status} ${code} is permanent, names the setting, and never the URL`, async () => {
+      const { fetch, urls } = answering(status, code);
+      await assert.rejects(new SlackClient({ policy, fetch }).post(webhook, message, { deadline: deadlineIn(5000), attempts: [] }), (error: unknown) => {
+        assert.ok(error instanceof PermanentError);
+        assert.match(error.message, new RegExp(`SLACK_WEBHOOK_URL answered ${status} ${code}`));
+        assert.match(error.message, advice);
+        assert.doesNotMatch(error.message, /SECRET|hooks\.slack\.com/);
+        return true;
+      });
+      assert.equal(urls.length, 1, 'a 4xx is not retried');
+    });
+  }
+
+  it('5xx is retried, then transient', async () => {
+    const { fetch, urls } = answering(500, 'rollup_error');
+    await assert.rejects(new SlackClient({ policy, fetch }).post(webhook, message, { deadline: deadlineIn(5000), attempts: [] }), (error: unknown) => {
+      assert.ok(error instanceof TransientError);
+      assert.doesNotMatch(error.message, /SECRET/);
+      return true;
+    });
+    assert.equal(urls.length, 2);
+  });
+});
