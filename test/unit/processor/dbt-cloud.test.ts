@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { causeFor, DbtCloudClient, MAX_CAUSE_LENGTH, triggerBody } from '../../../functions/processor/dbt-cloud.js';
 import { PermanentError, TransientError } from '../../../functions/processor/errors.js';
-import { deadlineIn, type FetchLike } from '../../../functions/processor/http-retry.js';
+import { deadlineIn, type AttemptRecord, type FetchLike } from '../../../functions/processor/http-retry.js';
 import { Secret } from '../../../functions/shared/secrets.js';
 import { syncEvent } from '../../support/sync-event-fixtures.js';
 
@@ -108,7 +108,7 @@ describe('processor/dbt-cloud', () => {
 
   it('500 on every attempt is transient, with each request recorded', async () => {
     const { fetch } = fakeApi([{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }]);
-    const attempts: Array<{ status?: number }> = [];
+    const attempts: AttemptRecord[] = [];
     await assert.rejects(client(fetch).trigger(syncEvent(), { jobId: 77 }, { deadline: deadlineIn(5000), attempts, checkFirst: false }), TransientError);
     assert.ok(attempts.length >= policy.maxAttempts);
     assert.ok(attempts.every((a) => a.status === 500));
