@@ -41,22 +41,23 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   const dbt = config.dbt ? new DbtCloudClient({ settings: config.dbt, ...http }) : undefined;
   const slack = new SlackClient(http);
 
-  const contextFor = (eventLog: Logger): ActionContext => ({
+  // The outbound budget starts when the actions do: Firestore calls have their own timeout.
+  const contextFor = (eventLog: Logger, deliveryId: string = randomUUID()): ActionContext => ({
     store,
     dbt,
     slack,
     slackWebhooks: config.slackWebhooks,
-    deliveryId: randomUUID(),
+    deliveryId,
     deadline: deadlineIn(config.outboundBudgetMs),
     log: eventLog,
   });
 
   async function processEvent(event: SyncEvent, message: PubSubMessage, eventLog: Logger): Promise<void> {
     const plan = planFor(event, config.routing);
-    const ctx = contextFor(eventLog);
-    await store.recordDelivery(event, { id: ctx.deliveryId, messageId: message.messageId, routes: plan.routes });
+    const deliveryId = randomUUID();
+    await store.recordDelivery(event, { id: deliveryId, messageId: message.messageId, routes: plan.routes });
     await store.updateConnector(event);
-    const outcome = await runActions(event, plan, ctx);
+    const outcome = await runActions(event, plan, contextFor(eventLog, deliveryId));
     await store.finish(event.id, outcome.status);
     if (outcome.status === 'retrying') {
       throw new TransientError(`event ${event.id} is not done yet: ${outcome.retryReason}`, { system: 'postload' });

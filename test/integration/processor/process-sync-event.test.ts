@@ -1,0 +1,334 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { Firestore } from '@google-cloud/firestore';
+import { AuditStore, type ActionRecord } from '../../../functions/processor/audit-store.js';
+import { readProcessorConfig } from '../../../functions/processor/config.js';
+import { TransientError } from '../../../functions/processor/errors.js';
+import { createSyncEventProcessor } from '../../../functions/processor/process-sync-event.js';
+import { fakeDbtCloud, triggerRequests } from '../../../functions/local/fake-dbt-cloud.js';
+import { fakeSlack } from '../../../functions/local/fake-slack.js';
+import { freePort } from '../../../functions/local/emulators.js';
+import type { RecordingServer } from '../../../functions/local/recording-server.js';
+import { createLogger } from '../../../functions/shared/logger.js';
+import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { failedSync, pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
+
+const TOKEN = 'dbtc_integration_token_do_not_log';
+const WEBHOOK_PATH = '/services/T000/B000/webhooksecretdonotlog';
+
+const ROUTING = {
+  routes: [
+    { name: 'postgres', match: { source: 'fivetran', connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 101 }, { jobId: 102, steps_override: ['dbt build --select source:pg+'], git_branch: 'main' }] },
+    { name: 'loud', match: { connectorId: 'loud' }, dbtJobs: [{ jobId: 301 }], slack: { notify: ['sync.succeeded', 'sync.failed'] } },
+    { name: 'ghost', match: { connectorId: 'ghost' }, dbtJobs: [{ jobId: 404 }] },
+  ],
+};
+
+function makeFirestore(host: string): Firestore {
+  // FIRESTORE_EMULATOR_HOST is read when the client is built, and wins over settings.
+  const saved = process.env.FIRESTORE_EMULATOR_HOST;
+  process.env.FIRESTORE_EMULATOR_HOST = host;
+  try {
+    return new Firestore({ projectId: PROJECT_ID, ignoreUndefinedProperties: true });
+  } finally {
+    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
+    else process.env.FIRESTORE_EMULATOR_HOST = saved;
+  }
+}
+
+describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud and Slack', function () {
+  this.timeout(60_000);
+  let db: Firestore;
+  let dbt: RecordingServer;
+  let slack: RecordingServer;
+  let env: Record<string, string>;
+  let suite = 0;
+  const logLines: string[] = [];
+  const logger = createLogger(new Writable({ write(chunk: Buffer, _enc, done) { logLines.push(chunk.toString()); done(); } }));
+
+  before(async function () {
+    db = makeFirestore(await emulator('firestore', this));
+    dbt = fakeDbtCloud();
+    slack = fakeSlack();
+    await Promise.all([dbt.start(), slack.start()]);
+  });
+
+  after(async () => {
+    await Promise.all([dbt?.stop(), slack?.stop()]);
+    await db?.terminate();
+  });
+
+  beforeEach(() => {
+    dbt.reset();
+    slack.reset();
+    suite++;
+    env = {
+      ROUTING_CONFIG: JSON.stringify(ROUTING),
+      DBT_CLOUD_BASE_URL: `${dbt.url}/`,
+      DBT_CLOUD_ACCOUNT_ID: '7',
+      DBT_CLOUD_API_TOKEN: TOKEN,
+      SLACK_WEBHOOK_URL: `${slack.url}${WEBHOOK_PATH}`,
+      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
+      AUDIT_COLLECTION: `syncEvents-${process.pid}-${suite}`,
+      CONNECTORS_COLLECTION: `connectors-${process.pid}-${suite}`,
+      OUTBOUND_TIMEOUT_MS: '2000',
+      OUTBOUND_BUDGET_MS: '4000',
+      OUTBOUND_RETRY_MIN_DELAY_MS: '20',
+      OUTBOUND_RETRY_MAX_DELAY_MS: '100',
+      OUTBOUND_MAX_ATTEMPTS: '3',
+      ACTION_LEASE_SECONDS: '30',
+      FIRESTORE_TIMEOUT_MS: '5000',
+    };
+  });
+
+  afterEach(function () {
+    const logs = logLines.join('');
+    assert.ok(!logs.includes(TOKEN), 'a log line holds the dbt Cloud token');
+    assert.ok(!logs.includes(WEBHOOK_PATH), 'a log line holds the Slack webhook URL');
+  });
+
+  const processor = (overrides: Record<string, string> = {}, firestore = db) =>
+    createSyncEventProcessor(readProcessorConfig({ ...env, ...overrides }), { firestore, logger });
+
+  async function audit(id: string): Promise<Record<string, unknown> & { actions: Record<string, ActionRecord> }> {
+    const snapshot = await db.collection(env.AUDIT_COLLECTION!).doc(id).get();
+    assert.ok(snapshot.exists, `no audit document ${id}`);
+    return snapshot.data() as Record<string, unknown> & { actions: Record<string, ActionRecord> };
+  }
+
+  it('a successful sync starts exactly the routed jobs: URL, Token header, cause and options', async () => {
+    const event = syncEvent();
+    await processor()(pubSubCloudEvent(event));
+
+    const triggers = triggerRequests(dbt);
+    assert.deepEqual(triggers.map((r) => r.url).sort(), ['/api/v2/accounts/7/jobs/101/run/', '/api/v2/accounts/7/jobs/102/run/']);
+    for (const request of triggers) {
+      assert.equal(request.headers.authorization, `Token ${TOKEN}`);
+      assert.equal(request.headers['content-type'], 'application/json');
+    }
+    const job102 = triggers.find((r) => r.url.includes('/jobs/102/'))!.json as Record<string, unknown>;
+    assert.deepEqual(job102, {
+      cause: `postload: Fivetran sync.succeeded for ftar_pg (assimilate_seem), sync b4703f73-8d8e-4b5f-9f3e-0f3a1b2c3d4e [event ${event.id}]`,
+      steps_override: ['dbt build --select source:pg+'],
+      git_branch: 'main',
+    });
+    assert.equal(slack.requests.length, 0, 'successes are not notified by default');
+
+    const record = await audit(event.id);
+    assert.equal(record.status, 'processed');
+    assert.equal(record.deliveries, 1);
+    assert.equal(record.type, 'sync.succeeded');
+    const run = record.actions['dbt-job-102']!;
+    assert.equal(run.status, 'succeeded');
+    assert.equal(run.attempts, 1);
+    assert.equal(run.requests, 1);
+    assert.equal(typeof run.runId, 'number');
+    assert.equal(run.runHref, `${dbt.url}/deploy/7/projects/1/runs/${run.runId}/`);
+    const expireAt = (record.expireAt as { toMillis(): number }).toMillis();
+    assert.ok(Math.abs(expireAt - (Date.now() + 90 * 86_400_000)) < 3_600_000, 'expireAt is about 90 days ahead');
+
+    const connector = (await db.collection(env.CONNECTORS_COLLECTION!).doc('fivetran-assimilate_seem').get()).data()!;
+    assert.equal(connector.latestStatus, 'succeeded');
+    assert.equal((connector.lastSuccessfulSync as { eventId: string }).eventId, event.id);
+    assert.equal((connector.recentEvents as unknown[]).length, 1);
+  });
+
+  it('a failed sync sends one Slack alert with the reason and starts no dbt run', async () => {
+    const event = failedSync();
+    await processor()(pubSubCloudEvent(event));
+
+    assert.equal(triggerRequests(dbt).length, 0);
+    assert.equal(slack.requests.length, 1);
+    const request = slack.requests[0]!;
+    assert.equal(request.url, WEBHOOK_PATH);
+    const body = request.json as { text: string; blocks: Array<{ type: string }> };
+    assert.match(body.text, /Fivetran sync failed: ftar_pg — Cannot connect to the database/);
+    assert.equal(body.blocks[0]?.type, 'header');
+    assert.match(JSON.stringify(body.blocks), /FAILURE_WITH_TASK/);
+
+    const record = await audit(event.id);
+    assert.equal(record.actions.slack?.status, 'succeeded');
+    const connector = (await db.collection(env.CONNECTORS_COLLECTION!).doc('fivetran-assimilate_seem').get()).data()!;
+    assert.equal(connector.latestStatus, 'failed');
+    assert.equal((connector.lastFailedSync as { eventId: string }).eventId, event.id);
+  });
+
+  it('the same event delivered three times (one of them replayed under a new message id) gives one run and one message', async () => {
+    const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
+    const process = processor();
+    await process(pubSubCloudEvent(event, 'msg-1'));
+    await process(pubSubCloudEvent(event, 'msg-1'));
+    await process(pubSubCloudEvent(event, 'msg-replayed-from-dead-letter'));
+
+    assert.equal(triggerRequests(dbt).length, 1);
+    assert.equal(slack.requests.length, 1);
+    assert.match(JSON.stringify(slack.requests[0]!.json), /Started dbt Cloud job 301/);
+    const record = await audit(event.id);
+    assert.equal(record.deliveries, 3);
+    assert.deepEqual(record.messageIds, ['msg-1', 'msg-replayed-from-dead-letter']);
+    assert.equal(record.actions['dbt-job-301']?.attempts, 1);
+    assert.equal(record.actions.slack?.attempts, 1);
+  });
+
+  it('the same event delivered three times at once gives one run and one message', async () => {
+    const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
+    // Separate processors, like three function instances.
+    const results = await Promise.allSettled([processor()(pubSubCloudEvent(event)), processor()(pubSubCloudEvent(event)), processor()(pubSubCloudEvent(event))]);
+    for (const result of results) {
+      if (result.status === 'rejected') {
+        assert.ok(result.reason instanceof TransientError, `unexpected ${String(result.reason)}`);
+        assert.match(result.reason.message, /held by another delivery/);
+      }
+    }
+    assert.ok(results.some((r) => r.status === 'fulfilled'));
+    // Pub/Sub redelivers the ones that threw: now everything is done and is skipped.
+    await processor()(pubSubCloudEvent(event));
+    assert.equal(triggerRequests(dbt).length, 1);
+    assert.equal(slack.requests.length, 1);
+    assert.equal((await audit(event.id)).status, 'processed');
+  });
+
+  it('dbt Cloud answering 429 then 200 gives one run', async () => {
+    dbt.script({ status: 429, headers: { 'retry-after': '1' }, body: { status: { code: 429 } } });
+    const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
+    await processor()(pubSubCloudEvent(event));
+
+    const triggers = triggerRequests(dbt);
+    assert.equal(triggers.length, 2);
+    assert.ok(triggers[1]!.receivedAt.getTime() - triggers[0]!.receivedAt.getTime() >= 1000, 'Retry-After: 1 was honoured');
+    const action = (await audit(event.id)).actions['dbt-job-301']!;
+    assert.equal(action.status, 'succeeded');
+    assert.deepEqual(action.requestLog.map((r) => r.status), [429, 200]);
+  });
+
+  it('dbt Cloud answering 500 throughout makes the function throw, the audit shows the attempts, and a redelivery starts one run', async () => {
+    dbt.script(...Array.from({ length: 20 }, () => ({ status: 500, body: 'upstream error' })));
+    const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
+    await assert.rejects(processor()(pubSubCloudEvent(event)), (error: unknown) => error instanceof TransientError && /dbt Cloud job 301/.test(error.message));
+
+    let record = await audit(event.id);
+    assert.equal(record.status, 'retrying');
+    const action = record.actions['dbt-job-301']!;
+    assert.equal(action.status, 'retry');
+    assert.equal(action.attempts, 1);
+    assert.ok(action.requests >= 2, `only ${action.requests} requests recorded`);
+    assert.ok(action.requestLog.every((r) => r.status === 500));
+    assert.equal(action.errors[0]?.status, 500);
+    assert.equal(action.errors[0]?.kind, 'transient');
+    assert.equal(slack.requests.length, 1, 'the success message went out, saying the job will be retried');
+    assert.match(JSON.stringify(slack.requests[0]!.json), /dbt Cloud job 301 not started yet, will retry/);
+
+    dbt.reset();
+    slack.reset();
+    await processor()(pubSubCloudEvent(event));
+    assert.equal(triggerRequests(dbt).length, 1);
+    assert.equal(dbt.requests[0]?.method, 'GET', 'looked for a run started by the failed delivery first');
+    record = await audit(event.id);
+    assert.equal(record.status, 'processed');
+    assert.equal(record.actions['dbt-job-301']?.attempts, 2);
+    assert.equal(slack.requests.length, 0, 'no second message');
+  });
+
+  it('dbt Cloud answering 404 is recorded as failed, alerted in Slack, logged at ERROR, and acknowledged', async () => {
+    dbt.script({ status: 404, body: { status: { code: 404, is_success: false, user_message: 'Not found' } } });
+    const event = syncEvent({ connector: { id: 'ghost', name: 'ghost' } });
+    await processor()(pubSubCloudEvent(event));
+
+    const record = await audit(event.id);
+    assert.equal(record.status, 'failed');
+    const action = record.actions['dbt-job-404']!;
+    assert.equal(action.status, 'failed');
+    assert.match(action.lastError ?? '', /dbt Cloud job 404 was not found in account 7/);
+    assert.equal(action.errors[0]?.kind, 'permanent');
+    assert.equal(slack.requests.length, 1);
+    assert.match((slack.requests[0]!.json as { text: string }).text, /postload could not start dbt Cloud jobs/);
+    assert.ok(logLines.some((line) => line.includes('"severity":"ERROR"') && line.includes('dbt-job-404')));
+
+    await processor()(pubSubCloudEvent(event));
+    assert.equal(triggerRequests(dbt).length, 1, 'a permanent failure is not retried on redelivery');
+    assert.equal(slack.requests.length, 1);
+  });
+
+  it('Slack answering 410 is permanent: recorded, acknowledged, not retried', async () => {
+    slack.script({ status: 410, body: 'channel_is_archived' });
+    const event = failedSync();
+    await processor()(pubSubCloudEvent(event));
+    await processor()(pubSubCloudEvent(event));
+
+    assert.equal(slack.requests.length, 1);
+    const record = await audit(event.id);
+    assert.equal(record.status, 'failed');
+    assert.equal(record.actions.slack?.status, 'failed');
+    assert.match(record.actions.slack?.lastError ?? '', /SLACK_WEBHOOK_URL answered 410 channel_is_archived/);
+    assert.ok(!JSON.stringify(record).includes(WEBHOOK_PATH), 'the audit record holds the webhook URL');
+  });
+
+  it('Slack answering 503 throughout throws, and the redelivery sends the message once', async () => {
+    slack.script(...Array.from({ length: 10 }, () => ({ status: 503, body: 'unavailable' })));
+    const event = failedSync();
+    await assert.rejects(processor()(pubSubCloudEvent(event)), TransientError);
+    slack.reset();
+    await processor()(pubSubCloudEvent(event));
+    assert.equal(slack.requests.length, 1);
+    assert.equal((await audit(event.id)).actions.slack?.attempts, 2);
+  });
+
+  it('a run started by a delivery that crashed before recording it is found, not started again', async () => {
+    const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
+    const process = processor();
+    // The crashed delivery: it recorded the event, claimed the job (its lease long expired)...
+    await process(pubSubCloudEvent(failedSync({ id: event.id, connector: { id: 'nobody' } }))).catch(() => undefined);
+    const past = new AuditStore(db, { auditCollection: env.AUDIT_COLLECTION!, connectorsCollection: env.CONNECTORS_COLLECTION!, retentionDays: 90, leaseMs: 1000, timeoutMs: 5000, now: () => Date.now() - 3_600_000 });
+    assert.equal((await past.claim(event.id, 'dbt-job-301', 'crashed-delivery', { kind: 'dbt', target: '301' })).state, 'claimed');
+    // ...and dbt Cloud accepted its trigger, whose answer was never recorded.
+    const accepted = await fetch(`${dbt.url}/api/v2/accounts/7/jobs/301/run/`, { method: 'POST', body: JSON.stringify({ cause: `postload: earlier [event ${event.id}]` }) });
+    const runId = ((await accepted.json()) as { data: { id: number } }).data.id;
+    dbt.reset();
+
+    await process(pubSubCloudEvent(event));
+    assert.equal(triggerRequests(dbt).length, 0, 'no second run');
+    const action = (await audit(event.id)).actions['dbt-job-301']!;
+    assert.equal(action.status, 'succeeded');
+    assert.equal(action.runId, runId);
+    assert.equal(action.recovered, true);
+    assert.equal(action.attempts, 2);
+  });
+
+  it('a claim held by a live delivery is left alone: the event is thrown back for later', async () => {
+    const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
+    const store = new AuditStore(db, { auditCollection: env.AUDIT_COLLECTION!, connectorsCollection: env.CONNECTORS_COLLECTION!, retentionDays: 90, leaseMs: 60_000, timeoutMs: 5000 });
+    await store.recordDelivery(event, { id: 'other', messageId: 'm0', routes: ['loud'] });
+    await store.claim(event.id, 'dbt-job-301', 'other-live-delivery', { kind: 'dbt', target: '301' });
+    await assert.rejects(processor()(pubSubCloudEvent(event)), /held by another delivery/);
+    assert.equal(triggerRequests(dbt).length, 0);
+    assert.equal(slack.requests.length, 0, 'Slack waits until the job is settled');
+  });
+
+  it('a message that is not a SyncEvent is recorded, alerted once, and acknowledged', async () => {
+    const process = processor();
+    await process(pubSubCloudEvent('{"hello": "world"}', 'bad-message-1'));
+    await process(pubSubCloudEvent('{"hello": "world"}', 'bad-message-1'));
+    const record = await audit('invalid-bad-message-1');
+    assert.equal(record.status, 'invalid');
+    assert.equal(record.deliveries, 2);
+    assert.ok((record.problems as Array<{ field: string }>).some((p) => p.field === '/schemaVersion'));
+    assert.equal(slack.requests.length, 1);
+    assert.match((slack.requests[0]!.json as { text: string }).text, /bad-message-1: not a valid SyncEvent/);
+    assert.equal(triggerRequests(dbt).length, 0);
+  });
+
+  it('an unreachable Firestore makes the function throw and nothing is started', async () => {
+    const deadFirestore = makeFirestore(`127.0.0.1:${await freePort()}`);
+    try {
+      await assert.rejects(processor({ FIRESTORE_TIMEOUT_MS: '1500' }, deadFirestore)(pubSubCloudEvent(syncEvent())), (error: unknown) => {
+        assert.ok(error instanceof TransientError, String(error));
+        assert.equal(error.system, 'Firestore');
+        return true;
+      });
+    } finally {
+      void deadFirestore.terminate().catch(() => undefined);
+    }
+    assert.equal(dbt.requests.length, 0);
+    assert.equal(slack.requests.length, 0);
+  });
+});
