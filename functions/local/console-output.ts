@@ -1,0 +1,124 @@
+import type { RecordedRequest, Reply } from './recording-server.js';
+
+// Short, coloured lines for what flows through the local stack: the functions' JSON log
+// lines (Cloud Logging format) and the requests the dbt Cloud and Slack stand-ins receive.
+
+const CODES = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, dim: 2, bold: 1 } as const;
+export type Colour = keyof typeof CODES;
+
+export interface Painter {
+  (colour: Colour, text: string): string;
+}
+
+export function painter(enabled: boolean): Painter {
+  return (colour, text) => (enabled ? `\u001b[${CODES[colour]}m${text}\u001b[0m` : text);
+}
+
+/** Colours when writing to a terminal, unless NO_COLOR is set (FORCE_COLOR forces them). */
+export function coloursWanted(stream: NodeJS.WriteStream = process.stdout, env = process.env): boolean {
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR && env.FORCE_COLOR !== '0') return true;
+  return Boolean(stream.isTTY);
+}
+
+interface LogEntry {
+  severity?: string;
+  message?: string;
+  eventId?: string;
+  source?: string;
+  type?: string;
+  connectorId?: string | null;
+  status?: number | string;
+  latencyMs?: number;
+  messageId?: string;
+  jobId?: string;
+  runId?: number;
+  actionId?: string;
+  routes?: string[];
+  dbtJobs?: string[];
+  error?: string;
+  err?: unknown;
+  [key: string]: unknown;
+}
+
+const FRAMEWORK_BANNER = /^(Serving function\.\.\.|Function: |Signature type: |URL: http)/;
+
+export const short = (id: string | undefined): string => (id ? id.slice(0, 8) : '?');
+
+function label(name: string, paint: Painter, colour: Colour): string {
+  return paint(colour, name.padEnd(9));
+}
+
+/**
+ * One line of a function's output as a readable line, or undefined for noise (the
+ * framework's start-up banner). Lines that are not JSON (a crash, a stack trace) are
+ * shown as they are.
+ */
+export function formatFunctionLine(target: 'ingestWebhook' | 'processSyncEvent', raw: string, paint: Painter): string | undefined {
+  const who = target === 'ingestWebhook' ? label('ingest', paint, 'cyan') : label('processor', paint, 'magenta');
+  let entry: LogEntry;
+  try {
+    entry = JSON.parse(raw) as LogEntry;
+  } catch {
+    return FRAMEWORK_BANNER.test(raw.trim()) ? undefined : `${who} ${paint('dim', raw)}`;
+  }
+  if (typeof entry !== 'object' || entry === null) return `${who} ${raw}`;
+  const message = entry.message ?? '';
+  const event = entry.eventId ? ` event ${paint('bold', short(entry.eventId))}` : '';
+  const connector = entry.connectorId ? ` connector ${entry.connectorId}` : '';
+
+  if (message === 'webhook published') {
+    return `${who} ${paint('green', '▶ received')} ${entry.source} webhook → ${paint('green', 'published')} ${entry.type}${event}${connector} ${paint('dim', `(${entry.status}, ${entry.latencyMs} ms)`)}`;
+  }
+  if (message.startsWith('webhook refused: ')) {
+    return `${who} ${paint('yellow', `✗ refused ${entry.status}`)} ${message.slice('webhook refused: '.length)}`;
+  }
+  if (message === 'dbt Cloud run started' || message === 'dbt Cloud run found already started') {
+    const verb = message === 'dbt Cloud run started' ? 'dbt run started' : 'dbt run found already started';
+    return `${who} ${paint('blue', `▶ ${verb}`)}: job ${entry.jobId} → run ${entry.runId}${event}`;
+  }
+  if (message === 'action already done by an earlier delivery; skipped') {
+    return `${who} ${paint('dim', `↺ duplicate delivery: ${entry.actionId} already done, skipped`)}${event}`;
+  }
+  const outcome = /^event (processed|failed)$/.exec(message);
+  if (outcome) {
+    const what = outcome[1] === 'processed' ? paint('green', '✔ audit written') : paint('red', '✔ audit written (failed actions)');
+    const dbt = entry.dbtJobs?.length ? `, dbt jobs ${entry.dbtJobs.join(', ')}` : '';
+    return `${who} ${what}:${event} ${entry.type ?? ''} ${outcome[1]} ${paint('dim', `(routes ${(entry.routes ?? []).join(', ') || 'none'}${dbt})`)}`;
+  }
+  const severity = entry.severity ?? 'INFO';
+  const colour: Colour | undefined = severity === 'ERROR' || severity === 'CRITICAL' ? 'red' : severity === 'WARNING' ? 'yellow' : undefined;
+  const detail = entry.err ? ` ${paint('dim', typeof entry.err === 'string' ? entry.err : JSON.stringify(entry.err))}` : '';
+  const text = `${message}${event}${detail}`;
+  return `${who} ${colour ? paint(colour, text) : text}`;
+}
+
+/** A request a stand-in received, as one line: what dbt Cloud was asked to run, what Slack was sent. */
+export function formatStandInRequest(name: 'dbt Cloud' | 'Slack', request: RecordedRequest, reply: Reply, paint: Painter): string {
+  const status = reply === 'hang' ? 'no answer' : String(reply.status);
+  if (name === 'Slack') {
+    const text = (request.json as { text?: string } | undefined)?.text ?? request.body;
+    return `${label('Slack', paint, 'yellow')} ${paint('yellow', '◀ message sent')}: ${firstLine(text)} ${paint('dim', `(${status})`)}`;
+  }
+  const body = request.json as { cause?: string } | undefined;
+  const run = reply !== 'hang' && typeof reply.body === 'object' ? (reply.body as { data?: { id?: number } }).data?.id : undefined;
+  const what = body?.cause ? `cause "${body.cause}"` : '';
+  return `${label('dbt Cloud', paint, 'blue')} ${paint('blue', `◀ ${request.method} ${request.url}`)} ${what} ${paint('dim', `(${status}${run ? `, run ${run}` : ''})`)}`;
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n')[0] ?? '';
+  return line.length > 140 ? `${line.slice(0, 139)}…` : line;
+}
+
+/** A table with a header row, columns padded to their widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(visible(h).length, ...rows.map((r) => visible(r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c + ' '.repeat(widths[i]! - visible(c).length)).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function visible(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[\d+m/g, '');
+}

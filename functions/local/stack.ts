@@ -1,0 +1,228 @@
+import { createServer } from 'node:net';
+import { freePort, registerForCleanup, startEmulator, type EmulatorKind } from './emulators.js';
+import { formatFunctionLine, formatStandInRequest, painter, type Painter } from './console-output.js';
+import { fakeDbtCloud } from './fake-dbt-cloud.js';
+import { fakeSlack } from './fake-slack.js';
+import { startFunction, type FunctionProcess, type StartFunctionOptions } from './function-process.js';
+import { PORT_SETTINGS, type LocalPorts, type LocalSettings } from './local-settings.js';
+import { EmulatorAdmin } from './pubsub-admin.js';
+import type { RecordingServer } from './recording-server.js';
+
+export interface StackOptions {
+  settings: LocalSettings;
+  /** Where readable lines go as events flow (default: nowhere). */
+  print?: (line: string) => void;
+  paint?: Painter;
+  /** Called with every raw line the functions print, for tests and tools. */
+  onFunctionLine?: (target: StartFunctionOptions['target'], line: string) => void;
+  /** Extra settings for both functions, over the stack's own. */
+  functionEnv?: Record<string, string>;
+}
+
+export interface LocalStack {
+  settings: LocalSettings;
+  projectId: string;
+  pubsubHost: string;
+  firestoreHost: string;
+  topic: string;
+  pushSubscription: string;
+  deadLetterTopic: string;
+  deadLetterSubscription: string;
+  /** False when the emulator refused the dead-letter policy (it is not reliable there anyway). */
+  deadLetterPolicy: boolean;
+  ingest: FunctionProcess;
+  processor: FunctionProcess;
+  fivetranUrl: string;
+  /** The Airbyte webhook URL with its token, as Airbyte is configured. */
+  airbyteUrl: string;
+  /** The stand-ins, when they run (not when DBT_CLOUD_BASE_URL / SLACK_WEBHOOK_URL point elsewhere). */
+  dbt: RecordingServer | undefined;
+  slack: RecordingServer | undefined;
+  dbtBaseUrl: string;
+  slackWebhookUrl: string;
+  /** Rejects when a function process exits on its own: the stack is broken. */
+  failed: Promise<never>;
+  /** Stops everything the stack started (idempotent). Emulators it did not start are left running. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the whole pipeline on this machine: the Pub/Sub and Firestore emulators (unless
+ * running ones are given), the topic, a dead-letter topic with its pull subscription, the
+ * dbt Cloud and Slack stand-ins (unless real ones are given), the processor behind a push
+ * subscription, and the ingest function. On any failure it stops what it had started.
+ */
+export async function startStack({ settings, print = () => {}, paint = painter(false), onFunctionLine, functionEnv = {} }: StackOptions): Promise<LocalStack> {
+  const stoppers: Array<() => Promise<void>> = [];
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await Promise.allSettled(stoppers.splice(0).reverse().map((s) => s()));
+    })());
+  registerForCleanup(stop);
+
+  try {
+    const ports = await choosePorts(settings);
+    const [pubsubHost, firestoreHost] = await Promise.all([
+      emulator('pubsub', settings.pubsubEmulatorHost, ports.pubsub, stoppers),
+      emulator('firestore', settings.firestoreEmulatorHost, ports.firestore, stoppers),
+    ]);
+
+    const dbt = settings.dbtCloudBaseUrl ? undefined : await standIn(fakeDbtCloud(), ports.dbt, 'dbt Cloud', stoppers, print, paint);
+    const slack = settings.slackWebhookUrl ? undefined : await standIn(fakeSlack(), ports.slack, 'Slack', stoppers, print, paint);
+    const dbtBaseUrl = settings.dbtCloudBaseUrl ?? dbt!.url;
+    const slackWebhookUrl = settings.slackWebhookUrl ?? `${slack!.url}/services/T0LOCAL/B0LOCAL/local-webhook`;
+
+    const { projectId, topic } = settings;
+    const admin = new EmulatorAdmin(pubsubHost, projectId);
+    const deadLetterTopic = `${topic}-dead-letter`;
+    await admin.ensureTopic(topic);
+    await admin.ensureTopic(deadLetterTopic);
+    await admin.ensurePullSubscription(deadLetterTopic, deadLetterTopic);
+
+    const shared = {
+      GOOGLE_CLOUD_PROJECT: projectId,
+      PUBSUB_EMULATOR_HOST: pubsubHost,
+      FIRESTORE_EMULATOR_HOST: firestoreHost,
+      // No metadata server on a laptop: without this the Google clients probe for one and warn.
+      METADATA_SERVER_DETECTION: process.env.METADATA_SERVER_DETECTION ?? 'none',
+    };
+    const lines = (target: StartFunctionOptions['target']) => (line: string) => {
+      onFunctionLine?.(target, line);
+      const text = formatFunctionLine(target, line, paint);
+      if (text !== undefined) print(text);
+    };
+
+    const processor = await startFunction({
+      target: 'processSyncEvent',
+      port: ports.processor,
+      onLine: lines('processSyncEvent'),
+      env: {
+        ...shared,
+        ROUTING_CONFIG: settings.routing,
+        DBT_CLOUD_BASE_URL: dbtBaseUrl,
+        DBT_CLOUD_ACCOUNT_ID: settings.dbtAccountId,
+        DBT_CLOUD_API_TOKEN: settings.dbtApiToken,
+        SLACK_WEBHOOK_URL: slackWebhookUrl,
+        ...functionEnv,
+      },
+    });
+    stoppers.push(() => processor.stop());
+    // The subscription is made once the processor listens, so the first push finds it.
+    const pushSubscription = `${topic}-processor`;
+    const { deadLetterPolicy } = await admin.ensurePushSubscription(pushSubscription, {
+      topic,
+      // The path names the topic, as the Functions Framework expects of a push endpoint.
+      endpoint: `${processor.url}/projects/${projectId}/topics/${topic}`,
+      deadLetterTopic,
+    });
+
+    const ingest = await startFunction({
+      target: 'ingestWebhook',
+      port: ports.ingest,
+      onLine: lines('ingestWebhook'),
+      env: {
+        ...shared,
+        SYNC_EVENTS_TOPIC: topic,
+        FIVETRAN_WEBHOOK_SECRET: settings.fivetranSecret,
+        AIRBYTE_WEBHOOK_TOKEN: settings.airbyteToken,
+        ...functionEnv,
+      },
+    });
+    stoppers.push(() => ingest.stop());
+
+    const failed = new Promise<never>((_, reject) => {
+      for (const fn of [ingest, processor]) {
+        fn.child.once('exit', (code, signal) => {
+          if (!stopping) reject(new Error(`${fn.target} exited on its own (${signal ?? `code ${code}`}):\n${fn.output().slice(-2000)}`));
+        });
+      }
+    });
+    failed.catch(() => {});
+
+    return {
+      settings,
+      projectId,
+      pubsubHost,
+      firestoreHost,
+      topic,
+      pushSubscription,
+      deadLetterTopic,
+      deadLetterSubscription: deadLetterTopic,
+      deadLetterPolicy,
+      ingest,
+      processor,
+      fivetranUrl: `${ingest.url}/fivetran`,
+      airbyteUrl: `${ingest.url}/airbyte?token=${encodeURIComponent(settings.airbyteToken)}`,
+      dbt,
+      slack,
+      dbtBaseUrl,
+      slackWebhookUrl,
+      failed,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The ports to listen on: those set are checked to be free (a clear error beats a confusing one), 0 becomes a free one. */
+async function choosePorts(settings: LocalSettings): Promise<LocalPorts> {
+  const skip = new Set<keyof LocalPorts>([
+    ...(settings.pubsubEmulatorHost ? (['pubsub'] as const) : []),
+    ...(settings.firestoreEmulatorHost ? (['firestore'] as const) : []),
+    ...(settings.dbtCloudBaseUrl ? (['dbt'] as const) : []),
+    ...(settings.slackWebhookUrl ? (['slack'] as const) : []),
+  ]);
+  const chosen = { ...settings.ports };
+  const taken = new Set<number>();
+  for (const { variable, port } of PORT_SETTINGS) {
+    if (skip.has(port)) continue;
+    if (chosen[port] === 0) {
+      do chosen[port] = await freePort();
+      while (taken.has(chosen[port]));
+    } else if (taken.has(chosen[port]) || !(await isFree(chosen[port]))) {
+      throw new Error(`${variable}: port ${chosen[port]} is already in use (is another \`npm start\` running?); set ${variable} to a free port, or 0 for any`);
+    }
+    taken.add(chosen[port]);
+  }
+  return chosen;
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function emulator(kind: EmulatorKind, given: string | undefined, port: number, stoppers: Array<() => Promise<void>>): Promise<string> {
+  const variable = kind === 'pubsub' ? 'PUBSUB_EMULATOR_HOST' : 'FIRESTORE_EMULATOR_HOST';
+  if (given) {
+    const answer = await fetch(`http://${given}/`, { signal: AbortSignal.timeout(3000) }).then(
+      (r) => r.text(),
+      (error: unknown) => `${(error as Error).message}`,
+    );
+    if (answer.trim() !== 'Ok') throw new Error(`${variable}=${given} does not answer like an emulator (${answer.trim().slice(0, 100)}); unset it to start one`);
+    return given;
+  }
+  const running = await startEmulator(kind, { port });
+  stoppers.push(() => running.stop());
+  return running.host;
+}
+
+async function standIn(
+  server: RecordingServer,
+  port: number,
+  name: 'dbt Cloud' | 'Slack',
+  stoppers: Array<() => Promise<void>>,
+  print: (line: string) => void,
+  paint: Painter,
+): Promise<RecordingServer> {
+  server.onRequest = (request, reply) => print(formatStandInRequest(name, request, reply, paint));
+  await server.start(port);
+  stoppers.push(() => server.stop());
+  return server;
+}
