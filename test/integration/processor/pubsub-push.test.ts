@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Firestore } from '@google-cloud/firestore';
+import { PubSub } from '@google-cloud/pubsub';
+import { freePort, registerForCleanup, stopGroup } from '../../../functions/local/emulators.js';
+import { fakeDbtCloud, triggerRequests } from '../../../functions/local/fake-dbt-cloud.js';
+import { fakeSlack } from '../../../functions/local/fake-slack.js';
+import type { RecordingServer } from '../../../functions/local/recording-server.js';
+import { attributesOf, encodeSyncEvent } from '../../../functions/shared/sync-event.js';
+import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { failedSync, syncEvent } from '../../support/sync-event-fixtures.js';
+
+const FRAMEWORK = 'node_modules/@google-cloud/functions-framework/build/src/main.js';
+
+interface Served {
+  child: ChildProcess;
+  port: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** The built package served by the Functions Framework, as Cloud Functions runs it. */
+async function serve(env: Record<string, string>): Promise<Served> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [FRAMEWORK, '--source=dist/', `--port=${port}`], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env, FUNCTION_TARGET: 'processSyncEvent' },
+  });
+  registerForCleanup(() => stopGroup(child), child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, port, output: () => output, exited };
+}
+
+async function waitUntilListening(served: Served, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (served.child.exitCode !== null) throw new Error(`the function exited:\n${served.output()}`);
+    // A GET is not a CloudEvent: the framework answers it without calling the function.
+    const answered = await fetch(`http://127.0.0.1:${served.port}/`, { method: 'GET' }).then(() => true, () => false);
+    if (answered) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the function did not listen within ${timeoutMs} ms:\n${served.output()}`);
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('processSyncEvent served by the Functions Framework behind a Pub/Sub emulator push subscription', function () {
+  this.timeout(90_000);
+  let pubsubHost: string;
+  let firestoreHost: string;
+  let dbt: RecordingServer;
+  let slack: RecordingServer;
+  let served: Served | undefined;
+  let db: Firestore;
+  const dir = mkdtempSync(join(tmpdir(), 'postload-push-'));
+
+  before(async function () {
+    if (!existsSync('dist/index.js')) throw new Error('dist/ is not built: run `npm run build` (npm test does it first)');
+    pubsubHost = await emulator('pubsub', this);
+    firestoreHost = await emulator('firestore', this);
+    dbt = fakeDbtCloud();
+    slack = fakeSlack();
+    await Promise.all([dbt.start(), slack.start()]);
+    const saved = process.env.FIRESTORE_EMULATOR_HOST;
+    process.env.FIRESTORE_EMULATOR_HOST = firestoreHost;
+    db = new Firestore({ projectId: PROJECT_ID });
+    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
+    else process.env.FIRESTORE_EMULATOR_HOST = saved;
+  });
+
+  after(async () => {
+    if (served) await stopGroup(served.child);
+    await Promise.all([dbt?.stop(), slack?.stop()]);
+    await db?.terminate();
+  });
+
+  it('receives a pushed SyncEvent and acts on it: one dbt run, one Slack alert, an audit record', async () => {
+    const routingFile = join(dir, 'routing.json');
+    writeFileSync(routingFile, JSON.stringify({ routes: [{ name: 'pg', match: { source: 'fivetran', connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 555 }] }] }));
+    const collection = `syncEvents-push-${process.pid}`;
+    served = await serve({
+      ROUTING_CONFIG: routingFile,
+      DBT_CLOUD_BASE_URL: dbt.url,
+      DBT_CLOUD_ACCOUNT_ID: '9',
+      DBT_CLOUD_API_TOKEN: 'dbtc_push_token',
+      SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/pushsecret`,
+      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
+      FIRESTORE_EMULATOR_HOST: firestoreHost,
+      AUDIT_COLLECTION: collection,
+      CONNECTORS_COLLECTION: `connectors-push-${process.pid}`,
+    });
+    await waitUntilListening(served);
+
+    const pubsub = new PubSub({ projectId: PROJECT_ID, apiEndpoint: pubsubHost, emulatorMode: true });
+    const [topic] = await pubsub.createTopic(`sync-events-push-${process.pid}`);
+    await topic.createSubscription(`processor-push-${process.pid}`, { pushConfig: { pushEndpoint: `http://127.0.0.1:${served.port}/` }, ackDeadlineSeconds: 60 });
+
+    const success = syncEvent();
+    const failure = failedSync();
+    for (const event of [success, failure]) await topic.publishMessage({ data: encodeSyncEvent(event), attributes: attributesOf(event) });
+
+    const triggers = await eventually('a dbt Cloud trigger', async () => (triggerRequests(dbt).length ? triggerRequests(dbt) : undefined));
+    assert.equal(triggers[0]?.url, '/api/v2/accounts/9/jobs/555/run/');
+    assert.equal(triggers[0]?.headers.authorization, 'Token dbtc_push_token');
+    assert.match((triggers[0]?.json as { cause: string }).cause, new RegExp(`\\[event ${success.id}\\]$`));
+    const alerts = await slack.waitFor(1, { timeoutMs: 30_000 });
+    assert.match((alerts[0]?.json as { text: string }).text, /Fivetran sync failed: ftar_pg/);
+
+    for (const event of [success, failure]) {
+      const record = await eventually(`audit record ${event.id}`, async () => {
+        const data = (await db.collection(collection).doc(event.id).get()).data();
+        return data && data.status !== 'received' ? data : undefined;
+      });
+      assert.equal(record.status, 'processed');
+    }
+    // Acknowledged: nothing is redelivered, so still one run and one message.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(triggerRequests(dbt).length, 1);
+    assert.equal(slack.requests.length, 1);
+    const logs = served.output();
+    assert.ok(!logs.includes('dbtc_push_token') && !logs.includes('pushsecret'), 'a secret reached the logs');
+    await pubsub.close();
+  });
+
+  it('refuses to start with a bad routing file, naming the file and the field', async () => {
+    const routingFile = join(dir, 'bad-routing.json');
+    writeFileSync(routingFile, JSON.stringify({ routes: [{ name: 'pg', match: { source: 'stitch' } }] }));
+    const bad = await serve({ ROUTING_CONFIG: routingFile, SLACK_WEBHOOK_URL: 'https://example.invalid/x', GOOGLE_CLOUD_PROJECT: PROJECT_ID });
+    const code = await Promise.race([bad.exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 20_000))]);
+    if (code === 'running') await stopGroup(bad.child);
+    assert.notEqual(code, 'running', 'the function kept running with a bad routing file');
+    assert.notEqual(code, 0);
+    assert.match(bad.output(), new RegExp(`ROUTING_CONFIG: ${routingFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: /routes/0/match/source`));
+  });
+});
