@@ -1,0 +1,187 @@
+import { AuditReader, type AuditRecord } from './audit-reader.js';
+import type { DemoStep } from './demo-scenario.js';
+import { triggerRequests } from './fake-dbt-cloud.js';
+import type { RecordedRequest } from './recording-server.js';
+import type { LocalStack } from './stack.js';
+import { postAirbyte, postFivetran } from './webhooks.js';
+
+// Sends the demo's steps through a running stack, waits until the processor has dealt
+// with every delivery, and compares what happened with what each step expects. The
+// evidence is what crossed the wire (the stand-ins' requests, the ingest log) and the
+// audit trail in Firestore, never the product's own opinion of itself.
+
+export interface SentStep {
+  step: DemoStep;
+  index: number;
+  status: number;
+  eventId: string | undefined;
+  type: string | undefined;
+}
+
+export async function sendSteps(stack: LocalStack, steps: DemoStep[]): Promise<SentStep[]> {
+  const sent: SentStep[] = [];
+  for (const [index, step] of steps.entries()) {
+    const response =
+      step.source === 'fivetran'
+        ? await postFivetran(stack.fivetranUrl, step.body, step.forgedSecret ?? stack.settings.fivetranSecret)
+        : await postAirbyte(stack.airbyteUrl, step.body);
+    const answer = (await response.json().catch(() => ({}))) as { id?: string; type?: string };
+    sent.push({ step, index, status: response.status, eventId: response.status === 202 ? answer.id : undefined, type: answer.type });
+  }
+  return sent;
+}
+
+/** Counts the ingest function's "webhook published" log lines per event id (feed it the function's lines). */
+export class PublishedLog {
+  private readonly counts = new Map<string, number>();
+
+  onLine = (target: string, line: string): void => {
+    if (target !== 'ingestWebhook' || !line.startsWith('{')) return;
+    try {
+      const entry = JSON.parse(line) as { message?: string; eventId?: string };
+      if (entry.message === 'webhook published' && entry.eventId) this.counts.set(entry.eventId, (this.counts.get(entry.eventId) ?? 0) + 1);
+    } catch {
+      // not a log line
+    }
+  };
+
+  count(eventId: string): number {
+    return this.counts.get(eventId) ?? 0;
+  }
+}
+
+export interface StepOutcome {
+  sent: SentStep;
+  published: number;
+  audit: AuditRecord | undefined;
+  /** dbt Cloud trigger requests and Slack messages about this step's event (all its deliveries). */
+  dbtRuns: RecordedRequest[];
+  slackMessages: RecordedRequest[];
+  /** Deliveries past the first that started nothing new. */
+  duplicatesSuppressed: number;
+  problems: string[];
+}
+
+export interface ScenarioOutcome {
+  steps: StepOutcome[];
+  /** Problems with the run as a whole (requests no step accounts for). */
+  problems: string[];
+  ok: boolean;
+}
+
+/**
+ * Waits (up to timeoutMs) until every accepted event has an audit record with a final
+ * status, one delivery per accepted request and the stand-ins got what it expects, then
+ * a quiet period (so a late second run or message would be caught), and judges.
+ */
+export async function awaitOutcome(
+  stack: LocalStack,
+  sent: SentStep[],
+  published: PublishedLog,
+  { timeoutMs = 60_000, quietMs = 1500 } = {},
+): Promise<ScenarioOutcome> {
+  if (!stack.dbt || !stack.slack) throw new Error('the demo needs the dbt Cloud and Slack stand-ins');
+  const dbt = stack.dbt;
+  const slack = stack.slack;
+  const reader = new AuditReader(stack.firestoreHost, stack.projectId);
+  try {
+    const events = expectedPerEvent(sent);
+    const about = (requests: RecordedRequest[], id: string) => requests.filter((r) => r.body.includes(id));
+    const settled = async () => {
+      for (const [id, expected] of events) {
+        const audit = await reader.read(id);
+        if (!audit || !['processed', 'failed'].includes(audit.status) || audit.deliveries < expected.deliveries) return false;
+        if (about(triggerRequests(dbt), id).length < expected.dbtRuns || about(slack.requests, id).length < expected.slackMessages) return false;
+      }
+      return true;
+    };
+    const deadline = Date.now() + timeoutMs;
+    let timedOut = false;
+    while (!(await settled())) {
+      if (Date.now() > deadline) {
+        timedOut = true;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+
+    const steps: StepOutcome[] = [];
+    for (const s of sent) {
+      const audit = s.eventId ? await reader.read(s.eventId) : undefined;
+      const marker = s.eventId ?? syncIdOf(s.step.body);
+      steps.push(judgeStep(s, sent, {
+        published: s.eventId ? published.count(s.eventId) : 0,
+        audit,
+        dbtRuns: marker ? about(triggerRequests(dbt), marker) : [],
+        slackMessages: marker ? about(slack.requests, marker) : [],
+      }));
+    }
+    const problems: string[] = [];
+    if (timedOut) problems.push(`not everything was processed within ${timeoutMs / 1000} s`);
+    const expectedRuns = [...events.values()].reduce((n, e) => n + e.dbtRuns, 0);
+    const expectedMessages = [...events.values()].reduce((n, e) => n + e.slackMessages, 0);
+    if (triggerRequests(dbt).length !== expectedRuns) problems.push(`dbt Cloud received ${triggerRequests(dbt).length} job triggers in all, expected ${expectedRuns}`);
+    if (slack.requests.length !== expectedMessages) problems.push(`Slack received ${slack.requests.length} messages in all, expected ${expectedMessages}`);
+    return { steps, problems, ok: problems.length === 0 && steps.every((s) => s.problems.length === 0) };
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Per accepted event id: deliveries (accepted requests) and the runs and messages all of them together must cause. */
+function expectedPerEvent(sent: SentStep[]): Map<string, { deliveries: number; dbtRuns: number; slackMessages: number }> {
+  const events = new Map<string, { deliveries: number; dbtRuns: number; slackMessages: number }>();
+  for (const s of sent) {
+    if (!s.eventId) continue;
+    const e = events.get(s.eventId) ?? { deliveries: 0, dbtRuns: 0, slackMessages: 0 };
+    e.deliveries += 1;
+    e.dbtRuns += s.step.expect.dbtJobs.length;
+    e.slackMessages += s.step.expect.slackMessages;
+    events.set(s.eventId, e);
+  }
+  return events;
+}
+
+function judgeStep(
+  s: SentStep,
+  all: SentStep[],
+  seen: { published: number; audit: AuditRecord | undefined; dbtRuns: RecordedRequest[]; slackMessages: RecordedRequest[] },
+): StepOutcome {
+  const { expect, duplicateOf } = s.step;
+  const problems: string[] = [];
+  if (s.status !== expect.status) problems.push(`answered ${s.status}, expected ${expect.status}`);
+  if (expect.type && s.type !== expect.type) problems.push(`type ${s.type}, expected ${expect.type}`);
+
+  // All deliveries of one event share its runs and messages: expect the sum over its steps.
+  const siblings = s.eventId ? all.filter((o) => o.eventId === s.eventId) : [s];
+  const jobs = siblings.flatMap((o) => o.step.expect.dbtJobs).sort();
+  const messages = siblings.reduce((n, o) => n + o.step.expect.slackMessages, 0);
+  const ranJobs = seen.dbtRuns.map((r) => Number(/\/jobs\/(\d+)\/run\//.exec(r.url)?.[1])).sort();
+  if (JSON.stringify(ranJobs) !== JSON.stringify(jobs)) problems.push(`dbt jobs run [${ranJobs.join(', ')}], expected [${jobs.join(', ')}]`);
+  if (seen.slackMessages.length !== messages) problems.push(`${seen.slackMessages.length} Slack messages, expected ${messages}`);
+
+  if (expect.status === 202) {
+    if (seen.published < siblings.length) problems.push(`published ${seen.published} times, expected ${siblings.length}`);
+    if (!seen.audit) problems.push('no audit record');
+    else {
+      if (seen.audit.status !== expect.auditStatus) problems.push(`audit status ${seen.audit.status}, expected ${expect.auditStatus}`);
+      const recordedRuns = Object.values(seen.audit.actions ?? {}).filter((a) => a.kind === 'dbt' && a.status === 'succeeded' && a.runId != null).length;
+      if (recordedRuns !== jobs.length) problems.push(`audit records ${recordedRuns} dbt runs, expected ${jobs.length}`);
+    }
+  } else if (seen.published > 0) problems.push('refused, yet published');
+
+  if (duplicateOf !== undefined && all[duplicateOf]?.eventId !== s.eventId) problems.push(`event id differs from #${duplicateOf + 1}'s`);
+  const deliveries = seen.audit?.deliveries ?? 0;
+  const duplicatesSuppressed = problems.length === 0 && deliveries > 1 ? deliveries - 1 : 0;
+  if (duplicateOf !== undefined && duplicatesSuppressed < 1) problems.push('the duplicate was not delivered and suppressed');
+  return { sent: s, ...seen, duplicatesSuppressed, problems };
+}
+
+function syncIdOf(body: string): string | undefined {
+  try {
+    return (JSON.parse(body) as { sync_id?: string }).sync_id;
+  } catch {
+    return undefined;
+  }
+}

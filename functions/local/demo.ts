@@ -1,0 +1,75 @@
+import { stopAll } from './emulators.js';
+import { coloursWanted, painter, short, table } from './console-output.js';
+import { awaitOutcome, PublishedLog, sendSteps, type ScenarioOutcome } from './demo-run.js';
+import { DEMO_ROUTING, demoScenario } from './demo-scenario.js';
+import { DEVELOPMENT_SECRETS, readLocalSettings } from './local-settings.js';
+import { startStack, type LocalStack } from './stack.js';
+
+// `npm run demo`: starts the stack on free ports with the stand-ins and the demo's routing,
+// sends the scenario, waits for processing, prints what happened to each event, and exits
+// 0 only if every expectation held.
+
+// No metadata server on a laptop: stop the Firestore client used to read the audit trail from probing for one.
+process.env.METADATA_SERVER_DETECTION ??= 'none';
+const paint = painter(coloursWanted());
+const print = (line: string) => console.log(`  ${line}`);
+let stack: LocalStack | undefined;
+
+async function main(): Promise<number> {
+  // Its own ports, stand-ins, secrets and routing, so it never touches a real dbt Cloud or
+  // Slack and never collides with a running `npm start`. Running emulators are reused.
+  const { PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST } = process.env;
+  const settings = {
+    ...readLocalSettings({ ...DEVELOPMENT_SECRETS, PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST }, { anyFreePort: true }),
+    routing: JSON.stringify(DEMO_ROUTING),
+  };
+  console.log(paint('bold', 'postload demo: starting the local stack (emulators, both functions, dbt Cloud and Slack stand-ins)…'));
+  const published = new PublishedLog();
+  const started = Date.now();
+  stack = await startStack({ settings, print, paint, onFunctionLine: published.onLine });
+  console.log(paint('bold', `stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; sending the scenario to ${stack.ingest.url}…`));
+
+  const steps = demoScenario();
+  const sent = await sendSteps(stack, steps);
+  const outcome = await Promise.race([awaitOutcome(stack, sent, published), stack.failed]);
+  printSummary(outcome);
+  return outcome.ok ? 0 : 1;
+}
+
+function printSummary(outcome: ScenarioOutcome): void {
+  const rows = outcome.steps.map(({ sent, published, audit, dbtRuns, slackMessages, duplicatesSuppressed, problems }) => {
+    const dup = sent.step.duplicateOf;
+    return [
+      String(sent.index + 1),
+      sent.step.label,
+      String(sent.status),
+      sent.eventId ? `${short(sent.eventId)}${dup !== undefined ? ` (= #${dup + 1})` : ''}` : '—',
+      sent.eventId ? `${published}×` : 'no',
+      dup !== undefined ? 'none new' : dbtRuns.length ? dbtRuns.map((r) => `job ${/\/jobs\/(\d+)\//.exec(r.url)?.[1]}`).join(', ') : '—',
+      dup !== undefined ? 'none new' : String(slackMessages.length || '—'),
+      audit ? `${audit.status}, ${audit.deliveries} deliver${audit.deliveries === 1 ? 'y' : 'ies'}` : '—',
+      duplicatesSuppressed ? String(duplicatesSuppressed) : '—',
+      problems.length ? paint('red', `✗ ${problems.join('; ')}`) : paint('green', '✔'),
+    ];
+  });
+  console.log(`\n${table(['#', 'sent', 'HTTP', 'event', 'published', 'dbt runs', 'Slack', 'audit record', 'dups suppressed', 'as expected'], rows)}\n`);
+  for (const problem of outcome.problems) console.log(paint('red', `✗ ${problem}`));
+  console.log(
+    outcome.ok
+      ? paint('green', `✔ every expectation held: ${outcome.steps.length} requests, ${countRuns(outcome)} dbt runs, ${countMessages(outcome)} Slack messages, duplicates suppressed, forged request refused`)
+      : paint('red', '✗ some expectations did not hold (see above)'),
+  );
+}
+
+const countRuns = (o: ScenarioOutcome) => new Set(o.steps.flatMap((s) => s.dbtRuns)).size;
+const countMessages = (o: ScenarioOutcome) => new Set(o.steps.flatMap((s) => s.slackMessages)).size;
+
+let code = 1;
+try {
+  code = await main();
+} catch (error) {
+  console.error(paint('red', `demo failed: ${(error as Error).message}`));
+} finally {
+  await (stack ? stack.stop() : stopAll());
+}
+process.exit(code);
