@@ -195,7 +195,6 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
 
     const triggers = triggerRequests(dbt);
     assert.equal(triggers.length, 2);
-    assert.ok(triggers[1]!.receivedAt.getTime() - triggers[0]!.receivedAt.getTime() >= 1000, 'Retry-After: 1 was honoured');
     const action = (await audit(event.id)).actions['dbt-job-301']!;
     assert.equal(action.status, 'succeeded');
     assert.deepEqual(action.requestLog.map((r) => r.status), [429, 200]);
