@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { AuditReader } from '../../functions/local/audit-reader.js';
+import { awaitOutcome, PublishedLog, sendSteps } from '../../functions/local/demo-run.js';
+import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_ROUTING, demoScenario } from '../../functions/local/demo-scenario.js';
+import { triggerRequests } from '../../functions/local/fake-dbt-cloud.js';
+import { DEVELOPMENT_SECRETS, readLocalSettings } from '../../functions/local/local-settings.js';
+import type { RecordedRequest } from '../../functions/local/recording-server.js';
+import { startStack, type LocalStack } from '../../functions/local/stack.js';
+import { postFivetran } from '../../functions/local/webhooks.js';
+import { emulator } from '../support/global-hooks.js';
+
+// The whole path over real HTTP and the real emulators, with nothing stubbed: a signed
+// webhook into ingestWebhook → Pub/Sub emulator → push subscription → processSyncEvent →
+// the loopback dbt Cloud and Slack stand-ins, and the audit record in Firestore. The stack
+// is the one `npm start` and `npm run demo` use (functions/local/stack.ts).
+
+process.env.METADATA_SERVER_DETECTION ??= 'none';
+
+const SECRET = DEVELOPMENT_SECRETS.FIVETRAN_WEBHOOK_SECRET;
+
+function ordersSyncEnd(syncId = randomUUID(), status = 'SUCCESSFUL'): string {
+  return JSON.stringify({
+    event: 'sync_end',
+    created: new Date().toISOString(),
+    connector_type: 'google_cloud_postgresql',
+    connector_id: DEMO_CONNECTORS.ordersPostgres,
+    connector_name: 'orders_pg',
+    sync_id: syncId,
+    destination_group_id: 'warehouse_bq',
+    data: { status },
+  });
+}
+
+const about = (requests: RecordedRequest[], text: string) => requests.filter((r) => r.body.includes(text));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('end to end: webhook → ingest → Pub/Sub emulator → processor → dbt Cloud, Slack, Firestore', function () {
+  this.timeout(120_000);
+  let stack: LocalStack;
+  let audit: AuditReader;
+  const published = new PublishedLog();
+
+  before(async function () {
+    const pubsubHost = await emulator('pubsub', this);
+    const firestoreHost = await emulator('firestore', this);
+    stack = await startStack({
+      settings: {
+        ...readLocalSettings({ ...DEVELOPMENT_SECRETS, PUBSUB_EMULATOR_HOST: pubsubHost, FIRESTORE_EMULATOR_HOST: firestoreHost }, { anyFreePort: true }),
+        topic: `sync-events-e2e-${randomUUID().slice(0, 8)}`,
+        routing: JSON.stringify(DEMO_ROUTING),
+      },
+      onFunctionLine: published.onLine,
+    });
+    audit = new AuditReader(stack.firestoreHost, stack.projectId);
+  });
+
+  after(async () => {
+    await audit?.close();
+    await stack?.stop();
+  });
+
+  /** Polls the audit record until it is final with at least `deliveries` deliveries. */
+  async function settledAudit(eventId: string, deliveries = 1, timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const record = await audit.read(eventId);
+      if (record && ['processed', 'failed'].includes(record.status) && record.deliveries >= deliveries) return record;
+      if (Date.now() > deadline) assert.fail(`event ${eventId}: audit ${JSON.stringify(record?.status)} with ${record?.deliveries} deliveries after ${timeoutMs} ms`);
+      await sleep(200);
+    }
+  }
+
+  it('a signed successful sync starts exactly its dbt job with the right request, tells Slack, and is audited', async () => {
+    const syncId = randomUUID();
+    const response = await postFivetran(stack.fivetranUrl, ordersSyncEnd(syncId), SECRET);
+    assert.equal(response.status, 202);
+    const { id, type } = (await response.json()) as { id: string; type: string };
+    assert.equal(type, 'sync.succeeded');
+
+    const record = await settledAudit(id);
+    await sleep(500);
+    const [trigger, ...moreTriggers] = about(triggerRequests(stack.dbt!), id);
+    assert.equal(moreTriggers.length, 0, 'one dbt run');
+    assert.equal(trigger!.method, 'POST');
+    assert.equal(trigger!.url, `/api/v2/accounts/1/jobs/${DEMO_JOBS.orders}/run/`);
+    assert.equal(trigger!.headers.authorization, `Token ${DEVELOPMENT_SECRETS.DBT_CLOUD_API_TOKEN}`);
+    const body = trigger!.json as { cause: string; steps_override: string[] };
+    assert.match(body.cause, new RegExp(`sync ${syncId}`));
+    assert.match(body.cause, new RegExp(`event ${id}`));
+    assert.ok(body.cause.length < 255);
+    assert.deepEqual(body.steps_override, ['dbt build --select source:orders+']);
+
+    const messages = about(stack.slack!.requests, id);
+    assert.equal(messages.length, 1, 'one Slack message');
+    assert.equal(messages[0]!.url, '/services/T0LOCAL/B0LOCAL/local-webhook');
+    const slack = messages[0]!.json as { text: string; blocks: unknown[] };
+    assert.match(slack.text, /sync succeeded: orders_pg/);
+    assert.ok(slack.blocks.length > 0);
+
+    assert.equal(record.status, 'processed');
+    assert.equal(record.type, 'sync.succeeded');
+    assert.equal(record.deliveries, 1);
+    const run = record.actions[`dbt-job-${DEMO_JOBS.orders}`];
+    assert.equal(run?.status, 'succeeded');
+    const started = await runStartedFor(stack, DEMO_JOBS.orders, id);
+    assert.ok(started, 'the stand-in started a run for the event');
+    assert.equal(run?.runId, started.id);
+    assert.equal(run?.runHref, started.href);
+    assert.equal(record.actions.slack?.status, 'succeeded');
+    const connector = await audit.connector(`fivetran-${DEMO_CONNECTORS.ordersPostgres}`);
+    assert.equal((connector?.lastSuccessfulSync as { eventId?: string } | undefined)?.eventId, id);
+  });
+
+  it('a failed sync reaches Slack with the reason and starts no dbt run', async () => {
+    const response = await postFivetran(stack.fivetranUrl, ordersSyncEnd(randomUUID(), 'FAILURE'), SECRET);
+    assert.equal(response.status, 202);
+    const { id } = (await response.json()) as { id: string };
+    const record = await settledAudit(id);
+    await sleep(500);
+    assert.equal(about(triggerRequests(stack.dbt!), id).length, 0);
+    const messages = about(stack.slack!.requests, id);
+    assert.equal(messages.length, 1);
+    assert.match((messages[0]!.json as { text: string }).text, /sync failed: orders_pg/);
+    assert.equal(record.type, 'sync.failed');
+  });
+
+  it('a duplicate delivery, sequential and concurrent, gives one dbt run and one Slack message', async () => {
+    const body = ordersSyncEnd();
+    const first = await postFivetran(stack.fivetranUrl, body, SECRET);
+    const { id } = (await first.json()) as { id: string };
+    await settledAudit(id);
+    const again = await Promise.all([1, 2, 3].map(() => postFivetran(stack.fivetranUrl, body, SECRET)));
+    for (const response of again) {
+      assert.equal(response.status, 202);
+      assert.equal(((await response.json()) as { id: string }).id, id, 'the same occurrence keeps its id');
+    }
+    const record = await settledAudit(id, 4);
+    await sleep(1500); // a second run or message would show up here
+    assert.equal(published.count(id), 4, 'every delivery was published');
+    assert.equal(record.deliveries, 4, 'the processor saw every delivery');
+    assert.equal(about(triggerRequests(stack.dbt!), id).length, 1, 'one dbt run');
+    assert.equal(about(stack.slack!.requests, id).length, 1, 'one Slack message');
+    assert.equal((await audit.read(id))?.actions[`dbt-job-${DEMO_JOBS.orders}`]?.attempts, 1);
+  });
+
+  it('a bad signature is refused with 401 and nothing reaches Pub/Sub, dbt Cloud, Slack or Firestore', async () => {
+    const syncId = randomUUID();
+    const body = ordersSyncEnd(syncId);
+    const forged = await postFivetran(stack.fivetranUrl, body, 'not-the-secret');
+    assert.equal(forged.status, 401);
+    const tampered = await fetch(stack.fivetranUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'X-Fivetran-Signature-256': 'ab'.repeat(32) },
+      body,
+    });
+    assert.equal(tampered.status, 401);
+    await sleep(1500);
+    assert.equal(about(triggerRequests(stack.dbt!), syncId).length, 0);
+    assert.equal(about(stack.slack!.requests, syncId).length, 0);
+    // The same body, signed properly now, is the event's first delivery: the refused ones never got past ingest.
+    const genuine = await postFivetran(stack.fivetranUrl, body, SECRET);
+    assert.equal(genuine.status, 202);
+    const { id } = (await genuine.json()) as { id: string };
+    const record = await settledAudit(id);
+    assert.equal(published.count(id), 1);
+    assert.equal(record.deliveries, 1);
+  });
+
+  it('the demo scenario (Fivetran and Airbyte successes and failures, a schema change, a duplicate, a forgery) holds every expectation', async () => {
+    stack.dbt!.reset();
+    stack.slack!.reset();
+    const sent = await sendSteps(stack, demoScenario());
+    const outcome = await awaitOutcome(stack, sent, published, { timeoutMs: 60_000 });
+    const problems = [...outcome.problems, ...outcome.steps.flatMap((s) => s.problems.map((p) => `#${s.sent.index + 1} ${s.sent.step.label}: ${p}`))];
+    assert.deepEqual(problems, []);
+    assert.ok(outcome.ok);
+    assert.equal(triggerRequests(stack.dbt!).length, 2);
+    assert.equal(stack.slack!.requests.length, 4);
+  });
+});
+
+/** The run the dbt Cloud stand-in started for the event, asked of its list-runs API as postload's own recovery does. */
+async function runStartedFor(stack: LocalStack, jobId: number, eventId: string): Promise<{ id: number; href: string } | undefined> {
+  const response = await fetch(`${stack.dbtBaseUrl}/api/v2/accounts/1/runs/?job_definition_id=${jobId}&order_by=-id&limit=100`);
+  const { data } = (await response.json()) as { data: Array<{ id: number; href: string; cause: string }> };
+  return data.find((run) => run.cause.includes(eventId));
+}
