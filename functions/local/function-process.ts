@@ -16,6 +16,8 @@ export interface FunctionProcess {
   child: ChildProcess;
   /** Everything the process printed, for assertions and failure messages. */
   output(): string;
+  /** Resolves once the output matches, as log lines arrive a moment after responses. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -70,7 +72,14 @@ export async function startFunction({ target, port, env, onLine, readyTimeoutMs 
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  return { target, url, child, output: () => output, stop };
+  const waitForOutput = async (pattern: RegExp, timeoutMs = 5000) => {
+    const until = Date.now() + timeoutMs;
+    while (!pattern.test(output)) {
+      if (Date.now() > until) throw new Error(`${target} did not print ${pattern} within ${timeoutMs} ms:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  return { target, url, child, output: () => output, waitForOutput, stop };
 }
 
 function canConnect(port: number): Promise<void> {

@@ -4,7 +4,7 @@ import { eventId } from '../event-id.js';
 
 type Status = SyncEvent['sync']['status'];
 
-const EVENT_TYPES: Record<string, SyncEventType> = {
+const EVENT_TYPES = new Map<string, SyncEventType>(Object.entries({
   sync_start: 'sync.started',
   dbt_run_start: 'transformation.started',
   dbt_run_succeeded: 'transformation.succeeded',
@@ -26,7 +26,7 @@ const EVENT_TYPES: Record<string, SyncEventType> = {
   resync_connector: 'connector.changed',
   resync_table: 'connector.changed',
   test_event: 'test',
-};
+}));
 
 /**
  * `data.status` of a finished sync. Only SUCCESSFUL is a success and RESCHEDULED is
@@ -51,7 +51,8 @@ function classify(payload: FivetranWebhook): { type: SyncEventType; status: Stat
   // `status` is the deprecated name of sync_end and carries the same data.status.
   if (payload.event === 'sync_end' || payload.event === 'status') return syncOutcome(payload.data?.status);
   if (payload.event === 'sync_start') return { type: 'sync.started', status: 'running' };
-  return { type: EVENT_TYPES[payload.event] ?? 'other', status: null };
+  // A Map, not an object: an event named `__proto__` or `toString` must not find Object's.
+  return { type: EVENT_TYPES.get(payload.event) ?? 'other', status: null };
 }
 
 const LABELS: Partial<Record<SyncEventType, string>> = {

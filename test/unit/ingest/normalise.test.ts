@@ -101,6 +101,14 @@ describe('normalising Fivetran webhooks', () => {
     }
   });
 
+  it('maps event names that are also Object property names to other (found by the property test)', () => {
+    for (const event of ['__proto__', 'toString', 'constructor', 'hasOwnProperty']) {
+      const normalised = normaliseFivetran({ event, created: '2026-05-22T00:00:00.000Z', connector_id: 'c1' }, RECEIVED);
+      assert.equal(normalised.type, 'other', event);
+      assertValid(normalised);
+    }
+  });
+
   it('treats a sync_end status Fivetran may add later as a failure, and a missing one as other', () => {
     const base = { event: 'sync_end', created: '2026-05-22T00:00:00.000Z', connector_id: 'c1' };
     assert.equal(normaliseFivetran({ ...base, data: { status: 'CANCELED' } }, RECEIVED).type, 'sync.failed');
