@@ -73,7 +73,10 @@ export class RecordingServer {
   }
 
   /** Resolves once at least `count` requests (matching `filter`) were recorded. */
-  async waitFor(count: number, { timeoutMs = 10_000, filter = (_: RecordedRequest) => true } = {}): Promise<RecordedRequest[]> {
+  async waitFor(
+    count: number,
+    { timeoutMs = 10_000, filter = () => true }: { timeoutMs?: number; filter?: (request: RecordedRequest) => boolean } = {},
+  ): Promise<RecordedRequest[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const matching = this.requests.filter(filter);

@@ -35,7 +35,7 @@ export class SlackClient {
     );
     if (response.status >= 300) {
       const code = response.text.trim().slice(0, 100);
-      const advice = ADVICE[code] ?? 'Slack will not accept messages on this webhook';
+      const advice = (Object.hasOwn(ADVICE, code) ? ADVICE[code] : undefined) ?? 'Slack will not accept messages on this webhook';
       throw new PermanentError(`${label} answered ${response.status}${code ? ` ${code}` : ''}: ${advice}, then update ${webhook.setting}`, {
         system: 'Slack',
         status: response.status,

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
-import { freePort, registerForCleanup, stopGroup } from '../../../functions/local/emulators.js';
+import { freePort } from '../../../functions/local/emulators.js';
+import { startFunction, type FunctionProcess } from '../../../functions/local/function-process.js';
 import { fakeDbtCloud, triggerRequests } from '../../../functions/local/fake-dbt-cloud.js';
 import { fakeSlack } from '../../../functions/local/fake-slack.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
@@ -13,41 +13,9 @@ import { attributesOf, encodeSyncEvent } from '../../../functions/shared/sync-ev
 import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
 import { failedSync, syncEvent } from '../../support/sync-event-fixtures.js';
 
-const FRAMEWORK = 'node_modules/@google-cloud/functions-framework/build/src/main.js';
-
-interface Served {
-  child: ChildProcess;
-  port: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
 /** The built package served by the Functions Framework, as Cloud Functions runs it. */
-async function serve(env: Record<string, string>): Promise<Served> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [FRAMEWORK, '--source=dist/', `--port=${port}`], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env, FUNCTION_TARGET: 'processSyncEvent' },
-  });
-  registerForCleanup(() => stopGroup(child), child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, port, output: () => output, exited };
-}
-
-async function waitUntilListening(served: Served, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (served.child.exitCode !== null) throw new Error(`the function exited:\n${served.output()}`);
-    // A GET is not a CloudEvent: the framework answers it without calling the function.
-    const answered = await fetch(`http://127.0.0.1:${served.port}/`, { method: 'GET' }).then(() => true, () => false);
-    if (answered) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the function did not listen within ${timeoutMs} ms:\n${served.output()}`);
+async function serveProcessor(env: Record<string, string>): Promise<FunctionProcess> {
+  return startFunction({ target: 'processSyncEvent', port: await freePort(), env });
 }
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -66,7 +34,7 @@ describe('processSyncEvent served by the Functions Framework behind a Pub/Sub em
   let firestoreHost: string;
   let dbt: RecordingServer;
   let slack: RecordingServer;
-  let served: Served | undefined;
+  let served: FunctionProcess | undefined;
   let db: Firestore;
   const dir = mkdtempSync(join(tmpdir(), 'postload-push-'));
 
@@ -85,7 +53,7 @@ describe('processSyncEvent served by the Functions Framework behind a Pub/Sub em
   });
 
   after(async () => {
-    if (served) await stopGroup(served.child);
+    await served?.stop();
     await Promise.all([dbt?.stop(), slack?.stop()]);
     await db?.terminate();
   });
@@ -94,7 +62,7 @@ describe('processSyncEvent served by the Functions Framework behind a Pub/Sub em
     const routingFile = join(dir, 'routing.json');
     writeFileSync(routingFile, JSON.stringify({ routes: [{ name: 'pg', match: { source: 'fivetran', connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 555 }] }] }));
     const collection = `syncEvents-push-${process.pid}`;
-    served = await serve({
+    served = await serveProcessor({
       ROUTING_CONFIG: routingFile,
       DBT_CLOUD_BASE_URL: dbt.url,
       DBT_CLOUD_ACCOUNT_ID: '9',
@@ -105,11 +73,10 @@ describe('processSyncEvent served by the Functions Framework behind a Pub/Sub em
       AUDIT_COLLECTION: collection,
       CONNECTORS_COLLECTION: `connectors-push-${process.pid}`,
     });
-    await waitUntilListening(served);
 
     const pubsub = new PubSub({ projectId: PROJECT_ID, apiEndpoint: pubsubHost, emulatorMode: true });
     const [topic] = await pubsub.createTopic(`sync-events-push-${process.pid}`);
-    await topic.createSubscription(`processor-push-${process.pid}`, { pushConfig: { pushEndpoint: `http://127.0.0.1:${served.port}/` }, ackDeadlineSeconds: 60 });
+    await topic.createSubscription(`processor-push-${process.pid}`, { pushConfig: { pushEndpoint: `${served.url}/` }, ackDeadlineSeconds: 60 });
 
     const success = syncEvent();
     const failure = failedSync();
@@ -141,11 +108,11 @@ describe('processSyncEvent served by the Functions Framework behind a Pub/Sub em
   it('refuses to start with a bad routing file, naming the file and the field', async () => {
     const routingFile = join(dir, 'bad-routing.json');
     writeFileSync(routingFile, JSON.stringify({ routes: [{ name: 'pg', match: { source: 'stitch' } }] }));
-    const bad = await serve({ ROUTING_CONFIG: routingFile, SLACK_WEBHOOK_URL: 'https://example.invalid/x', GOOGLE_CLOUD_PROJECT: PROJECT_ID });
-    const code = await Promise.race([bad.exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 20_000))]);
-    if (code === 'running') await stopGroup(bad.child);
-    assert.notEqual(code, 'running', 'the function kept running with a bad routing file');
-    assert.notEqual(code, 0);
-    assert.match(bad.output(), new RegExp(`ROUTING_CONFIG: ${routingFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: /routes/0/match/source`));
+    const field = new RegExp(`ROUTING_CONFIG: ${routingFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: /routes/0/match/source`);
+    // startFunction rejects when the process exits before it listens, with what it printed.
+    await assert.rejects(
+      serveProcessor({ ROUTING_CONFIG: routingFile, SLACK_WEBHOOK_URL: 'https://example.invalid/x', GOOGLE_CLOUD_PROJECT: PROJECT_ID }),
+      (error: Error) => /exited with code [1-9]/.test(error.message) && field.test(error.message),
+    );
   });
 });
