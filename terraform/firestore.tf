@@ -25,3 +25,28 @@ resource "google_firestore_field" "audit_expire_at" {
 
   depends_on = [google_firestore_database.database, google_project_service.apis]
 }
+
+# The sync history of one connector, newest first:
+#   syncEvents where source == S and connectorId == C order by occurredAt desc
+resource "google_firestore_index" "audit_connector_history" {
+  database    = "(default)"
+  collection  = var.audit_collection
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "source"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "connectorId"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "occurredAt"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.database, google_project_service.apis]
+}
