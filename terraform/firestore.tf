@@ -27,16 +27,11 @@ resource "google_firestore_field" "audit_expire_at" {
 }
 
 # The sync history of one connector, newest first:
-#   syncEvents where source == S and connectorId == C order by occurredAt desc
+#   syncEvents where connectorId == C order by occurredAt desc
 resource "google_firestore_index" "audit_connector_history" {
   database    = "(default)"
   collection  = var.audit_collection
   query_scope = "COLLECTION"
-
-  fields {
-    field_path = "source"
-    order      = "ASCENDING"
-  }
 
   fields {
     field_path = "connectorId"
