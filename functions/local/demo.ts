@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { stopAll } from './emulators.js';
 import { coloursWanted, painter, short, table } from './console-output.js';
 import { awaitOutcome, PublishedLog, sendSteps, type ScenarioOutcome } from './demo-run.js';
@@ -22,6 +23,8 @@ async function main(): Promise<number> {
   const settings = {
     ...readLocalSettings({ ...DEVELOPMENT_SECRETS, PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST }, { anyFreePort: true }),
     routing: JSON.stringify(DEMO_ROUTING),
+    // Its own topic and push subscription: on shared emulators it must not take over those of a running `npm start`.
+    topic: `sync-events-demo-${randomUUID().slice(0, 8)}`,
   };
   console.log(paint('bold', 'postload demo: starting the local stack (emulators, both functions, dbt Cloud and Slack stand-ins)…'));
   const published = new PublishedLog();

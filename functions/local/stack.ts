@@ -137,6 +137,8 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
           if (!stopping) reject(new Error(`${fn.target} exited on its own (${signal ?? `code ${code}`}):\n${fn.output().slice(-2000)}`));
         });
       }
+      const watch = watchEmulators([pubsubHost, firestoreHost], (error) => !stopping && reject(error));
+      stoppers.push(async () => clearInterval(watch));
     });
     failed.catch(() => {});
 
@@ -165,6 +167,24 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
     await stop();
     throw error;
   }
+}
+
+/** Asks each emulator for its `Ok` every few seconds; two missed answers in a row mean it is gone. */
+function watchEmulators(hosts: string[], onFailure: (error: Error) => void, everyMs = 5000): NodeJS.Timeout {
+  const missed = new Map<string, number>();
+  const timer = setInterval(() => {
+    for (const host of hosts) {
+      fetch(`http://${host}/`, { signal: AbortSignal.timeout(3000) })
+        .then((r) => r.ok)
+        .catch(() => false)
+        .then((ok) => {
+          missed.set(host, ok ? 0 : (missed.get(host) ?? 0) + 1);
+          if ((missed.get(host) ?? 0) >= 2) onFailure(new Error(`the emulator at ${host} stopped answering`));
+        });
+    }
+  }, everyMs);
+  timer.unref();
+  return timer;
 }
 
 /** The ports to listen on: those set are checked to be free (a clear error beats a confusing one), 0 becomes a free one. */

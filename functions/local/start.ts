@@ -48,7 +48,7 @@ const running = stack!;
 const given = (value: string | undefined) => (value ? 'given' : 'started');
 const devSecret = (value: string, name: keyof typeof DEVELOPMENT_SECRETS) => (value === DEVELOPMENT_SECRETS[name] ? ' (development value)' : '');
 print(`Pub/Sub emulator   ${running.pubsubHost} (${given(settings.pubsubEmulatorHost)}): topic ${running.topic} → push ${running.pushSubscription} → processor; dead letters on ${running.deadLetterSubscription}${running.deadLetterPolicy ? '' : ' (policy refused by the emulator)'}`);
-print(`Firestore emulator ${running.firestoreHost} (${given(settings.firestoreEmulatorHost)}): audit in syncEvents, connectors in connectors`);
+print(`Firestore emulator ${running.firestoreHost} (${given(settings.firestoreEmulatorHost)}): audit in ${process.env.AUDIT_COLLECTION || 'syncEvents'}, connectors in ${process.env.CONNECTORS_COLLECTION || 'connectors'}`);
 print(`processor          ${running.processor.url} routing ${settings.routing === DEFAULT_ROUTING_FILE ? 'functions/local/routing.local.json (default)' : settings.routing.trimStart().startsWith('{') ? 'inline JSON' : settings.routing}`);
 print(`dbt Cloud          ${running.dbt ? `stand-in at ${running.dbtBaseUrl} (prints each request)` : running.dbtBaseUrl}, account ${settings.dbtAccountId}`);
 print(`Slack              ${running.slack ? `stand-in at ${running.slack.url} (prints each message)` : 'SLACK_WEBHOOK_URL'}`);
