@@ -34,6 +34,7 @@ interface LogEntry {
   jobId?: string;
   runId?: number;
   actionId?: string;
+  webhook?: string;
   routes?: string[];
   dbtJobs?: string[];
   error?: string;
@@ -76,6 +77,9 @@ export function formatFunctionLine(target: 'ingestWebhook' | 'processSyncEvent',
   if (message === 'dbt Cloud run started' || message === 'dbt Cloud run found already started') {
     const verb = message === 'dbt Cloud run started' ? 'dbt run started' : 'dbt run found already started';
     return `${who} ${paint('blue', `▶ ${verb}`)}: job ${entry.jobId} → run ${entry.runId}${event}`;
+  }
+  if (message === 'Slack message sent') {
+    return `${who} ${paint('yellow', '▶ Slack message sent')} via ${entry.webhook}${event}`;
   }
   if (message === 'action already done by an earlier delivery; skipped') {
     return `${who} ${paint('dim', `↺ duplicate delivery: ${entry.actionId} already done, skipped`)}${event}`;

@@ -65,6 +65,7 @@ export async function sendSlack(docId: string, target: Pick<PlannedSlackTarget, 
   }
   return runOnce(docId, target.actionId, { kind: 'slack', target: webhook.setting }, ctx, async (_attempt, requests) => {
     await ctx.slack.post(webhook, message, { deadline: ctx.deadline, attempts: requests });
+    ctx.log.info({ actionId: target.actionId, webhook: webhook.setting }, 'Slack message sent');
     return {};
   });
 }

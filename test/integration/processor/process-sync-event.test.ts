@@ -148,6 +148,8 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
 
     const record = await audit(event.id);
     assert.equal(record.actions.slack?.status, 'succeeded');
+    const sent = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.message === 'Slack message sent' && line.eventId === event.id);
+    assert.deepEqual(sent.map((line) => line.webhook), ['SLACK_WEBHOOK_URL'], 'one log line says the message went out, naming the setting, not the URL');
     const connector = (await db.collection(env.CONNECTORS_COLLECTION!).doc('fivetran-assimilate_seem').get()).data()!;
     assert.equal(connector.latestStatus, 'failed');
     assert.equal((connector.lastFailedSync as { eventId: string }).eventId, event.id);
