@@ -40,30 +40,32 @@ export class EmulatorAdmin {
     let deadLetterPolicy = true;
     let created: boolean;
     try {
-      created = await this.call(
+      const answer = await this.call(
         'PUT',
         `subscriptions/${name}`,
         { ...base, deadLetterPolicy: { deadLetterTopic: this.topicPath(deadLetterTopic), maxDeliveryAttempts } },
         { allowConflict: true },
       );
+      created = answer !== undefined;
     } catch {
       deadLetterPolicy = false;
-      created = await this.call('PUT', `subscriptions/${name}`, base, { allowConflict: true });
+      created = (await this.call('PUT', `subscriptions/${name}`, base, { allowConflict: true })) !== undefined;
     }
     if (!created) await this.call('POST', `subscriptions/${name}:modifyPushConfig`, { pushConfig: base.pushConfig });
     return { deadLetterPolicy };
   }
 
-  /** Returns false when the resource already existed (409) and that was allowed. */
-  private async call(method: string, path: string, body: unknown, { allowConflict = false } = {}): Promise<boolean> {
+  /** The parsed answer, or undefined when the resource already existed (409) and that was allowed. */
+  protected async call(method: string, path: string, body: unknown, { allowConflict = false } = {}): Promise<Record<string, unknown> | undefined> {
     const response = await fetch(`http://${this.host}/v1/projects/${this.projectId}/${path}`, {
       method,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });
-    if (response.status === 409 && allowConflict) return false;
+    if (response.status === 409 && allowConflict) return undefined;
     if (!response.ok) throw new Error(`Pub/Sub emulator ${method} ${path}: ${response.status} ${await response.text()}`);
-    return true;
+    const text = await response.text();
+    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
   }
 }
