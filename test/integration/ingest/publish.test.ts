@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { signFivetranPayload } from '../../../functions/ingest/fivetran/signature.js';
 import { freePort, startEmulator } from '../../../functions/local/emulators.js';
 import { startFunction, type FunctionProcess } from '../../../functions/local/function-process.js';
+import { postFivetran as postSigned } from '../../../functions/local/webhooks.js';
 import { validator } from '../../../functions/shared/schemas.js';
 import type { SyncEvent } from '../../../functions/shared/sync-event.js';
 import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
@@ -28,13 +29,8 @@ async function startIngest(pubsubHost: string, topic: string, extra: Record<stri
   });
 }
 
-function postFivetran(url: string, body: string, secret = SECRET): Promise<Response> {
-  return fetch(`${url}/fivetran`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'X-Fivetran-Signature-256': signFivetranPayload(body, secret) },
-    body,
-  });
-}
+/** A body signed as Fivetran signs it, to the ingest function's /fivetran. */
+const postFivetran = (url: string, body: string, secret = SECRET) => postSigned(`${url}/fivetran`, body, secret);
 
 describe('ingestWebhook → Pub/Sub emulator (real function, real emulator)', function () {
   this.timeout(60_000);
