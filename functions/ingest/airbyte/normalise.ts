@@ -56,12 +56,16 @@ const CONNECTION_URL = new RegExp(`/workspaces/${UUID}/connections/${UUID}`, 'i'
 const CONNECTION_ID = new RegExp(`connection id:?\\s*${UUID}`, 'i');
 const WORKSPACE_ID = new RegExp(`workspace id:?\\s*${UUID}`, 'i');
 
+// "Your source schema has changed for connection 'pg_to_bq' ..." (and the queued notice).
+const CONNECTION_NAME = /\bconnection '([^'\n]{1,200})'/i;
+
 /** The connection (and workspace) a data-less notification names in its links or text. */
-function linkedIds(payload: AirbyteWebhook): { connectionId: string | null; workspaceId: string | null } {
+function linkedIds(payload: AirbyteWebhook): { connectionId: string | null; connectionName: string | null; workspaceId: string | null } {
   const text = JSON.stringify(payload);
   const url = CONNECTION_URL.exec(text);
   return {
     connectionId: url?.[2] ?? CONNECTION_ID.exec(text)?.[1] ?? null,
+    connectionName: CONNECTION_NAME.exec(payload.text)?.[1] ?? null,
     workspaceId: url?.[1] ?? WORKSPACE_ID.exec(text)?.[1] ?? null,
   };
 }
@@ -88,7 +92,7 @@ export function normaliseAirbyte(payload: AirbyteWebhook, receivedAt: Date): Syn
     receivedAt: received,
     connector: {
       id: connectionId,
-      name: data?.connection.name ?? null,
+      name: data?.connection.name ?? linked?.connectionName ?? null,
       type: data?.source?.name ?? null,
       url: data?.connection.url ?? null,
       sourceId: data?.source?.id ?? null,
