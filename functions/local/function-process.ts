@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerForCleanup, stopGroup } from './emulators.js';
+import { pollUntil } from './poll.js';
 
 // The framework's CLI (its `bin`), found beside its package entry point.
 const FRAMEWORK_MAIN = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
@@ -73,11 +74,11 @@ export async function startFunction({ target, port, env, onLine, readyTimeoutMs 
     }
   }
   const waitForOutput = async (pattern: RegExp, timeoutMs = 5000) => {
-    const until = Date.now() + timeoutMs;
-    while (!pattern.test(output)) {
-      if (Date.now() > until) throw new Error(`${target} did not print ${pattern} within ${timeoutMs} ms:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await pollUntil(() => (pattern.test(output) ? true : undefined), {
+      timeoutMs,
+      everyMs: 50,
+      failure: () => `${target} did not print ${pattern} within ${timeoutMs} ms:\n${output}`,
+    });
   };
   return { target, url, child, output: () => output, waitForOutput, stop };
 }

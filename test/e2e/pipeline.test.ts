@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { AuditReader } from '../../functions/local/audit-reader.js';
+import { AuditReader, type AuditRecord } from '../../functions/local/audit-reader.js';
 import { awaitOutcome, PublishedLog, sendSteps } from '../../functions/local/demo-run.js';
 import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_ROUTING, demoScenario } from '../../functions/local/demo-scenario.js';
 import { triggerRequests } from '../../functions/local/fake-dbt-cloud.js';
 import { DEVELOPMENT_SECRETS, readLocalSettings } from '../../functions/local/local-settings.js';
 import type { RecordedRequest } from '../../functions/local/recording-server.js';
+import { pollUntil } from '../../functions/local/poll.js';
 import { startStack, type LocalStack } from '../../functions/local/stack.js';
 import { postFivetran } from '../../functions/local/webhooks.js';
 import { emulator } from '../support/global-hooks.js';
@@ -62,13 +63,14 @@ describe('end to end: webhook → ingest → Pub/Sub emulator → processor → 
 
   /** Polls the audit record until it is final with at least `deliveries` deliveries. */
   async function settledAudit(eventId: string, deliveries = 1, timeoutMs = 30_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const record = await audit.read(eventId);
-      if (record && ['processed', 'failed'].includes(record.status) && record.deliveries >= deliveries) return record;
-      if (Date.now() > deadline) assert.fail(`event ${eventId}: audit ${JSON.stringify(record?.status)} with ${record?.deliveries} deliveries after ${timeoutMs} ms`);
-      await sleep(200);
-    }
+    let record: AuditRecord | undefined;
+    return pollUntil(
+      async () => {
+        record = await audit.read(eventId);
+        return record && ['processed', 'failed'].includes(record.status) && record.deliveries >= deliveries ? record : undefined;
+      },
+      { timeoutMs, everyMs: 200, failure: () => `event ${eventId}: audit ${JSON.stringify(record?.status)} with ${record?.deliveries} deliveries after ${timeoutMs} ms` },
+    );
   }
 
   it('a signed successful sync starts exactly its dbt job with the right request, tells Slack, and is audited', async () => {

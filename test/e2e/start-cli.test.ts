@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { cloudSdkRoot, freePort } from '../../functions/local/emulators.js';
+import { pollUntil } from '../../functions/local/poll.js';
 
 // `npm start` as a user runs it: node dist/local/start.js as a child process. It must print
 // one `ready` line with both webhook URLs and a signed example that works when pasted,
@@ -34,14 +35,8 @@ function runStart(env: Record<string, string>): Started {
   return { child, output: () => output, exited };
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number, output: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) assert.fail(`no ${what} within ${timeoutMs} ms; output:\n${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number, output: () => string): Promise<T> {
+  return pollUntil(probe, { timeoutMs, failure: () => `no ${what} within ${timeoutMs} ms; output:\n${output()}` });
 }
 
 /** Every process below pid (children, the emulators' java, ...), from ps. */

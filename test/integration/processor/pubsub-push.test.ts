@@ -6,6 +6,7 @@ import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { freePort } from '../../../functions/local/emulators.js';
 import { startFunction, type FunctionProcess } from '../../../functions/local/function-process.js';
+import { pollUntil } from '../../../functions/local/poll.js';
 import { fakeDbtCloud, triggerRequests } from '../../../functions/local/fake-dbt-cloud.js';
 import { fakeSlack } from '../../../functions/local/fake-slack.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
@@ -18,15 +19,8 @@ async function serveProcessor(env: Record<string, string>): Promise<FunctionProc
   return startFunction({ target: 'processSyncEvent', port: await freePort(), env });
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000) =>
+  pollUntil(probe, { timeoutMs, everyMs: 200, failure: () => `timed out waiting for ${what}` });
 
 describe('processSyncEvent served by the Functions Framework behind a Pub/Sub emulator push subscription', function () {
   this.timeout(90_000);
