@@ -174,6 +174,26 @@ describe('ingestWebhook over HTTP (stub publisher)', () => {
   }
 });
 
+describe('ingestWebhook log lines', () => {
+  it('carry the event id, source, type, connector and the trace of the request', async () => {
+    const served = await serve();
+    try {
+      const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const response = await fetch(`${served.base}/fivetran`, { method: 'POST', headers: { ...signed(fivetranBody), traceparent: `00-${trace}-00f067aa0ba902b7-01` }, body: fivetranBody });
+      const { id } = (await response.json()) as { id: string };
+      const line = served.logs.find((l) => l.message === 'webhook published');
+      assert.ok(line);
+      assert.equal(line.eventId, id);
+      assert.equal(line.source, 'fivetran');
+      assert.equal(line.type, 'sync.succeeded');
+      assert.equal(line.connectorId, 'assimilate_seem');
+      assert.equal(line['logging.googleapis.com/trace'], `projects/postload-test/traces/${trace}`);
+    } finally {
+      await served.close();
+    }
+  });
+});
+
 describe('ingestWebhook when it cannot store or authenticate (503, never 2xx)', () => {
   it('answers 503 with Retry-After when publishing fails, and logs the event id', async () => {
     const served = await serve({}, sinon.stub().rejects(new PublishError('Pub/Sub did not confirm within 1000 ms')));

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { loadIngestConfig } from '../../../functions/ingest/config.js';
+import { ConfigError } from '../../../functions/shared/settings.js';
+
+describe('ingest settings', () => {
+  it('has production defaults: topic sync-events, 1 MiB bodies, an 8 s publish timeout', () => {
+    const config = loadIngestConfig({});
+    assert.equal(config.topic, 'sync-events');
+    assert.equal(config.maxBodyBytes, 1024 * 1024);
+    assert.equal(config.publishTimeoutMs, 8000);
+    assert.equal(config.projectId, undefined);
+    assert.equal(config.fivetranSecret.configured, false);
+    assert.equal(config.airbyteToken.configured, false);
+  });
+
+  it('reads every setting', () => {
+    const config = loadIngestConfig({
+      GOOGLE_CLOUD_PROJECT: 'p1',
+      SYNC_EVENTS_TOPIC: 'events',
+      MAX_BODY_BYTES: '2048',
+      PUBLISH_TIMEOUT_MS: '1500',
+      FIVETRAN_WEBHOOK_SECRET: 's',
+      AIRBYTE_WEBHOOK_TOKEN: 'sm://airbyte-token',
+    });
+    assert.deepEqual([config.projectId, config.topic, config.maxBodyBytes, config.publishTimeoutMs], ['p1', 'events', 2048, 1500]);
+    assert.ok(config.fivetranSecret.configured && config.airbyteToken.configured);
+  });
+
+  for (const [variable, value] of [['MAX_BODY_BYTES', 'lots'], ['MAX_BODY_BYTES', '10'], ['PUBLISH_TIMEOUT_MS', '-1'], ['SECRET_CACHE_TTL_SECONDS', '1.5']] as const) {
+    it(`refuses ${variable}=${value}, naming the variable`, () => {
+      assert.throws(() => loadIngestConfig({ [variable]: value }), (error: Error) => error instanceof ConfigError && error.variable === variable);
+    });
+  }
+});
