@@ -34,3 +34,5 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
 
 /** Signs a body exactly as Fivetran does, for tests and for checking a deployment. */
 export { signFivetranPayload } from './ingest/fivetran/signature.js';
+/** Signs a body exactly as dbt Cloud does (the Authorization header of its webhooks). */
+export { signDbtCloudPayload } from './ingest/dbt-cloud/signature.js';

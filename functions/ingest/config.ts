@@ -9,6 +9,7 @@ export interface IngestConfig {
   publishTimeoutMs: number;
   fivetranSecret: Secret;
   airbyteToken: Secret;
+  dbtCloudSecret: Secret;
 }
 
 /** The ingest function's settings; the only place it reads the environment. */
@@ -26,5 +27,6 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     publishTimeoutMs: integer(env, 'PUBLISH_TIMEOUT_MS', 8000, { min: 100, max: 60_000 }),
     fivetranSecret: secretSetting(env, 'FIVETRAN_WEBHOOK_SECRET', secretOptions),
     airbyteToken: secretSetting(env, 'AIRBYTE_WEBHOOK_TOKEN', secretOptions),
+    dbtCloudSecret: secretSetting(env, 'DBT_CLOUD_WEBHOOK_SECRET', secretOptions),
   };
 }

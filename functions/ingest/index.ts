@@ -6,7 +6,7 @@ import { PubSubPublisher } from './publisher.js';
 
 // Built once per instance: settings read, schemas compiled, one Pub/Sub client.
 const config = loadIngestConfig();
-for (const secret of [config.fivetranSecret, config.airbyteToken]) {
+for (const secret of [config.fivetranSecret, config.airbyteToken, config.dbtCloudSecret]) {
   if (!secret.configured) {
     logger.warn({ setting: secret.setting }, `${secret.setting} is not set: its endpoint refuses every request (503) until it is`);
   }
@@ -14,6 +14,7 @@ for (const secret of [config.fivetranSecret, config.airbyteToken]) {
 
 validator('fivetran-webhook');
 validator('airbyte-webhook');
+validator('dbt-cloud-webhook');
 
 export const ingestWebhook = createIngestHandler({
   config,
@@ -22,3 +23,4 @@ export const ingestWebhook = createIngestHandler({
 });
 
 export { signFivetranPayload } from './fivetran/signature.js';
+export { signDbtCloudPayload } from './dbt-cloud/signature.js';

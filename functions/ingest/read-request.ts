@@ -1,16 +1,16 @@
 import type { Request } from '@google-cloud/functions-framework';
 import { HttpError } from './http-error.js';
 
-export type Source = 'fivetran' | 'airbyte';
+export type Source = 'fivetran' | 'airbyte' | 'dbt-cloud';
 
-const ROUTES: Record<string, Source> = { '/fivetran': 'fivetran', '/airbyte': 'airbyte' };
+const ROUTES: Record<string, Source> = { '/fivetran': 'fivetran', '/airbyte': 'airbyte', '/dbt-cloud': 'dbt-cloud' };
 
-/** The webhook source named by the path (`/fivetran`, `/airbyte`, a trailing slash allowed). */
+/** The webhook source named by the path (`/fivetran`, `/airbyte`, `/dbt-cloud`, a trailing slash allowed). */
 export function routeOf(req: Request): Source {
   const path = req.path.length > 1 ? req.path.replace(/\/+$/, '') : req.path;
   const source = ROUTES[path];
   if (!source) {
-    throw new HttpError(404, 'unknown_path', `no webhook at ${path}; POST to /fivetran or /airbyte`);
+    throw new HttpError(404, 'unknown_path', `no webhook at ${path}; POST to /fivetran, /airbyte or /dbt-cloud`);
   }
   if (req.method !== 'POST') {
     throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed; webhooks are POSTed`, {}, { allow: 'POST' });

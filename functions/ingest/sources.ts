@@ -1,5 +1,6 @@
 import type { Request } from '@google-cloud/functions-framework';
 import type { AirbyteWebhook } from '../generated/airbyte-webhook.schema.js';
+import type { DbtCloudWebhook } from '../generated/dbt-cloud-webhook.schema.js';
 import type { FivetranWebhook } from '../generated/fivetran-webhook.schema.js';
 import { describeErrors, validator, type SchemaName } from '../shared/schemas.js';
 import type { SyncEvent } from '../shared/sync-event.js';
@@ -7,6 +8,8 @@ import { normaliseAirbyte } from './airbyte/normalise.js';
 import { checkToken, offeredTokens } from './airbyte/token.js';
 import { authenticate } from './authenticate.js';
 import type { IngestConfig } from './config.js';
+import { checkDbtCloudSignature, DBT_CLOUD_SIGNATURE_HEADER } from './dbt-cloud/signature.js';
+import { normaliseDbtCloud } from './dbt-cloud/normalise.js';
 import { checkFivetranSignature, FIVETRAN_SIGNATURE_HEADER } from './fivetran/signature.js';
 import { normaliseFivetran } from './fivetran/normalise.js';
 import { HttpError } from './http-error.js';
@@ -39,6 +42,16 @@ export const SOURCES: Record<Source, SourceHandler> = {
       }),
     schema: 'airbyte-webhook',
     normalise: (payload, receivedAt) => normaliseAirbyte(payload as AirbyteWebhook, receivedAt),
+  },
+  'dbt-cloud': {
+    authenticate: (req, raw, config) =>
+      authenticate(config.dbtCloudSecret, (secrets) => checkDbtCloudSignature(raw, req.get(DBT_CLOUD_SIGNATURE_HEADER), secrets), {
+        missing: "missing Authorization header: dbt Cloud sends the body's HMAC-SHA256 there; check that nothing in front strips it",
+        malformed: 'Authorization must be the 64-character hex HMAC-SHA256 of the body (no scheme such as Bearer)',
+        mismatch: "Authorization does not match the body and the configured secret (the webhook's hmac_secret)",
+      }),
+    schema: 'dbt-cloud-webhook',
+    normalise: (payload, receivedAt) => normaliseDbtCloud(payload as DbtCloudWebhook, receivedAt),
   },
 };
 

@@ -11,6 +11,7 @@ export const SCHEMAS_DIR = new URL('../../schemas/', import.meta.url);
 export type SchemaName =
   | 'fivetran-webhook'
   | 'airbyte-webhook'
+  | 'dbt-cloud-webhook'
   | 'sync-event.v1'
   | 'routing-config';
 

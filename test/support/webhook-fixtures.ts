@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const ROOT = new URL('../fixtures/', import.meta.url);
 
-export type FixtureSource = 'fivetran' | 'airbyte';
+export type FixtureSource = 'fivetran' | 'airbyte' | 'dbt-cloud';
 
 /** A captured or documented vendor payload from test/fixtures/<source>/<name>.json, as raw text. */
 export function fixtureText(source: FixtureSource, name: string): string {

@@ -40,6 +40,7 @@ async function serve(overrides: Partial<IngestConfig> = {}, publish?: sinon.Sino
     publishTimeoutMs: 1000,
     fivetranSecret: new Secret('FIVETRAN_WEBHOOK_SECRET', FIVETRAN_SECRET),
     airbyteToken: new Secret('AIRBYTE_WEBHOOK_TOKEN', AIRBYTE_TOKEN),
+    dbtCloudSecret: new Secret('DBT_CLOUD_WEBHOOK_SECRET', undefined),
     ...overrides,
   };
   const name = `ingestUnderTest${serial++}`;
