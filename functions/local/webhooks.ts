@@ -1,3 +1,4 @@
+import { signDbtCloudPayload } from '../ingest/dbt-cloud/signature.js';
 import { signFivetranPayload } from '../ingest/fivetran/signature.js';
 
 /** Posts a body to the Fivetran endpoint signed as Fivetran signs it (X-Fivetran-Signature-256). */
@@ -5,6 +6,16 @@ export function postFivetran(url: string, body: string, secret: string): Promise
   return fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'X-Fivetran-Signature-256': signFivetranPayload(body, secret) },
+    body,
+    signal: AbortSignal.timeout(15_000),
+  });
+}
+
+/** Posts a body to the dbt Cloud endpoint signed as dbt Cloud signs it (Authorization: hex HMAC-SHA256). */
+export function postDbtCloud(url: string, body: string, secret: string): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: signDbtCloudPayload(body, secret) },
     body,
     signal: AbortSignal.timeout(15_000),
   });

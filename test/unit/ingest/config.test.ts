@@ -11,6 +11,7 @@ describe('ingest settings', () => {
     assert.equal(config.projectId, undefined);
     assert.equal(config.fivetranSecret.configured, false);
     assert.equal(config.airbyteToken.configured, false);
+    assert.equal(config.dbtCloudSecret.configured, false);
   });
 
   it('reads every setting', () => {
@@ -21,9 +22,11 @@ describe('ingest settings', () => {
       PUBLISH_TIMEOUT_MS: '1500',
       FIVETRAN_WEBHOOK_SECRET: 's',
       AIRBYTE_WEBHOOK_TOKEN: 'sm://airbyte-token',
+      DBT_CLOUD_WEBHOOK_SECRET: 'sm://projects/p1/secrets/dbt-cloud-webhook-secret',
     });
     assert.deepEqual([config.projectId, config.topic, config.maxBodyBytes, config.publishTimeoutMs], ['p1', 'events', 2048, 1500]);
-    assert.ok(config.fivetranSecret.configured && config.airbyteToken.configured);
+    assert.ok(config.fivetranSecret.configured && config.airbyteToken.configured && config.dbtCloudSecret.configured);
+    assert.equal(config.dbtCloudSecret.setting, 'DBT_CLOUD_WEBHOOK_SECRET');
   });
 
   for (const [variable, value] of [['MAX_BODY_BYTES', 'lots'], ['MAX_BODY_BYTES', '10'], ['PUBLISH_TIMEOUT_MS', '-1'], ['SECRET_CACHE_TTL_SECONDS', '1.5']] as const) {

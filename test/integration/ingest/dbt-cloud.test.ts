@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { signDbtCloudPayload } from '../../../functions/ingest/dbt-cloud/signature.js';
+import { freePort } from '../../../functions/local/emulators.js';
+import { startFunction, type FunctionProcess } from '../../../functions/local/function-process.js';
+import { postDbtCloud } from '../../../functions/local/webhooks.js';
+import { validator } from '../../../functions/shared/schemas.js';
+import type { SyncEvent } from '../../../functions/shared/sync-event.js';
+import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { EmulatorPubSub } from '../../support/pubsub-emulator.js';
+import { fixtureText } from '../../support/webhook-fixtures.js';
+
+const SECRET = 'integration-dbt-cloud-secret';
+const isSyncEvent = validator<SyncEvent>('sync-event.v1');
+
+async function startIngest(pubsubHost: string, topic: string, extra: Record<string, string> = {}): Promise<FunctionProcess> {
+  return startFunction({
+    target: 'ingestWebhook',
+    port: await freePort(),
+    env: {
+      PUBSUB_EMULATOR_HOST: pubsubHost,
+      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
+      SYNC_EVENTS_TOPIC: topic,
+      DBT_CLOUD_WEBHOOK_SECRET: SECRET,
+      PUBLISH_TIMEOUT_MS: '2000',
+      ...extra,
+    },
+  });
+}
+
+describe('dbt Cloud webhooks → ingestWebhook → Pub/Sub emulator (real function, real emulator)', function () {
+  this.timeout(60_000);
+  let pubsub: EmulatorPubSub;
+  let topic: string;
+  let subscription: string;
+  let ingest: FunctionProcess;
+  const post = (body: string, secret = SECRET) => postDbtCloud(`${ingest.url}/dbt-cloud`, body, secret);
+
+  before(async function () {
+    pubsub = new EmulatorPubSub(await emulator('pubsub', this), PROJECT_ID);
+    topic = await pubsub.createTopic();
+    subscription = await pubsub.createPullSubscription(topic);
+    ingest = await startIngest(pubsub.host, topic);
+  });
+  after(async () => ingest?.stop());
+
+  it('publishes a signed job.run.completed (Errored) as transformation.failed with filterable attributes', async () => {
+    const response = await post(fixtureText('dbt-cloud', 'job.run.completed-errored'));
+    assert.equal(response.status, 202);
+    const accepted = (await response.json()) as { id: string; type: string };
+    assert.equal(accepted.type, 'transformation.failed');
+    const [message, ...rest] = await pubsub.pullAtLeast(subscription, 1);
+    assert.equal(rest.length, 0);
+    const event = JSON.parse(message!.data) as SyncEvent;
+    assert.ok(isSyncEvent(event), JSON.stringify(isSyncEvent.errors));
+    assert.equal(event.id, accepted.id);
+    assert.equal(event.error?.message, 'Database Error in model orders');
+    assert.equal(event.transformation?.cause, 'postload: Fivetran sync.succeeded for orders_pg [event 6e84f591dfdad48136bab0ac6e4c52b8]');
+    assert.deepEqual(message!.attributes, {
+      eventId: accepted.id,
+      schemaVersion: '1',
+      source: 'dbt-cloud',
+      type: 'transformation.failed',
+      vendorEvent: 'job.run.completed',
+      connectorId: '101',
+      connectorName: 'Nightly build',
+      destinationId: '7',
+      status: 'failed',
+    });
+  });
+
+  it('gives job.run.errored and job.run.completed of one failed run one id, so subscribing to both doubles nothing downstream', async () => {
+    const errored = (await (await post(fixtureText('dbt-cloud', 'job.run.errored'))).json()) as { id: string };
+    const completed = (await (await post(fixtureText('dbt-cloud', 'job.run.completed-errored'))).json()) as { id: string };
+    assert.equal(errored.id, completed.id);
+    const messages = await pubsub.pullAtLeast(subscription, 2);
+    assert.deepEqual(messages.map((m) => [m.attributes.eventId, m.attributes.vendorEvent]).sort(), [
+      [errored.id, 'job.run.completed'],
+      [errored.id, 'job.run.errored'],
+    ]);
+  });
+
+  it('refuses a wrong, missing or malformed Authorization with 401 and publishes nothing', async () => {
+    const body = fixtureText('dbt-cloud', 'job.run.started');
+    const url = `${ingest.url}/dbt-cloud`;
+    const headers = { 'content-type': 'application/json' };
+    const refused = await Promise.all([
+      post(body, 'not-the-secret'),
+      fetch(url, { method: 'POST', headers, body }),
+      fetch(url, { method: 'POST', headers: { ...headers, authorization: `Bearer ${signDbtCloudPayload(body, SECRET)}` }, body }),
+      fetch(url, { method: 'POST', headers: { ...headers, authorization: signDbtCloudPayload(body, SECRET).slice(1) }, body }),
+    ]);
+    assert.deepEqual(refused.map((r) => r.status), [401, 401, 401, 401]);
+    const errors = await Promise.all(refused.map(async (r) => ((await r.json()) as { error: string }).error));
+    assert.deepEqual(errors, ['unauthorized', 'missing_credentials', 'malformed_credentials', 'malformed_credentials']);
+    // A signed payload of the wrong shape is refused too (422), naming the field.
+    const wrongShape = JSON.stringify({ accountId: 1, eventType: 'job.run.completed', data: { jobId: 101, runId: '70000123' } });
+    const invalid = await post(wrongShape);
+    assert.equal(invalid.status, 422);
+    assert.match(JSON.stringify(await invalid.json()), /\/data\/jobId/);
+    // A valid marker sent afterwards must be the only message on the topic.
+    const marker = await post(fixtureText('dbt-cloud', 'job.run.completed-success'));
+    assert.equal(marker.status, 202);
+    const messages = await pubsub.pullAtLeast(subscription, 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    messages.push(...(await pubsub.pull(subscription)));
+    assert.deepEqual(messages.map((m) => m.attributes.type), ['transformation.succeeded']);
+  });
+
+  it('fails closed with 503 not_configured while DBT_CLOUD_WEBHOOK_SECRET is unset, and says so at start-up', async () => {
+    const unconfigured = await startIngest(pubsub.host, topic, { DBT_CLOUD_WEBHOOK_SECRET: '' });
+    try {
+      await unconfigured.waitForOutput(/DBT_CLOUD_WEBHOOK_SECRET is not set/);
+      const response = await postDbtCloud(`${unconfigured.url}/dbt-cloud`, fixtureText('dbt-cloud', 'job.run.started'), SECRET);
+      assert.equal(response.status, 503);
+      assert.equal(((await response.json()) as { error: string }).error, 'not_configured');
+    } finally {
+      await unconfigured.stop();
+    }
+  });
+});
