@@ -7,7 +7,7 @@
 resource "google_cloudfunctions2_function" "ingest" {
   name        = local.ingest_function_name
   location    = var.region
-  description = "postload: Fivetran and Airbyte webhooks to SyncEvents on Pub/Sub."
+  description = "postload: Fivetran, Airbyte and dbt Cloud webhooks to SyncEvents on Pub/Sub."
 
   build_config {
     runtime         = "nodejs22"
@@ -38,6 +38,7 @@ resource "google_cloudfunctions2_function" "ingest" {
       SYNC_EVENTS_TOPIC        = google_pubsub_topic.sync_events.name
       FIVETRAN_WEBHOOK_SECRET  = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.fivetran_webhook_secret.secret_id}"
       AIRBYTE_WEBHOOK_TOKEN    = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.airbyte_webhook_token.secret_id}"
+      DBT_CLOUD_WEBHOOK_SECRET = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.dbt_cloud_webhook_secret.secret_id}"
       MAX_BODY_BYTES           = tostring(var.max_body_bytes)
       PUBLISH_TIMEOUT_MS       = tostring(var.publish_timeout_ms)
       SECRET_CACHE_TTL_SECONDS = tostring(var.secret_cache_ttl_seconds)
@@ -52,6 +53,8 @@ resource "google_cloudfunctions2_function" "ingest" {
     google_secret_manager_secret_iam_member.fivetran_webhook_secret_lister,
     google_secret_manager_secret_iam_member.airbyte_webhook_token_accessor,
     google_secret_manager_secret_iam_member.airbyte_webhook_token_lister,
+    google_secret_manager_secret_iam_member.dbt_cloud_webhook_secret_accessor,
+    google_secret_manager_secret_iam_member.dbt_cloud_webhook_secret_lister,
   ]
 }
 
@@ -114,7 +117,7 @@ resource "google_cloudfunctions2_function" "processor" {
   ]
 }
 
-# Public: Fivetran and Airbyte call it from the internet. It authenticates every request
+# Public: Fivetran, Airbyte and dbt Cloud call it from the internet. It authenticates every request
 # itself (HMAC signature / token), so the Cloud Run service allows unauthenticated calls.
 resource "google_cloud_run_service_iam_member" "ingest_public" {
   location = google_cloudfunctions2_function.ingest.location

@@ -11,6 +11,11 @@ output "airbyte_webhook_url" {
   value       = "${google_cloudfunctions2_function.ingest.service_config[0].uri}/airbyte"
 }
 
+output "dbt_cloud_webhook_url" {
+  description = "Register this URL as the dbt Cloud webhook's endpoint, then store the hmac_secret dbt Cloud shows in the dbt Cloud webhook secret."
+  value       = "${google_cloudfunctions2_function.ingest.service_config[0].uri}/dbt-cloud"
+}
+
 output "ingest_url" {
   description = "Base URL of the ingest function."
   value       = google_cloudfunctions2_function.ingest.service_config[0].uri
@@ -55,10 +60,11 @@ output "secret_ids" {
   description = "Secret Manager secrets whose values the operator adds (gcloud secrets versions add NAME --data-file=-)."
   value = merge(
     {
-      FIVETRAN_WEBHOOK_SECRET = google_secret_manager_secret.fivetran_webhook_secret.secret_id
-      AIRBYTE_WEBHOOK_TOKEN   = google_secret_manager_secret.airbyte_webhook_token.secret_id
-      DBT_CLOUD_API_TOKEN     = google_secret_manager_secret.dbt_cloud_api_token.secret_id
-      SLACK_WEBHOOK_URL       = google_secret_manager_secret.slack_webhook_url.secret_id
+      FIVETRAN_WEBHOOK_SECRET  = google_secret_manager_secret.fivetran_webhook_secret.secret_id
+      AIRBYTE_WEBHOOK_TOKEN    = google_secret_manager_secret.airbyte_webhook_token.secret_id
+      DBT_CLOUD_WEBHOOK_SECRET = google_secret_manager_secret.dbt_cloud_webhook_secret.secret_id
+      DBT_CLOUD_API_TOKEN      = google_secret_manager_secret.dbt_cloud_api_token.secret_id
+      SLACK_WEBHOOK_URL        = google_secret_manager_secret.slack_webhook_url.secret_id
     },
     { for id, secret in google_secret_manager_secret.slack_route_webhook : "routing: ${id}" => secret.secret_id },
   )

@@ -55,6 +55,30 @@ resource "google_secret_manager_secret_iam_member" "airbyte_webhook_token_lister
   member    = "serviceAccount:${google_service_account.ingest.email}"
 }
 
+# --- ingest: dbt Cloud webhook signing secret (the webhook's hmac_secret) ------------
+
+resource "google_secret_manager_secret" "dbt_cloud_webhook_secret" {
+  secret_id = "${var.name_prefix}-dbt-cloud-webhook-secret"
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_secret_manager_secret_iam_member" "dbt_cloud_webhook_secret_accessor" {
+  secret_id = google_secret_manager_secret.dbt_cloud_webhook_secret.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.ingest.email}"
+}
+
+resource "google_secret_manager_secret_iam_member" "dbt_cloud_webhook_secret_lister" {
+  secret_id = google_secret_manager_secret.dbt_cloud_webhook_secret.id
+  role      = "roles/secretmanager.viewer"
+  member    = "serviceAccount:${google_service_account.ingest.email}"
+}
+
 # --- processor: dbt Cloud API token --------------------------------------------------
 
 resource "google_secret_manager_secret" "dbt_cloud_api_token" {

@@ -10,6 +10,7 @@ export const DEFAULT_ROUTING_FILE = fileURLToPath(new URL('../../functions/local
 export const DEVELOPMENT_SECRETS = {
   FIVETRAN_WEBHOOK_SECRET: 'local-fivetran-secret',
   AIRBYTE_WEBHOOK_TOKEN: 'local-airbyte-token',
+  DBT_CLOUD_WEBHOOK_SECRET: 'local-dbt-cloud-secret',
   DBT_CLOUD_API_TOKEN: 'local-dbt-token',
 } as const;
 
@@ -40,6 +41,7 @@ export interface LocalSettings {
   routing: string;
   fivetranSecret: string;
   airbyteToken: string;
+  dbtCloudWebhookSecret: string;
   dbtAccountId: string;
   dbtApiToken: string;
 }
@@ -73,6 +75,7 @@ export function readLocalSettings(env: Env = process.env, { anyFreePort = false 
     routing: optionalString(env, 'ROUTING_CONFIG') ?? DEFAULT_ROUTING_FILE,
     fivetranSecret: optionalString(env, 'FIVETRAN_WEBHOOK_SECRET') ?? DEVELOPMENT_SECRETS.FIVETRAN_WEBHOOK_SECRET,
     airbyteToken: optionalString(env, 'AIRBYTE_WEBHOOK_TOKEN') ?? DEVELOPMENT_SECRETS.AIRBYTE_WEBHOOK_TOKEN,
+    dbtCloudWebhookSecret: optionalString(env, 'DBT_CLOUD_WEBHOOK_SECRET') ?? DEVELOPMENT_SECRETS.DBT_CLOUD_WEBHOOK_SECRET,
     dbtAccountId: optionalString(env, 'DBT_CLOUD_ACCOUNT_ID') ?? '1',
     dbtApiToken: optionalString(env, 'DBT_CLOUD_API_TOKEN') ?? DEVELOPMENT_SECRETS.DBT_CLOUD_API_TOKEN,
   };

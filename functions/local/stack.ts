@@ -35,6 +35,8 @@ export interface LocalStack {
   fivetranUrl: string;
   /** The Airbyte webhook URL with its token, as Airbyte is configured. */
   airbyteUrl: string;
+  /** The dbt Cloud webhook URL (requests signed with DBT_CLOUD_WEBHOOK_SECRET in Authorization). */
+  dbtCloudUrl: string;
   /** The stand-ins, when they run (not when DBT_CLOUD_BASE_URL / SLACK_WEBHOOK_URL point elsewhere). */
   dbt: RecordingServer | undefined;
   slack: RecordingServer | undefined;
@@ -126,6 +128,7 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
         SYNC_EVENTS_TOPIC: topic,
         FIVETRAN_WEBHOOK_SECRET: settings.fivetranSecret,
         AIRBYTE_WEBHOOK_TOKEN: settings.airbyteToken,
+        DBT_CLOUD_WEBHOOK_SECRET: settings.dbtCloudWebhookSecret,
         ...functionEnv,
       },
     });
@@ -156,6 +159,7 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
       processor,
       fivetranUrl: `${ingest.url}/fivetran`,
       airbyteUrl: `${ingest.url}/airbyte?token=${encodeURIComponent(settings.airbyteToken)}`,
+      dbtCloudUrl: `${ingest.url}/dbt-cloud`,
       dbt,
       slack,
       dbtBaseUrl,

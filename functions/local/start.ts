@@ -52,8 +52,8 @@ print(`Firestore emulator ${running.firestoreHost} (${given(settings.firestoreEm
 print(`processor          ${running.processor.url} routing ${settings.routing === DEFAULT_ROUTING_FILE ? 'functions/local/routing.local.json (default)' : settings.routing.trimStart().startsWith('{') ? 'inline JSON' : settings.routing}`);
 print(`dbt Cloud          ${running.dbt ? `stand-in at ${running.dbtBaseUrl} (prints each request)` : running.dbtBaseUrl}, account ${settings.dbtAccountId}`);
 print(`Slack              ${running.slack ? `stand-in at ${running.slack.url} (prints each message)` : 'SLACK_WEBHOOK_URL'}`);
-print(`secrets            FIVETRAN_WEBHOOK_SECRET${devSecret(settings.fivetranSecret, 'FIVETRAN_WEBHOOK_SECRET')}, AIRBYTE_WEBHOOK_TOKEN${devSecret(settings.airbyteToken, 'AIRBYTE_WEBHOOK_TOKEN')}`);
-print(paint('green', paint('bold', `postload is ready: Fivetran webhook ${running.fivetranUrl}  Airbyte webhook ${running.airbyteUrl}`)));
+print(`secrets            FIVETRAN_WEBHOOK_SECRET${devSecret(settings.fivetranSecret, 'FIVETRAN_WEBHOOK_SECRET')}, AIRBYTE_WEBHOOK_TOKEN${devSecret(settings.airbyteToken, 'AIRBYTE_WEBHOOK_TOKEN')}, DBT_CLOUD_WEBHOOK_SECRET${devSecret(settings.dbtCloudWebhookSecret, 'DBT_CLOUD_WEBHOOK_SECRET')}`);
+print(paint('green', paint('bold', `postload is ready: Fivetran webhook ${running.fivetranUrl}  Airbyte webhook ${running.airbyteUrl}  dbt Cloud webhook ${running.dbtCloudUrl}`)));
 console.log(`\nSend a signed Fivetran webhook (paste it in another terminal):\n\n${curlExample(running.fivetranUrl, settings.fivetranSecret).join('\n\n')}\n\nCtrl-C stops everything.\n`);
 
 try {

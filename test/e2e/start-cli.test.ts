@@ -4,7 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { cloudSdkRoot, freePort } from '../../functions/local/emulators.js';
+import { DEVELOPMENT_SECRETS } from '../../functions/local/local-settings.js';
 import { pollUntil } from '../../functions/local/poll.js';
+import { postDbtCloud } from '../../functions/local/webhooks.js';
+import { fixtureText } from '../support/webhook-fixtures.js';
 
 // `npm start` as a user runs it: node dist/local/start.js as a child process. It must print
 // one `ready` line with both webhook URLs and a signed example that works when pasted,
@@ -114,6 +117,11 @@ describe('npm start (node dist/local/start.js as a child process)', function () 
       assert.match(start.output(), /dbt Cloud ◀ POST \/api\/v2\/accounts\/1\/jobs\/101\/run\//);
       assert.match(start.output(), /processor ▶ dbt run started: job 101/);
       assert.match(start.output(), /Slack\s+◀ message sent/);
+
+      // The dbt Cloud endpoint is printed and takes requests signed with the development secret.
+      assert.match(start.output(), new RegExp(`dbt Cloud webhook http://127\\.0\\.0\\.1:${ports[0]}/dbt-cloud\\b`));
+      const dbtCloud = await postDbtCloud(`http://127.0.0.1:${ports[0]}/dbt-cloud`, fixtureText('dbt-cloud', 'job.run.started'), DEVELOPMENT_SECRETS.DBT_CLOUD_WEBHOOK_SECRET);
+      assert.equal(dbtCloud.status, 202);
 
       const pids = descendants(start.child.pid!);
       assert.ok(pids.length >= 4, `expected emulators and functions below start.js, found ${pids.length}`);
