@@ -139,7 +139,7 @@ function text(value: string | null | undefined, limit: number): string | null {
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** At most `limit` UTF-16 units, never ending inside a surrogate pair, lone surrogates replaced. */
-export function wellFormedPrefix(value: string, limit: number): string {
+function wellFormedPrefix(value: string, limit: number): string {
   let cut = value.length <= limit ? value : value.slice(0, limit);
   if (cut.length < value.length && /[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
   return cut.replace(LONE_SURROGATE, '\ufffd');
