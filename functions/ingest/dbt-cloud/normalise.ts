@@ -26,10 +26,16 @@ const BY_TEXT = new Map<string, Outcome>([
   ['canceled', 'cancelled'],
 ]);
 
+/** The finished run's status: runStatusCode first, then the runStatus text. */
+function statusOutcome(data: NonNullable<DbtCloudWebhook['data']>): Outcome | undefined {
+  return BY_CODE.get(data.runStatusCode ?? Number.NaN) ?? BY_TEXT.get((data.runStatus ?? '').trim().toLowerCase());
+}
+
 /**
  * What the event says happened to the run. `job.run.errored` fires as soon as a run
- * errors and `job.run.completed` for every finished run, so a failed run sends both; an
- * unknown status on a completed run is neither a success nor a failure (null).
+ * errors and `job.run.completed` for every finished run, so a failed run sends both and
+ * both must name the same outcome: an errored event is a failure unless its status says
+ * cancelled. An unknown status on a completed run is neither a success nor a failure (null).
  */
 function outcomeOf(payload: DbtCloudWebhook): Outcome | null {
   const data = payload.data ?? {};
@@ -37,9 +43,9 @@ function outcomeOf(payload: DbtCloudWebhook): Outcome | null {
     case 'job.run.started':
       return 'started';
     case 'job.run.errored':
-      return 'failed';
+      return statusOutcome(data) === 'cancelled' ? 'cancelled' : 'failed';
     case 'job.run.completed':
-      return BY_CODE.get(data.runStatusCode ?? Number.NaN) ?? BY_TEXT.get((data.runStatus ?? '').trim().toLowerCase()) ?? null;
+      return statusOutcome(data) ?? null;
     default:
       return null;
   }

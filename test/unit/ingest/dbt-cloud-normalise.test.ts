@@ -126,6 +126,17 @@ describe('normalising dbt Cloud webhooks', () => {
       assert.equal(normalised(retry, new Date('2026-11-20T11:00:00Z')).id, idOf('job.run.errored'));
     });
 
+    it('an errored event whose status says cancelled pairs with the completed (Cancelled) event, not with a failure', () => {
+      const errored = load('job.run.errored');
+      const cancelledErrored = normalised({ ...errored, data: { ...errored.data, runStatusCode: 30, runStatus: 'Cancelled' } });
+      const cancelledCompleted = normalised({ ...load('job.run.completed-errored'), data: { ...load('job.run.completed-errored').data, runStatusCode: 30, runStatus: 'Cancelled' } });
+      assert.equal(cancelledErrored.type, 'transformation.cancelled');
+      assert.equal(cancelledErrored.id, cancelledCompleted.id);
+      assert.equal(cancelledErrored.error, null);
+      // Whatever else an errored event says about its status, it is a failure.
+      assert.equal(normalised({ ...errored, data: { ...errored.data, runStatusCode: 10, runStatus: 'Success' } }).type, 'transformation.failed');
+    });
+
     it('the same run started, failed, succeeded or cancelled are four occurrences', () => {
       const base = load('job.run.completed-errored');
       const as = (runStatusCode: number, runStatus: string) => normalised({ ...base, data: { ...base.data, runStatusCode, runStatus } }).id;
