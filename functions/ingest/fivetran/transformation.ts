@@ -1,0 +1,67 @@
+import type { FivetranWebhook } from '../../generated/fivetran-webhook.schema.js';
+import type { SyncEvent } from '../../shared/sync-event.js';
+import { ERROR_MESSAGE_LIMIT, clip, dateTimeOrNull, tail } from '../bounded-text.js';
+
+type Data = NonNullable<FivetranWebhook['data']>;
+
+/**
+ * What Fivetran's dbt and transformation events say about the run. Their `data` has no
+ * connector fields but its own shape (captured dbt_run_* payloads, see
+ * test/fixtures/SOURCES.md): dbtJobId, dbtJobName, startTime, endTime,
+ * startupDetails.type and result.stepResults[]. Everything below `data` is read
+ * defensively: the inbound schema does not constrain it, so any shape must normalise.
+ */
+export interface FivetranRun {
+  transformation: NonNullable<SyncEvent['transformation']>;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** The failed steps' command output, bounded; null when none failed or none said why. */
+  failure: string | null;
+}
+
+export function readRun(data: Data): FivetranRun {
+  const jobId = data.dbtJobId ?? stringField(data, 'transformationId') ?? stringField(data, 'id');
+  return {
+    transformation: {
+      jobId: jobId === undefined ? null : String(jobId),
+      jobName: data.dbtJobName ?? stringField(data, 'transformationName') ?? stringField(data, 'name') ?? null,
+      runId: null,
+      cause: stringField(record(data.startupDetails), 'type') ?? null,
+    },
+    startedAt: dateTimeOrNull(data.startTime),
+    finishedAt: dateTimeOrNull(data.endTime),
+    failure: failedSteps(record(data.result)),
+  };
+}
+
+/**
+ * "step name: what it printed" for each failed step. The command's `error` when it has
+ * one, else the end of its `output`: dbt prints the failing models last.
+ */
+function failedSteps(result: Record<string, unknown> | undefined): string | null {
+  const steps = Array.isArray(result?.stepResults) ? result.stepResults : [];
+  const lines: string[] = [];
+  for (const value of steps.slice(0, 100)) {
+    const step = record(value);
+    const command = record(step?.commandResult);
+    const exitCode = command?.exitCode;
+    const failed = step?.success === false || (typeof exitCode === 'number' && exitCode !== 0);
+    if (!failed) continue;
+    const name = stringField(record(step?.step), 'name');
+    const said = (stringField(command, 'error') ?? '').trim() || (stringField(command, 'output') ?? '').trim();
+    const text = tail(said, ERROR_MESSAGE_LIMIT);
+    lines.push(name ? `${name}: ${text || 'failed'}` : text || 'a step failed');
+  }
+  if (lines.length > 0) return clip(lines.join('\n'));
+  const description = stringField(result, 'description');
+  return description ? clip(description) : null;
+}
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function stringField(value: Record<string, unknown> | undefined, key: string): string | undefined {
+  const field = value && Object.hasOwn(value, key) ? value[key] : undefined;
+  return typeof field === 'string' ? field : undefined;
+}
