@@ -3,7 +3,7 @@ import { SCHEMA_VERSION, type SyncEvent } from '../../shared/sync-event.js';
 import { clip, dateTimeOrNull, head } from '../bounded-text.js';
 import { eventId } from '../event-id.js';
 import { classify, type Classification } from './classify.js';
-import { failureReason, firstLink, readBlocks, type BlockView } from './slack-blocks.js';
+import { failureReason, firstLink, linkLabels, readBlocks, type BlockView } from './slack-blocks.js';
 
 type Named = { id: string | null; name: string | null; url?: string | null };
 
@@ -22,7 +22,7 @@ export function normaliseAirbyte(payload: AirbyteWebhook, receivedAt: Date): Syn
   const queued = kind.type === 'sync.queued';
   const isTest = kind.type === 'test';
   // Data-less notifications still name the connection (its link, its id lines): that makes them routable.
-  const linked = data ? null : fromBlocksAndText(payload.text, blocks);
+  const linked = data ? null : fromBlocksAndText(payload.text, blocks, kind.type !== 'other');
   const connection: Named = data ? named(data.connection) : linked!.connection;
   const source: Named = data ? named(data.source) : linked!.source;
   // A queued job has neither started nor finished: Airbyte's startedAt/finishedAt are its
@@ -85,9 +85,10 @@ interface Linked {
  * link `<URL|NAME>` (schema changes: the text's), source, destination and workspace from
  * the block fields, ids from the links' URLs or the legacy "Connection ID:" lines.
  */
-function fromBlocksAndText(text: string, blocks: BlockView): Linked {
+function fromBlocksAndText(text: string, blocks: BlockView, known: boolean): Linked {
   const scanned = head(text);
-  const link = firstLink(blocks.title) ?? firstLink(scanned);
+  // An unknown notification's first link may be anything: only a known one's names the connection.
+  const link = known ? (firstLink(blocks.title) ?? firstLink(scanned)) : null;
   const url = link ? CONNECTION_URL.exec(link.url) : null;
   const anywhere = url ?? CONNECTION_URL.exec(scanned);
   const field = (label: string, kind: string): Named => {
@@ -142,9 +143,10 @@ function between(text: string, start: string, end: string): string | null {
 }
 
 function summary(text: string, isTest: boolean): string {
-  const line = head(text, 500).split('\n', 1)[0]!;
-  // The Test button's success and failure tests carry a realistic legacy text: say it is a test.
-  return isTest && !/\btest\b/i.test(line) ? `Test notification: ${line}`.slice(0, 500) : line;
+  const line = linkLabels(head(text, 2_000).split('\n', 1)[0]!).slice(0, 500);
+  // The Test button's sync tests carry a realistic legacy text: the summary says it is a test.
+  const saysTest = line.startsWith('[') || /^(?:hello world! ?)?this is a test\b/i.test(line);
+  return isTest && !saysTest ? `Test notification: ${line}`.slice(0, 500) : line;
 }
 
 function duration(data: SyncData | undefined, startedAt: string | null, finishedAt: string | null): number | null {

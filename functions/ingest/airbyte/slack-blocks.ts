@@ -63,6 +63,7 @@ function fieldLabel(value: string): string | null {
 }
 
 const LINK = /<([^<>|\s]{1,2048})\|([^<>]{0,1024})>/;
+const LINKS = new RegExp(LINK.source, 'g');
 
 /**
  * The first Slack link `<URL|LABEL>` in `text`. Airbyte escapes the label's `<` and `>`
@@ -72,6 +73,11 @@ export function firstLink(text: string): SlackLink | null {
   const match = LINK.exec(head(text));
   if (!match) return null;
   return { url: match[1]!, label: unescapeLabel(match[2]!) };
+}
+
+/** `text` with each Slack link `<URL|LABEL>` shown as its label, as Slack displays it. */
+export function linkLabels(text: string): string {
+  return text.replace(LINKS, (_link, _url: string, label: string) => unescapeLabel(label));
 }
 
 function unescapeLabel(label: string): string {

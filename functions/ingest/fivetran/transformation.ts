@@ -48,13 +48,25 @@ function failedSteps(result: Record<string, unknown> | undefined): string | null
     const failed = step?.success === false || (typeof exitCode === 'number' && exitCode !== 0);
     if (!failed) continue;
     const name = stringField(record(step?.step), 'name');
-    const said = (stringField(command, 'error') ?? '').trim() || (stringField(command, 'output') ?? '').trim();
+    const said = (stringField(command, 'error') ?? '').trim() || dbtSummary(stringField(command, 'output') ?? '');
     const text = tail(said, ERROR_MESSAGE_LIMIT);
     lines.push(name ? `${name}: ${text || 'failed'}` : text || 'a step failed');
   }
   if (lines.length > 0) return clip(lines.join('\n'));
   const description = stringField(result, 'description');
   return description ? clip(description) : null;
+}
+
+/**
+ * dbt's console output ends with "Completed with N error(s) …" followed by each error:
+ * keep that part (the whole output when it is missing), without the time stamps dbt puts
+ * before every line.
+ */
+function dbtSummary(output: string): string {
+  const recent = tail(output, 4 * ERROR_MESSAGE_LIMIT);
+  const completed = recent.lastIndexOf('Completed with ');
+  const part = completed < 0 ? recent : recent.slice(completed);
+  return part.replace(/^\d\d:\d\d:\d\d(?:\.\d{1,6})? {1,4}/gm, '').trim();
 }
 
 function record(value: unknown): Record<string, unknown> | undefined {
