@@ -7,11 +7,13 @@ import { failureReason, firstLink, linkLabels, readBlocks, type BlockView } from
 
 type Named = { id: string | null; name: string | null; url?: string | null };
 
-const UUID = '([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})';
-const CONNECTION_URL = new RegExp(`/workspaces/${UUID}/connections/${UUID}`, 'i');
-const ENTITY_URL = (kind: string) => new RegExp(`/${kind}/${UUID}`, 'i');
-const CONNECTION_ID = new RegExp(`connection id:? ?${UUID}`, 'i');
-const WORKSPACE_ID = new RegExp(`workspace id:? ?${UUID}`, 'i');
+// Airbyte's URLs (WebUrlHelper): {base}/workspaces/{id}/connections|source|destination/{id}.
+const CONNECTION_URL = /\/workspaces\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/connections\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+const SOURCE_URL = /\/source\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+const DESTINATION_URL = /\/destination\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+const WORKSPACE_URL = /\/workspaces\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+const CONNECTION_ID = /connection id:? ?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+const WORKSPACE_ID = /workspace id:? ?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
 const JOB_ID = /\bjob id:?\*? ?(\d{1,19})\b/i;
 
 export function normaliseAirbyte(payload: AirbyteWebhook, receivedAt: Date): SyncEvent {
@@ -91,25 +93,25 @@ function fromBlocksAndText(text: string, blocks: BlockView, known: boolean): Lin
   const link = known ? (firstLink(blocks.title) ?? firstLink(scanned)) : null;
   const url = link ? CONNECTION_URL.exec(link.url) : null;
   const anywhere = url ?? CONNECTION_URL.exec(scanned);
-  const field = (label: string, kind: string): Named => {
+  const field = (label: string, idInUrl: RegExp): Named => {
     const value = blocks.fields.get(label);
     const fieldLink = value ? firstLink(value) : null;
     return {
-      id: fieldLink ? (ENTITY_URL(kind).exec(fieldLink.url)?.[1] ?? null) : null,
+      id: fieldLink ? (idInUrl.exec(fieldLink.url)?.[1] ?? null) : null,
       name: fieldLink?.label ?? null,
       url: fieldLink?.url ?? null,
     };
   };
   const workspaceId = anywhere?.[1] ?? WORKSPACE_ID.exec(scanned)?.[1] ?? null;
-  const workspace = field('workspace', 'workspaces');
+  const workspace = field('workspace', WORKSPACE_URL);
   return {
     connection: {
       id: anywhere?.[2] ?? CONNECTION_ID.exec(scanned)?.[1] ?? null,
       name: link?.label ?? null,
       url: link?.url ?? null,
     },
-    source: field('source', 'source'),
-    destination: field('destination', 'destination'),
+    source: field('source', SOURCE_URL),
+    destination: field('destination', DESTINATION_URL),
     workspace: workspaceId || workspace.name ? { id: workspaceId ?? workspace.id, name: workspace.name, url: workspace.url } : null,
     jobId: JOB_ID.exec(blocks.texts.join('\n'))?.[1] ?? JOB_ID.exec(scanned)?.[1],
   };

@@ -63,7 +63,7 @@ function fieldLabel(value: string): string | null {
 }
 
 const LINK = /<([^<>|\s]{1,2048})\|([^<>]{0,1024})>/;
-const LINKS = new RegExp(LINK.source, 'g');
+const LINKS = /<([^<>|\s]{1,2048})\|([^<>]{0,1024})>/g;
 
 /**
  * The first Slack link `<URL|LABEL>` in `text`. Airbyte escapes the label's `<` and `>`
