@@ -35,9 +35,11 @@ export function normaliseAirbyte(payload: AirbyteWebhook, receivedAt: Date): Syn
   const event: SyncEvent = {
     schemaVersion: SCHEMA_VERSION,
     id: data
-      ? eventId(['airbyte', kind.vendorEvent, connection.id, data.jobId, queued ? null : (data.finishedAt ?? null)])
-      : // No id or time in the payload: the same text on the same UTC day is one occurrence.
-        eventId(['airbyte', kind.vendorEvent, payload.text, received.slice(0, 10)]),
+      ? // The Test button's success and failure tests may share ids and times: their text tells them apart.
+        eventId(['airbyte', kind.vendorEvent, connection.id, data.jobId, queued ? null : (data.finishedAt ?? null), isTest ? payload.text : null])
+      : // No id or time in the payload: the same content (text and blocks) on the same UTC day
+        // is one occurrence; two schema changes of one connection differ in their blocks.
+        eventId(['airbyte', kind.vendorEvent, payload.text, blocks.texts.join('\n'), received.slice(0, 10)]),
     source: 'airbyte',
     type: kind.type,
     vendorEvent: kind.vendorEvent,

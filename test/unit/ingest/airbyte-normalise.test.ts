@@ -138,6 +138,17 @@ describe('normalising Airbyte webhooks', () => {
       assert.notEqual(normaliseAirbyte({ ...payload, data: { ...payload.data!, jobId: 9999 } }, RECEIVED).id, id);
       assert.notEqual(normaliseAirbyte({ ...queued, data: { ...queued.data!, jobId: 9012 } }, RECEIVED).id, id);
     });
+    it('tells apart two schema changes of one connection on one day (same header, other blocks)', () => {
+      const detected = normaliseAirbyte(fixture<AirbyteWebhook>('airbyte', 'schema-detected'), RECEIVED);
+      const disabling = normaliseAirbyte(fixture<AirbyteWebhook>('airbyte', 'schema-detected-connection-disabled'), RECEIVED);
+      assert.equal(detected.summary, disabling.summary);
+      assert.notEqual(detected.id, disabling.id);
+    });
+    it("tells apart the Test button's success and failure tests", () => {
+      const ok = normaliseAirbyte(fixture<AirbyteWebhook>('airbyte', 'test-sync-succeeded'), RECEIVED);
+      const failed = normaliseAirbyte(fixture<AirbyteWebhook>('airbyte', 'test-sync-failed'), RECEIVED);
+      assert.notEqual(ok.id, failed.id);
+    });
     it('for a data-less notice, is the same within a UTC day and new the next day', () => {
       const payload = fixture<AirbyteWebhook>('airbyte', 'connection-disabled');
       assert.equal(normaliseAirbyte(payload, RECEIVED).id, normaliseAirbyte(payload, LATER).id);
