@@ -35,8 +35,11 @@ export function normaliseAirbyte(payload: AirbyteWebhook, receivedAt: Date): Syn
   const event: SyncEvent = {
     schemaVersion: SCHEMA_VERSION,
     id: data
-      ? // The Test button's success and failure tests may share ids and times: their text tells them apart.
-        eventId(['airbyte', kind.vendorEvent, connection.id, data.jobId, queued ? null : (data.finishedAt ?? null), isTest ? payload.text : null])
+      ? eventId([
+          'airbyte', kind.vendorEvent, connection.id, data.jobId, queued ? null : (data.finishedAt ?? null),
+          // The Test button's success and failure tests may share ids and times: their text tells them apart.
+          ...(isTest ? [payload.text] : []),
+        ])
       : // No id or time in the payload: the same content (text and blocks) on the same UTC day
         // is one occurrence; two schema changes of one connection differ in their blocks.
         eventId(['airbyte', kind.vendorEvent, payload.text, blocks.texts.join('\n'), received.slice(0, 10)]),
@@ -115,7 +118,7 @@ function fromBlocksAndText(text: string, blocks: BlockView, known: boolean): Lin
     source: field('source', SOURCE_URL),
     destination: field('destination', DESTINATION_URL),
     workspace: workspaceId || workspace.name ? { id: workspaceId ?? workspace.id, name: workspace.name, url: workspace.url } : null,
-    jobId: JOB_ID.exec(blocks.texts.join('\n'))?.[1] ?? JOB_ID.exec(scanned)?.[1],
+    jobId: JOB_ID.exec(head(blocks.texts.join('\n')))?.[1] ?? JOB_ID.exec(scanned)?.[1],
   };
 }
 
