@@ -20,11 +20,11 @@ export interface FivetranRun {
 }
 
 export function readRun(data: Data): FivetranRun {
-  const jobId = data.dbtJobId ?? stringField(data, 'transformationId') ?? stringField(data, 'id');
+  // transformation_* events' own shape is unconfirmed: they get the dbt fields when they carry them.
   return {
     transformation: {
-      jobId: jobId === undefined ? null : String(jobId),
-      jobName: data.dbtJobName ?? stringField(data, 'transformationName') ?? stringField(data, 'name') ?? null,
+      jobId: data.dbtJobId === undefined ? null : String(data.dbtJobId),
+      jobName: data.dbtJobName ?? null,
       runId: null,
       cause: stringField(record(data.startupDetails), 'type') ?? null,
     },
