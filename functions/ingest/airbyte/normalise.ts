@@ -1,132 +1,166 @@
 import type { AirbyteWebhook, Entity, SyncData } from '../../generated/airbyte-webhook.schema.js';
-import { SCHEMA_VERSION, type SyncEvent, type SyncEventType } from '../../shared/sync-event.js';
+import { SCHEMA_VERSION, type SyncEvent } from '../../shared/sync-event.js';
+import { clip, dateTimeOrNull, head } from '../bounded-text.js';
 import { eventId } from '../event-id.js';
+import { classify, type Classification } from './classify.js';
+import { failureReason, firstLink, linkLabels, readBlocks, type BlockView } from './slack-blocks.js';
 
-type Status = SyncEvent['sync']['status'];
+type Named = { id: string | null; name: string | null; url?: string | null };
 
-interface Classification {
-  type: SyncEventType;
-  vendorEvent: string;
-  status: Status;
-}
-
-/**
- * Airbyte's data-less notifications (connection disabled, its warning, schema changes,
- * the Test button, text-only sync results before v0.59.0) are recognised from their
- * text, worded after Airbyte's notification templates. First match wins: the disable
- * notices mention failures, and the test message mentions "successes".
- */
-const TEXT_RULES: ReadonlyArray<[(text: string) => boolean, Classification]> = [
-  [(t) => /\bthis is a test\b|\btest from airbyte\b/i.test(t), { type: 'test', vendorEvent: 'test', status: null }],
-  [
-    (t) => /\bschema\b/i.test(t) && /\bbreaking\b|\bbroken syncs\b|\bdisabled this connection\b|\baction (is )?required\b/i.test(t),
-    { type: 'schema.changed', vendorEvent: 'breaking_schema_change', status: null },
-  ],
-  [
-    (t) => /\bschema (has )?(changed|change|update)|\bschema\b.*\bpropagated\b/i.test(t),
-    { type: 'schema.changed', vendorEvent: 'schema_change', status: null },
-  ],
-  [
-    (t) => /\b(scheduled to be|will be|about to be)\s+(automatically\s+)?disabled\b/i.test(t) && !/\bwas (automatically )?disabled\b/i.test(t),
-    { type: 'connector.warning', vendorEvent: 'connection_disable_warning', status: null },
-  ],
-  [(t) => /\bdisabled\b/i.test(t), { type: 'connector.disabled', vendorEvent: 'connection_disabled', status: null }],
-  [(t) => /\bqueued\b/i.test(t), { type: 'sync.queued', vendorEvent: 'sync_queued', status: 'queued' }],
-  [(t) => /\bfail(ed|ure)?\b/i.test(t), { type: 'sync.failed', vendorEvent: 'sync_failed', status: 'failed' }],
-  [(t) => /\bsucce(eded|ss)\b/i.test(t), { type: 'sync.succeeded', vendorEvent: 'sync_succeeded', status: 'succeeded' }],
-];
-
-function classify(payload: AirbyteWebhook): Classification {
-  const data = payload.data;
-  if (data) {
-    if (/\bqueued\b/i.test(payload.text) || (data.success === undefined && !data.finishedAt)) {
-      return { type: 'sync.queued', vendorEvent: 'sync_queued', status: 'queued' };
-    }
-    if (data.success === true) return { type: 'sync.succeeded', vendorEvent: 'sync_succeeded', status: 'succeeded' };
-    if (data.success === false) return { type: 'sync.failed', vendorEvent: 'sync_failed', status: 'failed' };
-  }
-  for (const [matches, classification] of TEXT_RULES) {
-    if (matches(payload.text)) return classification;
-  }
-  return { type: 'other', vendorEvent: 'notification', status: null };
-}
-
-const UUID = '([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})';
-const CONNECTION_URL = new RegExp(`/workspaces/${UUID}/connections/${UUID}`, 'i');
-const CONNECTION_ID = new RegExp(`connection id:?\\s*${UUID}`, 'i');
-const WORKSPACE_ID = new RegExp(`workspace id:?\\s*${UUID}`, 'i');
-
-// "Your source schema has changed for connection 'pg_to_bq' ..." (and the queued notice).
-const CONNECTION_NAME = /\bconnection '([^'\n]{1,200})'/i;
-
-/** The connection (and workspace) a data-less notification names in its links or text. */
-function linkedIds(payload: AirbyteWebhook): { connectionId: string | null; connectionName: string | null; workspaceId: string | null } {
-  const text = JSON.stringify(payload);
-  const url = CONNECTION_URL.exec(text);
-  return {
-    connectionId: url?.[2] ?? CONNECTION_ID.exec(text)?.[1] ?? null,
-    connectionName: CONNECTION_NAME.exec(payload.text)?.[1] ?? null,
-    workspaceId: url?.[1] ?? WORKSPACE_ID.exec(text)?.[1] ?? null,
-  };
-}
+// Airbyte's URLs (WebUrlHelper): {base}/workspaces/{id}/connections|source|destination/{id}.
+const CONNECTION_URL = /\/workspaces\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/connections\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+const SOURCE_URL = /\/source\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+const DESTINATION_URL = /\/destination\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+const WORKSPACE_URL = /\/workspaces\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+const CONNECTION_ID = /connection id:? ?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+const WORKSPACE_ID = /workspace id:? ?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+const JOB_ID = /\bjob id:?\*? ?(\d{1,19})\b/i;
 
 export function normaliseAirbyte(payload: AirbyteWebhook, receivedAt: Date): SyncEvent {
-  const { type, vendorEvent, status } = classify(payload);
+  const blocks = readBlocks(payload.blocks, payload.text);
+  const kind = classify(payload, blocks);
   const data: SyncData | undefined = payload.data;
   const received = receivedAt.toISOString();
-  // Data-less notifications still name the connection; its id makes them routable.
-  const linked = data ? undefined : linkedIds(payload);
-  const connectionId = data?.connection.id ?? linked?.connectionId ?? null;
-  const startedAt = data?.startedAt ?? null;
-  const finishedAt = data?.finishedAt ?? null;
-  return {
+  const queued = kind.type === 'sync.queued';
+  const isTest = kind.type === 'test';
+  // Data-less notifications still name the connection (its link, its id lines): that makes them routable.
+  const linked = data ? null : fromBlocksAndText(payload.text, blocks, kind.type !== 'other');
+  const connection: Named = data ? named(data.connection) : linked!.connection;
+  const source: Named = data ? named(data.source) : linked!.source;
+  // A queued job has neither started nor finished: Airbyte's startedAt/finishedAt are its
+  // creation and last update there, and its volumes are zeros, not results.
+  const startedAt = queued ? null : dateTimeOrNull(data?.startedAt);
+  const finishedAt = queued ? null : dateTimeOrNull(data?.finishedAt);
+  const jobId = data?.jobId ?? linked?.jobId;
+  const event: SyncEvent = {
     schemaVersion: SCHEMA_VERSION,
     id: data
-      ? eventId(['airbyte', vendorEvent, connectionId, data.jobId, status === 'queued' ? null : finishedAt])
-      : // No id or time in the payload: the same text on the same UTC day is one occurrence.
-        eventId(['airbyte', vendorEvent, payload.text, received.slice(0, 10)]),
+      ? eventId([
+          'airbyte', kind.vendorEvent, connection.id, data.jobId, queued ? null : (data.finishedAt ?? null),
+          // The Test button's success and failure tests may share ids and times: their text tells them apart.
+          ...(isTest ? [payload.text] : []),
+        ])
+      : // No id or time in the payload: the same content (text and blocks) on the same UTC day
+        // is one occurrence; two schema changes of one connection differ in their blocks.
+        eventId(['airbyte', kind.vendorEvent, payload.text, blocks.texts.join('\n'), received.slice(0, 10)]),
     source: 'airbyte',
-    type,
-    vendorEvent,
-    occurredAt: finishedAt ?? startedAt ?? received,
+    type: kind.type,
+    vendorEvent: kind.vendorEvent,
+    occurredAt: finishedAt ?? (queued ? dateTimeOrNull(data?.finishedAt) : null) ?? startedAt ?? received,
     receivedAt: received,
     connector: {
-      id: connectionId,
-      name: data?.connection.name ?? linked?.connectionName ?? null,
-      type: data?.source?.name ?? null,
-      url: data?.connection.url ?? null,
-      sourceId: data?.source?.id ?? null,
-      sourceName: data?.source?.name ?? null,
+      id: connection.id,
+      name: connection.name,
+      type: source.name,
+      url: connection.url ?? null,
+      sourceId: source.id,
+      sourceName: source.name,
     },
-    destination: entity(data?.destination),
-    workspace: data?.workspace ? entity(data.workspace) : linked?.workspaceId ? { id: linked.workspaceId, name: null } : null,
+    destination: data ? named(data.destination) : linked!.destination,
+    workspace: data?.workspace ? named(data.workspace) : (linked?.workspace ?? null),
     sync: {
-      id: data?.jobId === undefined ? null : String(data.jobId),
-      status,
-      vendorStatus: data?.success === undefined ? null : `success: ${data.success}`,
+      id: jobId === undefined ? null : String(jobId),
+      status: kind.status,
+      vendorStatus: typeof data?.success === 'boolean' ? `success: ${data.success}` : null,
       startedAt,
       finishedAt,
-      durationSeconds: duration(data),
+      durationSeconds: queued ? null : duration(data, startedAt, finishedAt),
     },
-    metrics: data ? metrics(data) : null,
-    error:
-      status === 'failed'
-        ? { message: data?.errorMessage ?? null, type: data?.errorType ?? null, origin: data?.errorOrigin ?? null }
-        : null,
-    summary: payload.text.split('\n', 1)[0]!.slice(0, 500),
+    metrics: data && !queued && !isTest ? metrics(data) : null,
+    error: errorOf(kind, data, payload.text, blocks),
+    summary: summary(payload.text, isTest),
     payload,
   };
+  if (kind.schemaChange) event.schemaChange = kind.schemaChange;
+  return event;
 }
 
-function entity(value: Entity | undefined): { id: string | null; name: string | null; url?: string | null } {
+function named(value: Entity | undefined): Named {
   return { id: value?.id ?? null, name: value?.name ?? null, url: value?.url ?? null };
 }
 
-function duration(data: SyncData | undefined): number | null {
+interface Linked {
+  connection: Named;
+  source: Named;
+  destination: Named;
+  workspace: Named | null;
+  jobId: string | undefined;
+}
+
+/**
+ * Names and ids of a notification without `data`: the connection from the title's Slack
+ * link `<URL|NAME>` (schema changes: the text's), source, destination and workspace from
+ * the block fields, ids from the links' URLs or the legacy "Connection ID:" lines.
+ */
+function fromBlocksAndText(text: string, blocks: BlockView, known: boolean): Linked {
+  const scanned = head(text);
+  // An unknown notification's first link may be anything: only a known one's names the connection.
+  const link = known ? (firstLink(blocks.title) ?? firstLink(scanned)) : null;
+  const url = link ? CONNECTION_URL.exec(link.url) : null;
+  const anywhere = url ?? CONNECTION_URL.exec(scanned);
+  const field = (label: string, idInUrl: RegExp): Named => {
+    const value = blocks.fields.get(label);
+    const fieldLink = value ? firstLink(value) : null;
+    return {
+      id: fieldLink ? (idInUrl.exec(fieldLink.url)?.[1] ?? null) : null,
+      name: fieldLink?.label ?? null,
+      url: fieldLink?.url ?? null,
+    };
+  };
+  const workspaceId = anywhere?.[1] ?? WORKSPACE_ID.exec(scanned)?.[1] ?? null;
+  const workspace = field('workspace', WORKSPACE_URL);
+  return {
+    connection: {
+      id: anywhere?.[2] ?? CONNECTION_ID.exec(scanned)?.[1] ?? null,
+      name: link?.label ?? null,
+      url: link?.url ?? null,
+    },
+    source: field('source', SOURCE_URL),
+    destination: field('destination', DESTINATION_URL),
+    workspace: workspaceId || workspace.name ? { id: workspaceId ?? workspace.id, name: workspace.name, url: workspace.url } : null,
+    jobId: JOB_ID.exec(head(blocks.texts.join('\n')))?.[1] ?? JOB_ID.exec(scanned)?.[1],
+  };
+}
+
+/**
+ * The error on failures, and the most recent one on the disable notice and its warning:
+ * `data` when present, else the "*Failure reason:*" block, else the legacy template's
+ * sentence ("This happened with …", "The most recent attempted …").
+ */
+function errorOf(kind: Classification, data: SyncData | undefined, text: string, blocks: BlockView): SyncEvent['error'] {
+  if (kind.type !== 'sync.failed' && kind.type !== 'connector.disabled' && kind.type !== 'connector.warning') return null;
+  if (data && (data.errorMessage || data.errorType || data.errorOrigin)) {
+    return { message: data.errorMessage ? clip(data.errorMessage) : null, type: data.errorType ?? null, origin: data.errorOrigin ?? null };
+  }
+  const reason = failureReason(blocks.texts);
+  if (reason) return { message: clip(reason.message), type: reason.type, origin: null };
+  const scanned = head(text);
+  const sentence =
+    between(scanned, 'This happened with ', '\n\nYou can access its logs') ??
+    between(scanned, 'The most recent attempted ', '\n\nWorkspace ID:');
+  return { message: sentence ? clip(sentence) : null, type: null, origin: null };
+}
+
+function between(text: string, start: string, end: string): string | null {
+  const from = text.indexOf(start);
+  if (from < 0) return null;
+  const to = text.indexOf(end, from + start.length);
+  const value = text.slice(from + start.length, to < 0 ? undefined : to).trim();
+  return value && value !== 'null' ? value : null;
+}
+
+function summary(text: string, isTest: boolean): string {
+  const line = linkLabels(head(text, 2_000).split('\n', 1)[0]!).slice(0, 500);
+  // The Test button's sync tests carry a realistic legacy text: the summary says it is a test.
+  const saysTest = line.startsWith('[') || /^(?:hello world! ?)?this is a test\b/i.test(line);
+  return isTest && !saysTest ? `Test notification: ${line}`.slice(0, 500) : line;
+}
+
+function duration(data: SyncData | undefined, startedAt: string | null, finishedAt: string | null): number | null {
   if (!data) return null;
   if (typeof data.durationInSeconds === 'number' && data.durationInSeconds >= 0) return data.durationInSeconds;
-  if (!data.startedAt || !data.finishedAt) return null;
-  const seconds = (Date.parse(data.finishedAt) - Date.parse(data.startedAt)) / 1000;
+  if (!startedAt || !finishedAt) return null;
+  const seconds = (Date.parse(finishedAt) - Date.parse(startedAt)) / 1000;
   return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
 }
 
