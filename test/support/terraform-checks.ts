@@ -162,7 +162,7 @@ export async function checkReferences(config: TerraformConfig): Promise<string[]
     for (const expression of expressions(json)) {
       let references;
       try {
-        references = await getReferencesInExpression(file, expression);
+        references = await getReferencesInExpression(file, quoteLiteralParts(expression));
       } catch (error) {
         problems.push(`${file}: cannot read the expression ${expression}: ${String(error)}`);
         continue;
@@ -228,7 +228,31 @@ function dynamicIterators(config: TerraformConfig): Set<string> {
   return names;
 }
 
-/** Every string holding an expression, except type constraints and ignore_changes lists. */
+/**
+ * hcl2json gives a template string with its literal parts unescaped (`a = "${x}"` in a
+ * filter); reading it back as a template needs them escaped again, interpolations as they are.
+ */
+export function quoteLiteralParts(template: string): string {
+  let out = '';
+  let depth = 0;
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i]!;
+    if (depth === 0 && c === '$' && template[i + 1] === '{') {
+      depth = 1;
+      out += '${';
+      i++;
+    } else if (depth > 0) {
+      if (c === '{') depth++;
+      else if (c === '}') depth--;
+      out += c;
+    } else {
+      out += c === '"' || c === '\\' ? `\\${c}` : c;
+    }
+  }
+  return out;
+}
+
+/** Every string holding an expression, except type constraints, ignore_changes lists and provider names. */
 function expressions(json: unknown): string[] {
   const found: string[] = [];
   const visit = (value: unknown, key: string | undefined, parent: string | undefined): void => {
@@ -238,7 +262,7 @@ function expressions(json: unknown): string[] {
       for (const item of value) visit(item, key, parent);
     } else if (value && typeof value === 'object') {
       for (const [child, nested] of Object.entries(value)) {
-        if (child === 'ignore_changes') continue;
+        if (child === 'ignore_changes' || child === 'provider') continue;
         if (child === 'type' && key !== undefined && parent === 'variable') continue;
         visit(nested, child, key);
       }
