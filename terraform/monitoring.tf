@@ -8,25 +8,26 @@
 # which cites the pages).
 
 locals {
-  log_metrics_count = var.alerts_enabled || var.dashboard_enabled ? 1 : 0
-
   ingest_service_filter    = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloudfunctions2_function.ingest.name}\""
   processor_service_filter = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloudfunctions2_function.processor.name}\""
 
   runbook = "Runbook: postload's README, section \"Alerts and dashboard\""
+
+  # The processor logs a permanent action failure (a dbt Cloud job that cannot start, a
+  # Slack webhook that is gone) at ERROR with the message "<action> failed permanently;
+  # recorded and acknowledged" and the action's id (functions/processor).
+  permanent_action_failure_log_filter = "${local.processor_service_filter} AND severity = ERROR AND jsonPayload.actionId:* AND jsonPayload.message:\"failed permanently\""
 }
 
 # --- log-based metrics: what only the logs know ----------------------------------------
 
-# The processor logs a permanent action failure (a dbt Cloud job that cannot start, a
-# Slack webhook that is gone) at ERROR with the message "<action> failed permanently;
-# recorded and acknowledged" and the action's id (functions/processor).
+# For the dashboard. The alert on the same entries matches the log itself (below).
 resource "google_logging_metric" "permanent_action_failures" {
-  count = local.log_metrics_count
+  count = var.dashboard_enabled ? 1 : 0
 
   name        = "${var.name_prefix}-permanent-action-failures"
   description = "postload: processor actions (dbt Cloud runs, Slack messages) that failed permanently and were recorded, not retried."
-  filter      = "${local.processor_service_filter} AND severity = ERROR AND jsonPayload.actionId:* AND jsonPayload.message:\"failed permanently\""
+  filter      = local.permanent_action_failure_log_filter
 
   metric_descriptor {
     metric_kind = "DELTA"
@@ -40,7 +41,7 @@ resource "google_logging_metric" "permanent_action_failures" {
 # The ingest function logs a failed publish at ERROR with status 503 and the message
 # "webhook not stored: publishing failed, the sender must retry" (functions/ingest).
 resource "google_logging_metric" "publish_failures" {
-  count = local.log_metrics_count
+  count = var.dashboard_enabled ? 1 : 0
 
   name        = "${var.name_prefix}-publish-failures"
   description = "postload: webhooks answered 503 because publishing to Pub/Sub failed (the sender retries)."
@@ -256,25 +257,25 @@ resource "google_monitoring_alert_policy" "permanent_action_failures" {
   severity              = "WARNING"
   notification_channels = var.alert_notification_channels
 
+  # A log-match condition, not a threshold on the log-based metric: Cloud Monitoring
+  # refuses an alert on a log-based metric created minutes before ("Cannot find metric(s)
+  # ... it could take up to 10 minutes to become available",
+  # https://github.com/hashicorp/terraform-provider-google/issues/11102), which would fail
+  # the first apply.
   conditions {
     display_name = "Permanent action failures logged by ${google_cloudfunctions2_function.processor.name}"
 
-    condition_threshold {
-      filter          = "resource.type = \"cloud_run_revision\" AND metric.type = \"logging.googleapis.com/user/${google_logging_metric.permanent_action_failures[0].name}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-
-      aggregations {
-        alignment_period     = "300s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-      }
-
-      trigger {
-        count = 1
-      }
+    condition_matched_log {
+      filter = local.permanent_action_failure_log_filter
     }
+  }
+
+  # Log-match alerts require a notification rate limit; one incident per 5 minutes.
+  alert_strategy {
+    notification_rate_limit {
+      period = "300s"
+    }
+    auto_close = "1800s"
   }
 
   documentation {

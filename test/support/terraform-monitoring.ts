@@ -47,8 +47,8 @@ export function checkAlertPolicies(config: TerraformConfig, readme: string): str
       problems.push(`${where} cannot be switched off: its count does not depend on var.${SWITCH_VARIABLE}`);
     }
     for (const condition of asArray(policy.body.conditions)) {
-      const threshold = firstBody((condition as Body).condition_threshold);
-      if (!threshold.filter) problems.push(`${where}: a condition without a threshold filter`);
+      const { condition_threshold: threshold, condition_matched_log: matchedLog } = condition as Body;
+      if (!firstBody(threshold).filter && !firstBody(matchedLog).filter) problems.push(`${where}: a condition without a filter`);
     }
   }
   return problems;
@@ -59,6 +59,8 @@ export function checkAlertPolicies(config: TerraformConfig, readme: string): str
 export interface Filter {
   where: string;
   text: string;
+  /** Whether an alert policy uses it (a dashboard's filters are never validated by the API). */
+  alert?: boolean;
 }
 
 /** Every Monitoring filter and group-by field in the alert policies and the dashboard. */
@@ -71,7 +73,7 @@ export function monitoringFilters(config: TerraformConfig): { filters: Filter[];
     for (const condition of asArray(policy.body.conditions)) {
       const threshold = firstBody((condition as Body).condition_threshold);
       for (const key of ['filter', 'denominator_filter']) {
-        if (typeof threshold[key] === 'string') filters.push({ where, text: expandLocals(config, threshold[key]) });
+        if (typeof threshold[key] === 'string') filters.push({ where, text: expandLocals(config, threshold[key]), alert: true });
       }
       for (const key of ['aggregations', 'denominator_aggregations']) {
         for (const aggregation of asArray(threshold[key])) {
@@ -134,7 +136,7 @@ export function checkMonitoringFilters(config: TerraformConfig): string[] {
   const { filters, groupBy, problems } = monitoringFilters(config);
   if (filters.length === 0) problems.push('no Monitoring filter found in alert policies or dashboards');
   const logMetrics = config.resources.filter((r) => r.type === 'google_logging_metric').map((r) => r.name);
-  for (const { where, text } of filters) {
+  for (const { where, text, alert } of filters) {
     const metrics = [...text.matchAll(METRIC_TYPE)].map((m) => m[1]!);
     const resources = [...text.matchAll(RESOURCE_TYPE)].map((m) => m[1]!);
     if (metrics.length !== 1) problems.push(`${where}: a filter must name exactly one metric.type: ${text}`);
@@ -146,6 +148,10 @@ export function checkMonitoringFilters(config: TerraformConfig): string[] {
       const name = /^\$\{google_logging_metric\.(\w+)(?:\[\d+\])?\.name\}$/.exec(metric.slice(LOG_BASED_METRIC_PREFIX.length))?.[1];
       if (name === undefined || !logMetrics.includes(name)) {
         problems.push(`${where}: ${metric} is not the name of a google_logging_metric declared here`);
+      } else if (alert) {
+        // Cloud Monitoring refuses it for up to 10 minutes after the metric is created
+        // (hashicorp/terraform-provider-google#11102): the first apply would fail.
+        problems.push(`${where}: an alert threshold on a log-based metric created in the same apply fails the first apply (404 "Cannot find metric(s)"); use condition_matched_log`);
       }
       allowedResources = LOG_BASED_METRIC_RESOURCES;
     } else if (metric in DOCUMENTED_METRICS) {
@@ -179,20 +185,33 @@ function labelProblems(where: string, text: string, resourceLabels: string[], me
 
 const LOG_LEVELS: Record<string, string> = { ERROR: 'error', WARNING: 'warn', INFO: 'info', CRITICAL: 'fatal' };
 
+/** Logging filters: those of log-based metrics and of log-match alert conditions. */
+function logFilters(config: TerraformConfig): Filter[] {
+  const filters: Filter[] = [];
+  for (const metric of config.resources.filter((r) => r.type === 'google_logging_metric')) {
+    filters.push({ where: `${metric.file}: google_logging_metric.${metric.name}`, text: expandLocals(config, String(metric.body.filter ?? '')) });
+  }
+  for (const policy of config.resources.filter((r) => r.type === 'google_monitoring_alert_policy')) {
+    for (const condition of asArray(policy.body.conditions)) {
+      const filter = firstBody((condition as Body).condition_matched_log).filter;
+      if (typeof filter === 'string') filters.push({ where: `${policy.file}: google_monitoring_alert_policy.${policy.name}`, text: expandLocals(config, filter) });
+    }
+  }
+  return filters;
+}
+
 /**
- * A log-based metric counts what a filter matches; a message or field the code no longer
- * logs makes it count nothing, silently. Each `jsonPayload.message:"text"` must appear in a
- * log call of that level under functions/, in a file that also names each other
- * jsonPayload field the filter uses.
+ * A log-based metric or log-match alert counts what its filter matches; a message or field
+ * the code no longer logs makes it match nothing, silently. Each `jsonPayload.message:"text"`
+ * must appear in a log call of that level under functions/, in a file that also names each
+ * other jsonPayload field the filter uses.
  */
 export function checkLogMetricsMatchCode(config: TerraformConfig, root: string): string[] {
   const problems: string[] = [];
   const sources = readSources(join(root, 'functions'));
-  const metrics = config.resources.filter((r) => r.type === 'google_logging_metric');
-  if (metrics.length === 0) problems.push('no google_logging_metric is declared');
-  for (const metric of metrics) {
-    const where = `${metric.file}: google_logging_metric.${metric.name}`;
-    const filter = String(metric.body.filter ?? '');
+  const filters = logFilters(config);
+  if (filters.length === 0) problems.push('no log-based metric or log-match alert is declared');
+  for (const { where, text: filter } of filters) {
     const message = /jsonPayload\.message:"([^"]+)"/.exec(filter)?.[1];
     const severity = /\bseverity\s*=\s*(\w+)/.exec(filter)?.[1];
     const level = severity === undefined ? undefined : LOG_LEVELS[severity];

@@ -518,6 +518,14 @@ describe('terraform/ (static checks)', function () {
         problem: /uses \$\{dead_letters\}, which templatefile\(\) is not given/,
       },
       {
+        name: 'an alert threshold on a log-based metric created in the same apply',
+        file: 'monitoring.tf',
+        from: 'processor_service_filter} AND metric.type = \\"run.googleapis.com/request_count\\" AND metric.labels.response_code_class = \\"5xx\\""',
+        to: 'processor_service_filter} AND metric.type = \\"logging.googleapis.com/user/${google_logging_metric.permanent_action_failures[0].name}\\""',
+        check: 'monitoring filters',
+        problem: /an alert threshold on a log-based metric created in the same apply fails the first apply/,
+      },
+      {
         name: 'a log-based metric matching a message the code never logs',
         file: 'monitoring.tf',
         from: 'jsonPayload.message:\\"failed permanently\\"',
