@@ -114,6 +114,17 @@ describe('terraform/ (static checks)', function () {
       assert.equal(config.outputs.get('dead_letter_subscription')?.body.value, '${google_pubsub_subscription.dead_letter.id}');
     });
 
+    // No terraform binary evaluates these here; this pins that each guard is declared.
+    it('declares the input guards: body cap, backoff order, ack deadlines, labels', () => {
+      const conditions = (name: string) =>
+        (config.variables.get(name)?.body.validation as { condition: string }[] | undefined)?.map((v) => v.condition).join('\n') ?? '';
+      assert.match(conditions('max_body_bytes'), /var\.max_body_bytes <= 7340032/);
+      assert.match(conditions('team_subscriptions'), /s\.ack_deadline_seconds >= 10 && s\.ack_deadline_seconds <= 600/);
+      assert.match(conditions('labels'), /length\(var\.labels\) <= 64/);
+      const lifecycle = block(resource('google_pubsub_subscription', 'processor'), 'lifecycle');
+      assert.match(String(block(lifecycle, 'precondition').condition), /retry_minimum_backoff.*<=.*retry_maximum_backoff/);
+    });
+
     it('refuses, at plan time, a routing file larger than the environment leaves it', () => {
       const scratch = mkdtempSync(join(tmpdir(), 'postload-routing-'));
       try {
