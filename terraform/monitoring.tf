@@ -297,7 +297,8 @@ resource "google_monitoring_alert_policy" "permanent_action_failures" {
 # --- dashboard -----------------------------------------------------------------------------
 
 # The layout is kept as JSON in the repository (dashboards/postload.json); Terraform fills
-# in the names.
+# in the names. The JSON leaves out default values (a 0 position, a 0s time shift), which
+# the API does not return, so that plans show no drift.
 resource "google_monitoring_dashboard" "postload" {
   count = var.dashboard_enabled ? 1 : 0
 
