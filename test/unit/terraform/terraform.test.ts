@@ -305,6 +305,14 @@ describe('terraform/ (static checks)', function () {
         problem: /google_cloudfunctions2_function has no attribute "service_configs"/,
       },
       {
+        name: 'a reference inside a template with quotes (a Monitoring filter)',
+        file: 'monitoring.tf',
+        from: 'resource.labels.service_name = \\"${google_cloudfunctions2_function.ingest.name}\\"',
+        to: 'resource.labels.service_name = \\"${google_cloudfunctions2_function.ingests.name}\\"',
+        check: 'references',
+        problem: /no resource google_cloudfunctions2_function\.ingests is declared/,
+      },
+      {
         name: 'a wrong entry point',
         file: 'main.tf',
         from: 'ingest_entry_point    = "ingestWebhook"',
