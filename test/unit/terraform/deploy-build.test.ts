@@ -14,6 +14,7 @@ import { deploySource, loadTerraform, type DeploySource } from '../../support/te
 
 const run = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const TEST_TOOLING = ['mocha', 'sinon', 'fast-check', 'autocannon', 'tsx', '@cdktf/provider-google', '@cdktf/hcl2json'];
 
 describe('the deployed source (a copy of exactly the archive, built as Cloud Build does)', function () {
@@ -36,10 +37,11 @@ describe('the deployed source (a copy of exactly the archive, built as Cloud Bui
     writeFileSync(join(copy, 'package.json'), JSON.stringify(source.packageJson, null, 2));
   });
 
-  after(() => rmSync(copy, { recursive: true, force: true }));
+  after(() => {
+    if (copy) rmSync(copy, { recursive: true, force: true });
+  });
 
   it('installs with npm ci and builds with npm run gcp-build', async () => {
-    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
     await run(npm, ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: copy, maxBuffer: 16 * 1024 * 1024 });
     await run(npm, ['run', 'gcp-build'], { cwd: copy, maxBuffer: 16 * 1024 * 1024 });
     // The entry module and every handler module it imports on demand.
@@ -53,6 +55,25 @@ describe('the deployed source (a copy of exactly the archive, built as Cloud Bui
     }
     // The figure the README quotes (not asserted: sizes are for reading, not for failing).
     console.log(`      deploy build install: ${(directorySize(join(copy, 'node_modules')) / 1024 / 1024).toFixed(0)} MiB in node_modules`);
+  });
+
+  // After the build the buildpack keeps only `dependencies` for the runtime image: every
+  // package the built code imports must be one of them.
+  it('runs on dependencies alone: every package dist/ imports resolves after pruning the devDependencies', async () => {
+    assert.ok(existsSync(join(copy, 'dist/index.js')), 'built by the previous test');
+    await run(npm, ['prune', '--omit=dev', '--no-audit', '--no-fund'], { cwd: copy, maxBuffer: 16 * 1024 * 1024 });
+    const specifiers = new Set<string>();
+    for (const name of readdirSync(join(copy, 'dist'), { recursive: true, encoding: 'utf8' })) {
+      if (!name.endsWith('.js')) continue;
+      const code = readFileSync(join(copy, 'dist', name), 'utf8');
+      for (const m of code.matchAll(/(?:from\s*|import\(\s*)'([^'.][^']*)'/g)) if (!m[1]!.startsWith('node:')) specifiers.add(m[1]!);
+    }
+    assert.ok(specifiers.has('@google-cloud/functions-framework'), `found the imports (${[...specifiers].join(', ')})`);
+    // import.meta.resolve from inside the copy resolves as the deployed code would.
+    const probe = join(copy, 'resolve-imports.mjs');
+    writeFileSync(probe, `for (const s of ${JSON.stringify([...specifiers])}) { try { import.meta.resolve(s); } catch { console.log(s); } }\n`);
+    const { stdout } = await run(process.execPath, [probe], { cwd: copy });
+    assert.deepEqual(stdout.split('\n').filter(Boolean), [], 'packages the built code imports but dependencies do not provide');
   });
 });
 
