@@ -45,17 +45,9 @@ resource "google_cloudfunctions2_function" "ingest" {
     }
   }
 
-  # The service account must be able to publish and read its secrets before the first request.
-  depends_on = [
-    google_project_iam_member.build,
-    google_pubsub_topic_iam_member.ingest_publisher,
-    google_secret_manager_secret_iam_member.fivetran_webhook_secret_accessor,
-    google_secret_manager_secret_iam_member.fivetran_webhook_secret_lister,
-    google_secret_manager_secret_iam_member.airbyte_webhook_token_accessor,
-    google_secret_manager_secret_iam_member.airbyte_webhook_token_lister,
-    google_secret_manager_secret_iam_member.dbt_cloud_webhook_secret_accessor,
-    google_secret_manager_secret_iam_member.dbt_cloud_webhook_secret_lister,
-  ]
+  # The build and runtime accounts must hold their grants (publish, secrets, build) before
+  # the build starts and the first request arrives: time_sleep waits after all of them.
+  depends_on = [time_sleep.iam_propagation]
 }
 
 resource "google_cloudfunctions2_function" "processor" {
@@ -104,16 +96,16 @@ resource "google_cloudfunctions2_function" "processor" {
     }
   }
 
+  lifecycle {
+    precondition {
+      condition     = local.routing_config_bytes <= local.routing_config_max_bytes
+      error_message = "The routing file ${var.routing_config_file} is ${local.routing_config_bytes} bytes compacted, more than the ${local.routing_config_max_bytes} bytes it may take of the processor's environment (32 KiB in total for every variable, a Cloud Run limit). Shorten it: fewer routes, shorter names."
+    }
+  }
+
   depends_on = [
-    google_project_iam_member.build,
-    google_project_iam_member.processor_firestore,
+    time_sleep.iam_propagation,
     google_firestore_database.database,
-    google_secret_manager_secret_iam_member.dbt_cloud_api_token_accessor,
-    google_secret_manager_secret_iam_member.dbt_cloud_api_token_lister,
-    google_secret_manager_secret_iam_member.slack_webhook_url_accessor,
-    google_secret_manager_secret_iam_member.slack_webhook_url_lister,
-    google_secret_manager_secret_iam_member.slack_route_webhook_accessor,
-    google_secret_manager_secret_iam_member.slack_route_webhook_lister,
   ]
 }
 

@@ -28,20 +28,31 @@ resource "google_project_iam_member" "processor_firestore" {
   member  = "serviceAccount:${google_service_account.processor.email}"
 }
 
+# The Pub/Sub service agent (service-NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com) is
+# created some time after the API is first used, so on a brand-new project a grant to it
+# can fail with "service account does not exist". Creating it explicitly (google-beta
+# only) makes it exist before any grant; every grant below uses its `member`.
+resource "google_project_service_identity" "pubsub" {
+  provider = google-beta
+
+  project = var.project_id
+  service = "pubsub.googleapis.com"
+
+  depends_on = [google_project_service.apis]
+}
+
 # Dead-lettering is done by the Pub/Sub service agent: it must be able to publish to the
 # dead-letter topic and to acknowledge (subscribe to) the source subscription.
 resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
   topic  = google_pubsub_topic.dead_letter.id
   role   = "roles/pubsub.publisher"
-  member = local.pubsub_service_agent
-
-  depends_on = [google_project_service.apis]
+  member = google_project_service_identity.pubsub.member
 }
 
 resource "google_pubsub_subscription_iam_member" "dead_letter_source_subscriber" {
   subscription = google_pubsub_subscription.processor.id
   role         = "roles/pubsub.subscriber"
-  member       = local.pubsub_service_agent
+  member       = google_project_service_identity.pubsub.member
 }
 
 # The Pub/Sub service agent signs the OIDC token of each push as the push identity
@@ -49,7 +60,32 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_source_subscriber"
 resource "google_service_account_iam_member" "push_token_creator" {
   service_account_id = google_service_account.push.name
   role               = "roles/iam.serviceAccountTokenCreator"
-  member             = local.pubsub_service_agent
+  member             = google_project_service_identity.pubsub.member
+}
 
-  depends_on = [google_project_service.apis]
+# IAM grants take up to a few minutes to reach every Google service. Cloud Functions 2nd
+# gen builds read the source bucket as the build account right away, and the provider's
+# own acceptance tests fail intermittently on exactly that ("Access to bucket
+# gcf-v2-sources-... denied"). Both functions wait here after every grant their build and
+# runtime identities rely on (the invoker grants come after the functions, by necessity).
+resource "time_sleep" "iam_propagation" {
+  create_duration = var.iam_propagation_wait
+
+  depends_on = [
+    google_project_iam_member.build,
+    google_pubsub_topic_iam_member.ingest_publisher,
+    google_project_iam_member.processor_firestore,
+    google_secret_manager_secret_iam_member.fivetran_webhook_secret_accessor,
+    google_secret_manager_secret_iam_member.fivetran_webhook_secret_lister,
+    google_secret_manager_secret_iam_member.airbyte_webhook_token_accessor,
+    google_secret_manager_secret_iam_member.airbyte_webhook_token_lister,
+    google_secret_manager_secret_iam_member.dbt_cloud_webhook_secret_accessor,
+    google_secret_manager_secret_iam_member.dbt_cloud_webhook_secret_lister,
+    google_secret_manager_secret_iam_member.dbt_cloud_api_token_accessor,
+    google_secret_manager_secret_iam_member.dbt_cloud_api_token_lister,
+    google_secret_manager_secret_iam_member.slack_webhook_url_accessor,
+    google_secret_manager_secret_iam_member.slack_webhook_url_lister,
+    google_secret_manager_secret_iam_member.slack_route_webhook_accessor,
+    google_secret_manager_secret_iam_member.slack_route_webhook_lister,
+  ]
 }

@@ -37,8 +37,8 @@ output "dead_letter_topic" {
 }
 
 output "dead_letter_subscription" {
-  description = "Pull subscription that keeps the dead letters for inspection and replay."
-  value       = google_pubsub_subscription.dead_letter.name
+  description = "Pull subscription that keeps the dead letters for inspection and replay, as its full id (projects/P/subscriptions/S), so gcloud never resolves it against another default project."
+  value       = google_pubsub_subscription.dead_letter.id
 }
 
 output "team_subscriptions" {
@@ -78,4 +78,9 @@ output "service_accounts" {
     push      = google_service_account.push.email
     build     = google_service_account.build.email
   }
+}
+
+output "dashboard_url" {
+  description = "The Cloud Monitoring dashboard (null when dashboard_enabled is false)."
+  value       = var.dashboard_enabled ? "https://console.cloud.google.com/monitoring/dashboards/builder/${element(split("/", google_monitoring_dashboard.postload[0].id), 3)}?project=${var.project_id}" : null
 }

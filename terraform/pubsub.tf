@@ -48,6 +48,14 @@ resource "google_pubsub_subscription" "processor" {
     ttl = ""
   }
 
+  # Two variables cannot be compared in a validation before Terraform 1.9.
+  lifecycle {
+    precondition {
+      condition     = tonumber(trimsuffix(var.retry_minimum_backoff, "s")) <= tonumber(trimsuffix(var.retry_maximum_backoff, "s"))
+      error_message = "retry_minimum_backoff (${var.retry_minimum_backoff}) must not be longer than retry_maximum_backoff (${var.retry_maximum_backoff})."
+    }
+  }
+
   depends_on = [
     google_cloud_run_service_iam_member.processor_push_invoker,
     google_service_account_iam_member.push_token_creator,
@@ -58,7 +66,7 @@ resource "google_pubsub_subscription" "processor" {
 # Dead letters are kept here (pull) until an operator inspects and replays them (README,
 # Operations). Acknowledged ones are retained too, so a seek can bring them back.
 resource "google_pubsub_subscription" "dead_letter" {
-  name  = "${var.sync_events_topic_name}-dead-letter"
+  name  = "${var.name_prefix}-dead-letter"
   topic = google_pubsub_topic.dead_letter.id
 
   ack_deadline_seconds       = 60

@@ -39,6 +39,17 @@ variable "labels" {
   description = "Labels added to every resource that takes labels."
   type        = map(string)
   default     = {}
+
+  # https://cloud.google.com/resource-manager/docs/labels-overview#requirements: at most 64;
+  # keys 1-63 lowercase letters (international ones too), digits, _ and -, starting with a
+  # letter; values 0-63 of the same.
+  validation {
+    condition = length(var.labels) <= 64 && alltrue([
+      for key, value in var.labels :
+      can(regex("^\\p{Ll}[\\p{Ll}\\p{Lo}0-9_-]{0,62}$", key)) && can(regex("^[\\p{Ll}\\p{Lo}0-9_-]{0,63}$", value))
+    ])
+    error_message = "labels: at most 64; keys start with a lowercase letter and, like values, hold at most 63 lowercase letters, digits, underscores or hyphens."
+  }
 }
 
 # ---------------------------------------------------------------------------------------
@@ -134,9 +145,9 @@ variable "processor_max_instances" {
 }
 
 variable "processor_ingress" {
-  description = "Ingress of the processor. It is private either way: only the push subscription's service account may invoke it."
+  description = "Ingress of the processor. Only the push subscription's service account may invoke it either way; internal-only also refuses every request from outside Google Cloud. A Pub/Sub push from the same project counts as internal (https://cloud.google.com/run/docs/securing/ingress)."
   type        = string
-  default     = "ALLOW_ALL"
+  default     = "ALLOW_INTERNAL_ONLY"
 
   validation {
     condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.processor_ingress)
@@ -160,13 +171,13 @@ variable "log_level" {
 # ---------------------------------------------------------------------------------------
 
 variable "max_body_bytes" {
-  description = "Largest webhook body accepted; larger ones are answered 413."
+  description = "Largest webhook body accepted; larger ones are answered 413. At most 7 MiB: the SyncEvent carries the payload, and a Pub/Sub message holds at most 10 MB (the code caps MAX_BODY_BYTES the same way)."
   type        = number
   default     = 1048576
 
   validation {
-    condition     = var.max_body_bytes >= 1024 && var.max_body_bytes <= 33554432
-    error_message = "max_body_bytes must be between 1024 and 33554432 (32 MiB)."
+    condition     = var.max_body_bytes >= 1024 && var.max_body_bytes <= 7340032 && floor(var.max_body_bytes) == var.max_body_bytes
+    error_message = "max_body_bytes must be a whole number between 1024 and 7340032 (7 MiB): a Pub/Sub message holds at most 10 MB, and the SyncEvent around the payload needs the rest."
   }
 }
 
@@ -265,7 +276,7 @@ variable "audit_retention_days" {
 # ---------------------------------------------------------------------------------------
 
 variable "create_firestore_database" {
-  description = "Create the project's (default) Firestore database in native mode. Set to false when the project already has one (it must be in native mode)."
+  description = "Create the project's (default) Firestore database in native mode. Set to false when the project already has one (it must be in native mode), including after a terraform destroy that abandoned it (see the README, Tear down)."
   type        = bool
   default     = true
 }
@@ -319,7 +330,7 @@ variable "max_delivery_attempts" {
   default     = 10
 
   validation {
-    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts
     error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub's limits)."
   }
 }
@@ -378,6 +389,11 @@ variable "team_subscriptions" {
   }
 
   validation {
+    condition     = alltrue([for s in var.team_subscriptions : s.ack_deadline_seconds >= 10 && s.ack_deadline_seconds <= 600 && floor(s.ack_deadline_seconds) == s.ack_deadline_seconds])
+    error_message = "A team subscription's ack_deadline_seconds must be a whole number between 10 and 600 (Pub/Sub's limits)."
+  }
+
+  validation {
     condition     = alltrue([for s in var.team_subscriptions : s.push_endpoint == null || startswith(coalesce(s.push_endpoint, "-"), "https://")])
     error_message = "A team subscription's push_endpoint must be an https:// URL."
   }
@@ -399,4 +415,118 @@ variable "slack_route_webhook_secrets" {
     condition     = alltrue([for id in var.slack_route_webhook_secrets : can(regex("^[A-Za-z0-9_-]{1,255}$", id))])
     error_message = "Secret IDs are 1-255 letters, digits, hyphens or underscores."
   }
+}
+
+# ---------------------------------------------------------------------------------------
+# First apply
+# ---------------------------------------------------------------------------------------
+
+variable "iam_propagation_wait" {
+  description = "How long the functions wait after the IAM grants they rely on, so that Cloud Build and the runtime see them (IAM changes take up to a few minutes to propagate)."
+  type        = string
+  default     = "60s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.iam_propagation_wait)) && try(tonumber(trimsuffix(var.iam_propagation_wait, "s")) <= 600, false)
+    error_message = "iam_propagation_wait must be seconds like 60s, at most 600s."
+  }
+}
+
+# ---------------------------------------------------------------------------------------
+# Alerts and dashboard (monitoring.tf; README, "Alerts and dashboard")
+# ---------------------------------------------------------------------------------------
+
+variable "alerts_enabled" {
+  description = "Create the Cloud Monitoring alert policies (dead letters, processor backlog, ingest and processor 5xx, permanent action failures)."
+  type        = bool
+  default     = true
+}
+
+variable "dashboard_enabled" {
+  description = "Create the Cloud Monitoring dashboard (terraform/dashboards/postload.json)."
+  type        = bool
+  default     = true
+}
+
+variable "alert_notification_channels" {
+  description = "Notification channels every alert notifies, as full ids (projects/PROJECT/notificationChannels/ID) of channels created outside Terraform: email, Slack, PagerDuty. Empty: incidents only show in the console."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for channel in var.alert_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[0-9]+$", channel))])
+    error_message = "Each notification channel must be a full id: projects/PROJECT/notificationChannels/NUMBER (gcloud beta monitoring channels list --format='value(name)')."
+  }
+}
+
+variable "alert_dead_letters_threshold" {
+  description = "Alert when more dead letters than this wait in the dead-letter subscription (0: any)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.alert_dead_letters_threshold >= 0 && floor(var.alert_dead_letters_threshold) == var.alert_dead_letters_threshold
+    error_message = "alert_dead_letters_threshold must be a whole number, 0 or more."
+  }
+}
+
+variable "alert_processor_oldest_message_age_seconds" {
+  description = "Alert when the oldest unacknowledged event on the processor's subscription is older than this, for 5 minutes. An event that keeps failing ages too (backoff up to retry_maximum_backoff), so keep it well above a few retries."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.alert_processor_oldest_message_age_seconds >= 60 && var.alert_processor_oldest_message_age_seconds <= 604800
+    error_message = "alert_processor_oldest_message_age_seconds must be between 60 and 604800 (the subscription's 7-day retention)."
+  }
+}
+
+variable "alert_ingest_5xx_ratio" {
+  description = "Alert when more than this share (0-1) of the ingest function's answers over alert_ingest_5xx_window are 5xx (503s included: each one is a sender retrying)."
+  type        = number
+  default     = 0.05
+
+  validation {
+    condition     = var.alert_ingest_5xx_ratio >= 0 && var.alert_ingest_5xx_ratio < 1
+    error_message = "alert_ingest_5xx_ratio must be at least 0 and below 1."
+  }
+}
+
+variable "alert_ingest_5xx_window" {
+  description = "Window over which the ingest 5xx share is measured."
+  type        = string
+  default     = "300s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.alert_ingest_5xx_window)) && try(tonumber(trimsuffix(var.alert_ingest_5xx_window, "s")) >= 60 && tonumber(trimsuffix(var.alert_ingest_5xx_window, "s")) <= 86400, false)
+    error_message = "alert_ingest_5xx_window must be seconds like 300s, between 60s and 86400s."
+  }
+}
+
+variable "alert_processor_5xx_count" {
+  description = "Alert when the processor answers more than this many deliveries with 5xx within alert_processor_5xx_window (each is a redelivery)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.alert_processor_5xx_count >= 0 && floor(var.alert_processor_5xx_count) == var.alert_processor_5xx_count
+    error_message = "alert_processor_5xx_count must be a whole number, 0 or more."
+  }
+}
+
+variable "alert_processor_5xx_window" {
+  description = "Window over which the processor's 5xx answers are counted."
+  type        = string
+  default     = "900s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.alert_processor_5xx_window)) && try(tonumber(trimsuffix(var.alert_processor_5xx_window, "s")) >= 60 && tonumber(trimsuffix(var.alert_processor_5xx_window, "s")) <= 86400, false)
+    error_message = "alert_processor_5xx_window must be seconds like 900s, between 60s and 86400s."
+  }
+}
+
+variable "alert_on_permanent_action_failures" {
+  description = "Also alert on every permanent action failure the processor logs (a dbt Cloud job that cannot start, a Slack webhook that is gone), through a log-based metric."
+  type        = bool
+  default     = true
 }

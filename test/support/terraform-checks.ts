@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { getReferencesInExpression, parse } from '@cdktf/hcl2json';
 import { resourceSchema, type BlockSchema, type ResourceKind } from './terraform-schema.js';
@@ -162,7 +162,7 @@ export async function checkReferences(config: TerraformConfig): Promise<string[]
     for (const expression of expressions(json)) {
       let references;
       try {
-        references = await getReferencesInExpression(file, expression);
+        references = await getReferencesInExpression(file, quoteLiteralParts(expression));
       } catch (error) {
         problems.push(`${file}: cannot read the expression ${expression}: ${String(error)}`);
         continue;
@@ -228,7 +228,31 @@ function dynamicIterators(config: TerraformConfig): Set<string> {
   return names;
 }
 
-/** Every string holding an expression, except type constraints and ignore_changes lists. */
+/**
+ * hcl2json gives a template string with its literal parts unescaped (`a = "${x}"` in a
+ * filter); reading it back as a template needs them escaped again, interpolations as they are.
+ */
+export function quoteLiteralParts(template: string): string {
+  let out = '';
+  let depth = 0;
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i]!;
+    if (depth === 0 && c === '$' && template[i + 1] === '{') {
+      depth = 1;
+      out += '${';
+      i++;
+    } else if (depth > 0) {
+      if (c === '{') depth++;
+      else if (c === '}') depth--;
+      out += c;
+    } else {
+      out += c === '"' || c === '\\' ? `\\${c}` : c;
+    }
+  }
+  return out;
+}
+
+/** Every string holding an expression, except type constraints, ignore_changes lists and provider names. */
 function expressions(json: unknown): string[] {
   const found: string[] = [];
   const visit = (value: unknown, key: string | undefined, parent: string | undefined): void => {
@@ -238,7 +262,7 @@ function expressions(json: unknown): string[] {
       for (const item of value) visit(item, key, parent);
     } else if (value && typeof value === 'object') {
       for (const [child, nested] of Object.entries(value)) {
-        if (child === 'ignore_changes') continue;
+        if (child === 'ignore_changes' || child === 'provider') continue;
         if (child === 'type' && key !== undefined && parent === 'variable') continue;
         visit(nested, child, key);
       }
@@ -466,33 +490,245 @@ export function checkSecrets(config: TerraformConfig, code: CodeFacts): string[]
   return problems;
 }
 
-// --- check 6: the source archive carries what the deploy build needs, and no more --------
+// --- check 6: the source archive is an allow-list of what the deploy build needs ---------
 
-/** What `npm ci && npm run gcp-build` on Cloud Build reads from the uploaded source. */
-export const BUILD_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'functions', 'schemas'];
-/** What must stay out of the upload: dependencies, tests, Terraform (and its state), build output. */
-export const NOT_DEPLOYED = ['node_modules', 'test', 'terraform', 'dist'];
+/** Files the deploy build and the runtime read: the build's inputs and the schemas read at run time. */
+export const REQUIRED_IN_ARCHIVE = ['package.json', 'package-lock.json', 'tsconfig.json', 'functions/index.ts'];
+/** Directories no deploy may carry: dependencies, tests, Terraform (and its state), build output, local stand-ins. */
+export const NOT_DEPLOYED = ['node_modules/', 'test/', 'terraform/', 'dist/', 'functions/generated/', 'functions/local/', '.git/'];
+
+export interface DeploySource {
+  /** Repository paths the archive holds (besides package.json), as Terraform's fileset() finds them. */
+  files: string[];
+  /** The package.json the archive holds instead of the repository's. */
+  packageJson: Record<string, unknown>;
+}
+
+/**
+ * What terraform/source.tf puts in the archive, evaluated here as Terraform would: the
+ * fileset() patterns of local.source_patterns minus local.source_excluded_patterns, and
+ * the package.json trimmed to local.build_scripts and local.build_dev_dependencies.
+ */
+export function deploySource(config: TerraformConfig, root: string): { source?: DeploySource; problems: string[] } {
+  const problems: string[] = [];
+  const list = (name: string): string[] | undefined => {
+    const value = config.locals.get(name)?.value;
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string' && !v.includes('${'))) return value as string[];
+    problems.push(`terraform/source.tf: local.${name} must be a literal list of strings`);
+    return undefined;
+  };
+  const [patterns, excluded, scripts, devDependencies] = ['source_patterns', 'source_excluded_patterns', 'build_scripts', 'build_dev_dependencies'].map(list);
+  if (!patterns || !excluded || !scripts || !devDependencies) return { problems };
+  const all = repositoryFiles(root);
+  const matching = (globs: string[]) => new Set(all.filter((file) => globs.some((glob) => filesetMatch(glob, file))));
+  const skip = matching(excluded);
+  const files = [...matching(patterns)].filter((file) => !skip.has(file)).sort();
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
+  const pick = (from: Record<string, string> | undefined, keep: string[]) => Object.fromEntries(Object.entries(from ?? {}).filter(([name]) => keep.includes(name)));
+  for (const name of devDependencies) if (!manifest.devDependencies?.[name]) problems.push(`terraform/source.tf: build_dev_dependencies names ${name}, which package.json does not list`);
+  for (const name of scripts) if (!manifest.scripts?.[name]) problems.push(`terraform/source.tf: build_scripts names ${name}, which package.json does not define`);
+  const packageJson = { ...manifest, scripts: pick(manifest.scripts, scripts), devDependencies: pick(manifest.devDependencies, devDependencies) };
+  return { source: { files, packageJson }, problems };
+}
 
 export function checkSourceArchive(config: TerraformConfig, root: string): string[] {
-  const problems: string[] = [];
   const archives = config.data.filter((d) => d.type === 'archive_file');
   if (archives.length === 0) return ['no archive_file data source builds the deployed source'];
+  const problems: string[] = [];
   for (const archive of archives) {
     const where = `${archive.file}: data.archive_file.${archive.name}`;
-    const sourceDir = resolveString(config, String(archive.body.source_dir ?? '').replace('${path.module}', '.'));
-    if (sourceDir === undefined || join(config.dir, sourceDir) !== join(config.dir, '..')) {
-      problems.push(`${where}: source_dir must be the package root ("\${path.module}/..")`);
+    if (archive.body.source_dir !== undefined) problems.push(`${where}: source_dir uploads a whole directory; list the files (source blocks) instead`);
+    const sources = asArray(archive.body.source).map((s) => s as Body);
+    if (!sources.some((s) => s.filename === 'package.json' && s.content === '${local.deploy_package_json}')) {
+      problems.push(`${where}: must ship package.json as local.deploy_package_json (trimmed to the build's tools)`);
     }
-    const excludes = asArray(archive.body.excludes).map(String);
-    for (const needed of BUILD_INPUTS) {
-      if (!existsSync(join(root, needed))) problems.push(`${needed} is missing from the package`);
-      if (excludes.some((e) => e === needed || needed.startsWith(`${e}/`))) problems.push(`${where}: excludes ${needed}, which the deploy build needs`);
+    const generators = asArray(entries(archive.body.dynamic).find(([name]) => name === 'source')?.[1]).map((g) => g as Body);
+    if (!generators.some((g) => g.for_each === '${local.source_files}')) problems.push(`${where}: must add every file of local.source_files (dynamic "source")`);
+  }
+  const { source, problems: evaluation } = deploySource(config, root);
+  problems.push(...evaluation);
+  if (!source) return problems;
+  const shipped = new Set(['package.json', ...source.files]);
+  for (const needed of REQUIRED_IN_ARCHIVE) if (!shipped.has(needed)) problems.push(`the deployed source misses ${needed}, which the deploy build needs`);
+  for (const schema of repositoryFiles(root).filter((f) => /^schemas\/[^/]+\.schema\.json$/.test(f))) {
+    if (!shipped.has(schema)) problems.push(`the deployed source misses ${schema}, which the functions read at run time`);
+  }
+  for (const file of source.files) {
+    const unwanted = NOT_DEPLOYED.find((prefix) => file.startsWith(prefix));
+    if (unwanted) problems.push(`the deployed source uploads ${file} (nothing under ${unwanted} may be deployed)`);
+    else if (!/^functions\/.+\.ts$/.test(file) && !/^schemas\//.test(file) && !['package-lock.json', 'tsconfig.json'].includes(file)) {
+      problems.push(`the deployed source uploads ${file}, which no build or run reads`);
     }
-    for (const unwanted of NOT_DEPLOYED) {
-      if (!excludes.includes(unwanted)) problems.push(`${where}: does not exclude ${unwanted}`);
+  }
+  problems.push(...leanBuildProblems(source.packageJson, root));
+  return problems;
+}
+
+/**
+ * Every devDependency the deploy build installs must be a tool the build scripts run (its
+ * bin is named in them) or type definitions tsconfig.json asks for (compilerOptions.types).
+ */
+function leanBuildProblems(packageJson: Record<string, unknown>, root: string): string[] {
+  const problems: string[] = [];
+  const scripts = Object.values((packageJson.scripts ?? {}) as Record<string, string>).join(' ');
+  const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { compilerOptions?: { types?: string[] } };
+  const types = new Set(tsconfig.compilerOptions?.types ?? []);
+  for (const name of Object.keys((packageJson.devDependencies ?? {}) as Record<string, string>)) {
+    if (name.startsWith('@types/') && types.has(name.slice('@types/'.length))) continue;
+    const manifest = join(root, 'node_modules', name, 'package.json');
+    const bin = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { bin?: string | Record<string, string> }).bin : undefined;
+    const bins = typeof bin === 'string' ? [name.split('/').pop()!] : Object.keys(bin ?? {});
+    if (!bins.some((b) => new RegExp(`(^|[\\s&;|])${escapeRegExp(b)}(\\s|$)`).test(scripts))) {
+      problems.push(`the deploy build installs the devDependency ${name}, which no build script runs`);
     }
   }
   return problems;
+}
+
+/** Files of the package as Terraform's fileset() sees them (relative, with /), minus dependencies and git. */
+function repositoryFiles(root: string): string[] {
+  return readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .map((name) => name.split('\\').join('/'))
+    .filter((name) => !/^(node_modules|\.git)(\/|$)/.test(name) && statSync(join(root, name)).isFile());
+}
+
+/** Terraform fileset() glob semantics (doublestar): `*` and `?` within a segment, `**` across segments. */
+export function filesetMatch(glob: string, file: string): boolean {
+  let pattern = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      const slash = glob[i + 2] === '/';
+      pattern += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (c === '*') pattern += '[^/]*';
+    else if (c === '?') pattern += '[^/]';
+    else pattern += escapeRegExp(c);
+  }
+  return new RegExp(`^${pattern}$`).test(file);
+}
+
+// --- check 7: the Pub/Sub service agent is created before anything is granted to it -------
+
+export function checkServiceAgent(config: TerraformConfig): string[] {
+  const problems: string[] = [];
+  const identity = config.resources.find((r) => r.type === 'google_project_service_identity' && r.body.service === 'pubsub.googleapis.com');
+  if (!identity) return ['no google_project_service_identity creates the Pub/Sub service agent (service = "pubsub.googleapis.com")'];
+  if (identity.body.provider !== '${google-beta}') problems.push(`${identity.file}: google_project_service_identity.${identity.name} needs provider = google-beta (it exists only there)`);
+  const member = `\${google_project_service_identity.${identity.name}.member}`;
+  for (const { file, json } of config.files) {
+    if (JSON.stringify(json).includes('gcp-sa-pubsub')) problems.push(`${file}: spells out the Pub/Sub service agent's email; grant to google_project_service_identity.${identity.name}.member instead`);
+  }
+  const grants = config.resources.filter((r) => /_iam_(member|binding)$/.test(r.type));
+  const grantTo = (type: string, target: string, role: string, on: RegExp) =>
+    grants.find((g) => g.type === type && g.body.role === role && on.test(String(g.body[target] ?? '')) && g.body.member === member);
+  for (const subscription of config.resources.filter((r) => r.type === 'google_pubsub_subscription')) {
+    const policy = asArray(subscription.body.dead_letter_policy)[0] as Body | undefined;
+    if (!policy) continue;
+    const topic = /google_pubsub_topic\.(\w+)/.exec(String(policy.dead_letter_topic ?? ''))?.[1];
+    const where = `google_pubsub_subscription.${subscription.name}`;
+    if (!topic || !grantTo('google_pubsub_topic_iam_member', 'topic', 'roles/pubsub.publisher', new RegExp(`google_pubsub_topic\\.${topic}\\.`))) {
+      problems.push(`${where} dead-letters, but the service identity has no roles/pubsub.publisher on its dead-letter topic`);
+    }
+    if (!grantTo('google_pubsub_subscription_iam_member', 'subscription', 'roles/pubsub.subscriber', new RegExp(`google_pubsub_subscription\\.${subscription.name}\\.`))) {
+      problems.push(`${where} dead-letters, but the service identity has no roles/pubsub.subscriber on it`);
+    }
+  }
+  return problems;
+}
+
+// --- check 8: the functions deploy after the IAM grants had time to propagate --------------
+
+export function checkPropagationWait(config: TerraformConfig): string[] {
+  const problems: string[] = [];
+  const waits = config.resources.filter((r) => r.type === 'time_sleep');
+  if (waits.length === 0) return ['no time_sleep waits for IAM propagation before the functions'];
+  const functions = cloudFunctions(config);
+  const identities = new Set(
+    functions.flatMap((fn) =>
+      [...resourceRefs(firstBody(fn.body.service_config).service_account_email), ...resourceRefs(firstBody(fn.body.build_config).service_account)]
+        .filter((r) => r.type === 'google_service_account')
+        .map((r) => r.name),
+    ),
+  );
+  for (const fn of functions) {
+    const after = asArray(fn.body.depends_on).map(String);
+    const wait = waits.find((w) => after.includes(`\${time_sleep.${w.name}}`));
+    if (!wait) {
+      problems.push(`${fn.file}: google_cloudfunctions2_function.${fn.name} does not depend on a time_sleep after the IAM grants`);
+      continue;
+    }
+    const waited = new Set(asArray(wait.body.depends_on).map(String));
+    for (const grant of config.resources.filter((r) => /_iam_(member|binding)$/.test(r.type))) {
+      const body = JSON.stringify(grant.body);
+      if (body.includes('google_cloudfunctions2_function.')) continue; // invoker grants need the function first
+      const grantee = resourceRefs(grant.body.member ?? grant.body.members).find((r) => r.type === 'google_service_account');
+      if (grantee && identities.has(grantee.name) && !waited.has(`\${${grant.type}.${grant.name}}`)) {
+        problems.push(`time_sleep.${wait.name} does not wait for ${grant.type}.${grant.name} (a grant to google_service_account.${grantee.name}, which a function runs or builds as)`);
+      }
+    }
+  }
+  return problems;
+}
+
+// --- check 9: the routing file fits the processor's environment -----------------------------
+
+/** Cloud Run: every environment variable's name and value together, at most 32 KiB. */
+export const ENVIRONMENT_LIMIT_BYTES = 32768;
+
+/** Terraform's jsonencode(): compact, with <, >, &, U+2028 and U+2029 escaped as \uXXXX. */
+export function terraformJsonEncode(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * The processor passes the routing file in ROUTING_CONFIG; a precondition refuses, at plan
+ * time, a file larger than local.routing_config_max_bytes. This checks that the
+ * precondition is there, that the reserve it leaves holds the other variables, and (given a
+ * routing file) that the file fits, measured as Terraform measures it.
+ */
+export function checkRoutingSize(config: TerraformConfig, routingFile?: string): string[] {
+  const problems: string[] = [];
+  const fn = cloudFunctions(config).find((f) => environmentOf(f).has('ROUTING_CONFIG'));
+  if (!fn) return ['no function sets ROUTING_CONFIG'];
+  const where = `${fn.file}: google_cloudfunctions2_function.${fn.name}`;
+  const env = environmentOf(fn);
+  if (env.get('ROUTING_CONFIG')?.value !== '${local.routing_config_json}') problems.push(`${where}: ROUTING_CONFIG must be local.routing_config_json`);
+  const max = evaluateNumber(config.locals.get('routing_config_max_bytes')?.value);
+  if (max === undefined) return [...problems, 'local.routing_config_max_bytes must be a number (or a difference of two)'];
+  const preconditions = asArray(firstBody(fn.body.lifecycle).precondition).map((p) => String((p as Body).condition ?? ''));
+  if (!preconditions.some((c) => /local\.routing_config_bytes\s*<=\s*local\.routing_config_max_bytes/.test(c))) {
+    problems.push(`${where}: no precondition refuses a routing file over local.routing_config_max_bytes`);
+  }
+  const bytesExpression = String(config.locals.get('routing_config_bytes')?.value ?? '');
+  if (!/base64encode\(local\.routing_config_json\)/.test(bytesExpression)) {
+    problems.push('local.routing_config_bytes must measure the UTF-8 bytes of local.routing_config_json (length of its base64 * 3 / 4)');
+  }
+  // The other variables: names plus values, an interpolation counted as up to 64 bytes.
+  let others = 0;
+  for (const [name, { value }] of env) {
+    if (name === 'ROUTING_CONFIG') continue;
+    const text = String(value);
+    others += name.length + text.replace(/\$\{[^}]*\}/g, '').length + 64 * (text.match(/\$\{/g)?.length ?? 0);
+  }
+  if (others + max > ENVIRONMENT_LIMIT_BYTES) {
+    problems.push(`${where}: the other environment variables take up to ${others} bytes, more than the ${ENVIRONMENT_LIMIT_BYTES - max} the routing limit leaves`);
+  }
+  if (routingFile !== undefined) {
+    const bytes = Buffer.byteLength(terraformJsonEncode(JSON.parse(readFileSync(routingFile, 'utf8'))));
+    if (bytes > max) problems.push(`the routing file ${routingFile} is ${bytes} bytes compacted, more than the ${max} bytes the processor's environment leaves it`);
+  }
+  return problems;
+}
+
+function evaluateNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  const m = /^\$\{(\d+)\s*-\s*(\d+)\}$/.exec(String(value));
+  return m ? Number(m[1]) - Number(m[2]) : undefined;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 // --- helpers ----------------------------------------------------------------------------

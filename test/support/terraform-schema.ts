@@ -38,6 +38,7 @@ export function resourceSchema(kind: ResourceKind, type: string): ResourceSchema
 
 function loadSchema(kind: ResourceKind, type: string): ResourceSchema | undefined {
   if (type.startsWith('archive_')) return kind === 'data' ? ARCHIVE_DATA_SOURCES[type] : undefined;
+  if (kind === 'resource' && type in HAND_WRITTEN_RESOURCES) return HAND_WRITTEN_RESOURCES[type];
   if (!type.startsWith('google_')) return undefined;
   const folder = kind === 'data' ? `data-${type.replaceAll('_', '-')}` : type.slice('google_'.length).replaceAll('_', '-');
   const file = join(providerLib, folder, 'index.js');
@@ -140,4 +141,26 @@ const ARCHIVE_DATA_SOURCES: Record<string, ResourceSchema> = {
       'output_base64sha512',
     ]),
   },
+};
+
+function resource(attributes: string[], computed: string[], blocks: Record<string, BlockSchema> = {}): ResourceSchema {
+  const schema = block(attributes, blocks);
+  return { ...schema, readable: new Set([...attributes, ...Object.keys(blocks), ...computed]) };
+}
+
+/**
+ * Resources of providers not shipped as CDKTF bindings here, written out by hand from
+ * their documentation:
+ * - google_project_service_identity is in google-beta only
+ *   (https://registry.terraform.io/providers/hashicorp/google-beta/latest/docs/resources/project_service_identity):
+ *   arguments service, project, timeouts; exports id, email and member ("serviceAccount:EMAIL").
+ * - time_sleep, hashicorp/time 0.12
+ *   (https://registry.terraform.io/providers/hashicorp/time/latest/docs/resources/sleep):
+ *   create_duration, destroy_duration, triggers; exports id.
+ */
+const HAND_WRITTEN_RESOURCES: Record<string, ResourceSchema> = {
+  google_project_service_identity: resource(['service', 'project'], ['id', 'email', 'member'], {
+    timeouts: block(['create']),
+  }),
+  time_sleep: resource(['create_duration', 'destroy_duration', 'triggers'], ['id']),
 };

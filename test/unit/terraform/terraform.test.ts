@@ -6,9 +6,12 @@ import { fileURLToPath } from 'node:url';
 import {
   checkEntryPoints,
   checkEnvironment,
+  checkPropagationWait,
   checkProviderSchema,
   checkReferences,
+  checkRoutingSize,
   checkSecrets,
+  checkServiceAgent,
   checkSourceArchive,
   loadTerraform,
   readCodeFacts,
@@ -16,6 +19,7 @@ import {
   type CodeFacts,
   type TerraformConfig,
 } from '../../support/terraform-checks.js';
+import { checkAlertPolicies, checkLogMetricsMatchCode, checkMonitoringFilters } from '../../support/terraform-monitoring.js';
 
 // No terraform binary can run here, so terraform/ is checked statically: every file
 // parses (HashiCorp's HCL parser as WebAssembly), every resource, argument and block
@@ -25,6 +29,8 @@ import {
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const TERRAFORM = join(ROOT, 'terraform');
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const EXAMPLE_ROUTING = join(ROOT, 'schemas/examples/routing.example.json');
 
 type Check = (config: TerraformConfig, code: CodeFacts) => string[] | Promise<string[]>;
 
@@ -35,6 +41,12 @@ const checks: Record<string, Check> = {
   environment: (config, code) => checkEnvironment(config, code),
   secrets: (config, code) => checkSecrets(config, code),
   'source archive': (config) => checkSourceArchive(config, ROOT),
+  'Pub/Sub service agent': (config) => checkServiceAgent(config),
+  'IAM propagation wait': (config) => checkPropagationWait(config),
+  'routing size': (config) => checkRoutingSize(config, EXAMPLE_ROUTING),
+  'alert policies': (config) => checkAlertPolicies(config, README),
+  'monitoring filters': (config) => checkMonitoringFilters(config),
+  'log-based metrics': (config) => checkLogMetricsMatchCode(config, ROOT),
 };
 
 describe('terraform/ (static checks)', function () {
@@ -80,7 +92,7 @@ describe('terraform/ (static checks)', function () {
       ] as const) {
         const grant = resource(type, name);
         assert.equal(grant.role, role);
-        assert.match(String(grant.member), /pubsub_service_agent/);
+        assert.equal(grant.member, '${google_project_service_identity.pubsub.member}');
       }
     });
 
@@ -94,6 +106,52 @@ describe('terraform/ (static checks)', function () {
       const field = resource('google_firestore_field', 'audit_expire_at');
       assert.equal(field.field, 'expireAt');
       assert.ok(Array.isArray(field.ttl_config));
+    });
+
+    it('keeps the processor internal-only and the dead-letter subscription under name_prefix, output as a full id', () => {
+      assert.equal(config.variables.get('processor_ingress')?.body.default, 'ALLOW_INTERNAL_ONLY');
+      assert.match(String(resource('google_pubsub_subscription', 'dead_letter').name), /^\$\{var\.name_prefix\}-/);
+      assert.equal(config.outputs.get('dead_letter_subscription')?.body.value, '${google_pubsub_subscription.dead_letter.id}');
+    });
+
+    // No terraform binary evaluates these here; this pins that each guard is declared.
+    it('declares the input guards: body cap, backoff order, ack deadlines, labels', () => {
+      const conditions = (name: string) =>
+        (config.variables.get(name)?.body.validation as { condition: string }[] | undefined)?.map((v) => v.condition).join('\n') ?? '';
+      assert.match(conditions('max_body_bytes'), /var\.max_body_bytes <= 7340032/);
+      assert.match(conditions('team_subscriptions'), /s\.ack_deadline_seconds >= 10 && s\.ack_deadline_seconds <= 600/);
+      assert.match(conditions('labels'), /length\(var\.labels\) <= 64/);
+      const lifecycle = block(resource('google_pubsub_subscription', 'processor'), 'lifecycle');
+      assert.match(String(block(lifecycle, 'precondition').condition), /retry_minimum_backoff.*<=.*retry_maximum_backoff/);
+    });
+
+    it('refuses, at plan time, a routing file larger than the environment leaves it', () => {
+      const scratch = mkdtempSync(join(tmpdir(), 'postload-routing-'));
+      try {
+        const example = JSON.parse(readFileSync(EXAMPLE_ROUTING, 'utf8')) as { routes?: unknown[] };
+        const routes = example.routes ?? [];
+        assert.ok(routes.length > 0, 'the example routing file has routes to copy');
+        const oversized = join(scratch, 'routing.json');
+        writeFileSync(oversized, JSON.stringify({ ...example, routes: Array.from({ length: 400 }, (_, i) => routes[i % routes.length]) }));
+        assert.deepEqual(checkRoutingSize(config, EXAMPLE_ROUTING), []);
+        const problems = checkRoutingSize(config, oversized);
+        assert.ok(problems.some((p) => /routing\.json is \d+ bytes compacted, more than the 28672 bytes/.test(p)), problems.join('\n'));
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    });
+
+    it('measures the routing file as Terraform does (jsonencode escapes, UTF-8 bytes)', () => {
+      const scratch = mkdtempSync(join(tmpdir(), 'postload-routing-'));
+      try {
+        // 28672 bytes allowed: 14,000 "é" (2 bytes each) and 200 "<" (6 bytes escaped) overflow
+        // although the string has fewer characters than the limit.
+        const file = join(scratch, 'routing.json');
+        writeFileSync(file, JSON.stringify({ note: 'é'.repeat(14_000) + '<'.repeat(200) }));
+        assert.ok(checkRoutingSize(config, file).some((p) => /bytes compacted/.test(p)));
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
     });
 
     it('outputs no secret value', () => {
@@ -201,10 +259,10 @@ describe('terraform/ (static checks)', function () {
       {
         name: 'an unknown argument of the archive data source',
         file: 'source.tf',
-        from: 'excludes = [',
-        to: 'exclude = [',
+        from: 'output_path = ',
+        to: 'output_file = ',
         check: 'provider schema',
-        problem: /archive_file\.source: unknown argument or block "exclude"/,
+        problem: /archive_file\.source: unknown argument or block "output_file"/,
       },
       {
         name: 'a reference to an undeclared resource',
@@ -232,11 +290,11 @@ describe('terraform/ (static checks)', function () {
       },
       {
         name: 'a reference to an undeclared data source',
-        file: 'main.tf',
-        from: 'data.google_project.this.number',
-        to: 'data.google_project.that.number',
+        file: 'source.tf',
+        from: 'data.archive_file.source.output_md5',
+        to: 'data.archive_file.sources.output_md5',
         check: 'references',
-        problem: /no data source google_project\.that is declared/,
+        problem: /no data source archive_file\.sources is declared/,
       },
       {
         name: 'a reference to an attribute the resource does not have',
@@ -245,6 +303,14 @@ describe('terraform/ (static checks)', function () {
         to: 'value       = google_cloudfunctions2_function.ingest.service_configs[0].uri\n',
         check: 'references',
         problem: /google_cloudfunctions2_function has no attribute "service_configs"/,
+      },
+      {
+        name: 'a reference inside a template with quotes (a Monitoring filter)',
+        file: 'monitoring.tf',
+        from: 'resource.labels.service_name = \\"${google_cloudfunctions2_function.ingest.name}\\"',
+        to: 'resource.labels.service_name = \\"${google_cloudfunctions2_function.ingests.name}\\"',
+        check: 'references',
+        problem: /no resource google_cloudfunctions2_function\.ingests is declared/,
       },
       {
         name: 'a wrong entry point',
@@ -311,20 +377,180 @@ describe('terraform/ (static checks)', function () {
         problem: /reads every enabled version of google_secret_manager_secret\.fivetran_webhook_secret .* may not list its versions/,
       },
       {
-        name: 'an archive that leaves out what the build needs',
+        name: 'an archive that leaves out the schemas the functions read',
         file: 'source.tf',
-        from: '    "functions/generated",\n',
-        to: '    "functions/generated",\n    "schemas",\n',
+        from: ', "schemas/*.schema.json"]',
+        to: ']',
         check: 'source archive',
-        problem: /excludes schemas, which the deploy build needs/,
+        problem: /misses schemas\/sync-event\.v1\.schema\.json, which the functions read at run time/,
       },
       {
-        name: 'an archive that uploads node_modules',
+        name: 'an archive that uploads the tests',
         file: 'source.tf',
-        from: '    "node_modules",\n',
-        to: '',
+        from: '"functions/**/*.ts",',
+        to: '"functions/**/*.ts", "test/**",',
         check: 'source archive',
-        problem: /does not exclude node_modules/,
+        problem: /uploads test\/.* \(nothing under test\/ may be deployed\)/,
+      },
+      {
+        name: 'an archive that uploads a stray file of the working tree',
+        file: 'source.tf',
+        from: '"tsconfig.json",',
+        to: '"tsconfig.json", "*.md",',
+        check: 'source archive',
+        problem: /uploads README\.md, which no build or run reads/,
+      },
+      {
+        name: 'an archive of the whole working tree (a deny-list)',
+        file: 'source.tf',
+        from: '  type        = "zip"\n',
+        to: '  type        = "zip"\n  source_dir  = "${path.module}/.."\n',
+        check: 'source archive',
+        problem: /source_dir uploads a whole directory/,
+      },
+      {
+        name: 'a deploy build that installs the test tooling',
+        file: 'source.tf',
+        from: '"json-schema-to-typescript", "typescript"]',
+        to: '"json-schema-to-typescript", "typescript", "mocha"]',
+        check: 'source archive',
+        problem: /installs the devDependency mocha, which no build script runs/,
+      },
+      {
+        name: 'a grant to a hand-built Pub/Sub service agent email',
+        file: 'iam.tf',
+        from: /(dead_letter_publisher" \{[\s\S]*?member = )google_project_service_identity\.pubsub\.member/,
+        to: '$1"serviceAccount:service-123@gcp-sa-pubsub.iam.gserviceaccount.com"',
+        check: 'Pub/Sub service agent',
+        problem: /spells out the Pub\/Sub service agent's email|no roles\/pubsub\.publisher on its dead-letter topic/,
+      },
+      {
+        name: 'the service identity on the GA provider',
+        file: 'iam.tf',
+        from: '  provider = google-beta\n',
+        to: '',
+        check: 'Pub/Sub service agent',
+        problem: /needs provider = google-beta/,
+      },
+      {
+        name: 'a function that does not wait for IAM propagation',
+        file: 'functions.tf',
+        from: '  depends_on = [time_sleep.iam_propagation]\n',
+        to: '',
+        check: 'IAM propagation wait',
+        problem: /google_cloudfunctions2_function\.ingest does not depend on a time_sleep/,
+      },
+      {
+        name: 'a grant the propagation wait does not wait for',
+        file: 'iam.tf',
+        from: '    google_project_iam_member.processor_firestore,\n',
+        to: '',
+        check: 'IAM propagation wait',
+        problem: /does not wait for google_project_iam_member\.processor_firestore/,
+      },
+      {
+        name: 'no routing size precondition',
+        file: 'functions.tf',
+        from: 'local.routing_config_bytes <= local.routing_config_max_bytes',
+        to: 'true',
+        check: 'routing size',
+        problem: /no precondition refuses a routing file/,
+      },
+      {
+        name: 'a routing limit that leaves no room for the other variables',
+        file: 'main.tf',
+        from: '32768 - 4096',
+        to: '32768 - 16',
+        check: 'routing size',
+        problem: /the other environment variables take up to \d+ bytes/,
+      },
+      {
+        name: 'an alert without documentation',
+        file: 'monitoring.tf',
+        from: /(resource "google_monitoring_alert_policy" "processor_5xx" \{[\s\S]*?)  documentation \{[\s\S]*?\n  \}\n/,
+        to: '$1',
+        check: 'alert policies',
+        problem: /processor_5xx has no documentation content/,
+      },
+      {
+        name: 'an alert pointing at a runbook entry the README lacks',
+        file: 'monitoring.tf',
+        from: 'entry "Dead letters waiting"',
+        to: 'entry "Dead letters pending"',
+        check: 'alert policies',
+        problem: /runbook entry "Dead letters pending", which the README has no heading for/,
+      },
+      {
+        name: 'an alert that notifies no channel variable',
+        file: 'monitoring.tf',
+        from: /(resource "google_monitoring_alert_policy" "ingest_5xx" \{[\s\S]*?notification_channels = )var\.alert_notification_channels/,
+        to: '$1[]',
+        check: 'alert policies',
+        problem: /ingest_5xx does not notify var\.alert_notification_channels/,
+      },
+      {
+        name: 'an alert that cannot be switched off',
+        file: 'monitoring.tf',
+        from: /(?<head>resource "google_monitoring_alert_policy" "dead_letters" \{\n  count = )var\.alerts_enabled \? 1 : 0/,
+        to: '$<head>1',
+        check: 'alert policies',
+        problem: /dead_letters cannot be switched off/,
+      },
+      {
+        name: 'a metric type Cloud Monitoring does not document',
+        file: 'monitoring.tf',
+        from: 'pubsub.googleapis.com/subscription/oldest_unacked_message_age',
+        to: 'pubsub.googleapis.com/subscription/oldest_message_age',
+        check: 'monitoring filters',
+        problem: /metric type pubsub\.googleapis\.com\/subscription\/oldest_message_age is not one Cloud Monitoring documents/,
+      },
+      {
+        name: 'a metric on the wrong monitored resource',
+        file: 'monitoring.tf',
+        from: 'ingest_service_filter    = "resource.type = \\"cloud_run_revision\\"',
+        to: 'ingest_service_filter    = "resource.type = \\"cloud_function\\"',
+        check: 'monitoring filters',
+        problem: /run\.googleapis\.com\/request_count is not written for resource type cloud_function/,
+      },
+      {
+        name: 'a metric label that does not exist',
+        file: 'monitoring.tf',
+        from: 'metric.labels.response_code_class = \\"5xx\\"',
+        to: 'metric.labels.status_class = \\"5xx\\"',
+        check: 'monitoring filters',
+        problem: /metric label "status_class" is not a documented label/,
+      },
+      {
+        name: 'a resource label that does not exist in the dashboard',
+        file: 'dashboards/postload.json',
+        from: 'resource.labels.subscription_id=',
+        to: 'resource.labels.subscription=',
+        check: 'monitoring filters',
+        problem: /resource label "subscription" is not a documented label/,
+      },
+      {
+        name: 'a dashboard placeholder templatefile() is not given',
+        file: 'dashboards/postload.json',
+        from: '${dead_letter_subscription}',
+        to: '${dead_letters}',
+        check: 'monitoring filters',
+        problem: /uses \$\{dead_letters\}, which templatefile\(\) is not given/,
+      },
+      {
+        name: 'an alert threshold on a log-based metric created in the same apply',
+        file: 'monitoring.tf',
+        from: 'processor_service_filter} AND metric.type = \\"run.googleapis.com/request_count\\" AND metric.labels.response_code_class = \\"5xx\\""',
+        to: 'processor_service_filter} AND metric.type = \\"logging.googleapis.com/user/${google_logging_metric.permanent_action_failures[0].name}\\""',
+        check: 'monitoring filters',
+        problem: /an alert threshold on a log-based metric created in the same apply fails the first apply/,
+      },
+      {
+        name: 'a log-based metric matching a message the code never logs',
+        file: 'monitoring.tf',
+        from: 'jsonPayload.message:\\"failed permanently\\"',
+        to: 'jsonPayload.message:\\"failed for good\\"',
+        check: 'log-based metrics',
+        problem: /no log\.error\(\.\.\.\) under functions\/ logs a message containing "failed for good"/,
       },
     ];
 

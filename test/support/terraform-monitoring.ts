@@ -1,0 +1,277 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  DOCUMENTED_METRICS,
+  LOG_BASED_METRIC_PREFIX,
+  LOG_BASED_METRIC_RESOURCES,
+  MONITORED_RESOURCES,
+} from './monitoring-metrics.js';
+import type { Body, Declared, TerraformConfig } from './terraform-checks.js';
+
+/**
+ * Static checks of terraform/monitoring.tf and its dashboard: every alert is documented
+ * (with a runbook entry the README has), notifies the channel variable and can be switched
+ * off; every metric type and label in a filter is one Cloud Monitoring documents; the
+ * log-based metrics match log lines the code writes.
+ */
+
+// --- alert policies ------------------------------------------------------------------------
+
+export const CHANNELS_VARIABLE = 'alert_notification_channels';
+export const SWITCH_VARIABLE = 'alerts_enabled';
+
+export function checkAlertPolicies(config: TerraformConfig, readme: string): string[] {
+  const problems: string[] = [];
+  const policies = config.resources.filter((r) => r.type === 'google_monitoring_alert_policy');
+  if (policies.length === 0) return ['no google_monitoring_alert_policy is declared'];
+  if (!config.variables.has(CHANNELS_VARIABLE)) problems.push(`no variable "${CHANNELS_VARIABLE}" is declared`);
+  const headings = new Set([...readme.matchAll(/^#{2,6} (.+)$/gm)].map((m) => m[1]!.trim()));
+  if (!headings.has('Alerts and dashboard')) problems.push('README has no "Alerts and dashboard" section');
+  for (const policy of policies) {
+    const where = `${policy.file}: google_monitoring_alert_policy.${policy.name}`;
+    const content = expandLocals(config, String(firstBody(policy.body.documentation).content ?? ''));
+    if (content.trim() === '') {
+      problems.push(`${where} has no documentation content`);
+    } else {
+      const entry = /entry "([^"]+)"/.exec(content)?.[1];
+      if (!/Alerts and dashboard/.test(content) || entry === undefined) {
+        problems.push(`${where}: its documentation must point at the README runbook (section "Alerts and dashboard", entry "...")`);
+      } else if (!headings.has(entry)) {
+        problems.push(`${where}: its documentation names the runbook entry "${entry}", which the README has no heading for`);
+      }
+    }
+    if (policy.body.notification_channels !== `\${var.${CHANNELS_VARIABLE}}`) {
+      problems.push(`${where} does not notify var.${CHANNELS_VARIABLE}`);
+    }
+    if (!String(policy.body.count ?? '').includes(`var.${SWITCH_VARIABLE}`)) {
+      problems.push(`${where} cannot be switched off: its count does not depend on var.${SWITCH_VARIABLE}`);
+    }
+    for (const condition of asArray(policy.body.conditions)) {
+      const { condition_threshold: threshold, condition_matched_log: matchedLog } = condition as Body;
+      if (!firstBody(threshold).filter && !firstBody(matchedLog).filter) problems.push(`${where}: a condition without a filter`);
+    }
+  }
+  return problems;
+}
+
+// --- metric types and labels in filters ------------------------------------------------------
+
+export interface Filter {
+  where: string;
+  text: string;
+  /** Whether an alert policy uses it (a dashboard's filters are never validated by the API). */
+  alert?: boolean;
+}
+
+/** Every Monitoring filter and group-by field in the alert policies and the dashboard. */
+export function monitoringFilters(config: TerraformConfig): { filters: Filter[]; groupBy: Filter[]; problems: string[] } {
+  const filters: Filter[] = [];
+  const groupBy: Filter[] = [];
+  const problems: string[] = [];
+  for (const policy of config.resources.filter((r) => r.type === 'google_monitoring_alert_policy')) {
+    const where = `${policy.file}: google_monitoring_alert_policy.${policy.name}`;
+    for (const condition of asArray(policy.body.conditions)) {
+      const threshold = firstBody((condition as Body).condition_threshold);
+      for (const key of ['filter', 'denominator_filter']) {
+        if (typeof threshold[key] === 'string') filters.push({ where, text: expandLocals(config, threshold[key]), alert: true });
+      }
+      for (const key of ['aggregations', 'denominator_aggregations']) {
+        for (const aggregation of asArray(threshold[key])) {
+          for (const field of asArray((aggregation as Body).group_by_fields)) groupBy.push({ where, text: String(field) });
+        }
+      }
+    }
+  }
+  for (const dashboard of config.resources.filter((r) => r.type === 'google_monitoring_dashboard')) {
+    const rendered = renderDashboard(config, dashboard, problems);
+    if (!rendered) continue;
+    const where = `${dashboard.file}: google_monitoring_dashboard.${dashboard.name}`;
+    visit(rendered, (key, value) => {
+      if (key === 'filter' && typeof value === 'string') filters.push({ where, text: value });
+      if (key === 'groupByFields' && Array.isArray(value)) value.forEach((field) => groupBy.push({ where, text: String(field) }));
+    });
+  }
+  return { filters, groupBy, problems };
+}
+
+/**
+ * The dashboard JSON with each templatefile() variable replaced by the Terraform expression
+ * it is given (`${google_logging_metric.x[0].name}`), so filters read like the alerts'.
+ */
+function renderDashboard(config: TerraformConfig, dashboard: Declared, problems: string[]): unknown {
+  const where = `${dashboard.file}: google_monitoring_dashboard.${dashboard.name}`;
+  const call = /^\$\{templatefile\("\$\{path\.module\}\/([^"]+)",\s*\{([\s\S]*)\}\)\}$/.exec(String(dashboard.body.dashboard_json ?? ''));
+  if (!call) {
+    problems.push(`${where}: dashboard_json must be templatefile("\${path.module}/<file in the repository>", { ... })`);
+    return undefined;
+  }
+  const file = join(config.dir, call[1]!);
+  if (!existsSync(file)) {
+    problems.push(`${where}: ${call[1]} is missing`);
+    return undefined;
+  }
+  const args = new Map([...call[2]!.matchAll(/(\w+)\s*=\s*([^\n,]+)/g)].map((m) => [m[1]!, `\${${m[2]!.trim()}}`]));
+  const template = readFileSync(file, 'utf8');
+  const used = new Set<string>();
+  const text = template.replace(/\$\{(\w+)\}/g, (_, name: string) => {
+    used.add(name);
+    const value = args.get(name);
+    if (value === undefined) problems.push(`${where}: ${call[1]} uses \${${name}}, which templatefile() is not given`);
+    return value ?? '';
+  });
+  for (const name of args.keys()) if (!used.has(name)) problems.push(`${where}: templatefile() passes ${name}, which ${call[1]} never uses`);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    problems.push(`${where}: ${call[1]} is not valid JSON: ${String(error)}`);
+    return undefined;
+  }
+}
+
+const METRIC_TYPE = /\bmetric\.type\s*=\s*"([^"]+)"/g;
+const RESOURCE_TYPE = /\bresource\.type\s*=\s*"([^"]+)"/g;
+const LABEL = /\b(resource|metric)\.labels?\.(?:"(\w+)"|(\w+))/g;
+
+export function checkMonitoringFilters(config: TerraformConfig): string[] {
+  const { filters, groupBy, problems } = monitoringFilters(config);
+  if (filters.length === 0) problems.push('no Monitoring filter found in alert policies or dashboards');
+  const logMetrics = config.resources.filter((r) => r.type === 'google_logging_metric').map((r) => r.name);
+  for (const { where, text, alert } of filters) {
+    const metrics = [...text.matchAll(METRIC_TYPE)].map((m) => m[1]!);
+    const resources = [...text.matchAll(RESOURCE_TYPE)].map((m) => m[1]!);
+    if (metrics.length !== 1) problems.push(`${where}: a filter must name exactly one metric.type: ${text}`);
+    if (resources.length !== 1) problems.push(`${where}: a filter must name exactly one resource.type: ${text}`);
+    const [metric = '', resource = ''] = [metrics[0], resources[0]];
+    let allowedResources: string[] = [];
+    let metricLabels: string[] = [];
+    if (metric.startsWith(LOG_BASED_METRIC_PREFIX)) {
+      const name = /^\$\{google_logging_metric\.(\w+)(?:\[\d+\])?\.name\}$/.exec(metric.slice(LOG_BASED_METRIC_PREFIX.length))?.[1];
+      if (name === undefined || !logMetrics.includes(name)) {
+        problems.push(`${where}: ${metric} is not the name of a google_logging_metric declared here`);
+      } else if (alert) {
+        // Cloud Monitoring refuses it for up to 10 minutes after the metric is created
+        // (hashicorp/terraform-provider-google#11102): the first apply would fail.
+        problems.push(`${where}: an alert threshold on a log-based metric created in the same apply fails the first apply (404 "Cannot find metric(s)"); use condition_matched_log`);
+      }
+      allowedResources = LOG_BASED_METRIC_RESOURCES;
+    } else if (metric in DOCUMENTED_METRICS) {
+      allowedResources = DOCUMENTED_METRICS[metric]!.resources;
+      metricLabels = DOCUMENTED_METRICS[metric]!.labels;
+    } else if (metric !== '') {
+      problems.push(`${where}: metric type ${metric} is not one Cloud Monitoring documents (test/support/monitoring-metrics.ts)`);
+    }
+    if (resource !== '' && !allowedResources.includes(resource) && allowedResources.length > 0) {
+      problems.push(`${where}: ${metric} is not written for resource type ${resource} (documented: ${allowedResources.join(', ')})`);
+    }
+    problems.push(...labelProblems(where, text, MONITORED_RESOURCES[resource] ?? [], metricLabels));
+  }
+  for (const { where, text } of groupBy) {
+    problems.push(...labelProblems(where, text, Object.values(MONITORED_RESOURCES).flat(), Object.values(DOCUMENTED_METRICS).flatMap((m) => m.labels)));
+  }
+  return problems;
+}
+
+function labelProblems(where: string, text: string, resourceLabels: string[], metricLabels: string[]): string[] {
+  const problems: string[] = [];
+  for (const m of text.matchAll(LABEL)) {
+    const label = (m[2] ?? m[3])!;
+    const known = m[1] === 'resource' ? resourceLabels : metricLabels;
+    if (!known.includes(label)) problems.push(`${where}: ${m[1]} label "${label}" is not a documented label there`);
+  }
+  return problems;
+}
+
+// --- log-based metrics match what the code logs -------------------------------------------------
+
+const LOG_LEVELS: Record<string, string> = { ERROR: 'error', WARNING: 'warn', INFO: 'info', CRITICAL: 'fatal' };
+
+/** Logging filters: those of log-based metrics and of log-match alert conditions. */
+function logFilters(config: TerraformConfig): Filter[] {
+  const filters: Filter[] = [];
+  for (const metric of config.resources.filter((r) => r.type === 'google_logging_metric')) {
+    filters.push({ where: `${metric.file}: google_logging_metric.${metric.name}`, text: expandLocals(config, String(metric.body.filter ?? '')) });
+  }
+  for (const policy of config.resources.filter((r) => r.type === 'google_monitoring_alert_policy')) {
+    for (const condition of asArray(policy.body.conditions)) {
+      const filter = firstBody((condition as Body).condition_matched_log).filter;
+      if (typeof filter === 'string') filters.push({ where: `${policy.file}: google_monitoring_alert_policy.${policy.name}`, text: expandLocals(config, filter) });
+    }
+  }
+  return filters;
+}
+
+/**
+ * A log-based metric or log-match alert counts what its filter matches; a message or field
+ * the code no longer logs makes it match nothing, silently. Each `jsonPayload.message:"text"`
+ * must appear in a log call of that level under functions/, in a file that also names each
+ * other jsonPayload field the filter uses.
+ */
+export function checkLogMetricsMatchCode(config: TerraformConfig, root: string): string[] {
+  const problems: string[] = [];
+  const sources = readSources(join(root, 'functions'));
+  const filters = logFilters(config);
+  if (filters.length === 0) problems.push('no log-based metric or log-match alert is declared');
+  for (const { where, text: filter } of filters) {
+    const message = /jsonPayload\.message:"([^"]+)"/.exec(filter)?.[1];
+    const severity = /\bseverity\s*=\s*(\w+)/.exec(filter)?.[1];
+    const level = severity === undefined ? undefined : LOG_LEVELS[severity];
+    if (message === undefined || level === undefined) {
+      problems.push(`${where}: the filter must match a severity and a jsonPayload.message:"..." the code logs`);
+      continue;
+    }
+    const fields = [...filter.matchAll(/jsonPayload\.(\w+)/g)].map((m) => m[1]!).filter((f) => f !== 'message');
+    const call = new RegExp(`\\.${level}\\([^;]*${escapeRegExp(message)}`);
+    const files = sources.filter(({ text }) => call.test(text));
+    if (files.length === 0) {
+      problems.push(`${where}: no log.${level}(...) under functions/ logs a message containing "${message}"`);
+      continue;
+    }
+    for (const field of fields) {
+      if (!files.some(({ text }) => new RegExp(`\\b${field}\\b`).test(text))) {
+        problems.push(`${where}: the filter needs jsonPayload.${field}, which the file logging "${message}" never names`);
+      }
+    }
+  }
+  return problems;
+}
+
+function readSources(dir: string): { file: string; text: string }[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.ts') && !name.startsWith('generated'))
+    .map((name) => ({ file: name, text: readFileSync(join(dir, name), 'utf8') }));
+}
+
+// --- helpers ---------------------------------------------------------------------------------------
+
+/** `${local.x}` replaced by the local's own text (which may hold references), recursively. */
+export function expandLocals(config: TerraformConfig, text: string, depth = 0): string {
+  if (depth > 10) return text;
+  return text.replace(/\$\{local\.(\w+)\}/g, (whole, name: string) => {
+    const value = config.locals.get(name)?.value;
+    return typeof value === 'string' ? expandLocals(config, value, depth + 1) : whole;
+  });
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function visit(value: unknown, onEntry: (key: string, value: unknown) => void): void {
+  if (Array.isArray(value)) value.forEach((item) => visit(item, onEntry));
+  else if (value && typeof value === 'object') {
+    for (const [key, nested] of Object.entries(value)) {
+      onEntry(key, nested);
+      visit(nested, onEntry);
+    }
+  }
+}
+
+function firstBody(value: unknown): Body {
+  const first: unknown = Array.isArray(value) ? value[0] : value;
+  return first && typeof first === 'object' ? (first as Body) : {};
+}
+
+function asArray(value: unknown): unknown[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value : [value];
+}
