@@ -1,5 +1,5 @@
 import { PubSub, type Topic } from '@google-cloud/pubsub';
-import { attributesOf, encodeSyncEvent, type SyncEvent } from '../shared/sync-event.js';
+import type { SyncEvent } from '../shared/sync-event.js';
 
 /** Pub/Sub did not confirm the message in time: the sender must retry. */
 export class PublishError extends Error {
@@ -9,18 +9,34 @@ export class PublishError extends Error {
   }
 }
 
+/** A SyncEvent encoded for Pub/Sub, checked to be storable before it is published. */
+export interface OutboundMessage {
+  event: SyncEvent;
+  data: Buffer;
+  attributes: Record<string, string>;
+}
+
 export interface SyncEventPublisher {
   /** Resolves with the Pub/Sub message id once the server has stored the message. */
-  publish(event: SyncEvent): Promise<string>;
+  publish(message: OutboundMessage): Promise<string>;
 }
+
+/** Messages above this size, and quarantined ones, travel in a publish request of their own. */
+const ALONE_ABOVE_BYTES = 256 * 1024;
+const INVALID_ARGUMENT = 3;
 
 /**
  * Publishes SyncEvents to one topic through one client for the life of the instance.
  * Batching waits at most a few milliseconds, so a lone webhook is not held back but a
- * burst shares round trips.
+ * burst shares round trips. The client sends a batch as one request and Pub/Sub refuses
+ * the whole request for one bad message, so isolation comes in three layers: messages
+ * are made valid before they are queued (attributesOf), anything unusual (quarantined or
+ * large) is published unbatched, and a batch refused as invalid is retried one message
+ * per request, so only the message at fault fails.
  */
 export class PubSubPublisher implements SyncEventPublisher {
-  private readonly topic: Topic;
+  private readonly batched: Topic;
+  private readonly alone: Topic;
 
   constructor(
     topicName: string,
@@ -28,30 +44,31 @@ export class PubSubPublisher implements SyncEventPublisher {
     projectId?: string,
   ) {
     const client = new PubSub(projectId ? { projectId } : {});
-    this.topic = client.topic(topicName, {
-      batching: { maxMessages: 100, maxMilliseconds: 5 },
-      gaxOpts: { timeout: timeoutMs },
-    });
+    const gaxOpts = { timeout: timeoutMs };
+    this.batched = client.topic(topicName, { batching: { maxMessages: 100, maxMilliseconds: 5 }, gaxOpts });
+    this.alone = client.topic(topicName, { batching: { maxMessages: 1 }, gaxOpts });
   }
 
-  async publish(event: SyncEvent): Promise<string> {
+  async publish({ event, data, attributes }: OutboundMessage): Promise<string> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new PublishError(`Pub/Sub did not confirm within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
+      timer = setTimeout(() => reject(new PublishError(`Pub/Sub did not confirm within ${this.timeoutMs} ms`)), this.timeoutMs);
     });
+    const unusual = event.type === 'quarantined' || data.length > ALONE_ABOVE_BYTES;
+    const send = (topic: Topic) => topic.publishMessage({ data, attributes });
     try {
       // A publish that loses the race may still land later: the sender's retry then
       // carries the same event id, and every consumer deduplicates on it.
       return await Promise.race([
-        this.topic.publishMessage({ data: encodeSyncEvent(event), attributes: attributesOf(event) }),
+        send(unusual ? this.alone : this.batched).catch((error: unknown) => {
+          if (unusual || (error as { code?: unknown }).code !== INVALID_ARGUMENT) throw error;
+          return send(this.alone);
+        }),
         deadline,
       ]);
     } catch (error) {
       if (error instanceof PublishError) throw error;
-      throw new PublishError(`publishing to ${this.topic.name} failed: ${(error as Error).message}`, { cause: error });
+      throw new PublishError(`publishing to ${this.batched.name} failed: ${(error as Error).message}`, { cause: error });
     } finally {
       clearTimeout(timer);
     }
