@@ -34,14 +34,14 @@ function parseRange(setting: string, entry: string): Range {
   const [address = '', bits, ...rest] = entry.split('/');
   const prefix = bits === undefined ? undefined : Number(bits);
   const parsed = rest.length === 0 && (bits === undefined || /^\d{1,3}$/.test(bits)) ? parseAddress(address) : undefined;
-  const max = parsed?.kind() === 'ipv4' ? 32 : 128;
-  if (!parsed || (prefix !== undefined && prefix > max)) {
+  const written = parsed && ipaddr.parse(address);
+  const max = written?.kind() === 'ipv4' ? 32 : 128;
+  if (!parsed || !written || (prefix !== undefined && prefix > max)) {
     throw new ConfigError(setting, `"${entry}" is not an IPv4 or IPv6 CIDR range (e.g. 35.234.176.0/20 or 2600:1900::/28)`);
   }
   // An IPv6 client address arrives as IPv4 when it is IPv4-mapped (see parseAddress), so
   // a range written as ::ffff:a.b.c.d/n is kept as the IPv4 range it stands for.
-  const original = ipaddr.parse(address);
-  if (original.kind() === 'ipv6' && parsed.kind() === 'ipv4') return [parsed, Math.max(0, (prefix ?? 128) - 96)];
+  if (written.kind() === 'ipv6' && parsed.kind() === 'ipv4') return [parsed, Math.max(0, (prefix ?? 128) - 96)];
   return [parsed, prefix ?? max];
 }
 
