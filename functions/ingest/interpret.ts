@@ -1,4 +1,5 @@
 import { describeErrors, validator } from '../shared/schemas.js';
+import { boundedView } from './bounded-view.js';
 import type { SyncEvent } from '../shared/sync-event.js';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 import { quarantinedEvent, type QuarantineProblem } from './quarantine.js';
@@ -33,7 +34,9 @@ export function interpret(source: Source, raw: Buffer, receivedAt: Date): SyncEv
     return quarantine(problems, parsed);
   }
   try {
-    return SOURCES[source].normalise(parsed, receivedAt);
+    // Normalisers see a bounded prefix of every string (linear time whatever the sender
+    // wrote); the event carries the payload exactly as received.
+    return { ...SOURCES[source].normalise(boundedView(parsed), receivedAt), payload: parsed as SyncEvent['payload'] };
   } catch (error) {
     return quarantine([{ code: 'unrecognised_shape', message: `the ${source} payload could not be normalised: ${(error as Error).message}` }], parsed);
   }

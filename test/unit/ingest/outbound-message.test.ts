@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { boundedView, CLASSIFY_PREFIX_CHARS } from '../../../functions/ingest/bounded-view.js';
 import { MAX_BODY_BYTES_LIMIT } from '../../../functions/ingest/config.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../../../functions/ingest/json-depth.js';
 import { outboundMessage } from '../../../functions/ingest/outbound-message.js';
@@ -84,5 +85,19 @@ describe('making a message storable', () => {
       const raw = Buffer.from('{"nope"');
       assert.equal(outboundMessage('fivetran', raw, receivedAt).event.id, outboundMessage('fivetran', raw, new Date()).event.id);
     });
+  });
+});
+
+describe('what the normalisers see', () => {
+  it('a bounded prefix of every string; the event keeps the payload whole', () => {
+    const text = `Your connection 'orders' failed. ${'schema '.repeat(50_000)}`;
+    const raw = Buffer.from(JSON.stringify({ text, blocks: [{ text: { text: 'x'.repeat(40_000) } }] }));
+    const { event } = outboundMessage('airbyte', raw, receivedAt);
+    assert.equal((event.payload as { text: string }).text, text, 'payload exactly as received');
+    assert.ok((event.summary ?? '').length <= CLASSIFY_PREFIX_CHARS);
+    assert.deepEqual(boundedView({ a: ['y'.repeat(CLASSIFY_PREFIX_CHARS + 1)], n: 1, z: null }), { a: ['y'.repeat(CLASSIFY_PREFIX_CHARS)], n: 1, z: null });
+    const proto = boundedView(JSON.parse('{"__proto__": {"polluted": true}}')) as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(proto), Object.prototype);
+    assert.deepEqual(Object.keys(proto), ['__proto__']);
   });
 });
