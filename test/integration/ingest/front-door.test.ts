@@ -138,6 +138,15 @@ describe('the front door over real HTTP (Functions Framework in this process)', 
     }
   });
 
+  it('a path Express cannot decode is answered as JSON, never its HTML page', async () => {
+    for (const path of ['/%', '/fivetran%zz', '/%E0%A4%A']) {
+      const answer = await postStreamed(`${served.url}${path}`, signedJson('{}'), Buffer.from('{}'), 2);
+      assert.equal(answer.status, 400, path);
+      assert.match(answer.headers['content-type'] as string, /application\/json/);
+      assert.equal(JSON.parse(answer.body).error, 'bad_request');
+    }
+  });
+
   it('a 403 from the source ranges comes before the body is read (even an oversized one)', async () => {
     const restricted = await serve({ sourceRanges: { fivetran: SourceRanges.parse('FIVETRAN_SOURCE_RANGES', '203.0.113.0/24') } });
     try {

@@ -30,6 +30,8 @@ const tokened = (body: string): Sent => ({ path: `/airbyte?token=${TOKEN}`, head
 
 async function send(url: string, { path, headers, body }: Sent): Promise<{ status: number; id?: string }> {
   const response = await fetch(url + path, { method: 'POST', headers, body });
+  // Every answer is postload's JSON, refusals included: an HTML page fails here.
+  assert.match(response.headers.get('content-type') ?? '', /application\/json/, `${response.status} for ${path}`);
   const answer = (await response.json()) as { id?: string };
   return { status: response.status, ...(answer.id ? { id: answer.id } : {}) };
 }
@@ -135,7 +137,7 @@ describe('hostile input against the Pub/Sub emulator (real function, real emulat
       });
     const junk = fc
       .record({
-        path: fc.constantFrom('/fivetran', '/airbyte', '/airbyte?token=wrong', '/nowhere', '/fivetran/'),
+        path: fc.oneof(fc.constantFrom('/fivetran', '/airbyte', '/airbyte?token=wrong', '/nowhere', '/fivetran/', '/%', '/fivetran%zz', '//fivetran'), fc.webPath().map((p) => p || '/')),
         body: fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.json({ maxDepth: 4 })),
         signature: fc.option(fc.stringMatching(/^[0-9a-f]{64}$/), { nil: undefined }),
       })
