@@ -112,6 +112,12 @@ describe('ingestWebhook → Pub/Sub emulator (real function, real emulator)', fu
     assert.deepEqual([structured?.vendorEvent, structured?.payload], ['sync_end', { event: 'sync_end', connector_id: 'c' }]);
   });
 
+  it('warns at start-up about secrets shorter than 32 characters, naming the setting, never the value', async () => {
+    await ingest.waitForOutput(/FIVETRAN_WEBHOOK_SECRET is shorter than 32 characters/);
+    await ingest.waitForOutput(/AIRBYTE_WEBHOOK_TOKEN is shorter than 32 characters/);
+    assert.ok(!ingest.output().includes(SECRET) && !ingest.output().includes(TOKEN));
+  });
+
   it('gives a re-sent event the same id (consumers deduplicate on it)', async () => {
     const body = fixtureText('fivetran', 'sync_end-rescheduled');
     const first = (await (await postFivetran(ingest.url, body)).json()) as { id: string };
