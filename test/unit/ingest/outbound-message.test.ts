@@ -94,8 +94,12 @@ describe('what the normalisers see', () => {
     const raw = Buffer.from(JSON.stringify({ text, blocks: [{ text: { text: 'x'.repeat(40_000) } }] }));
     const { event } = outboundMessage('airbyte', raw, receivedAt);
     assert.equal((event.payload as { text: string }).text, text, 'payload exactly as received');
-    assert.ok((event.summary ?? '').length <= CLASSIFY_PREFIX_CHARS);
-    assert.deepEqual(boundedView({ a: ['y'.repeat(CLASSIFY_PREFIX_CHARS + 1)], n: 1, z: null }), { a: ['y'.repeat(CLASSIFY_PREFIX_CHARS)], n: 1, z: null });
+    assert.ok((event.summary ?? '').length <= CLASSIFY_PREFIX_CHARS + 80);
+    const long = 'y'.repeat(CLASSIFY_PREFIX_CHARS);
+    const [a, b] = [boundedView(`${long}tail-a`), boundedView(`${long}tail-b`)] as string[];
+    assert.ok(a!.startsWith(long) && a!.length < CLASSIFY_PREFIX_CHARS + 80, 'a bounded prefix');
+    assert.notEqual(a, b, 'texts that differ past the prefix stay distinct (ids hashed from text)');
+    assert.deepEqual(boundedView({ a: ['short'], n: 1, z: null }), { a: ['short'], n: 1, z: null });
     const proto = boundedView(JSON.parse('{"__proto__": {"polluted": true}}')) as Record<string, unknown>;
     assert.equal(Object.getPrototypeOf(proto), Object.prototype);
     assert.deepEqual(Object.keys(proto), ['__proto__']);
