@@ -39,6 +39,8 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
   const project = projectId(env);
   const secretOptions = {
     ttlMs: integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, { min: 0, max: 86_400 }) * 1000,
+    // Shorter is guessable enough to warn about: nothing rate-limits guesses at a token.
+    warnShorterThan: 32,
     ...(project ? { projectId: project } : {}),
   };
   const ranges: Partial<Record<string, SourceRanges>> = {};

@@ -1,4 +1,5 @@
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import { logger } from './logger.js';
 
 /** The two Secret Manager calls postload makes; a sinon stub or the real client. */
 export type SecretManagerLike = Pick<SecretManagerServiceClient, 'listSecretVersions' | 'accessSecretVersion'>;
@@ -47,6 +48,8 @@ export interface SecretOptions {
   callTimeoutMs?: number;
   /** Calls per refresh before it counts as failed (authoritative answers end it at once). */
   attempts?: number;
+  /** Values shorter than this many characters are logged as a warning (once per value). */
+  warnShorterThan?: number;
   /** Project for short references (sm://NAME). */
   projectId?: string;
   client?: () => Promise<SecretManagerLike>;
@@ -101,6 +104,8 @@ export class Secret {
   private readonly attempts: number;
   private readonly client: () => Promise<SecretManagerLike>;
   private readonly now: () => number;
+  private readonly warnShorterThan: number;
+  private readonly warned = new Set<string>();
 
   constructor(
     readonly setting: string,
@@ -115,12 +120,14 @@ export class Secret {
     this.attempts = options.attempts ?? 2;
     this.client = options.client ?? defaultClient;
     this.now = options.now ?? Date.now;
+    this.warnShorterThan = options.warnShorterThan ?? 0;
     // Trimmed before it is classified: " sm://..." is a reference, not a literal secret
     // equal to the reference's text; an empty or blank value is no value.
     const value = raw?.trim() || undefined;
     if (value === undefined) return;
     if (!value.startsWith('sm://')) {
       this.literal = Buffer.from(value, 'utf8');
+      this.warnIfShort([this.literal], 'the value');
       return;
     }
     const match = REFERENCE.exec(value);
@@ -136,11 +143,6 @@ export class Secret {
 
   get configured(): boolean {
     return this.literal !== undefined || this.reference !== undefined;
-  }
-
-  /** The length of a literal value in characters (undefined for a reference), for start-up checks. */
-  get literalLength(): number | undefined {
-    return this.literal?.toString('utf8').length;
   }
 
   /** Every value an inbound request may be authenticated with: all enabled versions. */
@@ -186,6 +188,16 @@ export class Secret {
     return after.length !== before.length || after.some((value, i) => !value.equals(before[i]!));
   }
 
+  private warnIfShort(values: Buffer[], where: string): void {
+    values.forEach((value, i) => {
+      const length = value.toString('utf8').length;
+      const key = `${where}#${i}:${length}`;
+      if (length >= this.warnShorterThan || this.warned.has(key)) return;
+      this.warned.add(key);
+      logger.warn({ setting: this.setting, length }, `${this.setting} is shorter than ${this.warnShorterThan} characters (${where}): use a long random value`);
+    });
+  }
+
   private refreshInBackground(): void {
     if (this.inFlight || this.now() < this.nextAttemptAt) return;
     void this.refresh();
@@ -196,6 +208,7 @@ export class Secret {
     this.inFlight ??= this.loadWithRetries()
       .then(
         (values) => {
+          this.warnIfShort(values, this.reference!.secret);
           this.cached = { values, fetchedAt: this.now() };
           this.revoked = undefined;
           this.failures = 0;
