@@ -1,15 +1,16 @@
 import * as functions from '@google-cloud/functions-framework';
 import type { CloudEvent, HttpFunction } from '@google-cloud/functions-framework';
-import { passMalformedJsonToFunction } from './shared/malformed-json-passthrough.js';
+import { installBodyParsing } from './shared/body-parsing.js';
 
 // One package serves both functions, and each Cloud Functions instance runs one of them.
 // The handlers are imported on demand so the ingest function never loads the processor's
 // Firestore, dbt Cloud or Slack code (and the other way round). The instance's own target
 // (FUNCTION_TARGET) is imported before the server starts, so a bad configuration (say a
 // routing file that fails its schema) stops the instance at start-up, failing the deploy,
-// instead of failing every event.
+// instead of failing every event. Loading the ingest module also makes its bounded body
+// reader the only thing that reads request bodies (shared/body-parsing.ts).
 
-passMalformedJsonToFunction();
+installBodyParsing();
 
 const loadIngest = once(() => import('./ingest/index.js'));
 const loadProcessor = once(() => import('./processor/handler.js'));

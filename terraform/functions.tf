@@ -42,6 +42,10 @@ resource "google_cloudfunctions2_function" "ingest" {
       MAX_BODY_BYTES           = tostring(var.max_body_bytes)
       PUBLISH_TIMEOUT_MS       = tostring(var.publish_timeout_ms)
       SECRET_CACHE_TTL_SECONDS = tostring(var.secret_cache_ttl_seconds)
+      FIVETRAN_SOURCE_RANGES   = join(",", var.fivetran_source_ranges)
+      AIRBYTE_SOURCE_RANGES    = join(",", var.airbyte_source_ranges)
+      DBT_CLOUD_SOURCE_RANGES  = join(",", var.dbt_cloud_source_ranges)
+      TRUSTED_PROXY_HOPS       = tostring(var.trusted_proxy_hops)
     }
   }
 

@@ -171,13 +171,13 @@ variable "log_level" {
 # ---------------------------------------------------------------------------------------
 
 variable "max_body_bytes" {
-  description = "Largest webhook body accepted; larger ones are answered 413. At most 7 MiB: the SyncEvent carries the payload, and a Pub/Sub message holds at most 10 MB (the code caps MAX_BODY_BYTES the same way)."
+  description = "Largest webhook body accepted; larger ones are answered 413. At most 1600000: the SyncEvent carries the payload (as escaped text when quarantined, up to six bytes a byte), and a Pub/Sub message holds at most 10 MB (the code caps MAX_BODY_BYTES the same way)."
   type        = number
   default     = 1048576
 
   validation {
-    condition     = var.max_body_bytes >= 1024 && var.max_body_bytes <= 7340032 && floor(var.max_body_bytes) == var.max_body_bytes
-    error_message = "max_body_bytes must be a whole number between 1024 and 7340032 (7 MiB): a Pub/Sub message holds at most 10 MB, and the SyncEvent around the payload needs the rest."
+    condition     = var.max_body_bytes >= 1024 && var.max_body_bytes <= 1600000 && floor(var.max_body_bytes) == var.max_body_bytes
+    error_message = "max_body_bytes must be a whole number between 1024 and 1600000, so that the largest accepted body always fits one Pub/Sub message."
   }
 }
 
@@ -200,6 +200,50 @@ variable "secret_cache_ttl_seconds" {
   validation {
     condition     = var.secret_cache_ttl_seconds >= 0 && var.secret_cache_ttl_seconds <= 86400
     error_message = "secret_cache_ttl_seconds must be between 0 and 86400."
+  }
+}
+
+variable "fivetran_source_ranges" {
+  description = "IPv4/IPv6 CIDR ranges Fivetran's webhooks come from (Fivetran publishes them per region); requests to /fivetran from elsewhere get 403. Empty: no restriction."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for range in var.fivetran_source_ranges : can(cidrhost(range, 0))])
+    error_message = "fivetran_source_ranges must be CIDR ranges such as 35.234.176.0/20 (a single address is a /32 or /128)."
+  }
+}
+
+variable "airbyte_source_ranges" {
+  description = "IPv4/IPv6 CIDR ranges Airbyte Cloud's webhooks come from; requests to /airbyte from elsewhere get 403. Empty: no restriction (self-managed Airbyte: your own egress addresses)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for range in var.airbyte_source_ranges : can(cidrhost(range, 0))])
+    error_message = "airbyte_source_ranges must be CIDR ranges such as 34.106.109.131/32."
+  }
+}
+
+variable "dbt_cloud_source_ranges" {
+  description = "IPv4/IPv6 CIDR ranges dbt Cloud's webhooks come from; requests to /dbt-cloud from elsewhere get 403. Empty: no restriction."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for range in var.dbt_cloud_source_ranges : can(cidrhost(range, 0))])
+    error_message = "dbt_cloud_source_ranges must be CIDR ranges such as 52.45.144.63/32."
+  }
+}
+
+variable "trusted_proxy_hops" {
+  description = "Proxies of your own between Google's front end and the ingest function (1 behind a Google external Application Load Balancer); the client address is read that many X-Forwarded-For entries before the last."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.trusted_proxy_hops >= 0 && var.trusted_proxy_hops <= 10
+    error_message = "trusted_proxy_hops must be between 0 and 10."
   }
 }
 

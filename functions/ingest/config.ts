@@ -1,5 +1,7 @@
 import { secretSetting, type Secret } from '../shared/secrets.js';
 import { integer, optionalString, projectId } from '../shared/settings.js';
+import type { Source } from './read-request.js';
+import { SourceRanges } from './source-ranges.js';
 
 export interface IngestConfig {
   projectId: string | undefined;
@@ -10,23 +12,58 @@ export interface IngestConfig {
   fivetranSecret: Secret;
   airbyteToken: Secret;
   dbtCloudSecret: Secret;
+  /** Networks each source's requests must come from; a source without an entry accepts any. */
+  sourceRanges: Partial<Record<Source, SourceRanges>>;
+  /** Proxies of the deployment's own between Google's front end and the function. */
+  trustedProxyHops: number;
 }
 
+type Env = Record<string, string | undefined>;
+
+/**
+ * The largest MAX_BODY_BYTES: a body of this size always fits one Pub/Sub message
+ * (10 MB data + attributes) in the worst case, a quarantined body kept as JSON text, where
+ * escaping can make each byte six (a control character becomes \u0001), plus the event's
+ * own fields and attributes (under 64 KiB).
+ */
+export const MAX_BODY_BYTES_LIMIT = 1_600_000;
+
+/** One line per source: the setting naming the networks its webhooks come from. */
+const SOURCE_RANGE_SETTINGS: Record<Source | 'dbt-cloud', (env: Env) => SourceRanges | undefined> = {
+  fivetran: (env) => sourceRanges(env, 'FIVETRAN_SOURCE_RANGES'),
+  airbyte: (env) => sourceRanges(env, 'AIRBYTE_SOURCE_RANGES'),
+  'dbt-cloud': (env) => sourceRanges(env, 'DBT_CLOUD_SOURCE_RANGES'),
+};
+
 /** The ingest function's settings; the only place it reads the environment. */
-export function loadIngestConfig(env: Record<string, string | undefined> = process.env): IngestConfig {
+export function loadIngestConfig(env: Env = process.env): IngestConfig {
   const project = projectId(env);
   const secretOptions = {
     ttlMs: integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, { min: 0, max: 86_400 }) * 1000,
+    // Shorter is guessable enough to warn about: nothing rate-limits guesses at a token.
+    warnShorterThan: 32,
     ...(project ? { projectId: project } : {}),
   };
+  const ranges: Partial<Record<string, SourceRanges>> = {};
+  for (const [source, read] of Object.entries(SOURCE_RANGE_SETTINGS)) {
+    const parsed = read(env);
+    if (parsed) ranges[source] = parsed;
+  }
   return {
     projectId: project,
     topic: optionalString(env, 'SYNC_EVENTS_TOPIC') ?? 'sync-events',
-    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1024 * 1024, { min: 1024, max: 32 * 1024 * 1024 }),
+    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1024 * 1024, { min: 1024, max: MAX_BODY_BYTES_LIMIT }),
     // Fivetran gives up after ~10 s; answer before it does.
     publishTimeoutMs: integer(env, 'PUBLISH_TIMEOUT_MS', 8000, { min: 100, max: 60_000 }),
     fivetranSecret: secretSetting(env, 'FIVETRAN_WEBHOOK_SECRET', secretOptions),
     airbyteToken: secretSetting(env, 'AIRBYTE_WEBHOOK_TOKEN', secretOptions),
     dbtCloudSecret: secretSetting(env, 'DBT_CLOUD_WEBHOOK_SECRET', secretOptions),
+    sourceRanges: ranges,
+    trustedProxyHops: integer(env, 'TRUSTED_PROXY_HOPS', 0, { min: 0, max: 10 }),
   };
+}
+
+function sourceRanges(env: Env, name: string): SourceRanges | undefined {
+  const value = optionalString(env, name);
+  return value === undefined ? undefined : SourceRanges.parse(name, value);
 }

@@ -10,6 +10,8 @@ export class HttpError extends Error {
     message: string,
     readonly details: Record<string, unknown> = {},
     readonly headers: Record<string, string> = {},
+    /** Logged with the refusal, never answered (say, the client address a 403 refused). */
+    readonly logFields: Record<string, unknown> = {},
   ) {
     super(message);
   }

@@ -1,8 +1,10 @@
+import { readBodiesWith } from '../shared/body-parsing.js';
 import { logger } from '../shared/logger.js';
 import { validator } from '../shared/schemas.js';
 import { loadIngestConfig } from './config.js';
 import { createIngestHandler } from './handler.js';
 import { PubSubPublisher } from './publisher.js';
+import { createBodyReader } from './read-request.js';
 
 // Built once per instance: settings read, schemas compiled, one Pub/Sub client.
 const config = loadIngestConfig();
@@ -11,10 +13,15 @@ for (const secret of [config.fivetranSecret, config.airbyteToken, config.dbtClou
     logger.warn({ setting: secret.setting }, `${secret.setting} is not set: its endpoint refuses every request (503) until it is`);
   }
 }
+for (const [source, ranges] of Object.entries(config.sourceRanges)) {
+  logger.info({ source, setting: ranges.setting }, `${source} requests are accepted only from the networks in ${ranges.setting}`);
+}
 
 validator('fivetran-webhook');
 validator('airbyte-webhook');
 validator('dbt-cloud-webhook');
+
+readBodiesWith(createBodyReader(config));
 
 export const ingestWebhook = createIngestHandler({
   config,

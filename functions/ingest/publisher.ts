@@ -1,5 +1,5 @@
 import { PubSub, type Topic } from '@google-cloud/pubsub';
-import { attributesOf, encodeSyncEvent, type SyncEvent } from '../shared/sync-event.js';
+import { ATTRIBUTE_VALUE_MAX_BYTES, messageBytes, PUBSUB_MESSAGE_MAX_BYTES, type SyncEvent } from '../shared/sync-event.js';
 
 /** Pub/Sub did not confirm the message in time: the sender must retry. */
 export class PublishError extends Error {
@@ -9,18 +9,58 @@ export class PublishError extends Error {
   }
 }
 
+/**
+ * A message Pub/Sub would refuse. It is never sent: in a batch it would fail (in the
+ * emulator: hang) every message batched with it. Only a bug in postload builds one.
+ */
+export class InvalidMessageError extends Error {
+  override readonly name = 'InvalidMessageError';
+}
+
+/** A SyncEvent encoded for Pub/Sub, checked to be storable before it is published. */
+export interface OutboundMessage {
+  event: SyncEvent;
+  data: Buffer;
+  attributes: Record<string, string>;
+}
+
 export interface SyncEventPublisher {
   /** Resolves with the Pub/Sub message id once the server has stored the message. */
-  publish(event: SyncEvent): Promise<string>;
+  publish(message: OutboundMessage): Promise<string>;
+}
+
+/** Messages above this size, and quarantined ones, travel in a publish request of their own. */
+const ALONE_ABOVE_BYTES = 256 * 1024;
+const INVALID_ARGUMENT = 3;
+const MAX_ATTRIBUTES = 100;
+const ATTRIBUTE_KEY_MAX_BYTES = 256;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Why Pub/Sub would refuse this message (its documented limits), or undefined when it is storable. */
+export function unstorable({ data, attributes }: Pick<OutboundMessage, 'data' | 'attributes'>): string | undefined {
+  const entries = Object.entries(attributes);
+  if (entries.length > MAX_ATTRIBUTES) return `${entries.length} attributes, more than ${MAX_ATTRIBUTES}`;
+  for (const [key, value] of entries) {
+    if (key === '' || Buffer.byteLength(key) > ATTRIBUTE_KEY_MAX_BYTES || LONE_SURROGATE.test(key)) return `attribute key ${JSON.stringify(key.slice(0, 40))} is empty, too long or not UTF-8`;
+    if (Buffer.byteLength(value) > ATTRIBUTE_VALUE_MAX_BYTES || LONE_SURROGATE.test(value)) return `attribute ${key} is over ${ATTRIBUTE_VALUE_MAX_BYTES} bytes or not UTF-8`;
+  }
+  const bytes = messageBytes(data, attributes);
+  return bytes > PUBSUB_MESSAGE_MAX_BYTES ? `${bytes} bytes, over ${PUBSUB_MESSAGE_MAX_BYTES}` : undefined;
 }
 
 /**
  * Publishes SyncEvents to one topic through one client for the life of the instance.
  * Batching waits at most a few milliseconds, so a lone webhook is not held back but a
- * burst shares round trips.
+ * burst shares round trips. The client sends a batch as one request and Pub/Sub refuses
+ * the whole request for one bad message, so isolation comes in layers: attributes are
+ * made valid when the message is built (attributesOf), every message is checked against
+ * Pub/Sub's limits before it is queued (one that fails is never sent), anything unusual
+ * (quarantined or large) is published unbatched, and a batch refused as invalid is
+ * retried one message per request, so only the message at fault fails.
  */
 export class PubSubPublisher implements SyncEventPublisher {
-  private readonly topic: Topic;
+  private readonly batched: Topic;
+  private readonly alone: Topic;
 
   constructor(
     topicName: string,
@@ -28,30 +68,33 @@ export class PubSubPublisher implements SyncEventPublisher {
     projectId?: string,
   ) {
     const client = new PubSub(projectId ? { projectId } : {});
-    this.topic = client.topic(topicName, {
-      batching: { maxMessages: 100, maxMilliseconds: 5 },
-      gaxOpts: { timeout: timeoutMs },
-    });
+    const gaxOpts = { timeout: timeoutMs };
+    this.batched = client.topic(topicName, { batching: { maxMessages: 100, maxMilliseconds: 5 }, gaxOpts });
+    this.alone = client.topic(topicName, { batching: { maxMessages: 1 }, gaxOpts });
   }
 
-  async publish(event: SyncEvent): Promise<string> {
+  async publish({ event, data, attributes }: OutboundMessage): Promise<string> {
+    const problem = unstorable({ data, attributes });
+    if (problem) throw new InvalidMessageError(`not published, Pub/Sub would refuse it: ${problem}`);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new PublishError(`Pub/Sub did not confirm within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
+      timer = setTimeout(() => reject(new PublishError(`Pub/Sub did not confirm within ${this.timeoutMs} ms`)), this.timeoutMs);
     });
+    const unusual = event.type === 'quarantined' || data.length > ALONE_ABOVE_BYTES;
+    const send = (topic: Topic) => topic.publishMessage({ data, attributes });
     try {
       // A publish that loses the race may still land later: the sender's retry then
       // carries the same event id, and every consumer deduplicates on it.
       return await Promise.race([
-        this.topic.publishMessage({ data: encodeSyncEvent(event), attributes: attributesOf(event) }),
+        send(unusual ? this.alone : this.batched).catch((error: unknown) => {
+          if (unusual || (error as { code?: unknown }).code !== INVALID_ARGUMENT) throw error;
+          return send(this.alone);
+        }),
         deadline,
       ]);
     } catch (error) {
       if (error instanceof PublishError) throw error;
-      throw new PublishError(`publishing to ${this.topic.name} failed: ${(error as Error).message}`, { cause: error });
+      throw new PublishError(`publishing to ${this.batched.name} failed: ${(error as Error).message}`, { cause: error });
     } finally {
       clearTimeout(timer);
     }

@@ -1,44 +1,130 @@
+import type { IncomingMessage } from 'node:http';
 import type { Request } from '@google-cloud/functions-framework';
+import getRawBody from 'raw-body';
+import type { BodyReader } from '../shared/body-parsing.js';
+import type { IngestConfig } from './config.js';
 import { HttpError } from './http-error.js';
+import { clientAddress } from './source-ranges.js';
 
 export type Source = 'fivetran' | 'airbyte' | 'dbt-cloud';
 
 const ROUTES: Record<string, Source> = { '/fivetran': 'fivetran', '/airbyte': 'airbyte', '/dbt-cloud': 'dbt-cloud' };
 
-/** The webhook source named by the path (`/fivetran`, `/airbyte`, `/dbt-cloud`, a trailing slash allowed). */
-export function routeOf(req: Request): Source {
-  const path = req.path.length > 1 ? req.path.replace(/\/+$/, '') : req.path;
-  const source = ROUTES[path];
+/** How much of an unknown path a 404 repeats. */
+const PATH_ECHO_CHARS = 64;
+
+/** A request that passed the front door: its source and the exact bytes of its body. */
+export interface ReadRequest {
+  source: Source;
+  raw: Buffer;
+}
+
+const RESULT = Symbol('postload.readRequest');
+type Carrier = IncomingMessage & { [RESULT]?: ReadRequest | HttpError; rawBody?: Buffer };
+
+/**
+ * What the ingest function does before any body byte is buffered: route by path and
+ * method, refuse addresses outside the source's ranges (403), refuse what it could
+ * never accept (a compressed or non-JSON body: 415; a declared length over the limit:
+ * 413), then read at most maxBodyBytes, never inflated. Runs inside the framework's body
+ * parsing (see shared/body-parsing.ts); the outcome waits on the request for the handler.
+ */
+export function createBodyReader(config: Pick<IngestConfig, 'maxBodyBytes' | 'sourceRanges' | 'trustedProxyHops'>): BodyReader {
+  return async (incoming) => {
+    const req = incoming as Request & Carrier;
+    try {
+      const source = routeOf(req.path, req.method);
+      checkSourceAddress(req, source, config);
+      checkContentHeaders(req);
+      const declared = req.headers['content-length'];
+      const length = declared === undefined ? undefined : Number(declared);
+      if (length !== undefined && length > config.maxBodyBytes) throw tooLarge(config.maxBodyBytes);
+      const raw = await readBounded(req, length, config.maxBodyBytes);
+      req.rawBody = raw;
+      req[RESULT] = { source, raw };
+    } catch (error) {
+      req[RESULT] = error instanceof HttpError ? error : new HttpError(400, 'unreadable_body', 'the body could not be read');
+    }
+  };
+}
+
+/** The front door's verdict on this request: its body, or the refusal to answer. */
+export function readRequest(req: Request): ReadRequest {
+  const result = (req as Request & Carrier)[RESULT];
+  if (result instanceof HttpError) throw result;
+  // Fail closed: the body reader must have seen every request the handler serves.
+  if (!result) throw new Error('the body reader did not run: call installBodyParsing() and readBodiesWith() before the server starts');
+  return result;
+}
+
+/** The webhook source named by the path (`/fivetran`, `/airbyte`, trailing slashes allowed). */
+export function routeOf(rawPath: string, method: string): Source {
+  const path = trimTrailingSlashes(rawPath);
+  const source = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
   if (!source) {
-    throw new HttpError(404, 'unknown_path', `no webhook at ${path}; POST to /fivetran, /airbyte or /dbt-cloud`);
+    const shown = path.length > PATH_ECHO_CHARS ? `${path.slice(0, PATH_ECHO_CHARS)}…` : path;
+    throw new HttpError(404, 'unknown_path', `no webhook at ${shown}; POST to ${Object.keys(ROUTES).join(' or ')}`, {}, CLOSE);
   }
-  if (req.method !== 'POST') {
-    throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed; webhooks are POSTed`, {}, { allow: 'POST' });
+  if (method !== 'POST') {
+    throw new HttpError(405, 'method_not_allowed', `${method} is not allowed; webhooks are POSTed`, {}, { allow: 'POST', ...CLOSE });
   }
   return source;
 }
 
-/**
- * The request body's exact bytes, within the size limit and of a JSON content type.
- * The Functions Framework has already read the body and kept the bytes in rawBody.
- */
-export function rawJsonBody(req: Request, maxBytes: number): Buffer {
-  const declared = Number(req.get('content-length'));
-  const raw = req.rawBody ?? Buffer.alloc(0);
-  if (raw.length > maxBytes || (Number.isFinite(declared) && declared > maxBytes)) {
-    throw new HttpError(413, 'payload_too_large', `the body is larger than the ${maxBytes}-byte limit`, { limitBytes: maxBytes });
-  }
-  const contentType = req.get('content-type')?.split(';', 1)[0]?.trim().toLowerCase();
-  if (!contentType || !(contentType === 'application/json' || contentType.endsWith('+json'))) {
-    throw new HttpError(415, 'unsupported_media_type', `expected Content-Type application/json, got ${contentType ?? 'none'}`);
-  }
-  return raw;
+/** Linear in the path's length, whatever it holds (a regular expression such as /\/+$/ is not). */
+function trimTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 1 && path.charCodeAt(end - 1) === 0x2f) end--;
+  return path.slice(0, end);
 }
 
-export function parseJson(raw: Buffer): unknown {
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch (error) {
-    throw new HttpError(400, 'invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
+function checkSourceAddress(req: Request, source: Source, config: Pick<IngestConfig, 'sourceRanges' | 'trustedProxyHops'>): void {
+  const ranges = config.sourceRanges[source];
+  if (!ranges) return;
+  const forwardedFor = req.headers['x-forwarded-for'];
+  const chain = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor;
+  const address = clientAddress(chain, req.socket.remoteAddress, config.trustedProxyHops);
+  if (ranges.includes(address)) return;
+  throw new HttpError(
+    403,
+    'forbidden_address',
+    `requests to this endpoint must come from the networks in ${ranges.setting}`,
+    {},
+    CLOSE,
+    { source, clientAddress: address ?? null, forwardedFor: chain?.slice(0, 512) ?? null },
+  );
+}
+
+function checkContentHeaders(req: Request): void {
+  const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    throw new HttpError(415, 'unsupported_encoding', `Content-Encoding ${encoding.slice(0, 32)} is not accepted; send the body uncompressed`, {}, CLOSE);
+  }
+  const [type = '', ...parameters] = (req.headers['content-type'] ?? '').split(';');
+  const mediaType = type.trim().toLowerCase();
+  if (!(mediaType === 'application/json' || mediaType.endsWith('+json'))) {
+    throw new HttpError(415, 'unsupported_media_type', `expected Content-Type application/json, got ${mediaType.slice(0, 64) || 'none'}`, {}, CLOSE);
+  }
+  const charset = parameters.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new HttpError(415, 'unsupported_charset', `charset ${charset.slice(0, 32)} is not accepted; JSON is UTF-8`, {}, CLOSE);
   }
 }
+
+async function readBounded(req: Request, length: number | undefined, limit: number): Promise<Buffer> {
+  try {
+    return await getRawBody(req, { limit, ...(length !== undefined && Number.isFinite(length) ? { length } : {}) });
+  } catch (error) {
+    const type = (error as { type?: string }).type;
+    if (type === 'entity.too.large') throw tooLarge(limit);
+    throw new HttpError(400, 'unreadable_body', type === 'request.aborted' ? 'the request was aborted' : 'the body does not match its Content-Length', {}, CLOSE);
+  }
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, 'payload_too_large', `the body is larger than the ${limit}-byte limit`, { limitBytes: limit }, CLOSE);
+}
+
+// A refusal made before the body was read leaves the rest of it unread on the connection;
+// closing it is cheaper than draining an attacker's gigabyte.
+const CLOSE = { connection: 'close' };

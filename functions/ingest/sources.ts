@@ -2,7 +2,7 @@ import type { Request } from '@google-cloud/functions-framework';
 import type { AirbyteWebhook } from '../generated/airbyte-webhook.schema.js';
 import type { DbtCloudWebhook } from '../generated/dbt-cloud-webhook.schema.js';
 import type { FivetranWebhook } from '../generated/fivetran-webhook.schema.js';
-import { describeErrors, validator, type SchemaName } from '../shared/schemas.js';
+import type { SchemaName } from '../shared/schemas.js';
 import type { SyncEvent } from '../shared/sync-event.js';
 import { normaliseAirbyte } from './airbyte/normalise.js';
 import { checkToken, offeredTokens } from './airbyte/token.js';
@@ -12,7 +12,6 @@ import { checkDbtCloudSignature, DBT_CLOUD_SIGNATURE_HEADER } from './dbt-cloud/
 import { normaliseDbtCloud } from './dbt-cloud/normalise.js';
 import { checkFivetranSignature, FIVETRAN_SIGNATURE_HEADER } from './fivetran/signature.js';
 import { normaliseFivetran } from './fivetran/normalise.js';
-import { HttpError } from './http-error.js';
 import type { Source } from './read-request.js';
 
 /** What differs between the vendors: how they authenticate, their schema, their shape. */
@@ -20,6 +19,8 @@ interface SourceHandler {
   authenticate(req: Request, raw: Buffer, config: IngestConfig): Promise<void>;
   schema: SchemaName;
   normalise(payload: unknown, receivedAt: Date): SyncEvent;
+  /** The body's field naming the vendor's event, read for quarantined events when present. */
+  vendorEventField?: string;
 }
 
 export const SOURCES: Record<Source, SourceHandler> = {
@@ -32,12 +33,13 @@ export const SOURCES: Record<Source, SourceHandler> = {
       }),
     schema: 'fivetran-webhook',
     normalise: (payload, receivedAt) => normaliseFivetran(payload as FivetranWebhook, receivedAt),
+    vendorEventField: 'event',
   },
   airbyte: {
     authenticate: (req, _raw, config) =>
       authenticate(config.airbyteToken, (tokens) => checkToken(offeredTokens(req.query, req.get('authorization')), tokens), {
         missing: 'missing token: add ?token=<token> to the webhook URL, or send Authorization: Bearer <token>',
-        malformed: 'the token is malformed',
+        malformed: 'offer exactly one token: either ?token= once or Authorization: Bearer, not both',
         mismatch: 'the token is not valid',
       }),
     schema: 'airbyte-webhook',
@@ -51,15 +53,7 @@ export const SOURCES: Record<Source, SourceHandler> = {
         mismatch: "Authorization does not match the body and the configured secret (the webhook's hmac_secret)",
       }),
     schema: 'dbt-cloud-webhook',
+    vendorEventField: 'eventType',
     normalise: (payload, receivedAt) => normaliseDbtCloud(payload as DbtCloudWebhook, receivedAt),
   },
 };
-
-/** Validates a parsed body against the source's schema; 422 lists the failing fields. */
-export function validatePayload(source: Source, payload: unknown): unknown {
-  const validate = validator(SOURCES[source].schema);
-  if (validate(payload)) return payload;
-  throw new HttpError(422, 'schema_violation', `the body is not a valid ${source} webhook`, {
-    problems: describeErrors(validate.errors),
-  });
-}

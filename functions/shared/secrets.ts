@@ -1,4 +1,5 @@
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import { logger } from './logger.js';
 
 /** The two Secret Manager calls postload makes; a sinon stub or the real client. */
 export type SecretManagerLike = Pick<SecretManagerServiceClient, 'listSecretVersions' | 'accessSecretVersion'>;
@@ -17,13 +18,21 @@ export class MissingSecretError extends Error {
 
 /** Secret Manager could not be read and no earlier value is cached. */
 export class SecretUnavailableError extends Error {
-  override readonly name = 'SecretUnavailableError';
+  override readonly name: string = 'SecretUnavailableError';
   constructor(
     readonly setting: string,
     cause: unknown,
   ) {
     super(`${setting}: Secret Manager could not be read (${describe(cause)})`, { cause });
   }
+}
+
+/**
+ * Secret Manager said the values must not be used: the secret or version is gone,
+ * disabled, or no longer readable by this identity. Cached values are dropped at once.
+ */
+export class SecretRevokedError extends SecretUnavailableError {
+  override readonly name = 'SecretRevokedError';
 }
 
 export interface SecretOptions {
@@ -33,11 +42,24 @@ export interface SecretOptions {
   minRefreshMs?: number;
   /** How many of the newest enabled versions are accepted at once. */
   maxVersions?: number;
+  /** How long past ttlMs the last good values are served while Secret Manager cannot be reached. */
+  maxStaleMs?: number;
+  /** Deadline of one Secret Manager call; the client library's own retries are turned off. */
+  callTimeoutMs?: number;
+  /** Calls per refresh before it counts as failed (authoritative answers end it at once). */
+  attempts?: number;
+  /** Values shorter than this many characters are logged as a warning (once per value). */
+  warnShorterThan?: number;
   /** Project for short references (sm://NAME). */
   projectId?: string;
   client?: () => Promise<SecretManagerLike>;
   now?: () => number;
 }
+
+/** The gRPC codes by which Secret Manager says "these values are not yours to use". */
+const AUTHORITATIVE_CODES = new Set([5 /* NOT_FOUND */, 7 /* PERMISSION_DENIED */, 9 /* FAILED_PRECONDITION */]);
+const FIRST_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 60_000;
 
 const REFERENCE = /^sm:\/\/(?:projects\/([^/]+)\/secrets\/)?([A-Za-z0-9_-]+)(?:\/versions\/([^/]+))?$/;
 
@@ -51,17 +73,39 @@ interface Reference {
  * A reference without a version accepts every enabled version, newest first, so an
  * operator can add a new version, move the senders over, then disable the old one
  * without a single rejected delivery.
+ *
+ * Lifecycle of fetched values:
+ * - fresh for ttlMs; from half of it on, a request starts a refresh in the background;
+ * - an authoritative answer (no enabled version, NOT_FOUND, PERMISSION_DENIED,
+ *   FAILED_PRECONDITION) drops the values at once: a revoked version stops working
+ *   within ttlMs, however Secret Manager fails meanwhile;
+ * - a transient failure (timeout, UNAVAILABLE, ...) keeps the last good values, served
+ *   without waiting, for at most ttlMs + maxStaleMs after they were fetched; refreshes
+ *   are retried in the background with a backoff (1 s doubling to 60 s);
+ * - each call has a short explicit deadline and a bounded number of attempts, so a
+ *   request never waits for the client library's default retries (minutes). Only a
+ *   request that finds no usable values (cold start, or values past their staleness
+ *   limit) waits for Secret Manager, at most attempts × callTimeoutMs.
  */
 export class Secret {
   private readonly literal: Buffer | undefined;
   private readonly reference: Reference | undefined;
   private cached: { values: Buffer[]; fetchedAt: number } | undefined;
-  private inFlight: Promise<Buffer[]> | undefined;
+  private revoked: SecretRevokedError | undefined;
+  private lastFailure: unknown;
+  private failures = 0;
+  private nextAttemptAt = 0;
+  private inFlight: Promise<void> | undefined;
   private readonly ttlMs: number;
   private readonly minRefreshMs: number;
   private readonly maxVersions: number;
+  private readonly maxStaleMs: number;
+  private readonly callTimeoutMs: number;
+  private readonly attempts: number;
   private readonly client: () => Promise<SecretManagerLike>;
   private readonly now: () => number;
+  private readonly warnShorterThan: number;
+  private readonly warned = new Set<string>();
 
   constructor(
     readonly setting: string,
@@ -71,12 +115,19 @@ export class Secret {
     this.ttlMs = options.ttlMs ?? 300_000;
     this.minRefreshMs = options.minRefreshMs ?? 30_000;
     this.maxVersions = options.maxVersions ?? 5;
+    this.maxStaleMs = options.maxStaleMs ?? 3_600_000;
+    this.callTimeoutMs = options.callTimeoutMs ?? 2_000;
+    this.attempts = options.attempts ?? 2;
     this.client = options.client ?? defaultClient;
     this.now = options.now ?? Date.now;
-    const value = raw?.trim() ? raw : undefined;
+    this.warnShorterThan = options.warnShorterThan ?? 0;
+    // Trimmed before it is classified: " sm://..." is a reference, not a literal secret
+    // equal to the reference's text; an empty or blank value is no value.
+    const value = raw?.trim() || undefined;
     if (value === undefined) return;
     if (!value.startsWith('sm://')) {
       this.literal = Buffer.from(value, 'utf8');
+      this.warnIfShort([this.literal], 'the value');
       return;
     }
     const match = REFERENCE.exec(value);
@@ -98,8 +149,22 @@ export class Secret {
   async acceptedValues(): Promise<Buffer[]> {
     if (this.literal) return [this.literal];
     if (!this.reference) throw new MissingSecretError(this.setting);
-    if (this.cached && this.now() - this.cached.fetchedAt < this.ttlMs) return this.cached.values;
-    return this.fetch();
+    const age = this.cached ? this.now() - this.cached.fetchedAt : Infinity;
+    if (this.cached && age < this.ttlMs) {
+      if (age >= this.ttlMs / 2) this.refreshInBackground();
+      return this.cached.values;
+    }
+    if (this.cached && age < this.ttlMs + this.maxStaleMs && (this.failures > 0 || this.inFlight)) {
+      // Secret Manager is known to be failing (or already being asked): serve the last
+      // good values now rather than make the sender wait for it.
+      this.refreshInBackground();
+      return this.cached.values;
+    }
+    if (this.revoked && this.now() < this.nextAttemptAt) throw this.revoked;
+    await this.refresh();
+    if (this.revoked) throw this.revoked;
+    if (this.cached && this.now() - this.cached.fetchedAt < this.ttlMs + this.maxStaleMs) return this.cached.values;
+    throw new SecretUnavailableError(this.setting, this.lastFailure);
   }
 
   /** The value to send outbound: the newest enabled version (or the pinned one). */
@@ -116,50 +181,113 @@ export class Secret {
    */
   async refreshIfStale(): Promise<boolean> {
     if (!this.reference || !this.cached) return false;
-    if (this.now() - this.cached.fetchedAt < this.minRefreshMs) return false;
+    if (this.now() - this.cached.fetchedAt < this.minRefreshMs || this.now() < this.nextAttemptAt) return false;
     const before = this.cached.values;
-    const after = await this.fetch();
+    await this.refresh();
+    const after = this.cached?.values ?? [];
     return after.length !== before.length || after.some((value, i) => !value.equals(before[i]!));
   }
 
-  private fetch(): Promise<Buffer[]> {
-    // Concurrent cold requests share one round trip to Secret Manager.
-    this.inFlight ??= this.load()
-      .then((values) => {
-        this.cached = { values, fetchedAt: this.now() };
-        return values;
-      })
-      .catch((error: unknown) => {
-        // Keep serving the last good values through a Secret Manager outage.
-        if (this.cached) return this.cached.values;
-        throw new SecretUnavailableError(this.setting, error);
-      })
+  private warnIfShort(values: Buffer[], where: string): void {
+    values.forEach((value, i) => {
+      const length = value.toString('utf8').length;
+      const key = `${where}#${i}:${length}`;
+      if (length >= this.warnShorterThan || this.warned.has(key)) return;
+      this.warned.add(key);
+      logger.warn({ setting: this.setting, length }, `${this.setting} is shorter than ${this.warnShorterThan} characters (${where}): use a long random value`);
+    });
+  }
+
+  private refreshInBackground(): void {
+    if (this.inFlight || this.now() < this.nextAttemptAt) return;
+    void this.refresh();
+  }
+
+  /** One refresh at a time; concurrent cold requests share its round trips. Never rejects. */
+  private refresh(): Promise<void> {
+    this.inFlight ??= this.loadWithRetries()
+      .then(
+        (values) => {
+          this.warnIfShort(values, this.reference!.secret);
+          this.cached = { values, fetchedAt: this.now() };
+          this.revoked = undefined;
+          this.failures = 0;
+          this.nextAttemptAt = 0;
+        },
+        (error: unknown) => {
+          this.failures++;
+          this.lastFailure = error;
+          this.nextAttemptAt = this.now() + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (this.failures - 1));
+          if (error instanceof SecretRevokedError) {
+            this.revoked = error;
+            this.cached = undefined;
+          }
+        },
+      )
       .finally(() => {
         this.inFlight = undefined;
       });
     return this.inFlight;
   }
 
+  private async loadWithRetries(): Promise<Buffer[]> {
+    let failure: unknown;
+    for (let attempt = 0; attempt < this.attempts; attempt++) {
+      try {
+        return await this.load();
+      } catch (error) {
+        if (isAuthoritative(error)) throw new SecretRevokedError(this.setting, error);
+        failure = error;
+      }
+    }
+    throw failure;
+  }
+
   private async load(): Promise<Buffer[]> {
     const { secret, version } = this.reference!;
     const client = await this.client();
-    const names = version
-      ? [`${secret}/versions/${version}`]
-      : await enabledVersions(client, secret, this.maxVersions);
-    if (names.length === 0) throw new MissingSecretError(`${this.setting} (${secret} has no enabled version)`);
+    const call = { timeout: this.callTimeoutMs, retry: null, maxRetries: 0 };
+    const names = version ? [`${secret}/versions/${version}`] : await this.withDeadline(enabledVersions(client, secret, this.maxVersions, call));
+    if (names.length === 0) throw new NoEnabledVersionError(secret);
     return Promise.all(
       names.map(async (name) => {
-        const [response] = await client.accessSecretVersion({ name });
+        const [response] = await this.withDeadline(client.accessSecretVersion({ name }, call));
         const data = response.payload?.data;
         if (data === undefined || data === null) throw new Error(`${name} has no payload`);
         return stripTrailingNewline(typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data));
       }),
     );
   }
+
+  // The call option is the client's own deadline; this one also holds for a client (or
+  // a stub) that ignores it.
+  private async withDeadline<T>(call: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Secret Manager did not answer within ${this.callTimeoutMs} ms`)), this.callTimeoutMs);
+    });
+    try {
+      return await Promise.race([call, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
-async function enabledVersions(client: SecretManagerLike, secret: string, max: number): Promise<string[]> {
-  const [versions] = await client.listSecretVersions({ parent: secret, filter: 'state:ENABLED' });
+class NoEnabledVersionError extends Error {
+  constructor(secret: string) {
+    super(`${secret} has no enabled version`);
+  }
+}
+
+function isAuthoritative(error: unknown): boolean {
+  return error instanceof NoEnabledVersionError || AUTHORITATIVE_CODES.has((error as { code?: unknown } | null)?.code as number);
+}
+
+type CallOptions = { timeout: number; retry: null; maxRetries: number };
+
+async function enabledVersions(client: SecretManagerLike, secret: string, max: number, call: CallOptions): Promise<string[]> {
+  const [versions] = await client.listSecretVersions({ parent: secret, filter: 'state:ENABLED' }, call);
   return versions
     .flatMap((v) => (v.name ? [v.name] : []))
     .sort((a, b) => versionNumber(b) - versionNumber(a))

@@ -24,18 +24,36 @@ export interface SyncEventAttributes {
   status: string;
 }
 
+/** Pub/Sub's limit on one attribute value, in UTF-8 bytes. */
+export const ATTRIBUTE_VALUE_MAX_BYTES = 1024;
+/** Pub/Sub's limit on one message (data and attributes) and on one publish request. */
+export const PUBSUB_MESSAGE_MAX_BYTES = 10_000_000;
+
+/**
+ * The attributes, each made storable whatever the sender wrote: well-formed UTF-8 (a lone
+ * surrogate, which Pub/Sub rejects together with every message batched with it, becomes
+ * U+FFFD) and cut on a character boundary to Pub/Sub's byte limit (connectorName to 256
+ * bytes, enough to filter on). The full values stay in the message data.
+ */
 export function attributesOf(event: SyncEvent): SyncEventAttributes {
   return {
     eventId: event.id,
     schemaVersion: event.schemaVersion,
     source: event.source,
     type: event.type,
-    vendorEvent: event.vendorEvent,
-    connectorId: event.connector.id ?? '',
-    connectorName: truncate(event.connector.name ?? '', 256),
-    destinationId: event.destination.id ?? '',
+    vendorEvent: storable(event.vendorEvent),
+    connectorId: storable(event.connector.id ?? ''),
+    connectorName: storable(event.connector.name ?? '', 256),
+    destinationId: storable(event.destination.id ?? ''),
     status: event.sync.status ?? '',
   };
+}
+
+/** The bytes Pub/Sub counts against its message limit: data plus every attribute key and value. */
+export function messageBytes(data: Uint8Array, attributes: Record<string, string>): number {
+  let bytes = data.length;
+  for (const [key, value] of Object.entries(attributes)) bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
+  return bytes;
 }
 
 /** A Pub/Sub message body that is not a valid SyncEvent. It will never become one. */
@@ -63,6 +81,13 @@ export function decodeSyncEvent(data: Buffer | string): SyncEvent {
   return parsed;
 }
 
-function truncate(value: string, max: number): string {
-  return value.length <= max ? value : value.slice(0, max);
+/** Well-formed UTF-8 of at most maxBytes, cut before a character that would not fit. */
+export function storable(value: string, maxBytes = ATTRIBUTE_VALUE_MAX_BYTES): string {
+  // With the u flag a surrogate pair is one character; only lone halves match \p{Cs}.
+  const text = value.replace(/\p{Cs}/gu, '\uFFFD');
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  // TextEncoder writes whole characters only: it stops before one that would overflow.
+  const room = new Uint8Array(maxBytes);
+  const { read } = new TextEncoder().encodeInto(text, room);
+  return text.slice(0, read);
 }

@@ -1,35 +1,38 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-export type TokenCheck = 'valid' | 'missing' | 'mismatch';
+export type TokenCheck = 'valid' | 'missing' | 'malformed' | 'mismatch';
 
 /**
  * The tokens a request offers: `?token=` in the URL (Airbyte cannot sign or add headers)
- * and `Authorization: Bearer` (added by a proxy in front).
+ * and `Authorization: Bearer` (added by a proxy in front). Every offered value counts,
+ * empty or not a string included, so a request cannot smuggle many guesses past the
+ * one-token rule.
  */
-export function offeredTokens(query: unknown, authorization: string | undefined): string[] {
-  const tokens: string[] = [];
+export function offeredTokens(query: unknown, authorization: string | undefined): unknown[] {
+  const offered: unknown[] = [];
   const fromQuery = (query as Record<string, unknown> | undefined)?.token;
-  for (const value of Array.isArray(fromQuery) ? fromQuery : [fromQuery]) {
-    if (typeof value === 'string' && value !== '') tokens.push(value);
+  if (fromQuery !== undefined) offered.push(...(Array.isArray(fromQuery) ? fromQuery : [fromQuery]));
+  // Other schemes (Basic, say, from a proxy's own login) carry no token for postload.
+  if (authorization !== undefined && /^Bearer\b/i.test(authorization)) {
+    offered.push(authorization.match(/^Bearer[ \t]+(\S+)[ \t]*$/i)?.[1] ?? null);
   }
-  const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  if (bearer) tokens.push(bearer);
-  return tokens;
+  return offered;
 }
 
 /**
- * Compares offered tokens with the accepted ones in constant time. Both sides are hashed
- * to SHA-256 first so timingSafeEqual always sees equal lengths: neither the token's
- * length nor a matching prefix shows in the timing.
+ * Compares the one offered token with the accepted ones in constant time. Both sides are
+ * hashed to SHA-256 first so timingSafeEqual always sees equal lengths: neither the
+ * token's length nor a matching prefix shows in the timing. More than one token, or one
+ * that is not a non-empty string, is malformed: accepting "any of them" would let one
+ * request try a thousand guesses.
  */
-export function checkToken(offered: readonly string[], accepted: readonly Uint8Array[]): TokenCheck {
-  if (offered.length === 0) return 'missing';
-  const acceptedDigests = accepted.filter((a) => a.length > 0).map(sha256);
+export function checkToken(offered: readonly unknown[], accepted: readonly Uint8Array[]): TokenCheck {
+  if (offered.length === 0 || (offered.length === 1 && offered[0] === '')) return 'missing';
+  const [token] = offered;
+  if (offered.length > 1 || typeof token !== 'string' || token === '') return 'malformed';
+  const digest = sha256(Buffer.from(token, 'utf8'));
   let valid = false;
-  for (const token of offered) {
-    const digest = sha256(Buffer.from(token, 'utf8'));
-    for (const expected of acceptedDigests) valid = timingSafeEqual(digest, expected) || valid;
-  }
+  for (const expected of accepted.filter((a) => a.length > 0).map(sha256)) valid = timingSafeEqual(digest, expected) || valid;
   return valid ? 'valid' : 'mismatch';
 }
 

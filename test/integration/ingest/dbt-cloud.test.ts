@@ -79,7 +79,7 @@ describe('dbt Cloud webhooks → ingestWebhook → Pub/Sub emulator (real functi
     ]);
   });
 
-  it('refuses a wrong, missing or malformed Authorization with 401 and publishes nothing', async () => {
+  it('refuses a wrong, missing or malformed Authorization with 401 and publishes nothing; quarantines a signed body of the wrong shape', async () => {
     const body = fixtureText('dbt-cloud', 'job.run.started');
     const url = `${ingest.url}/dbt-cloud`;
     const headers = { 'content-type': 'application/json' };
@@ -92,18 +92,21 @@ describe('dbt Cloud webhooks → ingestWebhook → Pub/Sub emulator (real functi
     assert.deepEqual(refused.map((r) => r.status), [401, 401, 401, 401]);
     const errors = await Promise.all(refused.map(async (r) => ((await r.json()) as { error: string }).error));
     assert.deepEqual(errors, ['unauthorized', 'missing_credentials', 'malformed_credentials', 'malformed_credentials']);
-    // A signed payload of the wrong shape is refused too (422), naming the field.
+    // A signed payload of the wrong shape is authentic: accepted and quarantined, naming the field.
     const wrongShape = JSON.stringify({ accountId: 1, eventType: 'job.run.completed', data: { jobId: 101, runId: '70000123' } });
     const invalid = await post(wrongShape);
-    assert.equal(invalid.status, 422);
-    assert.match(JSON.stringify(await invalid.json()), /\/data\/jobId/);
-    // A valid marker sent afterwards must be the only message on the topic.
+    assert.equal(invalid.status, 202);
+    const answer = (await invalid.json()) as { type: string; problems: Array<{ pointer?: string }> };
+    assert.equal(answer.type, 'quarantined');
+    assert.ok(answer.problems.some((p) => p.pointer === '/data/jobId'), JSON.stringify(answer));
+    // A valid marker sent afterwards: the quarantined event and the marker are the only messages.
     const marker = await post(fixtureText('dbt-cloud', 'job.run.completed-success'));
     assert.equal(marker.status, 202);
-    const messages = await pubsub.pullAtLeast(subscription, 1);
+    const messages = await pubsub.pullAtLeast(subscription, 2);
     await new Promise((resolve) => setTimeout(resolve, 300));
     messages.push(...(await pubsub.pull(subscription)));
-    assert.deepEqual(messages.map((m) => m.attributes.type), ['transformation.succeeded']);
+    assert.deepEqual(messages.map((m) => m.attributes.type).sort(), ['quarantined', 'transformation.succeeded']);
+    assert.ok(messages.some((m) => m.attributes.type === 'quarantined' && m.attributes.vendorEvent === 'job.run.completed'));
   });
 
   it('fails closed with 503 not_configured while DBT_CLOUD_WEBHOOK_SECRET is unset, and says so at start-up', async () => {

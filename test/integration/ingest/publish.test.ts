@@ -87,22 +87,35 @@ describe('ingestWebhook → Pub/Sub emulator (real function, real emulator)', fu
     assert.equal(event.metrics?.recordsCommitted, 0);
   });
 
-  it('publishes nothing for refused requests', async () => {
+  it('publishes nothing for refused requests, and authentic bodies it cannot interpret as quarantined', async () => {
     const body = fixtureText('fivetran', 'sync_end-failure');
-    const refused = await Promise.all([
+    const answers = await Promise.all([
       postFivetran(ingest.url, body, 'not-the-secret'),
       fetch(`${ingest.url}/airbyte?token=wrong`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: fixtureText('airbyte', 'sync-failed') }),
       fetch(`${ingest.url}/fivetran`, { method: 'POST', headers: { 'content-type': 'application/json', 'X-Fivetran-Signature-256': signFivetranPayload('{"event":', SECRET) }, body: '{"event":' }),
       postFivetran(ingest.url, '{"event":"sync_end","connector_id":"c"}'),
     ]);
-    assert.deepEqual(refused.map((r) => r.status), [401, 401, 400, 422]);
-    // A valid marker sent afterwards must be the only message on the topic.
+    assert.deepEqual(answers.map((r) => r.status), [401, 401, 202, 202]);
+    const quarantined = (await Promise.all(answers.slice(2).map((r) => r.json()))) as Array<{ id: string; type: string; quarantined: boolean; problems: Array<{ code: string }> }>;
+    assert.deepEqual(quarantined.map((q) => [q.type, q.quarantined, q.problems[0]?.code]), [['quarantined', true, 'invalid_json'], ['quarantined', true, 'schema_violation']]);
+    // A valid marker sent afterwards: the topic holds the two quarantined events and it, nothing for the 401s.
     const marker = await postFivetran(ingest.url, fixtureText('fivetran', 'sync_start'));
     assert.equal(marker.status, 202);
-    const messages = await pubsub.pullAtLeast(subscription, 1);
+    const messages = await pubsub.pullAtLeast(subscription, 3);
     await new Promise((resolve) => setTimeout(resolve, 300));
     messages.push(...(await pubsub.pull(subscription)));
-    assert.deepEqual(messages.map((m) => m.attributes.type), ['sync.started']);
+    assert.deepEqual(messages.map((m) => m.attributes.type).sort(), ['quarantined', 'quarantined', 'sync.started']);
+    const text = messages.map((m) => JSON.parse(m.data) as SyncEvent).find((e) => e.quarantine?.payloadText !== null && e.type === 'quarantined');
+    assert.equal(text?.quarantine?.payloadText, '{"event":', 'an unparseable body travels as text');
+    assert.equal(text?.vendorEvent, 'unknown');
+    const structured = messages.map((m) => JSON.parse(m.data) as SyncEvent).find((e) => e.quarantine?.problems[0]?.code === 'schema_violation');
+    assert.deepEqual([structured?.vendorEvent, structured?.payload], ['sync_end', { event: 'sync_end', connector_id: 'c' }]);
+  });
+
+  it('warns at start-up about secrets shorter than 32 characters, naming the setting, never the value', async () => {
+    await ingest.waitForOutput(/FIVETRAN_WEBHOOK_SECRET is shorter than 32 characters/);
+    await ingest.waitForOutput(/AIRBYTE_WEBHOOK_TOKEN is shorter than 32 characters/);
+    assert.ok(!ingest.output().includes(SECRET) && !ingest.output().includes(TOKEN));
   });
 
   it('gives a re-sent event the same id (consumers deduplicate on it)', async () => {

@@ -29,7 +29,7 @@ describe('ingest settings', () => {
     assert.equal(config.dbtCloudSecret.setting, 'DBT_CLOUD_WEBHOOK_SECRET');
   });
 
-  for (const [variable, value] of [['MAX_BODY_BYTES', 'lots'], ['MAX_BODY_BYTES', '10'], ['PUBLISH_TIMEOUT_MS', '-1'], ['SECRET_CACHE_TTL_SECONDS', '1.5']] as const) {
+  for (const [variable, value] of [['MAX_BODY_BYTES', 'lots'], ['MAX_BODY_BYTES', '10'], ['MAX_BODY_BYTES', '1600001'], ['MAX_BODY_BYTES', '33554432'], ['TRUSTED_PROXY_HOPS', '-1'], ['PUBLISH_TIMEOUT_MS', '-1'], ['SECRET_CACHE_TTL_SECONDS', '1.5']] as const) {
     it(`refuses ${variable}=${value}, naming the variable`, () => {
       assert.throws(() => loadIngestConfig({ [variable]: value }), (error: Error) => error instanceof ConfigError && error.variable === variable);
     });

@@ -8,9 +8,10 @@ import sinon from 'sinon';
 import type { IngestConfig } from '../../../functions/ingest/config.js';
 import { signFivetranPayload } from '../../../functions/ingest/fivetran/signature.js';
 import { createIngestHandler } from '../../../functions/ingest/handler.js';
-import { PublishError, type SyncEventPublisher } from '../../../functions/ingest/publisher.js';
+import { PublishError, type OutboundMessage, type SyncEventPublisher } from '../../../functions/ingest/publisher.js';
 import { createLogger } from '../../../functions/shared/logger.js';
-import { passMalformedJsonToFunction } from '../../../functions/shared/malformed-json-passthrough.js';
+import { installBodyParsing, readBodiesWith } from '../../../functions/shared/body-parsing.js';
+import { createBodyReader } from '../../../functions/ingest/read-request.js';
 import { Secret, type SecretManagerLike } from '../../../functions/shared/secrets.js';
 import type { SyncEvent } from '../../../functions/shared/sync-event.js';
 import { fixtureText } from '../../support/webhook-fixtures.js';
@@ -41,11 +42,14 @@ async function serve(overrides: Partial<IngestConfig> = {}, publish?: sinon.Sino
     fivetranSecret: new Secret('FIVETRAN_WEBHOOK_SECRET', FIVETRAN_SECRET),
     airbyteToken: new Secret('AIRBYTE_WEBHOOK_TOKEN', AIRBYTE_TOKEN),
     dbtCloudSecret: new Secret('DBT_CLOUD_WEBHOOK_SECRET', undefined),
+    sourceRanges: {},
+    trustedProxyHops: 0,
     ...overrides,
   };
   const name = `ingestUnderTest${serial++}`;
   functions.http(name, createIngestHandler({ config, publisher, logger: createLogger(sink) }));
-  passMalformedJsonToFunction();
+  installBodyParsing();
+  readBodiesWith(createBodyReader(config));
   const server: Server = getTestServer(name);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -67,6 +71,8 @@ interface Case {
   body?: string;
   status: number;
   error?: string;
+  /** For a 202 of a quarantined body: the problem codes expected, in order. */
+  quarantined?: string[];
   /** Checks on the JSON body beyond the error code. */
   check?: (body: Record<string, unknown>, response: Response) => void;
 }
@@ -88,44 +94,44 @@ const cases: Case[] = [
   { name: 'Airbyte without a token', path: '/airbyte', headers: json, body: airbyteBody, status: 401, error: 'missing_credentials', check: (b) => assert.match(String(b.message), /token/) },
   { name: 'Airbyte with a wrong token', path: '/airbyte?token=guess', headers: json, body: airbyteBody, status: 401, error: 'unauthorized' },
 
-  { name: 'unparseable JSON (signed, so it gets past authentication)', path: '/fivetran', headers: signed('{"event":'), body: '{"event":', status: 400, error: 'invalid_json' },
-  { name: 'unparseable JSON from Airbyte', path: `/airbyte?token=${AIRBYTE_TOKEN}`, headers: json, body: '{"text": nope}', status: 400, error: 'invalid_json' },
+  { name: 'unparseable JSON (signed, so it gets past authentication): quarantined', path: '/fivetran', headers: signed('{"event":'), body: '{"event":', status: 202, quarantined: ['invalid_json'] },
+  { name: 'unparseable JSON from Airbyte: quarantined', path: `/airbyte?token=${AIRBYTE_TOKEN}`, headers: json, body: '{"text": nope}', status: 202, quarantined: ['invalid_json'] },
   {
-    name: 'Fivetran field with the wrong type',
+    name: 'Fivetran field with the wrong type: quarantined, naming the field',
     path: '/fivetran',
     headers: signed('{"event":"sync_end","created":"2026-05-22T00:06:08.638Z","connector_id":"c","data":{"status":1}}'),
     body: '{"event":"sync_end","created":"2026-05-22T00:06:08.638Z","connector_id":"c","data":{"status":1}}',
-    status: 422,
-    error: 'schema_violation',
-    check: (b) => assert.deepEqual(b.problems, [{ field: '/data/status', message: 'must be string' }]),
+    status: 202,
+    quarantined: ['schema_violation'],
+    check: (b) => assert.deepEqual(b.problems, [{ code: 'schema_violation', message: '/data/status must be string', pointer: '/data/status' }]),
   },
   {
-    name: 'Fivetran event without created',
-    path: '/fivetran',
-    headers: signed('{"event":"sync_end","connector_id":"c"}'),
-    body: '{"event":"sync_end","connector_id":"c"}',
-    status: 422,
-    error: 'schema_violation',
-    check: (b) => assert.ok((b.problems as Array<{ field: string }>).some((p) => p.field === '/created')),
-  },
-  {
-    name: 'Airbyte jobId that is not an integer',
+    name: 'Airbyte jobId that is not an integer: quarantined',
     path: `/airbyte?token=${AIRBYTE_TOKEN}`,
     headers: json,
     body: JSON.stringify({ text: 'x', data: { connection: { id: 'c' }, jobId: 'twelve' } }),
-    status: 422,
-    error: 'schema_violation',
-    check: (b) => assert.deepEqual(b.problems, [{ field: '/data/jobId', message: 'must be integer' }]),
+    status: 202,
+    quarantined: ['schema_violation'],
   },
   {
-    name: 'many violations are listed, at most ten',
+    name: 'nested deeper than postload structures: quarantined before anything recurses',
+    path: `/airbyte?token=${AIRBYTE_TOKEN}`,
+    headers: json,
+    body: '['.repeat(1000) + ']'.repeat(1000),
+    status: 202,
+    quarantined: ['too_deep'],
+  },
+  {
+    name: 'many violations: at most ten problems',
     path: `/airbyte?token=${AIRBYTE_TOKEN}`,
     headers: json,
     body: JSON.stringify({ text: 1, blocks: 2, data: { connection: { id: 3 }, jobId: 'x', success: 'y', bytesEmitted: -1, recordsEmitted: 'z', startedAt: 5, finishedAt: 6, errorMessage: 7, errorType: 8, errorOrigin: 9 } }),
-    status: 422,
-    error: 'schema_violation',
+    status: 202,
     check: (b) => assert.equal((b.problems as unknown[]).length, 10),
   },
+  { name: 'unparseable JSON without a signature is still 401', path: '/fivetran', headers: json, body: '{"event":', status: 401, error: 'missing_credentials' },
+  { name: 'two tokens, one of them right', path: `/airbyte?token=guess&token=${AIRBYTE_TOKEN}`, headers: json, body: airbyteBody, status: 401, error: 'malformed_credentials' },
+  { name: 'query token and bearer together', path: `/airbyte?token=${AIRBYTE_TOKEN}`, headers: { ...json, authorization: `Bearer ${AIRBYTE_TOKEN}` }, body: airbyteBody, status: 401, error: 'malformed_credentials' },
   { name: 'unknown path', path: '/stitch', headers: json, body: '{}', status: 404, error: 'unknown_path' },
   { name: 'root path', path: '/', headers: json, body: '{}', status: 404, error: 'unknown_path' },
   { name: 'GET on a webhook path', path: '/fivetran', method: 'GET', status: 405, error: 'method_not_allowed', check: (_b, r) => assert.equal(r.headers.get('allow'), 'POST') },
@@ -133,6 +139,18 @@ const cases: Case[] = [
   { name: 'text/plain body', path: '/fivetran', headers: { 'content-type': 'text/plain' }, body: fivetranBody, status: 415, error: 'unsupported_media_type' },
   { name: 'form body', path: `/airbyte?token=${AIRBYTE_TOKEN}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'text=hi', status: 415, error: 'unsupported_media_type' },
   { name: 'no content type', path: '/fivetran', headers: {}, body: fivetranBody, status: 415, error: 'unsupported_media_type' },
+  { name: 'gzip body', path: '/fivetran', headers: { ...signed(fivetranBody), 'content-encoding': 'gzip' }, body: fivetranBody, status: 415, error: 'unsupported_encoding' },
+  { name: 'Content-Encoding: compress', path: '/fivetran', headers: { ...signed(fivetranBody), 'content-encoding': 'compress' }, body: fivetranBody, status: 415, error: 'unsupported_encoding' },
+  { name: 'charset=latin1', path: '/fivetran', headers: { ...signed(fivetranBody), 'content-type': 'application/json; charset=latin1' }, body: fivetranBody, status: 415, error: 'unsupported_charset' },
+  {
+    name: 'a path of 16,000 slashes is answered with a bounded echo',
+    path: `/x${'/'.repeat(16_000)}y`,
+    headers: json,
+    body: '{}',
+    status: 404,
+    error: 'unknown_path',
+    check: (b) => assert.ok(String(b.message).length < 200, String(b.message).length.toString()),
+  },
 ];
 
 describe('ingestWebhook over HTTP (stub publisher)', () => {
@@ -155,9 +173,16 @@ describe('ingestWebhook over HTTP (stub publisher)', () => {
       const publish = served.publisher.publish as sinon.SinonStub;
       if (c.status === 202) {
         sinon.assert.calledOnce(publish);
-        const event = publish.firstCall.args[0] as SyncEvent;
-        assert.deepEqual(body, { id: event.id, type: event.type });
-        assert.equal(served.logs.at(-1)?.severity, 'INFO');
+        const { event } = publish.firstCall.args[0] as OutboundMessage;
+        if (event.type === 'quarantined') {
+          assert.deepEqual(body, { id: event.id, type: 'quarantined', quarantined: true, message: body.message, problems: event.quarantine!.problems });
+          if (c.quarantined) assert.deepEqual(event.quarantine!.problems.map((p) => p.code), c.quarantined);
+          assert.equal(served.logs.at(-1)?.severity, 'WARNING');
+        } else {
+          assert.equal(c.quarantined, undefined, 'expected a quarantined event');
+          assert.deepEqual(body, { id: event.id, type: event.type });
+          assert.equal(served.logs.at(-1)?.severity, 'INFO');
+        }
       } else {
         sinon.assert.notCalled(publish);
         assert.equal(body.error, c.error);

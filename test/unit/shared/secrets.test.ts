@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
-import { MissingSecretError, Secret, SecretUnavailableError, type SecretManagerLike } from '../../../functions/shared/secrets.js';
+import { MissingSecretError, Secret, SecretRevokedError, SecretUnavailableError, type SecretManagerLike } from '../../../functions/shared/secrets.js';
 
 const SECRET = 'projects/p1/secrets/fivetran-webhook-secret';
 
@@ -78,15 +78,16 @@ describe('Secret', () => {
     assert.deepEqual(text(await secret.acceptedValues()), ['other', 'token']);
   });
 
-  it('caches values for the TTL, then reads Secret Manager again', async () => {
+  it('caches values for the TTL, refreshing in the background from half of it', async () => {
     const sm = secretManager({ 1: 'a' });
     const secret = new Secret('S', `sm://${SECRET}`, { ttlMs: 60_000, client: async () => sm.client });
     await secret.acceptedValues();
-    clock.tick(59_000);
+    clock.tick(29_000);
     await secret.acceptedValues();
     sinon.assert.calledOnce(sm.list);
     clock.tick(2_000);
     await secret.acceptedValues();
+    await Promise.resolve();
     sinon.assert.calledTwice(sm.list);
   });
 
@@ -147,10 +148,108 @@ describe('Secret', () => {
       assert.deepEqual(text(await secret.acceptedValues()), ['a']);
     });
 
-    it('a secret with no enabled version is missing, not empty', async () => {
+    it('a secret with no enabled version is unavailable, not empty', async () => {
       const sm = secretManager({}, []);
       const secret = new Secret('S', `sm://${SECRET}`, { client: async () => sm.client });
       await assert.rejects(secret.acceptedValues(), (error: Error) => error instanceof SecretUnavailableError && /no enabled version/.test(error.message));
+    });
+  });
+
+  describe('lifecycle under revocation and outage (fake clock and timers)', () => {
+    let timers: sinon.SinonFakeTimers;
+    beforeEach(() => {
+      clock.restore();
+      timers = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+      clock = timers;
+    });
+
+    const TTL = 300_000;
+    const options = (sm: ReturnType<typeof secretManager>) => ({ ttlMs: TTL, maxStaleMs: 3_600_000, callTimeoutMs: 2_000, attempts: 2, client: async () => sm.client });
+    const grpcError = (code: number, message: string) => Object.assign(new Error(message), { code });
+    /** Settles `promise`, advancing fake time as far as `limitMs`; fails if it needs more. */
+    async function within<T>(promise: Promise<T>, limitMs: number): Promise<T> {
+      let settled = false;
+      const tracked = promise.finally(() => { settled = true; });
+      tracked.catch(() => undefined);
+      for (let waited = 0; !settled && waited <= limitMs; waited += 100) await timers.tickAsync(100);
+      assert.ok(settled, `still waiting after ${limitMs} ms`);
+      return tracked;
+    }
+
+    for (const [name, code] of [['PERMISSION_DENIED', 7], ['NOT_FOUND', 5], ['FAILED_PRECONDITION', 9]] as const) {
+      it(`${name} revokes the cached values within the TTL, and they stay revoked (checked after 24 h)`, async () => {
+        const sm = secretManager({ 1: 'leaked' });
+        const secret = new Secret('S', `sm://${SECRET}`, options(sm));
+        assert.deepEqual(text(await secret.acceptedValues()), ['leaked']);
+        sm.list.rejects(grpcError(code, `${name}: revoked`));
+        await timers.tickAsync(TTL / 2); // a request past half the TTL refreshes in the background
+        assert.deepEqual(text(await secret.acceptedValues()), ['leaked'], 'still within the TTL, served without waiting');
+        await timers.tickAsync(0);
+        await assert.rejects(secret.acceptedValues(), SecretRevokedError, 'revoked as soon as Secret Manager said so');
+        await timers.tickAsync(24 * 3_600_000);
+        await assert.rejects(within(secret.acceptedValues(), 10_000), SecretRevokedError);
+      });
+    }
+
+    it('disabling the last enabled version revokes, even for an instance that was idle past the TTL', async () => {
+      const sm = secretManager({ 1: 'leaked' });
+      const secret = new Secret('S', `sm://${SECRET}`, options(sm));
+      await secret.acceptedValues();
+      sm.disable(1);
+      await timers.tickAsync(TTL);
+      await assert.rejects(within(secret.acceptedValues(), 10_000), (error: Error) => error instanceof SecretRevokedError && /no enabled version/.test(error.message));
+    });
+
+    it('an outage keeps the last good values: one bounded wait, then no request waits; until the staleness limit', async () => {
+      const sm = secretManager({ 1: 'good' });
+      const secret = new Secret('S', `sm://${SECRET}`, options(sm));
+      await secret.acceptedValues();
+      sm.list.callsFake(() => new Promise(() => undefined)); // Secret Manager hangs
+      await timers.tickAsync(TTL);
+      // Nothing known yet about an outage: the first request waits, at most attempts × callTimeoutMs.
+      assert.deepEqual(text(await within(secret.acceptedValues(), 4_000)), ['good']);
+      const calls = sm.list.callCount;
+      // Now the outage is known: answered at once (no fake time passes), Secret Manager asked only per backoff.
+      for (let i = 0; i < 20; i++) assert.deepEqual(text(await secret.acceptedValues()), ['good']);
+      assert.ok(sm.list.callCount <= calls + 2, `backoff bounds the retries: ${sm.list.callCount - calls}`);
+      for (const call of sm.list.getCalls()) assert.deepEqual(call.args[1], { timeout: 2_000, retry: null, maxRetries: 0 }, 'explicit deadline, library retries off');
+      await timers.tickAsync(3_600_000);
+      await assert.rejects(within(secret.acceptedValues(), 10_000), (error: Error) => error instanceof SecretUnavailableError && !(error instanceof SecretRevokedError));
+    });
+
+    it('an outage with nothing cached fails within the bounded wait; the next request after recovery succeeds', async () => {
+      const sm = secretManager({ 1: 'good' });
+      sm.list.rejects(grpcError(14, 'UNAVAILABLE'));
+      const secret = new Secret('S', `sm://${SECRET}`, options(sm));
+      await assert.rejects(within(secret.acceptedValues(), 4_000), SecretUnavailableError);
+      sinon.assert.callCount(sm.list, 2);
+      sm.list.resetBehavior();
+      sm.list.callsFake(async ({ parent }: { parent: string }) => [[{ name: `${parent}/versions/1` }]]);
+      await timers.tickAsync(1_000); // the backoff after one failed refresh
+      assert.deepEqual(text(await within(secret.acceptedValues(), 4_000)), ['good']);
+    });
+
+    it('recovers after an outage: new values replace the stale ones', async () => {
+      const sm = secretManager({ 1: 'old' });
+      const secret = new Secret('S', `sm://${SECRET}`, options(sm));
+      await secret.acceptedValues();
+      sm.list.rejects(grpcError(14, 'UNAVAILABLE'));
+      await timers.tickAsync(TTL);
+      assert.deepEqual(text(await within(secret.acceptedValues(), 4_000)), ['old']);
+      sm.set(2, 'new');
+      sm.list.resetBehavior();
+      sm.list.callsFake(async ({ parent }: { parent: string }) => [[{ name: `${parent}/versions/2` }, { name: `${parent}/versions/1` }]]);
+      await timers.tickAsync(60_000);
+      await secret.acceptedValues(); // starts the background refresh
+      await timers.tickAsync(0);
+      assert.deepEqual(text(await secret.acceptedValues()), ['new', 'old']);
+    });
+
+    it('trims a setting before classifying it: " sm://..." is a reference, not a literal', async () => {
+      const sm = secretManager({ 1: 'real' });
+      const secret = new Secret('S', `  sm://${SECRET}\n`, options(sm));
+      assert.deepEqual(text(await secret.acceptedValues()), ['real']);
+      assert.deepEqual(text(await new Secret('S', '  literal \n').acceptedValues()), ['literal']);
     });
   });
 });

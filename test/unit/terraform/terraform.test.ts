@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { MAX_BODY_BYTES_LIMIT } from '../../../functions/ingest/config.js';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -118,7 +119,8 @@ describe('terraform/ (static checks)', function () {
     it('declares the input guards: body cap, backoff order, ack deadlines, labels', () => {
       const conditions = (name: string) =>
         (config.variables.get(name)?.body.validation as { condition: string }[] | undefined)?.map((v) => v.condition).join('\n') ?? '';
-      assert.match(conditions('max_body_bytes'), /var\.max_body_bytes <= 7340032/);
+      // The same cap as the code's, so the largest accepted body always fits one Pub/Sub message.
+      assert.match(conditions('max_body_bytes'), new RegExp(`var\\.max_body_bytes <= ${MAX_BODY_BYTES_LIMIT}\\b`));
       assert.match(conditions('team_subscriptions'), /s\.ack_deadline_seconds >= 10 && s\.ack_deadline_seconds <= 600/);
       assert.match(conditions('labels'), /length\(var\.labels\) <= 64/);
       const lifecycle = block(resource('google_pubsub_subscription', 'processor'), 'lifecycle');

@@ -1,0 +1,31 @@
+import { attributesOf, encodeSyncEvent, messageBytes, PUBSUB_MESSAGE_MAX_BYTES, type SyncEvent } from '../shared/sync-event.js';
+import { HttpError } from './http-error.js';
+import { interpret, quarantineOversized } from './interpret.js';
+import type { OutboundMessage } from './publisher.js';
+import type { Source } from './read-request.js';
+
+/**
+ * The message to publish for an authenticated body, checked against Pub/Sub's limit
+ * before it is sent: a size error from Pub/Sub would come back as a 503 the sender
+ * retries for a day. A normal event that outgrows the limit (normalising copies text
+ * into the event) is kept as a quarantined one, which carries the payload once; MAX_BODY_BYTES
+ * is capped so that one always fits, and the 413 is the guard should that ever fail.
+ */
+export function outboundMessage(source: Source, raw: Buffer, receivedAt: Date): OutboundMessage {
+  const event = interpret(source, raw, receivedAt);
+  const message = encode(event);
+  if (fits(message)) return message;
+  const kept = event.type === 'quarantined' ? message : encode(quarantineOversized(source, raw, event.payload, receivedAt, PUBSUB_MESSAGE_MAX_BYTES));
+  if (fits(kept)) return kept;
+  throw new HttpError(413, 'event_too_large', `the event would exceed Pub/Sub's ${PUBSUB_MESSAGE_MAX_BYTES}-byte message limit`, {
+    limitBytes: PUBSUB_MESSAGE_MAX_BYTES,
+  });
+}
+
+function encode(event: SyncEvent): OutboundMessage {
+  return { event, data: encodeSyncEvent(event), attributes: attributesOf(event) };
+}
+
+function fits({ data, attributes }: OutboundMessage): boolean {
+  return messageBytes(data, attributes) <= PUBSUB_MESSAGE_MAX_BYTES;
+}
