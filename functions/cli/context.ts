@@ -1,0 +1,77 @@
+import { Firestore } from '@google-cloud/firestore';
+import { PubSub } from '@google-cloud/pubsub';
+import { LOCAL_PROJECT_ID } from '../local/local-settings.js';
+import { optionalString, projectId as projectFromEnv } from '../shared/settings.js';
+import { explainGoogleError } from './errors.js';
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * The Google Cloud side of a command, the same for the local stack and a deployment: the
+ * clients find the emulators through PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST and
+ * otherwise use Application Default Credentials. Names default as Terraform creates them.
+ */
+export class CloudContext {
+  private firestoreClient: Firestore | undefined;
+  private pubsubClient: PubSub | undefined;
+  private resolvedProject: string | undefined;
+
+  constructor(
+    readonly env: Env,
+    private readonly projectFlag: string | undefined,
+  ) {}
+
+  get topic(): string {
+    return optionalString(this.env, 'SYNC_EVENTS_TOPIC') ?? 'sync-events';
+  }
+
+  /** terraform/pubsub.tf: the dead-letter topic and its pull subscription are "<topic>-dead-letter". */
+  get deadLetterSubscription(): string {
+    return optionalString(this.env, 'DEAD_LETTER_SUBSCRIPTION') ?? `${this.topic}-dead-letter`;
+  }
+
+  /** The processor's setting, with its default (functions/processor/config.ts). */
+  get auditCollection(): string {
+    return optionalString(this.env, 'AUDIT_COLLECTION') ?? 'syncEvents';
+  }
+
+  get emulated(): boolean {
+    return Boolean(optionalString(this.env, 'PUBSUB_EMULATOR_HOST') ?? optionalString(this.env, 'FIRESTORE_EMULATOR_HOST'));
+  }
+
+  /** --project, then GOOGLE_CLOUD_PROJECT / GCLOUD_PROJECT, then the emulators' local project, then ADC's project. */
+  async project(): Promise<string> {
+    if (this.resolvedProject) return this.resolvedProject;
+    const given = this.projectFlag ?? projectFromEnv(this.env) ?? (this.emulated ? LOCAL_PROJECT_ID : undefined);
+    if (given) return (this.resolvedProject = given);
+    try {
+      return (this.resolvedProject = await this.pubsub().auth.getProjectId());
+    } catch (error) {
+      throw explainGoogleError(error, 'finding the Google Cloud project', '(none)');
+    }
+  }
+
+  async firestore(): Promise<Firestore> {
+    const host = optionalString(this.env, 'FIRESTORE_EMULATOR_HOST');
+    const projectId = await this.project();
+    this.firestoreClient ??= new Firestore({
+      projectId,
+      // ssl: false is how the client knows it talks to the emulator (no credentials needed).
+      ...(host ? { host, ssl: false } : {}),
+    });
+    return this.firestoreClient;
+  }
+
+  pubsub(): PubSub {
+    const host = optionalString(this.env, 'PUBSUB_EMULATOR_HOST');
+    this.pubsubClient ??= new PubSub({
+      ...(this.projectFlag ?? projectFromEnv(this.env) ? { projectId: this.projectFlag ?? projectFromEnv(this.env) } : {}),
+      ...(host ? { apiEndpoint: host, emulatorMode: true } : {}),
+    });
+    return this.pubsubClient;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.firestoreClient?.terminate(), this.pubsubClient?.close()]);
+  }
+}
