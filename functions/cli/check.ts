@@ -69,7 +69,13 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
     results.push({ check: 'processor settings', ok: false, detail: 'not checked: the routing file is not usable' });
   }
 
-  for (const secret of secrets) results.push(await checkSecret(secret));
+  // Without credentials the Secret Manager client throws from a callback nobody can catch
+  // (it would end this process), so references are only read once credentials are there.
+  const references = secrets.filter((secret) => isReference(secret, env));
+  const noCredentials = references.length ? await credentialsProblem() : undefined;
+  for (const secret of secrets) {
+    results.push(noCredentials && references.includes(secret) ? { check: `secret ${secret.setting}`, ok: false, detail: `unreadable: ${noCredentials}` } : await checkSecret(secret));
+  }
 
   if (routing && dbt) {
     const jobs = new Set<string>();
@@ -83,6 +89,23 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
     for (const job of jobs) results.push(token === undefined ? { check: `dbt job ${job}`, ok: false, detail: 'not checked: DBT_CLOUD_API_TOKEN is unreadable' } : await checkDbtJob(dbt.baseUrl, dbt.accountId, job, token, options.fetch ?? fetch));
   }
   return results;
+}
+
+function isReference(secret: Secret, env: Env): boolean {
+  return secret.setting.includes('sm://') || (env[secret.setting]?.trim().startsWith('sm://') ?? false);
+}
+
+async function credentialsProblem(): Promise<string | undefined> {
+  const { SecretManagerServiceClient } = await import('@google-cloud/secret-manager');
+  const client = new SecretManagerServiceClient();
+  try {
+    await client.auth.getClient();
+    return undefined;
+  } catch (error) {
+    return `no Google Cloud credentials to read Secret Manager with (${(error as Error).message.split('.')[0]}): run \`gcloud auth application-default login\``;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
 }
 
 async function checkSecret(secret: Secret): Promise<CheckResult> {
