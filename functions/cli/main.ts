@@ -36,9 +36,10 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride();
 
-  const run = (json: boolean, action: (context: CloudContext, out: Output) => Promise<ExitCode>) => async () => {
-    const out = new Output(io, json);
-    const context = new CloudContext(io.env, root.opts<{ project?: string }>().project);
+  // --project may come before or after the subcommand.
+  const run = (opts: { json?: boolean; project?: string }, action: (context: CloudContext, out: Output) => Promise<ExitCode>) => async () => {
+    const out = new Output(io, Boolean(opts.json));
+    const context = new CloudContext(io.env, opts.project ?? root.opts<{ project?: string }>().project);
     try {
       setExit(await action(context, out));
     } catch (error) {
@@ -69,7 +70,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', `\nExamples:\n  postload send fivetran --url http://127.0.0.1:8080/fivetran --secret local-fivetran-secret --wait\n  AIRBYTE_WEBHOOK_TOKEN=sm://postload-airbyte-webhook-token postload send airbyte --url "$(terraform output -raw airbyte_webhook_url)" --status failed\n${EXIT_CODES_HELP}`)
     .action((vendor: Vendor, opts: { url: string; event?: string; status?: string; connector?: string; secret?: string; wait?: boolean; timeout: number; json?: boolean }) =>
-      run(Boolean(opts.json), (context, out) =>
+      run(opts, (context, out) =>
         send(vendor, { url: opts.url, event: opts.event, status: opts.status, connector: opts.connector, secret: opts.secret, wait: Boolean(opts.wait), timeoutSeconds: opts.timeout }, context, out),
       )(),
     );
@@ -83,7 +84,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
     .action((opts: { limit: number; dryRun?: boolean; event?: string; json?: boolean }) =>
-      run(Boolean(opts.json), (context, out) => replayCommand({ limit: opts.limit, dryRun: Boolean(opts.dryRun), ...(opts.event ? { eventId: opts.event } : {}) }, context, out))(),
+      run(opts, (context, out) => replayCommand({ limit: opts.limit, dryRun: Boolean(opts.dryRun), ...(opts.event ? { eventId: opts.event } : {}) }, context, out))(),
     );
 
   root
@@ -98,9 +99,9 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .addOption(new Option('--limit <n>', 'at most this many').argParser(positiveInteger).default(50))
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((opts: { connector?: string; source?: string; type?: string; status?: string; outcome?: string; since: string; limit: number; json?: boolean }) =>
-      run(Boolean(opts.json), (context, out) => {
-        const { json: _json, since, ...filters } = opts;
+    .action((opts: { connector?: string; source?: string; type?: string; status?: string; outcome?: string; since: string; limit: number; json?: boolean; project?: string }) =>
+      run(opts, (context, out) => {
+        const { json: _json, project: _project, since, ...filters } = opts;
         return listEvents({ ...filters, since: parseSince(since) }, context, out);
       })(),
     );
@@ -111,7 +112,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .argument('<id>', 'the event id (the ingest answer and `postload events` print it)')
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((id: string, opts: { json?: boolean }) => run(Boolean(opts.json), (context, out) => showEvent(id, context, out))());
+    .action((id: string, opts: { json?: boolean }) => run(opts, (context, out) => showEvent(id, context, out))());
 
   root
     .command('check')
@@ -119,10 +120,11 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--routing <file>', 'the routing file to check (default: ROUTING_CONFIG)')
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((opts: { routing?: string; json?: boolean }) => run(Boolean(opts.json), (_context, out) => checkCommand(io.env, opts.routing ? { routing: opts.routing } : {}, out))());
+    .action((opts: { routing?: string; json?: boolean }) => run(opts, (_context, out) => checkCommand(io.env, opts.routing ? { routing: opts.routing } : {}, out))());
 
   for (const command of root.commands) {
     command
+      .option('--project <id>', 'Google Cloud project (as before the subcommand)')
       .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
       .showHelpAfterError('(run with --help for usage)')
       .exitOverride();
