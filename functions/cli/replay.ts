@@ -67,14 +67,20 @@ export function originalAttributes(attributes: Record<string, string>): Record<s
 export async function replay(queue: DeadLetterQueue, publisher: Republisher, options: ReplayOptions, onLine: (line: ReplayLine) => void = () => {}): Promise<ReplayLine[]> {
   const lines: ReplayLine[] = [];
   const held: string[] = [];
+  // A message seen twice means the run outlived an ack deadline and the subscription went
+  // round: everything there is has been looked at.
+  const seen = new Set<string>();
+  let wrapped = false;
   try {
-    while (lines.length < options.limit) {
+    while (lines.length < options.limit && !wrapped) {
       const batch = await queue.pull(Math.min(100, options.limit - lines.length));
       if (batch.length === 0) break;
       for (const message of batch) {
         const attributes = originalAttributes(message.attributes);
         const eventId = attributes.eventId || eventIdOf(message.data) || '';
-        if (lines.length >= options.limit || (options.eventId && eventId !== options.eventId)) {
+        if (seen.has(message.messageId)) wrapped = true;
+        seen.add(message.messageId);
+        if (wrapped || lines.length >= options.limit || (options.eventId && eventId !== options.eventId)) {
           held.push(message.ackId);
           continue;
         }

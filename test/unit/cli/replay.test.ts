@@ -94,6 +94,28 @@ describe('cli/replay', () => {
     assert.deepEqual(queue.available.map((m) => m.ackId).sort(), ['ack-0', 'ack-1']);
   });
 
+  it('reports each dead letter with its delivery count and the last error from the audit trail', async () => {
+    const queue = new MemoryQueue([deadLetter(7)]);
+    const lines = await replay(queue, { publish: async () => 'new' }, { limit: 10, dryRun: true, lastError: async (id) => ({ error: `dbt Cloud answered 503 for ${id}`, outcome: 'retrying' }) });
+    assert.deepEqual(
+      lines.map(({ eventId, type, connector, deliveries, lastError, outcome }) => ({ eventId, type, connector, deliveries, lastError, outcome })),
+      [{ eventId: 'event-7', type: 'sync.succeeded', connector: 'c7', deliveries: '5', lastError: 'dbt Cloud answered 503 for event-7', outcome: 'would replay' }],
+    );
+  });
+
+  it('stops when the subscription comes round again (a run longer than the ack deadline), instead of looping', async () => {
+    const queue = new MemoryQueue([0, 1].map(deadLetter));
+    const pull = queue.pull.bind(queue);
+    queue.pull = async (max) => {
+      const batch = await pull(max);
+      queue.expireLeases(); // every lease expires at once: the same messages come back
+      return batch;
+    };
+    const lines = await replay(queue, { publish: async () => 'new' }, { limit: 100, dryRun: false, eventId: 'event-9' });
+    assert.deepEqual(lines, []);
+    assert.equal(queue.acked.length, 0);
+  });
+
   it('whatever fails and wherever a run crashes, no dead letter is lost and none is acknowledged unpublished', async () => {
     await fc.assert(
       fc.asyncProperty(
