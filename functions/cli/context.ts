@@ -2,7 +2,7 @@ import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { LOCAL_PROJECT_ID } from '../local/local-settings.js';
 import { optionalString, projectId as projectFromEnv } from '../shared/settings.js';
-import { explainGoogleError } from './errors.js';
+import { CliError } from './errors.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -15,6 +15,7 @@ export class CloudContext {
   private firestoreClient: Firestore | undefined;
   private pubsubClient: PubSub | undefined;
   private resolvedProject: string | undefined;
+  private credentialsChecked = false;
 
   constructor(
     readonly env: Env,
@@ -47,19 +48,38 @@ export class CloudContext {
     try {
       return (this.resolvedProject = await this.pubsub().auth.getProjectId());
     } catch (error) {
-      throw explainGoogleError(error, 'finding the Google Cloud project', '(none)');
+      throw new CliError(`no Google Cloud project given, and Application Default Credentials name none (${(error as Error).message.split('. ')[0]})`, 'pass --project PROJECT or set GOOGLE_CLOUD_PROJECT');
     }
   }
 
   async firestore(): Promise<Firestore> {
     const host = optionalString(this.env, 'FIRESTORE_EMULATOR_HOST');
     const projectId = await this.project();
+    if (!host) await this.credentials('Firestore');
     this.firestoreClient ??= new Firestore({
       projectId,
       // ssl: false is how the client knows it talks to the emulator (no credentials needed).
       ...(host ? { host, ssl: false } : {}),
     });
     return this.firestoreClient;
+  }
+
+  /**
+   * Fails with the fix when there are no Application Default Credentials. Asked first
+   * because the Google clients, lacking them, throw from a callback no caller can catch,
+   * which would end the process with a stack trace.
+   */
+  async credentials(service: string): Promise<void> {
+    if (this.credentialsChecked) return;
+    try {
+      await this.pubsub().auth.getClient();
+      this.credentialsChecked = true;
+    } catch (error) {
+      throw new CliError(
+        `${service}: no Google Cloud credentials (${(error as Error).message.split('. ')[0]})`,
+        'run `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS); for the local stack set PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST',
+      );
+    }
   }
 
   pubsub(): PubSub {

@@ -120,7 +120,11 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--routing <file>', 'the routing file to check (default: ROUTING_CONFIG)')
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((opts: { routing?: string; json?: boolean }) => run(opts, (_context, out) => checkCommand(io.env, opts.routing ? { routing: opts.routing } : {}, out))());
+    .action((opts: { routing?: string; json?: boolean; project?: string }) => run(opts, (_context, out) => {
+        // The functions take their project from GOOGLE_CLOUD_PROJECT; --project stands in for it.
+        const project = opts.project ?? root.opts<{ project?: string }>().project;
+        return checkCommand(project ? { ...io.env, GOOGLE_CLOUD_PROJECT: project } : io.env, opts.routing ? { routing: opts.routing } : {}, out);
+      })());
 
   for (const command of root.commands) {
     command

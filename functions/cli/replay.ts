@@ -1,4 +1,5 @@
 import { v1, type PubSub } from '@google-cloud/pubsub';
+import { optionalString } from '../shared/settings.js';
 import { AuditTrail } from './audit-view.js';
 import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
@@ -168,6 +169,7 @@ export async function replayCommand(options: Omit<ReplayOptions, 'lastError'>, c
   const subscription = `projects/${project}/subscriptions/${context.deadLetterSubscription}`;
   const topic = `projects/${project}/topics/${context.topic}`;
   const pubsub = context.pubsub();
+  if (!optionalString(context.env, 'PUBSUB_EMULATOR_HOST')) await context.credentials('Pub/Sub');
   const trail = new AuditTrail(await context.firestore(), context.auditCollection);
   const queue = pubsubDeadLetterQueue(pubsub, subscription);
   const lastError = async (eventId: string) => {

@@ -3,7 +3,7 @@ import { signFivetranPayload } from '../ingest/fivetran/signature.js';
 import { Secret } from '../shared/secrets.js';
 import { AuditTrail, isFinal, type EventView } from './audit-view.js';
 import type { CloudContext } from './context.js';
-import { CliError, EXIT, type ExitCode } from './errors.js';
+import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
 import { renderTimeline } from './event-report.js';
 import type { Output } from './output.js';
 import { buildPayload, type PayloadOptions, type Vendor } from './payloads.js';
@@ -123,8 +123,11 @@ export async function follow(eventId: string, timeoutSeconds: number, context: C
   const trail = new AuditTrail(await context.firestore(), context.auditCollection);
   const deadline = Date.now() + timeoutSeconds * 1000;
   let view: EventView | undefined;
+  const project = await context.project();
   for (;;) {
-    view = await trail.get(eventId);
+    view = await trail.get(eventId).catch((error: unknown) => {
+      throw explainGoogleError(error, `reading the audit record ${context.auditCollection}/${eventId} from Firestore`, project);
+    });
     if (view && isFinal(view)) break;
     if (Date.now() > deadline) {
       out.endProgress();
