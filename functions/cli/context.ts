@@ -43,13 +43,17 @@ export class CloudContext {
   /** --project, then GOOGLE_CLOUD_PROJECT / GCLOUD_PROJECT, then the emulators' local project, then ADC's project. */
   async project(): Promise<string> {
     if (this.resolvedProject) return this.resolvedProject;
-    const given = this.projectFlag ?? projectFromEnv(this.env) ?? (this.emulated ? LOCAL_PROJECT_ID : undefined);
+    const given = this.givenProject();
     if (given) return (this.resolvedProject = given);
     try {
       return (this.resolvedProject = await this.pubsub().auth.getProjectId());
     } catch (error) {
       throw new CliError(`no Google Cloud project given, and Application Default Credentials name none (${(error as Error).message.split('. ')[0]})`, 'pass --project PROJECT or set GOOGLE_CLOUD_PROJECT');
     }
+  }
+
+  private givenProject(): string | undefined {
+    return this.projectFlag ?? projectFromEnv(this.env) ?? (this.emulated ? LOCAL_PROJECT_ID : undefined);
   }
 
   async firestore(): Promise<Firestore> {
@@ -85,7 +89,7 @@ export class CloudContext {
   pubsub(): PubSub {
     const host = optionalString(this.env, 'PUBSUB_EMULATOR_HOST');
     this.pubsubClient ??= new PubSub({
-      ...(this.projectFlag ?? projectFromEnv(this.env) ? { projectId: this.projectFlag ?? projectFromEnv(this.env) } : {}),
+      ...(this.givenProject() ? { projectId: this.givenProject() } : {}),
       ...(host ? { apiEndpoint: host, emulatorMode: true } : {}),
     });
     return this.pubsubClient;

@@ -67,12 +67,12 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
   } catch {
     throw new CliError(`--url "${options.url}" is not a URL`, `pass the ingest function's URL, e.g. http://127.0.0.1:8080/${vendor} (npm start prints it)`, EXIT.usage);
   }
-  if (!url.searchParams.has('token') || vendor !== 'airbyte') {
-    if (!raw?.trim()) {
-      throw new CliError(`no ${vendor} secret`, `pass --secret, or set ${setting} to the value or to an sm:// Secret Manager reference (the local stack's development values are in README, npm start)`, EXIT.usage);
-    }
+  // An Airbyte URL may already carry its token, as Airbyte is configured.
+  const urlToken = vendor === 'airbyte' ? url.searchParams.get('token') : null;
+  if (!raw?.trim() && !urlToken) {
+    throw new CliError(`no ${vendor} secret`, `pass --secret, or set ${setting} to the value or to an sm:// Secret Manager reference (the local stack's development values are in README, npm start)`, EXIT.usage);
   }
-  const secret = raw?.trim() ? await readSecret(setting, raw, context) : new URL(options.url).searchParams.get('token')!;
+  const secret = raw?.trim() ? await readSecret(setting, raw, context) : urlToken!;
   const payload = buildPayload(vendor, options);
   const body = JSON.stringify(payload);
   const request = signRequest(vendor, url.toString(), body, secret);

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pubsubDeadLetterQueue, pubsubRepublisher, replay } from '../../functions/cli/replay.js';
 import { CloudContext } from '../../functions/cli/context.js';
@@ -82,11 +85,16 @@ describe('postload CLI against the local stack', function () {
     });
 
     it('dbt Cloud: signed webhook accepted and processed', async function () {
-      // Pending until the /dbt-cloud ingest route (issue 13, another branch) is merged.
-      const probe = await fetch(stack.fivetranUrl.replace(/\/fivetran$/, '/dbt-cloud'), { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
-      if (probe.status === 404) this.skip();
-      const run = await runCli(['send', 'dbt-cloud', '--url', stack.fivetranUrl.replace(/\/fivetran$/, '/dbt-cloud'), '--secret', 'local-dbt-webhook-secret', '--wait'], env);
+      // Pending until issue 13's /dbt-cloud route and its development secret are merged (another branch).
+      const url = stack.fivetranUrl.replace(/\/fivetran$/, '/dbt-cloud');
+      const secret = (DEVELOPMENT_SECRETS as Record<string, string | undefined>).DBT_CLOUD_WEBHOOK_SECRET;
+      const probe = await fetch(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      if (probe.status === 404 || !secret) this.skip();
+      const run = await runCli(['send', 'dbt-cloud', '--url', url, '--secret', secret!, '--wait', '--json'], env);
       assert.equal(run.code, 0, run.stdout + run.stderr);
+      const result = JSON.parse(run.stdout) as { status: number; event: { source: string; outcome: string } };
+      assert.equal(result.status, 202);
+      assert.deepEqual([result.event.source, result.event.outcome], ['dbt-cloud', 'processed']);
     });
   });
 
@@ -288,5 +296,21 @@ describe('postload bin', () => {
       assert.match(error.stderr, /Allowed choices are fivetran, airbyte, dbt-cloud/);
       return true;
     });
+  });
+
+  it('in a clone not built yet, says to run npm run build (exit 3) instead of a module trace', async () => {
+    const clone = mkdtempSync(join(tmpdir(), 'postload-bin-'));
+    try {
+      mkdirSync(join(clone, 'bin'));
+      copyFileSync('bin/postload.js', join(clone, 'bin', 'postload.js'));
+      writeFileSync(join(clone, 'package.json'), '{"type":"module"}');
+      await assert.rejects(promisify(execFile)(process.execPath, [join(clone, 'bin', 'postload.js'), '--help']), (error: { code: number; stderr: string }) => {
+        assert.equal(error.code, 3);
+        assert.match(error.stderr, /not built yet .*\n  fix: run `npm run build`/);
+        return true;
+      });
+    } finally {
+      rmSync(clone, { recursive: true, force: true });
+    }
   });
 });
