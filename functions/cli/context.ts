@@ -1,5 +1,5 @@
-import { Firestore } from '@google-cloud/firestore';
-import { PubSub } from '@google-cloud/pubsub';
+import type { Firestore } from '@google-cloud/firestore';
+import type { PubSub } from '@google-cloud/pubsub';
 import { LOCAL_PROJECT_ID } from '../local/local-settings.js';
 import { optionalString, projectId as projectFromEnv } from '../shared/settings.js';
 import { CliError } from './errors.js';
@@ -46,7 +46,7 @@ export class CloudContext {
     const given = this.givenProject();
     if (given) return (this.resolvedProject = given);
     try {
-      return (this.resolvedProject = await this.pubsub().auth.getProjectId());
+      return (this.resolvedProject = await (await this.pubsub()).auth.getProjectId());
     } catch (error) {
       throw new CliError(`no Google Cloud project given, and Application Default Credentials name none (${(error as Error).message.split('. ')[0]})`, 'pass --project PROJECT or set GOOGLE_CLOUD_PROJECT');
     }
@@ -60,6 +60,7 @@ export class CloudContext {
     const host = optionalString(this.env, 'FIRESTORE_EMULATOR_HOST');
     const projectId = await this.project();
     if (!host) await this.credentials('Firestore');
+    const { Firestore } = await import('@google-cloud/firestore');
     this.firestoreClient ??= new Firestore({
       projectId,
       // ssl: false is how the client knows it talks to the emulator (no credentials needed).
@@ -76,7 +77,7 @@ export class CloudContext {
   async credentials(service: string): Promise<void> {
     if (this.credentialsChecked) return;
     try {
-      await this.pubsub().auth.getClient();
+      await (await this.pubsub()).auth.getClient();
       this.credentialsChecked = true;
     } catch (error) {
       throw new CliError(
@@ -86,7 +87,9 @@ export class CloudContext {
     }
   }
 
-  pubsub(): PubSub {
+  /** The Google client libraries are loaded on first use, so `--help` and `check` start fast. */
+  async pubsub(): Promise<PubSub> {
+    const { PubSub } = await import('@google-cloud/pubsub');
     const host = optionalString(this.env, 'PUBSUB_EMULATOR_HOST');
     this.pubsubClient ??= new PubSub({
       ...(this.givenProject() ? { projectId: this.givenProject() } : {}),

@@ -21,11 +21,20 @@ export class CliError extends Error {
 }
 
 /**
+ * By name, not instanceof: the commands are imported lazily, and a loader that gives a
+ * lazily imported module its own copy of this file (tsx under mocha does) would make
+ * instanceof miss.
+ */
+export function isCliError(error: unknown): error is CliError {
+  return error instanceof Error && error.name === 'CliError' && typeof (error as CliError).exitCode === 'number';
+}
+
+/**
  * Turns a Google client error into one that names the fix. The codes are gRPC's
  * (5 NOT_FOUND, 7 PERMISSION_DENIED, 14 UNAVAILABLE, 16 UNAUTHENTICATED).
  */
 export function explainGoogleError(error: unknown, what: string, project: string): CliError {
-  if (error instanceof CliError) return error;
+  if (isCliError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown }).code;
   if (/default credentials|Could not load the default credentials/i.test(message)) {

@@ -1,12 +1,11 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { checkCommand } from './check.js';
 import { CloudContext } from './context.js';
-import { CliError, EXIT, type ExitCode } from './errors.js';
-import { listEvents, parseSince, showEvent } from './event-report.js';
+import { EXIT, isCliError, type ExitCode } from './errors.js';
 import { Output, type Io } from './output.js';
-import { VENDORS, type Vendor } from './payloads.js';
-import { replayCommand } from './replay.js';
-import { SECRET_SETTINGS, send } from './send.js';
+import { SECRET_SETTINGS, VENDORS, type Vendor } from './payloads.js';
+
+// Each command's module (and the Google client libraries it needs) is loaded when the
+// command runs, so `postload --help` answers at once.
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -44,7 +43,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
       setExit(await action(context, out));
     } catch (error) {
       out.endProgress();
-      if (error instanceof CliError) {
+      if (isCliError(error)) {
         out.error(`postload: ${error.message}${error.fix ? `\n  fix: ${error.fix}` : ''}`);
         setExit(error.exitCode);
       } else {
@@ -70,8 +69,8 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', `\nExamples:\n  postload send fivetran --url http://127.0.0.1:8080/fivetran --secret local-fivetran-secret --wait\n  AIRBYTE_WEBHOOK_TOKEN=sm://postload-airbyte-webhook-token postload send airbyte --url "$(terraform output -raw airbyte_webhook_url)" --status failed\n${EXIT_CODES_HELP}`)
     .action((vendor: Vendor, opts: { url: string; event?: string; status?: string; connector?: string; secret?: string; wait?: boolean; timeout: number; json?: boolean }) =>
-      run(opts, (context, out) =>
-        send(vendor, { url: opts.url, event: opts.event, status: opts.status, connector: opts.connector, secret: opts.secret, wait: Boolean(opts.wait), timeoutSeconds: opts.timeout }, context, out),
+      run(opts, async (context, out) =>
+        (await import('./send.js')).send(vendor, { url: opts.url, event: opts.event, status: opts.status, connector: opts.connector, secret: opts.secret, wait: Boolean(opts.wait), timeoutSeconds: opts.timeout }, context, out),
       )(),
     );
 
@@ -84,7 +83,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
     .action((opts: { limit: number; dryRun?: boolean; event?: string; json?: boolean }) =>
-      run(opts, (context, out) => replayCommand({ limit: opts.limit, dryRun: Boolean(opts.dryRun), ...(opts.event ? { eventId: opts.event } : {}) }, context, out))(),
+      run(opts, async (context, out) => (await import('./replay.js')).replayCommand({ limit: opts.limit, dryRun: Boolean(opts.dryRun), ...(opts.event ? { eventId: opts.event } : {}) }, context, out))(),
     );
 
   root
@@ -100,8 +99,9 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
     .action((opts: { connector?: string; source?: string; type?: string; status?: string; outcome?: string; since: string; limit: number; json?: boolean; project?: string }) =>
-      run(opts, (context, out) => {
+      run(opts, async (context, out) => {
         const { json: _json, project: _project, since, ...filters } = opts;
+        const { listEvents, parseSince } = await import('./event-report.js');
         return listEvents({ ...filters, since: parseSince(since) }, context, out);
       })(),
     );
@@ -112,7 +112,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .argument('<id>', 'the event id (the ingest answer and `postload events` print it)')
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((id: string, opts: { json?: boolean }) => run(opts, (context, out) => showEvent(id, context, out))());
+    .action((id: string, opts: { json?: boolean }) => run(opts, async (context, out) => (await import('./event-report.js')).showEvent(id, context, out))());
 
   root
     .command('check')
@@ -120,7 +120,9 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--routing <file>', 'the routing file to check (default: ROUTING_CONFIG)')
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((opts: { routing?: string; json?: boolean; project?: string }) => run(opts, (_context, out) => {
+    .action((opts: { routing?: string; json?: boolean; project?: string }) =>
+      run(opts, async (_context, out) => {
+        const { checkCommand } = await import('./check.js');
         // The functions take their project from GOOGLE_CLOUD_PROJECT; --project stands in for it.
         const project = opts.project ?? root.opts<{ project?: string }>().project;
         return checkCommand(project ? { ...io.env, GOOGLE_CLOUD_PROJECT: project } : io.env, opts.routing ? { routing: opts.routing } : {}, out);

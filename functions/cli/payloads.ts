@@ -6,6 +6,13 @@ import type { Json } from './payload-templates.js';
 export type Vendor = 'fivetran' | 'airbyte' | 'dbt-cloud';
 export const VENDORS: readonly Vendor[] = ['fivetran', 'airbyte', 'dbt-cloud'];
 
+/** The setting each vendor's secret is read from, as the ingest function reads it. */
+export const SECRET_SETTINGS: Record<Vendor, string> = {
+  fivetran: 'FIVETRAN_WEBHOOK_SECRET',
+  airbyte: 'AIRBYTE_WEBHOOK_TOKEN',
+  'dbt-cloud': 'DBT_CLOUD_WEBHOOK_SECRET',
+};
+
 export interface PayloadOptions {
   /** Fivetran `event`, Airbyte notification (`sync-succeeded`, `sync-failed`), dbt Cloud `eventType`. */
   event?: string;

@@ -168,7 +168,7 @@ export async function replayCommand(options: Omit<ReplayOptions, 'lastError'>, c
   const project = await context.project();
   const subscription = `projects/${project}/subscriptions/${context.deadLetterSubscription}`;
   const topic = `projects/${project}/topics/${context.topic}`;
-  const pubsub = context.pubsub();
+  const pubsub = await context.pubsub();
   if (!optionalString(context.env, 'PUBSUB_EMULATOR_HOST')) await context.credentials('Pub/Sub');
   const trail = new AuditTrail(await context.firestore(), context.auditCollection);
   const queue = pubsubDeadLetterQueue(pubsub, subscription);

@@ -6,14 +6,7 @@ import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
 import { renderTimeline } from './event-report.js';
 import type { Output } from './output.js';
-import { buildPayload, type PayloadOptions, type Vendor } from './payloads.js';
-
-/** The setting each vendor's secret is read from, as the ingest function reads it. */
-export const SECRET_SETTINGS: Record<Vendor, string> = {
-  fivetran: 'FIVETRAN_WEBHOOK_SECRET',
-  airbyte: 'AIRBYTE_WEBHOOK_TOKEN',
-  'dbt-cloud': 'DBT_CLOUD_WEBHOOK_SECRET',
-};
+import { buildPayload, SECRET_SETTINGS, type PayloadOptions, type Vendor } from './payloads.js';
 
 export interface SendOptions extends PayloadOptions {
   url: string;

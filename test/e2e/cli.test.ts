@@ -190,10 +190,10 @@ describe('postload CLI against the local stack', function () {
       const { event } = await deadLetter(DEMO_CONNECTORS.ordersPostgres);
       const context = new CloudContext(env, undefined);
       const project = await context.project();
-      const queue = pubsubDeadLetterQueue(context.pubsub(), `projects/${project}/subscriptions/${stack.deadLetterSubscription}`);
+      const queue = pubsubDeadLetterQueue(await context.pubsub(), `projects/${project}/subscriptions/${stack.deadLetterSubscription}`);
       let leased: string[] = [];
       const crashing = { ...queue, pull: async (max: number) => { const got = await queue.pull(max); leased = got.map((m) => m.ackId); return got; }, ack: async () => { throw new Error('crash'); }, release: async () => {} };
-      await assert.rejects(replay(crashing, pubsubRepublisher(context.pubsub(), `projects/${project}/topics/${stack.topic}`), { limit: 10, dryRun: false }), /crash/);
+      await assert.rejects(replay(crashing, pubsubRepublisher(await context.pubsub(), `projects/${project}/topics/${stack.topic}`), { limit: 10, dryRun: false }), /crash/);
       // The crash left the dead letter unacknowledged; Pub/Sub gives it back when its ack
       // deadline (60 s) passes. Releasing it now stands for that wait.
       await queue.release(leased);
