@@ -1,0 +1,155 @@
+import { loadIngestConfig } from '../ingest/config.js';
+import { readProcessorConfig } from '../processor/config.js';
+import { loadRoutingConfig, RoutingConfigError, type LoadedRouting } from '../processor/routing.js';
+import type { Secret } from '../shared/secrets.js';
+import { EXIT, type ExitCode } from './errors.js';
+import type { Output } from './output.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface CheckResult {
+  check: string;
+  ok: boolean;
+  detail: string;
+  /** The JSON pointer of the bad field, for routing problems. */
+  pointer?: string;
+}
+
+export interface CheckOptions {
+  /** A routing file to check instead of ROUTING_CONFIG. */
+  routing?: string;
+  fetch?: typeof fetch;
+}
+
+/**
+ * Everything a deploy would trip over, before `terraform apply`: the routing file against
+ * its schema, every setting either function reads (through the functions' own loaders, so
+ * the rules are never restated), every secret readable, every routed dbt Cloud job known
+ * to dbt Cloud with the token given. Values are never printed.
+ */
+export async function runChecks(env: Env, options: CheckOptions = {}): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const processorEnv = options.routing ? { ...env, ROUTING_CONFIG: options.routing } : env;
+
+  let routing: LoadedRouting | undefined;
+  const routingValue = processorEnv.ROUTING_CONFIG?.trim();
+  if (!routingValue) {
+    results.push({ check: 'routing', ok: false, detail: 'no routing file: pass --routing FILE or set ROUTING_CONFIG' });
+  } else {
+    try {
+      routing = loadRoutingConfig(routingValue);
+      results.push({ check: 'routing', ok: true, detail: `${routing.source}: valid, ${routing.routes.length} route(s)` });
+    } catch (error) {
+      const pointer = error instanceof RoutingConfigError ? error.field || '/' : undefined;
+      results.push({ check: 'routing', ok: false, detail: (error as Error).message, ...(pointer ? { pointer } : {}) });
+    }
+  }
+
+  const secrets: Secret[] = [];
+  try {
+    const ingest = loadIngestConfig(env);
+    results.push({ check: 'ingest settings', ok: true, detail: `topic ${ingest.topic}, body limit ${ingest.maxBodyBytes} bytes, publish timeout ${ingest.publishTimeoutMs} ms` });
+    secrets.push(ingest.fivetranSecret, ingest.airbyteToken);
+  } catch (error) {
+    results.push({ check: 'ingest settings', ok: false, detail: (error as Error).message });
+  }
+
+  let dbt: ReturnType<typeof readProcessorConfig>['dbt'];
+  if (routing) {
+    try {
+      const processor = readProcessorConfig(processorEnv);
+      results.push({ check: 'processor settings', ok: true, detail: `audit in ${processor.auditCollection}, dbt Cloud ${processor.dbt ? `${processor.dbt.baseUrl} account ${processor.dbt.accountId}` : 'not used'}, ${processor.slackWebhooks.size} Slack webhook(s)` });
+      dbt = processor.dbt;
+      if (dbt) secrets.push(dbt.token);
+      secrets.push(...processor.slackWebhooks.values());
+    } catch (error) {
+      results.push({ check: 'processor settings', ok: false, detail: (error as Error).message });
+    }
+  } else {
+    results.push({ check: 'processor settings', ok: false, detail: 'not checked: the routing file is not usable' });
+  }
+
+  // Without credentials the Secret Manager client throws from a callback nobody can catch
+  // (it would end this process), so references are only read once credentials are there.
+  const references = secrets.filter((secret) => isReference(secret, env));
+  const noCredentials = references.length ? await credentialsProblem() : undefined;
+  for (const secret of secrets) {
+    results.push(noCredentials && references.includes(secret) ? { check: `secret ${secret.setting}`, ok: false, detail: `unreadable: ${noCredentials}` } : await checkSecret(secret));
+  }
+
+  if (routing && dbt) {
+    const jobs = new Set<string>();
+    for (const actions of [...routing.config.routes, routing.config.defaultRoute ?? {}]) for (const job of actions.dbtJobs ?? []) jobs.add(String(job.jobId));
+    let token: string | undefined;
+    try {
+      token = await dbt.token.currentValue();
+    } catch {
+      // Reported by the secret check above.
+    }
+    for (const job of jobs) results.push(token === undefined ? { check: `dbt job ${job}`, ok: false, detail: 'not checked: DBT_CLOUD_API_TOKEN is unreadable' } : await checkDbtJob(dbt.baseUrl, dbt.accountId, job, token, options.fetch ?? fetch));
+  }
+  return results;
+}
+
+function isReference(secret: Secret, env: Env): boolean {
+  return secret.setting.includes('sm://') || (env[secret.setting]?.trim().startsWith('sm://') ?? false);
+}
+
+async function credentialsProblem(): Promise<string | undefined> {
+  const { SecretManagerServiceClient } = await import('@google-cloud/secret-manager');
+  const client = new SecretManagerServiceClient();
+  try {
+    await client.auth.getClient();
+    return undefined;
+  } catch (error) {
+    return `no Google Cloud credentials to read Secret Manager with (${(error as Error).message.split('.')[0]}): run \`gcloud auth application-default login\``;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+async function checkSecret(secret: Secret): Promise<CheckResult> {
+  const check = `secret ${secret.setting}`;
+  if (!secret.configured) return { check, ok: false, detail: 'not set: its endpoint would answer 503 (set it to the value or to an sm:// reference)' };
+  try {
+    const values = await secret.acceptedValues();
+    return { check, ok: true, detail: `readable (${values.length} value${values.length === 1 ? '' : 's'} accepted)` };
+  } catch (error) {
+    return { check, ok: false, detail: `unreadable: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * GET {base}/api/v2/accounts/{account}/jobs/{job}/ (dbt Cloud Administrative API v2):
+ * 200 when the job exists and the token may read it, 404 when there is no such job,
+ * 401/403 when the token is wrong or lacks permission. Whether the token may *run* the
+ * job is only known when it does; Job Runner permission is the documented requirement.
+ */
+async function checkDbtJob(baseUrl: string, accountId: string, job: string, token: string, fetchImpl: typeof fetch): Promise<CheckResult> {
+  const check = `dbt job ${job}`;
+  let response: Response;
+  try {
+    response = await fetchImpl(`${baseUrl}/api/v2/accounts/${accountId}/jobs/${job}/`, {
+      headers: { authorization: `Token ${token}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch (error) {
+    return { check, ok: false, detail: `${baseUrl} did not answer (${String((error as Error).cause ?? (error as Error).message)}): check DBT_CLOUD_BASE_URL` };
+  }
+  const body = (await response.json().catch(() => ({}))) as { data?: { name?: string; state?: number } | null; status?: { user_message?: string } };
+  if (response.ok) return { check, ok: true, detail: `exists in account ${accountId}${body.data?.name ? `: "${body.data.name}"` : ''}` };
+  if (response.status === 404) return { check, ok: false, detail: `not found in account ${accountId} at ${baseUrl}: fix the jobId in the routing file, or DBT_CLOUD_ACCOUNT_ID / DBT_CLOUD_BASE_URL` };
+  if (response.status === 401 || response.status === 403) return { check, ok: false, detail: `dbt Cloud refused the token (${response.status}): DBT_CLOUD_API_TOKEN needs Job Runner (or higher) permission on this job` };
+  return { check, ok: false, detail: `dbt Cloud answered ${response.status} ${body.status?.user_message ?? ''}`.trim() };
+}
+
+export async function checkCommand(env: Env, options: CheckOptions, out: Output): Promise<ExitCode> {
+  const results = await runChecks(env, options);
+  const failed = results.filter((r) => !r.ok);
+  if (out.json) out.data({ ok: failed.length === 0, results });
+  else {
+    for (const r of results) out.line(`${r.ok ? out.colour('green', '✔') : out.colour('red', '✖')} ${r.check.padEnd(34)} ${r.detail}${r.pointer && !r.detail.includes(r.pointer) ? ` (at ${r.pointer})` : ''}`);
+    out.line(failed.length ? out.colour('red', `${failed.length} of ${results.length} checks failed`) : out.colour('green', `all ${results.length} checks passed`));
+  }
+  return failed.length ? EXIT.failed : EXIT.ok;
+}

@@ -1,0 +1,89 @@
+import { actionName, AuditTrail, timelineOf, type EventFilter, type EventView } from './audit-view.js';
+import type { CloudContext } from './context.js';
+import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
+import type { Output } from './output.js';
+
+/** `postload event ID`: one event's whole story as a timeline. */
+export async function showEvent(eventId: string, context: CloudContext, out: Output): Promise<ExitCode> {
+  const project = await context.project();
+  const trail = new AuditTrail(await context.firestore(), context.auditCollection);
+  const view = await trail.get(eventId).catch((error: unknown) => {
+    throw explainGoogleError(error, `reading ${context.auditCollection}/${eventId} from Firestore`, project);
+  });
+  if (!view) {
+    throw new CliError(
+      `no audit record for event ${eventId} in ${context.auditCollection} (project ${project})`,
+      'check the id (the ingest answer and `postload events` print it), --project, and AUDIT_COLLECTION; an event the processor has not received yet has no record',
+      EXIT.failed,
+    );
+  }
+  if (out.json) out.data({ event: view, timeline: timelineOf(view) });
+  else renderTimeline(view, out);
+  return EXIT.ok;
+}
+
+export function renderTimeline(view: EventView, out: Output): void {
+  const outcome = view.outcome === 'processed' ? out.colour('green', view.outcome) : out.colour(view.outcome === 'failed' ? 'red' : 'yellow', view.outcome);
+  out.line(`${out.colour('bold', `event ${view.eventId}`)}  ${view.source} ${view.type}  connector ${connectorLabel(view)}  ${outcome}, ${plural(view.deliveries, 'delivery', 'deliveries')}`);
+  for (const entry of timelineOf(view)) {
+    const mark = entry.level === 'ok' ? out.colour('green', '✔') : entry.level === 'error' ? out.colour('red', '✖') : out.colour('dim', '·');
+    out.line(`  ${entry.at ? entry.at.toISOString() : '                        '}  ${mark} ${entry.what}`);
+  }
+}
+
+/** `postload events`: the sync history, newest first. */
+export async function listEvents(filter: EventFilter, context: CloudContext, out: Output): Promise<ExitCode> {
+  const project = await context.project();
+  const trail = new AuditTrail(await context.firestore(), context.auditCollection);
+  const views = await trail.list(filter).catch((error: unknown) => {
+    throw explainGoogleError(error, `querying ${context.auditCollection} in Firestore`, project);
+  });
+  if (out.json) {
+    out.data(views);
+    return EXIT.ok;
+  }
+  if (views.length === 0) {
+    out.line(`no events since ${filter.since.toISOString()} match (project ${project}, collection ${context.auditCollection})`);
+    return EXIT.ok;
+  }
+  out.table(
+    ['occurred', 'event', 'source', 'type', 'connector', 'sync', 'outcome', 'deliveries', 'actions', 'last error'],
+    views.map((v) => [
+      v.occurredAt?.toISOString().replace(/\.\d{3}Z$/, 'Z') ?? '—',
+      v.eventId.slice(0, 8),
+      v.source,
+      v.type,
+      connectorLabel(v),
+      v.syncStatus ?? '—',
+      v.outcome === 'processed' ? out.colour('green', v.outcome) : out.colour(v.outcome === 'failed' ? 'red' : 'yellow', v.outcome),
+      String(v.deliveries),
+      v.actions.map((a) => `${actionName(a)} ${a.status}${a.runId !== null ? ` (run ${a.runId})` : ''}`).join('; ') || '—',
+      v.lastError ? truncate(v.lastError, 60) : '',
+    ]),
+  );
+  return EXIT.ok;
+}
+
+function connectorLabel(view: EventView): string {
+  return view.connectorName && view.connectorId && view.connectorName !== view.connectorId ? `${view.connectorName} (${view.connectorId})` : (view.connectorId ?? view.connectorName ?? '—');
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** "24h", "30m", "7d", "90s" or an ISO date → the moment that long ago. */
+export function parseSince(value: string, now = Date.now()): Date {
+  const match = /^(\d+)\s*([smhd])$/.exec(value.trim());
+  if (match) {
+    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(now - Number(match[1]) * unit);
+  }
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new CliError(`--since "${value}" is neither a duration nor a date`, 'use e.g. --since 24h, 30m, 7d, or an ISO date such as 2026-11-20T00:00:00Z', EXIT.usage);
+  return new Date(ms);
+}

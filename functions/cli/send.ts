@@ -1,0 +1,159 @@
+import { createHmac } from 'node:crypto';
+import { signFivetranPayload } from '../ingest/fivetran/signature.js';
+import { Secret } from '../shared/secrets.js';
+import { AuditTrail, isFinal, type EventView } from './audit-view.js';
+import type { CloudContext } from './context.js';
+import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
+import { renderTimeline } from './event-report.js';
+import type { Output } from './output.js';
+import { buildPayload, SECRET_SETTINGS, type PayloadOptions, type Vendor } from './payloads.js';
+
+export interface SendOptions extends PayloadOptions {
+  url: string;
+  secret?: string;
+  wait: boolean;
+  timeoutSeconds: number;
+}
+
+export interface SignedRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Authenticates a body exactly as the vendor does (wire-formats): Fivetran signs the raw
+ * bytes (X-Fivetran-Signature-256, hex HMAC-SHA256); Airbyte cannot sign, so the token
+ * rides in the URL (?token=); dbt Cloud puts the lowercase hex HMAC-SHA256 of the body in
+ * Authorization, with no prefix.
+ */
+export function signRequest(vendor: Vendor, url: string, body: string, secret: string): SignedRequest {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  switch (vendor) {
+    case 'fivetran':
+      headers['X-Fivetran-Signature-256'] = signFivetranPayload(body, secret);
+      return { url, headers, body };
+    case 'airbyte': {
+      const withToken = new URL(url);
+      withToken.searchParams.set('token', secret);
+      return { url: withToken.toString(), headers, body };
+    }
+    case 'dbt-cloud':
+      headers.authorization = createHmac('sha256', secret).update(body, 'utf8').digest('hex');
+      return { url, headers, body };
+  }
+}
+
+/** A URL fit to print: a token in the query string is masked. */
+export function redactUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.searchParams.has('token')) parsed.searchParams.set('token', '***');
+  return parsed.toString().replace('token=***', 'token=…');
+}
+
+export async function send(vendor: Vendor, options: SendOptions, context: CloudContext, out: Output): Promise<ExitCode> {
+  const setting = SECRET_SETTINGS[vendor];
+  const raw = options.secret ?? context.env[setting];
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch {
+    throw new CliError(`--url "${options.url}" is not a URL`, `pass the ingest function's URL, e.g. http://127.0.0.1:8080/${vendor} (npm start prints it)`, EXIT.usage);
+  }
+  // An Airbyte URL may already carry its token, as Airbyte is configured.
+  const urlToken = vendor === 'airbyte' ? url.searchParams.get('token') : null;
+  if (!raw?.trim() && !urlToken) {
+    throw new CliError(`no ${vendor} secret`, `pass --secret, or set ${setting} to the value or to an sm:// Secret Manager reference (the local stack's development values are in README, npm start)`, EXIT.usage);
+  }
+  const secret = raw?.trim() ? await readSecret(setting, raw, context) : urlToken!;
+  const payload = buildPayload(vendor, options);
+  const body = JSON.stringify(payload);
+  const request = signRequest(vendor, url.toString(), body, secret);
+
+  out.progress(`sending a ${vendor} webhook to ${redactUrl(request.url)}…`);
+  let response: Response;
+  try {
+    response = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body, signal: AbortSignal.timeout(15_000) });
+  } catch (error) {
+    throw new CliError(`${redactUrl(request.url)} did not answer (${(error as Error).cause ?? (error as Error).message})`, 'check --url, and that the ingest function runs (npm start, or `terraform output fivetran_webhook_url`)');
+  }
+  const text = await response.text();
+  out.endProgress();
+  let answer: unknown = text;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    // Not JSON: shown as it came.
+  }
+  const accepted = response.ok;
+  const eventId = accepted ? (answer as { id?: string }).id : undefined;
+
+  let view: EventView | undefined;
+  let waitCode: ExitCode = EXIT.ok;
+  if (accepted && options.wait && eventId) {
+    const followed = await follow(eventId, options.timeoutSeconds, context, out);
+    view = followed.view;
+    waitCode = followed.timedOut ? EXIT.timeout : view && view.outcome !== 'processed' ? EXIT.failed : EXIT.ok;
+  }
+
+  if (out.json) {
+    out.data({ vendor, url: redactUrl(request.url), status: response.status, answer, payload, ...(options.wait ? { event: view ?? null, waited: waitCode !== EXIT.timeout } : {}) });
+  } else {
+    const mark = accepted ? out.colour('green', '✔') : out.colour('red', '✖');
+    out.line(`${mark} ${vendor} ${payloadLabel(vendor, payload)} → ${redactUrl(request.url)}: ${response.status} ${typeof answer === 'string' ? answer : JSON.stringify(answer)}`);
+    if (!accepted) out.line(hintFor(response.status, vendor, setting));
+    if (options.wait && eventId) {
+      if (view) renderTimeline(view, out);
+      if (waitCode === EXIT.timeout) out.line(out.colour('yellow', `… event ${eventId} not finished after ${options.timeoutSeconds} s (${view ? `outcome so far: ${view.outcome}` : 'no audit record yet'}); follow it with: postload event ${eventId}`));
+    }
+  }
+  if (!accepted) return EXIT.failed;
+  return waitCode;
+}
+
+/** Polls the audit record until the processor is done with the event, or the time is up. */
+export async function follow(eventId: string, timeoutSeconds: number, context: CloudContext, out: Output): Promise<{ view: EventView | undefined; timedOut: boolean }> {
+  const trail = new AuditTrail(await context.firestore(), context.auditCollection);
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let view: EventView | undefined;
+  const project = await context.project();
+  for (;;) {
+    view = await trail.get(eventId).catch((error: unknown) => {
+      throw explainGoogleError(error, `reading the audit record ${context.auditCollection}/${eventId} from Firestore`, project);
+    });
+    if (view && isFinal(view)) break;
+    if (Date.now() > deadline) {
+      out.endProgress();
+      return { view, timedOut: true };
+    }
+    out.progress(`waiting for the processor: event ${eventId.slice(0, 8)} ${view ? view.outcome : 'not delivered yet'}…`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  out.endProgress();
+  return { view, timedOut: false };
+}
+
+async function readSecret(setting: string, raw: string, context: CloudContext): Promise<string> {
+  try {
+    return await new Secret(setting, raw, raw.startsWith('sm://') ? { projectId: await context.project() } : {}).currentValue();
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}`, `check the reference and your access (gcloud secrets versions access latest --secret=NAME)`);
+  }
+}
+
+function payloadLabel(vendor: Vendor, payload: Record<string, unknown>): string {
+  if (vendor === 'fivetran') return `${payload.event}${(payload.data as { status?: string } | undefined)?.status ? ` ${(payload.data as { status: string }).status}` : ''} (connector ${payload.connector_id})`;
+  if (vendor === 'airbyte') {
+    const data = payload.data as { success: boolean; connection: { id: string } };
+    return `sync ${data.success ? 'succeeded' : 'failed'} (connection ${data.connection.id})`;
+  }
+  const data = payload.data as { jobId: string; runStatus: string };
+  return `${payload.eventType} ${data.runStatus} (job ${data.jobId})`;
+}
+
+function hintFor(status: number, vendor: Vendor, setting: string): string {
+  if (status === 401 || status === 403) return `  the secret does not match the one the ingest function uses: pass the value of its ${setting}`;
+  if (status === 404) return `  no such route: is the URL the ingest function's /${vendor} endpoint (and is this version deployed)?`;
+  if (status === 503) return `  the function could not store the event or has no ${setting}: see its logs`;
+  return '  see the answer above and the ingest function\'s logs';
+}

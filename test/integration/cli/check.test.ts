@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { DEMO_ROUTING } from '../../../functions/local/demo-scenario.js';
+import { fakeDbtCloud } from '../../../functions/local/fake-dbt-cloud.js';
+import type { RecordingServer } from '../../../functions/local/recording-server.js';
+import { runCli } from '../../support/run-cli.js';
+
+// `postload check` with the environment a deployment would have. It reads nothing from
+// Pub/Sub or Firestore; dbt Cloud is the loopback stand-in, which knows jobs 101, 102, 201.
+
+// No metadata server here: without this the Google auth library probes for one.
+process.env.METADATA_SERVER_DETECTION ??= 'none';
+
+describe('postload check', () => {
+  let dbt: RecordingServer;
+  before(async () => {
+    dbt = fakeDbtCloud({ jobs: [101, 102, 201] });
+    await dbt.start();
+  });
+  after(() => dbt?.stop());
+
+  const good = () => ({
+    ROUTING_CONFIG: JSON.stringify(DEMO_ROUTING),
+    FIVETRAN_WEBHOOK_SECRET: 'f',
+    AIRBYTE_WEBHOOK_TOKEN: 'a',
+    DBT_CLOUD_BASE_URL: dbt.url,
+    DBT_CLOUD_ACCOUNT_ID: '1',
+    DBT_CLOUD_API_TOKEN: 'local-dbt-token',
+    SLACK_WEBHOOK_URL: 'https://hooks.slack.example/services/T/B/x',
+    GOOGLE_CLOUD_PROJECT: 'postload-local',
+  });
+
+  it('passes on a good configuration, asking dbt Cloud for each routed job with the token', async () => {
+    const run = await runCli(['check'], good());
+    assert.equal(run.code, 0, run.stdout);
+    assert.match(run.stdout, /all \d+ checks passed/);
+    for (const job of [101, 102, 201]) assert.match(run.stdout, new RegExp(`✔ dbt job ${job}\\s+exists in account 1`));
+    const asked = dbt.requests.filter((r) => r.method === 'GET' && /\/jobs\/\d+\/$/.test(r.url));
+    assert.ok(asked.every((r) => r.headers.authorization === 'Token local-dbt-token'));
+    assert.ok(!run.stdout.includes('local-dbt-token') && !run.stdout.includes('hooks.slack.example'), 'a secret value was printed');
+  });
+
+  const broken: Array<[string, (env: Record<string, string>) => Record<string, string>, RegExp]> = [
+    ['a routing file that fails its schema (with the pointer)', (e) => ({ ...e, ROUTING_CONFIG: JSON.stringify({ ...DEMO_ROUTING, routes: [{ ...DEMO_ROUTING.routes[0], dbtJobs: [{ jobId: 'x' }] }] }) }), /✖ routing\s+ROUTING_CONFIG: inline JSON: \/routes\/0\/dbtJobs\/0\/jobId must /],
+    ['a missing setting', (e) => { const { DBT_CLOUD_ACCOUNT_ID: _, ...rest } = e; return rest; }, /✖ processor settings\s+DBT_CLOUD_ACCOUNT_ID: is not set/],
+    ['a malformed setting', (e) => ({ ...e, MAX_BODY_BYTES: 'lots' }), /✖ ingest settings\s+MAX_BODY_BYTES: must be a whole number/],
+    ['an unreadable secret', (e) => ({ ...e, FIVETRAN_WEBHOOK_SECRET: 'sm://projects/postload-no-such-project/secrets/nope' }), /✖ secret FIVETRAN_WEBHOOK_SECRET\s+unreadable: (no Google Cloud credentials|.*postload-no-such-project)/],
+    ['an unset secret', (e) => { const { AIRBYTE_WEBHOOK_TOKEN: _, ...rest } = e; return rest; }, /✖ secret AIRBYTE_WEBHOOK_TOKEN\s+not set/],
+    ['a dbt job the account does not have', (e) => ({ ...e, ROUTING_CONFIG: JSON.stringify({ version: 1, routes: [{ name: 'x', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 999 }] }] }) }), /✖ dbt job 999\s+not found in account 1/],
+  ];
+  for (const [what, breakIt, expected] of broken) {
+    it(`fails on ${what}, exit 1`, async function () {
+      this.timeout(60_000);
+      const run = await runCli(['check'], breakIt(good()));
+      assert.equal(run.code, 1, run.stdout);
+      assert.match(run.stdout, expected);
+      assert.match(run.stdout, /\d+ of \d+ checks failed/);
+    });
+  }
+
+  it('--routing FILE checks that file; --json reports each check', async () => {
+    const run = await runCli(['check', '--routing', 'functions/local/routing.local.json', '--json'], good());
+    const report = JSON.parse(run.stdout) as { ok: boolean; results: Array<{ check: string; ok: boolean; detail: string }> };
+    assert.match(report.results[0]!.detail, /routing\.local\.json: valid, 2 route\(s\)/);
+    assert.equal(report.results.find((r) => r.check === 'dbt job 202')?.ok, false);
+    assert.equal(report.ok, false);
+    assert.equal(run.code, 1);
+  });
+});
+

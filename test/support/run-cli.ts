@@ -1,0 +1,23 @@
+import { Writable } from 'node:stream';
+import { main } from '../../functions/cli/main.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `postload ARGS` in this process with the given environment, capturing its output (not a terminal: no colours). */
+export async function runCli(args: string[], env: Record<string, string | undefined>): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (s: string) => void) =>
+    new Writable({
+      write(chunk, _encoding, done) {
+        append(String(chunk));
+        done();
+      },
+    });
+  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env: { METADATA_SERVER_DETECTION: 'none', ...env } });
+  return { code, stdout, stderr };
+}
