@@ -12,8 +12,11 @@ export interface RecordedRequest {
   receivedAt: Date;
 }
 
-/** What to answer: a status with optional headers and body, or never answer at all. */
-export type Reply = { status: number; headers?: Record<string, string>; body?: string | object } | 'hang';
+/**
+ * What to answer: a status with optional headers and body, never answer at all ('hang'),
+ * or close the connection without an answer ('drop': the request was received, its answer lost).
+ */
+export type Reply = { status: number; headers?: Record<string, string>; body?: string | object } | 'hang' | 'drop';
 
 export type Responder = (request: RecordedRequest, server: RecordingServer) => Reply;
 
@@ -115,6 +118,10 @@ export class RecordingServer {
     const reply = this.queued.shift() ?? this.responder(request, this);
     this.onRequest?.(request, reply);
     for (const wake of this.waiters.splice(0)) wake();
+    if (reply === 'drop') {
+      res.socket?.destroy();
+      return;
+    }
     if (reply === 'hang') {
       this.hanging.add(res);
       res.once('close', () => this.hanging.delete(res));

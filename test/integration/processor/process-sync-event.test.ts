@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { Firestore } from '@google-cloud/firestore';
-import { AuditStore, type ActionRecord } from '../../../functions/processor/audit-store.js';
+import { AuditStore, type ActionRecord } from '../../../functions/processor/store/audit-store.js';
 import { readProcessorConfig } from '../../../functions/processor/config.js';
 import { TransientError } from '../../../functions/processor/errors.js';
 import { createSyncEventProcessor } from '../../../functions/processor/process-sync-event.js';

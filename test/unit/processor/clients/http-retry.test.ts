@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
-import { deadlineIn, parseRetryAfter, RetryableRequestError, send, type FetchLike, type AttemptRecord } from '../../../functions/processor/http-retry.js';
-import { TransientError } from '../../../functions/processor/errors.js';
+import { deadlineIn, parseRetryAfter, RetryableRequestError, send, type FetchLike, type AttemptRecord } from '../../../../functions/processor/clients/http-retry.js';
+import { TransientError } from '../../../../functions/processor/errors.js';
 
 const policy = { callTimeoutMs: 1000, minDelayMs: 100, maxDelayMs: 1000, maxAttempts: 4 };
 
