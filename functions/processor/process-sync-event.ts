@@ -92,8 +92,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     const status = await store.settle(begun, deliveryId, outcomes, (actions) => eventStatus(ids.map((id) => actions[id]?.status ?? 'waiting')), ctx.deadline.total);
     const fields = { status, routes: plan.routes, actions: Object.fromEntries([...outcomes].map(([id, o]) => [id, o.status])) };
     if (status === 'retrying') {
-      const left = ids.filter((id) => !isFinal(stateAfter(begun, outcomes, id)));
-      throw new TransientError(`event ${event.id} is not done yet: ${left.join(', ')} left for a later delivery`, { system: 'postload' });
+      const left = ids.filter((id) => !isFinal(stateAfter(begun, outcomes, id))).map((id) => `${id} (${lastErrorOf(begun, outcomes, id) ?? 'waiting for the jobs it reports'})`);
+      throw new TransientError(`event ${event.id} is not done yet: ${left.join('; ')}`, { system: 'postload' });
     }
     ctx.log.info(fields, `event ${status}`);
   }
