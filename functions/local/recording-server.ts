@@ -27,6 +27,8 @@ export type Responder = (request: RecordedRequest, server: RecordingServer) => R
  */
 export class RecordingServer {
   readonly requests: RecordedRequest[] = [];
+  /** The reply given to each request, by the same index. */
+  readonly replies: Reply[] = [];
   private readonly queued: Reply[] = [];
   private readonly hanging = new Set<ServerResponse>();
   private readonly waiters: Array<() => void> = [];
@@ -48,6 +50,7 @@ export class RecordingServer {
   /** Forget recorded requests and queued replies. */
   reset(): void {
     this.requests.length = 0;
+    this.replies.length = 0;
     this.queued.length = 0;
   }
 
@@ -114,8 +117,9 @@ export class RecordingServer {
       json,
       receivedAt: new Date(),
     };
-    this.requests.push(request);
     const reply = this.queued.shift() ?? this.responder(request, this);
+    this.requests.push(request);
+    this.replies.push(reply);
     this.onRequest?.(request, reply);
     for (const wake of this.waiters.splice(0)) wake();
     if (reply === 'drop') {
