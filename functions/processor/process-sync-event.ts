@@ -7,11 +7,11 @@ import { decodeSyncEvent, InvalidSyncEventError, type SyncEvent } from '../share
 import { performDbtJob, performSlack, type ActionContext } from './actions.js';
 import { DbtCloudClient } from './clients/dbt-cloud.js';
 import type { FetchLike } from './clients/http-retry.js';
-import { renderEventMessage, renderFinalAlert, renderInvalidMessage, type DbtJobReport } from './clients/slack-message.js';
+import { renderEventMessage, renderFinalAlert, renderInvalidMessage, renderUnrecordedAlert, type DbtJobReport } from './clients/slack-message.js';
 import { SlackClient } from './clients/slack.js';
 import type { ProcessorConfig } from './config.js';
 import { startDeadline } from './deadline.js';
-import { classifyError, describeError, TransientError } from './errors.js';
+import { classifyError, describeError, PermanentError, TransientError } from './errors.js';
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
 import { DEFAULT_WEBHOOK, planFor, slackActionId, type RoutePlan } from './planning/routing.js';
 import { readPubSubMessage, type PubSubMessage } from './pubsub-message.js';
@@ -71,7 +71,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       ...plan.dbtJobs.map((job) => ({ actionId: job.actionId, kind: 'dbt' as const, target: job.jobId })),
       ...plan.slack.map((target) => ({ actionId: target.actionId, kind: 'slack' as const, target: settingOf(target.webhook) })),
     ];
-    const begun = await store.begin({
+    const begun = await store
+      .begin({
       docId: event.id,
       deliveryId,
       messageId: message.messageId,
@@ -80,7 +81,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()) } } : {}),
       finalAlert,
       deadline: ctx.deadline.total,
-    });
+    })
+      .catch((error: unknown) => alertUnrecorded(event, error, ctx));
     if (begun.connectorSkipped) ctx.log.warn({ reason: begun.connectorSkipped }, 'connector document not updated for this event');
     if (begun.finished) {
       ctx.log.info({ deliveries: begun.data.deliveries }, 'event already processed by an earlier delivery; acknowledged');
@@ -96,6 +98,21 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       throw new TransientError(`event ${event.id} is not done yet: ${left.join('; ')}`, { system: 'postload' });
     }
     ctx.log.info(fields, `event ${status}`);
+  }
+
+  /**
+   * An audit record that can never be written (never expected: sizes are measured and cut
+   * first) must not acknowledge the event silently: it is alerted, without a claim, and
+   * acknowledged only once the alert is out; a transient failure is rethrown as it is.
+   */
+  async function alertUnrecorded(event: SyncEvent, error: unknown, ctx: ActionContext): Promise<never> {
+    if (classifyError(error) === 'transient') throw error;
+    const reason = describeError(error);
+    const sent = await performSlack('unrecorded-alert', alertWebhook, renderUnrecordedAlert(event, reason), ctx);
+    if (sent.status !== 'succeeded' || sent.sent === false) {
+      throw new TransientError(`the audit record cannot be written (${reason}) and the alert about it did not go out`, { system: 'postload' });
+    }
+    throw new PermanentError(`the audit record cannot be written: ${reason}; alerted in Slack, acknowledged`, { system: 'Firestore' });
   }
 
   /** Step 4: the dbt jobs in parallel, then each message once the jobs it reports are settled, then (last delivery only) the final alert. */

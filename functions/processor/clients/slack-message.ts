@@ -116,6 +116,20 @@ export function renderFinalAlert(event: SyncEvent, unfinished: UnfinishedAction[
   };
 }
 
+/** The alert for an event whose audit record cannot be written at all: it is not acknowledged silently. */
+export function renderUnrecordedAlert(event: SyncEvent, reason: string): SlackMessage {
+  const connector = event.connector.name ?? event.connector.id ?? 'unknown connector';
+  const headline = `:rotating_light: postload could not record ${vendorName(event.source)} ${event.type} for ${connector}`;
+  return {
+    text: truncate(escape(`postload could not record event ${event.id} (${event.type} for ${connector}) and did not act on it: ${reason}`), 3000),
+    blocks: [
+      header(headline),
+      section(truncate(`Event \`${event.id}\` could not be written to Firestore, so no dbt job was started for it:\n\`\`\`${reason.replace(/```/g, "'''")}\`\`\``, SECTION_LIMIT)),
+      { type: 'context', elements: [mrkdwn('The message is in Pub/Sub; once the cause is fixed, republish it (README: Replay dead letters).')] },
+    ],
+  };
+}
+
 function detailFields(event: SyncEvent): string[] {
   const fields = [
     `*Connector*\n${escape(event.connector.name ?? '—')}${event.connector.id ? ` (\`${escape(event.connector.id)}\`)` : ''}${event.connector.type ? `\n${escape(event.connector.type)}` : ''}`,

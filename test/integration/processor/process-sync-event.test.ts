@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { Firestore } from '@google-cloud/firestore';
-import { DocumentReference } from '@google-cloud/firestore';
+import { DocumentReference, WriteBatch } from '@google-cloud/firestore';
 import sinon from 'sinon';
 import { EventStore, type ActionRecord } from '../../../functions/processor/store/event-store.js';
 import { readProcessorConfig } from '../../../functions/processor/config.js';
@@ -393,6 +393,24 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
     assert.ok(Buffer.byteLength(stored) <= 8_000 && stored.startsWith('éxxx') && stored.endsWith('…'), 'the reason is cut by bytes, marked');
     assert.ok(Buffer.byteLength(JSON.stringify(record)) < 600_000);
     assert.equal(slack.requests.length, 1);
+  });
+
+  it('an audit record that can never be written is alerted, not acknowledged silently; no job starts', async () => {
+    const invalid = Object.assign(new Error('3 INVALID_ARGUMENT: injected'), { code: 3 });
+    const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
+    const stub = sinon.stub(WriteBatch.prototype, 'commit').rejects(invalid);
+    try {
+      await processor()(pubSubCloudEvent(event));
+      assert.equal(slack.requests.length, 1);
+      assert.match((slack.requests[0]!.json as { text: string }).text, new RegExp(`could not record event ${event.id}.*INVALID_ARGUMENT`));
+      assert.equal(triggerRequests(dbt).length, 0);
+      assert.ok(logLines.some((line) => line.includes('"severity":"ERROR"') && line.includes('alerted in Slack, acknowledged')));
+      // With Slack down as well, the message is not acknowledged at all.
+      slack.script({ status: 503, body: 'down' }, { status: 503, body: 'down' }, { status: 503, body: 'down' });
+      await assert.rejects(processor()(pubSubCloudEvent(event)), TransientError);
+    } finally {
+      stub.restore();
+    }
   });
 
   it('each message without data gets its own record', async () => {
