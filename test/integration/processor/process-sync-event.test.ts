@@ -413,6 +413,17 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
     }
   });
 
+  it('one deadline per invocation: a dbt Cloud that hangs is abandoned in time to record the attempt (uncertain) before answering', async () => {
+    dbt.script(...Array.from({ length: 10 }, () => 'hang' as const));
+    const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
+    await assert.rejects(processor({ OUTBOUND_BUDGET_MS: '2000', OUTBOUND_TIMEOUT_MS: '10000' })(pubSubCloudEvent(event)), TransientError);
+    const action = (await audit(event.id)).actions['dbt-job-301']!;
+    assert.equal(action.status, 'retry', 'recorded within the reserve, not left pending');
+    assert.equal(action.uncertain, true, 'a request that timed out may have started a run');
+    assert.match(action.lastError ?? '', /timed out|no time left/);
+    assert.equal(slack.requests.length, 0);
+  });
+
   it('each message without data gets its own record', async () => {
     const process = processor();
     const noData = (id: string) => ({ ...pubSubCloudEvent(syncEvent(), id), data: { message: { messageId: id } } });
