@@ -62,6 +62,8 @@ export interface Begun {
   finished: boolean;
   /** The connector document could not be updated (contention, size); logged, never blocking. */
   connectorSkipped: string | undefined;
+  /** The `also` documents as this delivery left them, by collection/docId. */
+  also: Map<string, Record<string, unknown> | undefined>;
 }
 
 export interface BeginRequest {
@@ -73,6 +75,14 @@ export interface BeginRequest {
   initial: () => Record<string, unknown>;
   /** The connector document to write with the first delivery, computed from what is stored. */
   connector?: { docId: string; merge: (existing: Record<string, unknown> | undefined) => Record<string, unknown> | undefined };
+  /**
+   * Further documents read in the same read and written in the same commit as the claims,
+   * under the same preconditions (a conflict re-reads and decides again; never skipped).
+   * The seam for state shared between events: a dbt job's state for coalescing, a join's
+   * upstreams (issue 12). `update` sees the stored document and this delivery's claims and
+   * returns the fields to store (fields it leaves out are kept), or undefined to leave it.
+   */
+  also?: Array<{ collection: string; docId: string; update: (existing: Record<string, unknown> | undefined, claims: Map<string, Claim>) => Record<string, unknown> | undefined }>;
   /** The final alert, planned only from the delivery that is the last before dead-lettering. */
   finalAlert?: { actionId: string; target: string; fromDelivery: number };
   deadline: Deadline;
@@ -93,7 +103,9 @@ const MAX_MESSAGE_IDS = 50;
 const DAY_MS = 86_400_000;
 // Firestore answers a failed precondition (another writer got there first) with these codes.
 const CONFLICT_CODES = new Set([6 /* ALREADY_EXISTS */, 9 /* FAILED_PRECONDITION */, 10 /* ABORTED */]);
-const BEGIN_TRIES = 5;
+// Concurrent deliveries of one event, or events sharing a document, retry the read and
+// commit; each round one of them wins. Bounded by this and by the deadline.
+const BEGIN_TRIES = 10;
 const FINAL_EVENT_STATUSES = new Set(['processed', 'failed', 'invalid']);
 
 /**
@@ -126,12 +138,12 @@ export class EventStore {
   async begin(request: BeginRequest): Promise<Begun> {
     const ref = this.eventRef(request.docId);
     const connectorRef = request.connector ? this.connectorRef(request.connector.docId) : undefined;
+    const alsoRefs = (request.also ?? []).map((doc) => this.db.collection(doc.collection).doc(doc.docId));
     let skipConnector: string | undefined;
     for (let attempt = 1; ; attempt++) {
-      const [snapshot, connectorSnapshot] = await this.guard('read the audit record', request.deadline, () =>
-        this.db.getAll(...(connectorRef ? [ref, connectorRef] : [ref])),
-      );
-      const prepared = this.prepareBegin(request, snapshot!, connectorRef ? connectorSnapshot : undefined, skipConnector);
+      const snapshots = await this.guard('read the audit record', request.deadline, () => this.db.getAll(ref, ...(connectorRef ? [connectorRef] : []), ...alsoRefs));
+      const [snapshot, connectorSnapshot] = [snapshots[0]!, connectorRef ? snapshots[1] : undefined];
+      const prepared = this.prepareBegin(request, snapshot, connectorSnapshot, skipConnector, snapshots.slice(connectorRef ? 2 : 1));
       try {
         const results = await this.guard('record the delivery', request.deadline, () => prepared.batch.commit());
         return { ...prepared.begun, writeTime: results[0]!.writeTime, connectorSkipped: prepared.begun.connectorSkipped ?? skipConnector };
@@ -141,11 +153,18 @@ export class EventStore {
         // Another delivery or event wrote first. The connector is best-effort: after a
         // second conflict, leave it out rather than hold the event's actions back.
         if (attempt >= 2 && connectorRef) skipConnector = 'the connector document kept changing under concurrent events';
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
       }
     }
   }
 
-  private prepareBegin(request: BeginRequest, snapshot: DocumentSnapshot, connectorSnapshot: DocumentSnapshot | undefined, skipConnector: string | undefined): { batch: WriteBatch; begun: Omit<Begun, 'writeTime'> } {
+  private prepareBegin(
+    request: BeginRequest,
+    snapshot: DocumentSnapshot,
+    connectorSnapshot: DocumentSnapshot | undefined,
+    skipConnector: string | undefined,
+    alsoSnapshots: DocumentSnapshot[],
+  ): { batch: WriteBatch; begun: Omit<Begun, 'writeTime'> } {
     const nowMs = this.now();
     const now = Timestamp.fromMillis(nowMs);
     const ref = snapshot.ref;
@@ -233,7 +252,18 @@ export class EventStore {
       else if (connectorSnapshot.exists) batch.update(connectorRef, merged, { lastUpdateTime: connectorSnapshot.updateTime! });
       else batch.create(connectorRef, merged);
     }
-    return { batch, begun: { docId: request.docId, claims, data, messageDeliveries, finished, connectorSkipped } };
+    const also = new Map<string, Record<string, unknown> | undefined>();
+    (request.also ?? []).forEach((doc, i) => {
+      const stored = alsoSnapshots[i]!;
+      const existingDoc = stored.exists ? stored.data() : undefined;
+      const next = finished ? undefined : doc.update(existingDoc, claims);
+      also.set(`${doc.collection}/${doc.docId}`, next ?? existingDoc);
+      if (!next) return;
+      this.assertFits(stored.ref, next);
+      if (stored.exists) batch.update(stored.ref, next, { lastUpdateTime: stored.updateTime! });
+      else batch.create(stored.ref, next);
+    });
+    return { batch, begun: { docId: request.docId, claims, data, messageDeliveries, finished, connectorSkipped, also } };
   }
 
   /**

@@ -352,6 +352,18 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
     assert.equal(record.actions['dbt-job-301']?.lastError, null);
   });
 
+  it('documents shared between events (a job\'s state, a join) are read and written with the claims, race-safe', async () => {
+    const shared = { collection: `${env.AUDIT_COLLECTION}-jobs`, docId: 'job-301' };
+    const count = (existing: Record<string, unknown> | undefined) => ({ events: ((existing?.events as number | undefined) ?? 0) + 1 });
+    const stores = Array.from({ length: 6 }, () => storeAt(0));
+    const begun = await Promise.all(
+      stores.map((store, i) => store.begin({ docId: `shared-${suite}-${i}`, deliveryId: `d${i}`, messageId: `m${i}`, planned: [dbtAction('301')], initial: () => ({}), also: [{ ...shared, update: count }], deadline: forever })),
+    );
+    const stored = (await db.collection(shared.collection).doc(shared.docId).get()).data();
+    assert.equal(stored?.events, 6, 'every event counted once, none lost to a race');
+    assert.deepEqual(begun.map((b) => b.also.get(`${shared.collection}/${shared.docId}`)?.events).sort(), [1, 2, 3, 4, 5, 6]);
+  });
+
   it('a 429 with a Retry-After longer than the budget is kept as notBefore: an earlier redelivery does not call dbt Cloud', async () => {
     dbt.script({ status: 429, headers: { 'retry-after': '3600' }, body: { status: { code: 429 } } });
     const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
