@@ -151,8 +151,8 @@ export class EventStore {
         const code = (error as { cause?: { code?: unknown } }).cause?.code;
         if (!(typeof code === 'number' && CONFLICT_CODES.has(code)) || attempt >= BEGIN_TRIES) throw error;
         // Another delivery or event wrote first. The connector is best-effort: after a
-        // second conflict, leave it out rather than hold the event's actions back.
-        if (attempt >= 2 && connectorRef) skipConnector = 'the connector document kept changing under concurrent events';
+        // fourth conflict, leave it out rather than hold the event's actions back.
+        if (attempt >= 4 && connectorRef) skipConnector = 'the connector document kept changing under concurrent events';
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
       }
     }

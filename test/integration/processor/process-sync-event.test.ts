@@ -436,6 +436,17 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
     assert.equal(slack.requests.length, 0);
   });
 
+  it('eight events of one connector at once: every one acted on; the connector document is best-effort and never holds them back', async () => {
+    const events = Array.from({ length: 8 }, (_, i) => syncEvent({ connector: { id: 'loud', name: 'loud' }, occurredAt: `2026-05-22T00:0${i}:00Z` }));
+    await Promise.all(events.map((event) => processor()(pubSubCloudEvent(event))));
+    assert.equal(triggerRequests(dbt).length, 8);
+    for (const event of events) assert.equal((await audit(event.id)).status, 'processed');
+    const connector = (await db.collection(env.CONNECTORS_COLLECTION!).doc('fivetran-loud').get()).data()!;
+    const listed = (connector.recentEvents as unknown[]).length;
+    const skipped = logLines.filter((line) => line.includes('connector document not updated') && events.some((e) => line.includes(e.id))).length;
+    assert.equal(listed + skipped, 8, 'each event is listed, or its skip is logged');
+  });
+
   it('each message without data gets its own record', async () => {
     const process = processor();
     const noData = (id: string) => ({ ...pubSubCloudEvent(syncEvent(), id), data: { message: { messageId: id } } });
