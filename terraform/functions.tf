@@ -97,6 +97,8 @@ resource "google_cloudfunctions2_function" "processor" {
       AUDIT_RETENTION_DAYS  = tostring(var.audit_retention_days)
       OUTBOUND_BUDGET_MS    = tostring(local.processor_outbound_budget_ms)
       ACTION_LEASE_SECONDS  = tostring(local.processor_action_lease_seconds)
+      # The delivery that reaches the subscription's limit sends the final alert.
+      MAX_DELIVERY_ATTEMPTS = tostring(var.max_delivery_attempts)
     }
   }
 

@@ -1,6 +1,6 @@
 import { loadIngestConfig } from '../ingest/config.js';
 import { readProcessorConfig } from '../processor/config.js';
-import { loadRoutingConfig, RoutingConfigError, type LoadedRouting } from '../processor/routing.js';
+import { loadRoutingConfig, RoutingConfigError, type LoadedRouting } from '../processor/planning/routing.js';
 import type { Secret } from '../shared/secrets.js';
 import { EXIT, type ExitCode } from './errors.js';
 import type { Output } from './output.js';

@@ -1,6 +1,6 @@
 import { Firestore } from '@google-cloud/firestore';
 
-/** The parts of an audit document (one per SyncEvent, see functions/processor/audit-store.ts) the demo and tests read. */
+/** The parts of an audit document (one per SyncEvent, see functions/processor/store/event-store.ts) the demo and tests read. */
 export interface AuditRecord {
   eventId: string;
   type: string;

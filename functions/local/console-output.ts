@@ -99,13 +99,13 @@ export function formatFunctionLine(target: 'ingestWebhook' | 'processSyncEvent',
 
 /** A request a stand-in received, as one line: what dbt Cloud was asked to run, what Slack was sent. */
 export function formatStandInRequest(name: 'dbt Cloud' | 'Slack', request: RecordedRequest, reply: Reply, paint: Painter): string {
-  const status = reply === 'hang' ? 'no answer' : String(reply.status);
+  const status = reply === 'hang' ? 'no answer' : reply === 'drop' ? 'connection dropped' : String(reply.status);
   if (name === 'Slack') {
     const text = (request.json as { text?: string } | undefined)?.text ?? request.body;
     return `${label('Slack', paint, 'yellow')} ${paint('yellow', '◀ message sent')}: ${firstLine(text)} ${paint('dim', `(${status})`)}`;
   }
   const body = request.json as { cause?: string } | undefined;
-  const run = reply !== 'hang' && typeof reply.body === 'object' ? (reply.body as { data?: { id?: number } }).data?.id : undefined;
+  const run = typeof reply === 'object' && typeof reply.body === 'object' ? (reply.body as { data?: { id?: number } }).data?.id : undefined;
   const what = body?.cause ? `cause "${body.cause}"` : '';
   return `${label('dbt Cloud', paint, 'blue')} ${paint('blue', `◀ ${request.method} ${request.url}`)} ${what} ${paint('dim', `(${status}${run ? `, run ${run}` : ''})`)}`;
 }

@@ -1,71 +1,255 @@
 import { RecordingServer, type RecordedRequest, type Reply } from './recording-server.js';
 
+// A stand-in for the dbt Cloud Administrative API v2, answering with the shapes dbt Cloud
+// documents (docs.getdbt.com/dbt-cloud/api-v2, summarised in docs/wire-formats.md):
+// - a Run has no `cause`: the cause is on the related `trigger` object, present only when
+//   the request asks `include_related=["trigger"]` (dbt's own docs write the JSON-array
+//   form, `?include_related=["trigger"]&order_by=-id`; Python clients send repeated
+//   `include_related=trigger`; both are accepted, as is a comma list);
+// - list runs filters on `job_definition_id`, `status` and `status__in` (`[1,2,3]`),
+//   orders by `id`, `created_at` or `finished_at` (each also with `-`; anything else is a
+//   400, as since dbt's May 2023 restriction), pages with `limit` (at most 100) and `offset`;
+// - status codes 1 Queued, 2 Starting, 3 Running, 10 Success, 20 Error, 30 Cancelled;
+// - GET .../jobs/{id}/ answers 404 for a job that does not exist;
+// - dbt Cloud never deduplicates triggers: every POST queues a new run.
 const TRIGGER = /^\/api\/v2\/accounts\/(\d+)\/jobs\/(\d+)\/run\/?$/;
-const LIST_RUNS = /^\/api\/v2\/accounts\/(\d+)\/runs\/?(\?.*)?$/;
+const LIST_RUNS = /^\/api\/v2\/accounts\/(\d+)\/runs\/?$/;
+const GET_RUN = /^\/api\/v2\/accounts\/(\d+)\/runs\/(\d+)\/?$/;
 const GET_JOB = /^\/api\/v2\/accounts\/(\d+)\/jobs\/(\d+)\/?$/;
-const NOT_FOUND = { status: 404, body: { status: { code: 404, is_success: false, user_message: 'Not found' }, data: null } } as const;
+const ORDERABLE = new Set(['id', 'created_at', 'finished_at']);
+const MAX_LIMIT = 100;
 
-/**
- * A stand-in for the dbt Cloud Administrative API v2 that records requests. It answers a
- * job trigger like dbt Cloud does (200 with a queued Run), lists the runs it started
- * (GET .../runs/?job_definition_id=J&order_by=-id&limit=N) and answers anything else with 404.
- * Script 429/5xx/4xx/'hang' replies with `script()`. `jobs`, when given, are the only jobs
- * that exist: GET .../jobs/{id}/ answers 404 for others, as dbt Cloud does (a cheap check
- * that a job exists, docs.getdbt.com "Retrieve Job"); without it every job exists.
- */
-export function fakeDbtCloud({ jobs }: { jobs?: readonly number[] } = {}): RecordingServer {
-  let nextRunId = 70_000_000;
-  const runs: Array<Record<string, unknown>> = [];
-  return new RecordingServer('dbt Cloud', (request: RecordedRequest, server): Reply => {
-    const list = request.method === 'GET' ? LIST_RUNS.exec(request.url) : null;
-    if (list) return { status: 200, body: { status: { code: 200, is_success: true }, data: listRuns(runs, list[1]!, request.url) } };
-    const job = request.method === 'GET' ? GET_JOB.exec(request.url) : null;
-    if (job) {
-      if (jobs && !jobs.includes(Number(job[2]))) return NOT_FOUND;
-      return { status: 200, body: { status: { code: 200, is_success: true }, data: { id: Number(job[2]), account_id: Number(job[1]), name: `Job ${job[2]}`, state: 1 } } };
-    }
-    const trigger = request.method === 'POST' ? TRIGGER.exec(request.url) : null;
-    if (!trigger) return NOT_FOUND;
-    const [, accountId, jobId] = trigger;
-    const id = nextRunId++;
-    const run = {
-      id,
-      account_id: Number(accountId),
-      job_definition_id: Number(jobId),
-      cause: (request.json as { cause?: string } | undefined)?.cause ?? null,
-      status: 1,
-      status_humanized: 'Queued',
-      in_progress: true,
-      is_complete: false,
-      is_success: false,
-      is_error: false,
-      is_cancelled: false,
-      created_at: new Date().toISOString(),
-      finished_at: null,
-      href: `${server.url}/deploy/${accountId}/projects/1/runs/${id}/`,
-    };
-    runs.push(run);
-    return {
-      status: 200,
-      body: {
-        status: { code: 200, is_success: true, user_message: 'Success!', developer_message: '' },
-        data: run,
-      },
-    };
-  });
+export const RUN_STATUS: Record<number, string> = { 1: 'Queued', 2: 'Starting', 3: 'Running', 10: 'Success', 20: 'Error', 30: 'Cancelled' };
+
+/** How a trigger request can go wrong. 'lost': the run is queued but the answer never arrives. */
+export type TriggerFault = 'lost' | 'started-then-502' | Reply;
+
+export interface FakeRun {
+  id: number;
+  accountId: number;
+  jobId: number;
+  status: number;
+  createdAt: string;
+  finishedAt: string | null;
+  trigger: Record<string, unknown>;
 }
 
-function listRuns(runs: Array<Record<string, unknown>>, accountId: string, url: string): Array<Record<string, unknown>> {
-  const query = new URL(url, 'http://fake').searchParams;
-  const job = query.get('job_definition_id');
-  const limit = Number(query.get('limit') ?? 100);
-  return runs
-    .filter((run) => run.account_id === Number(accountId) && (job === null || run.job_definition_id === Number(job)))
-    .sort((a, b) => (b.id as number) - (a.id as number))
-    .slice(0, limit);
+export interface FakeDbtCloudOptions {
+  /** The jobs that exist; unset: every job id exists. */
+  jobs?: number[];
+  /** For chaos tests: a random fault for some triggers, drawn from a seeded generator. */
+  chaos?: { seed: number; rate: number; faults: TriggerFault[] };
+}
+
+export class FakeDbtCloud extends RecordingServer {
+  readonly runs: FakeRun[] = [];
+  private readonly faults: TriggerFault[] = [];
+  private nextRunId = 70_000_000;
+  private random: () => number;
+
+  constructor(private readonly options: FakeDbtCloudOptions = {}) {
+    super('dbt Cloud', (request, server) => (server as FakeDbtCloud).answer(request));
+    this.random = mulberry32(options.chaos?.seed ?? 1);
+  }
+
+  /** The next trigger requests go wrong in these ways, in order. */
+  failTriggers(...faults: TriggerFault[]): this {
+    this.faults.push(...faults);
+    return this;
+  }
+
+  override reset(): void {
+    super.reset();
+    this.runs.length = 0;
+    this.faults.length = 0;
+  }
+
+  /** Moves a run to another status (10/20/30 finish it). */
+  setStatus(runId: number, status: number): void {
+    const run = this.runs.find((r) => r.id === runId);
+    if (!run) throw new Error(`no run ${runId}`);
+    run.status = status;
+    run.finishedAt = status >= 10 ? new Date().toISOString() : null;
+  }
+
+  /** Runs that exist now with a trigger cause naming the event (what a duplicate would look like). */
+  runsFor(eventId: string): FakeRun[] {
+    return this.runs.filter((run) => String(run.trigger.cause).includes(`[event ${eventId}]`));
+  }
+
+  /** Adds runs nobody triggered through this server, e.g. scheduled runs of the same job. */
+  addRun({ accountId, jobId, cause, createdAt = new Date().toISOString() }: { accountId: number; jobId: number; cause: string; createdAt?: string }): FakeRun {
+    return this.createRun(accountId, jobId, { cause }, createdAt);
+  }
+
+  private answer(request: RecordedRequest): Reply {
+    const url = new URL(request.url, 'http://dbt.local');
+    const path = url.pathname;
+    const trigger = request.method === 'POST' ? TRIGGER.exec(path) : null;
+    if (trigger) return this.trigger(Number(trigger[1]), Number(trigger[2]), request);
+    if (request.method !== 'GET') return notFound();
+    const list = LIST_RUNS.exec(path);
+    if (list) return this.list(Number(list[1]), url.searchParams);
+    const one = GET_RUN.exec(path);
+    if (one) {
+      const run = this.runs.find((r) => r.id === Number(one[2]) && r.accountId === Number(one[1]));
+      return run ? ok(this.view(run, related(url.searchParams))) : notFound();
+    }
+    const job = GET_JOB.exec(path);
+    if (job) {
+      const id = Number(job[2]);
+      return this.jobExists(id) ? ok({ id, account_id: Number(job[1]), name: `Job ${id}`, state: 1 }) : notFound();
+    }
+    return notFound();
+  }
+
+  private trigger(accountId: number, jobId: number, request: RecordedRequest): Reply {
+    if (!this.jobExists(jobId)) return notFound();
+    const body = (request.json ?? {}) as Record<string, unknown>;
+    if (typeof body.cause !== 'string' || body.cause.trim() === '') {
+      return { status: 400, body: envelope(400, 'cause: This field is required.', null) };
+    }
+    const fault = this.faults.shift() ?? this.chaosFault();
+    if (fault && fault !== 'lost' && fault !== 'started-then-502') return fault;
+    const { cause, ...overrides } = body;
+    const run = this.createRun(accountId, jobId, { cause, ...overrides });
+    if (fault === 'lost') return 'drop';
+    if (fault === 'started-then-502') return { status: 502, body: 'Bad Gateway' };
+    return ok(this.view(run, new Set()));
+  }
+
+  private list(accountId: number, query: URLSearchParams): Reply {
+    const limit = query.has('limit') ? Number(query.get('limit')) : MAX_LIMIT;
+    const offset = Number(query.get('offset') ?? 0);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT || !Number.isInteger(offset) || offset < 0) {
+      return { status: 400, body: envelope(400, `limit must be between 1 and ${MAX_LIMIT}, offset at least 0`, null) };
+    }
+    const orderBy = query.get('order_by') ?? 'id';
+    const field = orderBy.replace(/^-/, '');
+    if (!ORDERABLE.has(field)) return { status: 400, body: envelope(400, `order_by ${orderBy} is not supported`, null) };
+    const job = query.get('job_definition_id');
+    const status = query.get('status');
+    const statusIn = query.has('status__in') ? numberList(query.get('status__in') ?? '') : undefined;
+    const matching = this.runs.filter(
+      (run) =>
+        run.accountId === accountId &&
+        (job === null || run.jobId === Number(job)) &&
+        (status === null || run.status === Number(status)) &&
+        (statusIn === undefined || statusIn.includes(run.status)),
+    );
+    const key = (run: FakeRun): number => (field === 'id' ? run.id : Date.parse((field === 'created_at' ? run.createdAt : run.finishedAt) ?? '') || 0);
+    const sign = orderBy.startsWith('-') ? -1 : 1;
+    matching.sort((a, b) => sign * (key(a) - key(b)) || sign * (a.id - b.id));
+    const include = related(query);
+    const page = matching.slice(offset, offset + limit).map((run) => this.view(run, include));
+    return {
+      status: 200,
+      body: { ...envelope(200, 'Success!', page), extra: { filters: { limit, offset }, order_by: orderBy, pagination: { count: page.length, total_count: matching.length } } },
+    };
+  }
+
+  private createRun(accountId: number, jobId: number, trigger: Record<string, unknown>, createdAt = new Date().toISOString()): FakeRun {
+    const id = this.nextRunId++;
+    const run: FakeRun = { id, accountId, jobId, status: 1, createdAt, finishedAt: null, trigger: { id: id + 500_000, job_definition_id: jobId, created_at: createdAt, ...trigger } };
+    this.runs.push(run);
+    return run;
+  }
+
+  private view(run: FakeRun, include: Set<string>): Record<string, unknown> {
+    const done = run.status >= 10;
+    return {
+      id: run.id,
+      trigger_id: run.trigger.id,
+      account_id: run.accountId,
+      project_id: 1,
+      environment_id: 1,
+      job_definition_id: run.jobId,
+      status: run.status,
+      status_humanized: RUN_STATUS[run.status] ?? 'Unknown',
+      status_message: null,
+      git_branch: run.trigger.git_branch ?? null,
+      git_sha: null,
+      href: `${this.url}/deploy/${run.accountId}/projects/1/runs/${run.id}/`,
+      in_progress: !done,
+      is_complete: done,
+      is_success: run.status === 10,
+      is_error: run.status === 20,
+      is_cancelled: run.status === 30,
+      created_at: run.createdAt,
+      updated_at: run.finishedAt ?? run.createdAt,
+      dequeued_at: null,
+      started_at: null,
+      finished_at: run.finishedAt,
+      duration: '00:00:00',
+      ...(include.has('trigger') ? { trigger: run.trigger } : {}),
+    };
+  }
+
+  private jobExists(jobId: number): boolean {
+    return this.options.jobs === undefined || this.options.jobs.includes(jobId);
+  }
+
+  private chaosFault(): TriggerFault | undefined {
+    const chaos = this.options.chaos;
+    if (!chaos || this.random() >= chaos.rate) return undefined;
+    return chaos.faults[Math.floor(this.random() * chaos.faults.length)];
+  }
+}
+
+export function fakeDbtCloud(options: FakeDbtCloudOptions = {}): FakeDbtCloud {
+  return new FakeDbtCloud(options);
 }
 
 /** The trigger requests a fake dbt Cloud received (POST .../jobs/{job}/run/). */
 export function triggerRequests(server: RecordingServer): RecordedRequest[] {
-  return server.requests.filter((r) => r.method === 'POST' && TRIGGER.test(r.url));
+  return server.requests.filter((r) => r.method === 'POST' && TRIGGER.test(new URL(r.url, 'http://dbt.local').pathname));
+}
+
+/** include_related as dbt documents it (`["trigger","job"]`), repeated, or comma-separated. */
+function related(query: URLSearchParams): Set<string> {
+  const names = new Set<string>();
+  for (const value of query.getAll('include_related')) {
+    let parsed: unknown = value;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      // a bare name or a comma list
+    }
+    for (const name of Array.isArray(parsed) ? parsed : String(parsed).split(',')) names.add(String(name).trim());
+  }
+  return names;
+}
+
+function numberList(value: string): number[] {
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (Array.isArray(parsed)) return parsed.map(Number);
+  } catch {
+    // a comma list
+  }
+  return value.split(',').map(Number);
+}
+
+function envelope(code: number, message: string, data: unknown): Record<string, unknown> {
+  return { status: { code, is_success: code < 300, user_message: message, developer_message: '' }, data };
+}
+
+function ok(data: unknown): Reply {
+  return { status: 200, body: envelope(200, 'Success!', data) };
+}
+
+function notFound(): Reply {
+  return { status: 404, body: envelope(404, 'The requested resource was not found.', null) };
+}
+
+/** A small seeded generator, so a chaos run can be repeated. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

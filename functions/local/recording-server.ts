@@ -12,8 +12,11 @@ export interface RecordedRequest {
   receivedAt: Date;
 }
 
-/** What to answer: a status with optional headers and body, or never answer at all. */
-export type Reply = { status: number; headers?: Record<string, string>; body?: string | object } | 'hang';
+/**
+ * What to answer: a status with optional headers and body, never answer at all ('hang'),
+ * or close the connection without an answer ('drop': the request was received, its answer lost).
+ */
+export type Reply = { status: number; headers?: Record<string, string>; body?: string | object } | 'hang' | 'drop';
 
 export type Responder = (request: RecordedRequest, server: RecordingServer) => Reply;
 
@@ -24,6 +27,8 @@ export type Responder = (request: RecordedRequest, server: RecordingServer) => R
  */
 export class RecordingServer {
   readonly requests: RecordedRequest[] = [];
+  /** The reply given to each request, by the same index. */
+  readonly replies: Reply[] = [];
   private readonly queued: Reply[] = [];
   private readonly hanging = new Set<ServerResponse>();
   private readonly waiters: Array<() => void> = [];
@@ -45,6 +50,7 @@ export class RecordingServer {
   /** Forget recorded requests and queued replies. */
   reset(): void {
     this.requests.length = 0;
+    this.replies.length = 0;
     this.queued.length = 0;
   }
 
@@ -111,10 +117,15 @@ export class RecordingServer {
       json,
       receivedAt: new Date(),
     };
-    this.requests.push(request);
     const reply = this.queued.shift() ?? this.responder(request, this);
+    this.requests.push(request);
+    this.replies.push(reply);
     this.onRequest?.(request, reply);
     for (const wake of this.waiters.splice(0)) wake();
+    if (reply === 'drop') {
+      res.socket?.destroy();
+      return;
+    }
     if (reply === 'hang') {
       this.hanging.add(res);
       res.once('close', () => this.hanging.delete(res));

@@ -8,6 +8,9 @@ import { PORT_SETTINGS, type LocalPorts, type LocalSettings } from './local-sett
 import { EmulatorAdmin } from './pubsub-admin.js';
 import type { RecordingServer } from './recording-server.js';
 
+/** The local push subscription's max_delivery_attempts, also given to the processor. */
+const LOCAL_MAX_DELIVERY_ATTEMPTS = 5;
+
 export interface StackOptions {
   settings: LocalSettings;
   /** Where readable lines go as events flow (default: nowhere). */
@@ -106,6 +109,8 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
         DBT_CLOUD_ACCOUNT_ID: settings.dbtAccountId,
         DBT_CLOUD_API_TOKEN: settings.dbtApiToken,
         SLACK_WEBHOOK_URL: slackWebhookUrl,
+        // As Terraform does: the processor knows the subscription's limit (pubsub-admin's default).
+        MAX_DELIVERY_ATTEMPTS: String(LOCAL_MAX_DELIVERY_ATTEMPTS),
         ...functionEnv,
       },
     });
@@ -117,6 +122,7 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
       // The path names the topic, as the Functions Framework expects of a push endpoint.
       endpoint: `${processor.url}/projects/${projectId}/topics/${topic}`,
       deadLetterTopic,
+      maxDeliveryAttempts: LOCAL_MAX_DELIVERY_ATTEMPTS,
     });
 
     const ingest = await startFunction({

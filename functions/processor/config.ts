@@ -1,7 +1,7 @@
 import { Secret, secretSetting } from '../shared/secrets.js';
 import { ConfigError, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
-import type { RetryPolicy } from './http-retry.js';
-import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './routing.js';
+import type { RetryPolicy } from './clients/http-retry.js';
+import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -30,6 +30,8 @@ export interface ProcessorConfig {
   leaseMs: number;
   /** Each Firestore operation is given up (as transient) after this long. */
   firestoreTimeoutMs: number;
+  /** The subscription's max_delivery_attempts: the delivery that reaches it sends the final alert. */
+  maxDeliveryAttempts: number;
 }
 
 /**
@@ -66,6 +68,8 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     outboundBudgetMs,
     leaseMs,
     firestoreTimeoutMs: integer(env, 'FIRESTORE_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+    // Pub/Sub allows 5 to 100; Terraform passes the subscription's value.
+    maxDeliveryAttempts: integer(env, 'MAX_DELIVERY_ATTEMPTS', 10, { min: 5, max: 100 }),
   };
 }
 

@@ -4,105 +4,225 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Logger } from 'pino';
 import { logger as defaultLogger } from '../shared/logger.js';
 import { decodeSyncEvent, InvalidSyncEventError, type SyncEvent } from '../shared/sync-event.js';
-import { runActions, sendSlack, type ActionContext } from './actions.js';
-import { AuditStore, createFirestore } from './audit-store.js';
+import { performDbtJob, performSlack, type ActionContext } from './actions.js';
+import { DbtCloudClient } from './clients/dbt-cloud.js';
+import type { FetchLike } from './clients/http-retry.js';
+import { renderEventMessage, renderFinalAlert, renderInvalidMessage, renderUnrecordedAlert, type DbtJobReport } from './clients/slack-message.js';
+import { SlackClient } from './clients/slack.js';
 import type { ProcessorConfig } from './config.js';
-import { DbtCloudClient } from './dbt-cloud.js';
-import { classifyError, describeError, TransientError } from './errors.js';
-import { deadlineIn, type FetchLike } from './http-retry.js';
+import { startDeadline } from './deadline.js';
+import { classifyError, describeError, PermanentError, TransientError } from './errors.js';
+import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
+import { DEFAULT_WEBHOOK, planFor, slackActionId, type RoutePlan } from './planning/routing.js';
 import { readPubSubMessage, type PubSubMessage } from './pubsub-message.js';
-import { DEFAULT_WEBHOOK, planFor, slackActionId } from './routing.js';
-import { renderInvalidMessage } from './slack-message.js';
-import { SlackClient } from './slack.js';
+import { mergeConnector } from './store/connector-document.js';
+import { cutText } from './store/document-size.js';
+import { connectorDocId, invalidDocId } from './store/document-ids.js';
+import { initialEventRecord } from './store/event-record.js';
+import { createFirestore, EventStore, type ActionOutcome, type ActionRecord, type Begun } from './store/event-store.js';
 
 export interface ProcessorDependencies {
   firestore?: Firestore;
   fetch?: FetchLike;
   logger?: Logger;
+  now?: () => number;
 }
 
 export type SyncEventProcessor = (event: CloudEvent<unknown>) => Promise<void>;
 
+const FINAL_ALERT = 'final-alert';
+
 /**
- * The processor: decode the message, validate the SyncEvent, record it, plan its actions
- * from the routing file, run each once. Returns (acknowledging the message) when all is
- * done or failed for good; throws a TransientError when a redelivery could still succeed.
+ * The processor, one delivery at a time:
+ *   1. start the invocation's deadline; decode the message and validate the SyncEvent;
+ *   2. plan its actions from the routing file (pure);
+ *   3. record the delivery, update the connector and claim every action it may perform:
+ *      one read and one commit;
+ *   4. perform the claimed dbt Cloud jobs in parallel, then the Slack messages (which
+ *      wait until every job is started or failed for good), all cut to the deadline;
+ *   5. settle every outcome and the event's status in one commit fenced by the claims;
+ *   6. return (acknowledged) when everything is final; throw a TransientError (Pub/Sub
+ *      redelivers) while something is left, with a final alert on the last delivery.
  */
 export function createSyncEventProcessor(config: ProcessorConfig, deps: ProcessorDependencies = {}): SyncEventProcessor {
   const log = deps.logger ?? defaultLogger;
-  const store = new AuditStore(deps.firestore ?? createFirestore(config.projectId), {
+  const now = deps.now ?? Date.now;
+  const store = new EventStore(deps.firestore ?? createFirestore(config.projectId), {
     auditCollection: config.auditCollection,
     connectorsCollection: config.connectorsCollection,
     retentionDays: config.retentionDays,
     leaseMs: config.leaseMs,
     timeoutMs: config.firestoreTimeoutMs,
+    now,
   });
   const http = { policy: config.retry, ...(deps.fetch ? { fetch: deps.fetch } : {}) };
   const dbt = config.dbt ? new DbtCloudClient({ settings: config.dbt, ...http }) : undefined;
   const slack = new SlackClient(http);
+  const alertWebhook = config.routing.config.slack?.webhook ?? DEFAULT_WEBHOOK;
+  // Recording after the last outbound call needs at most two Firestore round trips.
+  const reserveMs = Math.min(config.firestoreTimeoutMs, Math.floor(config.outboundBudgetMs / 4));
+  const settingOf = (reference: string) => config.slackWebhooks.get(reference)?.setting ?? reference;
+  const finalAlert = { actionId: FINAL_ALERT, target: settingOf(alertWebhook), fromDelivery: config.maxDeliveryAttempts };
 
-  // The outbound budget starts when the actions do: Firestore calls have their own timeout.
-  const contextFor = (eventLog: Logger, deliveryId: string = randomUUID()): ActionContext => ({
-    store,
-    dbt,
-    slack,
-    slackWebhooks: config.slackWebhooks,
-    deliveryId,
-    deadline: deadlineIn(config.outboundBudgetMs),
-    log: eventLog,
-  });
-
-  async function processEvent(event: SyncEvent, message: PubSubMessage, eventLog: Logger): Promise<void> {
+  async function processEvent(event: SyncEvent, message: PubSubMessage, ctx: ActionContext): Promise<void> {
     const plan = planFor(event, config.routing);
     const deliveryId = randomUUID();
-    await store.recordDelivery(event, { id: deliveryId, messageId: message.messageId, routes: plan.routes });
-    await store.updateConnector(event);
-    const outcome = await runActions(event, plan, contextFor(eventLog, deliveryId));
-    await store.finish(event.id, outcome.status);
-    if (outcome.status === 'retrying') {
-      throw new TransientError(`event ${event.id} is not done yet: ${outcome.retryReason}`, { system: 'postload' });
+    const planned: Array<PlannedAction & { target: string }> = [
+      ...plan.dbtJobs.map((job) => ({ actionId: job.actionId, kind: 'dbt' as const, target: job.jobId })),
+      ...plan.slack.map((target) => ({ actionId: target.actionId, kind: 'slack' as const, target: settingOf(target.webhook) })),
+    ];
+    const begun = await store
+      .begin({
+      docId: event.id,
+      deliveryId,
+      messageId: message.messageId,
+      planned,
+      initial: () => initialEventRecord(event, plan.routes),
+      ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()) } } : {}),
+      finalAlert,
+      deadline: ctx.deadline.total,
+    })
+      .catch((error: unknown) => alertUnrecorded(event, error, ctx));
+    if (begun.connectorSkipped) ctx.log.warn({ reason: begun.connectorSkipped }, 'connector document not updated for this event');
+    if (begun.finished) {
+      ctx.log.info({ deliveries: begun.data.deliveries }, 'event already processed by an earlier delivery; acknowledged');
+      return;
     }
-    eventLog.info({ status: outcome.status, routes: plan.routes, dbtJobs: outcome.dbt.map((j) => j.jobId) }, `event ${outcome.status}`);
+
+    const outcomes = await performActions(event, plan, begun, ctx);
+    const ids = planned.map((a) => a.actionId);
+    const status = await store.settle(begun, deliveryId, outcomes, (actions) => eventStatus(ids.map((id) => actions[id]?.status ?? 'waiting')), ctx.deadline.total);
+    const fields = { status, routes: plan.routes, actions: Object.fromEntries([...outcomes].map(([id, o]) => [id, o.status])) };
+    if (status === 'retrying') {
+      const left = ids.filter((id) => !isFinal(stateAfter(begun, outcomes, id))).map((id) => `${id} (${lastErrorOf(begun, outcomes, id) ?? 'waiting for the jobs it reports'})`);
+      throw new TransientError(`event ${event.id} is not done yet: ${left.join('; ')}`, { system: 'postload' });
+    }
+    ctx.log.info(fields, `event ${status}`);
   }
 
-  async function dropInvalid(message: PubSubMessage, error: InvalidSyncEventError): Promise<void> {
-    const docId = `invalid-${message.messageId.replace(/\//g, '_')}`;
-    const messageLog = log.child({ messageId: message.messageId });
-    await store.recordInvalid(docId, {
-      messageId: message.messageId,
-      problems: error.problems,
-      data: message.data?.toString('utf8') ?? '',
-      attributes: message.attributes,
-    });
-    messageLog.error({ problems: error.problems }, `${error.message}; recorded and acknowledged`);
-    const webhook = config.routing.config.slack?.webhook ?? DEFAULT_WEBHOOK;
-    const result = await sendSlack(docId, { actionId: slackActionId(webhook), webhook }, renderInvalidMessage(message.messageId, error.problems), contextFor(messageLog));
-    if (result.state === 'retry' || result.state === 'busy') {
-      throw new TransientError(`the alert about invalid message ${message.messageId} is not sent yet`, { system: 'Slack' });
+  /**
+   * An audit record that can never be written (never expected: sizes are measured and cut
+   * first) must not acknowledge the event silently: it is alerted, without a claim, and
+   * acknowledged only once the alert is out; a transient failure is rethrown as it is.
+   */
+  async function alertUnrecorded(event: SyncEvent, error: unknown, ctx: ActionContext): Promise<never> {
+    if (classifyError(error) === 'transient') throw error;
+    const reason = describeError(error);
+    const sent = await performSlack('unrecorded-alert', alertWebhook, renderUnrecordedAlert(event, reason), ctx);
+    if (sent.status !== 'succeeded' || sent.sent === false) {
+      throw new TransientError(`the audit record cannot be written (${reason}) and the alert about it did not go out`, { system: 'postload' });
     }
-    await store.finish(docId, 'invalid');
+    throw new PermanentError(`the audit record cannot be written: ${reason}; alerted in Slack, acknowledged`, { system: 'Firestore' });
+  }
+
+  /** Step 4: the dbt jobs in parallel, then each message once the jobs it reports are settled, then (last delivery only) the final alert. */
+  async function performActions(event: SyncEvent, plan: RoutePlan, begun: Begun, ctx: ActionContext): Promise<Map<string, ActionOutcome>> {
+    const outcomes = new Map<string, ActionOutcome>();
+    const claimed = (id: string) => begun.claims.get(id)?.decision.decision === 'claim';
+    const jobs = plan.dbtJobs.filter((job) => claimed(job.actionId));
+    // performDbtJob never throws and every call inside is cut to the deadline: allSettled
+    // waits for all of them, so nothing outlives the invocation.
+    const settled = await Promise.allSettled(jobs.map((job) => performDbtJob(event, job, begun.claims.get(job.actionId)!, ctx)));
+    settled.forEach((result, i) => {
+      outcomes.set(jobs[i]!.actionId, result.status === 'fulfilled' ? result.value : { status: 'retry', error: describeError(result.reason), httpStatus: null, notBeforeMs: null, uncertain: true, requests: [] });
+    });
+
+    const reports = plan.dbtJobs.map((job) => reportFor(job.jobId, begun.claims.get(job.actionId)?.record, outcomes.get(job.actionId)));
+    const jobsSettled = plan.dbtJobs.every((job) => isFinal(stateAfter(begun, outcomes, job.actionId)));
+    const anyJobFailed = reports.some((r) => r.state === 'failed');
+    for (const target of plan.slack.filter((t) => claimed(t.actionId))) {
+      if (!jobsSettled) outcomes.set(target.actionId, { status: 'waiting' });
+      else if (!target.notify && !anyJobFailed) outcomes.set(target.actionId, { status: 'succeeded', sent: false, requests: [] });
+      else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { alert: !target.notify }), ctx));
+    }
+
+    if (claimed(FINAL_ALERT)) {
+      const unfinished = [...plan.dbtJobs.map((j) => j.actionId), ...plan.slack.map((s) => s.actionId)]
+        .filter((id) => !isFinal(stateAfter(begun, outcomes, id)))
+        .map((id) => ({ actionId: id, target: recordOf(begun, id)?.target ?? id, lastError: lastErrorOf(begun, outcomes, id) }));
+      outcomes.set(
+        FINAL_ALERT,
+        unfinished.length ? await performSlack(FINAL_ALERT, alertWebhook, renderFinalAlert(event, unfinished, begun.messageDeliveries), ctx) : { status: 'waiting' },
+      );
+    }
+    return outcomes;
+  }
+
+  async function dropInvalid(message: PubSubMessage, error: InvalidSyncEventError, ctx: ActionContext): Promise<void> {
+    // Every message gets its own record, even one that has no id (never a shared document).
+    const docId = invalidDocId(message.messageId === 'unknown' ? `unknown-${randomUUID()}` : message.messageId);
+    const deliveryId = randomUUID();
+    const actionId = slackActionId(alertWebhook);
+    const begun = await store.begin({
+      docId,
+      deliveryId,
+      messageId: message.messageId,
+      planned: [{ actionId, kind: 'slack', target: settingOf(alertWebhook) }],
+      initial: () => ({ kind: 'invalid', messageId: message.messageId, problems: error.problems.slice(0, 50), data: cutText(message.data?.toString('utf8') ?? '', 256_000), attributes: message.attributes }),
+      deadline: ctx.deadline.total,
+    });
+    ctx.log.error({ problems: error.problems }, `${error.message}; recorded and acknowledged`);
+    if (begun.finished) return;
+    const outcomes = new Map<string, ActionOutcome>();
+    if (begun.claims.get(actionId)?.decision.decision === 'claim') {
+      outcomes.set(actionId, await performSlack(actionId, alertWebhook, renderInvalidMessage(message.messageId, error.problems), ctx));
+    }
+    const status = await store.settle(begun, deliveryId, outcomes, (actions) => (isFinal(actions[actionId]?.status) ? 'invalid' : 'retrying'), ctx.deadline.total);
+    if (status === 'retrying') throw new TransientError(`the alert about invalid message ${message.messageId} is not sent yet`, { system: 'Slack' });
   }
 
   return async function processSyncEvent(cloudEvent: CloudEvent<unknown>): Promise<void> {
+    const deadline = startDeadline(config.outboundBudgetMs, reserveMs);
     const message = readPubSubMessage(cloudEvent);
     let eventLog = log.child({ messageId: message.messageId });
+    const ctx = (l: Logger): ActionContext => ({ dbt, slack, slackWebhooks: config.slackWebhooks, deadline, log: l, now });
     try {
       let event: SyncEvent;
       try {
         if (!message.data) throw new InvalidSyncEventError([{ field: '', message: 'is missing: the Pub/Sub message has no data' }]);
         event = decodeSyncEvent(message.data);
       } catch (error) {
-        if (error instanceof InvalidSyncEventError) return await dropInvalid(message, error);
+        if (error instanceof InvalidSyncEventError) return await dropInvalid(message, error, ctx(eventLog));
         throw error;
       }
       eventLog = eventLog.child({ eventId: event.id, source: event.source, type: event.type, connectorId: event.connector.id });
-      await processEvent(event, message, eventLog);
+      await processEvent(event, message, ctx(eventLog));
     } catch (error) {
       if (classifyError(error) === 'transient') {
         eventLog.warn({ err: describeError(error) }, 'transient failure; throwing so that Pub/Sub redelivers');
         throw error;
       }
+      // A permanent failure to record (never expected: sizes are checked and cut first)
+      // must not acknowledge silently: it is an error in the logs and, where Slack works, an alert.
       eventLog.error({ err: describeError(error) }, 'permanent failure; acknowledged');
     }
   };
+}
+
+function recordOf(begun: Begun, id: string): ActionRecord | undefined {
+  return (begun.data.actions as Record<string, ActionRecord> | undefined)?.[id];
+}
+
+/** An action's status after this delivery: its outcome if it performed it, else what is recorded. */
+function stateAfter(begun: Begun, outcomes: Map<string, ActionOutcome>, id: string): ActionStatus {
+  const outcome = outcomes.get(id);
+  if (outcome) return outcome.status;
+  return begun.claims.get(id)?.record?.status ?? 'waiting';
+}
+
+function lastErrorOf(begun: Begun, outcomes: Map<string, ActionOutcome>, id: string): string | null {
+  const outcome = outcomes.get(id);
+  if (outcome && 'error' in outcome) return outcome.error;
+  const decision = begun.claims.get(id)?.decision;
+  if (decision?.decision === 'deferred') return `waiting until ${new Date(decision.notBeforeMs).toISOString()} as the service asked (Retry-After)`;
+  if (decision?.decision === 'busy') return 'held by another delivery';
+  return recordOf(begun, id)?.lastError ?? null;
+}
+
+function reportFor(jobId: string, previous: ActionRecord | undefined, outcome: ActionOutcome | undefined): DbtJobReport {
+  const state = outcome ?? (previous && { ...previous, error: previous.lastError ?? 'failed' });
+  if (state?.status === 'succeeded') return { jobId, state: 'started', ...(state.runId == null ? {} : { runId: state.runId }), href: state.runHref ?? null };
+  if (state?.status === 'failed') return { jobId, state: 'failed', error: 'error' in state ? String(state.error) : 'failed' };
+  if (state?.status === 'retry') return { jobId, state: 'retrying', error: 'error' in state ? String(state.error) : '' };
+  return { jobId, state: 'in-progress' };
 }

@@ -7,6 +7,7 @@ import { freePort, startEmulator, stopAll } from '../../functions/local/emulator
 import { startFunction, type FunctionProcess } from '../../functions/local/function-process.js';
 import { EmulatorAdmin } from '../../functions/local/pubsub-admin.js';
 import { integer } from '../../functions/shared/settings.js';
+import { benchProcessor } from './processor.js';
 
 // `npm run bench`: the real ingest function (dist/, served by the Functions Framework) on
 // the Pub/Sub emulator, all on loopback. Measures cold start (spawn → listening → first
@@ -174,6 +175,7 @@ async function main(): Promise<void> {
     );
     console.log(`\nnode ${process.version}, ${(await import('node:os')).cpus().length} CPUs (${(await import('node:os')).cpus()[0]?.model ?? 'unknown'})`);
     if (signed.non2xx || signed.errors) process.exitCode = 1;
+    await benchProcessor(pubsub.host);
   } finally {
     await fn.stop();
     await pubsub.stop();

@@ -182,9 +182,9 @@ describe('end to end: webhook → ingest → Pub/Sub emulator → processor → 
   });
 });
 
-/** The run the dbt Cloud stand-in started for the event, asked of its list-runs API as postload's own recovery does. */
+/** The run the dbt Cloud stand-in started for the event, asked of its list-runs API as postload's own recovery does (the cause is on the trigger). */
 async function runStartedFor(stack: LocalStack, jobId: number, eventId: string): Promise<{ id: number; href: string } | undefined> {
-  const response = await fetch(`${stack.dbtBaseUrl}/api/v2/accounts/1/runs/?job_definition_id=${jobId}&order_by=-id&limit=100`);
-  const { data } = (await response.json()) as { data: Array<{ id: number; href: string; cause: string }> };
-  return data.find((run) => run.cause.includes(eventId));
+  const response = await fetch(`${stack.dbtBaseUrl}/api/v2/accounts/1/runs/?job_definition_id=${jobId}&include_related=${encodeURIComponent('["trigger"]')}&order_by=-id&limit=100`);
+  const { data } = (await response.json()) as { data: Array<{ id: number; href: string; trigger: { cause: string } }> };
+  return data.find((run) => run.trigger.cause.includes(eventId));
 }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { Firestore } from '@google-cloud/firestore';
-import { AuditStore, type ActionRecord } from '../../../functions/processor/audit-store.js';
+import { DocumentReference, WriteBatch } from '@google-cloud/firestore';
+import sinon from 'sinon';
+import { EventStore, type ActionRecord } from '../../../functions/processor/store/event-store.js';
 import { readProcessorConfig } from '../../../functions/processor/config.js';
 import { TransientError } from '../../../functions/processor/errors.js';
 import { createSyncEventProcessor } from '../../../functions/processor/process-sync-event.js';
@@ -72,7 +74,7 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
       AUDIT_COLLECTION: `syncEvents-${process.pid}-${suite}`,
       CONNECTORS_COLLECTION: `connectors-${process.pid}-${suite}`,
       OUTBOUND_TIMEOUT_MS: '2000',
-      OUTBOUND_BUDGET_MS: '4000',
+      OUTBOUND_BUDGET_MS: '8000',
       OUTBOUND_RETRY_MIN_DELAY_MS: '20',
       OUTBOUND_RETRY_MAX_DELAY_MS: '100',
       OUTBOUND_MAX_ATTEMPTS: '3',
@@ -179,7 +181,7 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
     for (const result of results) {
       if (result.status === 'rejected') {
         assert.ok(result.reason instanceof TransientError, `unexpected ${String(result.reason)}`);
-        assert.match(result.reason.message, /held by another delivery/);
+        assert.match(result.reason.message, /not done yet/);
       }
     }
     assert.ok(results.some((r) => r.status === 'fulfilled'));
@@ -216,18 +218,18 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
     assert.ok(action.requestLog.every((r) => r.status === 500));
     assert.equal(action.errors[0]?.status, 500);
     assert.equal(action.errors[0]?.kind, 'transient');
-    assert.equal(slack.requests.length, 1, 'the success message went out, saying the job will be retried');
-    assert.match(JSON.stringify(slack.requests[0]!.json), /dbt Cloud job 301 not started yet, will retry/);
+    assert.equal(slack.requests.length, 0, 'no half-truth: the message waits until the job is started or failed for good');
+    assert.equal(record.actions.slack?.status, 'waiting');
 
     dbt.reset();
-    slack.reset();
     await processor()(pubSubCloudEvent(event));
     assert.equal(triggerRequests(dbt).length, 1);
     assert.equal(dbt.requests[0]?.method, 'GET', 'looked for a run started by the failed delivery first');
     record = await audit(event.id);
     assert.equal(record.status, 'processed');
     assert.equal(record.actions['dbt-job-301']?.attempts, 2);
-    assert.equal(slack.requests.length, 0, 'no second message');
+    assert.equal(slack.requests.length, 1, 'one message, telling the whole truth');
+    assert.match(JSON.stringify(slack.requests[0]!.json), /Started dbt Cloud job 301/);
   });
 
   it('dbt Cloud answering 404 is recorded as failed, alerted in Slack, logged at ERROR, and acknowledged', async () => {
@@ -274,19 +276,23 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
     assert.equal((await audit(event.id)).actions.slack?.attempts, 2);
   });
 
+  const storeAt = (offsetMs: number, leaseMs = 30_000) =>
+    new EventStore(db, { auditCollection: env.AUDIT_COLLECTION!, connectorsCollection: env.CONNECTORS_COLLECTION!, retentionDays: 90, leaseMs, timeoutMs: 5000, now: () => Date.now() + offsetMs });
+  const forever = { remainingMs: () => 10_000 };
+  const dbtAction = (jobId: string) => ({ actionId: `dbt-job-${jobId}`, kind: 'dbt' as const, target: jobId });
+  const begin = (store: EventStore, eventId: string, deliveryId: string) =>
+    store.begin({ docId: eventId, deliveryId, messageId: `m-${deliveryId}`, planned: [dbtAction('301')], initial: () => ({ eventId }), deadline: forever });
+
   it('a run started by a delivery that crashed before recording it is found, not started again', async () => {
     const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
-    const process = processor();
-    // The crashed delivery: it recorded the event, claimed the job (its lease long expired)...
-    await process(pubSubCloudEvent(failedSync({ id: event.id, connector: { id: 'nobody' } }))).catch(() => undefined);
-    const past = new AuditStore(db, { auditCollection: env.AUDIT_COLLECTION!, connectorsCollection: env.CONNECTORS_COLLECTION!, retentionDays: 90, leaseMs: 1000, timeoutMs: 5000, now: () => Date.now() - 3_600_000 });
-    assert.equal((await past.claim(event.id, 'dbt-job-301', 'crashed-delivery', { kind: 'dbt', target: '301' })).state, 'claimed');
+    // The crashed delivery, an hour ago: it recorded the event and claimed the job...
+    assert.equal((await begin(storeAt(-3_600_000, 1000), event.id, 'crashed-delivery')).claims.get('dbt-job-301')?.decision.decision, 'claim');
     // ...and dbt Cloud accepted its trigger, whose answer was never recorded.
-    const accepted = await fetch(`${dbt.url}/api/v2/accounts/7/jobs/301/run/`, { method: 'POST', body: JSON.stringify({ cause: `postload: earlier [event ${event.id}]` }) });
+    const accepted = await fetch(`${dbt.url}/api/v2/accounts/7/jobs/301/run/`, { method: 'POST', body: JSON.stringify({ cause: `postload: earlier [event ${event.id}]` }), headers: { 'content-type': 'application/json' } });
     const runId = ((await accepted.json()) as { data: { id: number } }).data.id;
-    dbt.reset();
+    dbt.requests.length = 0; // the run stays in the stand-in's history
 
-    await process(pubSubCloudEvent(event));
+    await processor()(pubSubCloudEvent(event));
     assert.equal(triggerRequests(dbt).length, 0, 'no second run');
     const action = (await audit(event.id)).actions['dbt-job-301']!;
     assert.equal(action.status, 'succeeded');
@@ -295,12 +301,165 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
     assert.equal(action.attempts, 2);
   });
 
+  it('performed but not recorded: the claim stays held under its lease, and the next claimant looks before acting', async () => {
+    const event = syncEvent(); // jobs 101 and 102, no message on success
+    const unavailable = Object.assign(new Error('14 UNAVAILABLE: injected'), { code: 14 });
+    const stub = sinon.stub(DocumentReference.prototype, 'update').rejects(unavailable);
+    try {
+      await assert.rejects(processor()(pubSubCloudEvent(event)), (error: unknown) => error instanceof TransientError && error.system === 'Firestore');
+    } finally {
+      stub.restore();
+    }
+    assert.equal(triggerRequests(dbt).length, 2, 'the runs were started');
+    let action = (await audit(event.id)).actions['dbt-job-101']!;
+    assert.equal(action.status, 'pending', 'not turned into retry: it was done, only not recorded');
+    assert.ok(action.claimedBy && (action.leaseUntil?.toMillis() ?? 0) > Date.now());
+
+    // A redelivery within the lease leaves it alone (and sends no message about it).
+    await assert.rejects(processor()(pubSubCloudEvent(event)), /not done yet/);
+    assert.equal(triggerRequests(dbt).length, 2);
+
+    // After the lease the next claimant looks first, finds the run and adopts it.
+    const later = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger, now: () => Date.now() + 31_000 });
+    await later(pubSubCloudEvent(event));
+    assert.equal(triggerRequests(dbt).length, 2, 'no second run of either job');
+    const record = await audit(event.id);
+    assert.equal(record.status, 'processed');
+    for (const id of ['dbt-job-101', 'dbt-job-102']) {
+      action = record.actions[id]!;
+      assert.equal(action.status, 'succeeded');
+      assert.equal(action.recovered, true);
+      assert.equal(action.attempts, 2);
+    }
+    assert.equal(slack.requests.length, 0);
+  });
+
+  it('fencing: a late delivery whose lease was taken over cannot settle (or undo) the new holder\'s outcome', async () => {
+    const eventId = `fenced-${suite}`;
+    const late = storeAt(-3_600_000, 1000);
+    const lateBegun = await begin(late, eventId, 'late-delivery');
+    const current = storeAt(0);
+    const currentBegun = await begin(current, eventId, 'current-delivery');
+    assert.equal(currentBegun.claims.get('dbt-job-301')?.decision.decision, 'claim', 'the expired claim is taken over');
+    await current.settle(currentBegun, 'current-delivery', new Map([['dbt-job-301', { status: 'succeeded', runId: 42, requests: [] }]]), () => 'processed', forever);
+    // The late delivery wakes up and tries to record a transient failure.
+    const status = await late.settle(lateBegun, 'late-delivery', new Map([['dbt-job-301', { status: 'retry', error: 'late', httpStatus: 500, notBeforeMs: null, uncertain: true, requests: [] }]]), () => 'retrying', forever);
+    assert.equal(status, 'processed', 'a final status is never downgraded');
+    const record = await audit(eventId);
+    assert.equal(record.status, 'processed');
+    assert.equal(record.actions['dbt-job-301']?.status, 'succeeded');
+    assert.equal(record.actions['dbt-job-301']?.runId, 42);
+    assert.equal(record.actions['dbt-job-301']?.lastError, null);
+  });
+
+  it('documents shared between events (a job\'s state, a join) are read and written with the claims, race-safe', async () => {
+    const shared = { collection: `${env.AUDIT_COLLECTION}-jobs`, docId: 'job-301' };
+    const count = (existing: Record<string, unknown> | undefined) => ({ events: ((existing?.events as number | undefined) ?? 0) + 1 });
+    const stores = Array.from({ length: 6 }, () => storeAt(0));
+    const begun = await Promise.all(
+      stores.map((store, i) => store.begin({ docId: `shared-${suite}-${i}`, deliveryId: `d${i}`, messageId: `m${i}`, planned: [dbtAction('301')], initial: () => ({}), also: [{ ...shared, update: count }], deadline: forever })),
+    );
+    const stored = (await db.collection(shared.collection).doc(shared.docId).get()).data();
+    assert.equal(stored?.events, 6, 'every event counted once, none lost to a race');
+    assert.deepEqual(begun.map((b) => b.also.get(`${shared.collection}/${shared.docId}`)?.events).sort(), [1, 2, 3, 4, 5, 6]);
+  });
+
+  it('a 429 with a Retry-After longer than the budget is kept as notBefore: an earlier redelivery does not call dbt Cloud', async () => {
+    dbt.script({ status: 429, headers: { 'retry-after': '3600' }, body: { status: { code: 429 } } });
+    const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
+    await assert.rejects(processor()(pubSubCloudEvent(event)), TransientError);
+    const action = (await audit(event.id)).actions['dbt-job-301']!;
+    assert.equal(action.status, 'retry');
+    const wait = (action.notBefore?.toMillis() ?? 0) - Date.now();
+    assert.ok(wait > 3_500_000 && wait <= 3_600_000, `notBefore is ${wait} ms ahead`);
+    dbt.reset();
+    await assert.rejects(processor()(pubSubCloudEvent(event)), /not done yet/);
+    assert.equal(dbt.requests.length, 0, 'nothing sent before notBefore');
+    const afterWait = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger, now: () => Date.now() + 3_601_000 });
+    await afterWait(pubSubCloudEvent(event));
+    assert.equal(triggerRequests(dbt).length, 1);
+  });
+
+  it('the last delivery before dead-lettering sends one final alert naming the event, the action and its last error', async () => {
+    dbt.script(...Array.from({ length: 40 }, () => ({ status: 500, body: 'upstream error' })));
+    const event = syncEvent();
+    const process = processor({ MAX_DELIVERY_ATTEMPTS: '5', OUTBOUND_MAX_ATTEMPTS: '1' });
+    for (let delivery = 1; delivery <= 5; delivery++) {
+      await assert.rejects(process(pubSubCloudEvent(event, 'doomed')), TransientError);
+      assert.equal(slack.requests.length, delivery < 5 ? 0 : 1, `after delivery ${delivery}`);
+    }
+    const text = (slack.requests[0]!.json as { text: string }).text;
+    assert.match(text, new RegExp(`gives up on event ${event.id}`));
+    assert.match(text, /dbt-job-101: dbt Cloud job 101: HTTP 500/);
+    const record = await audit(event.id);
+    assert.equal((record.messageDeliveries as Record<string, number>).doomed, 5);
+    assert.equal(record.actions['final-alert']?.status, 'succeeded');
+  });
+
+  it('a 450 KB failure reason is cut to fit: the event is recorded, alerted and acknowledged, never lost', async () => {
+    const event = failedSync({ error: { message: `é${'x'.repeat(450_000)}` } });
+    await processor()(pubSubCloudEvent(event));
+    const record = (await db.collection(env.AUDIT_COLLECTION!).doc(event.id).get()).data()!;
+    assert.equal(record.status, 'processed');
+    const stored = (record.event as { error: { message: string } }).error.message;
+    assert.ok(Buffer.byteLength(stored) <= 8_000 && stored.startsWith('éxxx') && stored.endsWith('…'), 'the reason is cut by bytes, marked');
+    assert.ok(Buffer.byteLength(JSON.stringify(record)) < 600_000);
+    assert.equal(slack.requests.length, 1);
+  });
+
+  it('an audit record that can never be written is alerted, not acknowledged silently; no job starts', async () => {
+    const invalid = Object.assign(new Error('3 INVALID_ARGUMENT: injected'), { code: 3 });
+    const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
+    const stub = sinon.stub(WriteBatch.prototype, 'commit').rejects(invalid);
+    try {
+      await processor()(pubSubCloudEvent(event));
+      assert.equal(slack.requests.length, 1);
+      assert.match((slack.requests[0]!.json as { text: string }).text, new RegExp(`could not record event ${event.id}.*INVALID_ARGUMENT`));
+      assert.equal(triggerRequests(dbt).length, 0);
+      assert.ok(logLines.some((line) => line.includes('"severity":"ERROR"') && line.includes('alerted in Slack, acknowledged')));
+      // With Slack down as well, the message is not acknowledged at all.
+      slack.script({ status: 503, body: 'down' }, { status: 503, body: 'down' }, { status: 503, body: 'down' });
+      await assert.rejects(processor()(pubSubCloudEvent(event)), TransientError);
+    } finally {
+      stub.restore();
+    }
+  });
+
+  it('one deadline per invocation: a dbt Cloud that hangs is abandoned in time to record the attempt (uncertain) before answering', async () => {
+    dbt.script(...Array.from({ length: 10 }, () => 'hang' as const));
+    const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
+    await assert.rejects(processor({ OUTBOUND_BUDGET_MS: '2000', OUTBOUND_TIMEOUT_MS: '10000' })(pubSubCloudEvent(event)), TransientError);
+    const action = (await audit(event.id)).actions['dbt-job-301']!;
+    assert.equal(action.status, 'retry', 'recorded within the reserve, not left pending');
+    assert.equal(action.uncertain, true, 'a request that timed out may have started a run');
+    assert.match(action.lastError ?? '', /timed out|no time left/);
+    assert.equal(slack.requests.length, 0);
+  });
+
+  it('eight events of one connector at once: every one acted on; the connector document is best-effort and never holds them back', async () => {
+    const events = Array.from({ length: 8 }, (_, i) => syncEvent({ connector: { id: 'loud', name: 'loud' }, occurredAt: `2026-05-22T00:0${i}:00Z` }));
+    await Promise.all(events.map((event) => processor()(pubSubCloudEvent(event))));
+    assert.equal(triggerRequests(dbt).length, 8);
+    for (const event of events) assert.equal((await audit(event.id)).status, 'processed');
+    const connector = (await db.collection(env.CONNECTORS_COLLECTION!).doc('fivetran-loud').get()).data()!;
+    const listed = (connector.recentEvents as unknown[]).length;
+    const skipped = logLines.filter((line) => line.includes('connector document not updated') && events.some((e) => line.includes(e.id))).length;
+    assert.equal(listed + skipped, 8, 'each event is listed, or its skip is logged');
+  });
+
+  it('each message without data gets its own record', async () => {
+    const process = processor();
+    const noData = (id: string) => ({ ...pubSubCloudEvent(syncEvent(), id), data: { message: { messageId: id } } });
+    await process(noData('no-data-1') as never);
+    await process(noData('no-data-2') as never);
+    assert.equal((await audit('invalid-no-data-1')).status, 'invalid');
+    assert.equal((await audit('invalid-no-data-2')).status, 'invalid');
+  });
+
   it('a claim held by a live delivery is left alone: the event is thrown back for later', async () => {
     const event = syncEvent({ connector: { id: 'loud', name: 'loud' } });
-    const store = new AuditStore(db, { auditCollection: env.AUDIT_COLLECTION!, connectorsCollection: env.CONNECTORS_COLLECTION!, retentionDays: 90, leaseMs: 60_000, timeoutMs: 5000 });
-    await store.recordDelivery(event, { id: 'other', messageId: 'm0', routes: ['loud'] });
-    await store.claim(event.id, 'dbt-job-301', 'other-live-delivery', { kind: 'dbt', target: '301' });
-    await assert.rejects(processor()(pubSubCloudEvent(event)), /held by another delivery/);
+    await begin(storeAt(0, 60_000), event.id, 'other-live-delivery');
+    await assert.rejects(processor()(pubSubCloudEvent(event)), /not done yet/);
     assert.equal(triggerRequests(dbt).length, 0);
     assert.equal(slack.requests.length, 0, 'Slack waits until the job is settled');
   });

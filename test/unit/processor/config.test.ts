@@ -51,6 +51,7 @@ describe('processor/config', () => {
     ['a base URL with a query', { ...full, DBT_CLOUD_BASE_URL: 'https://cloud.getdbt.com/?x=1' }, 'DBT_CLOUD_BASE_URL'],
     ['a retention of zero days', { ...full, AUDIT_RETENTION_DAYS: '0' }, 'AUDIT_RETENTION_DAYS'],
     ['a lease shorter than the budget', { ...full, ACTION_LEASE_SECONDS: '30' }, 'ACTION_LEASE_SECONDS'],
+    ['a delivery limit Pub/Sub does not allow', { ...full, MAX_DELIVERY_ATTEMPTS: '3' }, 'MAX_DELIVERY_ATTEMPTS'],
   ];
   for (const [name, env, variable] of missing) {
     it(`fails at start-up naming ${variable} (${name})`, () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSchema } from '../../../functions/shared/schemas.js';
+import { loadSchema } from '../../../../functions/shared/schemas.js';
 import {
   compileRouting,
   loadRoutingConfig,
@@ -11,8 +11,8 @@ import {
   planFor,
   RoutingConfigError,
   stringTest,
-} from '../../../functions/processor/routing.js';
-import { airbyteSucceeded, failedSync, schemaChanged, syncEvent } from '../../support/sync-event-fixtures.js';
+} from '../../../../functions/processor/planning/routing.js';
+import { airbyteSucceeded, failedSync, schemaChanged, syncEvent } from '../../../support/sync-event-fixtures.js';
 
 const routing = compileRouting({
   slack: { notify: ['sync.failed', 'schema.changed'] },

@@ -1,5 +1,5 @@
-import type { SchemaProblem } from '../shared/schemas.js';
-import type { SyncEvent } from '../shared/sync-event.js';
+import type { SchemaProblem } from '../../shared/schemas.js';
+import type { SyncEvent } from '../../shared/sync-event.js';
 
 /** A Slack incoming-webhook body: Block Kit blocks and the plain `text` fallback for notifications. */
 export interface SlackMessage {
@@ -90,6 +90,46 @@ export function renderInvalidMessage(messageId: string, problems: SchemaProblem[
   };
 }
 
+/** One action that is still not done when the event is about to be dead-lettered. */
+export interface UnfinishedAction {
+  actionId: string;
+  target: string;
+  lastError: string | null;
+}
+
+/**
+ * The last word on an event whose delivery is the last before Pub/Sub dead-letters it:
+ * which actions never finished and their last error, so nobody waits for a run that will
+ * not come.
+ */
+export function renderFinalAlert(event: SyncEvent, unfinished: UnfinishedAction[], deliveries: number): SlackMessage {
+  const connector = event.connector.name ?? event.connector.id ?? 'unknown connector';
+  const headline = `:rotating_light: postload gives up on ${vendorName(event.source)} ${event.type} for ${connector}`;
+  const lines = unfinished.map((a) => `• \`${escape(a.actionId)}\` (${escape(a.target)}): ${escape(a.lastError ?? 'not done')}`);
+  return {
+    text: truncate(escape(`postload gives up on event ${event.id} (${event.type} for ${connector}) after ${deliveries} deliveries: ${unfinished.map((a) => `${a.actionId}: ${a.lastError ?? 'not done'}`).join('; ')}`), 3000),
+    blocks: [
+      header(headline),
+      section(truncate(`Event \`${event.id}\` was delivered ${deliveries} times and these actions never finished:\n${lines.join('\n')}`, SECTION_LIMIT)),
+      { type: 'context', elements: [mrkdwn('The message goes to the dead-letter topic now; replay it from there once the cause is fixed (README: Replay dead letters).')] },
+    ],
+  };
+}
+
+/** The alert for an event whose audit record cannot be written at all: it is not acknowledged silently. */
+export function renderUnrecordedAlert(event: SyncEvent, reason: string): SlackMessage {
+  const connector = event.connector.name ?? event.connector.id ?? 'unknown connector';
+  const headline = `:rotating_light: postload could not record ${vendorName(event.source)} ${event.type} for ${connector}`;
+  return {
+    text: truncate(escape(`postload could not record event ${event.id} (${event.type} for ${connector}) and did not act on it: ${reason}`), 3000),
+    blocks: [
+      header(headline),
+      section(truncate(`Event \`${event.id}\` could not be written to Firestore, so no dbt job was started for it:\n\`\`\`${reason.replace(/```/g, "'''")}\`\`\``, SECTION_LIMIT)),
+      { type: 'context', elements: [mrkdwn('The message is in Pub/Sub; once the cause is fixed, republish it (README: Replay dead letters).')] },
+    ],
+  };
+}
+
 function detailFields(event: SyncEvent): string[] {
   const fields = [
     `*Connector*\n${escape(event.connector.name ?? '—')}${event.connector.id ? ` (\`${escape(event.connector.id)}\`)` : ''}${event.connector.type ? `\n${escape(event.connector.type)}` : ''}`,
@@ -148,7 +188,7 @@ function vendorLink(event: SyncEvent): string | undefined {
 }
 
 function vendorName(source: SyncEvent['source']): string {
-  return source === 'fivetran' ? 'Fivetran' : 'Airbyte';
+  return source === 'fivetran' ? 'Fivetran' : source === 'airbyte' ? 'Airbyte' : 'dbt Cloud';
 }
 
 function header(text: string): Record<string, unknown> {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { PermanentError, TransientError } from '../../../functions/processor/errors.js';
-import { deadlineIn, type FetchLike } from '../../../functions/processor/http-retry.js';
-import { SlackClient } from '../../../functions/processor/slack.js';
-import { Secret } from '../../../functions/shared/secrets.js';
+import { PermanentError, TransientError } from '../../../../functions/processor/errors.js';
+import { deadlineIn, type FetchLike } from '../../../../functions/processor/clients/http-retry.js';
+import { SlackClient } from '../../../../functions/processor/clients/slack.js';
+import { Secret } from '../../../../functions/shared/secrets.js';
 
 const URL_SECRET = 'https://hooks.slack.com/services/T000/B000/XXXXSECRET';
 const policy = { callTimeoutMs: 1000, minDelayMs: 0, maxDelayMs: 0, maxAttempts: 2 };

@@ -7,13 +7,13 @@ import type {
   RoutedEventType,
   RoutingConfig,
   StringMatch,
-} from '../generated/routing-config.schema.js';
+} from '../../generated/routing-config.schema.js';
 import type { ErrorObject } from 'ajv';
-import { ConfigError } from '../shared/settings.js';
-import { describeErrors, validator } from '../shared/schemas.js';
-import type { SyncEvent } from '../shared/sync-event.js';
+import { ConfigError } from '../../shared/settings.js';
+import { describeErrors, validator } from '../../shared/schemas.js';
+import type { SyncEvent } from '../../shared/sync-event.js';
 
-export type { DbtJobAction, RoutingConfig, RoutedEventType } from '../generated/routing-config.schema.js';
+export type { DbtJobAction, RoutingConfig, RoutedEventType } from '../../generated/routing-config.schema.js';
 
 /** Event types that reach Slack unless the routing file says otherwise. */
 export const DEFAULT_SLACK_NOTIFY: readonly RoutedEventType[] = [

@@ -1,8 +1,8 @@
-import type { SyncEvent } from '../shared/sync-event.js';
-import type { DbtCloudSettings } from './config.js';
-import { PermanentError } from './errors.js';
-import { RetryableRequestError, sendOnce, withRetries, type AttemptRecord, type CallOptions, type Deadline, type FetchLike, type RetryPolicy } from './http-retry.js';
-import type { DbtJobAction } from './routing.js';
+import type { SyncEvent } from '../../shared/sync-event.js';
+import type { DbtCloudSettings } from '../config.js';
+import { PermanentError } from '../errors.js';
+import { RetryableRequestError, sendOnce, withinDeadline, withRetries, type AttemptRecord, type CallOptions, type Deadline, type FetchLike, type RetryPolicy } from './http-retry.js';
+import type { DbtJobAction } from '../planning/routing.js';
 
 /** A dbt Cloud run postload started (or found it had already started). */
 export interface DbtRun {
@@ -64,10 +64,21 @@ export interface TriggerOptions {
   attempts: AttemptRecord[];
   /**
    * Look for a run of this job already started for this event before triggering: set when
-   * an earlier delivery may have reached dbt Cloud without recording the answer.
+   * an earlier attempt may have reached dbt Cloud without its answer being recorded.
    */
   checkFirst: boolean;
+  /** When the action was first attempted: the lookup pages back until runs created before it. */
+  since: Date;
 }
+
+/** Pages of 100 runs the lookup reads at most before giving up (so 1,000 runs of one job). */
+export const LOOKUP_MAX_PAGES = 10;
+const PAGE_SIZE = 100;
+/** Clock difference between postload and dbt Cloud the lookup tolerates. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** The lookup read LOOKUP_MAX_PAGES pages without reaching the action's first attempt: it cannot tell. */
+export class RunLookupExhaustedError extends PermanentError {}
 
 export class DbtCloudClient {
   constructor(private readonly options: DbtCloudClientOptions) {}
@@ -75,22 +86,22 @@ export class DbtCloudClient {
   /**
    * Starts the job for the event, retrying 429/5xx/network failures within the deadline.
    * After a failure that may have started a run anyway (a timeout, a 5xx, a dropped
-   * connection) and before retrying, it looks for a run whose cause names the event, so a
-   * retry does not start a second run. Throws PermanentError for 4xx (naming the job or
-   * credential) and a TransientError when retries run out.
+   * connection) and before retrying, it looks for a run whose trigger's cause names the
+   * event, so a retry does not start a second run. Throws PermanentError for 4xx (naming
+   * the job or credential) and a TransientError when retries run out.
    */
-  async trigger(event: SyncEvent, job: DbtJobAction, { deadline, attempts, checkFirst }: TriggerOptions): Promise<DbtRun> {
+  async trigger(event: SyncEvent, job: DbtJobAction, { deadline, attempts, checkFirst, since }: TriggerOptions): Promise<DbtRun> {
     const jobId = String(job.jobId);
     const call = this.callOptions(`dbt Cloud job ${jobId}`, deadline, attempts);
     let mayHaveStarted = checkFirst;
     return withRetries(async () => {
       if (mayHaveStarted) {
-        const existing = await this.findRunFor(event.id, jobId, call);
+        const existing = await this.findRunFor(event.id, jobId, since, call);
         if (existing) return existing;
       }
       try {
         const response = await sendOnce(
-          { method: 'POST', url: this.url(`jobs/${jobId}/run/`), headers: await this.headers(true), body: JSON.stringify(triggerBody(event, job)) },
+          { method: 'POST', url: this.url(`jobs/${jobId}/run/`), headers: await this.headers(true, deadline), body: JSON.stringify(triggerBody(event, job)) },
           call,
         );
         if (response.status >= 300) throw this.permanent(response.status, response.text, jobId);
@@ -104,20 +115,33 @@ export class DbtCloudClient {
   }
 
   /**
-   * The most recent run of the job whose cause carries the event's marker, among the job's
-   * latest runs (GET /runs/?job_definition_id=J&order_by=-id&limit=N).
+   * The run of the job whose trigger's cause carries the event's marker. A Run has no
+   * `cause` of its own: it is on the related trigger, returned only when asked for with
+   * `include_related=["trigger"]`. Pages back from the newest run (100 a page) until a page
+   * reaches runs created before `since` (less a clock-skew margin), for at most
+   * LOOKUP_MAX_PAGES pages; past that it cannot tell and throws RunLookupExhaustedError.
    */
-  async findRunFor(eventId: string, jobId: string, call: CallOptions, limit = 20): Promise<DbtRun | undefined> {
-    const response = await sendOnce(
-      { method: 'GET', url: this.url(`runs/?job_definition_id=${jobId}&order_by=-id&limit=${limit}`), headers: await this.headers(false) },
-      call,
-    );
-    if (response.status >= 300) throw this.permanent(response.status, response.text, jobId);
-    const body = parseJson(response.text) as { data?: unknown };
-    const runs = Array.isArray(body.data) ? (body.data as Array<Record<string, unknown>>) : [];
+  async findRunFor(eventId: string, jobId: string, since: Date, call: CallOptions): Promise<DbtRun | undefined> {
     const marker = eventMarker(eventId);
-    const found = runs.find((run) => typeof run.cause === 'string' && run.cause.includes(marker));
-    return found ? runFrom({ data: found }, true) : undefined;
+    const oldest = since.getTime() - CLOCK_SKEW_MS;
+    for (let page = 0; page < LOOKUP_MAX_PAGES; page++) {
+      const query = `job_definition_id=${encodeURIComponent(jobId)}&include_related=${encodeURIComponent('["trigger"]')}&order_by=-id&limit=${PAGE_SIZE}&offset=${page * PAGE_SIZE}`;
+      const response = await sendOnce({ method: 'GET', url: this.url(`runs/?${query}`), headers: await this.headers(false, call.deadline) }, call);
+      if (response.status >= 300) throw this.permanent(response.status, response.text, jobId);
+      const body = parseJson(response.text) as { data?: unknown } | undefined;
+      const runs = Array.isArray(body?.data) ? (body.data as Array<Record<string, unknown>>) : [];
+      const found = runs.find((run) => {
+        const cause = (run.trigger as { cause?: unknown } | null | undefined)?.cause;
+        return typeof cause === 'string' && cause.includes(marker);
+      });
+      if (found) return runFrom({ data: found }, true);
+      const reachedOlder = runs.some((run) => Date.parse(String(run.created_at)) < oldest);
+      if (runs.length < PAGE_SIZE || reachedOlder) return undefined;
+    }
+    throw new RunLookupExhaustedError(
+      `dbt Cloud job ${jobId} has more than ${LOOKUP_MAX_PAGES * PAGE_SIZE} runs since this action was first attempted; postload cannot tell whether it already started a run for event ${eventId}, so it does not start another: check the job's runs for "[${marker}]" and start it by hand if none is there`,
+      { system: 'dbt Cloud' },
+    );
   }
 
   private callOptions(label: string, deadline: Deadline, attempts: AttemptRecord[]): CallOptions {
@@ -129,8 +153,8 @@ export class DbtCloudClient {
     return `${baseUrl}/api/v2/accounts/${accountId}/${path}`;
   }
 
-  private async headers(json: boolean): Promise<Record<string, string>> {
-    const token = await this.options.settings.token.currentValue();
+  private async headers(json: boolean, deadline: Deadline): Promise<Record<string, string>> {
+    const token = await withinDeadline(this.options.settings.token.currentValue(), deadline, 'read DBT_CLOUD_API_TOKEN');
     return {
       authorization: `Token ${token}`,
       accept: 'application/json',

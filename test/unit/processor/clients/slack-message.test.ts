@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { escape, formatBytes, formatDuration, renderEventMessage, renderInvalidMessage, type SlackMessage } from '../../../functions/processor/slack-message.js';
-import { airbyteSucceeded, failedSync, schemaChanged, syncEvent } from '../../support/sync-event-fixtures.js';
+import { escape, formatBytes, formatDuration, renderEventMessage, renderInvalidMessage, type SlackMessage } from '../../../../functions/processor/clients/slack-message.js';
+import { airbyteSucceeded, failedSync, schemaChanged, syncEvent } from '../../../support/sync-event-fixtures.js';
 
 function allText(message: SlackMessage): string {
   return JSON.stringify(message.blocks);

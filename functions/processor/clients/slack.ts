@@ -1,6 +1,6 @@
-import type { Secret } from '../shared/secrets.js';
-import { PermanentError } from './errors.js';
-import { send, type AttemptRecord, type Deadline, type FetchLike, type RetryPolicy } from './http-retry.js';
+import type { Secret } from '../../shared/secrets.js';
+import { PermanentError } from '../errors.js';
+import { send, withinDeadline, type AttemptRecord, type Deadline, type FetchLike, type RetryPolicy } from './http-retry.js';
 import type { SlackMessage } from './slack-message.js';
 
 // Slack's documented webhook errors, with what the operator should do about each.
@@ -27,7 +27,7 @@ export class SlackClient {
    * and then thrown as transient; any other 4xx is a PermanentError naming the setting to fix.
    */
   async post(webhook: Secret, message: SlackMessage, { deadline, attempts }: { deadline: Deadline; attempts: AttemptRecord[] }): Promise<void> {
-    const url = await webhook.currentValue();
+    const url = await withinDeadline(webhook.currentValue(), deadline, `read ${webhook.setting}`);
     const label = `Slack webhook ${webhook.setting}`;
     const response = await send(
       { method: 'POST', url, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(message) },

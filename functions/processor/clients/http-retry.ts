@@ -1,6 +1,6 @@
 import nodeFetch from 'node-fetch';
 import pRetry from 'p-retry';
-import { classifyHttpStatus, TransientError, type FailedSystem } from './errors.js';
+import { classifyHttpStatus, TransientError, type FailedSystem } from '../errors.js';
 
 /** The outbound retry policy shared by dbt Cloud and Slack calls. */
 export interface RetryPolicy {
@@ -144,6 +144,23 @@ export async function withRetries<T>(
       await sleep(error.retryAfterMs);
     },
   });
+}
+
+/**
+ * Waits for `work` (a Secret Manager read, say) no longer than the deadline allows; past
+ * it, the caller moves on with a TransientError (the read itself cannot be cancelled, but
+ * nothing waits for it and its result is dropped).
+ */
+export async function withinDeadline<T>(work: Promise<T>, deadline: Deadline, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TransientError(`could not ${what} within the invocation's deadline`, { system: 'Secret Manager' })), deadline.remainingMs());
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** sendOnce inside withRetries: the usual way to make an outbound call. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
-import { deadlineIn, parseRetryAfter, RetryableRequestError, send, type FetchLike, type AttemptRecord } from '../../../functions/processor/http-retry.js';
-import { TransientError } from '../../../functions/processor/errors.js';
+import { deadlineIn, parseRetryAfter, RetryableRequestError, send, withinDeadline, type FetchLike, type AttemptRecord } from '../../../../functions/processor/clients/http-retry.js';
+import { TransientError } from '../../../../functions/processor/errors.js';
 
 const policy = { callTimeoutMs: 1000, minDelayMs: 100, maxDelayMs: 1000, maxAttempts: 4 };
 
@@ -169,5 +169,13 @@ describe('processor/http-retry', () => {
     for (const [value, expected] of table) {
       it(`${JSON.stringify(value)} → ${expected}`, () => assert.equal(parseRetryAfter(value, now), expected));
     }
+  });
+});
+
+describe('processor/http-retry withinDeadline', () => {
+  it('withinDeadline: a Secret Manager read slower than the deadline is given up as transient', async () => {
+    const never = new Promise<string>(() => undefined);
+    await assert.rejects(withinDeadline(never, deadlineIn(30), 'read DBT_CLOUD_API_TOKEN'), (error: unknown) => error instanceof TransientError && error.system === 'Secret Manager' && /read DBT_CLOUD_API_TOKEN/.test(error.message));
+    assert.equal(await withinDeadline(Promise.resolve('v'), deadlineIn(30), 'read'), 'v');
   });
 });

@@ -1,0 +1,74 @@
+import { Timestamp } from '@google-cloud/firestore';
+import type { SyncEvent } from '../../shared/sync-event.js';
+import { cutStrings, cutText } from './document-size.js';
+
+const RECENT_EVENTS = 20;
+const MAX_TEXT_BYTES = 4_000;
+
+interface Summary {
+  eventId: string;
+  type: string;
+  status: string | null | undefined;
+  vendorStatus: string | null | undefined;
+  syncId: string | null | undefined;
+  occurredAt: string;
+  finishedAt: string | null | undefined;
+}
+
+/**
+ * The connector's document after this event: latest event and status, last successful and
+ * last failed sync, its 20 most recent events. Times are compared as instants (not as
+ * strings: `…00.500Z` is after `…00Z`, and offsets count), an event delivered late never
+ * replaces a newer one, and an event is listed once. Returns undefined when the event
+ * names no connector.
+ */
+export function mergeConnector(existing: Record<string, unknown> | undefined, event: SyncEvent, nowMs: number): Record<string, unknown> | undefined {
+  if (!event.connector.id) return undefined;
+  const data = existing ?? {};
+  const summary: Summary = {
+    eventId: event.id,
+    type: event.type,
+    status: event.sync.status,
+    vendorStatus: event.sync.vendorStatus,
+    syncId: event.sync.id,
+    occurredAt: event.occurredAt,
+    finishedAt: event.sync.finishedAt,
+  };
+  const at = instant(event.occurredAt);
+  const newer = (field: string) => {
+    const current = data[field] as { occurredAt?: string } | undefined;
+    return !current || instant(current.occurredAt) <= at;
+  };
+  const recent = ((data.recentEvents as Summary[] | undefined) ?? []).filter((e) => e.eventId !== event.id);
+  const update: Record<string, unknown> = {
+    ...data,
+    source: event.source,
+    connectorId: event.connector.id,
+    updatedAt: Timestamp.fromMillis(nowMs),
+    recentEvents: [...recent, summary].sort((a, b) => instant(b.occurredAt) - instant(a.occurredAt)).slice(0, RECENT_EVENTS),
+  };
+  if (newer('latestEvent')) {
+    Object.assign(update, {
+      connectorName: event.connector.name ?? null,
+      connectorType: event.connector.type ?? null,
+      destination: { id: event.destination.id ?? null, name: event.destination.name ?? null },
+      latestEvent: summary,
+    });
+    if (event.sync.status) update.latestStatus = event.sync.status;
+  }
+  if (event.type === 'sync.succeeded' && newer('lastSuccessfulSync')) {
+    update.lastSuccessfulSync = { ...summary, metrics: event.metrics ?? null, durationSeconds: event.sync.durationSeconds ?? null };
+  }
+  if (event.type === 'sync.failed' && newer('lastFailedSync')) {
+    const error = event.error ? cutStrings(event.error, MAX_TEXT_BYTES) : null;
+    update.lastFailedSync = { ...summary, error };
+  }
+  if (typeof update.connectorName === 'string') update.connectorName = cutText(update.connectorName, MAX_TEXT_BYTES);
+  return update;
+}
+
+/** An ISO 8601 time as epoch milliseconds; unreadable times sort first. */
+function instant(iso: string | undefined): number {
+  const ms = iso ? Date.parse(iso) : Number.NaN;
+  return Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
+}

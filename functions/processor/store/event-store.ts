@@ -1,0 +1,390 @@
+import { Firestore, Timestamp, type DocumentReference, type DocumentSnapshot, type WriteBatch } from '@google-cloud/firestore';
+import type { Deadline } from '../clients/http-retry.js';
+import { describeError, PermanentError, TransientError } from '../errors.js';
+import { decideClaims, mergeEventStatus, type ActionKind, type ActionStatus, type ActionView, type ClaimDecision, type PlannedAction } from '../planning/claims.js';
+import { cutText, documentSize, MAX_DOCUMENT_BYTES } from './document-size.js';
+
+/** One action's outcome in the audit document (`actions.<actionId>`). */
+export interface ActionRecord {
+  kind: ActionKind;
+  /** The dbt job id, or the Slack webhook's setting name (never its URL). */
+  target: string;
+  status: ActionStatus;
+  /** Deliveries that claimed the action. */
+  attempts: number;
+  /** HTTP requests made for it, over all deliveries. */
+  requests: number;
+  claimedBy: string | null;
+  leaseUntil: Timestamp | null;
+  /** Retry-After kept: no delivery calls the service again before this. */
+  notBefore: Timestamp | null;
+  /** An earlier attempt may have acted without its outcome being recorded. */
+  uncertain: boolean;
+  firstAttemptAt: Timestamp | null;
+  lastAttemptAt: Timestamp | null;
+  completedAt: Timestamp | null;
+  runId?: number | null;
+  runHref?: string | null;
+  /** The run was found already started (after a lost answer or a crash) instead of started again. */
+  recovered?: boolean;
+  /** For a message: false when there was nothing to say (no notified type, nothing failed). */
+  sent?: boolean;
+  lastError: string | null;
+  /** The latest errors, newest last (at most MAX_KEPT, each cut to MAX_ERROR_BYTES). */
+  errors: Array<{ at: string; attempt: number; kind: 'transient' | 'permanent'; message: string; status: number | null }>;
+  /** The latest requests' outcomes (status or network error), newest last (at most MAX_KEPT). */
+  requestLog: Array<{ at: string; status?: number; error?: string }>;
+}
+
+/** What performing a claimed action came to. */
+export type ActionOutcome =
+  | { status: 'succeeded'; runId?: number; runHref?: string | null; recovered?: boolean; sent?: boolean; requests: ActionRecord['requestLog'] }
+  | { status: 'failed'; error: string; httpStatus: number | null; requests: ActionRecord['requestLog'] }
+  | { status: 'retry'; error: string; httpStatus: number | null; notBeforeMs: number | null; uncertain: boolean; requests: ActionRecord['requestLog'] }
+  | { status: 'waiting' };
+
+export interface Claim {
+  actionId: string;
+  decision: ClaimDecision;
+  record: ActionRecord | undefined;
+}
+
+/** The result of recording a delivery: the claims this delivery holds and what to fence its settle on. */
+export interface Begun {
+  docId: string;
+  claims: Map<string, Claim>;
+  /** The audit document as this delivery left it. */
+  data: Record<string, unknown>;
+  writeTime: Timestamp;
+  /** How often this Pub/Sub message has been delivered, this delivery included (as far as recorded). */
+  messageDeliveries: number;
+  /** The event was already processed or failed for good: nothing to do. */
+  finished: boolean;
+  /** The connector document could not be updated (contention, size); logged, never blocking. */
+  connectorSkipped: string | undefined;
+  /** The `also` documents as this delivery left them, by collection/docId. */
+  also: Map<string, Record<string, unknown> | undefined>;
+}
+
+export interface BeginRequest {
+  docId: string;
+  deliveryId: string;
+  messageId: string;
+  planned: Array<PlannedAction & { target: string }>;
+  /** The audit document's fields on first delivery (everything but deliveries and actions). */
+  initial: () => Record<string, unknown>;
+  /** The connector document to write with the first delivery, computed from what is stored. */
+  connector?: { docId: string; merge: (existing: Record<string, unknown> | undefined) => Record<string, unknown> | undefined };
+  /**
+   * Further documents read in the same read and written in the same commit as the claims,
+   * under the same preconditions (a conflict re-reads and decides again; never skipped).
+   * The seam for state shared between events: a dbt job's state for coalescing, a join's
+   * upstreams (issue 12). `update` sees the stored document and this delivery's claims and
+   * returns the fields to store (fields it leaves out are kept), or undefined to leave it.
+   */
+  also?: Array<{ collection: string; docId: string; update: (existing: Record<string, unknown> | undefined, claims: Map<string, Claim>) => Record<string, unknown> | undefined }>;
+  /** The final alert, planned only from the delivery that is the last before dead-lettering. */
+  finalAlert?: { actionId: string; target: string; fromDelivery: number };
+  deadline: Deadline;
+}
+
+export interface EventStoreOptions {
+  auditCollection: string;
+  connectorsCollection: string;
+  retentionDays: number;
+  leaseMs: number;
+  timeoutMs: number;
+  now?: () => number;
+}
+
+const MAX_KEPT = 10;
+const MAX_ERROR_BYTES = 1_000;
+const MAX_MESSAGE_IDS = 50;
+const DAY_MS = 86_400_000;
+// Firestore answers a failed precondition (another writer got there first) with these codes.
+const CONFLICT_CODES = new Set([6 /* ALREADY_EXISTS */, 9 /* FAILED_PRECONDITION */, 10 /* ABORTED */]);
+// Concurrent deliveries of one event, or events sharing a document, retry the read and
+// commit; each round one of them wins. Bounded by this and by the deadline.
+const BEGIN_TRIES = 10;
+const FINAL_EVENT_STATUSES = new Set(['processed', 'failed', 'invalid']);
+
+/**
+ * The Firestore side of processing, in as few round trips as the guarantees allow:
+ * `begin` reads the audit and connector documents (one RPC) and commits the delivery,
+ * the connector update and every claim at once (one RPC), guarded by preconditions on
+ * what it read (optimistic concurrency: a conflict re-reads and decides again). `settle`
+ * writes every outcome and the event's status in one commit fenced on the claim's write
+ * time (one RPC); if anyone wrote in between, a transaction settles only the actions
+ * this delivery still holds. Every call is cut to the invocation's deadline.
+ */
+export class EventStore {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly db: Firestore,
+    private readonly options: EventStoreOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  eventRef(docId: string): DocumentReference {
+    return this.db.collection(this.options.auditCollection).doc(docId);
+  }
+
+  connectorRef(docId: string): DocumentReference {
+    return this.db.collection(this.options.connectorsCollection).doc(docId);
+  }
+
+  async begin(request: BeginRequest): Promise<Begun> {
+    const ref = this.eventRef(request.docId);
+    const connectorRef = request.connector ? this.connectorRef(request.connector.docId) : undefined;
+    const alsoRefs = (request.also ?? []).map((doc) => this.db.collection(doc.collection).doc(doc.docId));
+    let skipConnector: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const snapshots = await this.guard('read the audit record', request.deadline, () => this.db.getAll(ref, ...(connectorRef ? [connectorRef] : []), ...alsoRefs));
+      const [snapshot, connectorSnapshot] = [snapshots[0]!, connectorRef ? snapshots[1] : undefined];
+      const prepared = this.prepareBegin(request, snapshot, connectorSnapshot, skipConnector, snapshots.slice(connectorRef ? 2 : 1));
+      try {
+        const results = await this.guard('record the delivery', request.deadline, () => prepared.batch.commit());
+        return { ...prepared.begun, writeTime: results[0]!.writeTime, connectorSkipped: prepared.begun.connectorSkipped ?? skipConnector };
+      } catch (error) {
+        const code = (error as { cause?: { code?: unknown } }).cause?.code;
+        if (!(typeof code === 'number' && CONFLICT_CODES.has(code)) || attempt >= BEGIN_TRIES) throw error;
+        // Another delivery or event wrote first. The connector is best-effort: after a
+        // fourth conflict, leave it out rather than hold the event's actions back.
+        if (attempt >= 4 && connectorRef) skipConnector = 'the connector document kept changing under concurrent events';
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+      }
+    }
+  }
+
+  private prepareBegin(
+    request: BeginRequest,
+    snapshot: DocumentSnapshot,
+    connectorSnapshot: DocumentSnapshot | undefined,
+    skipConnector: string | undefined,
+    alsoSnapshots: DocumentSnapshot[],
+  ): { batch: WriteBatch; begun: Omit<Begun, 'writeTime'> } {
+    const nowMs = this.now();
+    const now = Timestamp.fromMillis(nowMs);
+    const ref = snapshot.ref;
+    const existing = snapshot.exists ? (snapshot.data() as Record<string, unknown>) : undefined;
+    const actions = { ...((existing?.actions as Record<string, ActionRecord> | undefined) ?? {}) };
+    const finished = existing !== undefined && FINAL_EVENT_STATUSES.has(existing.status as string);
+    const messageKey = request.messageId;
+    const counts = { ...((existing?.messageDeliveries as Record<string, number> | undefined) ?? {}) };
+    counts[messageKey] = (counts[messageKey] ?? 0) + 1;
+    const messageDeliveries = counts[messageKey]!;
+    const messageIds = [...new Set([...((existing?.messageIds as string[] | undefined) ?? []), request.messageId])].slice(-MAX_MESSAGE_IDS);
+
+    const planned = [...request.planned];
+    if (request.finalAlert && messageDeliveries >= request.finalAlert.fromDelivery) {
+      planned.push({ actionId: request.finalAlert.actionId, kind: 'alert', target: request.finalAlert.target });
+    }
+    const claims = new Map<string, Claim>();
+    if (!finished) {
+      const views: Record<string, ActionView | undefined> = {};
+      for (const [id, record] of Object.entries(actions)) views[id] = viewOf(record);
+      const decisions = decideClaims(planned, views, request.deliveryId, nowMs);
+      for (const action of planned) {
+        const decision = decisions.get(action.actionId)!;
+        const previous = actions[action.actionId];
+        claims.set(action.actionId, { actionId: action.actionId, decision, record: previous });
+        if (decision.decision !== 'claim') continue;
+        actions[action.actionId] = {
+          kind: action.kind,
+          target: action.target,
+          requests: 0,
+          lastError: null,
+          errors: [],
+          requestLog: [],
+          firstAttemptAt: now,
+          completedAt: null,
+          notBefore: null,
+          ...previous,
+          status: 'pending',
+          uncertain: (previous?.uncertain ?? false) || decision.takenOver,
+          attempts: decision.attempt,
+          claimedBy: request.deliveryId,
+          leaseUntil: Timestamp.fromMillis(nowMs + this.options.leaseMs),
+          lastAttemptAt: now,
+        };
+      }
+    }
+
+    const batch = this.db.batch();
+    let data: Record<string, unknown>;
+    if (existing) {
+      const changes = {
+        lastDeliveredAt: now,
+        deliveries: ((existing.deliveries as number | undefined) ?? 0) + 1,
+        messageIds,
+        messageDeliveries: boundedCounts(counts, messageKey),
+        actions,
+      };
+      data = { ...existing, ...changes };
+      batch.update(ref, changes, { lastUpdateTime: snapshot.updateTime! });
+    } else {
+      data = {
+        ...request.initial(),
+        status: 'received',
+        firstDeliveredAt: now,
+        lastDeliveredAt: now,
+        processedAt: null,
+        deliveries: 1,
+        messageIds,
+        messageDeliveries: counts,
+        actions,
+        expireAt: Timestamp.fromMillis(nowMs + this.options.retentionDays * DAY_MS),
+      };
+      batch.create(ref, data);
+    }
+    this.assertFits(ref, data);
+
+    // The connector document moves with the event's first delivery only (a redelivery
+    // changes nothing there), best-effort: one that cannot be written is skipped and logged.
+    let connectorSkipped: string | undefined;
+    if (!existing && request.connector && connectorSnapshot && !skipConnector) {
+      const merged = request.connector.merge(connectorSnapshot.exists ? connectorSnapshot.data() : undefined);
+      const connectorRef = connectorSnapshot.ref;
+      if (!merged) connectorSkipped = undefined;
+      else if (documentSize(connectorRef.path, merged) > MAX_DOCUMENT_BYTES) connectorSkipped = 'the connector document would exceed 1 MiB';
+      else if (connectorSnapshot.exists) batch.update(connectorRef, merged, { lastUpdateTime: connectorSnapshot.updateTime! });
+      else batch.create(connectorRef, merged);
+    }
+    const also = new Map<string, Record<string, unknown> | undefined>();
+    (request.also ?? []).forEach((doc, i) => {
+      const stored = alsoSnapshots[i]!;
+      const existingDoc = stored.exists ? stored.data() : undefined;
+      const next = finished ? undefined : doc.update(existingDoc, claims);
+      also.set(`${doc.collection}/${doc.docId}`, next ?? existingDoc);
+      if (!next) return;
+      this.assertFits(stored.ref, next);
+      if (stored.exists) batch.update(stored.ref, next, { lastUpdateTime: stored.updateTime! });
+      else batch.create(stored.ref, next);
+    });
+    return { batch, begun: { docId: request.docId, claims, data, messageDeliveries, finished, connectorSkipped, also } };
+  }
+
+  /**
+   * Records the outcome of every action this delivery claimed and the event's status, in
+   * one commit valid only if nobody wrote the audit document since `begin` (fencing on
+   * its write time). Otherwise, in a transaction, it settles only the actions whose claim
+   * this delivery still holds. Throws (transient) when Firestore cannot be written: the
+   * claims then stay held under their lease and the next claimant checks before acting.
+   */
+  async settle(begun: Begun, deliveryId: string, outcomes: Map<string, ActionOutcome>, status: (actions: Record<string, ActionRecord>) => string, deadline: Deadline): Promise<string> {
+    const ref = this.eventRef(begun.docId);
+    const nowMs = this.now();
+    const apply = (stored: Record<string, unknown>): { actions: Record<string, ActionRecord>; status: string } => {
+      const actions = { ...((stored.actions as Record<string, ActionRecord> | undefined) ?? {}) };
+      for (const [id, outcome] of outcomes) {
+        const record = actions[id];
+        if (!record || record.status !== 'pending' || record.claimedBy !== deliveryId) continue; // fenced: not ours any more
+        actions[id] = settled(record, outcome, nowMs);
+      }
+      return { actions, status: mergeEventStatus(stored.status as string | undefined, status(actions)) };
+    };
+    const changesFor = (stored: Record<string, unknown>) => {
+      const next = apply(stored);
+      const final = next.status !== 'retrying' && next.status !== 'received';
+      return { actions: next.actions, status: next.status, processedAt: final ? ((stored.processedAt as Timestamp | null) ?? Timestamp.fromMillis(nowMs)) : null };
+    };
+
+    const fast = changesFor(begun.data);
+    this.assertFits(ref, { ...begun.data, ...fast });
+    try {
+      await this.guard('record the outcomes', deadline, () => ref.update(fast, { lastUpdateTime: begun.writeTime }));
+      return fast.status;
+    } catch (error) {
+      const code = (error as { cause?: { code?: unknown } }).cause?.code;
+      if (code !== 9 /* FAILED_PRECONDITION */) throw error;
+    }
+    return this.guard('record the outcomes (fenced)', deadline, () =>
+      this.db.runTransaction(async (tx) => {
+        const snapshot = await tx.get(ref);
+        const stored = snapshot.data() ?? {};
+        const changes = changesFor(stored);
+        this.assertFits(ref, { ...stored, ...changes });
+        tx.update(ref, changes);
+        return changes.status;
+      }),
+    );
+  }
+
+  private assertFits(ref: DocumentReference, data: Record<string, unknown>): void {
+    const size = documentSize(ref.path, data);
+    if (size > MAX_DOCUMENT_BYTES) {
+      throw new PermanentError(`the audit record ${ref.id} would be ${size} bytes, over Firestore's 1 MiB`, { system: 'Firestore' });
+    }
+  }
+
+  /** Runs a Firestore operation within FIRESTORE_TIMEOUT_MS and the invocation's deadline, turning every failure into a typed one. */
+  private async guard<T>(what: string, deadline: Deadline, operation: () => Promise<T>): Promise<T> {
+    const timeoutMs = Math.min(this.options.timeoutMs, deadline.remainingMs());
+    if (timeoutMs <= 0) throw new TransientError(`no time left to ${what}`, { system: 'Firestore' });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TransientError(`Firestore did not ${what} within ${timeoutMs} ms`, { system: 'Firestore' })), timeoutMs);
+    });
+    try {
+      return await Promise.race([operation(), timeout]);
+    } catch (error) {
+      if (error instanceof TransientError || error instanceof PermanentError) throw error;
+      const code = (error as { code?: unknown }).code;
+      const message = `Firestore could not ${what}: ${describeError(error)}`;
+      if (code === 3 /* INVALID_ARGUMENT */) throw new PermanentError(message, { system: 'Firestore', cause: error });
+      throw new TransientError(message, { system: 'Firestore', cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function settled(record: ActionRecord, outcome: ActionOutcome, nowMs: number): ActionRecord {
+  const released = { ...record, claimedBy: null, leaseUntil: null };
+  if (outcome.status === 'waiting') return { ...released, status: 'waiting', attempts: Math.max(0, record.attempts - 1) };
+  const requests = { requests: record.requests + outcome.requests.length, requestLog: [...record.requestLog, ...outcome.requests].slice(-MAX_KEPT) };
+  if (outcome.status === 'succeeded') {
+    const { status: _s, requests: _r, ...result } = outcome;
+    return { ...released, ...requests, ...result, status: 'succeeded', uncertain: false, notBefore: null, completedAt: Timestamp.fromMillis(nowMs) };
+  }
+  const message = cutText(outcome.error, MAX_ERROR_BYTES);
+  const kind = outcome.status === 'failed' ? 'permanent' : 'transient';
+  const errors = [...record.errors, { at: new Date(nowMs).toISOString(), attempt: record.attempts, kind, message, status: outcome.httpStatus } as const].slice(-MAX_KEPT);
+  if (outcome.status === 'failed') {
+    return { ...released, ...requests, status: 'failed', lastError: message, errors, completedAt: Timestamp.fromMillis(nowMs) };
+  }
+  return {
+    ...released,
+    ...requests,
+    status: 'retry',
+    lastError: message,
+    errors,
+    uncertain: record.uncertain || outcome.uncertain,
+    notBefore: outcome.notBeforeMs === null ? null : Timestamp.fromMillis(outcome.notBeforeMs),
+  };
+}
+
+function viewOf(record: ActionRecord): ActionView {
+  return {
+    status: record.status,
+    claimedBy: record.claimedBy,
+    leaseUntilMs: record.leaseUntil?.toMillis() ?? null,
+    notBeforeMs: record.notBefore?.toMillis() ?? null,
+    attempts: record.attempts,
+    uncertain: record.uncertain ?? false,
+  };
+}
+
+function boundedCounts(counts: Record<string, number>, keep: string): Record<string, number> {
+  const keys = Object.keys(counts);
+  if (keys.length <= MAX_MESSAGE_IDS) return counts;
+  const kept = keys.filter((k) => k !== keep).slice(-(MAX_MESSAGE_IDS - 1));
+  return Object.fromEntries([...kept, keep].map((k) => [k, counts[k]!]));
+}
+
+/** One Firestore client per process, found through FIRESTORE_EMULATOR_HOST locally. */
+export function createFirestore(projectId: string | undefined): Firestore {
+  return new Firestore({ ...(projectId ? { projectId } : {}), ignoreUndefinedProperties: true });
+}

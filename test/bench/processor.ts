@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Firestore } from '@google-cloud/firestore';
+import { signFivetranPayload } from '../../functions/ingest/fivetran/signature.js';
+import { table } from '../../functions/local/console-output.js';
+import { freePort, startEmulator } from '../../functions/local/emulators.js';
+import { fakeDbtCloud, triggerRequests } from '../../functions/local/fake-dbt-cloud.js';
+import { fakeSlack } from '../../functions/local/fake-slack.js';
+import { startFunction } from '../../functions/local/function-process.js';
+import { EmulatorAdmin } from '../../functions/local/pubsub-admin.js';
+import { readProcessorConfig } from '../../functions/processor/config.js';
+import { createSyncEventProcessor } from '../../functions/processor/process-sync-event.js';
+import { createLogger } from '../../functions/shared/logger.js';
+import { GrpcStreamCounter } from '../support/grpc-stream-counter.js';
+import { failedSync, pubSubCloudEvent, syncEvent } from '../support/sync-event-fixtures.js';
+
+// The processor's part of `npm run bench`: Firestore RPCs per event, counted on the wire
+// (the same counter as test/integration/processor/firestore-rpcs.test.ts), and the
+// latency from a signed Fivetran webhook to the dbt Cloud stand-in receiving the trigger,
+// through ingest, the Pub/Sub emulator's push subscription, the processor and Firestore.
+const PROJECT = 'postload-bench';
+const LATENCY_SAMPLES = 20;
+
+const ROUTING = {
+  routes: [
+    { name: 'one-job', match: { connectorId: { glob: 'one*' } }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } },
+    { name: 'three-jobs', match: { connectorId: 'three' }, dbtJobs: [{ jobId: 31 }, { jobId: 32 }, { jobId: 33 }], slack: { notify: ['sync.succeeded'] } },
+  ],
+};
+
+export async function benchProcessor(pubsubHost: string): Promise<void> {
+  const firestore = await startEmulator('firestore');
+  const dbt = fakeDbtCloud();
+  const slack = fakeSlack();
+  await Promise.all([dbt.start(), slack.start()]);
+  const env = {
+    ROUTING_CONFIG: JSON.stringify(ROUTING),
+    DBT_CLOUD_BASE_URL: dbt.url,
+    DBT_CLOUD_ACCOUNT_ID: '7',
+    DBT_CLOUD_API_TOKEN: 'dbtc_bench',
+    SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/bench`,
+    GOOGLE_CLOUD_PROJECT: PROJECT,
+    METADATA_SERVER_DETECTION: 'none',
+  };
+  try {
+    console.log('\nProcessor: Firestore RPCs per event (counted on the wire against the emulator; budget: 3 routed, 2 duplicate)\n');
+    const counter = new GrpcStreamCounter(firestore.host);
+    const proxied = await counter.start();
+    process.env.FIRESTORE_EMULATOR_HOST = proxied;
+    const db = new Firestore({ projectId: PROJECT, ignoreUndefinedProperties: true });
+    delete process.env.FIRESTORE_EMULATOR_HOST;
+    const run = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger: createLogger(new Writable({ write: (_c, _e, done) => done() })) });
+    await db.collection('warm-up').doc('x').get();
+    const count = async (work: () => Promise<void>) => {
+      counter.count = 0;
+      await work();
+      return String(counter.count);
+    };
+    const duplicate = syncEvent({ connector: { id: 'one-dup', name: 'one-dup' } });
+    const rows = [
+      ['routed success, one dbt job', await count(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'one', name: 'one' } }))))],
+      ['failure, one Slack alert', await count(() => run(pubSubCloudEvent(failedSync({ connector: { id: 'unrouted', name: 'unrouted' } }))))],
+      ['three dbt jobs and a Slack message', await count(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'three', name: 'three' } }))))],
+      ['duplicate of a finished event', await (async () => {
+        await run(pubSubCloudEvent(duplicate, 'first'));
+        return count(() => run(pubSubCloudEvent(duplicate, 'second')));
+      })()],
+    ];
+    console.log(table(['event', 'Firestore RPCs'], rows));
+    await db.terminate();
+    await counter.stop();
+
+    console.log(`\nWebhook → dbt Cloud stand-in (${LATENCY_SAMPLES} signed Fivetran sync_end, one at a time, through ingest, Pub/Sub push, the processor and Firestore)\n`);
+    const dir = mkdtempSync(join(tmpdir(), 'postload-bench-'));
+    const routing = join(dir, 'routing.json');
+    writeFileSync(routing, JSON.stringify({ routes: [{ name: 'all', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } }] }));
+    const topic = `bench-latency-${process.pid}`;
+    const admin = new EmulatorAdmin(pubsubHost, PROJECT);
+    await admin.ensureTopic(topic);
+    await admin.ensureTopic(`${topic}-dead-letter`);
+    const processor = await startFunction({
+      target: 'processSyncEvent',
+      port: await freePort(),
+      env: { ...env, ROUTING_CONFIG: routing, FIRESTORE_EMULATOR_HOST: firestore.host, LOG_LEVEL: 'warn' },
+    });
+    const ingest = await startFunction({
+      target: 'ingestWebhook',
+      port: await freePort(),
+      env: { PUBSUB_EMULATOR_HOST: pubsubHost, GOOGLE_CLOUD_PROJECT: PROJECT, SYNC_EVENTS_TOPIC: topic, FIVETRAN_WEBHOOK_SECRET: 'bench-secret', AIRBYTE_WEBHOOK_TOKEN: 'bench-airbyte', METADATA_SERVER_DETECTION: 'none', LOG_LEVEL: 'warn' },
+    });
+    try {
+      await admin.ensurePushSubscription(`${topic}-processor`, { topic, endpoint: `${processor.url}/projects/${PROJECT}/topics/${topic}`, deadLetterTopic: `${topic}-dead-letter` });
+      const latencies: number[] = [];
+      for (let i = 0; i < LATENCY_SAMPLES + 2; i++) {
+        const syncId = randomUUID();
+        const body = JSON.stringify({ event: 'sync_end', created: new Date().toISOString(), connector_type: 'postgres', connector_id: `bench_${i}`, connector_name: `bench_${i}`, sync_id: syncId, destination_group_id: 'bench', data: { status: 'SUCCESSFUL' } });
+        const started = performance.now();
+        const response = await fetch(`${ingest.url}/fivetran`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-fivetran-signature-256': signFivetranPayload(body, 'bench-secret') }, body });
+        await response.arrayBuffer();
+        await dbt.waitFor(1, { timeoutMs: 30_000, filter: (r) => r.method === 'POST' && (r.json as { cause?: string } | undefined)?.cause?.includes(syncId) === true });
+        if (i >= 2) latencies.push(performance.now() - started); // the first two warm both functions up
+      }
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const at = (q: number) => `${sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(0)} ms`;
+      console.log(table(['samples', 'p50', 'p90', 'max', 'dbt runs started'], [[String(latencies.length), at(0.5), at(0.9), at(1), String(triggerRequests(dbt).length)]]));
+    } finally {
+      await ingest.stop();
+      await processor.stop();
+    }
+  } finally {
+    await Promise.all([dbt.stop(), slack.stop()]);
+    await firestore.stop();
+  }
+}

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { Firestore } from '@google-cloud/firestore';
+import { fakeDbtCloud, triggerRequests, type FakeDbtCloud } from '../../../functions/local/fake-dbt-cloud.js';
+import { fakeSlack } from '../../../functions/local/fake-slack.js';
+import type { RecordingServer } from '../../../functions/local/recording-server.js';
+import { readProcessorConfig } from '../../../functions/processor/config.js';
+import { createSyncEventProcessor } from '../../../functions/processor/process-sync-event.js';
+import { createLogger } from '../../../functions/shared/logger.js';
+import { GrpcStreamCounter } from '../../support/grpc-stream-counter.js';
+import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { failedSync, pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
+
+// Issue 11's budgets, counted on the wire between the processor and the Firestore
+// emulator (one RPC = one new HTTP/2 stream): a routed event with one action costs at most
+// 3 RPCs on the happy path, each further action adds none, a duplicate of a finished event
+// costs at most 2.
+export const BUDGETS = { routed: 3, duplicate: 2 };
+
+const ROUTING = {
+  routes: [
+    { name: 'one-job', match: { connectorId: 'one' }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } },
+    { name: 'three-jobs', match: { connectorId: 'three' }, dbtJobs: [{ jobId: 31 }, { jobId: 32 }, { jobId: 33 }], slack: { notify: ['sync.succeeded', 'sync.failed'] } },
+  ],
+};
+
+describe('Firestore round trips per event, counted against the emulator', function () {
+  this.timeout(60_000);
+  let counter: GrpcStreamCounter;
+  let db: Firestore;
+  let dbt: FakeDbtCloud;
+  let slack: RecordingServer;
+  let run: ReturnType<typeof createSyncEventProcessor>;
+
+  before(async function () {
+    const host = await emulator('firestore', this);
+    counter = new GrpcStreamCounter(host);
+    const proxied = await counter.start();
+    const saved = process.env.FIRESTORE_EMULATOR_HOST;
+    process.env.FIRESTORE_EMULATOR_HOST = proxied;
+    db = new Firestore({ projectId: PROJECT_ID, ignoreUndefinedProperties: true });
+    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
+    else process.env.FIRESTORE_EMULATOR_HOST = saved;
+    dbt = fakeDbtCloud();
+    slack = fakeSlack();
+    await Promise.all([dbt.start(), slack.start()]);
+    const env = {
+      ROUTING_CONFIG: JSON.stringify(ROUTING),
+      DBT_CLOUD_BASE_URL: dbt.url,
+      DBT_CLOUD_ACCOUNT_ID: '7',
+      DBT_CLOUD_API_TOKEN: 'dbtc_rpc',
+      SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/rpc`,
+      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
+      AUDIT_COLLECTION: `rpc-events-${process.pid}`,
+      CONNECTORS_COLLECTION: `rpc-connectors-${process.pid}`,
+    };
+    run = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger: createLogger(new Writable({ write: (_c, _e, done) => done() })) });
+    // Warm the client (channel set-up is not an RPC, but keep the first count clean).
+    await db.collection('warm-up').doc('x').get();
+  });
+
+  after(async () => {
+    await Promise.all([dbt?.stop(), slack?.stop()]);
+    await db?.terminate();
+    await counter?.stop();
+  });
+
+  async function rpcsFor(work: () => Promise<void>): Promise<number> {
+    counter.reset();
+    await work();
+    if (process.env.SHOW_RPCS) console.log(`    ${counter.count} RPCs`);
+    return counter.count;
+  }
+
+  it(`a routed success that starts one dbt job: at most ${BUDGETS.routed} RPCs`, async () => {
+    const rpcs = await rpcsFor(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'one', name: 'one' } }))));
+    assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+    assert.ok(rpcs >= 2, 'the counter sees the traffic');
+  });
+
+  it(`a failure that sends one Slack alert: at most ${BUDGETS.routed} RPCs`, async () => {
+    const before = slack.requests.length;
+    const rpcs = await rpcsFor(() => run(pubSubCloudEvent(failedSync({ connector: { id: 'unrouted', name: 'unrouted' } }))));
+    assert.equal(slack.requests.length, before + 1);
+    assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+  });
+
+  it(`three jobs and a Slack message (four actions): still at most ${BUDGETS.routed} RPCs`, async () => {
+    const triggers = triggerRequests(dbt).length;
+    const rpcs = await rpcsFor(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'three', name: 'three' } }))));
+    assert.equal(triggerRequests(dbt).length, triggers + 3);
+    assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+  });
+
+  it(`a duplicate of a finished event: at most ${BUDGETS.duplicate} RPCs, counted as a delivery`, async () => {
+    const event = syncEvent({ connector: { id: 'one', name: 'one' } });
+    await run(pubSubCloudEvent(event, 'first'));
+    const rpcs = await rpcsFor(() => run(pubSubCloudEvent(event, 'duplicate')));
+    assert.ok(rpcs <= BUDGETS.duplicate, `${rpcs} RPCs`);
+    const record = (await db.collection(`rpc-events-${process.pid}`).doc(event.id).get()).data()!;
+    assert.equal(record.deliveries, 2);
+  });
+});

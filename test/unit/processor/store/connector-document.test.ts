@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { mergeConnector } from '../../../../functions/processor/store/connector-document.js';
+import { failedSync, syncEvent } from '../../../support/sync-event-fixtures.js';
+
+describe('processor/store/connector-document', () => {
+  it('compares times as instants: …00.500Z is after …00Z, and offsets count', () => {
+    const later = syncEvent({ occurredAt: '2026-05-22T00:00:00.500Z' });
+    const earlier = syncEvent({ occurredAt: '2026-05-22T00:00:00Z' });
+    const doc = mergeConnector(mergeConnector(undefined, later, 0), earlier, 0)!;
+    assert.equal((doc.latestEvent as { eventId: string }).eventId, later.id, 'the earlier event delivered late does not win');
+    const offset = syncEvent({ occurredAt: '2026-05-22T01:30:00+02:00' }); // 23:30Z the day before
+    const doc2 = mergeConnector(mergeConnector(undefined, earlier, 0), offset, 0)!;
+    assert.equal((doc2.latestEvent as { eventId: string }).eventId, earlier.id);
+    assert.deepEqual((doc2.recentEvents as Array<{ eventId: string }>).map((e) => e.eventId), [earlier.id, offset.id]);
+  });
+
+  it('lists a redelivered event once and cuts a long failure text', () => {
+    const failure = failedSync({ error: { message: 'x'.repeat(100_000) } });
+    const once = mergeConnector(undefined, failure, 0);
+    const twice = mergeConnector(once, failure, 0)!;
+    assert.equal((twice.recentEvents as unknown[]).length, 1);
+    assert.ok(Buffer.byteLength((twice.lastFailedSync as { error: { message: string } }).error.message) <= 4000);
+  });
+});
