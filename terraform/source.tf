@@ -17,7 +17,8 @@ locals {
   package_root = "${path.module}/.."
 
   source_patterns          = ["package-lock.json", "tsconfig.json", "functions/**/*.ts", "schemas/*.schema.json"]
-  source_excluded_patterns = ["functions/generated/**", "functions/local/**"]
+  # The local stack and the operator CLI run from a clone, never in a function.
+  source_excluded_patterns = ["functions/generated/**", "functions/local/**", "functions/cli/**"]
 
   source_files = setsubtract(
     toset(flatten([for pattern in local.source_patterns : tolist(fileset(local.package_root, pattern))])),

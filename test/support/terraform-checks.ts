@@ -495,7 +495,7 @@ export function checkSecrets(config: TerraformConfig, code: CodeFacts): string[]
 /** Files the deploy build and the runtime read: the build's inputs and the schemas read at run time. */
 export const REQUIRED_IN_ARCHIVE = ['package.json', 'package-lock.json', 'tsconfig.json', 'functions/index.ts'];
 /** Directories no deploy may carry: dependencies, tests, Terraform (and its state), build output, local stand-ins. */
-export const NOT_DEPLOYED = ['node_modules/', 'test/', 'terraform/', 'dist/', 'functions/generated/', 'functions/local/', '.git/'];
+export const NOT_DEPLOYED = ['node_modules/', 'test/', 'terraform/', 'dist/', 'functions/generated/', 'functions/local/', 'functions/cli/', '.git/'];
 
 export interface DeploySource {
   /** Repository paths the archive holds (besides package.json), as Terraform's fileset() finds them. */
