@@ -4,6 +4,10 @@ import { isActive, isWaiting, MAX_COALESCED_IDS, type JobSlot, type RunStatus } 
 export type BusyPolicy = 'coalesce' | 'queue' | 'skip';
 export const DEFAULT_BUSY_POLICY: BusyPolicy = 'coalesce';
 
+export function busyPolicyOf(job: { onBusy?: BusyPolicy }): BusyPolicy {
+  return job.onBusy ?? DEFAULT_BUSY_POLICY;
+}
+
 /**
  * dbt Cloud's list-runs answer for the job, asked with `status__in=[1,2,3]` (queued,
  * starting, running) and `job_definition_id`: the active runs and their statuses.

@@ -1,6 +1,6 @@
 import type { Join } from '../../generated/routing-config.schema.js';
 import type { SyncEvent } from '../../shared/sync-event.js';
-import { matcher } from '../routing.js';
+import { matcher, type PlannedDbtJob } from '../routing.js';
 import { parseDuration } from './duration.js';
 import {
   emptyJoinState,
@@ -31,6 +31,15 @@ export function compileJoin(join: Join): CompiledJoin {
     upstreams: join.upstreams.map((u) => ({ name: u.name, matches: matcher(u.match) })),
     config: join,
   };
+}
+
+/**
+ * The dbt job a firing adds to the completing event's plan. Its action id is the one a
+ * route would give the job, so an event whose routes already start the job (with the
+ * same options: checkOrchestration insists) plans it once, never twice.
+ */
+export function joinJob(join: CompiledJoin): PlannedDbtJob {
+  return { actionId: `dbt-job-${join.jobId}`, jobId: join.jobId, route: `join ${join.name}`, options: join.config.dbtJob };
 }
 
 /** The joins that have this event among their upstreams' successes or failures. */

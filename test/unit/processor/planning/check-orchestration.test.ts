@@ -30,7 +30,7 @@ function startUpError(parsed: unknown): string {
 describe('processor/planning/check-orchestration', () => {
   it('accepts a join across vendors, with a dbt Cloud job upstream and a route naming the same job alike', () => {
     const upstreams = [...join().upstreams, { name: 'ledger', match: { source: 'dbt-cloud' as const, connectorId: '555' } }];
-    const routes = [{ name: 'adhoc', match: { connectorId: 'x' }, dbtJobs: [{ jobId: '42', steps_override: ['dbt build -s marts.finance+'], cause: 'another cause' }] }];
+    const routes: RoutingConfig['routes'] = [{ name: 'adhoc', match: { connectorId: 'x' }, dbtJobs: [{ jobId: '42', steps_override: ['dbt build -s marts.finance+'], cause: 'another cause' }] }];
     assert.deepEqual(checkOrchestration(config([join({ upstreams: upstreams as JoinConfig['upstreams'] })], routes)), []);
     const loaded = compileRouting(config([join()], routes));
     assert.equal(loaded.joins[0]?.withinMs, 6 * 3_600_000);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import type { DbtJobAction } from '../../../../functions/generated/routing-config.schema.js';
 import {
+  busyPolicyOf,
   decideBusy,
   observeRun,
   recordTriggered,
@@ -107,6 +109,11 @@ describe('processor/planning/coalesce', () => {
     assert.deepEqual(other, { kind: 'wait', holder: EVENT, retryAfterMs: 120_000 });
   });
 
+  it('coalesce is the default policy', () => {
+    assert.equal(busyPolicyOf({}), 'coalesce');
+    assert.equal(busyPolicyOf({ onBusy: 'skip' }), 'skip');
+  });
+
   it('queue takes no lease and never waits', () => {
     const current = slot(undefined, { eventId: OTHER, leaseLeftSeconds: 30 });
     const decision = decideBusy('queue', current, ctx());
@@ -151,8 +158,8 @@ describe('processor/planning/coalesce', () => {
   });
 
   it('runs with different options live in different slots and never merge', () => {
-    const a = { jobId: 1, steps_override: ['dbt build -s a+'] };
-    const b = { jobId: 1, steps_override: ['dbt build -s b+'] };
+    const a: DbtJobAction = { jobId: 1, steps_override: ['dbt build -s a+'] };
+    const b: DbtJobAction = { jobId: 1, steps_override: ['dbt build -s b+'] };
     assert.notEqual(optionsFingerprint(a), optionsFingerprint(b));
     assert.equal(optionsFingerprint({ jobId: 1, threads_override: 4, git_branch: 'main' }), optionsFingerprint({ git_branch: 'main', threads_override: 4, jobId: '1', cause: 'x', onBusy: 'skip' }));
     const slotA = recordTriggered(slotFor(undefined, a), OTHER, RUN, NOW);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Join } from '../../../../functions/generated/routing-config.schema.js';
-import { applyToJoin, compileJoin, joinsFor, missingUpstreams, recordJoinRun, type JoinOutcome } from '../../../../functions/processor/planning/join.js';
+import { applyToJoin, compileJoin, joinJob, joinsFor, missingUpstreams, recordJoinRun, type JoinOutcome } from '../../../../functions/processor/planning/join.js';
 import type { JoinStateDoc } from '../../../../functions/processor/planning/join-state.js';
 import type { SyncEvent } from '../../../../functions/shared/sync-event.js';
 import { failedSync, syncEvent } from '../../../support/sync-event-fixtures.js';
@@ -194,6 +194,10 @@ describe('processor/planning/join', () => {
     assert.equal(applyToJoin(join, undefined, started, at(0)).changed, false);
     assert.deepEqual(joinsFor(started, [join]), []);
     assert.deepEqual(joinsFor(upstreamEvent.ledger!(0), [join]), [join]);
+  });
+
+  it('plans the firing job under the action id a route would give it, so an event starts it once', () => {
+    assert.deepEqual(joinJob(join), { actionId: 'dbt-job-70403103936004', jobId: '70403103936004', route: 'join finance mart', options: FINANCE.dbtJob });
   });
 
   it('follows the routing file when upstreams are added or removed', () => {
