@@ -1,3 +1,4 @@
+import type { JoinSlack } from '../../generated/routing-config.schema.js';
 import type { SyncEvent } from '../../shared/sync-event.js';
 import { escape, type SlackMessage } from '../slack-message.js';
 import type { JoinFiring, UpstreamFailure } from './join-state.js';
@@ -15,7 +16,7 @@ export interface JoinRunReport {
 const SECTION_LIMIT = 3000;
 
 /** The join messages sent when a join's `slack.notify` is not given. */
-export const DEFAULT_JOIN_NOTIFY: readonly string[] = ['fired', 'waiting'];
+export const DEFAULT_JOIN_NOTIFY: NonNullable<JoinSlack['notify']> = ['fired', 'waiting'];
 
 /** "finance mart: all 3 upstreams in, dbt job 70403103936004 started (run 4711)", then one line per upstream with its time. */
 export function joinFiredMessage(joinName: string, firing: JoinFiring, run: JoinRunReport): SlackMessage {
