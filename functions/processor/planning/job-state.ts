@@ -107,3 +107,8 @@ export function slotFor(doc: JobStateDoc | undefined, job: DbtJobAction): JobSlo
 export function withSlot(doc: JobStateDoc | undefined, jobId: string, slot: JobSlot, now: Date): JobStateDoc {
   return { schemaVersion: 1, jobId, slots: { ...doc?.slots, [slot.fingerprint]: slot }, updatedAt: now.toISOString() };
 }
+
+/** The slot whose tracked run is `runId` (a dbt Cloud run event updates it with observeRun). */
+export function slotTrackingRun(doc: JobStateDoc | undefined, runId: number): JobSlot | undefined {
+  return Object.values(doc?.slots ?? {}).find((slot) => slot.run?.id === runId);
+}
