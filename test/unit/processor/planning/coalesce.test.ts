@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import type { DbtJobAction } from '../../../../functions/generated/routing-config.schema.js';
 import {
   busyPolicyOf,
@@ -182,5 +183,82 @@ describe('processor/planning/coalesce', () => {
     assert.equal(observeRun(current, RUN, 'running', later).run?.status, 'running');
     assert.equal(observeRun(current, RUN + 1, 'running', later), current);
     assert.equal(observeRun(current, RUN, 'running', new Date(NOW.getTime() - 1000)), current);
+  });
+
+  describe('property: against a job that runs one run at a time, as dbt Cloud does', () => {
+    // dbt Cloud runs one job's runs one after another (wire-formats.md): a step either
+    // delivers an event, or lets the job advance (the oldest queued run starts when none
+    // runs; a running run finishes).
+    type Step = 'event' | 'advance';
+    const steps = fc.array(fc.constantFrom<Step>('event', 'event', 'advance'), { minLength: 1, maxLength: 60 });
+
+    function simulate(policy: BusyPolicy, plan: Step[]) {
+      const runs: Array<{ id: number; status: RunStatus }> = [];
+      let current = slotFor(undefined, JOB);
+      let minute = 0;
+      let maxWaiting = 0;
+      const outcomes: string[] = [];
+      for (const step of plan) {
+        const now = new Date(NOW.getTime() + ++minute * 60_000);
+        if (step === 'advance') {
+          const running = runs.find((r) => r.status === 'running');
+          if (running) running.status = 'success';
+          else {
+            const queued = runs.find((r) => r.status === 'queued');
+            if (queued) queued.status = 'running';
+          }
+          continue;
+        }
+        const eventId = minute.toString(16).padStart(32, '0');
+        const base: BusyContext = { eventId, now, leaseMs: 120_000, listLagMs: 0 };
+        let decision = decideBusy(policy, current, base);
+        if (decision.kind === 'confirm') {
+          const active = new Map(runs.filter((r) => r.status === 'queued' || r.status === 'running').map((r) => [r.id, r.status] as [number, RunStatus]));
+          decision = decideBusy(policy, current, { ...base, observed: { runs: active } });
+        }
+        outcomes.push(decision.kind);
+        if (decision.kind === 'trigger') {
+          const id = runs.length + 1;
+          runs.push({ id, status: 'queued' });
+          current = recordTriggered(decision.slot, eventId, id, now);
+        } else if (decision.kind === 'coalesce' || decision.kind === 'skip') {
+          const into = runs.find((r) => r.id === decision.runId);
+          const busy = policy === 'skip' ? ['queued', 'running'] : ['queued'];
+          assert.ok(into && busy.includes(into.status), `${decision.kind} into run ${decision.runId}, which is ${into?.status}`);
+          current = decision.slot;
+        } else assert.fail(`unexpected ${decision.kind}`);
+        maxWaiting = Math.max(maxWaiting, runs.filter((r) => r.status === 'queued').length);
+      }
+      return { runs, outcomes, maxWaiting };
+    }
+
+    it('coalesce: never more than one waiting run, and every event is triggered or merged into a run that has not started', () => {
+      fc.assert(
+        fc.property(steps, (plan) => {
+          const { runs, outcomes, maxWaiting } = simulate('coalesce', plan);
+          assert.ok(maxWaiting <= 1);
+          assert.equal(outcomes.length, plan.filter((s) => s === 'event').length);
+          assert.equal(runs.length, outcomes.filter((o) => o === 'trigger').length);
+        }),
+        { seed: 2026, numRuns: 300 },
+      );
+    });
+
+    it('skip: never more than one active run', () => {
+      fc.assert(
+        fc.property(steps, (plan) => {
+          const { runs } = simulate('skip', plan);
+          assert.ok(runs.filter((r) => r.status !== 'success').length <= 1);
+        }),
+        { seed: 2027, numRuns: 300 },
+      );
+    });
+
+    it('queue: one run per event (the burst piles up, as today)', () => {
+      const { runs, maxWaiting } = simulate('queue', Array<Step>(10).fill('event'));
+      assert.equal(runs.length, 10);
+      assert.equal(maxWaiting, 10);
+      assert.equal(simulate('coalesce', Array<Step>(10).fill('event')).runs.length, 1);
+    });
   });
 });
