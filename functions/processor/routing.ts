@@ -166,7 +166,7 @@ export function allWebhooks(routing: LoadedRouting): Set<string> {
   return all;
 }
 
-/** True when some route (or the default route) names a dbt job. */
+/** True when some route (or the default route) names a dbt job, or a join starts one. */
 export function namesDbtJobs(routing: LoadedRouting): boolean {
   const { config } = routing;
   return [...config.routes, config.defaultRoute ?? {}].some((actions) => (actions.dbtJobs ?? []).length > 0) || (config.joins ?? []).length > 0;
