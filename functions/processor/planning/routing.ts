@@ -12,6 +12,9 @@ import type { ErrorObject } from 'ajv';
 import { ConfigError } from '../../shared/settings.js';
 import { describeErrors, validator } from '../../shared/schemas.js';
 import type { SyncEvent } from '../../shared/sync-event.js';
+import { checkOrchestration } from './check-orchestration.js';
+import { compileJoin, type CompiledJoin } from './join.js';
+import { DEFAULT_JOIN_NOTIFY } from './join-messages.js';
 
 export type { DbtJobAction, RoutingConfig, RoutedEventType } from '../../generated/routing-config.schema.js';
 
@@ -75,8 +78,10 @@ export function compileRouting(parsed: unknown, source = 'routing config'): Load
     if (names.has(route.name)) throw new RoutingConfigError(source, `/routes/${i}/name`, `"${route.name}" is used by two routes`);
     names.add(route.name);
   });
+  const [problem] = checkOrchestration(parsed);
+  if (problem) throw new RoutingConfigError(source, problem.pointer, problem.message);
   const routes = parsed.routes.map((route) => ({ name: route.name, matches: matcher(route.match), actions: route }));
-  return { config: parsed, source, routes };
+  return { config: parsed, source, routes, joins: (parsed.joins ?? []).map(compileJoin) };
 }
 
 export interface LoadedRouting {
@@ -84,6 +89,7 @@ export interface LoadedRouting {
   /** The file path, or "inline JSON". */
   source: string;
   routes: Array<{ name: string; matches: (event: SyncEvent) => boolean; actions: Pick<RoutingConfig['routes'][number], 'dbtJobs' | 'slack'> }>;
+  joins: CompiledJoin[];
 }
 
 /** A dbt Cloud job to trigger for one event. */
@@ -147,6 +153,7 @@ export function notifyingWebhooks(routing: LoadedRouting): Set<string> {
     const notify = actions.slack?.notify ?? defaults.notify;
     if (notify.length) used.add(actions.slack?.webhook ?? defaults.webhook);
   }
+  for (const join of config.joins ?? []) if ((join.slack?.notify ?? DEFAULT_JOIN_NOTIFY).length) used.add(join.slack?.webhook ?? defaults.webhook);
   return used;
 }
 
@@ -155,13 +162,14 @@ export function allWebhooks(routing: LoadedRouting): Set<string> {
   const { config } = routing;
   const all = new Set<string>([config.slack?.webhook ?? DEFAULT_WEBHOOK]);
   for (const actions of [...config.routes, config.defaultRoute ?? {}]) if (actions.slack?.webhook) all.add(actions.slack.webhook);
+  for (const join of config.joins ?? []) if (join.slack?.webhook) all.add(join.slack.webhook);
   return all;
 }
 
-/** True when some route (or the default route) names a dbt job. */
+/** True when some route (or the default route) names a dbt job, or a join starts one. */
 export function namesDbtJobs(routing: LoadedRouting): boolean {
   const { config } = routing;
-  return [...config.routes, config.defaultRoute ?? {}].some((actions) => (actions.dbtJobs ?? []).length > 0);
+  return [...config.routes, config.defaultRoute ?? {}].some((actions) => (actions.dbtJobs ?? []).length > 0) || (config.joins ?? []).length > 0;
 }
 
 export function slackActionId(webhook: string): string {
@@ -176,7 +184,7 @@ function mostSpecificFirst(errors: ErrorObject[]): ErrorObject[] {
   return errors.filter((e) => e.keyword !== 'anyOf').sort((a, b) => score(b) - score(a));
 }
 
-function matcher(match: RouteMatch): (event: SyncEvent) => boolean {
+export function matcher(match: RouteMatch): (event: SyncEvent) => boolean {
   const checks: Array<(event: SyncEvent) => boolean> = [];
   if (match.source) checks.push((event) => event.source === match.source);
   const fields: Array<[StringMatch | undefined, (event: SyncEvent) => string | null | undefined]> = [

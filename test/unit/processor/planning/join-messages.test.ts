@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import {
+  clock,
+  coalescedLine,
+  joinFiredMessage,
+  joinWaitingLine,
+  joinWaitingMessage,
+  skippedLine,
+} from '../../../../functions/processor/planning/join-messages.js';
+import type { JoinFiring, UpstreamFailure } from '../../../../functions/processor/planning/join-state.js';
+
+const NOW = new Date('2026-05-22T09:45:00.000Z');
+const failure: UpstreamFailure = {
+  eventId: 'f'.repeat(32),
+  source: 'airbyte',
+  connector: 'billing',
+  occurredAt: '2026-05-22T09:40:12.000Z',
+  message: 'connection refused\nat socket.connect (stack trace)',
+  since: '2026-05-22T09:40:12.000Z',
+  count: 1,
+};
+const firing: JoinFiring = {
+  round: 3,
+  firedAt: '2026-05-22T09:45:00.000Z',
+  eventId: 'e'.repeat(32),
+  upstreams: {
+    salesforce: { eventId: '1'.repeat(32), source: 'fivetran', connector: 'sf_prod', occurredAt: '2026-05-22T09:12:00.000Z', countedAt: '2026-05-22T09:12:03.000Z' },
+    billing: { eventId: '2'.repeat(32), source: 'airbyte', connector: 'billing <script>', occurredAt: '2026-05-21T23:58:00.000Z', countedAt: '2026-05-22T00:00:00.000Z' },
+    ledger: { eventId: '3'.repeat(32), source: 'dbt-cloud', connector: 'ledger build', occurredAt: '2026-05-22T09:44:00.000Z', countedAt: '2026-05-22T09:45:00.000Z' },
+  },
+  run: null,
+};
+
+describe('processor/planning/join-messages', () => {
+  it('the waiting line names the join, the upstream, its vendor, the time and the first line of the reason', () => {
+    assert.equal(joinWaitingLine('finance mart', 'billing', failure, NOW), 'finance mart is waiting: billing (Airbyte) failed at 09:40 UTC — connection refused');
+    assert.equal(joinWaitingLine('finance mart', 'billing', { ...failure, message: null }, NOW), 'finance mart is waiting: billing (Airbyte) failed at 09:40 UTC');
+  });
+
+  it('the waiting message escapes vendor text', () => {
+    const message = joinWaitingMessage('finance mart', 'billing', { ...failure, message: '<!channel> refused' }, NOW);
+    assert.ok(!message.text.includes('<!channel>'));
+    assert.match(JSON.stringify(message.blocks), /&lt;!channel&gt; refused/);
+  });
+
+  it('the firing message lists every upstream with its vendor and time, the date when it is not today', () => {
+    const message = joinFiredMessage('finance mart', firing, { jobId: '42', outcome: 'triggered', runId: 4711, href: 'https://cloud.getdbt.com/deploy/1/projects/2/runs/4711' });
+    assert.equal(
+      message.text,
+      'finance mart: all 3 upstreams in, dbt job 42 started (run 4711): salesforce at 09:12 UTC, billing at 2026-05-21 23:58 UTC, ledger at 09:44 UTC',
+    );
+    const body = JSON.stringify(message.blocks);
+    assert.match(body, /salesforce \(Fivetran, sf_prod\) succeeded at 09:12 UTC/);
+    assert.match(body, /billing \(Airbyte, billing &lt;script&gt;\) succeeded at 2026-05-21 23:58 UTC/);
+    assert.match(body, /ledger \(dbt Cloud, ledger build\) succeeded at 09:44 UTC/);
+    assert.match(body, /<https:\/\/cloud.getdbt.com\/deploy\/1\/projects\/2\/runs\/4711\|run 4711>/);
+    assert.match(body, /round 3/);
+  });
+
+  it('the firing message says when the job was coalesced, skipped or could not start', () => {
+    assert.match(joinFiredMessage('m', firing, { jobId: '42', outcome: 'coalesced', runId: 9 }).text, /dbt job 42 coalesced into run 9, not started yet/);
+    assert.match(joinFiredMessage('m', firing, { jobId: '42', outcome: 'skipped', runId: 9 }).text, /dbt job 42 skipped: run 9 is busy/);
+    assert.match(joinFiredMessage('m', firing, { jobId: '42', outcome: 'failed', error: 'HTTP 404: job not found' }).text, /dbt job 42 could not be started: HTTP 404: job not found/);
+  });
+
+  it('coalesced and skipped lines name the run and why', () => {
+    assert.equal(
+      coalescedLine('42', { id: 4711, status: 'queued', triggeredAt: '2026-05-22T09:41:00.000Z' }, NOW),
+      "dbt job 42: coalesced into run 4711 (queued since 09:41 UTC), which will read this load's data",
+    );
+    assert.equal(skippedLine('42', 4711, 'running'), 'dbt job 42: skipped, run 4711 is running');
+  });
+
+  it('clock compares instants, not strings', () => {
+    assert.equal(clock('2026-05-22T11:40:00+02:00', NOW), '09:40 UTC');
+    assert.equal(clock('2026-05-22T00:30:00+02:00', NOW), '2026-05-21 22:30 UTC');
+  });
+});
