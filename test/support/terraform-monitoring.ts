@@ -6,7 +6,7 @@ import {
   LOG_BASED_METRIC_RESOURCES,
   MONITORED_RESOURCES,
 } from './monitoring-metrics.js';
-import type { Body, Declared, TerraformConfig } from './terraform-checks.js';
+import { asArray, firstBody, type Body, type Declared, type TerraformConfig } from './terraform-checks.js';
 
 /**
  * Static checks of terraform/monitoring.tf and its dashboard: every alert is documented
@@ -264,14 +264,4 @@ function visit(value: unknown, onEntry: (key: string, value: unknown) => void): 
       visit(nested, onEntry);
     }
   }
-}
-
-function firstBody(value: unknown): Body {
-  const first: unknown = Array.isArray(value) ? value[0] : value;
-  return first && typeof first === 'object' ? (first as Body) : {};
-}
-
-function asArray(value: unknown): unknown[] {
-  if (value === undefined || value === null) return [];
-  return Array.isArray(value) ? value : [value];
 }
