@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { AuditReader } from '../../functions/local/audit-reader.js';
-import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_ROUTING } from '../../functions/local/demo-scenario.js';
 import { triggerRequests } from '../../functions/local/fake-dbt-cloud.js';
 import { DEVELOPMENT_SECRETS, readLocalSettings } from '../../functions/local/local-settings.js';
 import { pollUntil } from '../../functions/local/poll.js';
@@ -19,6 +18,10 @@ import { emulator } from '../support/global-hooks.js';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 
+// Its own connector: the emulators are shared with other suites, whose stand-ins number their runs from the same start.
+const CONNECTOR = `loop_orders_${randomUUID().slice(0, 8)}`;
+const JOB = 101;
+const ROUTING = { routes: [{ name: 'orders', match: { source: 'fivetran', connectorId: CONNECTOR }, dbtJobs: [{ jobId: JOB }] }] };
 const ERROR = 'Database Error in model orders (relation "raw.orders" does not exist)';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -34,9 +37,9 @@ describe('end to end: the dbt Cloud loop closes through /dbt-cloud', function ()
       settings: {
         ...readLocalSettings({ ...DEVELOPMENT_SECRETS, PUBSUB_EMULATOR_HOST: pubsubHost, FIRESTORE_EMULATOR_HOST: firestoreHost }, { anyFreePort: true }),
         topic: `sync-events-loop-${randomUUID().slice(0, 8)}`,
-        routing: JSON.stringify(DEMO_ROUTING),
+        routing: JSON.stringify(ROUTING),
       },
-      dbtRunWebhooks: { delayMs: 200, endFor: (run) => (run.jobId === DEMO_JOBS.orders ? 'error' : 'success'), errorMessage: () => ERROR },
+      dbtRunWebhooks: { delayMs: 200, endFor: (run) => (run.jobId === JOB ? 'error' : 'success'), errorMessage: () => ERROR },
     });
     audit = new AuditReader(stack.firestoreHost, stack.projectId);
   });
@@ -49,7 +52,7 @@ describe('end to end: the dbt Cloud loop closes through /dbt-cloud', function ()
   it('a Fivetran success starts a run; its errored run comes back signed; the audit record shows it failed; Slack gets one alert naming the sync; duplicates change nothing', async () => {
     const syncId = randomUUID();
     const body = JSON.stringify({
-      event: 'sync_end', created: new Date().toISOString(), connector_type: 'google_cloud_postgresql', connector_id: DEMO_CONNECTORS.ordersPostgres,
+      event: 'sync_end', created: new Date().toISOString(), connector_type: 'google_cloud_postgresql', connector_id: CONNECTOR,
       connector_name: 'orders_pg', sync_id: syncId, destination_group_id: 'warehouse_bq', data: { status: 'SUCCESSFUL' },
     });
     const response = await postFivetran(stack.fivetranUrl, body, DEVELOPMENT_SECRETS.FIVETRAN_WEBHOOK_SECRET);
@@ -59,7 +62,7 @@ describe('end to end: the dbt Cloud loop closes through /dbt-cloud', function ()
     const outcome = await pollUntil(
       async () => {
         const record = await audit.read(id);
-        const runOutcome = (record?.actions[`dbt-job-${DEMO_JOBS.orders}`] as { runOutcome?: RunOutcome } | undefined)?.runOutcome;
+        const runOutcome = (record?.actions[`dbt-job-${JOB}`] as { runOutcome?: RunOutcome } | undefined)?.runOutcome;
         return runOutcome?.status === 'failed' ? runOutcome : undefined;
       },
       { timeoutMs: 30_000, everyMs: 200, failure: () => `the audit record of ${id} shows no failed run after 30 s` },
@@ -88,11 +91,11 @@ describe('end to end: the dbt Cloud loop closes through /dbt-cloud', function ()
     const alerts = alertsFor(stack.slack!.requests);
     assert.equal(alerts.length, 1, 'exactly one alert');
     const text = (alerts[0]!.json as { text: string }).text;
-    assert.match(text, new RegExp(`started by postload for Fivetran sync\\.succeeded of orders_pg \\(${DEMO_CONNECTORS.ordersPostgres}\\), sync ${syncId}`));
+    assert.match(text, new RegExp(`started by postload for Fivetran sync\\.succeeded of orders_pg \\(${CONNECTOR}\\), sync ${syncId}`));
     assert.ok(text.includes(ERROR), text);
     const record = await audit.read(id);
-    assert.deepEqual((record?.actions[`dbt-job-${DEMO_JOBS.orders}`] as { runOutcome?: RunOutcome }).runOutcome, outcome, 'the duplicates changed nothing');
-    const connector = await audit.connector(`fivetran-${DEMO_CONNECTORS.ordersPostgres}`);
+    assert.deepEqual((record?.actions[`dbt-job-${JOB}`] as { runOutcome?: RunOutcome }).runOutcome, outcome, 'the duplicates changed nothing');
+    const connector = await audit.connector(`fivetran-${CONNECTOR}`);
     assert.equal((connector?.latestTransformation as { runId?: number } | undefined)?.runId, run.id);
     assert.equal(triggerRequests(dbt).filter((r) => r.body.includes(id)).length, 1, 'still one run');
   });
