@@ -124,7 +124,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       ctx.log.info({ ...fields, reason: link.kind === 'pending' ? 'the originating dbt action never recorded a run id' : link.reason }, 'dbt Cloud run not verified as one postload started; routed like any run');
       return;
     }
-    ctx.log.info({ ...fields, actionId: link.actionId, status: report.outcome.status, recorded: loop.recorded }, 'dbt Cloud run outcome recorded on the load that started it');
+    if (loop.skipped) ctx.log.error({ ...fields, actionId: link.actionId, reason: loop.skipped }, 'dbt Cloud run outcome not recorded on the load that started it');
+    else ctx.log.info({ ...fields, actionId: link.actionId, status: report.outcome.status, recorded: loop.recorded }, 'dbt Cloud run outcome recorded on the load that started it');
     const connector = loop.connectorLink();
     if (connector) {
       await store.updateConnector(connector.docId, connector.merge, ctx.deadline.total).catch((error: unknown) => {

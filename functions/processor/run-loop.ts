@@ -49,6 +49,11 @@ export class RunLoop {
     return this.result?.origin;
   }
 
+  /** Why a changed outcome could not be written (logged), if so. */
+  get skipped(): string | undefined {
+    return this.result?.skipped;
+  }
+
   /** True when this delivery changed the run outcome on the originating record. */
   get recorded(): boolean {
     return this.result?.fields !== undefined;

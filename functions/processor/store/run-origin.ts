@@ -1,6 +1,6 @@
 import type { Timestamp } from '@google-cloud/firestore';
 import { linkRun, mergeRunOutcome, type Link, type OriginAction, type RunReport } from '../planning/run-outcome.js';
-import { cutText } from './document-size.js';
+import { cutText, documentSize, MAX_DOCUMENT_BYTES } from './document-size.js';
 import type { ActionRecord } from './event-store.js';
 
 /** The load that started a run, as the Slack alert names it (read from the originating audit record). */
@@ -23,6 +23,8 @@ export interface OriginUpdate {
   origin: RunOrigin | undefined;
   /** The fields to write on the originating audit record, or undefined when nothing changes. */
   fields: Record<string, unknown> | undefined;
+  /** Why a changed outcome was not written. */
+  skipped?: string;
 }
 
 const MAX_ERROR_BYTES = 4_000;
@@ -40,11 +42,10 @@ export function originUpdate(report: RunReport, stored: Record<string, unknown> 
   const action = actions[link.actionId]!;
   const outcome = { ...report.outcome, errorMessage: report.outcome.errorMessage === null ? null : cutText(report.outcome.errorMessage, MAX_ERROR_BYTES) };
   const merged = mergeRunOutcome(action.runOutcome, outcome, new Date(nowMs).toISOString());
-  return {
-    link,
-    origin: originOf(report.originEventId, link.actionId, stored, action),
-    fields: merged ? { actions: { ...actions, [link.actionId]: { ...action, runOutcome: merged } } } : undefined,
-  };
+  const fields = merged ? { actions: { ...actions, [link.actionId]: { ...action, runOutcome: merged } } } : undefined;
+  // Never expected (the record's texts are cut far below): the run event must not become unrecordable because of another record.
+  const fits = !fields || documentSize(`syncEvents/${report.originEventId}`, { ...stored, ...fields }) <= MAX_DOCUMENT_BYTES;
+  return { link, origin: originOf(report.originEventId, link.actionId, stored, action), fields: fits ? fields : undefined, ...(fits ? {} : { skipped: 'the originating audit record would exceed 1 MiB' }) };
 }
 
 function originOf(eventId: string, actionId: string, stored: Record<string, unknown>, action: ActionRecord): RunOrigin {
