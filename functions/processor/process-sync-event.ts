@@ -39,7 +39,8 @@ const FINAL_ALERT = 'final-alert';
  *   1. start the invocation's deadline; decode the message and validate the SyncEvent;
  *   2. plan its actions from the routing file (pure);
  *   3. record the delivery, update the connector and claim every action it may perform:
- *      one read and one commit;
+ *      one read and one commit; a dbt Cloud run event of a run postload started also
+ *      records the run's outcome on the originating event's record there (`run-loop.ts`);
  *   4. perform the claimed dbt Cloud jobs in parallel, then the Slack messages (which
  *      wait until every job is started or failed for good), all cut to the deadline;
  *   5. settle every outcome and the event's status in one commit fenced by the claims;
