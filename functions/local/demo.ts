@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { stopAll } from './emulators.js';
 import { coloursWanted, painter, short, table } from './console-output.js';
 import { awaitOutcome, PublishedLog, sendSteps, type ScenarioOutcome } from './demo-run.js';
-import { DEMO_ROUTING, demoScenario } from './demo-scenario.js';
+import { DEMO_ROUTING, DEMO_RUN_WEBHOOKS, demoScenario } from './demo-scenario.js';
 import { DEVELOPMENT_SECRETS, readLocalSettings } from './local-settings.js';
 import { startStack, type LocalStack } from './stack.js';
 
@@ -29,7 +29,7 @@ async function main(): Promise<number> {
   console.log(paint('bold', 'postload demo: starting the local stack (emulators, both functions, dbt Cloud and Slack stand-ins)…'));
   const published = new PublishedLog();
   const started = Date.now();
-  stack = await startStack({ settings, print, paint, onFunctionLine: published.onLine });
+  stack = await startStack({ settings, print, paint, onFunctionLine: published.onLine, dbtRunWebhooks: DEMO_RUN_WEBHOOKS });
   console.log(paint('bold', `stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; sending the scenario to ${stack.ingest.url}…`));
 
   const steps = demoScenario();
@@ -56,12 +56,33 @@ function printSummary(outcome: ScenarioOutcome): void {
     ];
   });
   console.log(`\n${table(['#', 'sent', 'HTTP', 'event', 'published', 'dbt runs', 'Slack', 'audit record', 'dups suppressed', 'as expected'], rows)}\n`);
+  printLoop(outcome);
   for (const problem of outcome.problems) console.log(paint('red', `✗ ${problem}`));
   console.log(
     outcome.ok
       ? paint('green', `✔ every expectation held: ${outcome.steps.length} requests, ${countRuns(outcome)} dbt runs, ${countMessages(outcome)} Slack messages, duplicates suppressed, forged request refused`)
       : paint('red', '✗ some expectations did not hold (see above)'),
   );
+}
+
+/** The dbt Cloud loop: each run a step started, as dbt Cloud's run webhooks reported it back onto the step's audit record. */
+function printLoop(outcome: ScenarioOutcome): void {
+  const rows = outcome.steps
+    .filter((s) => s.sent.step.expect.runOutcome && s.sent.step.duplicateOf === undefined)
+    .map((s) => {
+      const expected = s.sent.step.expect.runOutcome!;
+      const seen = s.runOutcome;
+      const alert = expected === 'succeeded' ? 'none (not asked)' : 'one, naming the load';
+      return [
+        String(s.sent.index + 1),
+        seen ? `job ${seen.jobId}, run ${seen.runId ?? '?'}` : '—',
+        seen?.status ?? 'no outcome',
+        seen?.errorMessage ? (seen.errorMessage.length > 48 ? `${seen.errorMessage.slice(0, 47)}…` : seen.errorMessage) : '—',
+        alert,
+        seen?.status === expected ? paint('green', '✔') : paint('red', `✗ expected ${expected}`),
+      ];
+    });
+  if (rows.length) console.log(`dbt Cloud loop (run webhooks → /dbt-cloud → the load's audit record):\n${table(['#', 'run', 'outcome recorded', 'error', 'Slack alert', 'as expected'], rows)}\n`);
 }
 
 const countRuns = (o: ScenarioOutcome) => new Set(o.steps.flatMap((s) => s.dbtRuns)).size;

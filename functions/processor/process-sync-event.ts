@@ -20,6 +20,8 @@ import { cutText } from './store/document-size.js';
 import { connectorDocId, invalidDocId } from './store/document-ids.js';
 import { initialEventRecord } from './store/event-record.js';
 import { createFirestore, EventStore, type ActionOutcome, type ActionRecord, type Begun } from './store/event-store.js';
+import { RunLoop } from './run-loop.js';
+import type { RunOrigin } from './store/run-origin.js';
 
 export interface ProcessorDependencies {
   firestore?: Firestore;
@@ -37,7 +39,8 @@ const FINAL_ALERT = 'final-alert';
  *   1. start the invocation's deadline; decode the message and validate the SyncEvent;
  *   2. plan its actions from the routing file (pure);
  *   3. record the delivery, update the connector and claim every action it may perform:
- *      one read and one commit;
+ *      one read and one commit; a dbt Cloud run event of a run postload started also
+ *      records the run's outcome on the originating event's record there (`run-loop.ts`);
  *   4. perform the claimed dbt Cloud jobs in parallel, then the Slack messages (which
  *      wait until every job is started or failed for good), all cut to the deadline;
  *   5. settle every outcome and the event's status in one commit fenced by the claims;
@@ -71,6 +74,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       ...plan.dbtJobs.map((job) => ({ actionId: job.actionId, kind: 'dbt' as const, target: job.jobId })),
       ...plan.slack.map((target) => ({ actionId: target.actionId, kind: 'slack' as const, target: settingOf(target.webhook) })),
     ];
+    // A dbt Cloud run event naming a run postload started: its outcome goes on the originating record in the same commit.
+    const loop = RunLoop.for(event, config.auditCollection, now);
     const begun = await store
       .begin({
       docId: event.id,
@@ -80,6 +85,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       initial: () => initialEventRecord(event, plan.routes),
       ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()) } } : {}),
       finalAlert,
+      ...(loop ? { also: [loop.document] } : {}),
       deadline: ctx.deadline.total,
     })
       .catch((error: unknown) => alertUnrecorded(event, error, ctx));
@@ -89,7 +95,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       return;
     }
 
-    const outcomes = await performActions(event, plan, begun, ctx);
+    if (loop) await closeLoop(loop, begun, deliveryId, ctx);
+    const outcomes = await performActions(event, loop ? loop.plan(plan) : plan, begun, ctx, loop?.origin);
     const ids = planned.map((a) => a.actionId);
     const status = await store.settle(begun, deliveryId, outcomes, (actions) => eventStatus(ids.map((id) => actions[id]?.status ?? 'waiting')), ctx.deadline.total);
     const fields = { status, routes: plan.routes, actions: Object.fromEntries([...outcomes].map(([id, o]) => [id, o.status])) };
@@ -98,6 +105,34 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       throw new TransientError(`event ${event.id} is not done yet: ${left.join('; ')}`, { system: 'postload' });
     }
     ctx.log.info(fields, `event ${status}`);
+  }
+
+  /**
+   * After the claim commit of a dbt Cloud run event: a run whose originating dbt action has
+   * no run id yet (the webhook overtook the trigger's answer) waits for it, releasing this
+   * delivery's claims, until the last delivery; a linked run's load connector gets its
+   * `latestTransformation` (best effort: a second, small transaction, only when the outcome changed).
+   */
+  async function closeLoop(loop: RunLoop, begun: Begun, deliveryId: string, ctx: ActionContext): Promise<void> {
+    const { link, report } = loop;
+    const fields = { originEventId: report.originEventId, runId: report.runId, jobId: report.jobId, link: link.kind };
+    if (link.kind === 'pending' && begun.messageDeliveries < config.maxDeliveryAttempts) {
+      const released = new Map<string, ActionOutcome>([...begun.claims].filter(([, c]) => c.decision.decision === 'claim').map(([id]) => [id, { status: 'waiting' }]));
+      await store.settle(begun, deliveryId, released, () => 'retrying', ctx.deadline.total);
+      throw new TransientError(`dbt Cloud run ${report.runId} names event ${report.originEventId}, whose ${link.actionId} has no run id recorded yet; waiting for it`, { system: 'postload' });
+    }
+    if (link.kind !== 'linked') {
+      ctx.log.info({ ...fields, reason: link.kind === 'pending' ? 'the originating dbt action never recorded a run id' : link.reason }, 'dbt Cloud run not verified as one postload started; routed like any run');
+      return;
+    }
+    if (loop.skipped) ctx.log.error({ ...fields, actionId: link.actionId, reason: loop.skipped }, 'dbt Cloud run outcome not recorded on the load that started it');
+    else ctx.log.info({ ...fields, actionId: link.actionId, status: report.outcome.status, recorded: loop.recorded }, 'dbt Cloud run outcome recorded on the load that started it');
+    const connector = loop.connectorLink();
+    if (connector) {
+      await store.updateConnector(connector.docId, connector.merge, ctx.deadline.total).catch((error: unknown) => {
+        ctx.log.warn({ ...fields, err: describeError(error) }, 'the load connector\'s latestTransformation was not updated');
+      });
+    }
   }
 
   /**
@@ -116,7 +151,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   }
 
   /** Step 4: the dbt jobs in parallel, then each message once the jobs it reports are settled, then (last delivery only) the final alert. */
-  async function performActions(event: SyncEvent, plan: RoutePlan, begun: Begun, ctx: ActionContext): Promise<Map<string, ActionOutcome>> {
+  async function performActions(event: SyncEvent, plan: RoutePlan, begun: Begun, ctx: ActionContext, origin?: RunOrigin): Promise<Map<string, ActionOutcome>> {
     const outcomes = new Map<string, ActionOutcome>();
     const claimed = (id: string) => begun.claims.get(id)?.decision.decision === 'claim';
     const jobs = plan.dbtJobs.filter((job) => claimed(job.actionId));
@@ -133,7 +168,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     for (const target of plan.slack.filter((t) => claimed(t.actionId))) {
       if (!jobsSettled) outcomes.set(target.actionId, { status: 'waiting' });
       else if (!target.notify && !anyJobFailed) outcomes.set(target.actionId, { status: 'succeeded', sent: false, requests: [] });
-      else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { alert: !target.notify }), ctx));
+      else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { alert: !target.notify, ...(origin ? { origin } : {}) }), ctx));
     }
 
     if (claimed(FINAL_ALERT)) {

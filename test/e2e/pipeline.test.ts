@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { AuditReader, type AuditRecord } from '../../functions/local/audit-reader.js';
 import { awaitOutcome, PublishedLog, sendSteps } from '../../functions/local/demo-run.js';
-import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_ROUTING, demoScenario } from '../../functions/local/demo-scenario.js';
+import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_ROUTING, DEMO_RUN_WEBHOOKS, demoScenario } from '../../functions/local/demo-scenario.js';
 import { triggerRequests } from '../../functions/local/fake-dbt-cloud.js';
 import { DEVELOPMENT_SECRETS, readLocalSettings } from '../../functions/local/local-settings.js';
 import type { RecordedRequest } from '../../functions/local/recording-server.js';
@@ -52,6 +52,7 @@ describe('end to end: webhook → ingest → Pub/Sub emulator → processor → 
         routing: JSON.stringify(DEMO_ROUTING),
       },
       onFunctionLine: published.onLine,
+      dbtRunWebhooks: DEMO_RUN_WEBHOOKS,
     });
     audit = new AuditReader(stack.firestoreHost, stack.projectId);
   });
@@ -178,7 +179,7 @@ describe('end to end: webhook → ingest → Pub/Sub emulator → processor → 
     assert.deepEqual(problems, []);
     assert.ok(outcome.ok);
     assert.equal(triggerRequests(stack.dbt!).length, 2);
-    assert.equal(stack.slack!.requests.length, 4);
+    assert.equal(stack.slack!.requests.length, 5, 'four about the events, one about the billing run that failed (the dbt Cloud loop)');
   });
 });
 

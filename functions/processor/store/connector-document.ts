@@ -72,3 +72,29 @@ function instant(iso: string | undefined): number {
   const ms = iso ? Date.parse(iso) : Number.NaN;
   return Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
 }
+
+/** The load connector's link to the latest dbt Cloud run one of its events started (`latestTransformation`). */
+export interface TransformationLink {
+  originEventId: string;
+  jobId: string;
+  runId: number;
+  status: string;
+  /** The dbt-cloud SyncEvent that reported the status. */
+  eventId: string;
+  finishedAt: string | null;
+  recordedAt: string;
+}
+
+/**
+ * The fields to write, or undefined when the stored link is as new: a later run (dbt Cloud
+ * run ids grow) replaces an earlier one; for the same run a final status replaces
+ * `running` and is never replaced itself.
+ */
+export function mergeTransformationLink(existing: Record<string, unknown> | undefined, link: TransformationLink): Record<string, unknown> | undefined {
+  const current = existing?.latestTransformation as TransformationLink | undefined;
+  if (current) {
+    if (current.runId > link.runId) return undefined;
+    if (current.runId === link.runId && (current.status !== 'running' || link.status === 'running')) return undefined;
+  }
+  return { latestTransformation: link };
+}

@@ -267,6 +267,25 @@ export class EventStore {
   }
 
   /**
+   * Applies `merge` to one connector document in a transaction (read, write if it returns
+   * fields): the dbt Cloud loop's link from a load connector to its latest run. Only a
+   * connector that exists is updated (the load's own event created it).
+   */
+  async updateConnector(docId: string, merge: (existing: Record<string, unknown>) => Record<string, unknown> | undefined, deadline: Deadline): Promise<boolean> {
+    const ref = this.connectorRef(docId);
+    return this.guard('update the connector document', deadline, () =>
+      this.db.runTransaction(async (tx) => {
+        const snapshot = await tx.get(ref);
+        const fields = snapshot.exists ? merge(snapshot.data()!) : undefined;
+        if (!fields) return false;
+        this.assertFits(ref, { ...snapshot.data(), ...fields });
+        tx.update(ref, fields);
+        return true;
+      }),
+    );
+  }
+
+  /**
    * Records the outcome of every action this delivery claimed and the event's status, in
    * one commit valid only if nobody wrote the audit document since `begin` (fencing on
    * its write time). Otherwise, in a transaction, it settles only the actions whose claim
