@@ -29,6 +29,7 @@ const TITLES: Partial<Record<SyncEvent['type'], { emoji: string; title: string }
   'connection.failed': { emoji: ':red_circle:', title: 'connection test failed' },
   'connector.disabled': { emoji: ':no_entry:', title: 'connection disabled' },
   'connector.warning': { emoji: ':warning:', title: 'connection warning' },
+  test: { emoji: ':white_check_mark:', title: 'test notification' },
 };
 
 /**
@@ -153,6 +154,7 @@ function volumeLine(event: SyncEvent): string | undefined {
 }
 
 function postloadDid(event: SyncEvent, dbt: DbtJobReport[]): string {
+  if (event.type === 'test') return 'Recorded the test notification; a test never starts dbt Cloud jobs.';
   if (dbt.length === 0) return `Recorded the event; no dbt Cloud job is routed for ${escape(event.type)} on this connector.`;
   return dbt
     .map((job) => {
@@ -187,19 +189,19 @@ function vendorLink(event: SyncEvent): string | undefined {
   return candidates.find((url): url is string => typeof url === 'string' && /^https?:\/\/\S+$/.test(url) && url.length <= 3000);
 }
 
-function vendorName(source: SyncEvent['source']): string {
+export function vendorName(source: SyncEvent['source']): string {
   return source === 'fivetran' ? 'Fivetran' : source === 'airbyte' ? 'Airbyte' : 'dbt Cloud';
 }
 
-function header(text: string): Record<string, unknown> {
+export function header(text: string): Record<string, unknown> {
   return { type: 'header', text: { type: 'plain_text', text: truncate(text, HEADER_LIMIT), emoji: true } };
 }
 
-function section(text: string): Record<string, unknown> {
+export function section(text: string): Record<string, unknown> {
   return { type: 'section', text: mrkdwn(truncate(text, SECTION_LIMIT)) };
 }
 
-function mrkdwn(text: string): Record<string, unknown> {
+export function mrkdwn(text: string): Record<string, unknown> {
   return { type: 'mrkdwn', text };
 }
 
@@ -208,7 +210,7 @@ export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function truncate(text: string, max: number): string {
+export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
