@@ -12,7 +12,8 @@ const SHOWN_PROBLEMS = 10;
 export function renderQuarantineAlert(event: SyncEvent, alertCodes: string[]): SlackMessage {
   const vendor = vendorName(event.source);
   const named = event.vendorEvent !== 'unknown' ? ` (${event.vendorEvent})` : '';
-  const headline = `:warning: postload could not interpret a ${vendor} webhook${named}`;
+  const a = vendor === 'Airbyte' ? 'an' : 'a';
+  const headline = `:warning: postload could not interpret ${a} ${vendor} webhook${named}`;
   const problems = (event.quarantine?.problems ?? []).slice(0, SHOWN_PROBLEMS);
   const lines = problems.map((p) => `• \`${escape(p.code)}\`${p.pointer ? ` at \`${escape(p.pointer)}\`` : ''}: ${escape(p.message)}`);
   const more = (event.quarantine?.problems.length ?? 0) - problems.length;
@@ -20,7 +21,7 @@ export function renderQuarantineAlert(event: SyncEvent, alertCodes: string[]): S
 
   return {
     text: truncate(
-      escape(`postload could not interpret a ${vendor} webhook${named}: ${problems.map((p) => `${p.code}${p.pointer ? ` at ${p.pointer}` : ''}: ${p.message}`).join('; ') || 'no problem named'} (event ${event.id})`),
+      escape(`postload could not interpret ${a} ${vendor} webhook${named}: ${problems.map((p) => `${p.code}${p.pointer ? ` at ${p.pointer}` : ''}: ${p.message}`).join('; ') || 'no problem named'} (event ${event.id})`),
       3000,
     ),
     blocks: [
