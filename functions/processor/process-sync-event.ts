@@ -39,8 +39,9 @@ const FINAL_ALERT = 'final-alert';
  * The processor, one delivery at a time:
  *   1. start the invocation's deadline; decode the message and validate the SyncEvent;
  *   2. plan its actions from the routing file (pure);
- *   3. record the delivery, update the connector and claim every action it may perform:
- *      one read and one commit;
+ *   3. record the delivery, update the connector and claim every action it may perform
+ *      (for a quarantined event, also create the day's alert documents it is first to
+ *      report): one read and one commit;
  *   4. perform the claimed dbt Cloud jobs in parallel, then the Slack messages (which
  *      wait until every job is started or failed for good), all cut to the deadline;
  *   5. settle every outcome and the event's status in one commit fenced by the claims;
