@@ -85,7 +85,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       initial: () => initialEventRecord(event, plan.routes),
       ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()) } } : {}),
       finalAlert,
-      ...(quarantineKeys.length ? { also: quarantineAlertDocuments(quarantineKeys, event.id, now()) } : {}),
+      also: quarantineAlertDocuments(quarantineKeys, event.id, now()),
       deadline: ctx.deadline.total,
     })
       .catch((error: unknown) => alertUnrecorded(event, error, ctx));
@@ -98,7 +98,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     const quarantine = quarantineKeys.length ? quarantineVerdict(event.id, quarantineKeys, (key) => alertedBy(begun, key)) : undefined;
     if (quarantine) {
       const said = quarantine.alertCodes.length ? `alerting ${quarantine.alertCodes.join(', ')}` : `already alerted today by ${quarantine.alreadyAlertedBy.join(', ')}`;
-      ctx.log.warn({ problems: event.quarantine?.problems, ...quarantine }, `quarantined event recorded: postload could not interpret it; ${said}`);
+      ctx.log.warn({ problemCodes: quarantineKeys.map((key) => key.code), ...quarantine }, `quarantined event recorded: postload could not interpret it; ${said}`);
     }
     const outcomes = await performActions(event, plan, begun, ctx, quarantine);
     const ids = planned.map((a) => a.actionId);
