@@ -37,7 +37,7 @@ export function renderQuarantineAlert(event: SyncEvent, alertCodes: string[]): S
           mrkdwn(truncate(`*Received*\n${escape(event.receivedAt)}`, 2000)),
         ],
       },
-      section(`*Where to look*\n\`postload event ${event.id}\` shows the problems and the payload as received.`),
+      section(`*Where to look*\n\`postload event ${event.id}\` shows what was not understood; the body as received is in its audit record (\`payloadJson\` or \`payloadText\`).`),
       {
         type: 'context',
         elements: [
