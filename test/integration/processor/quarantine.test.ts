@@ -212,6 +212,7 @@ describe('processSyncEvent: quarantined events and test notifications (Firestore
       assert.equal(record.status, 'processed');
       assert.deepEqual(record.routes, ['all-airbyte']);
       assert.deepEqual(Object.keys(record.actions), ['slack']);
+      if (event.connector.id) assert.equal((await db.collection(env.CONNECTORS_COLLECTION!).doc(`airbyte-${event.connector.id}`).get()).exists, false, 'no made-up connector');
     });
   }
 
