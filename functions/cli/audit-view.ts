@@ -14,6 +14,9 @@ export interface ActionView {
   runId: number | null;
   runHref: string | null;
   recovered: boolean;
+  /** For a message: false when nothing was sent (nothing to say, or a quarantine problem already alerted that day). */
+  sent: boolean | null;
+  alreadyAlertedBy: string[];
   lastError: string | null;
   firstAttemptAt: Date | null;
   completedAt: Date | null;
@@ -42,6 +45,8 @@ export interface EventView {
   actions: ActionView[];
   /** The most recent error of any action, for "why did it not work". */
   lastError: string | null;
+  /** A quarantined event's problems, "code at pointer: message": what postload did not understand. */
+  notUnderstood: string[];
 }
 
 export interface TimelineEntry {
@@ -62,7 +67,8 @@ export function toEventView(id: string, doc: DocumentData): EventView {
     .sort((a, b) => (a.firstAttemptAt?.getTime() ?? 0) - (b.firstAttemptAt?.getTime() ?? 0));
   const errors = actions.flatMap((a) => a.errors).sort((a, b) => (a.at?.getTime() ?? 0) - (b.at?.getTime() ?? 0));
   const lastActionError = actions.map((a) => a.lastError).filter((e): e is string => Boolean(e)).at(-1) ?? null;
-  const problems = (doc.problems ?? []) as Array<{ field?: string; message?: string }>;
+  const problems = (doc.problems ?? []) as Array<{ field?: string; message?: string; code?: string; pointer?: string | null }>;
+  const notUnderstood = doc.type === 'quarantined' ? problems.map((p) => `${p.code ?? 'unknown'}${p.pointer ? ` at ${p.pointer}` : ''}: ${p.message ?? ''}`) : [];
   return {
     eventId: str(doc.eventId) ?? id,
     source: str(doc.source) ?? str(doc.attributes?.source) ?? '',
@@ -81,7 +87,8 @@ export function toEventView(id: string, doc: DocumentData): EventView {
     processedAt: date(doc.processedAt),
     routes: Array.isArray(doc.routes) ? (doc.routes as string[]) : [],
     actions,
-    lastError: errors.at(-1)?.message ?? lastActionError ?? (problems.length ? problems.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ') : null),
+    lastError: errors.at(-1)?.message ?? lastActionError ?? (notUnderstood.length ? notUnderstood.join('; ') : problems.length ? problems.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ') : null),
+    notUnderstood,
   };
 }
 
@@ -96,6 +103,8 @@ function toActionView(id: string, a: DocumentData): ActionView {
     runId: typeof a.runId === 'number' ? a.runId : null,
     runHref: str(a.runHref),
     recovered: a.recovered === true,
+    sent: typeof a.sent === 'boolean' ? a.sent : null,
+    alreadyAlertedBy: Array.isArray(a.alreadyAlertedBy) ? (a.alreadyAlertedBy as unknown[]).map(String) : [],
     lastError: str(a.lastError),
     firstAttemptAt: date(a.firstAttemptAt),
     completedAt: date(a.completedAt),
@@ -109,6 +118,7 @@ export function timelineOf(view: EventView): TimelineEntry[] {
   const entries: TimelineEntry[] = [];
   if (view.occurredAt) entries.push({ at: view.occurredAt, what: `${view.source} ${view.vendorEvent || view.type} happened`, level: 'info' });
   if (view.receivedAt) entries.push({ at: view.receivedAt, what: 'received by ingest and published', level: 'info' });
+  for (const problem of view.notUnderstood) entries.push({ at: view.receivedAt, what: `not understood (quarantined; the body is in the audit record, payloadJson or payloadText): ${problem}`, level: 'error' });
   if (view.firstDeliveredAt) entries.push({ at: view.firstDeliveredAt, what: `delivered to the processor (1st delivery; routes ${view.routes.join(', ') || 'none'})`, level: 'info' });
   if (view.deliveries > 1 && view.lastDeliveredAt) entries.push({ at: view.lastDeliveredAt, what: `delivered again (${view.deliveries} deliveries in all)`, level: 'info' });
   for (const action of view.actions) {
@@ -121,7 +131,8 @@ export function timelineOf(view: EventView): TimelineEntry[] {
     for (const error of action.errors) entries.push({ at: error.at, what: `${name}: ${error.kind} error: ${error.message}`, level: 'error' });
     if (action.status === 'succeeded') {
       const run = action.runId !== null ? ` run ${action.runId}${action.recovered ? ' (found already started)' : ''}${action.runHref ? ` ${action.runHref}` : ''}` : '';
-      entries.push({ at: action.completedAt, what: `${name}: ${action.kind === 'slack' ? 'message sent' : `started${run}`}`, level: 'ok' });
+      const message = action.alreadyAlertedBy.length ? `not sent: already alerted today by ${action.alreadyAlertedBy.join(', ')}` : action.sent === false ? 'nothing to send' : 'message sent';
+      entries.push({ at: action.completedAt, what: `${name}: ${action.kind === 'slack' ? message : `started${run}`}`, level: 'ok' });
     } else if (action.status === 'failed') {
       entries.push({ at: action.completedAt, what: `${name}: failed for good: ${action.lastError ?? 'no error recorded'}`, level: 'error' });
     }

@@ -7,18 +7,21 @@ import { decodeSyncEvent, InvalidSyncEventError, type SyncEvent } from '../share
 import { performDbtJob, performSlack, type ActionContext } from './actions.js';
 import { DbtCloudClient } from './clients/dbt-cloud.js';
 import type { FetchLike } from './clients/http-retry.js';
+import { renderQuarantineAlert } from './clients/quarantine-message.js';
 import { renderEventMessage, renderFinalAlert, renderInvalidMessage, renderUnrecordedAlert, type DbtJobReport } from './clients/slack-message.js';
 import { SlackClient } from './clients/slack.js';
 import type { ProcessorConfig } from './config.js';
 import { startDeadline } from './deadline.js';
 import { classifyError, describeError, PermanentError, TransientError } from './errors.js';
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
+import { quarantineAlertKeys, quarantineVerdict, type QuarantineVerdict } from './planning/quarantine-alerts.js';
 import { DEFAULT_WEBHOOK, planFor, slackActionId, type RoutePlan } from './planning/routing.js';
 import { readPubSubMessage, type PubSubMessage } from './pubsub-message.js';
 import { mergeConnector } from './store/connector-document.js';
 import { cutText } from './store/document-size.js';
 import { connectorDocId, invalidDocId } from './store/document-ids.js';
 import { initialEventRecord } from './store/event-record.js';
+import { alertedBy, quarantineAlertDocuments } from './store/quarantine-alert-documents.js';
 import { createFirestore, EventStore, type ActionOutcome, type ActionRecord, type Begun } from './store/event-store.js';
 import { RunLoop } from './run-loop.js';
 import type { RunOrigin } from './store/run-origin.js';
@@ -38,9 +41,10 @@ const FINAL_ALERT = 'final-alert';
  * The processor, one delivery at a time:
  *   1. start the invocation's deadline; decode the message and validate the SyncEvent;
  *   2. plan its actions from the routing file (pure);
- *   3. record the delivery, update the connector and claim every action it may perform:
- *      one read and one commit; a dbt Cloud run event of a run postload started also
- *      records the run's outcome on the originating event's record there (`run-loop.ts`);
+ *   3. record the delivery, update the connector and claim every action it may perform
+ *      (for a quarantined event, also create the day's alert documents it is first to
+ *      report): one read and one commit; a dbt Cloud run event of a run postload started
+ *      also records the run's outcome on the originating event's record there (`run-loop.ts`);
  *   4. perform the claimed dbt Cloud jobs in parallel, then the Slack messages (which
  *      wait until every job is started or failed for good), all cut to the deadline;
  *   5. settle every outcome and the event's status in one commit fenced by the claims;
@@ -70,6 +74,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   async function processEvent(event: SyncEvent, message: PubSubMessage, ctx: ActionContext): Promise<void> {
     const plan = planFor(event, config.routing);
     const deliveryId = randomUUID();
+    const quarantineKeys = quarantineAlertKeys(event, now());
     const planned: Array<PlannedAction & { target: string }> = [
       ...plan.dbtJobs.map((job) => ({ actionId: job.actionId, kind: 'dbt' as const, target: job.jobId })),
       ...plan.slack.map((target) => ({ actionId: target.actionId, kind: 'slack' as const, target: settingOf(target.webhook) })),
@@ -85,7 +90,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       initial: () => initialEventRecord(event, plan.routes),
       ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()) } } : {}),
       finalAlert,
-      ...(loop ? { also: [loop.document] } : {}),
+      also: [...(loop ? [loop.document] : []), ...quarantineAlertDocuments(quarantineKeys, event.id, now())],
       deadline: ctx.deadline.total,
     })
       .catch((error: unknown) => alertUnrecorded(event, error, ctx));
@@ -96,7 +101,12 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     }
 
     if (loop) await closeLoop(loop, begun, deliveryId, ctx);
-    const outcomes = await performActions(event, loop ? loop.plan(plan) : plan, begun, ctx, loop?.origin);
+    const quarantine = quarantineKeys.length ? quarantineVerdict(event.id, quarantineKeys, (key) => alertedBy(begun, key)) : undefined;
+    if (quarantine) {
+      const said = quarantine.alertCodes.length ? `alerting ${quarantine.alertCodes.join(', ')}` : `already alerted today by ${quarantine.alreadyAlertedBy.join(', ')}`;
+      ctx.log.warn({ problemCodes: quarantineKeys.map((key) => key.code), ...quarantine }, `quarantined event recorded: postload could not interpret it; ${said}`);
+    }
+    const outcomes = await performActions(event, loop ? loop.plan(plan) : plan, begun, ctx, { origin: loop?.origin, quarantine });
     const ids = planned.map((a) => a.actionId);
     const status = await store.settle(begun, deliveryId, outcomes, (actions) => eventStatus(ids.map((id) => actions[id]?.status ?? 'waiting')), ctx.deadline.total);
     const fields = { status, routes: plan.routes, actions: Object.fromEntries([...outcomes].map(([id, o]) => [id, o.status])) };
@@ -151,7 +161,13 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   }
 
   /** Step 4: the dbt jobs in parallel, then each message once the jobs it reports are settled, then (last delivery only) the final alert. */
-  async function performActions(event: SyncEvent, plan: RoutePlan, begun: Begun, ctx: ActionContext, origin?: RunOrigin): Promise<Map<string, ActionOutcome>> {
+  async function performActions(
+    event: SyncEvent,
+    plan: RoutePlan,
+    begun: Begun,
+    ctx: ActionContext,
+    { origin, quarantine }: { origin?: RunOrigin | undefined; quarantine?: QuarantineVerdict | undefined } = {},
+  ): Promise<Map<string, ActionOutcome>> {
     const outcomes = new Map<string, ActionOutcome>();
     const claimed = (id: string) => begun.claims.get(id)?.decision.decision === 'claim';
     const jobs = plan.dbtJobs.filter((job) => claimed(job.actionId));
@@ -167,6 +183,9 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     const anyJobFailed = reports.some((r) => r.state === 'failed');
     for (const target of plan.slack.filter((t) => claimed(t.actionId))) {
       if (!jobsSettled) outcomes.set(target.actionId, { status: 'waiting' });
+      // A quarantine alert goes out whatever notify says, once a day per problem (see planning/quarantine-alerts.ts).
+      else if (quarantine && !quarantine.alertCodes.length) outcomes.set(target.actionId, { status: 'succeeded', sent: false, alreadyAlertedBy: quarantine.alreadyAlertedBy, requests: [] });
+      else if (quarantine) outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderQuarantineAlert(event, quarantine.alertCodes), ctx));
       else if (!target.notify && !anyJobFailed) outcomes.set(target.actionId, { status: 'succeeded', sent: false, requests: [] });
       else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { alert: !target.notify, ...(origin ? { origin } : {}) }), ctx));
     }

@@ -33,6 +33,7 @@ const TITLES: Partial<Record<SyncEvent['type'], { emoji: string; title: string }
   'connection.failed': { emoji: ':red_circle:', title: 'connection test failed' },
   'connector.disabled': { emoji: ':no_entry:', title: 'connection disabled' },
   'connector.warning': { emoji: ':warning:', title: 'connection warning' },
+  test: { emoji: ':white_check_mark:', title: 'test notification' },
 };
 
 /**
@@ -170,6 +171,7 @@ function volumeLine(event: SyncEvent): string | undefined {
 }
 
 function postloadDid(event: SyncEvent, dbt: DbtJobReport[]): string {
+  if (event.type === 'test') return 'Recorded the test notification; a test never starts dbt Cloud jobs.';
   if (dbt.length === 0) return `Recorded the event; no dbt Cloud job is routed for ${escape(event.type)} on this connector.`;
   return dbt
     .map((job) => {
@@ -212,15 +214,15 @@ export function vendorName(source: string): string {
   return VENDORS[source] ?? source;
 }
 
-function header(text: string): Record<string, unknown> {
+export function header(text: string): Record<string, unknown> {
   return { type: 'header', text: { type: 'plain_text', text: truncate(text, HEADER_LIMIT), emoji: true } };
 }
 
-function section(text: string): Record<string, unknown> {
+export function section(text: string): Record<string, unknown> {
   return { type: 'section', text: mrkdwn(truncate(text, SECTION_LIMIT)) };
 }
 
-function mrkdwn(text: string): Record<string, unknown> {
+export function mrkdwn(text: string): Record<string, unknown> {
   return { type: 'mrkdwn', text };
 }
 
@@ -229,7 +231,7 @@ export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function truncate(text: string, max: number): string {
+export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 

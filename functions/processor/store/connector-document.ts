@@ -20,10 +20,11 @@ interface Summary {
  * last failed sync, its 20 most recent events. Times are compared as instants (not as
  * strings: `…00.500Z` is after `…00Z`, and offsets count), an event delivered late never
  * replaces a newer one, and an event is listed once. Returns undefined when the event
- * names no connector.
+ * names no connector, or is a test: a Test button's ids are placeholders or random
+ * (Airbyte since 1.3), so it would make up a connector or overwrite a real one's status.
  */
 export function mergeConnector(existing: Record<string, unknown> | undefined, event: SyncEvent, nowMs: number): Record<string, unknown> | undefined {
-  if (!event.connector.id) return undefined;
+  if (!event.connector.id || event.type === 'test') return undefined;
   const data = existing ?? {};
   const summary: Summary = {
     eventId: event.id,

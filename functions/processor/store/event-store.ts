@@ -29,6 +29,8 @@ export interface ActionRecord {
   recovered?: boolean;
   /** For a message: false when there was nothing to say (no notified type, nothing failed). */
   sent?: boolean;
+  /** For a quarantine alert not sent: the events that already reported the same problems that day. */
+  alreadyAlertedBy?: string[];
   lastError: string | null;
   /** The latest errors, newest last (at most MAX_KEPT, each cut to MAX_ERROR_BYTES). */
   errors: Array<{ at: string; attempt: number; kind: 'transient' | 'permanent'; message: string; status: number | null }>;
@@ -38,7 +40,7 @@ export interface ActionRecord {
 
 /** What performing a claimed action came to. */
 export type ActionOutcome =
-  | { status: 'succeeded'; runId?: number; runHref?: string | null; recovered?: boolean; sent?: boolean; requests: ActionRecord['requestLog'] }
+  | { status: 'succeeded'; runId?: number; runHref?: string | null; recovered?: boolean; sent?: boolean; alreadyAlertedBy?: string[]; requests: ActionRecord['requestLog'] }
   | { status: 'failed'; error: string; httpStatus: number | null; requests: ActionRecord['requestLog'] }
   | { status: 'retry'; error: string; httpStatus: number | null; notBeforeMs: number | null; uncertain: boolean; requests: ActionRecord['requestLog'] }
   | { status: 'waiting' };

@@ -11,6 +11,7 @@ import { normaliseDbtCloud } from '../../../functions/ingest/dbt-cloud/normalise
 import { createLogger } from '../../../functions/shared/logger.js';
 import { GrpcStreamCounter } from '../../support/grpc-stream-counter.js';
 import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { quarantinedEvent } from '../../../functions/ingest/quarantine.js';
 import { failedSync, pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
 
 // Issue 11's budgets, counted on the wire between the processor and the Firestore
@@ -118,5 +119,25 @@ describe('Firestore round trips per event, counted against the emulator', functi
     assert.ok(rpcs <= BUDGETS.duplicate, `${rpcs} RPCs`);
     const record = (await db.collection(`rpc-events-${process.pid}`).doc(event.id).get()).data()!;
     assert.equal(record.deliveries, 2);
+  });
+
+  // The day documents that keep quarantine alerts to one a day are read and created in the
+  // same read and commit as the claims: no round trip of their own.
+  const quarantined = (n: number, vendorEvent: string) =>
+    quarantinedEvent({ source: 'fivetran', raw: Buffer.from(`{"n": ${n}}`), parsed: { n }, vendorEvent, problems: [{ code: 'schema_violation', message: 'x' }, { code: 'unrecognised_shape', message: 'y' }], receivedAt: new Date('1999-12-31T12:00:00Z') });
+
+  it(`a quarantined event alerted (two problem codes, two day documents): at most ${BUDGETS.routed} RPCs`, async () => {
+    const before = slack.requests.length;
+    const rpcs = await rpcsFor(() => run(pubSubCloudEvent(quarantined(1, `rpc_alerted_${process.pid}`))));
+    assert.equal(slack.requests.length, before + 1);
+    assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+  });
+
+  it(`the same problems again that day, not alerted: at most ${BUDGETS.routed} RPCs`, async () => {
+    await run(pubSubCloudEvent(quarantined(2, `rpc_again_${process.pid}`)));
+    const before = slack.requests.length;
+    const rpcs = await rpcsFor(() => run(pubSubCloudEvent(quarantined(3, `rpc_again_${process.pid}`))));
+    assert.equal(slack.requests.length, before);
+    assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
   });
 });

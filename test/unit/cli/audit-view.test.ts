@@ -81,6 +81,21 @@ describe('cli/audit-view', () => {
     assert.equal(view.lastError, '/type must be equal to one of the allowed values');
   });
 
+  it('a quarantined event shows what postload did not understand, and a Slack alert left to an earlier event says so', () => {
+    const quarantined = {
+      ...doc,
+      type: 'quarantined',
+      vendorEvent: 'sync_end',
+      problems: [{ code: 'schema_violation', message: '/connector_id must be string', pointer: '/connector_id' }],
+      actions: { slack: { kind: 'slack', target: 'SLACK_WEBHOOK_URL', status: 'succeeded', attempts: 1, requests: 0, sent: false, alreadyAlertedBy: ['e0'], firstAttemptAt: at('2026-11-29T10:00:03Z'), completedAt: at('2026-11-29T10:00:04Z'), errors: [], requestLog: [] } },
+    };
+    const view = toEventView('e1', quarantined);
+    assert.equal(view.lastError, 'schema_violation at /connector_id: /connector_id must be string');
+    const story = timelineOf(view).map((e) => e.what);
+    assert.ok(story.includes('not understood (quarantined; the body is in the audit record, payloadJson or payloadText): schema_violation at /connector_id: /connector_id must be string'), story.join('\n'));
+    assert.ok(story.includes('Slack SLACK_WEBHOOK_URL: not sent: already alerted today by e0'), story.join('\n'));
+  });
+
   it('--since takes durations and dates, and refuses anything else with the fix', () => {
     const now = Date.parse('2026-11-29T12:00:00Z');
     assert.equal(parseSince('24h', now).toISOString(), '2026-11-28T12:00:00.000Z');

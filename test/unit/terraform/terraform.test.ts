@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { MAX_BODY_BYTES_LIMIT } from '../../../functions/ingest/config.js';
+import { QUARANTINE_ALERTS_COLLECTION } from '../../../functions/processor/store/quarantine-alert-documents.js';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -105,6 +106,13 @@ describe('terraform/ (static checks)', function () {
 
     it('sets a TTL policy on the audit collection expireAt', () => {
       const field = resource('google_firestore_field', 'audit_expire_at');
+      assert.equal(field.field, 'expireAt');
+      assert.ok(Array.isArray(field.ttl_config));
+    });
+
+    it('sets a TTL policy on the quarantine alert day documents, in the collection the processor writes', () => {
+      const field = resource('google_firestore_field', 'quarantine_alerts_expire_at');
+      assert.equal(field.collection, QUARANTINE_ALERTS_COLLECTION);
       assert.equal(field.field, 'expireAt');
       assert.ok(Array.isArray(field.ttl_config));
     });

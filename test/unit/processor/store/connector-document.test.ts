@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
 import { mergeConnector, mergeTransformationLink, type TransformationLink } from '../../../../functions/processor/store/connector-document.js';
+import { interpret } from '../../../../functions/ingest/interpret.js';
 import { failedSync, syncEvent } from '../../../support/sync-event-fixtures.js';
+import { fixtureText } from '../../../support/webhook-fixtures.js';
 
 describe('processor/store/connector-document', () => {
+  it("a test notification changes no connector: Airbyte's Test button sends random ids, Fivetran's test_event placeholders", () => {
+    const test = interpret('airbyte', Buffer.from(fixtureText('airbyte', 'test-sync-succeeded')), new Date());
+    assert.equal(test.type, 'test');
+    assert.ok(test.connector.id, 'the test names a connection');
+    assert.equal(mergeConnector({ latestStatus: 'failed' }, test, 0), undefined);
+  });
+
   it('compares times as instants: …00.500Z is after …00Z, and offsets count', () => {
     const later = syncEvent({ occurredAt: '2026-05-22T00:00:00.500Z' });
     const earlier = syncEvent({ occurredAt: '2026-05-22T00:00:00Z' });
