@@ -69,6 +69,9 @@ function actionEntries(action: ActionView): TimelineEntry[] {
     case 'waiting':
       entries.push({ at: action.lastAttemptAt, what: `${name}: waiting until the dbt jobs it reports are started or failed for good`, level: 'info' });
       break;
+    default:
+      // A state this CLI does not know yet (a newer processor): shown as stored, never hidden.
+      entries.push({ at: action.completedAt ?? action.lastAttemptAt, what: `${name}: ${action.status}${action.lastError ? ` (${action.lastError})` : ''}`, level: 'info' });
   }
   if (action.uncertain && action.status !== 'succeeded' && action.status !== 'failed') {
     entries.push({

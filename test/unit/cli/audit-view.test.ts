@@ -173,6 +173,13 @@ describe('cli/audit-view and cli/timeline', () => {
     assert.equal(view.lastError, 'dbt job 101: dbt Cloud answered 429');
   });
 
+  it('an action state this CLI does not know (a newer processor) is shown as stored, not dropped', () => {
+    const { event, doc } = auditDocument({ 'dbt-job-101': action({ kind: 'dbt', target: '101', status: 'coalesced' as ActionStatus, lastAttemptAt: at('2026-11-29T10:00:03Z') }) });
+    const view = toEventView(event.id, doc);
+    assert.ok(timelineOf(view).some((e) => e.what === 'dbt job 101: coalesced'));
+    assert.equal(actionSummary(view.actions[0]!), 'dbt job 101 coalesced');
+  });
+
   it('summarises each action in a line for the events table', () => {
     const { event, doc } = auditDocument({
       'dbt-job-101': { ...dbtJob, runOutcome } as ActionRecord,
