@@ -46,8 +46,6 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
   }
 
   const secrets: Secret[] = [];
-  // The webhook secrets are what senders prove they hold: short ones are guessable.
-  const guessable = new Set<Secret>();
   try {
     const ingest = loadIngestConfig(env);
     const ranges = Object.entries(ingest.sourceRanges).map(([source, r]) => `${source} from ${r.setting}`);
@@ -57,7 +55,6 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
       detail: `topic ${ingest.topic}, body limit ${ingest.maxBodyBytes} bytes, publish timeout ${ingest.publishTimeoutMs} ms, source ranges: ${ranges.join(', ') || 'none (any address)'}, ${ingest.trustedProxyHops} trusted proxy hop(s)`,
     });
     secrets.push(ingest.fivetranSecret, ingest.airbyteToken, ingest.dbtCloudSecret);
-    for (const secret of [ingest.fivetranSecret, ingest.airbyteToken, ingest.dbtCloudSecret]) guessable.add(secret);
   } catch (error) {
     results.push({ check: 'ingest settings', ok: false, detail: (error as Error).message });
   }
@@ -86,7 +83,7 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
   const references = secrets.filter((secret) => isReference(secret, env));
   const noCredentials = references.length ? await credentialsProblem() : undefined;
   for (const secret of secrets) {
-    results.push(noCredentials && references.includes(secret) ? { check: `secret ${secret.setting}`, ok: false, detail: `unreadable: ${noCredentials}` } : await checkSecret(secret, guessable.has(secret)));
+    results.push(noCredentials && references.includes(secret) ? { check: `secret ${secret.setting}`, ok: false, detail: `unreadable: ${noCredentials}` } : await checkSecret(secret));
   }
 
   if (routing && dbt) {
@@ -128,16 +125,14 @@ async function credentialsProblem(): Promise<string | undefined> {
   }
 }
 
-/** Webhook secrets shorter than this draw the ingest function's warning (functions/ingest/config.ts). */
-const MIN_WEBHOOK_SECRET_LENGTH = 32;
-
-async function checkSecret(secret: Secret, guessable: boolean): Promise<CheckResult> {
+async function checkSecret(secret: Secret): Promise<CheckResult> {
   const check = `secret ${secret.setting}`;
   if (!secret.configured) return { check, ok: false, detail: 'not set: its endpoint would answer 503 (set it to the value or to an sm:// reference)' };
   try {
     const values = await secret.acceptedValues();
-    const short = guessable ? values.filter((value) => value.toString('utf8').length < MIN_WEBHOOK_SECRET_LENGTH).length : 0;
-    const warning = short ? `; ${short === values.length ? (short === 1 ? 'it is' : 'all are') : `${short} of them are`} shorter than ${MIN_WEBHOOK_SECRET_LENGTH} characters: use a long random value` : '';
+    // The function's loader marks the secrets senders prove they hold, which must not be guessable.
+    const short = values.filter((value) => value.toString('utf8').length < secret.warnShorterThan).length;
+    const warning = short ? `; ${short === values.length ? (short === 1 ? 'it is' : 'all are') : `${short} of them are`} shorter than ${secret.warnShorterThan} characters: use a long random value` : '';
     return { check, ok: true, detail: `readable (${values.length} value${values.length === 1 ? '' : 's'} accepted)${warning}` };
   } catch (error) {
     return { check, ok: false, detail: `unreadable: ${(error as Error).message}` };
