@@ -491,6 +491,22 @@ describe('terraform/ (static checks)', function () {
         problem: /runbook entry "Dead letters pending", which the README has no heading for/,
       },
       {
+        name: 'an alert whose documentation names no CLI command',
+        file: 'monitoring.tf',
+        from: /`postload events --since 1h --outcome retrying` lists the events still being retried,\n\s*`postload event ID` shows what each action is waiting for\./,
+        to: 'the audit trail shows what each action is waiting for.',
+        check: 'alert policies',
+        problem: /processor_behind: its documentation names no `postload` command/,
+      },
+      {
+        name: 'an alert naming a CLI option that does not exist',
+        file: 'monitoring.tf',
+        from: '`postload replay --dry-run` lists',
+        to: '`postload replay --dryrun` lists',
+        check: 'alert policies',
+        problem: /dead_letters: its documentation names `postload replay --dryrun`, but "postload replay" has no option --dryrun/,
+      },
+      {
         name: 'an alert that notifies no channel variable',
         file: 'monitoring.tf',
         from: /(resource "google_monitoring_alert_policy" "ingest_5xx" \{[\s\S]*?notification_channels = )var\.alert_notification_channels/,
