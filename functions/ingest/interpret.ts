@@ -1,10 +1,11 @@
-import { describeErrors, validator } from '../shared/schemas.js';
+import { describeErrors } from '../shared/schemas.js';
 import { boundedView } from './bounded-view.js';
 import type { SyncEvent } from '../shared/sync-event.js';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 import { quarantinedEvent, type QuarantineProblem } from './quarantine.js';
 import type { Source } from './read-request.js';
 import { SOURCES } from './sources.js';
+import { webhookValidator } from './webhook-validators.js';
 
 /**
  * An authenticated body as a SyncEvent: parsed once, validated against the source's
@@ -28,7 +29,7 @@ export function interpret(source: Source, raw: Buffer, receivedAt: Date): SyncEv
     const message = error instanceof TypeError ? 'the body is not valid UTF-8' : `the body is not valid JSON: ${(error as Error).message}`;
     return quarantine([{ code: 'invalid_json', message }]);
   }
-  const validate = validator(SOURCES[source].schema);
+  const validate = webhookValidator(SOURCES[source].schema);
   if (!validate(parsed)) {
     const problems = describeErrors(validate.errors).map(({ field, message }) => ({ code: 'schema_violation', message: `${field || '(root)'} ${message}`, pointer: field }));
     return quarantine(problems, parsed);
