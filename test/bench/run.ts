@@ -12,7 +12,7 @@ import { EmulatorAdmin } from '../../functions/local/pubsub-admin.js';
 import { integer } from '../../functions/shared/settings.js';
 import { benchProcessor } from './processor.js';
 import { compare, GOALS, median, type Figures } from './ratios.js';
-import { readRss } from './rss.js';
+import { readProc } from './proc.js';
 
 // `npm run bench`: postload's ingest function side by side with a bare Functions Framework
 // handler that only publishes the body (test/bench/bare-handler/), both built code served by
@@ -83,6 +83,8 @@ interface ColdStart {
   listenMs: number;
   first202Ms: number;
   firstRequestMs: number;
+  /** CPU time the process used from spawn to its first 202. */
+  cpuMs: number;
   rssIdle: number;
 }
 
@@ -101,8 +103,9 @@ async function coldStart(name: Name, pubsubHost: string, run: number): Promise<C
       status = await post(fn.url, run).catch(() => 0);
     }
     const answered = performance.now();
+    const { cpuMs } = readProc(fn.child.pid!);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    return { listenMs: listening - started, first202Ms: answered - started, firstRequestMs: answered - sent, rssIdle: readRss(fn.child.pid!).current };
+    return { listenMs: listening - started, first202Ms: answered - started, firstRequestMs: answered - sent, cpuMs, rssIdle: readProc(fn.child.pid!).rss };
   } finally {
     await fn.stop();
   }
@@ -145,6 +148,8 @@ interface Round {
   p99Ms: number;
   maxMs: number;
   total: number;
+  /** The function process's CPU time (user + system) per request answered in the round. */
+  cpuMsPerRequest: number;
   answers: string;
 }
 
@@ -178,7 +183,9 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? NAMES : [...NAMES].reverse();
       for (const [position, name] of order.entries()) {
+        const cpuBefore = readProc(fns[name].child.pid!).cpuMs;
         const result = await load(fns[name], { signed: true, duration: DURATION });
+        const cpuMs = readProc(fns[name].child.pid!).cpuMs - cpuBefore;
         if (result.non2xx || result.errors) process.exitCode = 1;
         rounds[name].push({
           round: r + 1,
@@ -188,13 +195,14 @@ async function main(): Promise<void> {
           p99Ms: result.latency.p99,
           maxMs: result.latency.max,
           total: result.requests.total,
+          cpuMsPerRequest: Number((cpuMs / Math.max(1, result.requests.total)).toFixed(3)),
           answers: answers(result),
         });
       }
     }
     forged = await load(fns.postload, { signed: false, duration: Math.max(1, Math.ceil(DURATION / 2)) });
   } finally {
-    peak = { postload: readRss(fns.postload.child.pid!).peak, bare: readRss(fns.bare.child.pid!).peak };
+    peak = { postload: readProc(fns.postload.child.pid!).peakRss, bare: readProc(fns.bare.child.pid!).peakRss };
     await Promise.all([fns.postload.stop(), fns.bare.stop()]);
   }
 
@@ -204,6 +212,8 @@ async function main(): Promise<void> {
     first202Ms: median(colds[name].map((c) => c.first202Ms)),
     listenMs: median(colds[name].map((c) => c.listenMs)),
     firstRequestMs: median(colds[name].map((c) => c.firstRequestMs)),
+    coldStartCpuMs: median(colds[name].map((c) => c.cpuMs)),
+    cpuMsPerRequest: median(rounds[name].map((r) => r.cpuMsPerRequest)),
     rssIdleBytes: median(colds[name].map((c) => c.rssIdle)),
     rssPeakBytes: peak[name],
   });
@@ -220,10 +230,12 @@ async function main(): Promise<void> {
   ];
   const rows = [
     row('throughput, signed sync_end → 202', (f) => `${f.requestsPerSecond.toFixed(0)} req/s`, ratios.throughput.ratio, `≥ ${GOALS.throughput}× ${ratios.throughput.met ? 'met' : 'NOT met'}`),
+    row('  CPU per request (user + system)', (f) => `${f.cpuMsPerRequest.toFixed(2)} ms`, ratios.cpuPerRequest.ratio, 'less noisy than req/s'),
     row('p99 latency', (f) => ms(f.p99Ms), ratios.p99.ratio, `≤ ${GOALS.p99}× ${ratios.p99.met ? 'met' : 'NOT met'}`),
     row('cold start, spawn → first 202', (f) => ms(f.first202Ms), ratios.coldStart.ratio, `≤ ${GOALS.coldStart}× ${ratios.coldStart.met ? 'met' : 'NOT met'}`),
     row('  of which spawn → listening', (f) => ms(f.listenMs), undefined, ''),
     row('  of which the first request', (f) => ms(f.firstRequestMs), undefined, ''),
+    row('  CPU used, spawn → first 202', (f) => ms(f.coldStartCpuMs), ratios.coldStartCpu.ratio, 'less noisy than wall clock'),
     row('peak RSS (VmHWM) under load', (f) => mib(f.rssPeakBytes), ratios.peakMemory.ratio, `≤ ${GOALS.peakMemory}× ${ratios.peakMemory.met ? 'met' : 'NOT met'}`),
     row('RSS idle after the first request', (f) => mib(f.rssIdleBytes), ratios.idleMemory.ratio, ''),
   ];
@@ -231,10 +243,10 @@ async function main(): Promise<void> {
   console.log(`\nLoad rounds (${CONNECTIONS} connections, ${DURATION} s each)\n`);
   console.log(
     table(
-      ['round', 'function', 'req/s', 'p50', 'p99', 'max', 'answers'],
+      ['round', 'function', 'req/s', 'p50', 'p99', 'max', 'CPU/request', 'answers'],
       [...rounds.postload.map((r) => ['postload', r] as const), ...rounds.bare.map((r) => ['bare', r] as const)]
         .sort(([, a], [, b]) => a.round - b.round || a.order - b.order)
-        .map(([name, r]) => [String(r.round), name, r.requestsPerSecond.toFixed(0), ms(r.p50Ms), ms(r.p99Ms), ms(r.maxMs), r.answers]),
+        .map(([name, r]) => [String(r.round), name, r.requestsPerSecond.toFixed(0), ms(r.p50Ms), ms(r.p99Ms), ms(r.maxMs), `${r.cpuMsPerRequest.toFixed(2)} ms`, r.answers]),
     ),
   );
   console.log(`\npostload, bad signature → 401: ${forged.requests.average.toFixed(0)} req/s, p99 ${ms(forged.latency.p99)} (${answers(forged)})`);
