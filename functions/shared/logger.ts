@@ -40,7 +40,17 @@ export function createLogger(destination?: pino.DestinationStream): Logger {
   );
 }
 
-export const logger = createLogger();
+/** What the asynchronous stdout buffer may hold before lines are dropped instead of memory growing without bound. */
+const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The functions' logger writes stdout asynchronously: a slow reader (the logging agent, a
+ * full pipe) never stalls request handling, as a synchronous write() would, and lines
+ * logged while a write is in flight go out together in one. Whatever is still buffered is
+ * written when the process exits (pino.destination with sync: false registers that), and
+ * the Functions Framework exits through process.exit on SIGTERM.
+ */
+export const logger = createLogger(pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_MAX_BYTES }));
 
 /**
  * Log fields that tie a line to the request's trace in Cloud Trace, from
