@@ -21,6 +21,8 @@ import { readProc } from './proc.js';
 // the figures are medians. Then the processor's part (processor.ts). Writes
 // bench-results/latest.json. Bounded: BENCH_ROUNDS (3) load rounds of BENCH_DURATION_SECONDS
 // (8) each per function, BENCH_CONNECTIONS (32), BENCH_COLD_STARTS (5) per function.
+// BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every function process (one per
+// cold start, one for the load rounds) into dir/postload and dir/bare.
 
 const ROUNDS = integer(process.env, 'BENCH_ROUNDS', 3, { min: 1, max: 20 });
 const DURATION = integer(process.env, 'BENCH_DURATION_SECONDS', 8, { min: 1, max: 120 });
@@ -29,6 +31,8 @@ const COLD_STARTS = integer(process.env, 'BENCH_COLD_STARTS', 5, { min: 1, max: 
 const PROJECT = 'postload-bench';
 const SECRET = 'bench-fivetran-secret';
 const TOPIC = 'sync-events';
+/** When set, both functions write V8 CPU profiles there (--cpu-prof), to see where the time goes. */
+const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
 const BARE_SOURCE = fileURLToPath(new URL('./bare-handler/', import.meta.url));
 const RESULTS = new URL('../../bench-results/latest.json', import.meta.url);
 
@@ -67,9 +71,8 @@ function env(pubsubHost: string): Record<string, string> {
 
 async function start(name: Name, pubsubHost: string): Promise<FunctionProcess> {
   const port = await freePort();
-  return name === 'postload'
-    ? startFunction({ target: 'ingestWebhook', port, env: env(pubsubHost) })
-    : startFunction({ target: 'ingestWebhook', source: BARE_SOURCE, port, env: env(pubsubHost) });
+  const execArgv = CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}/${name}`] : [];
+  return startFunction({ target: 'ingestWebhook', port, env: env(pubsubHost), execArgv, ...(name === 'bare' ? { source: BARE_SOURCE } : {}) });
 }
 
 async function post(url: string, i: number): Promise<number> {
