@@ -18,7 +18,9 @@ import { readProc } from './proc.js';
 // handler that only publishes the body (test/bench/bare-handler/), both built code served by
 // the framework as separate processes on one Pub/Sub emulator, all on loopback. Cold starts
 // and load rounds alternate between the two (the CPU is shared, so conditions drift) and
-// the figures are medians. Then the processor's part (processor.ts). Writes
+// the figures are medians. The load rounds also run the bare handler publishing a message of
+// postload's size and attributes, to tell the cost of the message from the cost of the
+// checks. Then the processor's part (processor.ts). Writes
 // bench-results/latest.json. Bounded: BENCH_ROUNDS (3) load rounds of BENCH_DURATION_SECONDS
 // (8) each per function, BENCH_CONNECTIONS (32), BENCH_COLD_STARTS (5) per function.
 // BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every function process (one per
@@ -38,6 +40,9 @@ const RESULTS = new URL('../../bench-results/latest.json', import.meta.url);
 
 type Name = 'postload' | 'bare';
 const NAMES: Name[] = ['postload', 'bare'];
+/** The load rounds also measure the bare handler publishing a message shaped like postload's (bare-handler/index.js). */
+type LoadName = Name | 'shaped';
+const LOAD_NAMES: LoadName[] = ['postload', 'bare', 'shaped'];
 
 /** Distinct signed sync_end bodies (distinct events, as real traffic is). */
 const BODIES = Array.from({ length: 2000 }, (_, i) => {
@@ -69,10 +74,12 @@ function env(pubsubHost: string): Record<string, string> {
   };
 }
 
-async function start(name: Name, pubsubHost: string): Promise<FunctionProcess> {
+async function start(name: LoadName, pubsubHost: string): Promise<FunctionProcess> {
   const port = await freePort();
   const execArgv = CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}/${name}`] : [];
-  return startFunction({ target: 'ingestWebhook', port, env: env(pubsubHost), execArgv, ...(name === 'bare' ? { source: BARE_SOURCE } : {}) });
+  const bare = name === 'postload' ? {} : { source: BARE_SOURCE };
+  const shaped = name === 'shaped' ? { BARE_MESSAGE: 'sync-event-shaped' } : {};
+  return startFunction({ target: 'ingestWebhook', port, env: { ...env(pubsubHost), ...shaped }, execArgv, ...bare });
 }
 
 async function post(url: string, i: number): Promise<number> {
@@ -177,14 +184,14 @@ async function main(): Promise<void> {
     for (const name of i % 2 === 0 ? NAMES : [...NAMES].reverse()) colds[name].push(await coldStart(name, pubsub.host, i));
   }
 
-  const fns = { postload: await start('postload', pubsub.host), bare: await start('bare', pubsub.host) };
-  const rounds: Record<Name, Round[]> = { postload: [], bare: [] };
+  const fns = { postload: await start('postload', pubsub.host), bare: await start('bare', pubsub.host), shaped: await start('shaped', pubsub.host) };
+  const rounds: Record<LoadName, Round[]> = { postload: [], bare: [], shaped: [] };
   let forged: Result;
-  let peak: Record<Name, number>;
+  let peak: Record<LoadName, number>;
   try {
-    for (const name of NAMES) await load(fns[name], { signed: true, duration: 2 }); // warm-up, not reported
+    for (const name of LOAD_NAMES) await load(fns[name], { signed: true, duration: 2 }); // warm-up, not reported
     for (let r = 0; r < ROUNDS; r++) {
-      const order = r % 2 === 0 ? NAMES : [...NAMES].reverse();
+      const order = r % 2 === 0 ? LOAD_NAMES : [...LOAD_NAMES].reverse();
       for (const [position, name] of order.entries()) {
         const cpuBefore = readProc(fns[name].child.pid!).cpuMs;
         const result = await load(fns[name], { signed: true, duration: DURATION });
@@ -205,8 +212,8 @@ async function main(): Promise<void> {
     }
     forged = await load(fns.postload, { signed: false, duration: Math.max(1, Math.ceil(DURATION / 2)) });
   } finally {
-    peak = { postload: readProc(fns.postload.child.pid!).peakRss, bare: readProc(fns.bare.child.pid!).peakRss };
-    await Promise.all([fns.postload.stop(), fns.bare.stop()]);
+    peak = { postload: readProc(fns.postload.child.pid!).peakRss, bare: readProc(fns.bare.child.pid!).peakRss, shaped: readProc(fns.shaped.child.pid!).peakRss };
+    await Promise.all([fns.postload.stop(), fns.bare.stop(), fns.shaped.stop()]);
   }
 
   const figures = (name: Name): Figures => ({
@@ -247,10 +254,21 @@ async function main(): Promise<void> {
   console.log(
     table(
       ['round', 'function', 'req/s', 'p50', 'p99', 'max', 'CPU/request', 'answers'],
-      [...rounds.postload.map((r) => ['postload', r] as const), ...rounds.bare.map((r) => ['bare', r] as const)]
+      LOAD_NAMES.flatMap((name) => rounds[name].map((r) => [name === 'shaped' ? 'bare, postload-shaped message' : name, r] as const))
         .sort(([, a], [, b]) => a.round - b.round || a.order - b.order)
         .map(([name, r]) => [String(r.round), name, r.requestsPerSecond.toFixed(0), ms(r.p50Ms), ms(r.p99Ms), ms(r.maxMs), `${r.cpuMsPerRequest.toFixed(2)} ms`, r.answers]),
     ),
+  );
+  const shaped = {
+    requestsPerSecond: median(rounds.shaped.map((r) => r.requestsPerSecond)),
+    p99Ms: median(rounds.shaped.map((r) => r.p99Ms)),
+    cpuMsPerRequest: median(rounds.shaped.map((r) => r.cpuMsPerRequest)),
+    rssPeakBytes: peak.shaped,
+  };
+  const vsShaped = { throughput: Number((both.postload.requestsPerSecond / shaped.requestsPerSecond).toFixed(3)), cpuPerRequest: Number((both.postload.cpuMsPerRequest / shaped.cpuMsPerRequest).toFixed(3)), p99: Number((both.postload.p99Ms / shaped.p99Ms).toFixed(3)) };
+  console.log(
+    `\nReference: the bare handler publishing a message of postload's size and attributes: ${shaped.requestsPerSecond.toFixed(0)} req/s, ` +
+      `CPU ${shaped.cpuMsPerRequest.toFixed(2)} ms/request, p99 ${ms(shaped.p99Ms)}; postload / it: throughput ${vsShaped.throughput}×, CPU ${vsShaped.cpuPerRequest}×, p99 ${vsShaped.p99}×`,
   );
   console.log(`\npostload, bad signature → 401: ${forged.requests.average.toFixed(0)} req/s, p99 ${ms(forged.latency.p99)} (${answers(forged)})`);
   console.log(`\n${machine.cpus} CPUs (${machine.model}), ${machine.memoryGiB} GiB, node ${machine.node}, load average at start ${machine.loadAverageAtStart.join(' ')}`);
@@ -263,7 +281,7 @@ async function main(): Promise<void> {
     commit: gitCommit(),
     machine,
     settings: { rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, coldStarts: COLD_STARTS },
-    ingest: { medians: both, ratios, rounds, coldStarts: colds, forgedSignature: { requestsPerSecond: forged.requests.average, p99Ms: forged.latency.p99, answers: answers(forged) } },
+    ingest: { medians: both, ratios, bareWithPostloadShapedMessage: { medians: shaped, postloadOverIt: vsShaped }, rounds, coldStarts: colds, forgedSignature: { requestsPerSecond: forged.requests.average, p99Ms: forged.latency.p99, answers: answers(forged) } },
     pipeline,
   };
   mkdirSync(new URL('.', RESULTS), { recursive: true });
