@@ -1,5 +1,5 @@
 import { describeErrors } from '../shared/schemas.js';
-import { boundedView } from './bounded-view.js';
+import { boundedView, CLASSIFY_PREFIX_CHARS } from './bounded-view.js';
 import type { SyncEvent } from '../shared/sync-event.js';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 import { quarantinedEvent, type QuarantineProblem } from './quarantine.js';
@@ -36,8 +36,11 @@ export function interpret(source: Source, raw: Buffer, receivedAt: Date): SyncEv
   }
   try {
     // Normalisers see a bounded prefix of every string (linear time whatever the sender
-    // wrote); the event carries the payload exactly as received.
-    return { ...SOURCES[source].normalise(boundedView(parsed), receivedAt), payload: parsed as SyncEvent['payload'] };
+    // wrote); the event carries the payload exactly as received. No string in a body of at
+    // most CLASSIFY_PREFIX_CHARS bytes can be longer than that (a JSON string takes at least
+    // one byte per UTF-16 unit), so such a body, nearly every webhook, is not copied.
+    const view = raw.length <= CLASSIFY_PREFIX_CHARS ? parsed : boundedView(parsed);
+    return { ...SOURCES[source].normalise(view, receivedAt), payload: parsed as SyncEvent['payload'] };
   } catch (error) {
     return quarantine([{ code: 'unrecognised_shape', message: `the ${source} payload could not be normalised: ${(error as Error).message}` }], parsed);
   }
