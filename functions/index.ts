@@ -18,7 +18,11 @@ const loadProcessor = once(() => import('./processor/handler.js'));
 export const INGEST_FUNCTION = 'ingestWebhook';
 export const PROCESSOR_FUNCTION = 'processSyncEvent';
 
-const ingestWebhook: HttpFunction = async (req, res) => (await loadIngest()).ingestWebhook(req, res);
+// Once loaded, the handler is called directly: every extra promise per request costs twice
+// under the framework's per-request domain (its async hooks track each one).
+let ingestHandler: HttpFunction | undefined;
+const ingestWebhook: HttpFunction = (req, res) =>
+  ingestHandler ? ingestHandler(req, res) : loadIngest().then(({ ingestWebhook: handler }) => (ingestHandler = handler)(req, res));
 
 functions.http(INGEST_FUNCTION, ingestWebhook);
 functions.cloudEvent(PROCESSOR_FUNCTION, async (event: CloudEvent<unknown>) =>

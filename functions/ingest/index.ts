@@ -1,12 +1,12 @@
 import { readBodiesWith } from '../shared/body-parsing.js';
 import { logger } from '../shared/logger.js';
-import { validator } from '../shared/schemas.js';
 import { loadIngestConfig } from './config.js';
 import { createIngestHandler } from './handler.js';
 import { PubSubPublisher } from './publisher.js';
 import { createBodyReader } from './read-request.js';
 
-// Built once per instance: settings read, schemas compiled, one Pub/Sub client.
+// Built once per instance: settings read, one Pub/Sub client. The webhook validators were
+// compiled at build time (webhook-validators.ts).
 const config = loadIngestConfig();
 for (const secret of [config.fivetranSecret, config.airbyteToken, config.dbtCloudSecret]) {
   if (!secret.configured) {
@@ -16,10 +16,6 @@ for (const secret of [config.fivetranSecret, config.airbyteToken, config.dbtClou
 for (const [source, ranges] of Object.entries(config.sourceRanges)) {
   logger.info({ source, setting: ranges.setting }, `${source} requests are accepted only from the networks in ${ranges.setting}`);
 }
-
-validator('fivetran-webhook');
-validator('airbyte-webhook');
-validator('dbt-cloud-webhook');
 
 readBodiesWith(createBodyReader(config));
 

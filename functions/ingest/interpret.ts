@@ -1,10 +1,11 @@
-import { describeErrors, validator } from '../shared/schemas.js';
-import { boundedView } from './bounded-view.js';
+import { describeErrors } from '../shared/schemas.js';
+import { boundedView, CLASSIFY_PREFIX_CHARS } from './bounded-view.js';
 import type { SyncEvent } from '../shared/sync-event.js';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 import { quarantinedEvent, type QuarantineProblem } from './quarantine.js';
 import type { Source } from './read-request.js';
 import { SOURCES } from './sources.js';
+import { webhookValidator } from './webhook-validators.js';
 
 /**
  * An authenticated body as a SyncEvent: parsed once, validated against the source's
@@ -28,15 +29,18 @@ export function interpret(source: Source, raw: Buffer, receivedAt: Date): SyncEv
     const message = error instanceof TypeError ? 'the body is not valid UTF-8' : `the body is not valid JSON: ${(error as Error).message}`;
     return quarantine([{ code: 'invalid_json', message }]);
   }
-  const validate = validator(SOURCES[source].schema);
+  const validate = webhookValidator(SOURCES[source].schema);
   if (!validate(parsed)) {
     const problems = describeErrors(validate.errors).map(({ field, message }) => ({ code: 'schema_violation', message: `${field || '(root)'} ${message}`, pointer: field }));
     return quarantine(problems, parsed);
   }
   try {
     // Normalisers see a bounded prefix of every string (linear time whatever the sender
-    // wrote); the event carries the payload exactly as received.
-    return { ...SOURCES[source].normalise(boundedView(parsed), receivedAt), payload: parsed as SyncEvent['payload'] };
+    // wrote); the event carries the payload exactly as received. No string in a body of at
+    // most CLASSIFY_PREFIX_CHARS bytes can be longer than that (a JSON string takes at least
+    // one byte per UTF-16 unit), so such a body, nearly every webhook, is not copied.
+    const view = raw.length <= CLASSIFY_PREFIX_CHARS ? parsed : boundedView(parsed);
+    return { ...SOURCES[source].normalise(view, receivedAt), payload: parsed as SyncEvent['payload'] };
   } catch (error) {
     return quarantine([{ code: 'unrecognised_shape', message: `the ${source} payload could not be normalised: ${(error as Error).message}` }], parsed);
   }

@@ -73,30 +73,35 @@ export class PubSubPublisher implements SyncEventPublisher {
     this.alone = client.topic(topicName, { batching: { maxMessages: 1 }, gaxOpts });
   }
 
-  async publish({ event, data, attributes }: OutboundMessage): Promise<string> {
+  publish({ event, data, attributes }: OutboundMessage): Promise<string> {
     const problem = unstorable({ data, attributes });
-    if (problem) throw new InvalidMessageError(`not published, Pub/Sub would refuse it: ${problem}`);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PublishError(`Pub/Sub did not confirm within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
+    if (problem) return Promise.reject(new InvalidMessageError(`not published, Pub/Sub would refuse it: ${problem}`));
     const unusual = event.type === 'quarantined' || data.length > ALONE_ABOVE_BYTES;
-    const send = (topic: Topic) => topic.publishMessage({ data, attributes });
-    try {
-      // A publish that loses the race may still land later: the sender's retry then
-      // carries the same event id, and every consumer deduplicates on it.
-      return await Promise.race([
-        send(unusual ? this.alone : this.batched).catch((error: unknown) => {
-          if (unusual || (error as { code?: unknown }).code !== INVALID_ARGUMENT) throw error;
-          return send(this.alone);
-        }),
-        deadline,
-      ]);
-    } catch (error) {
-      if (error instanceof PublishError) throw error;
-      throw new PublishError(`publishing to ${this.batched.name} failed: ${(error as Error).message}`, { cause: error });
-    } finally {
-      clearTimeout(timer);
-    }
+    const send = (topic: Topic): Promise<string> => {
+      try {
+        return topic.publishMessage({ data, attributes });
+      } catch (error) {
+        return Promise.reject(error); // the client refuses some messages synchronously
+      }
+    };
+    // One promise settled by whichever comes first, the confirmation or the deadline (not
+    // Promise.race over a deadline promise: each promise costs twice under the framework's
+    // per-request domain). A publish that loses to the deadline may still land later: the
+    // sender's retry then carries the same event id, and every consumer deduplicates on it.
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new PublishError(`Pub/Sub did not confirm within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const fail = (error: unknown) => {
+        clearTimeout(timer);
+        reject(new PublishError(`publishing to ${this.batched.name} failed: ${(error as Error).message}`, { cause: error }));
+      };
+      const done = (id: string) => {
+        clearTimeout(timer);
+        resolve(id);
+      };
+      send(unusual ? this.alone : this.batched).then(done, (error: unknown) => {
+        if (unusual || (error as { code?: unknown }).code !== INVALID_ARGUMENT) return fail(error);
+        send(this.alone).then(done, fail);
+      });
+    });
   }
 }

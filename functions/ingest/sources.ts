@@ -2,7 +2,7 @@ import type { Request } from '@google-cloud/functions-framework';
 import type { AirbyteWebhook } from '../generated/airbyte-webhook.schema.js';
 import type { DbtCloudWebhook } from '../generated/dbt-cloud-webhook.schema.js';
 import type { FivetranWebhook } from '../generated/fivetran-webhook.schema.js';
-import type { SchemaName } from '../shared/schemas.js';
+import type { WebhookSchemaName } from '../shared/schemas.js';
 import type { SyncEvent } from '../shared/sync-event.js';
 import { normaliseAirbyte } from './airbyte/normalise.js';
 import { checkToken, offeredTokens } from './airbyte/token.js';
@@ -17,7 +17,7 @@ import type { Source } from './read-request.js';
 /** What differs between the vendors: how they authenticate, their schema, their shape. */
 interface SourceHandler {
   authenticate(req: Request, raw: Buffer, config: IngestConfig): Promise<void>;
-  schema: SchemaName;
+  schema: WebhookSchemaName;
   normalise(payload: unknown, receivedAt: Date): SyncEvent;
   /** The body's field naming the vendor's event, read for quarantined events when present. */
   vendorEventField?: string;

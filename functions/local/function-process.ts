@@ -25,6 +25,10 @@ export interface FunctionProcess {
 export interface StartFunctionOptions {
   target: 'ingestWebhook' | 'processSyncEvent';
   port: number;
+  /** Another function folder than the built package (the bench's bare handler), as `--source`. */
+  source?: string;
+  /** Node options that NODE_OPTIONS refuses, such as --cpu-prof (the bench's profiles). */
+  execArgv?: string[];
   env: Record<string, string | undefined>;
   /** Called with each line the function prints (its JSON logs). */
   onLine?: (line: string) => void;
@@ -36,8 +40,8 @@ export interface StartFunctionOptions {
  * own process group, exactly as Cloud Functions runs it: FUNCTION_TARGET picks the target
  * and `main` in package.json the code (so `npm run build` must have run).
  */
-export async function startFunction({ target, port, env, onLine, readyTimeoutMs = 30_000 }: StartFunctionOptions): Promise<FunctionProcess> {
-  const child = spawn(process.execPath, [FRAMEWORK_MAIN, `--port=${port}`], {
+export async function startFunction({ target, port, source, execArgv = [], env, onLine, readyTimeoutMs = 30_000 }: StartFunctionOptions): Promise<FunctionProcess> {
+  const child = spawn(process.execPath, [...execArgv, FRAMEWORK_MAIN, `--port=${port}`, ...(source ? [`--source=${source}`] : [])], {
     cwd: PACKAGE_ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

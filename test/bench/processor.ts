@@ -11,6 +11,7 @@ import { fakeDbtCloud, triggerRequests } from '../../functions/local/fake-dbt-cl
 import { fakeSlack } from '../../functions/local/fake-slack.js';
 import { startFunction } from '../../functions/local/function-process.js';
 import { EmulatorAdmin } from '../../functions/local/pubsub-admin.js';
+import { RecordingServer } from '../../functions/local/recording-server.js';
 import { readProcessorConfig } from '../../functions/processor/config.js';
 import { createSyncEventProcessor } from '../../functions/processor/process-sync-event.js';
 import { createLogger } from '../../functions/shared/logger.js';
@@ -31,7 +32,28 @@ const ROUTING = {
   ],
 };
 
-export async function benchProcessor(pubsubHost: string): Promise<void> {
+export interface PipelineFigures {
+  firestoreRpcs: Record<string, number>;
+  /** Signed webhook sent → dbt Cloud stand-in receives the trigger. */
+  webhookToDbtTrigger: Percentiles;
+  /** The emulator alone: a publish (REST) sent → its push delivered to a bare HTTP server. */
+  emulatorPublishToPush: Percentiles;
+}
+
+interface Percentiles {
+  samples: number;
+  p50Ms: number;
+  p90Ms: number;
+  maxMs: number;
+}
+
+function percentiles(latencies: number[]): Percentiles {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+  return { samples: sorted.length, p50Ms: at(0.5), p90Ms: at(0.9), maxMs: at(1) };
+}
+
+export async function benchProcessor(pubsubHost: string): Promise<PipelineFigures> {
   const firestore = await startEmulator('firestore');
   const dbt = fakeDbtCloud();
   const slack = fakeSlack();
@@ -60,7 +82,7 @@ export async function benchProcessor(pubsubHost: string): Promise<void> {
       return String(counter.count);
     };
     const duplicate = syncEvent({ connector: { id: 'one-dup', name: 'one-dup' } });
-    const rows = [
+    const rows: [string, string][] = [
       ['routed success, one dbt job', await count(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'one', name: 'one' } }))))],
       ['failure, one Slack alert', await count(() => run(pubSubCloudEvent(failedSync({ connector: { id: 'unrouted', name: 'unrouted' } }))))],
       ['three dbt jobs and a Slack message', await count(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'three', name: 'three' } }))))],
@@ -70,8 +92,11 @@ export async function benchProcessor(pubsubHost: string): Promise<void> {
       })()],
     ];
     console.log(table(['event', 'Firestore RPCs'], rows));
+    const firestoreRpcs = Object.fromEntries(rows.map(([event, count]) => [event, Number(count)]));
     await db.terminate();
     await counter.stop();
+
+    const emulatorPublishToPush = await publishToPush(pubsubHost);
 
     console.log(`\nWebhook → dbt Cloud stand-in (${LATENCY_SAMPLES} signed Fivetran sync_end, one at a time, through ingest, Pub/Sub push, the processor and Firestore)\n`);
     const dir = mkdtempSync(join(tmpdir(), 'postload-bench-'));
@@ -103,9 +128,19 @@ export async function benchProcessor(pubsubHost: string): Promise<void> {
         await dbt.waitFor(1, { timeoutMs: 30_000, filter: (r) => r.method === 'POST' && (r.json as { cause?: string } | undefined)?.cause?.includes(syncId) === true });
         if (i >= 2) latencies.push(performance.now() - started); // the first two warm both functions up
       }
-      const sorted = [...latencies].sort((a, b) => a - b);
-      const at = (q: number) => `${sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(0)} ms`;
-      console.log(table(['samples', 'p50', 'p90', 'max', 'dbt runs started'], [[String(latencies.length), at(0.5), at(0.9), at(1), String(triggerRequests(dbt).length)]]));
+      const webhookToDbtTrigger = percentiles(latencies);
+      const show = ({ samples, p50Ms, p90Ms, maxMs }: Percentiles) => [String(samples), `${p50Ms} ms`, `${p90Ms} ms`, `${maxMs} ms`];
+      console.log(
+        table(
+          ['path', 'samples', 'p50', 'p90', 'max'],
+          [
+            ['webhook → ingest → Pub/Sub push → processor → dbt Cloud trigger', ...show(webhookToDbtTrigger)],
+            ['the emulator alone: publish → push delivered', ...show(emulatorPublishToPush)],
+          ],
+        ),
+      );
+      console.log(`dbt runs started: ${triggerRequests(dbt).length}`);
+      return { firestoreRpcs, webhookToDbtTrigger, emulatorPublishToPush };
     } finally {
       await ingest.stop();
       await processor.stop();
@@ -113,5 +148,37 @@ export async function benchProcessor(pubsubHost: string): Promise<void> {
   } finally {
     await Promise.all([dbt.stop(), slack.stop()]);
     await firestore.stop();
+  }
+}
+
+/**
+ * The floor under the pipeline figure: the Pub/Sub emulator's own publish → push delivery,
+ * measured the same way (one message at a time) to an HTTP server that only answers 204.
+ */
+async function publishToPush(pubsubHost: string): Promise<Percentiles> {
+  const receiver = new RecordingServer('push receiver', () => ({ status: 204 }));
+  const url = await receiver.start();
+  const admin = new EmulatorAdmin(pubsubHost, PROJECT);
+  const topic = `bench-push-${process.pid}`;
+  await admin.ensureTopic(topic);
+  await admin.ensureTopic(`${topic}-dead-letter`);
+  await admin.ensurePushSubscription(`${topic}-receiver`, { topic, endpoint: `${url}/push`, deadLetterTopic: `${topic}-dead-letter` });
+  try {
+    const latencies: number[] = [];
+    for (let i = 0; i < LATENCY_SAMPLES + 2; i++) {
+      const marker = randomUUID();
+      const started = performance.now();
+      const response = await fetch(`http://${pubsubHost}/v1/projects/${PROJECT}/topics/${topic}:publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ data: Buffer.from(marker).toString('base64') }] }),
+      });
+      if (!response.ok) throw new Error(`publish to the emulator failed: ${response.status} ${await response.text()}`);
+      await receiver.waitFor(1, { timeoutMs: 30_000, filter: (r) => r.body.includes(Buffer.from(marker).toString('base64')) });
+      if (i >= 2) latencies.push(performance.now() - started);
+    }
+    return percentiles(latencies);
+  } finally {
+    await receiver.stop();
   }
 }

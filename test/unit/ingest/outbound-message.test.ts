@@ -4,8 +4,10 @@ import { boundedView, CLASSIFY_PREFIX_CHARS } from '../../../functions/ingest/bo
 import { MAX_BODY_BYTES_LIMIT } from '../../../functions/ingest/config.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../../../functions/ingest/json-depth.js';
 import { outboundMessage } from '../../../functions/ingest/outbound-message.js';
+import { SOURCES } from '../../../functions/ingest/sources.js';
 import { validator } from '../../../functions/shared/schemas.js';
 import { messageBytes, PUBSUB_MESSAGE_MAX_BYTES, storable, type SyncEvent } from '../../../functions/shared/sync-event.js';
+import { fixtureNames, fixtureText } from '../../support/webhook-fixtures.js';
 
 const isSyncEvent = validator<SyncEvent>('sync-event.v1');
 const receivedAt = new Date('2026-11-29T12:00:00.000Z');
@@ -104,4 +106,32 @@ describe('what the normalisers see', () => {
     assert.equal(Object.getPrototypeOf(proto), Object.prototype);
     assert.deepEqual(Object.keys(proto), ['__proto__']);
   });
+
+  // A body of at most CLASSIFY_PREFIX_CHARS bytes is normalised from the parsed payload itself,
+  // without the bounded copy: the copy must change nothing for it, and no normaliser may
+  // change what it reads (the same object is the event's payload).
+  for (const source of ['fivetran', 'airbyte', 'dbt-cloud'] as const) {
+    it(`${source}: every fixture normalises the same from the bounded copy and from the payload itself, which stays as received`, () => {
+      for (const name of fixtureNames(source)) {
+        const text = fixtureText(source, name);
+        assert.ok(Buffer.byteLength(text) <= CLASSIFY_PREFIX_CHARS, `${name} is small enough to skip the copy`);
+        const parsed = JSON.parse(text) as unknown;
+        let fromCopy: unknown;
+        try {
+          fromCopy = SOURCES[source].normalise(boundedView(parsed), receivedAt);
+        } catch (error) {
+          fromCopy = (error as Error).message;
+        }
+        let fromItself: unknown;
+        try {
+          fromItself = SOURCES[source].normalise(parsed, receivedAt);
+        } catch (error) {
+          fromItself = (error as Error).message;
+        }
+        assert.deepEqual(fromItself, fromCopy, name);
+        assert.deepEqual(parsed, JSON.parse(text), `${name}: the payload is unchanged`);
+        assert.deepEqual(outboundMessage(source, Buffer.from(text), receivedAt).event.payload, JSON.parse(text), name);
+      }
+    });
+  }
 });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { createLogger, traceFields } from '../../../functions/shared/logger.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -37,5 +39,23 @@ describe('logger', () => {
     assert.equal(lines[0]!.message, 'refused');
     assert.equal(lines[0]!.eventId, 'e1');
     assert.doesNotMatch(JSON.stringify(lines[0]), /abc/);
+  });
+
+  it('loses no line to its asynchronous stdout writes when the process exits at once, through a slow reader', async () => {
+    // The shared logger writes without blocking; pino flushes the rest on exit. A child
+    // logs LINES lines and exits in the same tick while this process reads its pipe slowly.
+    const LINES = 5000;
+    const logger = fileURLToPath(new URL('../../../dist/shared/logger.js', import.meta.url));
+    const script = `const { logger } = await import(${JSON.stringify(logger)}); for (let i = 0; i < ${LINES}; i++) logger.info({ i, pad: 'x'.repeat(200) }, 'line'); process.exit(0);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' } });
+    child.stdout.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300)); // let the pipe fill while the child is writing
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stdout.resume();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0);
+    const lines = Buffer.concat(chunks).toString('utf8').trim().split('\n').map((line) => JSON.parse(line) as { i: number });
+    assert.deepEqual(lines.map((line) => line.i), Array.from({ length: LINES }, (_, i) => i));
   });
 });
