@@ -7,13 +7,16 @@ import { decodeSyncEvent, InvalidSyncEventError, type SyncEvent } from '../share
 import { performDbtJob, performSlack, type ActionContext } from './actions.js';
 import { DbtCloudClient } from './clients/dbt-cloud.js';
 import type { FetchLike } from './clients/http-retry.js';
-import { renderEventMessage, renderFinalAlert, renderInvalidMessage, renderUnrecordedAlert, type DbtJobReport } from './clients/slack-message.js';
+import { renderEventMessage, renderFinalAlert, renderInvalidMessage, renderUnrecordedAlert, type DbtJobReport, type SlackMessage } from './clients/slack-message.js';
 import { SlackClient } from './clients/slack.js';
 import type { ProcessorConfig } from './config.js';
 import { startDeadline } from './deadline.js';
 import { classifyError, describeError, PermanentError, TransientError } from './errors.js';
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
 import { DEFAULT_WEBHOOK, planFor, slackActionId, type RoutePlan } from './planning/routing.js';
+import { EventOrchestration, LIST_LAG_MS, type BusyNote, type JoinMessageAction } from './orchestration.js';
+import type { ActiveRunsObservation } from './planning/coalesce.js';
+import { coalescedLine, joinFiredMessage, joinWaitingMessage, skippedLine, type JoinRunReport } from './planning/join-messages.js';
 import { readPubSubMessage, type PubSubMessage } from './pubsub-message.js';
 import { mergeConnector } from './store/connector-document.js';
 import { cutText } from './store/document-size.js';
@@ -62,6 +65,13 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   // Recording after the last outbound call needs at most two Firestore round trips.
   const reserveMs = Math.min(config.firestoreTimeoutMs, Math.floor(config.outboundBudgetMs / 4));
   const settingOf = (reference: string) => config.slackWebhooks.get(reference)?.setting ?? reference;
+  const orchestrationSettings = {
+    jobStateCollection: config.jobStateCollection,
+    joinsCollection: config.joinsCollection,
+    leaseMs: config.leaseMs,
+    listLagMs: LIST_LAG_MS,
+    settingOf,
+  };
   const finalAlert = { actionId: FINAL_ALERT, target: settingOf(alertWebhook), fromDelivery: config.maxDeliveryAttempts };
 
   async function processEvent(event: SyncEvent, message: PubSubMessage, ctx: ActionContext): Promise<void> {
@@ -71,28 +81,49 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       ...plan.dbtJobs.map((job) => ({ actionId: job.actionId, kind: 'dbt' as const, target: job.jobId })),
       ...plan.slack.map((target) => ({ actionId: target.actionId, kind: 'slack' as const, target: settingOf(target.webhook) })),
     ];
-    const begun = await store
-      .begin({
-      docId: event.id,
-      deliveryId,
-      messageId: message.messageId,
-      planned,
-      initial: () => initialEventRecord(event, plan.routes),
-      ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()) } } : {}),
-      finalAlert,
-      deadline: ctx.deadline.total,
-    })
-      .catch((error: unknown) => alertUnrecorded(event, error, ctx));
+    // Issue 12: the jobs' state and the joins are read and written in the claim transaction.
+    // A decision that needs dbt Cloud's word on a waiting run commits nothing; the list is
+    // asked outside the transaction and the transaction runs again with its answer.
+    const observed = new Map<string, ActiveRunsObservation>();
+    let orchestration: EventOrchestration;
+    let begun: Begun;
+    for (let round = 1; ; round++) {
+      orchestration = new EventOrchestration(event, plan, config.routing, orchestrationSettings, now, observed);
+      const shared = orchestration.request();
+      begun = await store
+        .begin({
+          docId: event.id,
+          deliveryId,
+          messageId: message.messageId,
+          planned,
+          initial: () => initialEventRecord(event, plan.routes),
+          ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()) } } : {}),
+          ...(shared ? { shared } : {}),
+          finalAlert,
+          deadline: ctx.deadline.total,
+        })
+        .catch((error: unknown) => alertUnrecorded(event, error, ctx));
+      if (!begun.confirm.length) break;
+      if (round >= 3) throw new TransientError(`event ${event.id}: the dbt jobs' state kept changing while confirming their waiting runs`, { system: 'postload' });
+      await confirmWaitingRuns(begun.confirm, observed, ctx);
+    }
     if (begun.connectorSkipped) ctx.log.warn({ reason: begun.connectorSkipped }, 'connector document not updated for this event');
     if (begun.finished) {
       ctx.log.info({ deliveries: begun.data.deliveries }, 'event already processed by an earlier delivery; acknowledged');
       return;
     }
 
-    const outcomes = await performActions(event, plan, begun, ctx);
-    const ids = planned.map((a) => a.actionId);
-    const status = await store.settle(begun, deliveryId, outcomes, (actions) => eventStatus(ids.map((id) => actions[id]?.status ?? 'waiting')), ctx.deadline.total);
-    const fields = { status, routes: plan.routes, actions: Object.fromEntries([...outcomes].map(([id, o]) => [id, o.status])) };
+    const outcomes = await performActions(event, plan, orchestration, begun, ctx);
+    const ids = [...begun.claims.keys()].filter((id) => id !== FINAL_ALERT);
+    const status = await store.settle(
+      begun,
+      deliveryId,
+      outcomes,
+      (actions) => eventStatus(ids.map((id) => actions[id]?.status ?? 'waiting')),
+      ctx.deadline.total,
+      (docs, ours) => orchestration.sharedAfter(docs, ours),
+    );
+    const fields = { status, routes: plan.routes, actions: Object.fromEntries([...outcomes].map(([id, o]) => [id, o.status])), ...(begun.data.joins ? { joins: begun.data.joins } : {}) };
     if (status === 'retrying') {
       const left = ids.filter((id) => !isFinal(stateAfter(begun, outcomes, id))).map((id) => `${id} (${lastErrorOf(begun, outcomes, id) ?? 'waiting for the jobs it reports'})`);
       throw new TransientError(`event ${event.id} is not done yet: ${left.join('; ')}`, { system: 'postload' });
@@ -115,11 +146,31 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     throw new PermanentError(`the audit record cannot be written: ${reason}; alerted in Slack, acknowledged`, { system: 'Firestore' });
   }
 
+  /**
+   * dbt Cloud's list of the job's queued, starting and running runs, for each job whose
+   * tracked run would absorb this event. When the list cannot be read, an empty answer
+   * stands in: postload's own record decides (a run it triggered within the list's lag
+   * still counts as waiting; an older one as finished, so a new run starts: never a lost load).
+   */
+  async function confirmWaitingRuns(jobIds: string[], observed: Map<string, ActiveRunsObservation>, ctx: ActionContext): Promise<void> {
+    await Promise.all(
+      jobIds.map(async (jobId) => {
+        try {
+          observed.set(jobId, await ctx.dbt!.activeRuns(jobId, ctx.deadline.outbound, []));
+        } catch (error) {
+          ctx.log.warn({ jobId, err: describeError(error) }, 'dbt Cloud list-runs could not confirm the waiting run; deciding from postload\'s own record');
+          observed.set(jobId, { runs: new Map() });
+        }
+      }),
+    );
+  }
+
   /** Step 4: the dbt jobs in parallel, then each message once the jobs it reports are settled, then (last delivery only) the final alert. */
-  async function performActions(event: SyncEvent, plan: RoutePlan, begun: Begun, ctx: ActionContext): Promise<Map<string, ActionOutcome>> {
+  async function performActions(event: SyncEvent, plan: RoutePlan, orchestration: EventOrchestration, begun: Begun, ctx: ActionContext): Promise<Map<string, ActionOutcome>> {
     const outcomes = new Map<string, ActionOutcome>();
     const claimed = (id: string) => begun.claims.get(id)?.decision.decision === 'claim';
-    const jobs = plan.dbtJobs.filter((job) => claimed(job.actionId));
+    const allJobs = orchestration.jobs;
+    const jobs = allJobs.filter((job) => claimed(job.actionId));
     // performDbtJob never throws and every call inside is cut to the deadline: allSettled
     // waits for all of them, so nothing outlives the invocation.
     const settled = await Promise.allSettled(jobs.map((job) => performDbtJob(event, job, begun.claims.get(job.actionId)!, ctx)));
@@ -127,17 +178,21 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       outcomes.set(jobs[i]!.actionId, result.status === 'fulfilled' ? result.value : { status: 'retry', error: describeError(result.reason), httpStatus: null, notBeforeMs: null, uncertain: true, requests: [] });
     });
 
-    const reports = plan.dbtJobs.map((job) => reportFor(job.jobId, begun.claims.get(job.actionId)?.record, outcomes.get(job.actionId)));
-    const jobsSettled = plan.dbtJobs.every((job) => isFinal(stateAfter(begun, outcomes, job.actionId)));
+    const reports = allJobs.map((job) => reportFor(job.jobId, recordOf(begun, job.actionId), outcomes.get(job.actionId), new Date(now())));
+    const jobsSettled = allJobs.every((job) => isFinal(stateAfter(begun, outcomes, job.actionId)));
     const anyJobFailed = reports.some((r) => r.state === 'failed');
     for (const target of plan.slack.filter((t) => claimed(t.actionId))) {
       if (!jobsSettled) outcomes.set(target.actionId, { status: 'waiting' });
       else if (!target.notify && !anyJobFailed) outcomes.set(target.actionId, { status: 'succeeded', sent: false, requests: [] });
       else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { alert: !target.notify }), ctx));
     }
+    for (const join of orchestration.messages.filter((m) => claimed(m.actionId))) {
+      const message = joinMessage(join, begun, outcomes);
+      outcomes.set(join.actionId, message ? await performSlack(join.actionId, join.webhook, message, ctx) : { status: 'waiting' });
+    }
 
     if (claimed(FINAL_ALERT)) {
-      const unfinished = [...plan.dbtJobs.map((j) => j.actionId), ...plan.slack.map((s) => s.actionId)]
+      const unfinished = [...allJobs.map((j) => j.actionId), ...plan.slack.map((s) => s.actionId), ...orchestration.messages.map((m) => m.actionId)]
         .filter((id) => !isFinal(stateAfter(begun, outcomes, id)))
         .map((id) => ({ actionId: id, target: recordOf(begun, id)?.target ?? id, lastError: lastErrorOf(begun, outcomes, id) }));
       outcomes.set(
@@ -219,7 +274,33 @@ function lastErrorOf(begun: Begun, outcomes: Map<string, ActionOutcome>, id: str
   return recordOf(begun, id)?.lastError ?? null;
 }
 
-function reportFor(jobId: string, previous: ActionRecord | undefined, outcome: ActionOutcome | undefined): DbtJobReport {
+/** A join's Slack message, once what it reports is known (the firing waits for its job's outcome). */
+function joinMessage(action: JoinMessageAction, begun: Begun, outcomes: Map<string, ActionOutcome>): SlackMessage | undefined {
+  const now = new Date();
+  if (action.kind === 'waiting') {
+    const [first] = action.note.failures ?? [];
+    return first ? joinWaitingMessage(action.join.name, first.upstream, first.failure, now) : undefined;
+  }
+  if (!action.note.firing || !isFinal(stateAfter(begun, outcomes, action.jobActionId))) return undefined;
+  const record = recordOf(begun, action.jobActionId);
+  const outcome = outcomes.get(action.jobActionId);
+  const busy = record?.busy as BusyNote | undefined;
+  const jobId = action.join.jobId;
+  let run: JoinRunReport;
+  if (outcome?.status === 'succeeded' && outcome.runId !== undefined) run = { jobId, outcome: 'triggered', runId: outcome.runId, href: outcome.runHref ?? null };
+  else if (outcome?.status === 'failed') run = { jobId, outcome: 'failed', error: outcome.error };
+  else if (busy) run = { jobId, outcome: busy.outcome, runId: busy.runId };
+  else if (record?.status === 'succeeded' && typeof record.runId === 'number') run = { jobId, outcome: 'triggered', runId: record.runId, href: record.runHref ?? null };
+  else run = { jobId, outcome: 'failed', error: record?.lastError ?? 'failed' };
+  return joinFiredMessage(action.join.name, action.note.firing, run);
+}
+
+function reportFor(jobId: string, previous: ActionRecord | undefined, outcome: ActionOutcome | undefined, now: Date): DbtJobReport {
+  const busy = !outcome ? (previous?.busy as BusyNote | undefined) : undefined;
+  if (busy) {
+    const note = busy.outcome === 'coalesced' ? coalescedLine(jobId, { id: busy.runId, status: busy.runStatus, triggeredAt: busy.runTriggeredAt }, now) : skippedLine(jobId, busy.runId, busy.runStatus);
+    return { jobId, state: busy.outcome, runId: busy.runId, note };
+  }
   const state = outcome ?? (previous && { ...previous, error: previous.lastError ?? 'failed' });
   if (state?.status === 'succeeded') return { jobId, state: 'started', ...(state.runId == null ? {} : { runId: state.runId }), href: state.runHref ?? null };
   if (state?.status === 'failed') return { jobId, state: 'failed', error: 'error' in state ? String(state.error) : 'failed' };
