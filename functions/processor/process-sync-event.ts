@@ -262,7 +262,8 @@ function recordOf(begun: Begun, id: string): ActionRecord | undefined {
 function stateAfter(begun: Begun, outcomes: Map<string, ActionOutcome>, id: string): ActionStatus {
   const outcome = outcomes.get(id);
   if (outcome) return outcome.status;
-  return begun.claims.get(id)?.record?.status ?? 'waiting';
+  // As this delivery's begin left it: an action coalesced or skipped there is final already.
+  return recordOf(begun, id)?.status ?? 'waiting';
 }
 
 function lastErrorOf(begun: Begun, outcomes: Map<string, ActionOutcome>, id: string): string | null {

@@ -56,6 +56,7 @@ describe(`chaos: ${EVENTS} events with vendor duplicates and faulty dbt Cloud an
         FIRESTORE_EMULATOR_HOST: firestoreHost,
         AUDIT_COLLECTION: collection,
         CONNECTORS_COLLECTION: `chaos-connectors-${process.pid}`,
+        JOB_STATE_COLLECTION: `chaos-jobs-${process.pid}`,
         OUTBOUND_BUDGET_MS: '6000',
         OUTBOUND_TIMEOUT_MS: '1500',
         OUTBOUND_RETRY_MIN_DELAY_MS: '20',

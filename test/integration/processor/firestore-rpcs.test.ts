@@ -53,6 +53,7 @@ describe('Firestore round trips per event, counted against the emulator', functi
       GOOGLE_CLOUD_PROJECT: PROJECT_ID,
       AUDIT_COLLECTION: `rpc-events-${process.pid}`,
       CONNECTORS_COLLECTION: `rpc-connectors-${process.pid}`,
+      JOB_STATE_COLLECTION: `rpc-jobs-${process.pid}`,
     };
     run = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger: createLogger(new Writable({ write: (_c, _e, done) => done() })) });
     // Warm the client (channel set-up is not an RPC, but keep the first count clean).
