@@ -21,8 +21,26 @@ const ROUTING = {
   routes: [
     { name: 'one-job', match: { connectorId: 'one' }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } },
     { name: 'three-jobs', match: { connectorId: 'three' }, dbtJobs: [{ jobId: 31 }, { jobId: 32 }, { jobId: 33 }], slack: { notify: ['sync.succeeded', 'sync.failed'] } },
+    { name: 'coalescing', match: { connectorId: 'busy' }, dbtJobs: [{ jobId: 41 }], slack: { notify: [] } },
+    { name: 'quiet', match: { connectorId: { glob: 'up-*' } }, slack: { notify: [] } },
+  ],
+  joins: [
+    {
+      name: 'mart',
+      upstreams: [
+        { name: 'a', match: { connectorId: 'up-a' } },
+        { name: 'b', match: { connectorId: 'up-b' } },
+      ],
+      within: 'PT1H',
+      dbtJob: { jobId: 51 },
+      slack: { notify: [] },
+    },
   ],
 };
+
+// Issue 12: an event that merges into a waiting run asks dbt Cloud first (list-runs), and
+// decides again on what it read: one more read than a routed event.
+export const ORCHESTRATED_BUDGETS = { coalesced: 4 };
 
 describe('Firestore round trips per event, counted against the emulator', function () {
   this.timeout(60_000);
@@ -53,6 +71,7 @@ describe('Firestore round trips per event, counted against the emulator', functi
       GOOGLE_CLOUD_PROJECT: PROJECT_ID,
       AUDIT_COLLECTION: `rpc-events-${process.pid}`,
       CONNECTORS_COLLECTION: `rpc-connectors-${process.pid}`,
+      JOINS_COLLECTION: `rpc-joins-${process.pid}`,
       JOB_STATE_COLLECTION: `rpc-jobs-${process.pid}`,
     };
     run = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger: createLogger(new Writable({ write: (_c, _e, done) => done() })) });
@@ -100,5 +119,23 @@ describe('Firestore round trips per event, counted against the emulator', functi
     assert.ok(rpcs <= BUDGETS.duplicate, `${rpcs} RPCs`);
     const record = (await db.collection(`rpc-events-${process.pid}`).doc(event.id).get()).data()!;
     assert.equal(record.deliveries, 2);
+  });
+
+  it(`a join's upstreams, the completing one starting the join's job: each at most ${BUDGETS.routed} RPCs (the join and job documents ride in the same read and commit)`, async () => {
+    const now = new Date().toISOString();
+    const first = await rpcsFor(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'up-a', name: 'a' }, occurredAt: now }))));
+    const triggers = triggerRequests(dbt).length;
+    const completing = await rpcsFor(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'up-b', name: 'b' }, occurredAt: now }))));
+    assert.equal(triggerRequests(dbt).length, triggers + 1, 'the join fired');
+    assert.ok(first <= BUDGETS.routed, `upstream: ${first} RPCs`);
+    assert.ok(completing <= BUDGETS.routed, `completing upstream: ${completing} RPCs`);
+  });
+
+  it(`an event coalesced into a waiting run (confirmed with dbt Cloud): at most ${ORCHESTRATED_BUDGETS.coalesced} RPCs`, async () => {
+    await run(pubSubCloudEvent(syncEvent({ connector: { id: 'busy', name: 'busy' } })));
+    const triggers = triggerRequests(dbt).length;
+    const rpcs = await rpcsFor(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'busy', name: 'busy' } }))));
+    assert.equal(triggerRequests(dbt).length, triggers, 'coalesced, not triggered');
+    assert.ok(rpcs <= ORCHESTRATED_BUDGETS.coalesced, `${rpcs} RPCs`);
   });
 });
