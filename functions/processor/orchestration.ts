@@ -60,6 +60,12 @@ export interface JoinMessageAction {
   jobActionId: string;
 }
 
+/** Whether the join's `slack.notify` asks for the firing message, given what the job came to. */
+export function firingNotified(join: CompiledJoin, outcome: 'triggered' | 'coalesced' | 'skipped' | 'failed'): boolean {
+  const notify = join.config.slack?.notify ?? DEFAULT_JOIN_NOTIFY;
+  return notify.includes(outcome === 'coalesced' || outcome === 'skipped' ? outcome : 'fired');
+}
+
 interface AttemptResult {
   jobs: PlannedDbtJob[];
   messages: JoinMessageAction[];
@@ -140,7 +146,7 @@ export class EventOrchestration {
       if (note.outcome === 'fired' && note.firing) {
         if (!jobs.some((j) => j.actionId === job.actionId)) jobs.push(job);
         joinRounds.set(job.actionId, { join, round: note.firing.round });
-        if (notify.includes('fired')) messages.push({ actionId: `join-fired-${short(join.name)}`, webhook, join, note, kind: 'fired', jobActionId: job.actionId });
+        if (notify.some((n) => n !== 'waiting')) messages.push({ actionId: `join-fired-${short(join.name)}`, webhook, join, note, kind: 'fired', jobActionId: job.actionId });
       }
       if (note.outcome === 'failed' && note.alert && notify.includes('waiting')) {
         messages.push({ actionId: `join-waiting-${short(join.name)}`, webhook, join, note, kind: 'waiting', jobActionId: job.actionId });
@@ -216,7 +222,7 @@ export class EventOrchestration {
   /**
    * The shared documents after this delivery's own outcomes: the run a trigger started
    * becomes the job's tracked run (only while the event still holds the job's trigger
-   * lease, or under `queue`), a trigger that failed for good releases its lease, and a
+   * lease: under `queue` nothing is tracked, so queued triggers never contend), a trigger that failed for good releases its lease, and a
    * fired join records the run it started.
    */
   sharedAfter(docs: SharedDocs, ours: Map<string, ActionOutcome>): SharedDocs {
@@ -230,7 +236,7 @@ export class EventOrchestration {
       const slot = slotFor(doc, job.options);
       const mine = slot.trigger?.eventId === this.event.id;
       if (outcome.status === 'succeeded' && outcome.runId !== undefined) {
-        if (mine || busyPolicyOf(job.options) === 'queue') out.set(key, withSlot(doc, job.jobId, recordTriggered(slot, this.event.id, outcome.runId, now), now) as unknown as Record<string, unknown>);
+        if (mine) out.set(key, withSlot(doc, job.jobId, recordTriggered(slot, this.event.id, outcome.runId, now), now) as unknown as Record<string, unknown>);
         const joined = this.result.joinRounds.get(actionId);
         const joinKey = joined && this.joinKey(joined.join);
         const joinDoc = joinKey && ((out.get(joinKey) ?? docs.get(joinKey)) as JoinStateDoc | undefined);

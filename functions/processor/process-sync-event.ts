@@ -14,7 +14,7 @@ import { startDeadline } from './deadline.js';
 import { classifyError, describeError, PermanentError, TransientError } from './errors.js';
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
 import { DEFAULT_WEBHOOK, planFor, slackActionId, type RoutePlan } from './planning/routing.js';
-import { EventOrchestration, LIST_LAG_MS, type BusyNote, type JoinMessageAction } from './orchestration.js';
+import { EventOrchestration, firingNotified, LIST_LAG_MS, type BusyNote, type JoinMessageAction } from './orchestration.js';
 import type { ActiveRunsObservation } from './planning/coalesce.js';
 import { coalescedLine, joinFiredMessage, joinWaitingMessage, skippedLine, type JoinRunReport } from './planning/join-messages.js';
 import { readPubSubMessage, type PubSubMessage } from './pubsub-message.js';
@@ -188,7 +188,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     }
     for (const join of orchestration.messages.filter((m) => claimed(m.actionId))) {
       const message = joinMessage(join, begun, outcomes);
-      outcomes.set(join.actionId, message ? await performSlack(join.actionId, join.webhook, message, ctx) : { status: 'waiting' });
+      if (message === 'not-notified') outcomes.set(join.actionId, { status: 'succeeded', sent: false, requests: [] });
+      else outcomes.set(join.actionId, message ? await performSlack(join.actionId, join.webhook, message, ctx) : { status: 'waiting' });
     }
 
     if (claimed(FINAL_ALERT)) {
@@ -276,7 +277,7 @@ function lastErrorOf(begun: Begun, outcomes: Map<string, ActionOutcome>, id: str
 }
 
 /** A join's Slack message, once what it reports is known (the firing waits for its job's outcome). */
-function joinMessage(action: JoinMessageAction, begun: Begun, outcomes: Map<string, ActionOutcome>): SlackMessage | undefined {
+function joinMessage(action: JoinMessageAction, begun: Begun, outcomes: Map<string, ActionOutcome>): SlackMessage | 'not-notified' | undefined {
   const now = new Date();
   if (action.kind === 'waiting') {
     const [first] = action.note.failures ?? [];
@@ -293,6 +294,7 @@ function joinMessage(action: JoinMessageAction, begun: Begun, outcomes: Map<stri
   else if (busy) run = { jobId, outcome: busy.outcome, runId: busy.runId };
   else if (record?.status === 'succeeded' && typeof record.runId === 'number') run = { jobId, outcome: 'triggered', runId: record.runId, href: record.runHref ?? null };
   else run = { jobId, outcome: 'failed', error: record?.lastError ?? 'failed' };
+  if (!firingNotified(action.join, run.outcome)) return 'not-notified';
   return joinFiredMessage(action.join.name, action.note.firing, run);
 }
 
