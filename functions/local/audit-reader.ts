@@ -6,7 +6,7 @@ export interface AuditRecord {
   type: string;
   status: string;
   deliveries: number;
-  actions: Record<string, { kind: 'dbt' | 'slack'; target: string; status: string; attempts: number; runId?: number | null; runHref?: string | null }>;
+  actions: Record<string, { kind: 'dbt' | 'slack'; target: string; status: string; attempts: number; runId?: number | null; runHref?: string | null; busy?: { outcome: 'coalesced' | 'skipped'; runId: number } }>;
   [field: string]: unknown;
 }
 

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { freePort, registerForCleanup, startEmulator, type EmulatorKind } from './emulators.js';
 import { formatFunctionLine, formatStandInRequest, painter, type Painter } from './console-output.js';
-import { fakeDbtCloud } from './fake-dbt-cloud.js';
+import { fakeDbtCloud, type FakeDbtCloud } from './fake-dbt-cloud.js';
 import { fakeSlack } from './fake-slack.js';
 import { startFunction, type FunctionProcess, type StartFunctionOptions } from './function-process.js';
 import { PORT_SETTINGS, type LocalPorts, type LocalSettings } from './local-settings.js';
@@ -41,7 +41,7 @@ export interface LocalStack {
   /** The dbt Cloud webhook URL (requests signed with DBT_CLOUD_WEBHOOK_SECRET in Authorization). */
   dbtCloudUrl: string;
   /** The stand-ins, when they run (not when DBT_CLOUD_BASE_URL / SLACK_WEBHOOK_URL point elsewhere). */
-  dbt: RecordingServer | undefined;
+  dbt: FakeDbtCloud | undefined;
   slack: RecordingServer | undefined;
   dbtBaseUrl: string;
   slackWebhookUrl: string;
@@ -243,14 +243,14 @@ async function emulator(kind: EmulatorKind, given: string | undefined, port: num
   return running.host;
 }
 
-async function standIn(
-  server: RecordingServer,
+async function standIn<S extends RecordingServer>(
+  server: S,
   port: number,
   name: 'dbt Cloud' | 'Slack',
   stoppers: Array<() => Promise<void>>,
   print: (line: string) => void,
   paint: Painter,
-): Promise<RecordingServer> {
+): Promise<S> {
   server.onRequest = (request, reply) => print(formatStandInRequest(name, request, reply, paint));
   await server.start(port);
   stoppers.push(() => server.stop());

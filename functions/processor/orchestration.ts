@@ -13,7 +13,7 @@ import { DEFAULT_JOIN_NOTIFY } from './planning/join-messages.js';
 import { joinDocId, type JoinFiring, type JoinStateDoc, type UpstreamFailure } from './planning/join-state.js';
 import { applyToJoin, joinJob, joinsFor, recordJoinRun, type CompiledJoin, type JoinOutcome } from './planning/join.js';
 import { DEFAULT_WEBHOOK, type LoadedRouting, type PlannedDbtJob, type RoutePlan } from './planning/routing.js';
-import type { ActionOutcome, SharedAttempt, SharedDocs, SharedRequest } from './store/event-store.js';
+import type { ActionOutcome, RunToConfirm, SharedAttempt, SharedDocs, SharedRequest } from './store/event-store.js';
 
 export interface OrchestrationSettings {
   jobStateCollection: string;
@@ -174,7 +174,7 @@ export class EventOrchestration {
       decide: (decisions) => {
         const done = new Map<string, Record<string, unknown>>();
         const held = new Map<string, string>();
-        const confirm: string[] = [];
+        const confirm: RunToConfirm[] = [];
         for (const job of jobs) {
           if (decisions.get(job.actionId)?.decision !== 'claim') continue;
           const key = this.jobKey(job.jobId);
@@ -197,14 +197,15 @@ export class EventOrchestration {
               writes.set(key, withSlot(doc, job.jobId, decision.slot, now) as unknown as Record<string, unknown>);
               const run = decision.slot.run!;
               const busy: BusyNote = { outcome: decision.kind === 'coalesce' ? 'coalesced' : 'skipped', runId: run.id, runStatus: run.status, runTriggeredAt: run.triggeredAt };
-              done.set(job.actionId, { busy, runId: run.id });
+              // No runId: that field means "this event started the run" (issue 13 follows it).
+              done.set(job.actionId, { busy });
               const joined = joinRounds.get(job.actionId);
               const joinDoc = joined && read<JoinStateDoc>(this.joinKey(joined.join));
               if (joined && joinDoc) writes.set(this.joinKey(joined.join), recordJoinRun(joinDoc, joined.round, { id: run.id, outcome: busy.outcome }, now) as unknown as Record<string, unknown>);
               break;
             }
             case 'confirm':
-              confirm.push(job.jobId);
+              confirm.push({ jobId: job.jobId, runId: decision.runId });
               break;
             case 'wait':
               held.set(job.actionId, `waiting: event ${decision.holder} is starting dbt job ${job.jobId} with the same options right now; the next delivery will ${policy === 'skip' ? 'skip or start' : 'coalesce into or start'} a run`);

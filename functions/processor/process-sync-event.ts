@@ -16,13 +16,14 @@ import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './p
 import { DEFAULT_WEBHOOK, planFor, slackActionId, type RoutePlan } from './planning/routing.js';
 import { EventOrchestration, firingNotified, LIST_LAG_MS, type BusyNote, type JoinMessageAction } from './orchestration.js';
 import type { ActiveRunsObservation } from './planning/coalesce.js';
+import type { RunStatus } from './planning/job-state.js';
 import { coalescedLine, joinFiredMessage, joinWaitingMessage, skippedLine, type JoinRunReport } from './planning/join-messages.js';
 import { readPubSubMessage, type PubSubMessage } from './pubsub-message.js';
 import { mergeConnector } from './store/connector-document.js';
 import { cutText } from './store/document-size.js';
 import { connectorDocId, invalidDocId } from './store/document-ids.js';
 import { initialEventRecord } from './store/event-record.js';
-import { createFirestore, EventStore, type ActionOutcome, type ActionRecord, type Begun } from './store/event-store.js';
+import { createFirestore, EventStore, type ActionOutcome, type ActionRecord, type Begun, type RunToConfirm } from './store/event-store.js';
 
 export interface ProcessorDependencies {
   firestore?: Firestore;
@@ -147,20 +148,27 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   }
 
   /**
-   * dbt Cloud's list of the job's queued, starting and running runs, for each job whose
-   * tracked run would absorb this event. When the list cannot be read, an empty answer
-   * stands in: postload's own record decides (a run it triggered within the list's lag
-   * still counts as waiting; an older one as finished, so a new run starts: never a lost load).
+   * dbt Cloud's word on each run that would absorb this event: the job's queued, starting
+   * and running runs (list-runs, `status__in=[1,2,3]`), and, for a tracked run the list
+   * does not show, that run by id (finished, or unknown to dbt Cloud: a new run starts;
+   * the list may lag a run triggered moments ago). What cannot be read is left out: then
+   * postload's own record decides (a run it triggered within a minute counts as waiting,
+   * an older one as finished, so a new run starts: never a lost load).
    */
-  async function confirmWaitingRuns(jobIds: string[], observed: Map<string, ActiveRunsObservation>, ctx: ActionContext): Promise<void> {
+  async function confirmWaitingRuns(runs: RunToConfirm[], observed: Map<string, ActiveRunsObservation>, ctx: ActionContext): Promise<void> {
     await Promise.all(
-      jobIds.map(async (jobId) => {
+      runs.map(async ({ jobId, runId }) => {
+        const statuses = new Map<number, RunStatus>();
         try {
-          observed.set(jobId, await ctx.dbt!.activeRuns(jobId, ctx.deadline.outbound, []));
+          for (const [id, status] of (await ctx.dbt!.activeRuns(jobId, ctx.deadline.outbound, [])).runs) statuses.set(id, status);
+          if (!statuses.has(runId)) {
+            const status = await ctx.dbt!.runStatus(runId, ctx.deadline.outbound, []);
+            statuses.set(runId, status === 'unknown' ? 'ended' : status);
+          }
         } catch (error) {
-          ctx.log.warn({ jobId, err: describeError(error) }, 'dbt Cloud list-runs could not confirm the waiting run; deciding from postload\'s own record');
-          observed.set(jobId, { runs: new Map() });
+          ctx.log.warn({ jobId, runId, err: describeError(error) }, "dbt Cloud could not confirm the waiting run; deciding from postload's own record");
         }
+        observed.set(jobId, { runs: statuses });
       }),
     );
   }

@@ -4,6 +4,7 @@ import { PermanentError } from '../errors.js';
 import { RetryableRequestError, sendOnce, withinDeadline, withRetries, type AttemptRecord, type CallOptions, type Deadline, type FetchLike, type RetryPolicy } from './http-retry.js';
 import type { DbtJobAction } from '../planning/routing.js';
 import type { ActiveRunsObservation } from '../planning/coalesce.js';
+import { runStatusFromCode, type RunStatus } from '../planning/job-state.js';
 import { activeRunsFrom, activeRunsQuery } from '../planning/dbt-observations.js';
 
 /** A dbt Cloud run postload started (or found it had already started). */
@@ -156,6 +157,21 @@ export class DbtCloudClient {
       const response = await sendOnce({ method: 'GET', url: this.url(`runs/?${activeRunsQuery(jobId)}`), headers: await this.headers(false, deadline) }, call);
       if (response.status >= 300) throw this.permanent(response.status, response.text, jobId);
       return activeRunsFrom(parseJson(response.text));
+    }, call);
+  }
+
+  /**
+   * One run's status (`GET .../runs/{id}/`), for a run the active list does not show: it
+   * may have finished, or the list may lag. undefined when dbt Cloud does not know the run.
+   */
+  async runStatus(runId: number, deadline: Deadline, attempts: AttemptRecord[]): Promise<RunStatus | 'unknown'> {
+    const call = this.callOptions(`dbt Cloud run ${runId}`, deadline, attempts);
+    return withRetries(async () => {
+      const response = await sendOnce({ method: 'GET', url: this.url(`runs/${runId}/`), headers: await this.headers(false, deadline) }, call);
+      if (response.status === 404) return 'unknown';
+      if (response.status >= 300) throw this.permanent(response.status, response.text, `of run ${runId}`);
+      const status = (parseJson(response.text) as { data?: { status?: unknown } } | undefined)?.data?.status;
+      return (typeof status === 'number' && runStatusFromCode(status)) || 'unknown';
     }, call);
   }
 

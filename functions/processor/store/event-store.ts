@@ -51,6 +51,12 @@ export interface Claim {
   record: ActionRecord | undefined;
 }
 
+/** A run postload tracks as waiting (or active), to ask dbt Cloud about before merging into it. */
+export interface RunToConfirm {
+  jobId: string;
+  runId: number;
+}
+
 /** Shared documents by `collection/docId`; undefined when the document does not exist. */
 export type SharedDocs = Map<string, Record<string, unknown> | undefined>;
 
@@ -72,7 +78,7 @@ export interface SharedDecision {
   /** Actions left unclaimed for now, with why (another event is starting the job). */
   held: Map<string, string>;
   /** Jobs whose waiting run must be confirmed with dbt Cloud before deciding: nothing is committed. */
-  confirm: string[];
+  confirm: RunToConfirm[];
   /** Fields merged into the audit record. */
   auditFields: Record<string, unknown>;
 }
@@ -102,7 +108,7 @@ export interface Begun {
   shared: SharedDocs;
   sharedTimes: Map<string, Timestamp | null>;
   /** Set when nothing was committed: these jobs' waiting runs must be confirmed with dbt Cloud first. */
-  confirm: string[];
+  confirm: RunToConfirm[];
 }
 
 export interface BeginRequest {

@@ -166,6 +166,7 @@ describe('orchestration (issue 12) against the Firestore emulator and the dbt Cl
       assert.equal(triggered.length + coalesced.length, 10, 'every event is accounted for');
       const runIds = new Set(triggered.map((a) => a.runId));
       for (const a of coalesced) assert.ok(runIds.has(a.busy!.runId), `coalesced into run ${a.busy!.runId}, which postload started`);
+      for (const a of coalesced) assert.equal(a.runId, undefined, 'runId means this event started the run');
       for (const e of events) assert.equal((await audit(e.id)).status, 'processed');
 
       const state = (await jobState(JOB))!;
@@ -203,6 +204,19 @@ describe('orchestration (issue 12) against the Firestore emulator and the dbt Cl
       await deliver(run, c!);
       assert.deepEqual((await audit(c!.id)).actions[`dbt-job-${JOB}`]!.busy?.runId, second.runId);
       assert.equal(runsOf(JOB).length, 2);
+    });
+
+    it('a run that already finished (the active list no longer shows it; dbt Cloud says Success by id) is not merged into: a new run starts', async () => {
+      const run = processor();
+      const [a, b] = [0, 1].map(() => syncEvent({ connector: { id: 'burst', name: 'b' }, occurredAt: recent() }));
+      await deliver(run, a!);
+      const first = (await audit(a!.id)).actions[`dbt-job-${JOB}`]!.runId!;
+      dbt.setStatus(first, 10); // a quick run: finished seconds after its trigger
+      await deliver(run, b!);
+      const second = (await audit(b!.id)).actions[`dbt-job-${JOB}`]!;
+      assert.equal(second.busy, undefined);
+      assert.equal(runsOf(JOB).length, 2);
+      assert.ok(dbt.requests.some((r) => r.method === 'GET' && r.url.endsWith(`/runs/${first}/`)), 'asked for the run by id');
     });
 
     it('skip: while a run is running, an event is skipped and says which run was busy; once it finished, a run starts', async () => {
