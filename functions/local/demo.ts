@@ -44,7 +44,8 @@ async function main(): Promise<number> {
 }
 
 function printSummary(outcome: ScenarioOutcome): void {
-  const rows = outcome.steps.map(({ sent, published, audit, dbtRuns, slackMessages, duplicatesSuppressed, problems }) => {
+  const rows = outcome.steps.map(({ sent, published, audit, dbtRuns, slackMessages, duplicatesSuppressed, joinOutcome, problems }) => {
+    const join = joinOutcome ? ` (join ${joinOutcome})` : '';
     const dup = sent.step.duplicateOf;
     return [
       String(sent.index + 1),
@@ -52,7 +53,7 @@ function printSummary(outcome: ScenarioOutcome): void {
       String(sent.status),
       sent.eventId ? `${short(sent.eventId)}${dup !== undefined ? ` (= #${dup + 1})` : ''}` : '—',
       sent.eventId ? `${published}×` : 'no',
-      dup !== undefined ? 'none new' : dbtRuns.length ? dbtRuns.map((r) => `job ${/\/jobs\/(\d+)\//.exec(r.url)?.[1]}`).join(', ') : coalescedInto(audit) ?? '—',
+      dup !== undefined ? 'none new' : dbtRuns.length ? `${dbtRuns.map((r) => `job ${/\/jobs\/(\d+)\//.exec(r.url)?.[1]}`).join(', ')}${join}` : coalescedInto(audit) ?? (join ? join.trim() : '—'),
       dup !== undefined ? 'none new' : String(slackMessages.length || '—'),
       audit ? `${audit.status}, ${audit.deliveries} deliver${audit.deliveries === 1 ? 'y' : 'ies'}` : '—',
       duplicatesSuppressed ? String(duplicatesSuppressed) : '—',
