@@ -161,7 +161,8 @@ describe('postload CLI against the local stack', function () {
 
     it('republishes every dead letter with its data and original attributes, acknowledges them, and the processor acts', async () => {
       const watch = await pubsub.createPullSubscription(stack.topic, `${stack.topic}-watch-${randomUUID().slice(0, 6)}`);
-      const letters = [await deadLetter(DEMO_CONNECTORS.ordersPostgres), await deadLetter(DEMO_CONNECTORS.ordersPostgres)];
+      // Two connectors with a job each: two events for one job would coalesce into one run (issue 12).
+      const letters = [await deadLetter(DEMO_CONNECTORS.ordersPostgres), await deadLetter(DEMO_CONNECTORS.crmSalesforce)];
 
       const dry = await runCli(['replay', '--dry-run'], env);
       assert.equal(dry.code, 0, dry.stderr);
