@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { Firestore } from '@google-cloud/firestore';
-import { DocumentReference, WriteBatch } from '@google-cloud/firestore';
+import { WriteBatch } from '@google-cloud/firestore';
 import sinon from 'sinon';
 import { EventStore, type ActionRecord } from '../../../functions/processor/store/event-store.js';
 import { readProcessorConfig } from '../../../functions/processor/config.js';
