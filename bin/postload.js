@@ -10,6 +10,10 @@ if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('postload: the CLI is not built yet (dist/cli/main.js is missing)\n  fix: run `npm run build` in the postload folder, then try again\n');
   process.exit(3);
 }
+// The functions' code the CLI calls logs JSON lines for Cloud Logging to stdout; in a CLI they
+// would interleave with its own output (and break --json). The CLI reports what matters
+// itself (check: a short webhook secret); LOG_LEVEL=info shows the lines again.
+process.env.LOG_LEVEL ??= 'silent';
 const { main } = await import(entry.href);
 if (process.env.PUBSUB_EMULATOR_HOST || process.env.FIRESTORE_EMULATOR_HOST) {
   // No metadata server on a laptop: without this the Google clients probe for one.

@@ -26,6 +26,20 @@ resource "google_firestore_field" "audit_expire_at" {
   depends_on = [google_firestore_database.database, google_project_service.apis]
 }
 
+# quarantineAlerts/<day>-<source>:<vendor event>:<problem code> keeps a quarantine
+# problem to one Slack alert per UTC day; each carries expireAt (8 days after creation).
+# The collection name is fixed in the code (functions/processor/store/quarantine-alert-documents.ts).
+resource "google_firestore_field" "quarantine_alerts_expire_at" {
+  database   = "(default)"
+  collection = "quarantineAlerts"
+  field      = "expireAt"
+
+  ttl_config {}
+  index_config {}
+
+  depends_on = [google_firestore_database.database, google_project_service.apis]
+}
+
 # The sync history of one connector, newest first:
 #   syncEvents where connectorId == C order by occurredAt desc
 resource "google_firestore_index" "audit_connector_history" {

@@ -94,7 +94,10 @@ resource "google_monitoring_alert_policy" "dead_letters" {
       `${google_pubsub_subscription.dead_letter.id}`. It waits there for 7 days; nothing retries it.
 
       What to do: read the dead letters and the processor's errors, fix the cause (dbt Cloud
-      outage, revoked token, ...), then replay them.
+      outage, revoked token, ...), then replay them. From a clone of postload:
+      `postload replay --dry-run` lists each dead letter with its event and last error,
+      `postload event ID` tells one event's story, `postload check` checks the configuration,
+      `postload replay` republishes them.
       ${local.runbook}, entry "Dead letters waiting".
     EOT
   }
@@ -139,7 +142,9 @@ resource "google_monitoring_alert_policy" "processor_behind" {
       backoff) or cannot keep up.
 
       What to do: check the processor's errors and 5xx rate, dbt Cloud and Slack status, and
-      the processor's instance limit.
+      the processor's instance limit. From a clone of postload:
+      `postload events --since 1h --outcome retrying` lists the events still being retried,
+      `postload event ID` shows what each action is waiting for.
       ${local.runbook}, entry "Processor falling behind".
     EOT
   }
@@ -195,6 +200,8 @@ resource "google_monitoring_alert_policy" "ingest_5xx" {
       Pub/Sub outage.
 
       What to do: read the ingest function's ERROR logs (they name the setting or the cause).
+      From a clone of postload: `postload check` finds an unset or unreadable secret or a
+      malformed setting; `postload send fivetran --url URL --wait` proves the fix.
       ${local.runbook}, entry "Ingest answering 5xx".
     EOT
   }
@@ -242,6 +249,9 @@ resource "google_monitoring_alert_policy" "processor_5xx" {
       is dead-lettered.
 
       What to do: read the processor's WARNING and ERROR logs, check dbt Cloud and Slack.
+      From a clone of postload: `postload events --since 1h --outcome retrying` lists the
+      events failing now and their last error, `postload event ID` their requests and errors,
+      `postload check` the dbt Cloud token and jobs.
       ${local.runbook}, entry "Processor deliveries failing".
     EOT
   }
@@ -286,7 +296,10 @@ resource "google_monitoring_alert_policy" "permanent_action_failures" {
       job that cannot start (wrong job id, revoked token) or a Slack webhook that is gone.
 
       What to do: find the action in the processor's ERROR logs ("failed permanently"), fix the
-      routing file or the secret, then replay the event if the action must still run.
+      routing file or the secret. From a clone of postload: `postload events --since 1h --outcome failed`
+      lists the events, `postload event ID` the action and the vendor's answer, `postload check`
+      the routing file's jobs and the secrets. postload does not retry an action that failed for
+      good: start the dbt job by hand if it must still run.
       ${local.runbook}, entry "Actions failing permanently".
     EOT
   }

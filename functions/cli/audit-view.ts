@@ -1,24 +1,60 @@
 import { Timestamp, type DocumentData, type Firestore, type Query } from '@google-cloud/firestore';
+import type { ActionKind, ActionStatus } from '../processor/planning/claims.js';
+import type { ActionRecord } from '../processor/store/event-store.js';
 
-// The one place the CLI knows the shape of the processor's audit documents
-// (functions/processor/audit-store.ts writes them). Everything the CLI prints comes from
-// the views below, so a change of the stored shape is adapted here and nowhere else.
+// The one place the CLI knows the shape of the processor's audit documents: the store
+// writes them (functions/processor/store/event-record.ts for the event's own fields,
+// event-store.ts for deliveries and each action's ActionRecord). Everything the CLI prints
+// comes from the views below, so a change of the stored shape is adapted here alone.
+
+/**
+ * What dbt Cloud reported about a run postload started (`actions.<id>.runOutcome`,
+ * written by the processor when a dbt Cloud run event names the run; shape fixed in the
+ * processor's design for issue 13). Read when present, so records written before it work.
+ */
+export interface RunOutcomeView {
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | string;
+  runStatusCode: number | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  durationSeconds: number | null;
+  errorMessage: string | null;
+  /** The dbt-cloud SyncEvent that reported it (`postload event ID` shows it). */
+  eventId: string | null;
+  recordedAt: Date | null;
+}
 
 export interface ActionView {
   id: string;
-  kind: string;
+  kind: ActionKind | string;
+  /** The dbt job id, or the Slack webhook's setting name (never its URL). */
   target: string;
-  status: string;
+  status: ActionStatus | string;
+  /** Deliveries that claimed it. */
   attempts: number;
+  /** HTTP requests made for it, over all deliveries. */
   requests: number;
   runId: number | null;
   runHref: string | null;
+  /** The run was found already started (after a lost answer or a crash) instead of started again. */
   recovered: boolean;
+  /** For a message: false when nothing was sent (nothing to say, or a quarantine problem already alerted that day); null when not recorded. */
+  sent: boolean | null;
+  /** For a quarantine alert not sent: the events that alerted the same problems earlier that day. */
+  alreadyAlertedBy: string[];
+  /** An earlier attempt may have acted without its outcome being recorded: the next one checks first. */
+  uncertain: boolean;
+  /** The service asked to wait (Retry-After): no delivery calls it before this. */
+  notBefore: Date | null;
+  /** The delivery holding a live claim, while pending. */
+  heldUntil: Date | null;
   lastError: string | null;
   firstAttemptAt: Date | null;
+  lastAttemptAt: Date | null;
   completedAt: Date | null;
-  errors: Array<{ at: Date | null; message: string; kind: string; status: number | null }>;
+  errors: Array<{ at: Date | null; attempt: number | null; message: string; kind: string; status: number | null }>;
   requestLog: Array<{ at: Date | null; status: number | null; error: string | null }>;
+  runOutcome: RunOutcomeView | null;
 }
 
 export interface EventView {
@@ -32,7 +68,10 @@ export interface EventView {
   syncStatus: string | null;
   /** The processor's outcome: received, retrying, processed, failed, invalid. */
   outcome: string;
+  /** Deliveries of the event, over every Pub/Sub message that carried it. */
   deliveries: number;
+  /** Deliveries per Pub/Sub message id (a replay or a sender's retry is a new message), as far as recorded. */
+  messages: Array<{ messageId: string; deliveries: number }>;
   occurredAt: Date | null;
   receivedAt: Date | null;
   firstDeliveredAt: Date | null;
@@ -40,14 +79,12 @@ export interface EventView {
   processedAt: Date | null;
   routes: string[];
   actions: ActionView[];
-  /** The most recent error of any action, for "why did it not work". */
+  /** For a message that was not a valid SyncEvent: what was wrong with it. */
+  problems: Array<{ field: string; message: string }>;
+  /** The most recent error of any action (named), or an invalid message's problems: "why did it not work". */
   lastError: string | null;
-}
-
-export interface TimelineEntry {
-  at: Date | null;
-  what: string;
-  level: 'info' | 'ok' | 'error';
+  /** A quarantined event's problems, "code at pointer: message": what postload did not understand. */
+  notUnderstood: string[];
 }
 
 const FINAL = new Set(['processed', 'failed', 'invalid']);
@@ -57,23 +94,30 @@ export function isFinal(view: EventView): boolean {
 }
 
 export function toEventView(id: string, doc: DocumentData): EventView {
-  const actions = Object.entries((doc.actions ?? {}) as Record<string, DocumentData>)
+  const invalid = doc.kind === 'invalid';
+  const actions = Object.entries((doc.actions ?? {}) as Record<string, Partial<ActionRecord> & DocumentData>)
     .map(([actionId, a]) => toActionView(actionId, a))
     .sort((a, b) => (a.firstAttemptAt?.getTime() ?? 0) - (b.firstAttemptAt?.getTime() ?? 0));
-  const errors = actions.flatMap((a) => a.errors).sort((a, b) => (a.at?.getTime() ?? 0) - (b.at?.getTime() ?? 0));
-  const lastActionError = actions.map((a) => a.lastError).filter((e): e is string => Boolean(e)).at(-1) ?? null;
-  const problems = (doc.problems ?? []) as Array<{ field?: string; message?: string }>;
+  const problems = ((doc.problems ?? []) as DocumentData[]).map((p) => ({ field: String(p.field ?? ''), message: String(p.message ?? '') }));
+  // A quarantined event's problems are {code, message, pointer} (an invalid message's are {field, message}).
+  const notUnderstood =
+    doc.type === 'quarantined'
+      ? ((doc.problems ?? []) as DocumentData[]).map((p) => `${str(p.code) ?? 'unknown'}${str(p.pointer) ? ` at ${str(p.pointer)}` : ''}: ${str(p.message) ?? ''}`)
+      : [];
+  const attributes = (doc.attributes ?? {}) as Record<string, unknown>;
+  const counts = (doc.messageDeliveries ?? {}) as Record<string, unknown>;
   return {
     eventId: str(doc.eventId) ?? id,
-    source: str(doc.source) ?? str(doc.attributes?.source) ?? '',
-    type: str(doc.type) ?? (doc.status === 'invalid' ? 'invalid message' : ''),
+    source: str(doc.source) ?? str(attributes.source) ?? '',
+    type: str(doc.type) ?? (invalid ? 'invalid message' : ''),
     vendorEvent: str(doc.vendorEvent) ?? '',
-    connectorId: str(doc.connectorId),
+    connectorId: str(doc.connectorId) ?? (invalid ? str(attributes.connectorId) : null),
     connectorName: str(doc.connectorName),
     syncId: str(doc.syncId),
     syncStatus: str(doc.syncStatus),
     outcome: str(doc.status) ?? 'unknown',
-    deliveries: typeof doc.deliveries === 'number' ? doc.deliveries : 0,
+    deliveries: num(doc.deliveries) ?? 0,
+    messages: Object.entries(counts).map(([messageId, n]) => ({ messageId, deliveries: num(n) ?? 0 })),
     occurredAt: date(doc.occurredAt),
     receivedAt: date(doc.receivedAt),
     firstDeliveredAt: date(doc.firstDeliveredAt),
@@ -81,58 +125,80 @@ export function toEventView(id: string, doc: DocumentData): EventView {
     processedAt: date(doc.processedAt),
     routes: Array.isArray(doc.routes) ? (doc.routes as string[]) : [],
     actions,
-    lastError: errors.at(-1)?.message ?? lastActionError ?? (problems.length ? problems.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ') : null),
+    problems: invalid ? problems : [],
+    lastError:
+      latestError(actions) ??
+      (notUnderstood.length ? notUnderstood.join('; ') : invalid && problems.length ? problems.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ') : null),
+    notUnderstood,
   };
 }
 
-function toActionView(id: string, a: DocumentData): ActionView {
+function toActionView(id: string, a: Partial<ActionRecord> & DocumentData): ActionView {
+  const status = str(a.status) ?? '?';
   return {
     id,
     kind: str(a.kind) ?? '?',
     target: str(a.target) ?? id,
-    status: str(a.status) ?? '?',
-    attempts: Number(a.attempts ?? 0),
-    requests: Number(a.requests ?? 0),
-    runId: typeof a.runId === 'number' ? a.runId : null,
+    status,
+    attempts: num(a.attempts) ?? 0,
+    requests: num(a.requests) ?? 0,
+    runId: num(a.runId),
     runHref: str(a.runHref),
     recovered: a.recovered === true,
+    sent: typeof a.sent === 'boolean' ? a.sent : null,
+    alreadyAlertedBy: Array.isArray(a.alreadyAlertedBy) ? (a.alreadyAlertedBy as unknown[]).map(String) : [],
+    uncertain: a.uncertain === true,
+    notBefore: date(a.notBefore),
+    heldUntil: status === 'pending' ? date(a.leaseUntil) : null,
     lastError: str(a.lastError),
     firstAttemptAt: date(a.firstAttemptAt),
+    lastAttemptAt: date(a.lastAttemptAt),
     completedAt: date(a.completedAt),
-    errors: ((a.errors ?? []) as DocumentData[]).map((e) => ({ at: date(e.at), message: String(e.message ?? ''), kind: String(e.kind ?? ''), status: typeof e.status === 'number' ? e.status : null })),
-    requestLog: ((a.requestLog ?? []) as DocumentData[]).map((r) => ({ at: date(r.at), status: typeof r.status === 'number' ? r.status : null, error: str(r.error) })),
+    errors: ((a.errors ?? []) as DocumentData[]).map((e) => ({ at: date(e.at), attempt: num(e.attempt), message: String(e.message ?? ''), kind: String(e.kind ?? ''), status: num(e.status) })),
+    requestLog: ((a.requestLog ?? []) as DocumentData[]).map((r) => ({ at: date(r.at), status: num(r.status), error: str(r.error) })),
+    runOutcome: toRunOutcome(a.runOutcome),
   };
 }
 
-/** One event's story in time order: deliveries, each action's requests and errors and result, the outcome. */
-export function timelineOf(view: EventView): TimelineEntry[] {
-  const entries: TimelineEntry[] = [];
-  if (view.occurredAt) entries.push({ at: view.occurredAt, what: `${view.source} ${view.vendorEvent || view.type} happened`, level: 'info' });
-  if (view.receivedAt) entries.push({ at: view.receivedAt, what: 'received by ingest and published', level: 'info' });
-  if (view.firstDeliveredAt) entries.push({ at: view.firstDeliveredAt, what: `delivered to the processor (1st delivery; routes ${view.routes.join(', ') || 'none'})`, level: 'info' });
-  if (view.deliveries > 1 && view.lastDeliveredAt) entries.push({ at: view.lastDeliveredAt, what: `delivered again (${view.deliveries} deliveries in all)`, level: 'info' });
-  for (const action of view.actions) {
-    const name = actionName(action);
-    if (action.firstAttemptAt) entries.push({ at: action.firstAttemptAt, what: `${name}: claimed`, level: 'info' });
-    for (const request of action.requestLog) {
-      const failed = request.error !== null || (request.status !== null && request.status >= 400);
-      entries.push({ at: request.at, what: `${name}: request → ${request.status ?? request.error ?? '?'}${request.status !== null && request.error ? ` (${request.error})` : ''}`, level: failed ? 'error' : 'info' });
-    }
-    for (const error of action.errors) entries.push({ at: error.at, what: `${name}: ${error.kind} error: ${error.message}`, level: 'error' });
-    if (action.status === 'succeeded') {
-      const run = action.runId !== null ? ` run ${action.runId}${action.recovered ? ' (found already started)' : ''}${action.runHref ? ` ${action.runHref}` : ''}` : '';
-      entries.push({ at: action.completedAt, what: `${name}: ${action.kind === 'slack' ? 'message sent' : `started${run}`}`, level: 'ok' });
-    } else if (action.status === 'failed') {
-      entries.push({ at: action.completedAt, what: `${name}: failed for good: ${action.lastError ?? 'no error recorded'}`, level: 'error' });
-    }
-  }
-  if (view.processedAt) entries.push({ at: view.processedAt, what: `outcome: ${view.outcome}`, level: view.outcome === 'processed' ? 'ok' : 'error' });
-  else entries.push({ at: null, what: `outcome so far: ${view.outcome}`, level: view.outcome === 'retrying' ? 'error' : 'info' });
-  return entries.sort((a, b) => (a.at?.getTime() ?? Number.MAX_SAFE_INTEGER) - (b.at?.getTime() ?? Number.MAX_SAFE_INTEGER));
+function toRunOutcome(value: unknown): RunOutcomeView | null {
+  if (!value || typeof value !== 'object') return null;
+  const o = value as DocumentData;
+  const status = str(o.status);
+  if (!status) return null;
+  return {
+    status,
+    runStatusCode: num(o.runStatusCode),
+    startedAt: date(o.startedAt),
+    finishedAt: date(o.finishedAt),
+    durationSeconds: num(o.durationSeconds),
+    errorMessage: str(o.errorMessage),
+    eventId: str(o.eventId),
+    recordedAt: date(o.recordedAt),
+  };
 }
 
-export function actionName(action: ActionView): string {
-  return action.kind === 'dbt' ? `dbt job ${action.target}` : action.kind === 'slack' ? `Slack ${action.target}` : `${action.kind} ${action.target}`;
+/** The newest error any action recorded, named by its action; else the newest lastError. */
+function latestError(actions: ActionView[]): string | null {
+  const errors = actions
+    .flatMap((a) => a.errors.map((e) => ({ ...e, action: a })))
+    .sort((a, b) => (a.at?.getTime() ?? 0) - (b.at?.getTime() ?? 0));
+  const newest = errors.at(-1);
+  if (newest) return `${actionName(newest.action)}: ${newest.message}`;
+  const withError = actions.filter((a) => a.lastError).at(-1);
+  return withError ? `${actionName(withError)}: ${withError.lastError}` : null;
+}
+
+export function actionName(action: Pick<ActionView, 'kind' | 'target'>): string {
+  switch (action.kind) {
+    case 'dbt':
+      return `dbt job ${action.target}`;
+    case 'slack':
+      return `Slack ${action.target}`;
+    case 'alert':
+      return `final alert to Slack ${action.target}`;
+    default:
+      return `${action.kind} ${action.target}`;
+  }
 }
 
 export interface EventFilter {
@@ -196,6 +262,10 @@ function matches(view: EventView, filter: EventFilter): boolean {
 
 function str(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null;
+}
+
+function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
 function date(value: unknown): Date | null {

@@ -48,8 +48,13 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
   const secrets: Secret[] = [];
   try {
     const ingest = loadIngestConfig(env);
-    results.push({ check: 'ingest settings', ok: true, detail: `topic ${ingest.topic}, body limit ${ingest.maxBodyBytes} bytes, publish timeout ${ingest.publishTimeoutMs} ms` });
-    secrets.push(ingest.fivetranSecret, ingest.airbyteToken);
+    const ranges = Object.entries(ingest.sourceRanges).map(([source, r]) => `${source} from ${r.setting}`);
+    results.push({
+      check: 'ingest settings',
+      ok: true,
+      detail: `topic ${ingest.topic}, body limit ${ingest.maxBodyBytes} bytes, publish timeout ${ingest.publishTimeoutMs} ms, source ranges: ${ranges.join(', ') || 'none (any address)'}, ${ingest.trustedProxyHops} trusted proxy hop(s)`,
+    });
+    secrets.push(ingest.fivetranSecret, ingest.airbyteToken, ingest.dbtCloudSecret);
   } catch (error) {
     results.push({ check: 'ingest settings', ok: false, detail: (error as Error).message });
   }
@@ -58,7 +63,11 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
   if (routing) {
     try {
       const processor = readProcessorConfig(processorEnv);
-      results.push({ check: 'processor settings', ok: true, detail: `audit in ${processor.auditCollection}, dbt Cloud ${processor.dbt ? `${processor.dbt.baseUrl} account ${processor.dbt.accountId}` : 'not used'}, ${processor.slackWebhooks.size} Slack webhook(s)` });
+      results.push({
+        check: 'processor settings',
+        ok: true,
+        detail: `audit in ${processor.auditCollection}, dbt Cloud ${processor.dbt ? `${processor.dbt.baseUrl} account ${processor.dbt.accountId}` : 'not used'}, ${processor.slackWebhooks.size} Slack webhook(s), final alert on delivery ${processor.maxDeliveryAttempts} (MAX_DELIVERY_ATTEMPTS)`,
+      });
       dbt = processor.dbt;
       if (dbt) secrets.push(dbt.token);
       secrets.push(...processor.slackWebhooks.values());
@@ -78,8 +87,7 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
   }
 
   if (routing && dbt) {
-    const jobs = new Set<string>();
-    for (const actions of [...routing.config.routes, routing.config.defaultRoute ?? {}]) for (const job of actions.dbtJobs ?? []) jobs.add(String(job.jobId));
+    const jobs = routedJobs(routing);
     let token: string | undefined;
     try {
       token = await dbt.token.currentValue();
@@ -89,6 +97,15 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
     for (const job of jobs) results.push(token === undefined ? { check: `dbt job ${job}`, ok: false, detail: 'not checked: DBT_CLOUD_API_TOKEN is unreadable' } : await checkDbtJob(dbt.baseUrl, dbt.accountId, job, token, options.fetch ?? fetch));
   }
   return results;
+}
+
+/** Every dbt Cloud job the routing file may start: in routes, the default route and joins. */
+export function routedJobs(routing: LoadedRouting): Set<string> {
+  const { config } = routing;
+  const jobs = new Set<string>();
+  for (const actions of [...config.routes, config.defaultRoute ?? {}]) for (const job of actions.dbtJobs ?? []) jobs.add(String(job.jobId));
+  for (const join of config.joins ?? []) jobs.add(String(join.dbtJob.jobId));
+  return jobs;
 }
 
 function isReference(secret: Secret, env: Env): boolean {
@@ -113,7 +130,10 @@ async function checkSecret(secret: Secret): Promise<CheckResult> {
   if (!secret.configured) return { check, ok: false, detail: 'not set: its endpoint would answer 503 (set it to the value or to an sm:// reference)' };
   try {
     const values = await secret.acceptedValues();
-    return { check, ok: true, detail: `readable (${values.length} value${values.length === 1 ? '' : 's'} accepted)` };
+    // The function's loader marks the secrets senders prove they hold, which must not be guessable.
+    const short = values.filter((value) => value.toString('utf8').length < secret.warnShorterThan).length;
+    const warning = short ? `; ${short === values.length ? (short === 1 ? 'it is' : 'all are') : `${short} of them are`} shorter than ${secret.warnShorterThan} characters: use a long random value` : '';
+    return { check, ok: true, detail: `readable (${values.length} value${values.length === 1 ? '' : 's'} accepted)${warning}` };
   } catch (error) {
     return { check, ok: false, detail: `unreadable: ${(error as Error).message}` };
   }

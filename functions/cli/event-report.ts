@@ -1,7 +1,8 @@
-import { actionName, AuditTrail, timelineOf, type EventFilter, type EventView } from './audit-view.js';
+import { AuditTrail, type EventFilter, type EventView } from './audit-view.js';
 import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
 import type { Output } from './output.js';
+import { actionSummary, timelineOf } from './timeline.js';
 
 /** `postload event ID`: one event's whole story as a timeline. */
 export async function showEvent(eventId: string, context: CloudContext, out: Output): Promise<ExitCode> {
@@ -57,7 +58,7 @@ export async function listEvents(filter: EventFilter, context: CloudContext, out
       v.syncStatus ?? '—',
       v.outcome === 'processed' ? out.colour('green', v.outcome) : out.colour(v.outcome === 'failed' ? 'red' : 'yellow', v.outcome),
       String(v.deliveries),
-      v.actions.map((a) => `${actionName(a)} ${a.status}${a.runId !== null ? ` (run ${a.runId})` : ''}`).join('; ') || '—',
+      v.actions.map(actionSummary).join('; ') || '—',
       v.lastError ? truncate(v.lastError, 60) : '',
     ]),
   );

@@ -1,7 +1,9 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { CliError, EXIT } from './errors.js';
-import * as templates from './payload-templates.js';
-import type { Json } from './payload-templates.js';
+
+export type Json = Record<string, unknown>;
 
 export type Vendor = 'fivetran' | 'airbyte' | 'dbt-cloud';
 export const VENDORS: readonly Vendor[] = ['fivetran', 'airbyte', 'dbt-cloud'];
@@ -23,7 +25,24 @@ export interface PayloadOptions {
   now?: Date;
 }
 
-const clone = (value: Json): Json => structuredClone(value);
+// The payloads start from the vendor fixtures the tests use (test/fixtures/<vendor>/, each
+// shape's source in its SOURCES.md). The CLI runs from a clone (the deploy archive leaves it
+// out), so it reads them from the package root at run time and nothing is written twice.
+// From functions/cli/ and from dist/cli/ alike, the package root is two folders up.
+const FIXTURES = new URL('../../test/fixtures/', import.meta.url);
+
+/** A fresh copy of test/fixtures/<vendor>/<name>.json. */
+export function fixturePayload(vendor: Vendor, name: string): Json {
+  const file = new URL(`${vendor}/${name}.json`, FIXTURES);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Json;
+  } catch (error) {
+    throw new CliError(
+      `the payload template ${fileURLToPath(file)} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      'run postload from a clone of the postload repository (npm ci && npm run build): `send` builds its payloads from test/fixtures/',
+    );
+  }
+}
 
 /** A payload as the vendor would send it, with fresh ids and times. */
 export function buildPayload(vendor: Vendor, options: PayloadOptions = {}): Json {
@@ -40,12 +59,10 @@ export function buildPayload(vendor: Vendor, options: PayloadOptions = {}): Json
 const FIVETRAN_FAILURES = new Set(['FAILURE', 'FAILURE_WITH_TASK', 'FAILED']);
 
 export function fivetranPayload({ event = 'sync_end', status, connector, now = new Date() }: PayloadOptions = {}): Json {
-  if (event === 'test_event') return { ...clone(templates.fivetranTestEvent), created: now.toISOString() };
+  if (event === 'test_event') return { ...fixturePayload('fivetran', 'test_event'), created: now.toISOString() };
   if (status !== undefined && event !== 'sync_end') throw usage(`--status is only for Fivetran sync_end events, not ${event}`, 'leave out --status, or use --event sync_end');
   const vendorStatus = (status ?? 'SUCCESSFUL').toUpperCase();
-  const template =
-    event === 'sync_end' ? (FIVETRAN_FAILURES.has(vendorStatus) ? templates.fivetranSyncEndFailure : templates.fivetranSyncEndSuccessful) : templates.fivetranSyncStart;
-  const payload = clone(template);
+  const payload = fixturePayload('fivetran', event === 'sync_end' ? (FIVETRAN_FAILURES.has(vendorStatus) ? 'sync_end-failure' : 'sync_end-successful') : 'sync_start');
   payload.event = event;
   payload.created = now.toISOString();
   payload.sync_id = randomUUID();
@@ -55,15 +72,12 @@ export function fivetranPayload({ event = 'sync_end', status, connector, now = n
   return payload;
 }
 
-const AIRBYTE_EVENTS: Record<string, Json> = {
-  'sync-succeeded': templates.airbyteSyncSucceeded,
-  'sync-failed': templates.airbyteSyncFailed,
-};
+const AIRBYTE_EVENTS = ['sync-succeeded', 'sync-failed'];
 
 export function airbytePayload({ event, status, connector, now = new Date() }: PayloadOptions = {}): Json {
   const name = event ?? (status === undefined ? 'sync-succeeded' : `sync-${status.toLowerCase()}`);
-  const template = AIRBYTE_EVENTS[name];
-  if (!template) throw usage(`unknown Airbyte notification "${name}"`, `use --event ${Object.keys(AIRBYTE_EVENTS).join(' or ')} (or --status succeeded|failed)`);
+  if (!AIRBYTE_EVENTS.includes(name)) throw usage(`unknown Airbyte notification "${name}"`, `use --event ${AIRBYTE_EVENTS.join(' or ')} (or --status succeeded|failed)`);
+  const template = fixturePayload('airbyte', name);
   let text = JSON.stringify(template);
   const templateConnection = ((template.data as Json).connection as Json).id as string;
   // The connection id also appears in the text and URLs: replace it everywhere, as Airbyte would.
@@ -77,31 +91,32 @@ export function airbytePayload({ event, status, connector, now = new Date() }: P
   return payload;
 }
 
-const DBT_STATUS: Record<string, number> = { Success: 10, Errored: 20, Cancelled: 30 };
+// dbt Cloud's run statuses and codes (wire-formats); "Canceled" is today's spelling, "Cancelled" the legacy one.
+const DBT_COMPLETED: Record<string, string> = { success: 'job.run.completed-success', errored: 'job.run.completed-errored', cancelled: 'job.run.completed-canceled', canceled: 'job.run.completed-canceled' };
 const DBT_EVENTS = ['job.run.started', 'job.run.completed', 'job.run.errored'];
 
 export function dbtCloudPayload({ event = 'job.run.completed', status, connector, now = new Date() }: PayloadOptions = {}): Json {
   if (!DBT_EVENTS.includes(event)) throw usage(`unknown dbt Cloud event "${event}"`, `use --event ${DBT_EVENTS.join(', ')}`);
-  const runStatus = event === 'job.run.errored' ? 'Errored' : (status ?? 'Success');
-  const code = DBT_STATUS[runStatus];
-  if (code === undefined) throw usage(`unknown dbt Cloud run status "${runStatus}"`, `use --status ${Object.keys(DBT_STATUS).join(', ')}`);
+  if (status !== undefined && event !== 'job.run.completed') throw usage(`--status is only for job.run.completed, not ${event}`, 'leave out --status, or use --event job.run.completed');
+  const fixture = event === 'job.run.completed' ? DBT_COMPLETED[(status ?? 'Success').toLowerCase()] : event;
+  if (fixture === undefined) throw usage(`unknown dbt Cloud run status "${status}"`, 'use --status Success, Errored or Cancelled');
   if (connector !== undefined && !/^\d+$/.test(connector)) throw usage(`dbt Cloud job ids are numbers, got "${connector}"`, 'pass the job id, e.g. --connector 101');
-  const payload = clone(templates.dbtCloudRunCompleted);
-  const data = { ...(payload.data as Json) };
-  const runId = String(randomInt(70_000_000, 80_000_000));
+  const payload = fixturePayload('dbt-cloud', fixture);
+  const data = payload.data as Json;
   Object.assign(payload, {
     eventId: `wev_${randomUUID().replace(/-/g, '').slice(0, 24)}`,
-    eventType: event,
+    // dbt Cloud writes nanoseconds.
     timestamp: now.toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z'),
   });
-  Object.assign(data, { runId, runStatus: event === 'job.run.started' ? 'Running' : runStatus, runStatusCode: event === 'job.run.started' ? 3 : code });
+  // A fresh run, not one postload started: a runReason naming an event would make the
+  // processor take this run for that event's.
+  Object.assign(data, { runId: String(randomInt(70_000_000, 80_000_000)), runReason: 'Kicked off from the postload CLI' });
   if (connector) data.jobId = connector;
-  data.runStartedAt = iso(new Date(now.getTime() - 120_000));
-  delete data.runFinishedAt;
-  if (event === 'job.run.completed') data.runFinishedAt = iso(now);
-  if (event === 'job.run.errored') data.runErroredAt = iso(now);
-  if (runStatus === 'Errored') data.runStatusMessage = 'Database Error in model orders';
-  payload.data = data;
+  // The fixture's times, moved so the run finishes now.
+  const end = Date.parse(String(data.runFinishedAt ?? data.runErroredAt ?? data.runStartedAt));
+  for (const key of ['runStartedAt', 'runFinishedAt', 'runErroredAt']) {
+    if (typeof data[key] === 'string' && !Number.isNaN(Date.parse(data[key] as string))) data[key] = iso(new Date(now.getTime() - (end - Date.parse(data[key] as string))));
+  }
   return payload;
 }
 

@@ -163,6 +163,17 @@ export function pubsubRepublisher(pubsub: PubSub, topicPath: string): Republishe
   return { publish: (data, attributes) => topic.publishMessage({ data, attributes }) };
 }
 
+/**
+ * The report's "last error" of a dead letter's event, from its audit record: the newest
+ * error any action recorded, named by its action ("dbt job 101: dbt Cloud answered 503").
+ */
+export function auditLastError(trail: AuditTrail): NonNullable<ReplayOptions['lastError']> {
+  return async (eventId) => {
+    const view = await trail.get(eventId);
+    return view && { error: view.lastError, outcome: view.outcome };
+  };
+}
+
 /** `postload replay`. */
 export async function replayCommand(options: Omit<ReplayOptions, 'lastError'>, context: CloudContext, out: Output): Promise<ExitCode> {
   const project = await context.project();
@@ -170,12 +181,8 @@ export async function replayCommand(options: Omit<ReplayOptions, 'lastError'>, c
   const topic = `projects/${project}/topics/${context.topic}`;
   const pubsub = await context.pubsub();
   if (!optionalString(context.env, 'PUBSUB_EMULATOR_HOST')) await context.credentials('Pub/Sub');
-  const trail = new AuditTrail(await context.firestore(), context.auditCollection);
+  const lastError = auditLastError(new AuditTrail(await context.firestore(), context.auditCollection));
   const queue = pubsubDeadLetterQueue(pubsub, subscription);
-  const lastError = async (eventId: string) => {
-    const view = await trail.get(eventId);
-    return view && { error: view.lastError, outcome: view.outcome };
-  };
   let lines: ReplayLine[];
   try {
     lines = await replay(queue, pubsubRepublisher(pubsub, topic), { ...options, lastError }, (line) => {

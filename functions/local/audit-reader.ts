@@ -1,4 +1,5 @@
 import { Firestore } from '@google-cloud/firestore';
+import type { RunOutcome } from '../processor/planning/run-outcome.js';
 
 /** The parts of an audit document (one per SyncEvent, see functions/processor/store/event-store.ts) the demo and tests read. */
 export interface AuditRecord {
@@ -6,7 +7,7 @@ export interface AuditRecord {
   type: string;
   status: string;
   deliveries: number;
-  actions: Record<string, { kind: 'dbt' | 'slack'; target: string; status: string; attempts: number; runId?: number | null; runHref?: string | null; busy?: { outcome: 'coalesced' | 'skipped'; runId: number } }>;
+  actions: Record<string, { kind: 'dbt' | 'slack'; target: string; status: string; attempts: number; runId?: number | null; runHref?: string | null; runOutcome?: RunOutcome; busy?: { outcome: 'coalesced' | 'skipped'; runId: number } }>;
   [field: string]: unknown;
 }
 

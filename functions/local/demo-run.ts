@@ -61,6 +61,8 @@ export interface StepOutcome {
   duplicatesSuppressed: number;
   /** What the event did to the join its step names (issue 12). */
   joinOutcome: string | undefined;
+  /** The dbt Cloud loop: the outcome of the run this event started, as its audit record shows it. */
+  runOutcome: { jobId: string; runId: number | null; status: string; errorMessage: string | null } | undefined;
   problems: string[];
 }
 
@@ -89,7 +91,15 @@ export async function awaitOutcome(
   try {
     const events = expectedPerEvent(sent);
     const about = (requests: RecordedRequest[], id: string) => requests.filter((r) => r.body.includes(id));
+    // The loop: steps whose run must come back through /dbt-cloud with a final outcome, and the alerts failed runs cause.
+    const looped = sent.filter((s) => s.eventId && s.step.expect.runOutcome && s.step.duplicateOf === undefined);
+    const loopAlerts = looped.filter((s) => s.step.expect.runOutcome !== 'succeeded').length;
+    const loopClosed = async () => {
+      for (const s of looped) if (!isFinalOutcome(runOutcomeOf(await reader.read(s.eventId!))?.status)) return false;
+      return slack.requests.filter(isLoopAlert).length >= loopAlerts;
+    };
     const settled = async () => {
+      if (!(await loopClosed())) return false;
       for (const [id, expected] of events) {
         const audit = await reader.read(id);
         if (!audit || !['processed', 'failed'].includes(audit.status) || audit.deliveries < expected.deliveries) return false;
@@ -116,7 +126,7 @@ export async function awaitOutcome(
         published: s.eventId ? published.count(s.eventId) : 0,
         audit,
         dbtRuns: marker ? about(triggerRequests(dbt), marker) : [],
-        slackMessages: marker ? about(slack.requests, marker) : [],
+        slackMessages: marker ? about(slack.requests, marker).filter((r) => !isLoopAlert(r)) : [],
       }));
     }
     const problems: string[] = [];
@@ -136,7 +146,9 @@ export async function awaitOutcome(
       if (started !== 1) problems.push(`join "${name}" started dbt job ${job} ${started} times, expected once`);
     }
     const expectedRuns = [...events.values()].reduce((n, e) => n + e.dbtRuns, 0) + [...bursts.values()].reduce((n, r) => n + r, 0) + joins.size;
-    const expectedMessages = [...events.values()].reduce((n, e) => n + e.slackMessages, 0) + joins.size;
+    const expectedMessages = [...events.values()].reduce((n, e) => n + e.slackMessages, 0) + joins.size + loopAlerts;
+    const alerts = slack.requests.filter(isLoopAlert).length;
+    if (alerts !== loopAlerts) problems.push(`Slack received ${alerts} alerts about runs postload started, expected ${loopAlerts}`);
     if (triggerRequests(dbt).length !== expectedRuns) problems.push(`dbt Cloud received ${triggerRequests(dbt).length} job triggers in all, expected ${expectedRuns}`);
     if (slack.requests.length !== expectedMessages) problems.push(`Slack received ${slack.requests.length} messages in all, expected ${expectedMessages}`);
     return { steps, problems, ok: problems.length === 0 && steps.every((s) => s.problems.length === 0) };
@@ -203,10 +215,29 @@ function judgeStep(
   } else if (seen.published > 0) problems.push('refused, yet published');
 
   if (duplicateOf !== undefined && all[duplicateOf]?.eventId !== s.eventId) problems.push(`event id differs from #${duplicateOf + 1}'s`);
+  const runOutcome = s.eventId && expect.runOutcome ? runOutcomeOf(seen.audit) : undefined;
+  if (s.eventId && expect.runOutcome && duplicateOf === undefined && runOutcome?.status !== expect.runOutcome) {
+    problems.push(`the run it started shows ${runOutcome?.status ?? 'no outcome'} on its audit record, expected ${expect.runOutcome}`);
+  }
   const deliveries = seen.audit?.deliveries ?? 0;
   const duplicatesSuppressed = problems.length === 0 && deliveries > 1 ? deliveries - 1 : 0;
   if (duplicateOf !== undefined && duplicatesSuppressed < 1) problems.push('the duplicate was not delivered and suppressed');
-  return { sent: s, ...seen, duplicatesSuppressed, joinOutcome, problems };
+  return { sent: s, ...seen, duplicatesSuppressed, joinOutcome, runOutcome, problems };
+}
+
+/** The first dbt action's run outcome on an audit record (the loop, issue 13). */
+function runOutcomeOf(audit: AuditRecord | undefined): StepOutcome['runOutcome'] {
+  const action = Object.values(audit?.actions ?? {}).find((a) => a.kind === 'dbt' && a.runOutcome);
+  return action?.runOutcome ? { jobId: action.target, runId: action.runId ?? null, status: action.runOutcome.status, errorMessage: action.runOutcome.errorMessage } : undefined;
+}
+
+function isFinalOutcome(status: string | undefined): boolean {
+  return status === 'succeeded' || status === 'failed' || status === 'cancelled';
+}
+
+/** A Slack message about a run postload started (slack-message.ts names the load that started it). */
+function isLoopAlert(request: RecordedRequest): boolean {
+  return request.body.includes('started by postload for');
 }
 
 function syncIdOf(body: string): string | undefined {

@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import type { RunWebhooks } from './fake-dbt-cloud.js';
 
 // The demo's story: what a data team's Fivetran and Airbyte send in an afternoon, and what
 // postload must do about each, under a routing file written for the story. Sync ids and
@@ -21,6 +22,17 @@ export const DEMO_JOBS = { orders: 101, crm: 102, billing: 201, financeMart: 401
 export const DEMO_JOIN = 'finance mart';
 /** Successes of one connector sent back to back: coalesced into one waiting run. */
 export const DEMO_BURST = 5;
+
+/**
+ * How the stand-in ends each job's runs in the demo (its run webhooks come back through
+ * /dbt-cloud): billing's models break; the burst's job stays queued, so every later event
+ * of the burst coalesces into its first run whatever the machine's speed.
+ */
+export const DEMO_RUN_WEBHOOKS: Pick<RunWebhooks, 'endFor' | 'errorMessage' | 'hold'> = {
+  endFor: (run) => (run.jobId === DEMO_JOBS.billing ? 'error' : 'success'),
+  hold: (run) => run.jobId === DEMO_JOBS.events,
+  errorMessage: () => 'Database Error in model stg_invoices: column "discount_code" does not exist',
+};
 
 /** Successful syncs start their connector's dbt job; failures and schema changes go to Slack, and so do orders' successes. */
 export const DEMO_ROUTING = {
@@ -68,11 +80,16 @@ export interface DemoExpectation {
    */
   join?: { name: string; job: number };
   /**
-   * One of a burst for `job`: together they start exactly `runs` runs (the stand-in keeps
-   * runs queued, so every later event coalesces into the first), each event either
+   * One of a burst for `job`: together they start exactly `runs` runs (the stand-in holds
+   * the job's runs queued, so every later event coalesces into the first), each event either
    * starting one or coalesced into one of them.
    */
   burst?: { job: number; runs: number };
+  /**
+   * The dbt Cloud loop: how the run this event started ends, as its audit record must show
+   * once dbt Cloud's run webhooks came back (a failed or cancelled one is also alerted once in Slack).
+   */
+  runOutcome?: 'succeeded' | 'failed' | 'cancelled';
 }
 
 export interface DemoStep {
@@ -121,7 +138,7 @@ export function demoScenario(now = new Date()): DemoStep[] {
       label: 'Fivetran sync_end SUCCESSFUL (orders)',
       source: 'fivetran',
       body: syncEnd,
-      expect: { status: 202, type: 'sync.succeeded', dbtJobs: [DEMO_JOBS.orders], slackMessages: 1, auditStatus: 'processed' },
+      expect: { status: 202, type: 'sync.succeeded', dbtJobs: [DEMO_JOBS.orders], slackMessages: 1, auditStatus: 'processed', runOutcome: 'succeeded' },
     },
     {
       label: 'Fivetran sync_end FAILURE (crm)',
@@ -133,7 +150,7 @@ export function demoScenario(now = new Date()): DemoStep[] {
       label: 'Airbyte sync succeeded (billing)',
       source: 'airbyte',
       body: airbyteSync({ success: true, jobId: randomInt(100_000, 1_000_000_000), finishedAt: at(-40) }),
-      expect: { status: 202, type: 'sync.succeeded', dbtJobs: [DEMO_JOBS.billing], slackMessages: 0, auditStatus: 'processed' },
+      expect: { status: 202, type: 'sync.succeeded', dbtJobs: [DEMO_JOBS.billing], slackMessages: 0, auditStatus: 'processed', runOutcome: 'failed' },
     },
     {
       label: 'Airbyte sync failed (billing)',

@@ -3,7 +3,7 @@ import { stopAll } from './emulators.js';
 import { coloursWanted, painter, short, table } from './console-output.js';
 import type { AuditRecord } from './audit-reader.js';
 import { awaitOutcome, PublishedLog, sendSteps, type ScenarioOutcome } from './demo-run.js';
-import { DEMO_ROUTING, demoScenario } from './demo-scenario.js';
+import { DEMO_ROUTING, DEMO_RUN_WEBHOOKS, demoScenario } from './demo-scenario.js';
 import { DEVELOPMENT_SECRETS, readLocalSettings } from './local-settings.js';
 import { startStack, type LocalStack } from './stack.js';
 
@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   // Its own job state and joins (issue 12): a run on reused emulators starts from an idle job and an empty join.
   const run = settings.topic.slice(-8);
   const functionEnv = { JOB_STATE_COLLECTION: `dbtJobState-demo-${run}`, JOINS_COLLECTION: `joins-demo-${run}` };
-  stack = await startStack({ settings, print, paint, onFunctionLine: published.onLine, functionEnv });
+  stack = await startStack({ settings, print, paint, onFunctionLine: published.onLine, functionEnv, dbtRunWebhooks: DEMO_RUN_WEBHOOKS });
   console.log(paint('bold', `stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; sending the scenario to ${stack.ingest.url}…`));
 
   const steps = demoScenario();
@@ -61,6 +61,7 @@ function printSummary(outcome: ScenarioOutcome): void {
     ];
   });
   console.log(`\n${table(['#', 'sent', 'HTTP', 'event', 'published', 'dbt runs', 'Slack', 'audit record', 'dups suppressed', 'as expected'], rows)}\n`);
+  printLoop(outcome);
   for (const problem of outcome.problems) console.log(paint('red', `✗ ${problem}`));
   console.log(
     outcome.ok
@@ -73,6 +74,26 @@ function printSummary(outcome: ScenarioOutcome): void {
 function coalescedInto(audit: AuditRecord | undefined): string | undefined {
   const busy = Object.values(audit?.actions ?? {}).find((a) => a.busy)?.busy;
   return busy ? `${busy.outcome} → run ${busy.runId}` : undefined;
+}
+
+/** The dbt Cloud loop: each run a step started, as dbt Cloud's run webhooks reported it back onto the step's audit record. */
+function printLoop(outcome: ScenarioOutcome): void {
+  const rows = outcome.steps
+    .filter((s) => s.sent.step.expect.runOutcome && s.sent.step.duplicateOf === undefined)
+    .map((s) => {
+      const expected = s.sent.step.expect.runOutcome!;
+      const seen = s.runOutcome;
+      const alert = expected === 'succeeded' ? 'none (not asked)' : 'one, naming the load';
+      return [
+        String(s.sent.index + 1),
+        seen ? `job ${seen.jobId}, run ${seen.runId ?? '?'}` : '—',
+        seen?.status ?? 'no outcome',
+        seen?.errorMessage ? (seen.errorMessage.length > 48 ? `${seen.errorMessage.slice(0, 47)}…` : seen.errorMessage) : '—',
+        alert,
+        seen?.status === expected ? paint('green', '✔') : paint('red', `✗ expected ${expected}`),
+      ];
+    });
+  if (rows.length) console.log(`dbt Cloud loop (run webhooks → /dbt-cloud → the load's audit record):\n${table(['#', 'run', 'outcome recorded', 'error', 'Slack alert', 'as expected'], rows)}\n`);
 }
 
 const countRuns = (o: ScenarioOutcome) => new Set(o.steps.flatMap((s) => s.dbtRuns)).size;

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { RecordingServer, type RecordedRequest, type Reply } from './recording-server.js';
+import { postDbtCloud } from './webhooks.js';
 
 // A stand-in for the dbt Cloud Administrative API v2, answering with the shapes dbt Cloud
 // documents (docs.getdbt.com/dbt-cloud/api-v2, summarised in docs/wire-formats.md):
@@ -30,9 +32,48 @@ export interface FakeRun {
   jobId: number;
   status: number;
   createdAt: string;
+  startedAt: string | null;
   finishedAt: string | null;
   trigger: Record<string, unknown>;
 }
+
+/** How a run the stand-in queued ends: Success (10), Error (20) or Cancelled (30). */
+export type RunEnd = 'success' | 'error' | 'cancelled';
+
+/**
+ * The outbound webhooks dbt Cloud sends for a job's runs (Account settings → Webhooks),
+ * here for every run the stand-in queues: `job.run.started`, then `job.run.errored` (an
+ * error only, as soon as it happens) and `job.run.completed`, each signed with `secret`
+ * in `Authorization` (hex HMAC-SHA256 of the body) and shaped like the payloads in
+ * test/fixtures/dbt-cloud/ (docs.getdbt.com/docs/deploy/webhooks; shared/docs/wire-formats.md,
+ * "dbt Cloud outbound webhooks"). A delivery that does not get a 2xx is retried, as dbt
+ * Cloud does, up to 5 times.
+ */
+export interface RunWebhooks {
+  /** postload's `/dbt-cloud` URL. */
+  url: string;
+  secret: string;
+  /** Time from the trigger to `started`, and from `started` to the end (default 300 ms). */
+  delayMs?: number;
+  /** How each run ends (default: success). */
+  endFor?: (run: FakeRun) => RunEnd;
+  /** Runs left queued, with no webhooks: a job kept busy (the demo's coalesced burst, issue 12). */
+  hold?: (run: FakeRun) => boolean;
+  /** The error message of a failed run (dbt Cloud's `runStatusMessage`). */
+  errorMessage?: (run: FakeRun) => string;
+  /** Called after each delivery (the last attempt's status, or the network error). */
+  onDelivery?: (delivery: WebhookDelivery) => void;
+}
+
+export interface WebhookDelivery {
+  eventType: string;
+  runId: number;
+  body: string;
+  status: number | string;
+  attempts: number;
+}
+
+const WEBHOOK_ATTEMPTS = 5;
 
 export interface FakeDbtCloudOptions {
   /** The jobs that exist; unset: every job id exists. */
@@ -46,6 +87,10 @@ export class FakeDbtCloud extends RecordingServer {
   private readonly faults: TriggerFault[] = [];
   private nextRunId = 70_000_000;
   private random: () => number;
+  private webhooks: RunWebhooks | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** The run webhooks sent (after their last attempt), in order. */
+  readonly webhookDeliveries: WebhookDelivery[] = [];
 
   constructor(private readonly options: FakeDbtCloudOptions = {}) {
     super('dbt Cloud', (request, server) => (server as FakeDbtCloud).answer(request));
@@ -62,6 +107,102 @@ export class FakeDbtCloud extends RecordingServer {
     super.reset();
     this.runs.length = 0;
     this.faults.length = 0;
+    this.webhookDeliveries.length = 0;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  override async stop(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    await super.stop();
+  }
+
+  /** From now on, every run this stand-in queues reports its start and end to `url` as dbt Cloud's webhooks do; undefined stops it. Off unless asked. */
+  sendRunWebhooks(webhooks: RunWebhooks | undefined): this {
+    this.webhooks = webhooks;
+    return this;
+  }
+
+  /**
+   * The body dbt Cloud sends for this run event (the fixtures' shape: ids as strings,
+   * `timestamp` with nanoseconds, `runErroredAt` on errored, `runFinishedAt` on completed).
+   */
+  webhookBody(run: FakeRun, eventType: 'job.run.started' | 'job.run.completed' | 'job.run.errored', message = 'None'): string {
+    const status = eventType === 'job.run.started' ? 3 : run.status;
+    const finished = eventType === 'job.run.started' ? {} : eventType === 'job.run.errored' ? { runErroredAt: seconds(run.finishedAt) } : { runFinishedAt: seconds(run.finishedAt) };
+    return JSON.stringify({
+      accountId: run.accountId,
+      webhookId: 'wsu_local',
+      eventId: `wev_${randomBytes(12).toString('hex')}`,
+      timestamp: new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z'),
+      eventType,
+      webhookName: 'postload-local',
+      data: {
+        jobId: String(run.jobId),
+        jobName: `Job ${run.jobId}`,
+        runId: String(run.id),
+        environmentId: '1',
+        environmentName: 'Production',
+        dbtVersion: '1.9.0',
+        projectName: 'Analytics',
+        projectId: '1',
+        runStatus: { 3: 'Running', 10: 'Success', 20: 'Errored', 30: 'Canceled' }[status] ?? 'Running',
+        runStatusCode: status,
+        runStatusMessage: status === 20 ? message : 'None',
+        runReason: String(run.trigger.cause ?? ''),
+        runStartedAt: seconds(run.startedAt),
+        ...finished,
+      },
+    });
+  }
+
+  /** Posts one run event to `url`, signed, retrying a non-2xx or a network error like dbt Cloud. */
+  async deliverWebhook(webhooks: RunWebhooks, run: FakeRun, body: string, eventType: string): Promise<WebhookDelivery> {
+    let status: number | string = 'not sent';
+    let attempts = 0;
+    while (attempts < WEBHOOK_ATTEMPTS) {
+      attempts++;
+      status = await postDbtCloud(webhooks.url, body, webhooks.secret).then(
+        (response) => response.status,
+        (error: unknown) => (error as Error).message,
+      );
+      if (typeof status === 'number' && status < 300) break;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempts));
+    }
+    const delivery = { eventType, runId: run.id, body, status, attempts };
+    this.webhookDeliveries.push(delivery);
+    webhooks.onDelivery?.(delivery);
+    return delivery;
+  }
+
+  /** The run's life after it is queued: starts after delayMs, ends delayMs later, each step reported by its webhooks. */
+  private playRun(run: FakeRun, webhooks: RunWebhooks): void {
+    const delay = webhooks.delayMs ?? 300;
+    const later = (step: () => Promise<void>) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        void step();
+      }, delay);
+      this.timers.add(timer);
+    };
+    later(async () => {
+      run.status = 3;
+      run.startedAt = new Date().toISOString();
+      await this.deliverWebhook(webhooks, run, this.webhookBody(run, 'job.run.started'), 'job.run.started');
+      later(async () => {
+        const end = webhooks.endFor?.(run) ?? 'success';
+        this.setStatus(run.id, end === 'success' ? 10 : end === 'error' ? 20 : 30);
+        if (end === 'error') {
+          const message = webhooks.errorMessage?.(run) ?? `Database Error in model job_${run.jobId}_model`;
+          // errored fires as soon as the run errors, completed once its artifacts are in: a failed run sends both.
+          await this.deliverWebhook(webhooks, run, this.webhookBody(run, 'job.run.errored', message), 'job.run.errored');
+          await this.deliverWebhook(webhooks, run, this.webhookBody(run, 'job.run.completed', message), 'job.run.completed');
+        } else {
+          await this.deliverWebhook(webhooks, run, this.webhookBody(run, 'job.run.completed'), 'job.run.completed');
+        }
+      });
+    });
   }
 
   /** Moves a run to another status (10/20/30 finish it). */
@@ -113,6 +254,7 @@ export class FakeDbtCloud extends RecordingServer {
     if (fault && fault !== 'lost' && fault !== 'started-then-502') return fault;
     const { cause, ...overrides } = body;
     const run = this.createRun(accountId, jobId, { cause, ...overrides });
+    if (this.webhooks && !this.webhooks.hold?.(run)) this.playRun(run, this.webhooks);
     if (fault === 'lost') return 'drop';
     if (fault === 'started-then-502') return { status: 502, body: 'Bad Gateway' };
     return ok(this.view(run, new Set()));
@@ -150,7 +292,7 @@ export class FakeDbtCloud extends RecordingServer {
 
   private createRun(accountId: number, jobId: number, trigger: Record<string, unknown>, createdAt = new Date().toISOString()): FakeRun {
     const id = this.nextRunId++;
-    const run: FakeRun = { id, accountId, jobId, status: 1, createdAt, finishedAt: null, trigger: { id: id + 500_000, job_definition_id: jobId, created_at: createdAt, ...trigger } };
+    const run: FakeRun = { id, accountId, jobId, status: 1, createdAt, startedAt: null, finishedAt: null, trigger: { id: id + 500_000, job_definition_id: jobId, created_at: createdAt, ...trigger } };
     this.runs.push(run);
     return run;
   }
@@ -178,7 +320,7 @@ export class FakeDbtCloud extends RecordingServer {
       created_at: run.createdAt,
       updated_at: run.finishedAt ?? run.createdAt,
       dequeued_at: null,
-      started_at: null,
+      started_at: run.startedAt,
       finished_at: run.finishedAt,
       duration: '00:00:00',
       ...(include.has('trigger') ? { trigger: run.trigger } : {}),
@@ -240,6 +382,11 @@ function ok(data: unknown): Reply {
 
 function notFound(): Reply {
   return { status: 404, body: envelope(404, 'The requested resource was not found.', null) };
+}
+
+/** dbt Cloud's webhook times are whole seconds with Z ("2026-11-20T10:40:01Z"); "None" when unset. */
+function seconds(iso: string | null): string {
+  return iso ? iso.replace(/\.\d+Z$/, 'Z') : 'None';
 }
 
 /** A small seeded generator, so a chaos run can be repeated. */

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { freePort, registerForCleanup, startEmulator, type EmulatorKind } from './emulators.js';
 import { formatFunctionLine, formatStandInRequest, painter, type Painter } from './console-output.js';
-import { fakeDbtCloud, type FakeDbtCloud } from './fake-dbt-cloud.js';
+import { fakeDbtCloud, type FakeDbtCloud, type RunWebhooks } from './fake-dbt-cloud.js';
 import { fakeSlack } from './fake-slack.js';
 import { startFunction, type FunctionProcess, type StartFunctionOptions } from './function-process.js';
 import { PORT_SETTINGS, type LocalPorts, type LocalSettings } from './local-settings.js';
@@ -20,6 +20,12 @@ export interface StackOptions {
   onFunctionLine?: (target: StartFunctionOptions['target'], line: string) => void;
   /** Extra settings for both functions, over the stack's own. */
   functionEnv?: Record<string, string>;
+  /**
+   * The dbt Cloud stand-in reports every run it queues back to the ingest `/dbt-cloud` URL
+   * as dbt Cloud's signed webhooks (started, then completed; errored too for a failure):
+   * how each run ends and how soon. On unless false.
+   */
+  dbtRunWebhooks?: Pick<RunWebhooks, 'endFor' | 'errorMessage' | 'delayMs' | 'hold'> | false;
 }
 
 export interface LocalStack {
@@ -57,7 +63,7 @@ export interface LocalStack {
  * dbt Cloud and Slack stand-ins (unless real ones are given), the processor behind a push
  * subscription, and the ingest function. On any failure it stops what it had started.
  */
-export async function startStack({ settings, print = () => {}, paint = painter(false), onFunctionLine, functionEnv = {} }: StackOptions): Promise<LocalStack> {
+export async function startStack({ settings, print = () => {}, paint = painter(false), onFunctionLine, functionEnv = {}, dbtRunWebhooks = {} }: StackOptions): Promise<LocalStack> {
   const stoppers: Array<() => Promise<void>> = [];
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -139,6 +145,14 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
       },
     });
     stoppers.push(() => ingest.stop());
+    if (dbt && dbtRunWebhooks) {
+      dbt.sendRunWebhooks({
+        ...dbtRunWebhooks,
+        url: `${ingest.url}/dbt-cloud`,
+        secret: settings.dbtCloudWebhookSecret,
+        onDelivery: (d) => print(`${paint('dim', 'dbt Cloud webhook')} ${d.eventType} run ${d.runId} → ${typeof d.status === 'number' ? d.status : `failed (${d.status})`}${d.attempts > 1 ? ` after ${d.attempts} attempts` : ''}`),
+      });
+    }
 
     const failed = new Promise<never>((_, reject) => {
       for (const fn of [ingest, processor]) {
@@ -243,14 +257,14 @@ async function emulator(kind: EmulatorKind, given: string | undefined, port: num
   return running.host;
 }
 
-async function standIn<S extends RecordingServer>(
-  server: S,
+async function standIn<T extends RecordingServer>(
+  server: T,
   port: number,
   name: 'dbt Cloud' | 'Slack',
   stoppers: Array<() => Promise<void>>,
   print: (line: string) => void,
   paint: Painter,
-): Promise<S> {
+): Promise<T> {
   server.onRequest = (request, reply) => print(formatStandInRequest(name, request, reply, paint));
   await server.start(port);
   stoppers.push(() => server.stop());

@@ -7,12 +7,14 @@ import { decodeSyncEvent, InvalidSyncEventError, type SyncEvent } from '../share
 import { performDbtJob, performSlack, type ActionContext } from './actions.js';
 import { DbtCloudClient } from './clients/dbt-cloud.js';
 import type { FetchLike } from './clients/http-retry.js';
+import { renderQuarantineAlert } from './clients/quarantine-message.js';
 import { renderEventMessage, renderFinalAlert, renderInvalidMessage, renderUnrecordedAlert, type DbtJobReport, type SlackMessage } from './clients/slack-message.js';
 import { SlackClient } from './clients/slack.js';
 import type { ProcessorConfig } from './config.js';
 import { startDeadline } from './deadline.js';
 import { classifyError, describeError, PermanentError, TransientError } from './errors.js';
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
+import { quarantineAlertKeys, quarantineVerdict, type QuarantineVerdict } from './planning/quarantine-alerts.js';
 import { DEFAULT_WEBHOOK, planFor, slackActionId, type RoutePlan } from './planning/routing.js';
 import { EventOrchestration, firingNotified, LIST_LAG_MS, type BusyNote, type JoinMessageAction } from './orchestration.js';
 import type { ActiveRunsObservation } from './planning/coalesce.js';
@@ -23,7 +25,10 @@ import { mergeConnector } from './store/connector-document.js';
 import { cutText } from './store/document-size.js';
 import { connectorDocId, invalidDocId } from './store/document-ids.js';
 import { initialEventRecord } from './store/event-record.js';
+import { alertedBy, quarantineAlertDocuments } from './store/quarantine-alert-documents.js';
 import { createFirestore, EventStore, type ActionOutcome, type ActionRecord, type Begun, type RunToConfirm } from './store/event-store.js';
+import { RunLoop } from './run-loop.js';
+import type { RunOrigin } from './store/run-origin.js';
 
 export interface ProcessorDependencies {
   firestore?: Firestore;
@@ -40,8 +45,10 @@ const FINAL_ALERT = 'final-alert';
  * The processor, one delivery at a time:
  *   1. start the invocation's deadline; decode the message and validate the SyncEvent;
  *   2. plan its actions from the routing file (pure);
- *   3. record the delivery, update the connector and claim every action it may perform:
- *      one read and one commit;
+ *   3. record the delivery, update the connector and claim every action it may perform
+ *      (for a quarantined event, also create the day's alert documents it is first to
+ *      report): one read and one commit; a dbt Cloud run event of a run postload started
+ *      also records the run's outcome on the originating event's record there (`run-loop.ts`);
  *   4. perform the claimed dbt Cloud jobs in parallel, then the Slack messages (which
  *      wait until every job is started or failed for good), all cut to the deadline;
  *   5. settle every outcome and the event's status in one commit fenced by the claims;
@@ -78,10 +85,13 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   async function processEvent(event: SyncEvent, message: PubSubMessage, ctx: ActionContext): Promise<void> {
     const plan = planFor(event, config.routing);
     const deliveryId = randomUUID();
+    const quarantineKeys = quarantineAlertKeys(event, now());
     const planned: Array<PlannedAction & { target: string }> = [
       ...plan.dbtJobs.map((job) => ({ actionId: job.actionId, kind: 'dbt' as const, target: job.jobId })),
       ...plan.slack.map((target) => ({ actionId: target.actionId, kind: 'slack' as const, target: settingOf(target.webhook) })),
     ];
+    // A dbt Cloud run event naming a run postload started: its outcome goes on the originating record in the same commit.
+    const loop = RunLoop.for(event, config.auditCollection, now);
     // Issue 12: the jobs' state and the joins are read and written in the claim transaction.
     // A decision that needs dbt Cloud's word on a waiting run commits nothing; the list is
     // asked outside the transaction and the transaction runs again with its answer.
@@ -101,6 +111,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
           ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()) } } : {}),
           ...(shared ? { shared } : {}),
           finalAlert,
+          also: [...(loop ? [loop.document] : []), ...quarantineAlertDocuments(quarantineKeys, event.id, now())],
           deadline: ctx.deadline.total,
         })
         .catch((error: unknown) => alertUnrecorded(event, error, ctx));
@@ -114,7 +125,13 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       return;
     }
 
-    const outcomes = await performActions(event, plan, orchestration, begun, ctx);
+    if (loop) await closeLoop(loop, begun, deliveryId, ctx);
+    const quarantine = quarantineKeys.length ? quarantineVerdict(event.id, quarantineKeys, (key) => alertedBy(begun, key)) : undefined;
+    if (quarantine) {
+      const said = quarantine.alertCodes.length ? `alerting ${quarantine.alertCodes.join(', ')}` : `already alerted today by ${quarantine.alreadyAlertedBy.join(', ')}`;
+      ctx.log.warn({ problemCodes: quarantineKeys.map((key) => key.code), ...quarantine }, `quarantined event recorded: postload could not interpret it; ${said}`);
+    }
+    const outcomes = await performActions(event, loop ? loop.plan(plan) : plan, orchestration, begun, ctx, { origin: loop?.origin, quarantine });
     const ids = [...begun.claims.keys()].filter((id) => id !== FINAL_ALERT);
     const status = await store.settle(
       begun,
@@ -130,6 +147,34 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       throw new TransientError(`event ${event.id} is not done yet: ${left.join('; ')}`, { system: 'postload' });
     }
     ctx.log.info(fields, `event ${status}`);
+  }
+
+  /**
+   * After the claim commit of a dbt Cloud run event: a run whose originating dbt action has
+   * no run id yet (the webhook overtook the trigger's answer) waits for it, releasing this
+   * delivery's claims, until the last delivery; a linked run's load connector gets its
+   * `latestTransformation` (best effort: a second, small transaction, only when the outcome changed).
+   */
+  async function closeLoop(loop: RunLoop, begun: Begun, deliveryId: string, ctx: ActionContext): Promise<void> {
+    const { link, report } = loop;
+    const fields = { originEventId: report.originEventId, runId: report.runId, jobId: report.jobId, link: link.kind };
+    if (link.kind === 'pending' && begun.messageDeliveries < config.maxDeliveryAttempts) {
+      const released = new Map<string, ActionOutcome>([...begun.claims].filter(([, c]) => c.decision.decision === 'claim').map(([id]) => [id, { status: 'waiting' }]));
+      await store.settle(begun, deliveryId, released, () => 'retrying', ctx.deadline.total);
+      throw new TransientError(`dbt Cloud run ${report.runId} names event ${report.originEventId}, whose ${link.actionId} has no run id recorded yet; waiting for it`, { system: 'postload' });
+    }
+    if (link.kind !== 'linked') {
+      ctx.log.info({ ...fields, reason: link.kind === 'pending' ? 'the originating dbt action never recorded a run id' : link.reason }, 'dbt Cloud run not verified as one postload started; routed like any run');
+      return;
+    }
+    if (loop.skipped) ctx.log.error({ ...fields, actionId: link.actionId, reason: loop.skipped }, 'dbt Cloud run outcome not recorded on the load that started it');
+    else ctx.log.info({ ...fields, actionId: link.actionId, status: report.outcome.status, recorded: loop.recorded }, 'dbt Cloud run outcome recorded on the load that started it');
+    const connector = loop.connectorLink();
+    if (connector) {
+      await store.updateConnector(connector.docId, connector.merge, ctx.deadline.total).catch((error: unknown) => {
+        ctx.log.warn({ ...fields, err: describeError(error) }, 'the load connector\'s latestTransformation was not updated');
+      });
+    }
   }
 
   /**
@@ -174,7 +219,14 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   }
 
   /** Step 4: the dbt jobs in parallel, then each message once the jobs it reports are settled, then (last delivery only) the final alert. */
-  async function performActions(event: SyncEvent, plan: RoutePlan, orchestration: EventOrchestration, begun: Begun, ctx: ActionContext): Promise<Map<string, ActionOutcome>> {
+  async function performActions(
+    event: SyncEvent,
+    plan: RoutePlan,
+    orchestration: EventOrchestration,
+    begun: Begun,
+    ctx: ActionContext,
+    { origin, quarantine }: { origin?: RunOrigin | undefined; quarantine?: QuarantineVerdict | undefined } = {},
+  ): Promise<Map<string, ActionOutcome>> {
     const outcomes = new Map<string, ActionOutcome>();
     const claimed = (id: string) => begun.claims.get(id)?.decision.decision === 'claim';
     const allJobs = orchestration.jobs;
@@ -191,8 +243,11 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     const anyJobFailed = reports.some((r) => r.state === 'failed');
     for (const target of plan.slack.filter((t) => claimed(t.actionId))) {
       if (!jobsSettled) outcomes.set(target.actionId, { status: 'waiting' });
+      // A quarantine alert goes out whatever notify says, once a day per problem (see planning/quarantine-alerts.ts).
+      else if (quarantine && !quarantine.alertCodes.length) outcomes.set(target.actionId, { status: 'succeeded', sent: false, alreadyAlertedBy: quarantine.alreadyAlertedBy, requests: [] });
+      else if (quarantine) outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderQuarantineAlert(event, quarantine.alertCodes), ctx));
       else if (!target.notify && !anyJobFailed) outcomes.set(target.actionId, { status: 'succeeded', sent: false, requests: [] });
-      else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { alert: !target.notify }), ctx));
+      else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { alert: !target.notify, ...(origin ? { origin } : {}) }), ctx));
     }
     for (const join of orchestration.messages.filter((m) => claimed(m.actionId))) {
       const message = joinMessage(join, begun, outcomes);

@@ -104,7 +104,8 @@ export class Secret {
   private readonly attempts: number;
   private readonly client: () => Promise<SecretManagerLike>;
   private readonly now: () => number;
-  private readonly warnShorterThan: number;
+  /** Values shorter than this are logged as guessable (0: never). */
+  readonly warnShorterThan: number;
   private readonly warned = new Set<string>();
 
   constructor(

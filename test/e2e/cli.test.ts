@@ -85,17 +85,12 @@ describe('postload CLI against the local stack', function () {
       assert.match(run.stderr, /fix: pass --secret, or set FIVETRAN_WEBHOOK_SECRET/);
     });
 
-    it('dbt Cloud: signed webhook accepted and processed', async function () {
-      // Pending until issue 13's /dbt-cloud route and its development secret are merged (another branch).
-      const url = stack.fivetranUrl.replace(/\/fivetran$/, '/dbt-cloud');
-      const secret = (DEVELOPMENT_SECRETS as Record<string, string | undefined>).DBT_CLOUD_WEBHOOK_SECRET;
-      const probe = await fetch(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
-      if (probe.status === 404 || !secret) this.skip();
-      const run = await runCli(['send', 'dbt-cloud', '--url', url, '--secret', secret!, '--wait', '--json'], env);
+    it('dbt Cloud: built from its fixture, signed, accepted, followed until processed; shown as a transformation of the job', async () => {
+      const run = await runCli(['send', 'dbt-cloud', '--url', stack.dbtCloudUrl, '--secret', DEVELOPMENT_SECRETS.DBT_CLOUD_WEBHOOK_SECRET, '--status', 'Errored', '--connector', String(DEMO_JOBS.orders), '--wait', '--json'], env);
       assert.equal(run.code, 0, run.stdout + run.stderr);
-      const result = JSON.parse(run.stdout) as { status: number; event: { source: string; outcome: string } };
+      const result = JSON.parse(run.stdout) as { status: number; answer: { type: string }; event: { source: string; type: string; connectorId: string; outcome: string } };
       assert.equal(result.status, 202);
-      assert.deepEqual([result.event.source, result.event.outcome], ['dbt-cloud', 'processed']);
+      assert.deepEqual([result.event.source, result.event.type, result.event.connectorId, result.event.outcome], ['dbt-cloud', 'transformation.failed', String(DEMO_JOBS.orders), 'processed']);
     });
   });
 

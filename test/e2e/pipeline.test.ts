@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { AuditReader, type AuditRecord } from '../../functions/local/audit-reader.js';
 import { awaitOutcome, PublishedLog, sendSteps } from '../../functions/local/demo-run.js';
-import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_ROUTING, demoScenario } from '../../functions/local/demo-scenario.js';
+import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_ROUTING, DEMO_RUN_WEBHOOKS, demoScenario } from '../../functions/local/demo-scenario.js';
 import { triggerRequests } from '../../functions/local/fake-dbt-cloud.js';
 import { DEVELOPMENT_SECRETS, readLocalSettings } from '../../functions/local/local-settings.js';
 import type { RecordedRequest } from '../../functions/local/recording-server.js';
 import { pollUntil } from '../../functions/local/poll.js';
 import { startStack, type LocalStack } from '../../functions/local/stack.js';
-import { postFivetran } from '../../functions/local/webhooks.js';
+import { postAirbyte, postFivetran } from '../../functions/local/webhooks.js';
 import { emulator } from '../support/global-hooks.js';
 
 // The whole path over real HTTP and the real emulators, with nothing stubbed: a signed
@@ -52,6 +53,7 @@ describe('end to end: webhook → ingest → Pub/Sub emulator → processor → 
         routing: JSON.stringify(DEMO_ROUTING),
       },
       onFunctionLine: published.onLine,
+      dbtRunWebhooks: DEMO_RUN_WEBHOOKS,
     });
     audit = new AuditReader(stack.firestoreHost, stack.projectId);
   });
@@ -185,7 +187,45 @@ describe('end to end: webhook → ingest → Pub/Sub emulator → processor → 
     assert.ok(outcome.ok);
     // orders, billing, the finance mart join (one firing message), and one run for the burst.
     assert.equal(triggerRequests(stack.dbt!).length, 4);
-    assert.equal(stack.slack!.requests.length, 5);
+    assert.equal(stack.slack!.requests.length, 6, 'four about the events, the join\'s firing message, one about the billing run that failed (the dbt Cloud loop)');
+  });
+
+  it('quarantine over real HTTP: an authenticated body postload cannot read is 202, recorded and alerted once; the same problem again is recorded, not alerted', async () => {
+    // A Fivetran event name of this run only (the day documents are shared by the whole emulator), with a connector id of the wrong type.
+    const name = `probe_${randomUUID().slice(0, 8)}`;
+    const body = () => JSON.stringify({ event: name, created: new Date().toISOString(), connector_type: 'postgres', connector_id: 42, destination_group_id: 'warehouse_bq', sync_id: randomUUID(), data: {} });
+    const ids: string[] = [];
+    for (const _ of [1, 2]) {
+      const response = await postFivetran(stack.fivetranUrl, body(), SECRET);
+      assert.equal(response.status, 202);
+      const answer = (await response.json()) as { id: string; type: string };
+      assert.equal(answer.type, 'quarantined');
+      ids.push(answer.id);
+      const record = await settledAudit(answer.id);
+      assert.equal(record.type, 'quarantined');
+      assert.equal(record.status, 'processed');
+    }
+    await sleep(1000); // a second alert would show up here
+    const alerts = about(stack.slack!.requests, name);
+    assert.equal(alerts.length, 1, 'one alert for the day');
+    assert.match(alerts[0]!.body, new RegExp(`postload event ${ids[0]}`));
+    assert.match(alerts[0]!.body, /schema_violation/);
+    assert.equal(ids.flatMap((id) => about(triggerRequests(stack.dbt!), id)).length, 0);
+  });
+
+  it("Airbyte's Test button over real HTTP, for a connection routed to a dbt job, starts nothing", async () => {
+    // The realistic v1.3 test payload (test/fixtures/SOURCES.md), for the demo's billing connection, finished now.
+    const fixture = readFileSync(new URL('../fixtures/airbyte/test-sync-succeeded.json', import.meta.url), 'utf8');
+    const body = fixture.replaceAll('a4c1e5d2-7b3f-4e9a-8c6d-2f1e0b9a8c7d', DEMO_CONNECTORS.billingConnection).replace('2026-11-29T12:51:03.418227Z', new Date().toISOString());
+    const response = await postAirbyte(stack.airbyteUrl, body);
+    assert.equal(response.status, 202);
+    const { id, type } = (await response.json()) as { id: string; type: string };
+    assert.equal(type, 'test');
+    const record = await settledAudit(id);
+    await sleep(1000); // a run would show up here
+    assert.deepEqual(record.routes, ['billing'], 'the route with a dbt job matched');
+    assert.equal(about(triggerRequests(stack.dbt!), id).length, 0, 'no dbt run');
+    assert.equal(about(stack.slack!.requests, id).length, 0);
   });
 });
 

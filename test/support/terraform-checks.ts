@@ -780,12 +780,12 @@ function resourceRefs(value: unknown): { type: string; name: string }[] {
   );
 }
 
-function firstBody(value: unknown): Body {
+export function firstBody(value: unknown): Body {
   const first: unknown = Array.isArray(value) ? value[0] : value;
   return first && typeof first === 'object' ? (first as Body) : {};
 }
 
-function asArray(value: unknown): unknown[] {
+export function asArray(value: unknown): unknown[] {
   if (value === undefined || value === null) return [];
   return Array.isArray(value) ? value : [value];
 }

@@ -1,17 +1,19 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { program } from '../../functions/cli/main.js';
 import {
   DOCUMENTED_METRICS,
   LOG_BASED_METRIC_PREFIX,
   LOG_BASED_METRIC_RESOURCES,
   MONITORED_RESOURCES,
 } from './monitoring-metrics.js';
-import type { Body, Declared, TerraformConfig } from './terraform-checks.js';
+import { asArray, firstBody, type Body, type Declared, type TerraformConfig } from './terraform-checks.js';
 
 /**
  * Static checks of terraform/monitoring.tf and its dashboard: every alert is documented
- * (with a runbook entry the README has), notifies the channel variable and can be switched
- * off; every metric type and label in a filter is one Cloud Monitoring documents; the
+ * (with a runbook entry the README has, both naming `postload` commands the CLI really
+ * has), notifies the channel variable and can be switched off; every metric type and label in a filter is one Cloud Monitoring documents; the
  * log-based metrics match log lines the code writes.
  */
 
@@ -38,7 +40,10 @@ export function checkAlertPolicies(config: TerraformConfig, readme: string): str
         problems.push(`${where}: its documentation must point at the README runbook (section "Alerts and dashboard", entry "...")`);
       } else if (!headings.has(entry)) {
         problems.push(`${where}: its documentation names the runbook entry "${entry}", which the README has no heading for`);
+      } else {
+        problems.push(...checkCliMentions(`${where}: its README runbook entry "${entry}"`, readmeSection(readme, entry)));
       }
+      problems.push(...checkCliMentions(`${where}: its documentation`, content));
     }
     if (policy.body.notification_channels !== `\${var.${CHANNELS_VARIABLE}}`) {
       problems.push(`${where} does not notify var.${CHANNELS_VARIABLE}`);
@@ -52,6 +57,38 @@ export function checkAlertPolicies(config: TerraformConfig, readme: string): str
     }
   }
   return problems;
+}
+
+/** The CLI's subcommands and their long options, from the program itself. */
+export function cliCommands(): Map<string, Set<string>> {
+  const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const root = program({ stdout: sink, stderr: sink, env: {} }, () => {});
+  return new Map(root.commands.map((command) => [command.name(), new Set(command.options.map((option) => option.long ?? ''))]));
+}
+
+/** An alert's help names at least one `postload ...` command, and only commands and options the CLI has. */
+export function checkCliMentions(where: string, text: string, commands = cliCommands()): string[] {
+  const mentions = [...text.matchAll(/`postload ([a-z-]+)([^`]*)`/g)];
+  if (mentions.length === 0) return [`${where} names no \`postload\` command that helps (e.g. \`postload replay --dry-run\`)`];
+  const problems: string[] = [];
+  for (const [mention, command, rest] of mentions) {
+    const options = commands.get(command!);
+    if (!options) {
+      problems.push(`${where} names ${mention}, but the CLI has no command "${command}"`);
+      continue;
+    }
+    for (const [flag] of rest!.matchAll(/--[a-z-]+/g)) if (!options.has(flag)) problems.push(`${where} names ${mention}, but "postload ${command}" has no option ${flag}`);
+  }
+  return problems;
+}
+
+/** The text of a README section, from its heading to the next heading. */
+function readmeSection(readme: string, heading: string): string {
+  const start = readme.search(new RegExp(`^#{2,6} ${heading.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+  if (start < 0) return '';
+  const rest = readme.slice(start).split('\n').slice(1).join('\n');
+  const end = rest.search(/^#{1,6} /m);
+  return end < 0 ? rest : rest.slice(0, end);
 }
 
 // --- metric types and labels in filters ------------------------------------------------------
@@ -264,14 +301,4 @@ function visit(value: unknown, onEntry: (key: string, value: unknown) => void): 
       visit(nested, onEntry);
     }
   }
-}
-
-function firstBody(value: unknown): Body {
-  const first: unknown = Array.isArray(value) ? value[0] : value;
-  return first && typeof first === 'object' ? (first as Body) : {};
-}
-
-function asArray(value: unknown): unknown[] {
-  if (value === undefined || value === null) return [];
-  return Array.isArray(value) ? value : [value];
 }

@@ -1,5 +1,6 @@
 import type { SchemaProblem } from '../../shared/schemas.js';
 import type { SyncEvent } from '../../shared/sync-event.js';
+import type { RunOrigin } from '../store/run-origin.js';
 
 /** A Slack incoming-webhook body: Block Kit blocks and the plain `text` fallback for notifications. */
 export interface SlackMessage {
@@ -28,9 +29,13 @@ const TITLES: Partial<Record<SyncEvent['type'], { emoji: string; title: string }
   'sync.rescheduled': { emoji: ':hourglass_flowing_sand:', title: 'sync rescheduled' },
   'schema.changed': { emoji: ':large_yellow_circle:', title: 'schema changed' },
   'transformation.failed': { emoji: ':red_circle:', title: 'transformation failed' },
+  'transformation.cancelled': { emoji: ':white_circle:', title: 'transformation cancelled' },
+  'transformation.succeeded': { emoji: ':large_green_circle:', title: 'transformation succeeded' },
+  'transformation.started': { emoji: ':arrow_forward:', title: 'transformation started' },
   'connection.failed': { emoji: ':red_circle:', title: 'connection test failed' },
   'connector.disabled': { emoji: ':no_entry:', title: 'connection disabled' },
   'connector.warning': { emoji: ':warning:', title: 'connection warning' },
+  test: { emoji: ':white_check_mark:', title: 'test notification' },
 };
 
 /**
@@ -38,8 +43,9 @@ const TITLES: Partial<Record<SyncEvent['type'], { emoji: string; title: string }
  * the vendor's reason and link where the event has them, volumes on success, and what
  * postload did about it (dbt runs with their links, or why none started). `alert` marks
  * a message sent only because postload itself could not do what the routing asked.
+ * `origin` is the load that started a dbt Cloud run (issue 13's loop): the message names it.
  */
-export function renderEventMessage(event: SyncEvent, dbt: DbtJobReport[], { alert = false } = {}): SlackMessage {
+export function renderEventMessage(event: SyncEvent, dbt: DbtJobReport[], { alert = false, origin }: { alert?: boolean; origin?: RunOrigin } = {}): SlackMessage {
   const vendor = vendorName(event.source);
   const connector = event.connector.name ?? event.connector.id ?? 'unknown connector';
   const known = TITLES[event.type];
@@ -61,7 +67,8 @@ export function renderEventMessage(event: SyncEvent, dbt: DbtJobReport[], { aler
   const volumes = volumeLine(event);
   if (volumes) blocks.push(section(volumes));
 
-  blocks.push(section(`*What postload did*\n${postloadDid(event, dbt)}`));
+  if (origin) blocks.push(section(`*Started by postload* for ${escape(loadLine(origin))}${origin.runHref && /^https?:\/\/\S+$/.test(origin.runHref) ? ` · <${origin.runHref}|run ${escape(event.sync.id ?? '')}>` : ''}`));
+  else blocks.push(section(`*What postload did*\n${postloadDid(event, dbt)}`));
 
   const link = vendorLink(event);
   if (link) {
@@ -75,7 +82,18 @@ export function renderEventMessage(event: SyncEvent, dbt: DbtJobReport[], { aler
     elements: [mrkdwn(`postload · event \`${event.id}\` · ${escape(event.vendorEvent)}${event.sync.id ? ` · sync \`${escape(event.sync.id)}\`` : ''}`)],
   });
 
-  return { text: fallbackText(event, headline, dbt), blocks };
+  return { text: fallbackText(event, headline, dbt, origin), blocks };
+}
+
+/** "Fivetran sync.succeeded of orders_pg (assimilate_seem), sync b470…, at 2026-…": the load behind a run, without its event id (the audit record links them). */
+function loadLine(origin: RunOrigin): string {
+  const connector = origin.connectorName ?? origin.connectorId ?? 'unknown connector';
+  return (
+    `${vendorName(origin.source)} ${origin.type} of ${connector}` +
+    (origin.connectorId && origin.connectorId !== connector ? ` (${origin.connectorId})` : '') +
+    (origin.syncId ? `, sync ${origin.syncId}` : '') +
+    (origin.syncAt ? `, at ${origin.syncAt}` : '')
+  );
 }
 
 /** The alert for a Pub/Sub message that is not a valid SyncEvent (acknowledged, never processed). */
@@ -155,6 +173,7 @@ function volumeLine(event: SyncEvent): string | undefined {
 }
 
 function postloadDid(event: SyncEvent, dbt: DbtJobReport[]): string {
+  if (event.type === 'test') return 'Recorded the test notification; a test never starts dbt Cloud jobs.';
   if (dbt.length === 0) return `Recorded the event; no dbt Cloud job is routed for ${escape(event.type)} on this connector.`;
   return dbt
     .map((job) => {
@@ -175,7 +194,7 @@ function postloadDid(event: SyncEvent, dbt: DbtJobReport[]): string {
     .join('\n');
 }
 
-function fallbackText(event: SyncEvent, headline: string, dbt: DbtJobReport[]): string {
+function fallbackText(event: SyncEvent, headline: string, dbt: DbtJobReport[], origin?: RunOrigin): string {
   const plain = headline.replace(/^:[a-z_]+: /, '');
   const reason = event.error?.message ? ` — ${event.error.message}` : '';
   const started = dbt.filter((j) => j.state === 'started').map((j) => j.jobId);
@@ -184,7 +203,8 @@ function fallbackText(event: SyncEvent, headline: string, dbt: DbtJobReport[]): 
     .filter(Boolean)
     .join('; ');
   // The fallback is read as mrkdwn too (and drives notifications): escape it.
-  return truncate(escape(`${plain}${reason}${did ? ` (${did})` : ''}`), 3000);
+  const load = origin ? ` (started by postload for ${loadLine(origin)})` : '';
+  return truncate(escape(`${plain}${reason}${did ? ` (${did})` : ''}${load}`), 3000);
 }
 
 function vendorLink(event: SyncEvent): string | undefined {
@@ -192,19 +212,22 @@ function vendorLink(event: SyncEvent): string | undefined {
   return candidates.find((url): url is string => typeof url === 'string' && /^https?:\/\/\S+$/.test(url) && url.length <= 3000);
 }
 
-function vendorName(source: SyncEvent['source']): string {
-  return source === 'fivetran' ? 'Fivetran' : source === 'airbyte' ? 'Airbyte' : 'dbt Cloud';
+const VENDORS: Record<string, string> = { fivetran: 'Fivetran', airbyte: 'Airbyte', 'dbt-cloud': 'dbt Cloud' };
+
+/** The vendor as people write it; a source added later shows as its id, never as another vendor. */
+export function vendorName(source: string): string {
+  return VENDORS[source] ?? source;
 }
 
-function header(text: string): Record<string, unknown> {
+export function header(text: string): Record<string, unknown> {
   return { type: 'header', text: { type: 'plain_text', text: truncate(text, HEADER_LIMIT), emoji: true } };
 }
 
-function section(text: string): Record<string, unknown> {
+export function section(text: string): Record<string, unknown> {
   return { type: 'section', text: mrkdwn(truncate(text, SECTION_LIMIT)) };
 }
 
-function mrkdwn(text: string): Record<string, unknown> {
+export function mrkdwn(text: string): Record<string, unknown> {
   return { type: 'mrkdwn', text };
 }
 
@@ -213,7 +236,7 @@ export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function truncate(text: string, max: number): string {
+export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 

@@ -30,6 +30,13 @@ export const DEFAULT_SLACK_NOTIFY: readonly RoutedEventType[] = [
 /** Event types that start a dbt job unless the job says otherwise. */
 export const DEFAULT_DBT_ON: readonly RoutedEventType[] = ['sync.succeeded'];
 
+/**
+ * Event types that never start a dbt job, whatever a route's `on` says (start-up refuses
+ * them there): a test notification carries made-up ids and results (Airbyte's Test button
+ * sends a realistic success since v1.3), and a quarantined payload was not understood.
+ */
+export const NEVER_STARTS_DBT: readonly RoutedEventType[] = ['test', 'quarantined'];
+
 /** The webhook used when the routing file names none. */
 export const DEFAULT_WEBHOOK = 'env:SLACK_WEBHOOK_URL';
 
@@ -78,7 +85,7 @@ export function compileRouting(parsed: unknown, source = 'routing config'): Load
     if (names.has(route.name)) throw new RoutingConfigError(source, `/routes/${i}/name`, `"${route.name}" is used by two routes`);
     names.add(route.name);
   });
-  const [problem] = checkOrchestration(parsed);
+  const [problem] = [...neverStartingTriggers(parsed), ...checkOrchestration(parsed)];
   if (problem) throw new RoutingConfigError(source, problem.pointer, problem.message);
   const routes = parsed.routes.map((route) => ({ name: route.name, matches: matcher(route.match), actions: route }));
   return { config: parsed, source, routes, joins: (parsed.joins ?? []).map(compileJoin) };
@@ -128,7 +135,7 @@ export function planFor(event: SyncEvent, routing: LoadedRouting): RoutePlan {
   for (const { name, actions } of applied) {
     for (const job of actions.dbtJobs ?? []) {
       const jobId = String(job.jobId);
-      if (dbtJobs.has(jobId) || !(job.on ?? DEFAULT_DBT_ON).includes(event.type)) continue;
+      if (dbtJobs.has(jobId) || !(job.on ?? DEFAULT_DBT_ON).includes(event.type) || NEVER_STARTS_DBT.includes(event.type)) continue;
       dbtJobs.set(jobId, { actionId: `dbt-job-${jobId}`, jobId, route: name, options: job });
     }
     const webhook = actions.slack?.webhook ?? routing.config.slack?.webhook ?? DEFAULT_WEBHOOK;
@@ -170,6 +177,19 @@ export function allWebhooks(routing: LoadedRouting): Set<string> {
 export function namesDbtJobs(routing: LoadedRouting): boolean {
   const { config } = routing;
   return [...config.routes, config.defaultRoute ?? {}].some((actions) => (actions.dbtJobs ?? []).length > 0) || (config.joins ?? []).length > 0;
+}
+
+function neverStartingTriggers(config: RoutingConfig): Array<{ pointer: string; message: string }> {
+  const why: Partial<Record<RoutedEventType, string>> = {
+    test: 'a test notification carries made-up ids and results (Airbyte\'s Test button sends a realistic success with random ids)',
+    quarantined: 'postload could not interpret the payload (quarantined events are alerted in Slack instead)',
+  };
+  const actions = [...config.routes.map((route, i) => [`/routes/${i}`, route] as const), ...(config.defaultRoute ? [['/defaultRoute', config.defaultRoute] as const] : [])];
+  return actions.flatMap(([at, { dbtJobs }]) =>
+    (dbtJobs ?? []).flatMap((job, j) =>
+      (job.on ?? []).flatMap((type, k) => (NEVER_STARTS_DBT.includes(type) ? [{ pointer: `${at}/dbtJobs/${j}/on/${k}`, message: `"${type}" never starts a dbt job: ${why[type]}; remove it` }] : [])),
+    ),
+  );
 }
 
 export function slackActionId(webhook: string): string {

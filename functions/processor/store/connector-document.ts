@@ -20,10 +20,11 @@ interface Summary {
  * last failed sync, its 20 most recent events. Times are compared as instants (not as
  * strings: `…00.500Z` is after `…00Z`, and offsets count), an event delivered late never
  * replaces a newer one, and an event is listed once. Returns undefined when the event
- * names no connector.
+ * names no connector, or is a test: a Test button's ids are placeholders or random
+ * (Airbyte since 1.3), so it would make up a connector or overwrite a real one's status.
  */
 export function mergeConnector(existing: Record<string, unknown> | undefined, event: SyncEvent, nowMs: number): Record<string, unknown> | undefined {
-  if (!event.connector.id) return undefined;
+  if (!event.connector.id || event.type === 'test') return undefined;
   const data = existing ?? {};
   const summary: Summary = {
     eventId: event.id,
@@ -71,4 +72,30 @@ export function mergeConnector(existing: Record<string, unknown> | undefined, ev
 function instant(iso: string | undefined): number {
   const ms = iso ? Date.parse(iso) : Number.NaN;
   return Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
+}
+
+/** The load connector's link to the latest dbt Cloud run one of its events started (`latestTransformation`). */
+export interface TransformationLink {
+  originEventId: string;
+  jobId: string;
+  runId: number;
+  status: string;
+  /** The dbt-cloud SyncEvent that reported the status. */
+  eventId: string;
+  finishedAt: string | null;
+  recordedAt: string;
+}
+
+/**
+ * The fields to write, or undefined when the stored link is as new: a later run (dbt Cloud
+ * run ids grow) replaces an earlier one; for the same run a final status replaces
+ * `running` and is never replaced itself.
+ */
+export function mergeTransformationLink(existing: Record<string, unknown> | undefined, link: TransformationLink): Record<string, unknown> | undefined {
+  const current = existing?.latestTransformation as TransformationLink | undefined;
+  if (current) {
+    if (current.runId > link.runId) return undefined;
+    if (current.runId === link.runId && (current.status !== 'running' || link.status === 'running')) return undefined;
+  }
+  return { latestTransformation: link };
 }

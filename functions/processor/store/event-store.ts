@@ -31,6 +31,8 @@ export interface ActionRecord {
   sent?: boolean;
   /** For a dbt job the event did not start: coalesced into, or skipped for, another run (issue 12). */
   busy?: { outcome: 'coalesced' | 'skipped'; runId: number; runStatus: string; runTriggeredAt: string };
+  /** For a quarantine alert not sent: the events that already reported the same problems that day. */
+  alreadyAlertedBy?: string[];
   lastError: string | null;
   /** The latest errors, newest last (at most MAX_KEPT, each cut to MAX_ERROR_BYTES). */
   errors: Array<{ at: string; attempt: number; kind: 'transient' | 'permanent'; message: string; status: number | null }>;
@@ -40,7 +42,7 @@ export interface ActionRecord {
 
 /** What performing a claimed action came to. */
 export type ActionOutcome =
-  | { status: 'succeeded'; runId?: number; runHref?: string | null; recovered?: boolean; sent?: boolean; requests: ActionRecord['requestLog'] }
+  | { status: 'succeeded'; runId?: number; runHref?: string | null; recovered?: boolean; sent?: boolean; alreadyAlertedBy?: string[]; requests: ActionRecord['requestLog'] }
   | { status: 'failed'; error: string; httpStatus: number | null; requests: ActionRecord['requestLog'] }
   | { status: 'retry'; error: string; httpStatus: number | null; notBeforeMs: number | null; uncertain: boolean; requests: ActionRecord['requestLog'] }
   | { status: 'waiting' };
@@ -352,6 +354,25 @@ export class EventStore {
       sharedWritten.push(key);
     }
     return { batch, sharedWritten, begun: { docId: request.docId, claims, data, messageDeliveries, finished, connectorSkipped, also, shared, sharedTimes, confirm: [] } };
+  }
+
+  /**
+   * Applies `merge` to one connector document in a transaction (read, write if it returns
+   * fields): the dbt Cloud loop's link from a load connector to its latest run. Only a
+   * connector that exists is updated (the load's own event created it).
+   */
+  async updateConnector(docId: string, merge: (existing: Record<string, unknown>) => Record<string, unknown> | undefined, deadline: Deadline): Promise<boolean> {
+    const ref = this.connectorRef(docId);
+    return this.guard('update the connector document', deadline, () =>
+      this.db.runTransaction(async (tx) => {
+        const snapshot = await tx.get(ref);
+        const fields = snapshot.exists ? merge(snapshot.data()!) : undefined;
+        if (!fields) return false;
+        this.assertFits(ref, { ...snapshot.data(), ...fields });
+        tx.update(ref, fields);
+        return true;
+      }),
+    );
   }
 
   /**

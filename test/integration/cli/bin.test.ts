@@ -22,6 +22,24 @@ describe('postload bin', () => {
     });
   });
 
+  it('--json prints only JSON: the functions\' log lines stay out of it; check reports a short webhook secret itself', async () => {
+    const env = {
+      PATH: process.env.PATH,
+      METADATA_SERVER_DETECTION: 'none',
+      ROUTING_CONFIG: '{"version": 1, "routes": [], "slack": {"notify": []}}',
+      // Short enough for the ingest loader to log a warning (to stdout, in a function).
+      FIVETRAN_WEBHOOK_SECRET: 'short',
+      AIRBYTE_WEBHOOK_TOKEN: 'a'.repeat(40),
+      DBT_CLOUD_WEBHOOK_SECRET: 'b'.repeat(40),
+      SLACK_WEBHOOK_URL: 'https://hooks.slack.example/services/T/B/x',
+    };
+    const { stdout } = await promisify(execFile)(process.execPath, ['bin/postload.js', 'check', '--json'], { env });
+    const report = JSON.parse(stdout) as { ok: boolean; results: Array<{ check: string; ok: boolean; detail: string }> };
+    assert.equal(report.ok, true, stdout);
+    assert.match(report.results.find((r) => r.check === 'secret FIVETRAN_WEBHOOK_SECRET')!.detail, /^readable \(1 value accepted\); it is shorter than 32 characters/);
+    assert.equal(report.results.find((r) => r.check === 'secret AIRBYTE_WEBHOOK_TOKEN')!.detail, 'readable (1 value accepted)');
+  });
+
   it('in a clone not built yet, says to run npm run build (exit 3) instead of a module trace', async () => {
     const clone = mkdtempSync(join(tmpdir(), 'postload-bin-'));
     try {

@@ -18,10 +18,18 @@ describe('postload check', () => {
   });
   after(() => dbt?.stop());
 
+  /** A routing file whose only job is the one a join starts. */
+  const withJoin = (jobId: number) => ({
+    version: 1,
+    routes: [{ name: 'orders', match: { source: 'fivetran', connectorId: 'orders' }, slack: { notify: [] } }],
+    joins: [{ name: 'nightly', within: 'PT6H', upstreams: [{ name: 'orders', match: { source: 'fivetran', connectorId: 'orders' } }, { name: 'billing', match: { source: 'airbyte' } }], dbtJob: { jobId } }],
+  });
+
   const good = () => ({
     ROUTING_CONFIG: JSON.stringify(DEMO_ROUTING),
     FIVETRAN_WEBHOOK_SECRET: 'f',
     AIRBYTE_WEBHOOK_TOKEN: 'a',
+    DBT_CLOUD_WEBHOOK_SECRET: 'd',
     DBT_CLOUD_BASE_URL: dbt.url,
     DBT_CLOUD_ACCOUNT_ID: '1',
     DBT_CLOUD_API_TOKEN: 'local-dbt-token',
@@ -45,6 +53,11 @@ describe('postload check', () => {
     ['a malformed setting', (e) => ({ ...e, MAX_BODY_BYTES: 'lots' }), /✖ ingest settings\s+MAX_BODY_BYTES: must be a whole number/],
     ['an unreadable secret', (e) => ({ ...e, FIVETRAN_WEBHOOK_SECRET: 'sm://projects/postload-no-such-project/secrets/nope' }), /✖ secret FIVETRAN_WEBHOOK_SECRET\s+unreadable: (no Google Cloud credentials|.*postload-no-such-project)/],
     ['an unset secret', (e) => { const { AIRBYTE_WEBHOOK_TOKEN: _, ...rest } = e; return rest; }, /✖ secret AIRBYTE_WEBHOOK_TOKEN\s+not set/],
+    ['an unset dbt Cloud webhook secret', (e) => { const { DBT_CLOUD_WEBHOOK_SECRET: _, ...rest } = e; return rest; }, /✖ secret DBT_CLOUD_WEBHOOK_SECRET\s+not set/],
+    ['a malformed source range', (e) => ({ ...e, DBT_CLOUD_SOURCE_RANGES: '10.0.0.0/8, 300.1.2.3/24' }), /✖ ingest settings\s+DBT_CLOUD_SOURCE_RANGES: "300\.1\.2\.3\/24" is not an IPv4 or IPv6 CIDR range/],
+    ['a malformed TRUSTED_PROXY_HOPS', (e) => ({ ...e, TRUSTED_PROXY_HOPS: '-1' }), /✖ ingest settings\s+TRUSTED_PROXY_HOPS: /],
+    ['MAX_DELIVERY_ATTEMPTS out of Pub/Sub\'s range', (e) => ({ ...e, MAX_DELIVERY_ATTEMPTS: '3' }), /✖ processor settings\s+MAX_DELIVERY_ATTEMPTS: /],
+    ['a dbt job only a join names, unknown to the account', (e) => ({ ...e, ROUTING_CONFIG: JSON.stringify(withJoin(998)) }), /✖ dbt job 998\s+not found in account 1/],
     ['a dbt job the account does not have', (e) => ({ ...e, ROUTING_CONFIG: JSON.stringify({ version: 1, routes: [{ name: 'x', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 999 }] }] }) }), /✖ dbt job 999\s+not found in account 1/],
   ];
   for (const [what, breakIt, expected] of broken) {
@@ -56,6 +69,15 @@ describe('postload check', () => {
       assert.match(run.stdout, /\d+ of \d+ checks failed/);
     });
   }
+
+  it('checks the job a join starts like any routed job, and reports the ingest settings it read', async () => {
+    const run = await runCli(['check'], { ...good(), ROUTING_CONFIG: JSON.stringify(withJoin(201)), FIVETRAN_SOURCE_RANGES: '35.234.176.0/20', TRUSTED_PROXY_HOPS: '1', MAX_DELIVERY_ATTEMPTS: '7' });
+    assert.equal(run.code, 0, run.stdout);
+    assert.match(run.stdout, /✔ dbt job 201\s+exists in account 1/);
+    assert.match(run.stdout, /✔ ingest settings .*source ranges: fivetran from FIVETRAN_SOURCE_RANGES, 1 trusted proxy hop/);
+    assert.match(run.stdout, /✔ processor settings .*final alert on delivery 7 \(MAX_DELIVERY_ATTEMPTS\)/);
+    assert.match(run.stdout, /✔ secret DBT_CLOUD_WEBHOOK_SECRET\s+readable/);
+  });
 
   it('--routing FILE checks that file; --json reports each check', async () => {
     const run = await runCli(['check', '--routing', 'functions/local/routing.local.json', '--json'], good());

@@ -6,9 +6,12 @@ import { fakeSlack } from '../../../functions/local/fake-slack.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
 import { readProcessorConfig } from '../../../functions/processor/config.js';
 import { createSyncEventProcessor } from '../../../functions/processor/process-sync-event.js';
+import type { DbtCloudWebhook } from '../../../functions/generated/dbt-cloud-webhook.schema.js';
+import { normaliseDbtCloud } from '../../../functions/ingest/dbt-cloud/normalise.js';
 import { createLogger } from '../../../functions/shared/logger.js';
 import { GrpcStreamCounter } from '../../support/grpc-stream-counter.js';
 import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { quarantinedEvent } from '../../../functions/ingest/quarantine.js';
 import { failedSync, pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
 
 // Issue 11's budgets, counted on the wire between the processor and the Firestore
@@ -16,6 +19,10 @@ import { failedSync, pubSubCloudEvent, syncEvent } from '../../support/sync-even
 // 3 RPCs on the happy path, each further action adds none, a duplicate of a finished event
 // costs at most 2.
 export const BUDGETS = { routed: 3, duplicate: 2 };
+// Issue 13: a dbt Cloud run event that records its outcome on the load that started the run
+// reads and writes the originating record in its own claim read and commit (+0), and links
+// the load connector's latestTransformation in one small transaction (+2: read, commit).
+export const LOOP_BUDGET = BUDGETS.routed + 2;
 
 const ROUTING = {
   routes: [
@@ -112,6 +119,19 @@ describe('Firestore round trips per event, counted against the emulator', functi
     assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
   });
 
+  it(`a dbt Cloud run event closing the loop on the load that started the run: at most ${LOOP_BUDGET} RPCs; its duplicate at most ${BUDGETS.duplicate}`, async () => {
+    const load = syncEvent({ connector: { id: 'one', name: 'one' } });
+    await run(pubSubCloudEvent(load));
+    const [started] = dbt.runsFor(load.id);
+    dbt.setStatus(started!.id, 20);
+    const failed = normaliseDbtCloud(JSON.parse(dbt.webhookBody(started!, 'job.run.completed', 'boom')) as DbtCloudWebhook, new Date());
+    const rpcs = await rpcsFor(() => run(pubSubCloudEvent(failed)));
+    assert.ok(rpcs <= LOOP_BUDGET, `${rpcs} RPCs`);
+    const record = (await db.collection(`rpc-events-${process.pid}`).doc(load.id).get()).data()!;
+    assert.equal(record.actions['dbt-job-11'].runOutcome.status, 'failed', 'the loop was closed');
+    assert.ok(await rpcsFor(() => run(pubSubCloudEvent(failed))) <= BUDGETS.duplicate);
+  });
+
   it(`a duplicate of a finished event: at most ${BUDGETS.duplicate} RPCs, counted as a delivery`, async () => {
     const event = syncEvent({ connector: { id: 'one', name: 'one' } });
     await run(pubSubCloudEvent(event, 'first'));
@@ -137,5 +157,25 @@ describe('Firestore round trips per event, counted against the emulator', functi
     const rpcs = await rpcsFor(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'busy', name: 'busy' } }))));
     assert.equal(triggerRequests(dbt).length, triggers, 'coalesced, not triggered');
     assert.ok(rpcs <= ORCHESTRATED_BUDGETS.coalesced, `${rpcs} RPCs`);
+  });
+
+  // The day documents that keep quarantine alerts to one a day are read and created in the
+  // same read and commit as the claims: no round trip of their own.
+  const quarantined = (n: number, vendorEvent: string) =>
+    quarantinedEvent({ source: 'fivetran', raw: Buffer.from(`{"n": ${n}}`), parsed: { n }, vendorEvent, problems: [{ code: 'schema_violation', message: 'x' }, { code: 'unrecognised_shape', message: 'y' }], receivedAt: new Date('1999-12-31T12:00:00Z') });
+
+  it(`a quarantined event alerted (two problem codes, two day documents): at most ${BUDGETS.routed} RPCs`, async () => {
+    const before = slack.requests.length;
+    const rpcs = await rpcsFor(() => run(pubSubCloudEvent(quarantined(1, `rpc_alerted_${process.pid}`))));
+    assert.equal(slack.requests.length, before + 1);
+    assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+  });
+
+  it(`the same problems again that day, not alerted: at most ${BUDGETS.routed} RPCs`, async () => {
+    await run(pubSubCloudEvent(quarantined(2, `rpc_again_${process.pid}`)));
+    const before = slack.requests.length;
+    const rpcs = await rpcsFor(() => run(pubSubCloudEvent(quarantined(3, `rpc_again_${process.pid}`))));
+    assert.equal(slack.requests.length, before);
+    assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
   });
 });

@@ -1,84 +1,261 @@
 import assert from 'node:assert/strict';
 import { Timestamp } from '@google-cloud/firestore';
-import { timelineOf, toEventView } from '../../../functions/cli/audit-view.js';
+import fc from 'fast-check';
+import { toEventView } from '../../../functions/cli/audit-view.js';
 import { parseSince } from '../../../functions/cli/event-report.js';
+import { actionSummary, timelineOf } from '../../../functions/cli/timeline.js';
+import type { ActionStatus } from '../../../functions/processor/planning/claims.js';
+import { initialEventRecord } from '../../../functions/processor/store/event-record.js';
+import type { ActionRecord } from '../../../functions/processor/store/event-store.js';
+import { syncEvent } from '../../support/sync-event-fixtures.js';
+
+// Audit documents as the processor's store writes them: the event's fields from the store's
+// own initialEventRecord, actions typed as the store's ActionRecord (so a change of the
+// stored shape fails to compile here), the delivery fields as EventStore.begin writes them.
+// test/integration/cli/audit-trail.test.ts reads documents the real processor wrote.
 
 const at = (iso: string) => Timestamp.fromDate(new Date(iso));
 
-// An audit document as functions/processor/audit-store.ts writes it: a dbt job that failed
-// transiently twice (a 503, then a timeout) and started on the third delivery.
-const doc = {
-  eventId: 'e1',
-  source: 'fivetran',
-  type: 'sync.succeeded',
-  vendorEvent: 'sync_end',
-  connectorId: 'orders',
-  connectorName: 'orders_pg',
-  syncStatus: 'succeeded',
-  occurredAt: at('2026-11-29T10:00:00Z'),
-  receivedAt: at('2026-11-29T10:00:01Z'),
-  firstDeliveredAt: at('2026-11-29T10:00:02Z'),
-  lastDeliveredAt: at('2026-11-29T10:01:00Z'),
-  processedAt: at('2026-11-29T10:01:02Z'),
-  status: 'processed',
-  deliveries: 3,
-  routes: ['orders'],
-  actions: {
-    'dbt-job-101': {
-      kind: 'dbt',
-      target: '101',
-      status: 'succeeded',
-      attempts: 3,
-      requests: 3,
-      runId: 70000001,
-      runHref: 'https://cloud.getdbt.com/deploy/1/projects/1/runs/70000001/',
-      firstAttemptAt: at('2026-11-29T10:00:03Z'),
-      completedAt: at('2026-11-29T10:01:01Z'),
-      lastError: 'dbt Cloud answered 503',
-      errors: [
-        { at: '2026-11-29T10:00:04Z', attempt: 1, kind: 'transient', message: 'dbt Cloud answered 503', status: 503 },
-        { at: '2026-11-29T10:00:30Z', attempt: 2, kind: 'transient', message: 'timed out after 10000 ms', status: null },
-      ],
-      requestLog: [
-        { at: '2026-11-29T10:00:04Z', status: 503 },
-        { at: '2026-11-29T10:00:30Z', error: 'timed out after 10000 ms' },
-        { at: '2026-11-29T10:01:01Z', status: 200 },
-      ],
+function action(overrides: Partial<ActionRecord> & Pick<ActionRecord, 'kind' | 'target' | 'status'>): ActionRecord {
+  return {
+    attempts: 1,
+    requests: 0,
+    claimedBy: null,
+    leaseUntil: null,
+    notBefore: null,
+    uncertain: false,
+    firstAttemptAt: null,
+    lastAttemptAt: null,
+    completedAt: null,
+    lastError: null,
+    errors: [],
+    requestLog: [],
+    ...overrides,
+  };
+}
+
+function auditDocument(actions: Record<string, ActionRecord>, delivery: Record<string, unknown> = {}) {
+  const event = syncEvent({ occurredAt: '2026-11-29T10:00:00.000Z', receivedAt: '2026-11-29T10:00:01.000Z' });
+  return {
+    event,
+    doc: {
+      ...initialEventRecord(event, ['orders']),
+      status: 'processed',
+      firstDeliveredAt: at('2026-11-29T10:00:02Z'),
+      lastDeliveredAt: at('2026-11-29T10:01:00Z'),
+      processedAt: at('2026-11-29T10:01:02Z'),
+      deliveries: 3,
+      messageIds: ['m1'],
+      messageDeliveries: { m1: 3 },
+      actions,
+      ...delivery,
     },
-  },
+  };
+}
+
+// A dbt job refused with 429 + Retry-After, then timed out, started on the third delivery,
+// and the run later reported failed by dbt Cloud; a Slack message that waited for the job.
+const dbtJob = action({
+  kind: 'dbt',
+  target: '101',
+  status: 'succeeded',
+  attempts: 3,
+  requests: 3,
+  firstAttemptAt: at('2026-11-29T10:00:03Z'),
+  lastAttemptAt: at('2026-11-29T10:01:00Z'),
+  completedAt: at('2026-11-29T10:01:01Z'),
+  runId: 70000001,
+  runHref: 'https://cloud.getdbt.com/deploy/1/projects/1/runs/70000001/',
+  recovered: true,
+  lastError: 'timed out after 10000 ms',
+  errors: [
+    { at: '2026-11-29T10:00:04.000Z', attempt: 1, kind: 'transient', message: 'dbt Cloud answered 429', status: 429 },
+    { at: '2026-11-29T10:00:30.000Z', attempt: 2, kind: 'transient', message: 'timed out after 10000 ms', status: null },
+  ],
+  requestLog: [
+    { at: '2026-11-29T10:00:04.000Z', status: 429 },
+    { at: '2026-11-29T10:00:30.000Z', error: 'timed out after 10000 ms' },
+    { at: '2026-11-29T10:01:01.000Z', status: 200 },
+  ],
+});
+const runOutcome = {
+  status: 'failed',
+  runStatusCode: 20,
+  startedAt: '2026-11-29T10:01:05Z',
+  finishedAt: '2026-11-29T10:03:05Z',
+  durationSeconds: 120,
+  errorMessage: 'Database Error in model orders',
+  eventId: 'dbt0000000000000000000000000001',
+  recordedAt: '2026-11-29T10:03:06Z',
 };
 
-describe('cli/audit-view', () => {
-  it('maps an audit document to what the CLI prints, with the latest error', () => {
-    const view = toEventView('e1', doc);
+describe('cli/audit-view and cli/timeline', () => {
+  it('maps an audit document to what the CLI prints: deliveries per message, the run, the newest error named', () => {
+    const { event, doc } = auditDocument({ 'dbt-job-101': dbtJob }, { messageIds: ['m1', 'm2'], messageDeliveries: { m1: 2, m2: 1 } });
+    const view = toEventView(event.id, doc);
+    assert.equal(view.eventId, event.id);
+    assert.equal(view.connectorId, 'assimilate_seem');
     assert.equal(view.outcome, 'processed');
     assert.equal(view.deliveries, 3);
-    assert.equal(view.lastError, 'timed out after 10000 ms');
+    assert.deepEqual(view.messages, [{ messageId: 'm1', deliveries: 2 }, { messageId: 'm2', deliveries: 1 }]);
+    assert.equal(view.lastError, 'dbt job 101: timed out after 10000 ms');
     assert.equal(view.actions[0]!.runId, 70000001);
+    assert.equal(view.actions[0]!.recovered, true);
+    assert.equal(view.actions[0]!.runOutcome, null, 'a record written before run outcomes existed has none');
   });
 
-  it('tells the story in time order: deliveries, requests, errors, the run, the outcome', () => {
-    const lines = timelineOf(toEventView('e1', doc)).map((e) => `${e.level} ${e.what}`);
+  it('tells the story in time order: deliveries, requests, errors, the run, its outcome from dbt Cloud, the messages', () => {
+    const slack = action({
+      kind: 'slack',
+      target: 'SLACK_WEBHOOK_URL',
+      status: 'succeeded',
+      attempts: 1,
+      requests: 1,
+      sent: true,
+      firstAttemptAt: at('2026-11-29T10:01:00.500Z'),
+      completedAt: at('2026-11-29T10:01:01.500Z'),
+      requestLog: [{ at: '2026-11-29T10:01:01.400Z', status: 200 }],
+    });
+    const { event, doc } = auditDocument(
+      { slack, 'dbt-job-101': { ...dbtJob, runOutcome } as ActionRecord },
+      { messageIds: ['m1', 'm2'], messageDeliveries: { m1: 2, m2: 1 } },
+    );
+    const lines = timelineOf(toEventView(event.id, doc)).map((e) => `${e.level} ${e.what}`);
     assert.deepEqual(lines, [
       'info fivetran sync_end happened',
       'info received by ingest and published',
       'info delivered to the processor (1st delivery; routes orders)',
       'info dbt job 101: claimed',
-      'error dbt job 101: request → 503',
-      'error dbt job 101: transient error: dbt Cloud answered 503',
+      'error dbt job 101: request → 429',
+      'error dbt job 101: transient error (attempt 1): dbt Cloud answered 429',
       'error dbt job 101: request → timed out after 10000 ms',
-      'error dbt job 101: transient error: timed out after 10000 ms',
-      'info delivered again (3 deliveries in all)',
+      'error dbt job 101: transient error (attempt 2): timed out after 10000 ms',
+      'info delivered again (3 deliveries in all: message m1 ×2, message m2 ×1)',
+      'info Slack SLACK_WEBHOOK_URL: claimed',
       'info dbt job 101: request → 200',
-      'ok dbt job 101: started run 70000001 https://cloud.getdbt.com/deploy/1/projects/1/runs/70000001/',
+      'ok dbt job 101: started run 70000001 (found already started, not started again) https://cloud.getdbt.com/deploy/1/projects/1/runs/70000001/',
+      'info Slack SLACK_WEBHOOK_URL: request → 200',
+      'ok Slack SLACK_WEBHOOK_URL: message sent',
       'ok outcome: processed',
+      'info dbt job 101: run 70000001 running in dbt Cloud',
+      'error dbt job 101: run 70000001 failed after 120 s: Database Error in model orders (dbt Cloud event dbt0000000000000000000000000001)',
     ]);
   });
 
-  it('an invalid message (no SyncEvent) still shows its problems as the last error', () => {
-    const view = toEventView('invalid-9', { status: 'invalid', messageId: '9', problems: [{ field: '/type', message: 'must be equal to one of the allowed values' }], deliveries: 1, actions: {} });
-    assert.equal(view.type, 'invalid message');
+  it('an event still retrying: notBefore from Retry-After, an uncertain claim, a message waiting for its job, a final alert', () => {
+    const { event, doc } = auditDocument(
+      {
+        'dbt-job-101': action({
+          kind: 'dbt',
+          target: '101',
+          status: 'retry',
+          uncertain: true,
+          notBefore: at('2026-11-29T10:05:00Z'),
+          firstAttemptAt: at('2026-11-29T10:00:03Z'),
+          lastAttemptAt: at('2026-11-29T10:00:03Z'),
+          lastError: 'dbt Cloud answered 429',
+          errors: [{ at: '2026-11-29T10:00:04.000Z', attempt: 1, kind: 'transient', message: 'dbt Cloud answered 429', status: 429 }],
+          requestLog: [{ at: '2026-11-29T10:00:04.000Z', status: 429 }],
+        }),
+        slack: action({ kind: 'slack', target: 'SLACK_WEBHOOK_URL', status: 'waiting', attempts: 0, firstAttemptAt: at('2026-11-29T10:00:03Z'), lastAttemptAt: at('2026-11-29T10:00:03Z') }),
+        'final-alert': action({ kind: 'alert', target: 'SLACK_WEBHOOK_URL', status: 'succeeded', sent: true, firstAttemptAt: at('2026-11-29T10:00:03Z'), completedAt: at('2026-11-29T10:00:05Z') }),
+      },
+      { status: 'retrying', processedAt: null, deliveries: 10, messageDeliveries: { m1: 10 } },
+    );
+    const view = toEventView(event.id, doc);
+    const lines = timelineOf(view).map((e) => e.what);
+    assert.ok(lines.includes('dbt job 101: left for the next delivery, not before 2026-11-29T10:05:00.000Z (the service asked to wait: Retry-After)'), lines.join('\n'));
+    assert.ok(lines.includes('dbt job 101: an earlier attempt may have acted without its outcome being recorded; the next attempt looks for a run it started before starting one'));
+    assert.ok(lines.includes('Slack SLACK_WEBHOOK_URL: waiting until the dbt jobs it reports are started or failed for good'));
+    assert.ok(lines.some((l) => l.startsWith('final alert to Slack SLACK_WEBHOOK_URL: sent')));
+    assert.equal(lines.at(-1), 'outcome so far: retrying');
+    assert.equal(actionSummary(view.actions.find((a) => a.kind === 'dbt')!), 'dbt job 101 retry (not before 2026-11-29T10:05:00Z, uncertain)');
+    assert.equal(view.lastError, 'dbt job 101: dbt Cloud answered 429');
+  });
+
+  it('an action state this CLI does not know (a newer processor) is shown as stored, not dropped', () => {
+    const { event, doc } = auditDocument({ 'dbt-job-101': action({ kind: 'dbt', target: '101', status: 'coalesced' as ActionStatus, lastAttemptAt: at('2026-11-29T10:00:03Z') }) });
+    const view = toEventView(event.id, doc);
+    assert.ok(timelineOf(view).some((e) => e.what === 'dbt job 101: coalesced'));
+    assert.equal(actionSummary(view.actions[0]!), 'dbt job 101 coalesced');
+  });
+
+  it('summarises each action in a line for the events table', () => {
+    const { event, doc } = auditDocument({
+      'dbt-job-101': { ...dbtJob, runOutcome } as ActionRecord,
+      slack: action({ kind: 'slack', target: 'SLACK_WEBHOOK_URL', status: 'succeeded', sent: false }),
+    });
+    assert.deepEqual(toEventView(event.id, doc).actions.map(actionSummary).sort(), ['Slack SLACK_WEBHOOK_URL succeeded (nothing to send)', 'dbt job 101 succeeded (run 70000001 failed)']);
+  });
+
+  it('an invalid message (no SyncEvent) shows its source from the attributes and its problems as the last error', () => {
+    // As dropInvalid records it (functions/processor/process-sync-event.ts).
+    const view = toEventView('invalid-9', {
+      kind: 'invalid',
+      messageId: '9',
+      problems: [{ field: '/type', message: 'must be equal to one of the allowed values' }],
+      attributes: { source: 'fivetran', connectorId: 'orders' },
+      status: 'invalid',
+      deliveries: 1,
+      firstDeliveredAt: at('2026-11-29T10:00:02Z'),
+      processedAt: at('2026-11-29T10:00:03Z'),
+      actions: {},
+    });
+    assert.deepEqual([view.type, view.source, view.connectorId], ['invalid message', 'fivetran', 'orders']);
     assert.equal(view.lastError, '/type must be equal to one of the allowed values');
+    assert.deepEqual(timelineOf(view).map((e) => `${e.level} ${e.what}`), [
+      'error delivered to the processor: not a valid SyncEvent (/type must be equal to one of the allowed values)',
+      'error outcome: invalid',
+    ]);
+  });
+
+  it('property: any record the store can write is read without throwing, and its timeline is in time order with undated entries last', () => {
+    const time = fc.option(fc.integer({ min: Date.parse('2026-01-01'), max: Date.parse('2027-01-01') }).map((ms) => Timestamp.fromMillis(ms)), { nil: null });
+    const iso = fc.integer({ min: Date.parse('2026-01-01'), max: Date.parse('2027-01-01') }).map((ms) => new Date(ms).toISOString());
+    const record = fc.record({
+      kind: fc.constantFrom('dbt', 'slack', 'alert') as fc.Arbitrary<ActionRecord['kind']>,
+      target: fc.constantFrom('101', 'SLACK_WEBHOOK_URL'),
+      status: fc.constantFrom('pending', 'retry', 'waiting', 'succeeded', 'failed') as fc.Arbitrary<ActionStatus>,
+      attempts: fc.nat(20),
+      uncertain: fc.boolean(),
+      notBefore: time,
+      leaseUntil: time,
+      firstAttemptAt: time,
+      lastAttemptAt: time,
+      completedAt: time,
+      runId: fc.option(fc.integer({ min: 1 }), { nil: undefined }),
+      sent: fc.option(fc.boolean(), { nil: undefined }),
+      errors: fc.array(fc.record({ at: iso, attempt: fc.nat(20), kind: fc.constantFrom('transient', 'permanent') as fc.Arbitrary<'transient' | 'permanent'>, message: fc.string(), status: fc.option(fc.integer({ min: 400, max: 599 }), { nil: null }) }), { maxLength: 10 }),
+      requestLog: fc.array(fc.oneof(fc.record({ at: iso, status: fc.integer({ min: 200, max: 599 }) }), fc.record({ at: iso, error: fc.string() })), { maxLength: 10 }),
+    });
+    fc.assert(
+      fc.property(fc.dictionary(fc.stringMatching(/^[a-z-]{1,12}$/), record, { maxKeys: 5 }), fc.constantFrom('received', 'retrying', 'processed', 'failed'), (actions, status) => {
+        const { event, doc } = auditDocument(Object.fromEntries(Object.entries(actions).map(([id, a]) => [id, action(a)])), { status });
+        const view = toEventView(event.id, doc);
+        const times = timelineOf(view).map((e) => e.at?.getTime() ?? Infinity);
+        assert.deepEqual(times, [...times].sort((a, b) => a - b));
+        const newest = view.actions.flatMap((a) => a.errors).sort((a, b) => a.at!.getTime() - b.at!.getTime()).at(-1);
+        if (newest) assert.ok(view.lastError?.endsWith(newest.message));
+        view.actions.forEach((a) => assert.ok(actionSummary(a).includes(a.status)));
+      }),
+      { seed: 16, numRuns: 200 },
+    );
+  });
+
+  it('a quarantined event shows what postload did not understand, and a Slack alert left to an earlier event says so', () => {
+    // The record as the store writes it for a quarantined event (problems at the top).
+    const event = syncEvent({
+      type: 'quarantined',
+      vendorEvent: 'sync_end',
+      quarantine: { problems: [{ code: 'schema_violation', message: '/connector_id must be string', pointer: '/connector_id' }], payloadText: null },
+    });
+    const slack = action({ kind: 'slack', target: 'SLACK_WEBHOOK_URL', status: 'succeeded', sent: false, alreadyAlertedBy: ['e0'], firstAttemptAt: at('2026-11-29T10:00:03Z'), completedAt: at('2026-11-29T10:00:04Z') });
+    const quarantined = { ...initialEventRecord(event, ['default']), status: 'processed', actions: { slack } };
+    const view = toEventView('e1', quarantined);
+    assert.equal(view.lastError, 'schema_violation at /connector_id: /connector_id must be string');
+    const story = timelineOf(view).map((e) => e.what);
+    assert.ok(story.includes('not understood (quarantined; the body is in the audit record, payloadJson or payloadText): schema_violation at /connector_id: /connector_id must be string'), story.join('\n'));
+    assert.ok(story.includes('Slack SLACK_WEBHOOK_URL: not sent: already alerted today by e0'), story.join('\n'));
   });
 
   it('--since takes durations and dates, and refuses anything else with the fix', () => {

@@ -4,8 +4,8 @@ import { normaliseAirbyte } from '../../../functions/ingest/airbyte/normalise.js
 import { normaliseFivetran } from '../../../functions/ingest/fivetran/normalise.js';
 import { SOURCES } from '../../../functions/ingest/sources.js';
 import { validator } from '../../../functions/shared/schemas.js';
-import * as templates from '../../../functions/cli/payload-templates.js';
 import { airbytePayload, dbtCloudPayload, fivetranPayload } from '../../../functions/cli/payloads.js';
+import { normaliseDbtCloud } from '../../../functions/ingest/dbt-cloud/normalise.js';
 import { fixture, type FixtureSource } from '../../support/webhook-fixtures.js';
 
 /** The payload, after asserting it passes the ingest function's own schema for the source. */
@@ -15,24 +15,37 @@ function validatePayload(source: keyof typeof SOURCES, payload: unknown): unknow
   return payload;
 }
 
-// The CLI sends the payloads the tests use: its templates are the fixtures, and what it
-// builds passes the ingest function's own schema and normaliser.
+// The CLI sends the payloads the tests use: it reads the fixtures at run time, changes only
+// what makes each send a new event, and what it builds passes the ingest function's own
+// schema and normaliser.
 
-const TEMPLATE_FIXTURES: Array<[keyof typeof templates, FixtureSource, string]> = [
-  ['fivetranSyncStart', 'fivetran', 'sync_start'],
-  ['fivetranSyncEndSuccessful', 'fivetran', 'sync_end-successful'],
-  ['fivetranSyncEndFailure', 'fivetran', 'sync_end-failure'],
-  ['fivetranTestEvent', 'fivetran', 'test_event'],
-  ['airbyteSyncSucceeded', 'airbyte', 'sync-succeeded'],
-  ['airbyteSyncFailed', 'airbyte', 'sync-failed'],
-];
+/** The payload with the fields a build makes fresh set aside, to compare with its fixture. */
+function withoutFresh(payload: Record<string, unknown>, fresh: string[]): unknown {
+  const copy = structuredClone(payload) as Record<string, Record<string, unknown>>;
+  for (const path of fresh) {
+    const [head, tail] = path.split('.') as [string, string | undefined];
+    if (tail === undefined) delete copy[head];
+    else delete copy[head]?.[tail];
+  }
+  return copy;
+}
 
 describe('cli/payloads', () => {
-  for (const [name, source, file] of TEMPLATE_FIXTURES) {
-    it(`template ${name} is test/fixtures/${source}/${file}.json`, () => {
-      assert.deepEqual(templates[name], fixture(source, file));
-    });
-  }
+  it('each build is its fixture (test/fixtures/) with only the fresh ids and times changed', () => {
+    const cases: Array<[Record<string, unknown>, FixtureSource, string, string[]]> = [
+      [fivetranPayload({ event: 'sync_start' }), 'fivetran', 'sync_start', ['created', 'sync_id']],
+      [fivetranPayload(), 'fivetran', 'sync_end-successful', ['created', 'sync_id']],
+      [fivetranPayload({ status: 'FAILURE' }), 'fivetran', 'sync_end-failure', ['created', 'sync_id']],
+      [fivetranPayload({ event: 'test_event' }), 'fivetran', 'test_event', ['created']],
+      [airbytePayload({ status: 'failed' }), 'airbyte', 'sync-failed', ['text', 'data.jobId', 'data.startedAt', 'data.finishedAt']],
+      [dbtCloudPayload(), 'dbt-cloud', 'job.run.completed-success', ['eventId', 'timestamp', 'data.runId', 'data.runReason', 'data.runStartedAt', 'data.runFinishedAt']],
+      [dbtCloudPayload({ status: 'Cancelled' }), 'dbt-cloud', 'job.run.completed-canceled', ['eventId', 'timestamp', 'data.runId', 'data.runReason', 'data.runStartedAt', 'data.runFinishedAt']],
+      [dbtCloudPayload({ event: 'job.run.errored' }), 'dbt-cloud', 'job.run.errored', ['eventId', 'timestamp', 'data.runId', 'data.runReason', 'data.runStartedAt', 'data.runErroredAt']],
+    ];
+    for (const [built, source, name, fresh] of cases) {
+      assert.deepEqual(withoutFresh(built, fresh), withoutFresh(fixture(source, name), fresh), `${source}/${name}`);
+    }
+  });
 
   it('Fivetran sync_end: the status asked for, a fresh sync id and time, valid and normalised to the matching type', () => {
     const now = new Date('2026-11-29T12:00:00.000Z');
@@ -41,7 +54,7 @@ describe('cli/payloads', () => {
       assert.equal((payload.data as { status: string }).status, status);
       assert.equal(payload.connector_id, 'my_conn');
       assert.equal(payload.created, now.toISOString());
-      assert.notEqual(payload.sync_id, templates.fivetranSyncEndSuccessful.sync_id);
+      assert.notEqual(payload.sync_id, fixture('fivetran', 'sync_end-successful').sync_id);
       const event = normaliseFivetran(validatePayload('fivetran', payload) as never, now);
       assert.equal(event.type, type);
       assert.equal(event.connector.id, 'my_conn');
@@ -64,7 +77,7 @@ describe('cli/payloads', () => {
     const connection = '11111111-2222-4333-8444-555555555555';
     const failed = airbytePayload({ status: 'failed', connector: connection });
     assert.equal((failed.data as { success: boolean }).success, false);
-    assert.ok(!JSON.stringify(failed).includes((templates.airbyteSyncFailed.data as { connection: { id: string } }).connection.id));
+    assert.ok(!JSON.stringify(failed).includes(fixture<{ data: { connection: { id: string } } }>('airbyte', 'sync-failed').data.connection.id));
     const event = normaliseAirbyte(validatePayload('airbyte', failed) as never, new Date());
     assert.equal(event.type, 'sync.failed');
     assert.equal(event.connector.id, connection);
@@ -72,18 +85,28 @@ describe('cli/payloads', () => {
     assert.throws(() => airbytePayload({ event: 'sync-exploded' }), /unknown Airbyte notification/);
   });
 
-  it('dbt Cloud: string ids, nanosecond timestamp, a finish time only when finished', () => {
-    const completed = dbtCloudPayload({ status: 'Errored', connector: '101', now: new Date('2026-11-20T10:42:13.123Z') });
+  it('dbt Cloud: string ids, nanosecond timestamp, finishing now, a finish time only when finished, valid and normalised', () => {
+    const now = new Date('2026-11-20T10:42:13.123Z');
+    const completed = dbtCloudPayload({ status: 'Errored', connector: '101', now });
     assert.equal(completed.timestamp, '2026-11-20T10:42:13.123000000Z');
     const data = completed.data as Record<string, unknown>;
     assert.equal(data.jobId, '101');
     assert.equal(typeof data.runId, 'string');
     assert.equal(data.runStatusCode, 20);
-    assert.ok(data.runFinishedAt);
-    const started = dbtCloudPayload({ event: 'job.run.started' }).data as Record<string, unknown>;
-    assert.equal(started.runFinishedAt, undefined);
+    assert.equal(data.runFinishedAt, '2026-11-20T10:42:13Z');
+    assert.ok(Date.parse(String(data.runStartedAt)) < now.getTime());
+    // Never a reason naming an event: the processor would take the run for that event's.
+    assert.doesNotMatch(String(data.runReason), /\[event /);
+    const event = normaliseDbtCloud(validatePayload('dbt-cloud', completed) as never, now);
+    assert.equal(event.type, 'transformation.failed');
+    assert.equal(event.connector.id, '101');
+    const started = dbtCloudPayload({ event: 'job.run.started' });
+    assert.equal((started.data as Record<string, unknown>).runFinishedAt, undefined);
+    assert.equal(normaliseDbtCloud(validatePayload('dbt-cloud', started) as never, now).type, 'transformation.started');
     assert.ok((dbtCloudPayload({ event: 'job.run.errored' }).data as Record<string, unknown>).runErroredAt);
     assert.throws(() => dbtCloudPayload({ connector: 'abc' }), /job ids are numbers/);
+    assert.throws(() => dbtCloudPayload({ status: 'Exploded' }), /unknown dbt Cloud run status/);
+    assert.throws(() => dbtCloudPayload({ event: 'job.run.started', status: 'Success' }), /--status is only for job.run.completed/);
     assert.notEqual(dbtCloudPayload().eventId, dbtCloudPayload().eventId);
   });
 });

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
+import type { DbtCloudWebhook } from '../../../functions/generated/dbt-cloud-webhook.schema.js';
+import { checkDbtCloudSignature } from '../../../functions/ingest/dbt-cloud/signature.js';
 import { fakeDbtCloud, type FakeDbtCloud } from '../../../functions/local/fake-dbt-cloud.js';
+import { pollUntil } from '../../../functions/local/poll.js';
+import { RecordingServer } from '../../../functions/local/recording-server.js';
+import { validator } from '../../../functions/shared/schemas.js';
+import { fixture } from '../../support/webhook-fixtures.js';
 
 // The stand-in must answer as dbt Cloud documents, or tests of "find the run I already
 // started" prove nothing (docs/wire-formats.md, dbt Cloud Administrative API).
@@ -64,5 +70,65 @@ describe('the dbt Cloud stand-in answers as dbt Cloud documents', () => {
     dbt.failTriggers('lost');
     await assert.rejects(trigger(1, 'lost [event e3]'));
     assert.equal(dbt.runsFor('e3').length, 1);
+  });
+
+  describe('run webhooks (dbt Cloud outbound webhooks, docs.getdbt.com/docs/deploy/webhooks)', () => {
+    let receiver: RecordingServer;
+    before(async () => {
+      receiver = new RecordingServer('postload', () => ({ status: 202, body: {} }));
+      await receiver.start();
+    });
+    after(() => receiver.stop());
+    beforeEach(() => receiver.reset());
+    const secret = 'whsec-local';
+    const received = () => receiver.requests.map((r) => ({ type: (r.json as DbtCloudWebhook).eventType, body: r.json as DbtCloudWebhook, raw: r.body, auth: r.headers.authorization as string }));
+
+    it('are off unless asked: a queued run sends nothing', async () => {
+      await trigger(1, 'quiet [event e4]');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(dbt.webhookDeliveries.length, 0);
+    });
+
+    it('a failed run sends started, errored, completed: signed, schema-valid, shaped as the fixtures, the cause as runReason', async () => {
+      dbt.sendRunWebhooks({ url: `${receiver.url}/dbt-cloud`, secret, delayMs: 10, endFor: () => 'error', errorMessage: () => 'Database Error in model orders' });
+      const { body } = await trigger(1, 'postload: Fivetran sync.succeeded for orders_pg [event 6e84f591dfdad48136bab0ac6e4c52b8]');
+      await receiver.waitFor(3);
+      dbt.sendRunWebhooks(undefined);
+      const events = received();
+      assert.deepEqual(events.map((e) => e.type), ['job.run.started', 'job.run.errored', 'job.run.completed']);
+      const schema = validator<DbtCloudWebhook>('dbt-cloud-webhook');
+      const shape = fixture<DbtCloudWebhook>('dbt-cloud', 'job.run.completed-errored');
+      for (const event of events) {
+        assert.equal(checkDbtCloudSignature(Buffer.from(event.raw), event.auth, [Buffer.from(secret)]), 'valid');
+        assert.match(event.auth, /^[0-9a-f]{64}$/, 'lower-case hex, no scheme');
+        assert.ok(schema(event.body), JSON.stringify(schema.errors));
+        assert.deepEqual(Object.keys(event.body).sort(), Object.keys(shape).sort());
+        assert.equal(event.body.data!.runId, String(body.data.id));
+        assert.equal(event.body.data!.jobId, '1');
+        assert.equal(event.body.data!.runReason, 'postload: Fivetran sync.succeeded for orders_pg [event 6e84f591dfdad48136bab0ac6e4c52b8]');
+        assert.match(event.body.timestamp!, /\.\d{9}Z$/, 'nanoseconds');
+      }
+      const [started, errored, completed] = events.map((e) => e.body.data!);
+      assert.equal(started!.runStatusCode, 3);
+      assert.ok(!('runFinishedAt' in started!) && !('runErroredAt' in started!));
+      assert.equal(errored!.runStatusCode, 20);
+      assert.match(String(errored!.runErroredAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.equal(completed!.runStatus, 'Errored');
+      assert.equal(completed!.runStatusMessage, 'Database Error in model orders');
+      assert.ok('runFinishedAt' in completed!);
+      assert.equal(dbt.runs[0]!.status, 20, 'the API shows the same end');
+    });
+
+    it('a delivery that is not answered 2xx is retried, as dbt Cloud does', async () => {
+      receiver.script({ status: 503, body: 'busy' });
+      dbt.sendRunWebhooks({ url: `${receiver.url}/dbt-cloud`, secret, delayMs: 10 });
+      await trigger(1, 'retry [event e5]');
+      await receiver.waitFor(3);
+      await pollUntil(() => (dbt.webhookDeliveries.length === 2 ? true : undefined), { timeoutMs: 5000, everyMs: 10, failure: () => 'deliveries not recorded' });
+      dbt.sendRunWebhooks(undefined);
+      assert.deepEqual(received().map((e) => e.type), ['job.run.started', 'job.run.started', 'job.run.completed']);
+      assert.deepEqual(dbt.webhookDeliveries.map((d) => [d.eventType, d.status, d.attempts]), [['job.run.started', 202, 2], ['job.run.completed', 202, 1]]);
+      assert.equal(received()[2]!.body.data!.runStatus, 'Success');
+    });
   });
 });

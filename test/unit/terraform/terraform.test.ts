@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { MAX_BODY_BYTES_LIMIT } from '../../../functions/ingest/config.js';
+import { QUARANTINE_ALERTS_COLLECTION } from '../../../functions/processor/store/quarantine-alert-documents.js';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -105,6 +106,13 @@ describe('terraform/ (static checks)', function () {
 
     it('sets a TTL policy on the audit collection expireAt', () => {
       const field = resource('google_firestore_field', 'audit_expire_at');
+      assert.equal(field.field, 'expireAt');
+      assert.ok(Array.isArray(field.ttl_config));
+    });
+
+    it('sets a TTL policy on the quarantine alert day documents, in the collection the processor writes', () => {
+      const field = resource('google_firestore_field', 'quarantine_alerts_expire_at');
+      assert.equal(field.collection, QUARANTINE_ALERTS_COLLECTION);
       assert.equal(field.field, 'expireAt');
       assert.ok(Array.isArray(field.ttl_config));
     });
@@ -481,6 +489,22 @@ describe('terraform/ (static checks)', function () {
         to: 'entry "Dead letters pending"',
         check: 'alert policies',
         problem: /runbook entry "Dead letters pending", which the README has no heading for/,
+      },
+      {
+        name: 'an alert whose documentation names no CLI command',
+        file: 'monitoring.tf',
+        from: /`postload events --since 1h --outcome retrying` lists the events still being retried,\n\s*`postload event ID` shows what each action is waiting for\./,
+        to: 'the audit trail shows what each action is waiting for.',
+        check: 'alert policies',
+        problem: /processor_behind: its documentation names no `postload` command/,
+      },
+      {
+        name: 'an alert naming a CLI option that does not exist',
+        file: 'monitoring.tf',
+        from: '`postload replay --dry-run` lists',
+        to: '`postload replay --dryrun` lists',
+        check: 'alert policies',
+        problem: /dead_letters: its documentation names `postload replay --dryrun`, but "postload replay" has no option --dryrun/,
       },
       {
         name: 'an alert that notifies no channel variable',

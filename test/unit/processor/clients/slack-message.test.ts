@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { escape, formatBytes, formatDuration, renderEventMessage, renderInvalidMessage, type SlackMessage } from '../../../../functions/processor/clients/slack-message.js';
+import type { DbtCloudWebhook } from '../../../../functions/generated/dbt-cloud-webhook.schema.js';
+import { normaliseDbtCloud } from '../../../../functions/ingest/dbt-cloud/normalise.js';
+import { escape, formatBytes, formatDuration, renderEventMessage, renderInvalidMessage, vendorName, type SlackMessage } from '../../../../functions/processor/clients/slack-message.js';
+import type { RunOrigin } from '../../../../functions/processor/store/run-origin.js';
+import { fixture } from '../../../support/webhook-fixtures.js';
 import { airbyteSucceeded, failedSync, schemaChanged, syncEvent } from '../../../support/sync-event-fixtures.js';
 
 function allText(message: SlackMessage): string {
@@ -93,5 +97,31 @@ describe('processor/slack-message', () => {
     assert.equal(formatDuration(3725), '1h 2m 5s');
     assert.equal(formatDuration(3600), '1h');
     assert.equal(escape('a<b>&c'), 'a&lt;b&gt;&amp;c');
+  });
+
+  it('names each vendor as people write it; dbt Cloud is never labelled Airbyte', () => {
+    assert.equal(vendorName('fivetran'), 'Fivetran');
+    assert.equal(vendorName('airbyte'), 'Airbyte');
+    assert.equal(vendorName('dbt-cloud'), 'dbt Cloud');
+    assert.equal(vendorName('stitch'), 'stitch', 'a future source shows as itself');
+    const scheduled = normaliseDbtCloud(fixture<DbtCloudWebhook>('dbt-cloud', 'job.run.completed-success'), new Date());
+    assert.match(renderEventMessage(scheduled, []).text, /^dbt Cloud transformation succeeded: Nightly build/);
+  });
+
+  it('a failed run postload started names the load that started it and the error, and no other event id', () => {
+    const event = normaliseDbtCloud(fixture<DbtCloudWebhook>('dbt-cloud', 'job.run.completed-errored'), new Date());
+    const origin: RunOrigin = {
+      eventId: '6e84f591dfdad48136bab0ac6e4c52b8', actionId: 'dbt-job-101', source: 'fivetran', type: 'sync.succeeded',
+      connectorId: 'assimilate_seem', connectorName: 'orders_pg', syncId: 'b4703f73', syncAt: '2026-11-20T10:38:00.000Z', runHref: 'https://cloud.getdbt.com/deploy/1/projects/3/runs/70000123/',
+    };
+    const message = renderEventMessage(event, [], { origin });
+    checkLimits(message);
+    assert.match(message.text, /^dbt Cloud transformation failed: Nightly build — Database Error in model orders \(started by postload for Fivetran sync\.succeeded of orders_pg \(assimilate_seem\), sync b4703f73, at 2026-11-20T10:38:00\.000Z\)$/);
+    const blocks = allText(message);
+    assert.match(blocks, /\*Started by postload\* for Fivetran sync.succeeded of orders_pg/);
+    assert.match(blocks, /<https:\/\/cloud.getdbt.com\/deploy\/1\/projects\/3\/runs\/70000123\/\|run 70000123>/);
+    assert.match(blocks, /Database Error in model orders/);
+    assert.ok(!blocks.includes(origin.eventId) && !message.text.includes(origin.eventId), 'the load is named by what people know, not by its event id');
+    assert.ok(!blocks.includes('What postload did'));
   });
 });

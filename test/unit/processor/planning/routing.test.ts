@@ -12,7 +12,10 @@ import {
   RoutingConfigError,
   stringTest,
 } from '../../../../functions/processor/planning/routing.js';
+import { interpret } from '../../../../functions/ingest/interpret.js';
+import { quarantinedEvent } from '../../../../functions/ingest/quarantine.js';
 import { airbyteSucceeded, failedSync, schemaChanged, syncEvent } from '../../../support/sync-event-fixtures.js';
+import { fixtureNames, fixtureText } from '../../../support/webhook-fixtures.js';
 
 const routing = compileRouting({
   slack: { notify: ['sync.failed', 'schema.changed'] },
@@ -142,5 +145,53 @@ describe('processor/routing', () => {
       const eventTypes = (loadSchema('sync-event.v1').properties as Record<string, { enum?: string[] }>).type?.enum;
       assert.deepEqual(routingTypes, eventTypes);
     });
+  });
+});
+
+describe('processor/routing: test and quarantined events never start dbt jobs', () => {
+  const everyAirbyteEvent = compileRouting({
+    routes: [{ name: 'all-airbyte', match: { source: 'airbyte' }, dbtJobs: [{ jobId: 7, on: ['sync.succeeded', 'sync.failed', 'connector.disabled', 'schema.changed'] }] }],
+  });
+
+  for (const fixtureName of fixtureNames('airbyte').filter((name) => name.startsWith('test-'))) {
+    it(`Airbyte's ${fixtureName}, normalised by the ingest normaliser, is a test and plans no job on a route taking every Airbyte event`, () => {
+      const event = interpret('airbyte', Buffer.from(fixtureText('airbyte', fixtureName)), new Date('2026-11-29T12:51:04Z'));
+      assert.equal(event.type, 'test');
+      const plan = planFor(event, everyAirbyteEvent);
+      assert.deepEqual(plan.routes, ['all-airbyte']);
+      assert.deepEqual(plan.dbtJobs, []);
+      assert.equal(plan.slack[0]?.notify, false, 'tests are not notified unless a route asks');
+    });
+  }
+
+  for (const [type, where] of [
+    ['test', { routes: [{ name: 'a', match: { source: 'airbyte' }, dbtJobs: [{ jobId: 1, on: ['sync.succeeded', 'test'] }] }] }],
+    ['quarantined', { routes: [], defaultRoute: { dbtJobs: [{ jobId: 1 }, { jobId: 2, on: ['quarantined'] }] } }],
+  ] as const) {
+    it(`refuses "${type}" in a job's on at start-up, naming the field and why`, () => {
+      assert.throws(
+        () => compileRouting(where, '/etc/routing.json'),
+        (error: unknown) => {
+          assert.ok(error instanceof RoutingConfigError);
+          assert.equal(error.field, type === 'test' ? '/routes/0/dbtJobs/0/on/1' : '/defaultRoute/dbtJobs/1/on/0');
+          assert.match(error.message, new RegExp(`"${type}" never starts a dbt job`));
+          return true;
+        },
+      );
+    });
+  }
+
+  it('planning holds the rule too, for a routing object that did not come through start-up', () => {
+    const loaded = compileRouting({ routes: [{ name: 'a', match: { source: 'airbyte' }, dbtJobs: [{ jobId: 1 }] }] });
+    loaded.routes[0]!.actions.dbtJobs![0]!.on = ['test'];
+    const event = interpret('airbyte', Buffer.from(fixtureText('airbyte', 'test-sync-succeeded')), new Date());
+    assert.deepEqual(planFor(event, loaded).dbtJobs, []);
+  });
+
+  it('a quarantined event plans no job and is not a notified type (its alert is decided by the day documents)', () => {
+    const event = quarantinedEvent({ source: 'airbyte', raw: Buffer.from('{"x":1}'), parsed: { x: 1 }, problems: [{ code: 'unrecognised_shape', message: 'no' }], receivedAt: new Date() });
+    const plan = planFor(event, compileRouting({ routes: [], defaultRoute: { dbtJobs: [{ jobId: 1, on: ['sync.succeeded'] }] } }));
+    assert.deepEqual(plan.dbtJobs, []);
+    assert.deepEqual(plan.slack.map((s) => s.actionId), ['slack']);
   });
 });

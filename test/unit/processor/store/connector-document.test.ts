@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
-import { mergeConnector } from '../../../../functions/processor/store/connector-document.js';
+import { mergeConnector, mergeTransformationLink, type TransformationLink } from '../../../../functions/processor/store/connector-document.js';
+import { interpret } from '../../../../functions/ingest/interpret.js';
 import { failedSync, syncEvent } from '../../../support/sync-event-fixtures.js';
+import { fixtureText } from '../../../support/webhook-fixtures.js';
 
 describe('processor/store/connector-document', () => {
+  it("a test notification changes no connector: Airbyte's Test button sends random ids, Fivetran's test_event placeholders", () => {
+    const test = interpret('airbyte', Buffer.from(fixtureText('airbyte', 'test-sync-succeeded')), new Date());
+    assert.equal(test.type, 'test');
+    assert.ok(test.connector.id, 'the test names a connection');
+    assert.equal(mergeConnector({ latestStatus: 'failed' }, test, 0), undefined);
+  });
+
   it('compares times as instants: …00.500Z is after …00Z, and offsets count', () => {
     const later = syncEvent({ occurredAt: '2026-05-22T00:00:00.500Z' });
     const earlier = syncEvent({ occurredAt: '2026-05-22T00:00:00Z' });
@@ -20,5 +29,19 @@ describe('processor/store/connector-document', () => {
     const twice = mergeConnector(once, failure, 0)!;
     assert.equal((twice.recentEvents as unknown[]).length, 1);
     assert.ok(Buffer.byteLength((twice.lastFailedSync as { error: { message: string } }).error.message) <= 4000);
+  });
+
+  it('latestTransformation: a later run replaces an earlier one, a final status its running, never the other way', () => {
+    const link = (runId: number, status: string): TransformationLink => ({ originEventId: 'e', jobId: '101', runId, status, eventId: `${runId}-${status}`, finishedAt: null, recordedAt: 't' });
+    const apply = (doc: Record<string, unknown> | undefined, next: TransformationLink) => ({ ...doc, ...mergeTransformationLink(doc, next) });
+    let doc = apply({ connectorId: 'c' }, link(5, 'running'));
+    doc = apply(doc, link(5, 'failed'));
+    assert.equal((doc.latestTransformation as TransformationLink).status, 'failed');
+    assert.equal(mergeTransformationLink(doc, link(5, 'running')), undefined, 'a late start');
+    assert.equal(mergeTransformationLink(doc, link(5, 'succeeded')), undefined, 'a second final');
+    assert.equal(mergeTransformationLink(doc, link(4, 'succeeded')), undefined, 'an older run reported late');
+    doc = apply(doc, link(6, 'running'));
+    assert.deepEqual(doc.latestTransformation, link(6, 'running'));
+    assert.equal(doc.connectorId, 'c', 'the rest of the document is kept');
   });
 });

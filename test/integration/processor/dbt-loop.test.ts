@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { Firestore } from '@google-cloud/firestore';
+import type { DbtCloudWebhook } from '../../../functions/generated/dbt-cloud-webhook.schema.js';
+import { normaliseDbtCloud } from '../../../functions/ingest/dbt-cloud/normalise.js';
+import { fakeDbtCloud, triggerRequests, type FakeDbtCloud, type FakeRun } from '../../../functions/local/fake-dbt-cloud.js';
+import { fakeSlack } from '../../../functions/local/fake-slack.js';
+import type { RecordingServer } from '../../../functions/local/recording-server.js';
+import { readProcessorConfig } from '../../../functions/processor/config.js';
+import { TransientError } from '../../../functions/processor/errors.js';
+import type { RunOutcome } from '../../../functions/processor/planning/run-outcome.js';
+import { createSyncEventProcessor } from '../../../functions/processor/process-sync-event.js';
+import type { ActionRecord } from '../../../functions/processor/store/event-store.js';
+import { createLogger } from '../../../functions/shared/logger.js';
+import type { SyncEvent } from '../../../functions/shared/sync-event.js';
+import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
+
+// Issue 13's loop on the Firestore emulator, processor side: a run postload started is
+// reported by dbt Cloud's run webhooks (built by the stand-in exactly as the fixtures in
+// test/fixtures/dbt-cloud/, normalised by the ingest's own normaliser), and the
+// originating event's audit record, the load connector and Slack show its outcome.
+
+const ROUTING = {
+  routes: [
+    { name: 'orders', match: { source: 'fivetran', connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 101 }] },
+    { name: 'marts-load', match: { source: 'fivetran', connectorId: 'marts_src' }, dbtJobs: [{ jobId: 102 }] },
+    { name: 'marts-runs', match: { source: 'dbt-cloud', connectorId: '102' }, slack: { notify: ['transformation.succeeded', 'transformation.failed'] } },
+  ],
+};
+
+type Audit = Record<string, unknown> & { actions: Record<string, ActionRecord & { runOutcome?: RunOutcome }> };
+
+describe('the dbt Cloud loop: run webhooks close the loop on the load that started the run', function () {
+  this.timeout(60_000);
+  let db: Firestore;
+  let dbt: FakeDbtCloud;
+  let slack: RecordingServer;
+  let env: Record<string, string>;
+  let suite = 0;
+  const logger = createLogger(new Writable({ write: (_c, _e, done) => done() }));
+
+  before(async function () {
+    const host = await emulator('firestore', this);
+    const saved = process.env.FIRESTORE_EMULATOR_HOST;
+    process.env.FIRESTORE_EMULATOR_HOST = host;
+    db = new Firestore({ projectId: PROJECT_ID, ignoreUndefinedProperties: true });
+    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
+    else process.env.FIRESTORE_EMULATOR_HOST = saved;
+    dbt = fakeDbtCloud();
+    slack = fakeSlack();
+    await Promise.all([dbt.start(), slack.start()]);
+  });
+
+  after(async () => {
+    await Promise.all([dbt?.stop(), slack?.stop()]);
+    await db?.terminate();
+  });
+
+  beforeEach(() => {
+    dbt.reset();
+    slack.reset();
+    suite++;
+    env = {
+      ROUTING_CONFIG: JSON.stringify(ROUTING),
+      DBT_CLOUD_BASE_URL: dbt.url,
+      DBT_CLOUD_ACCOUNT_ID: '7',
+      DBT_CLOUD_API_TOKEN: 'dbtc_loop',
+      SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/loop`,
+      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
+      AUDIT_COLLECTION: `loop-events-${process.pid}-${suite}`,
+      CONNECTORS_COLLECTION: `loop-connectors-${process.pid}-${suite}`,
+      OUTBOUND_RETRY_MIN_DELAY_MS: '20',
+      OUTBOUND_RETRY_MAX_DELAY_MS: '100',
+      OUTBOUND_MAX_ATTEMPTS: '2',
+      MAX_DELIVERY_ATTEMPTS: '5',
+    };
+  });
+
+  const run = (event: SyncEvent, messageId?: string) => createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger })(pubSubCloudEvent(event, messageId));
+  const audit = async (id: string) => (await db.collection(env.AUDIT_COLLECTION!).doc(id).get()).data() as Audit;
+  const connector = async (id: string) => (await db.collection(env.CONNECTORS_COLLECTION!).doc(id).get()).data();
+
+  /** The dbt-cloud SyncEvent ingest makes of the stand-in's webhook for this run. */
+  function runEvent(fake: FakeRun, eventType: 'job.run.started' | 'job.run.errored' | 'job.run.completed', end?: 10 | 20 | 30, message = 'Database Error in model orders'): SyncEvent {
+    if (end) dbt.setStatus(fake.id, end);
+    else {
+      fake.status = 3;
+      fake.startedAt ??= new Date(Date.now() - 60_000).toISOString();
+    }
+    return normaliseDbtCloud(JSON.parse(dbt.webhookBody(fake, eventType, message)) as DbtCloudWebhook, new Date());
+  }
+
+  async function loadStartsRun(connectorId = 'assimilate_seem'): Promise<{ load: SyncEvent; fake: FakeRun }> {
+    const load = syncEvent({ connector: { id: connectorId, name: connectorId === 'assimilate_seem' ? 'orders_pg' : 'marts_src' } });
+    await run(load);
+    const [fake] = dbt.runsFor(load.id);
+    assert.ok(fake, 'the load started a run');
+    fake.startedAt = new Date(Date.now() - 60_000).toISOString();
+    return { load, fake };
+  }
+
+  it('a failed run: the load\'s audit record shows it failed, its connector links the run, Slack gets one alert naming the sync; errored + completed and duplicates change nothing', async () => {
+    const { load, fake } = await loadStartsRun();
+    const started = runEvent(fake, 'job.run.started');
+    await run(started);
+    let action = (await audit(load.id)).actions['dbt-job-101']!;
+    assert.equal(action.runOutcome?.status, 'running');
+    assert.equal(action.runOutcome?.eventId, started.id);
+    assert.equal(slack.requests.length, 0, 'a start is not notified');
+
+    const errored = runEvent(fake, 'job.run.errored', 20);
+    const completed = runEvent(fake, 'job.run.completed', 20);
+    assert.equal(completed.id, errored.id, 'one occurrence');
+    await run(errored, 'errored');
+    const afterFailure = await audit(load.id);
+    action = afterFailure.actions['dbt-job-101']!;
+    assert.equal(action.status, 'succeeded', 'the action (starting the run) stays succeeded');
+    assert.equal(action.runId, fake.id);
+    assert.deepEqual({ ...action.runOutcome, recordedAt: 'x', eventId: 'x' }, {
+      status: 'failed', runStatusCode: 20, startedAt: errored.sync.startedAt, finishedAt: errored.sync.finishedAt,
+      durationSeconds: errored.sync.durationSeconds, errorMessage: 'Database Error in model orders', eventId: 'x', recordedAt: 'x',
+    });
+    assert.equal(action.runOutcome?.eventId, errored.id);
+
+    assert.equal(slack.requests.length, 1);
+    const alert = slack.requests[0]!.json as { text: string };
+    assert.match(alert.text, /dbt Cloud transformation failed: Job 101 — Database Error in model orders/);
+    assert.match(alert.text, /started by postload for Fivetran sync\.succeeded of orders_pg \(assimilate_seem\), sync b4703f73-8d8e-4b5f-9f3e-0f3a1b2c3d4e, at 2026-05-22T00:06:08\.638Z/);
+
+    const link = (await connector('fivetran-assimilate_seem'))?.latestTransformation as Record<string, unknown>;
+    assert.deepEqual({ ...link, recordedAt: 'x' }, { originEventId: load.id, jobId: '101', runId: fake.id, status: 'failed', eventId: errored.id, finishedAt: errored.sync.finishedAt, recordedAt: 'x' });
+
+    // completed after errored, a duplicate of each, and a late started: nothing changes.
+    await run(completed, 'completed');
+    await run(errored, 'errored-again');
+    await run(started, 'started-again');
+    await run(runEvent(fake, 'job.run.started'), 'started-late');
+    const final = await audit(load.id);
+    assert.deepEqual(final.actions['dbt-job-101']!.runOutcome, afterFailure.actions['dbt-job-101']!.runOutcome);
+    assert.equal(slack.requests.length, 1, 'exactly one alert');
+    assert.equal((await audit(errored.id)).deliveries, 3);
+    assert.equal(triggerRequests(dbt).length, 1, 'run events start nothing');
+  });
+
+  it('out of order: completed before started ends succeeded; a success is notified only where a route asks for it', async () => {
+    const quiet = await loadStartsRun();
+    await run(runEvent(quiet.fake, 'job.run.completed', 10));
+    await run(runEvent(quiet.fake, 'job.run.started'));
+    assert.equal((await audit(quiet.load.id)).actions['dbt-job-101']!.runOutcome?.status, 'succeeded');
+    assert.equal(slack.requests.length, 0, 'job 101 has no route asking for successes');
+
+    const loud = await loadStartsRun('marts_src');
+    await run(runEvent(loud.fake, 'job.run.completed', 10));
+    assert.equal((await audit(loud.load.id)).actions['dbt-job-102']!.runOutcome?.status, 'succeeded');
+    assert.equal(slack.requests.length, 1);
+    assert.match((slack.requests[0]!.json as { text: string }).text, /dbt Cloud transformation succeeded: Job 102 \(started by postload for Fivetran sync\.succeeded of marts_src/);
+  });
+
+  it('a cancelled run postload started is alerted although no route notifies cancellations', async () => {
+    const { load, fake } = await loadStartsRun();
+    await run(runEvent(fake, 'job.run.completed', 30));
+    assert.equal((await audit(load.id)).actions['dbt-job-101']!.runOutcome?.status, 'cancelled');
+    assert.equal(slack.requests.length, 1);
+    assert.match((slack.requests[0]!.json as { text: string }).text, /transformation cancelled: Job 101 \(started by postload for Fivetran/);
+  });
+
+  it('a webhook that overtakes the trigger\'s answer waits (transient, nothing recorded, no alert) until the run id is recorded', async () => {
+    env.OUTBOUND_MAX_ATTEMPTS = '1'; // the lost answer is not retried within this delivery
+    dbt.failTriggers('lost');
+    const load = syncEvent({ connector: { id: 'assimilate_seem', name: 'orders_pg' } });
+    await assert.rejects(run(load), TransientError);
+    const [fake] = dbt.runsFor(load.id);
+    assert.ok(fake, 'the run was queued although its answer was lost');
+    fake.startedAt = new Date().toISOString();
+    const failed = runEvent(fake, 'job.run.errored', 20);
+
+    await assert.rejects(run(failed, 'early'), (error: unknown) => error instanceof TransientError && /has no run id recorded yet/.test(error.message));
+    assert.equal((await audit(load.id)).actions['dbt-job-101']!.runOutcome, undefined);
+    assert.equal(slack.requests.length, 0);
+    assert.equal((await audit(failed.id)).status, 'retrying');
+
+    await run(load); // the load's redelivery finds its run by the cause and records its id
+    assert.equal((await audit(load.id)).actions['dbt-job-101']!.runId, fake.id);
+    await run(failed, 'early'); // Pub/Sub redelivers the run event
+    assert.equal((await audit(load.id)).actions['dbt-job-101']!.runOutcome?.status, 'failed');
+    assert.equal(slack.requests.length, 1);
+    assert.match((slack.requests[0]!.json as { text: string }).text, /started by postload for Fivetran/);
+    assert.equal((await audit(failed.id)).status, 'processed');
+  });
+
+  it('runs postload did not start are recorded and routed like any event; a cause naming an event that started another run links nothing', async () => {
+    const scheduled = dbt.addRun({ accountId: 7, jobId: 102, cause: 'Kicked off by the scheduler' });
+    const event = runEvent(scheduled, 'job.run.errored', 20, 'Compilation Error in model marts');
+    await run(event);
+    assert.equal((await audit(event.id)).status, 'processed');
+    assert.equal(slack.requests.length, 1, 'the route on source dbt-cloud and job 102 notifies failures');
+    const text = (slack.requests[0]!.json as { text: string }).text;
+    assert.match(text, /^dbt Cloud transformation failed: Job 102 — Compilation Error in model marts$/);
+
+    const { load } = await loadStartsRun();
+    const impostor = dbt.addRun({ accountId: 7, jobId: 101, cause: `copied by hand [event ${load.id}]` });
+    const before = await audit(load.id);
+    await run(runEvent(impostor, 'job.run.completed', 20));
+    const after = await audit(load.id);
+    assert.equal(after.actions['dbt-job-101']!.runOutcome, undefined, 'not the run the load started');
+    assert.deepEqual(after.actions, before.actions);
+    assert.equal(slack.requests.length, 2, 'still alerted as any failed run (default notify), without naming a load');
+    assert.doesNotMatch((slack.requests[1]!.json as { text: string }).text, /started by postload/);
+  });
+});
