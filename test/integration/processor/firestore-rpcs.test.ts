@@ -29,6 +29,8 @@ const ROUTING = {
     { name: 'one-job', match: { connectorId: 'one' }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } },
     { name: 'three-jobs', match: { connectorId: 'three' }, dbtJobs: [{ jobId: 31 }, { jobId: 32 }, { jobId: 33 }], slack: { notify: ['sync.succeeded', 'sync.failed'] } },
     { name: 'coalescing', match: { connectorId: 'busy' }, dbtJobs: [{ jobId: 41 }], slack: { notify: [] } },
+    // Its own job: job 11's first run stays queued in the stand-in, so a second load would be coalesced into it.
+    { name: 'loop', match: { connectorId: 'loop' }, dbtJobs: [{ jobId: 12 }], slack: { notify: [] } },
     { name: 'quiet', match: { connectorId: { glob: 'up-*' } }, slack: { notify: [] } },
   ],
   joins: [
@@ -120,7 +122,7 @@ describe('Firestore round trips per event, counted against the emulator', functi
   });
 
   it(`a dbt Cloud run event closing the loop on the load that started the run: at most ${LOOP_BUDGET} RPCs; its duplicate at most ${BUDGETS.duplicate}`, async () => {
-    const load = syncEvent({ connector: { id: 'one', name: 'one' } });
+    const load = syncEvent({ connector: { id: 'loop', name: 'loop' } });
     await run(pubSubCloudEvent(load));
     const [started] = dbt.runsFor(load.id);
     dbt.setStatus(started!.id, 20);
@@ -128,7 +130,7 @@ describe('Firestore round trips per event, counted against the emulator', functi
     const rpcs = await rpcsFor(() => run(pubSubCloudEvent(failed)));
     assert.ok(rpcs <= LOOP_BUDGET, `${rpcs} RPCs`);
     const record = (await db.collection(`rpc-events-${process.pid}`).doc(load.id).get()).data()!;
-    assert.equal(record.actions['dbt-job-11'].runOutcome.status, 'failed', 'the loop was closed');
+    assert.equal(record.actions['dbt-job-12'].runOutcome.status, 'failed', 'the loop was closed');
     assert.ok(await rpcsFor(() => run(pubSubCloudEvent(failed))) <= BUDGETS.duplicate);
   });
 
