@@ -26,6 +26,17 @@ export interface OrchestrationSettings {
   settingOf: (reference: string) => string;
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * How long a job's state or a join is kept after its last write (its `expireAt`, for the
+ * TTL policies): as long as the audit trail, and never less than a day past the longest
+ * join window, so an upstream success that still counts is never deleted.
+ */
+export function sharedRetentionMs(retentionDays: number, joins: ReadonlyArray<Pick<CompiledJoin, 'withinMs'>>): number {
+  return Math.max(retentionDays * DAY_MS, ...joins.map((join) => join.withinMs + DAY_MS));
+}
+
 /** dbt Cloud's list-runs can lag a just-triggered run; a minute is well past what it documents. */
 export const LIST_LAG_MS = 60_000;
 

@@ -16,7 +16,7 @@ import { classifyError, describeError, PermanentError, TransientError } from './
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
 import { quarantineAlertKeys, quarantineVerdict, type QuarantineVerdict } from './planning/quarantine-alerts.js';
 import { DEFAULT_WEBHOOK, planFor, slackActionId, type RoutePlan } from './planning/routing.js';
-import { EventOrchestration, firingNotified, LIST_LAG_MS, type BusyNote, type JoinMessageAction } from './orchestration.js';
+import { EventOrchestration, firingNotified, LIST_LAG_MS, sharedRetentionMs, type BusyNote, type JoinMessageAction } from './orchestration.js';
 import type { ActiveRunsObservation } from './planning/coalesce.js';
 import type { RunStatus } from './planning/job-state.js';
 import { coalescedLine, joinFiredMessage, joinWaitingMessage, skippedLine, type JoinRunReport } from './planning/join-messages.js';
@@ -62,6 +62,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     auditCollection: config.auditCollection,
     connectorsCollection: config.connectorsCollection,
     retentionDays: config.retentionDays,
+    sharedRetentionMs: sharedRetentionMs(config.retentionDays, config.routing.joins),
     leaseMs: config.leaseMs,
     timeoutMs: config.firestoreTimeoutMs,
     now,

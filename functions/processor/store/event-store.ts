@@ -143,6 +143,11 @@ export interface EventStoreOptions {
   retentionDays: number;
   leaseMs: number;
   timeoutMs: number;
+  /**
+   * How long a shared document (a job's state, a join) is kept after its last write: its
+   * `expireAt`, for the TTL policies on those collections. Default: `retentionDays`.
+   */
+  sharedRetentionMs?: number;
   now?: () => number;
 }
 
@@ -346,11 +351,12 @@ export class EventStore {
       const i = sharedKeys.indexOf(key);
       if (i < 0 || !next) continue;
       const stored = sharedSnapshots[i]!;
-      this.assertFits(stored.ref, next);
+      const kept = this.expiring(next, nowMs);
+      this.assertFits(stored.ref, kept);
       // update() replaces each top-level field it is given: the document's own fields, whole.
-      if (stored.exists) batch.update(stored.ref, next, { lastUpdateTime: stored.updateTime! });
-      else batch.create(stored.ref, next);
-      shared.set(key, next);
+      if (stored.exists) batch.update(stored.ref, kept, { lastUpdateTime: stored.updateTime! });
+      else batch.create(stored.ref, kept);
+      shared.set(key, kept);
       sharedWritten.push(key);
     }
     return { batch, sharedWritten, begun: { docId: request.docId, claims, data, messageDeliveries, finished, connectorSkipped, also, shared, sharedTimes, confirm: [] } };
@@ -419,9 +425,10 @@ export class EventStore {
       for (const [key, next] of fastShared) {
         const time = begun.sharedTimes.get(key);
         if (!next) continue;
-        this.assertFits(sharedRef(key), next);
-        if (time) batch.update(sharedRef(key), next, { lastUpdateTime: time });
-        else batch.create(sharedRef(key), next);
+        const kept = this.expiring(next, nowMs);
+        this.assertFits(sharedRef(key), kept);
+        if (time) batch.update(sharedRef(key), kept, { lastUpdateTime: time });
+        else batch.create(sharedRef(key), kept);
       }
       await this.guard('record the outcomes', deadline, () => batch.commit());
       return fast.changes.status;
@@ -441,13 +448,19 @@ export class EventStore {
           const current: SharedDocs = new Map(keys.map((key, i) => [key, sharedSnapshots[i]!.exists ? sharedSnapshots[i]!.data() : undefined]));
           for (const [key, next] of sharedAfter(current, ours)) {
             if (!next) continue;
-            this.assertFits(sharedRef(key), next);
-            tx.set(sharedRef(key), next, { merge: false });
+            const kept = this.expiring(next, nowMs);
+            this.assertFits(sharedRef(key), kept);
+            tx.set(sharedRef(key), kept, { merge: false });
           }
         }
         return changes.status;
       }),
     );
+  }
+
+  /** A shared document as written: deleted by its collection's TTL policy once unused this long. */
+  private expiring(doc: Record<string, unknown>, nowMs: number): Record<string, unknown> {
+    return { ...doc, expireAt: Timestamp.fromMillis(nowMs + (this.options.sharedRetentionMs ?? this.options.retentionDays * DAY_MS)) };
   }
 
   private assertFits(ref: DocumentReference, data: Record<string, unknown>): void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { Firestore } from '@google-cloud/firestore';
+import { Firestore, type Timestamp } from '@google-cloud/firestore';
 import { fakeDbtCloud, triggerRequests, type FakeDbtCloud } from '../../../functions/local/fake-dbt-cloud.js';
 import { fakeSlack } from '../../../functions/local/fake-slack.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
@@ -299,6 +299,24 @@ describe('orchestration (issue 12) against the Firestore emulator and the dbt Cl
       doc = (await joinState('finance mart'))!;
       assert.equal(doc.firings[0]!.run?.outcome, 'triggered');
       assert.equal(doc.firings[0]!.run?.id, (await audit(doc.firings[0]!.eventId)).actions[`dbt-job-${MART_JOB}`]!.runId);
+    });
+
+    it('join and job state documents carry expireAt (Firestore TTL): the audit retention after their last write, renewed by each write', async () => {
+      env.AUDIT_RETENTION_DAYS = '3';
+      const keep = 3 * 86_400_000;
+      const expiry = (doc: unknown) => (doc as { expireAt: Timestamp }).expireAt.toMillis();
+      const before = Date.now();
+      await deliver(processor(), salesforce({ occurredAt: new Date().toISOString() }));
+      const waiting = expiry(await joinState('finance mart'));
+      assert.ok(waiting >= before + keep && waiting <= Date.now() + keep, 'the waiting join expires 3 days after its write');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const fired = Date.now();
+      await deliver(processor(), billing({ occurredAt: new Date().toISOString() }));
+      assert.equal(runsOf(MART_JOB).length, 1, 'the join fired');
+      const renewed = expiry(await joinState('finance mart'));
+      assert.ok(renewed >= fired + keep && renewed > waiting, 'the firing write pushed it out');
+      const job = expiry(await jobState(MART_JOB));
+      assert.ok(job >= fired + keep && job <= Date.now() + keep, "the join's job state expires 3 days after the run it records");
     });
 
     it('a stale upstream success (older than within) does not count', async () => {

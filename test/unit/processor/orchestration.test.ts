@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { EventOrchestration, LIST_LAG_MS } from '../../../functions/processor/orchestration.js';
+import { EventOrchestration, LIST_LAG_MS, sharedRetentionMs } from '../../../functions/processor/orchestration.js';
 import type { ActiveRunsObservation } from '../../../functions/processor/planning/coalesce.js';
 import type { ClaimDecision } from '../../../functions/processor/planning/claims.js';
 import type { JobStateDoc, RunStatus } from '../../../functions/processor/planning/job-state.js';
@@ -187,5 +187,16 @@ describe('EventOrchestration (the claim transaction\'s orchestration, in memory)
     world.clock += 60_000;
     world.deliver(airbyteSucceeded({ connector: { name: 'billing' }, occurredAt: new Date(world.clock).toISOString() }));
     assert.equal(world.runs.length, 1);
+  });
+});
+
+describe('sharedRetentionMs: how long job state and join documents outlive their last write', () => {
+  const day = 86_400_000;
+  it('is the audit retention when every join window is shorter', () => {
+    assert.equal(sharedRetentionMs(90, [{ withinMs: 6 * 3_600_000 }]), 90 * day);
+    assert.equal(sharedRetentionMs(7, []), 7 * day);
+  });
+  it('outlives the longest join window by a day, so a success that still counts is never deleted', () => {
+    assert.equal(sharedRetentionMs(1, [{ withinMs: day }, { withinMs: 14 * day }]), 15 * day);
   });
 });
