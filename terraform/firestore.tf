@@ -40,6 +40,31 @@ resource "google_firestore_field" "quarantine_alerts_expire_at" {
   depends_on = [google_firestore_database.database, google_project_service.apis]
 }
 
+# A dbt job's state (coalescing) and a join's state (issue 12) carry expireAt: their last
+# write plus the audit retention (at least a day past the longest join window), so a job
+# or join no longer used is deleted; one still in use keeps pushing it out.
+resource "google_firestore_field" "job_state_expire_at" {
+  database   = "(default)"
+  collection = var.job_state_collection
+  field      = "expireAt"
+
+  ttl_config {}
+  index_config {}
+
+  depends_on = [google_firestore_database.database, google_project_service.apis]
+}
+
+resource "google_firestore_field" "joins_expire_at" {
+  database   = "(default)"
+  collection = var.joins_collection
+  field      = "expireAt"
+
+  ttl_config {}
+  index_config {}
+
+  depends_on = [google_firestore_database.database, google_project_service.apis]
+}
+
 # The sync history of one connector, newest first:
 #   syncEvents where connectorId == C order by occurredAt desc
 resource "google_firestore_index" "audit_connector_history" {

@@ -94,6 +94,8 @@ resource "google_cloudfunctions2_function" "processor" {
       SLACK_WEBHOOK_URL     = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url.secret_id}"
       AUDIT_COLLECTION      = var.audit_collection
       CONNECTORS_COLLECTION = var.connectors_collection
+      JOB_STATE_COLLECTION  = var.job_state_collection
+      JOINS_COLLECTION      = var.joins_collection
       AUDIT_RETENTION_DAYS  = tostring(var.audit_retention_days)
       OUTBOUND_BUDGET_MS    = tostring(local.processor_outbound_budget_ms)
       ACTION_LEASE_SECONDS  = tostring(local.processor_action_lease_seconds)

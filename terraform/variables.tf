@@ -304,6 +304,28 @@ variable "connectors_collection" {
   }
 }
 
+variable "job_state_collection" {
+  description = "Firestore collection with one state document per dbt job postload triggers (coalescing, issue 12)."
+  type        = string
+  default     = "dbtJobState"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.job_state_collection))
+    error_message = "job_state_collection must be a plain collection ID."
+  }
+}
+
+variable "joins_collection" {
+  description = "Firestore collection with one document per join of the routing file (issue 12)."
+  type        = string
+  default     = "joins"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.joins_collection))
+    error_message = "joins_collection must be a plain collection ID."
+  }
+}
+
 variable "audit_retention_days" {
   description = "Days an audit record is kept; Firestore's TTL policy deletes it after its expireAt (usually within a day of it)."
   type        = number

@@ -89,6 +89,10 @@ function actionEntries(action: ActionView): TimelineEntry[] {
 
 function succeeded(action: ActionView): Omit<TimelineEntry, 'at'> {
   const name = actionName(action);
+  if (action.kind === 'dbt' && action.busy) {
+    const { outcome, runId, runStatus } = action.busy;
+    return { what: `${name}: not started: ${outcome} ${outcome === 'coalesced' ? 'into' : 'for'} run ${runId ?? '?'}${runStatus ? ` (${runStatus})` : ''}`, level: 'ok' };
+  }
   if (action.kind === 'dbt') {
     const run = action.runId !== null ? ` run ${action.runId}${action.recovered ? ' (found already started, not started again)' : ''}${action.runHref ? ` ${action.runHref}` : ''}` : '';
     return { what: `${name}: started${run}`, level: 'ok' };
@@ -120,6 +124,7 @@ function runEntries(action: ActionView): TimelineEntry[] {
 export function actionSummary(action: ActionView): string {
   const details: string[] = [];
   if (action.runId !== null) details.push(`run ${action.runId}${action.runOutcome ? ` ${action.runOutcome.status}` : ''}`);
+  if (action.busy) details.push(`${action.busy.outcome} → run ${action.busy.runId ?? '?'}`);
   if (action.alreadyAlertedBy.length) details.push('already alerted today');
   else if (action.sent === false) details.push('nothing to send');
   if (action.status === 'retry' && action.notBefore) details.push(`not before ${action.notBefore.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);

@@ -59,6 +59,8 @@ export interface StepOutcome {
   slackMessages: RecordedRequest[];
   /** Deliveries past the first that started nothing new. */
   duplicatesSuppressed: number;
+  /** What the event did to the join its step names (issue 12). */
+  joinOutcome: string | undefined;
   /** The dbt Cloud loop: the outcome of the run this event started, as its audit record shows it. */
   runOutcome: { jobId: string; runId: number | null; status: string; errorMessage: string | null } | undefined;
   problems: string[];
@@ -129,8 +131,22 @@ export async function awaitOutcome(
     }
     const problems: string[] = [];
     if (timedOut) problems.push(`not everything was processed within ${timeoutMs / 1000} s`);
-    const expectedRuns = [...events.values()].reduce((n, e) => n + e.dbtRuns, 0);
-    const expectedMessages = [...events.values()].reduce((n, e) => n + e.slackMessages, 0) + loopAlerts;
+    // A burst is judged as a whole: its events together start exactly the runs it expects.
+    const bursts = new Map(sent.flatMap((s) => (s.step.expect.burst ? [[s.step.expect.burst.job, s.step.expect.burst.runs] as const] : [])));
+    for (const [job, runs] of bursts) {
+      const started = triggerRequests(dbt).filter((r) => r.url.includes(`/jobs/${job}/run/`)).length;
+      if (started !== runs) problems.push(`the burst for dbt job ${job} started ${started} runs, expected ${runs} (the rest coalesced)`);
+    }
+    // A join is judged as a whole too: exactly one of its upstream steps fired it.
+    const joins = new Map(sent.flatMap((s) => (s.step.expect.join ? [[s.step.expect.join.name, s.step.expect.join.job] as const] : [])));
+    for (const [name, job] of joins) {
+      const fired = steps.filter((s) => s.sent.step.expect.join?.name === name && s.joinOutcome === 'fired');
+      if (fired.length !== 1) problems.push(`join "${name}" fired ${fired.length} times, expected once`);
+      const started = triggerRequests(dbt).filter((r) => r.url.includes(`/jobs/${job}/run/`)).length;
+      if (started !== 1) problems.push(`join "${name}" started dbt job ${job} ${started} times, expected once`);
+    }
+    const expectedRuns = [...events.values()].reduce((n, e) => n + e.dbtRuns, 0) + [...bursts.values()].reduce((n, r) => n + r, 0) + joins.size;
+    const expectedMessages = [...events.values()].reduce((n, e) => n + e.slackMessages, 0) + joins.size + loopAlerts;
     const alerts = slack.requests.filter(isLoopAlert).length;
     if (alerts !== loopAlerts) problems.push(`Slack received ${alerts} alerts about runs postload started, expected ${loopAlerts}`);
     if (triggerRequests(dbt).length !== expectedRuns) problems.push(`dbt Cloud received ${triggerRequests(dbt).length} job triggers in all, expected ${expectedRuns}`);
@@ -170,8 +186,22 @@ function judgeStep(
   const jobs = siblings.flatMap((o) => o.step.expect.dbtJobs).sort();
   const messages = siblings.reduce((n, o) => n + o.step.expect.slackMessages, 0);
   const ranJobs = seen.dbtRuns.map((r) => Number(/\/jobs\/(\d+)\/run\//.exec(r.url)?.[1])).sort();
-  if (JSON.stringify(ranJobs) !== JSON.stringify(jobs)) problems.push(`dbt jobs run [${ranJobs.join(', ')}], expected [${jobs.join(', ')}]`);
-  if (seen.slackMessages.length !== messages) problems.push(`${seen.slackMessages.length} Slack messages, expected ${messages}`);
+  const burst = expect.burst;
+  // One of a burst: it started the job's run, or was coalesced into a run (issue 12).
+  const burstAction = burst && seen.audit?.actions?.[`dbt-job-${burst.job}`];
+  const joinOutcome = expect.join && (seen.audit?.joins as Record<string, { outcome?: string }> | undefined)?.[expect.join.name]?.outcome;
+  if (expect.join) {
+    // The step that completed the join started its job and sent the firing message; the other only waited.
+    const fired = joinOutcome === 'fired';
+    if (joinOutcome !== 'fired' && joinOutcome !== 'waiting') problems.push(`join "${expect.join.name}": ${joinOutcome ?? 'not applied'}, expected waiting or fired`);
+    if (JSON.stringify(ranJobs) !== JSON.stringify(fired ? [expect.join.job] : [])) problems.push(`dbt jobs run [${ranJobs.join(', ')}] for a join upstream that ${fired ? 'fired' : 'waited'}`);
+    if (seen.slackMessages.length !== (fired ? 1 : 0)) problems.push(`${seen.slackMessages.length} Slack messages for a join upstream that ${fired ? 'fired' : 'waited'}`);
+  } else if (burst) {
+    const started = burstAction?.status === 'succeeded' && burstAction.runId != null && JSON.stringify(ranJobs) === JSON.stringify([burst.job]);
+    const coalesced = burstAction?.status === 'succeeded' && burstAction.busy?.outcome === 'coalesced' && ranJobs.length === 0;
+    if (!started && !coalesced) problems.push(`dbt job ${burst.job} neither started once nor coalesced (runs [${ranJobs.join(', ')}], action ${burstAction?.status ?? 'missing'})`);
+  } else if (JSON.stringify(ranJobs) !== JSON.stringify(jobs)) problems.push(`dbt jobs run [${ranJobs.join(', ')}], expected [${jobs.join(', ')}]`);
+  if (!expect.join && seen.slackMessages.length !== messages) problems.push(`${seen.slackMessages.length} Slack messages, expected ${messages}`);
 
   if (expect.status === 202) {
     if (seen.published < siblings.length) problems.push(`published ${seen.published} times, expected ${siblings.length}`);
@@ -179,7 +209,8 @@ function judgeStep(
     else {
       if (seen.audit.status !== expect.auditStatus) problems.push(`audit status ${seen.audit.status}, expected ${expect.auditStatus}`);
       const recordedRuns = Object.values(seen.audit.actions ?? {}).filter((a) => a.kind === 'dbt' && a.status === 'succeeded' && a.runId != null).length;
-      if (recordedRuns !== jobs.length) problems.push(`audit records ${recordedRuns} dbt runs, expected ${jobs.length}`);
+      const expectedRecorded = expect.join ? (joinOutcome === 'fired' ? 1 : 0) : jobs.length;
+      if (!burst && recordedRuns !== expectedRecorded) problems.push(`audit records ${recordedRuns} dbt runs, expected ${expectedRecorded}`);
     }
   } else if (seen.published > 0) problems.push('refused, yet published');
 
@@ -191,7 +222,7 @@ function judgeStep(
   const deliveries = seen.audit?.deliveries ?? 0;
   const duplicatesSuppressed = problems.length === 0 && deliveries > 1 ? deliveries - 1 : 0;
   if (duplicateOf !== undefined && duplicatesSuppressed < 1) problems.push('the duplicate was not delivered and suppressed');
-  return { sent: s, ...seen, duplicatesSuppressed, runOutcome, problems };
+  return { sent: s, ...seen, duplicatesSuppressed, joinOutcome, runOutcome, problems };
 }
 
 /** The first dbt action's run outcome on an audit record (the loop, issue 13). */

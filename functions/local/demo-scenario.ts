@@ -10,13 +10,27 @@ export const DEMO_CONNECTORS = {
   ordersPostgres: 'demo_orders_pg',
   crmSalesforce: 'demo_crm_salesforce',
   billingConnection: '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b',
+  // Issue 12: two upstreams of the finance mart join (one per vendor), and a chatty connector.
+  financeSalesforce: 'demo_finance_salesforce',
+  financeBilling: '8b9c0d1e-2f3a-4b5c-9d6e-7f8a9b0c1d2e',
+  eventsPostgres: 'demo_events_pg',
 } as const;
 
-export const DEMO_JOBS = { orders: 101, crm: 102, billing: 201 } as const;
+export const DEMO_JOBS = { orders: 101, crm: 102, billing: 201, financeMart: 401, events: 301 } as const;
 
-/** How the stand-in ends each job's runs in the demo (its run webhooks come back through /dbt-cloud): billing's models break. */
-export const DEMO_RUN_WEBHOOKS: Pick<RunWebhooks, 'endFor' | 'errorMessage'> = {
+/** The join the demo completes across Fivetran and Airbyte. */
+export const DEMO_JOIN = 'finance mart';
+/** Successes of one connector sent back to back: coalesced into one waiting run. */
+export const DEMO_BURST = 5;
+
+/**
+ * How the stand-in ends each job's runs in the demo (its run webhooks come back through
+ * /dbt-cloud): billing's models break; the burst's job stays queued, so every later event
+ * of the burst coalesces into its first run whatever the machine's speed.
+ */
+export const DEMO_RUN_WEBHOOKS: Pick<RunWebhooks, 'endFor' | 'errorMessage' | 'hold'> = {
   endFor: (run) => (run.jobId === DEMO_JOBS.billing ? 'error' : 'success'),
+  hold: (run) => run.jobId === DEMO_JOBS.events,
   errorMessage: () => 'Database Error in model stg_invoices: column "discount_code" does not exist',
 };
 
@@ -33,6 +47,18 @@ export const DEMO_ROUTING = {
     },
     { name: 'crm', match: { source: 'fivetran', connectorId: DEMO_CONNECTORS.crmSalesforce }, dbtJobs: [{ jobId: DEMO_JOBS.crm }] },
     { name: 'billing', match: { source: 'airbyte', connectorId: DEMO_CONNECTORS.billingConnection }, dbtJobs: [{ jobId: DEMO_JOBS.billing }] },
+    { name: 'events', match: { source: 'fivetran', connectorId: DEMO_CONNECTORS.eventsPostgres }, dbtJobs: [{ jobId: DEMO_JOBS.events, onBusy: 'coalesce' }] },
+  ],
+  joins: [
+    {
+      name: DEMO_JOIN,
+      upstreams: [
+        { name: 'salesforce', match: { source: 'fivetran', connectorId: DEMO_CONNECTORS.financeSalesforce } },
+        { name: 'billing', match: { source: 'airbyte', connectorId: DEMO_CONNECTORS.financeBilling } },
+      ],
+      within: 'PT6H',
+      dbtJob: { jobId: DEMO_JOBS.financeMart, steps_override: ['dbt build --select marts.finance+'] },
+    },
   ],
 };
 
@@ -47,6 +73,18 @@ export interface DemoExpectation {
   slackMessages: number;
   /** The audit record's final status, when accepted. */
   auditStatus?: 'processed' | 'failed';
+  /**
+   * One upstream of a join that the steps with the same `name` complete together: Pub/Sub
+   * push keeps no order, so whichever is processed last fires it (starts `job` once, one
+   * firing message); the other records `waiting`.
+   */
+  join?: { name: string; job: number };
+  /**
+   * One of a burst for `job`: together they start exactly `runs` runs (the stand-in holds
+   * the job's runs queued, so every later event coalesces into the first), each event either
+   * starting one or coalesced into one of them.
+   */
+  burst?: { job: number; runs: number };
   /**
    * The dbt Cloud loop: how the run this event started ends, as its audit record must show
    * once dbt Cloud's run webhooks came back (a failed or cancelled one is also alerted once in Slack).
@@ -84,6 +122,10 @@ export function demoScenario(now = new Date()): DemoStep[] {
       data,
     });
   const syncEnd = fivetran('sync_end', 'ordersPostgres', ordersSync, at(-60), { status: 'SUCCESSFUL' });
+  const fivetranOf = (id: string, name: string, type: string) => (event: string, syncId: string, created: string) =>
+    JSON.stringify({ event, created, connector_type: type, connector_id: id, connector_name: name, sync_id: syncId, destination_group_id: 'warehouse_bq', data: { status: 'SUCCESSFUL' } });
+  const fivetranFinance = fivetranOf(DEMO_CONNECTORS.financeSalesforce, 'finance_salesforce', 'salesforce');
+  const fivetranEvents = (syncId: string, created: string) => fivetranOf(DEMO_CONNECTORS.eventsPostgres, 'events_pg', 'google_cloud_postgresql')('sync_end', syncId, created);
 
   return [
     {
@@ -135,6 +177,25 @@ export function demoScenario(now = new Date()): DemoStep[] {
       duplicateOf: 1,
       expect: { status: 202, type: 'sync.succeeded', dbtJobs: [], slackMessages: 0, auditStatus: 'processed' },
     },
+    // Issue 12: a join across vendors, and a coalesced burst.
+    {
+      label: `Fivetran sync_end (finance salesforce): ${DEMO_JOIN} upstream`,
+      source: 'fivetran',
+      body: fivetranFinance('sync_end', randomUUID(), at(-20)),
+      expect: { status: 202, type: 'sync.succeeded', dbtJobs: [], slackMessages: 0, auditStatus: 'processed', join: { name: DEMO_JOIN, job: DEMO_JOBS.financeMart } },
+    },
+    {
+      label: `Airbyte sync succeeded (finance billing): ${DEMO_JOIN} upstream`,
+      source: 'airbyte',
+      body: airbyteSync({ success: true, jobId: randomInt(100_000, 1_000_000_000), finishedAt: at(-15), connection: DEMO_CONNECTORS.financeBilling, name: 'finance-billing' }),
+      expect: { status: 202, type: 'sync.succeeded', dbtJobs: [], slackMessages: 0, auditStatus: 'processed', join: { name: DEMO_JOIN, job: DEMO_JOBS.financeMart } },
+    },
+    ...Array.from({ length: DEMO_BURST }, (_, i): DemoStep => ({
+      label: `Fivetran sync_end (events) ${i + 1} of ${DEMO_BURST}: coalesced burst`,
+      source: 'fivetran',
+      body: fivetranEvents(randomUUID(), at(-14 + i)),
+      expect: { status: 202, type: 'sync.succeeded', dbtJobs: [], slackMessages: 0, auditStatus: 'processed', burst: { job: DEMO_JOBS.events, runs: 1 } },
+    })),
     {
       label: 'Forged Fivetran signature',
       source: 'fivetran',
@@ -145,20 +206,32 @@ export function demoScenario(now = new Date()): DemoStep[] {
   ];
 }
 
-function airbyteSync({ success, jobId, finishedAt }: { success: boolean; jobId: number; finishedAt: string }): string {
-  const connection = `${AIRBYTE}/${WORKSPACE}/connections/${DEMO_CONNECTORS.billingConnection}`;
+function airbyteSync({
+  success,
+  jobId,
+  finishedAt,
+  connection: connectionId = DEMO_CONNECTORS.billingConnection,
+  name = 'billing_pg_to_bq',
+}: {
+  success: boolean;
+  jobId: number;
+  finishedAt: string;
+  connection?: string;
+  name?: string;
+}): string {
+  const connection = `${AIRBYTE}/${WORKSPACE}/connections/${connectionId}`;
   const entity = (id: string, name: string, kind: string) => ({ id, name, url: `${AIRBYTE}/${WORKSPACE}/${kind}/${id}` });
   const startedAt = new Date(Date.parse(finishedAt) - 245_000).toISOString();
   const records = success ? 182_340 : 0;
   const bytes = success ? 48_234_112 : 0;
   return JSON.stringify({
     text: success
-      ? `Your connection billing_pg_to_bq from Postgres to BigQuery succeeded\nThis was for null\n\nYou can access its logs here: ${connection}\n\nJob ID: ${jobId}`
-      : `Your connection billing_pg_to_bq from Postgres to BigQuery just failed...\nThis happened with Could not connect to the source database\n\nYou can access its logs here: ${connection}\n\nJob ID: ${jobId}`,
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `Sync ${success ? 'completed' : 'failed'}: billing_pg_to_bq` } }],
+      ? `Your connection ${name} from Postgres to BigQuery succeeded\nThis was for null\n\nYou can access its logs here: ${connection}\n\nJob ID: ${jobId}`
+      : `Your connection ${name} from Postgres to BigQuery just failed...\nThis happened with Could not connect to the source database\n\nYou can access its logs here: ${connection}\n\nJob ID: ${jobId}`,
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `Sync ${success ? 'completed' : 'failed'}: ${name}` } }],
     data: {
       workspace: { id: WORKSPACE, name: 'Analytics', url: `${AIRBYTE}/${WORKSPACE}` },
-      connection: { id: DEMO_CONNECTORS.billingConnection, name: 'billing_pg_to_bq', url: connection },
+      connection: { id: connectionId, name, url: connection },
       source: entity('6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c', 'Postgres', 'source'),
       destination: entity('7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d', 'BigQuery', 'destination'),
       jobId,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { stopAll } from './emulators.js';
 import { coloursWanted, painter, short, table } from './console-output.js';
+import type { AuditRecord } from './audit-reader.js';
 import { awaitOutcome, PublishedLog, sendSteps, type ScenarioOutcome } from './demo-run.js';
 import { DEMO_ROUTING, DEMO_RUN_WEBHOOKS, demoScenario } from './demo-scenario.js';
 import { DEVELOPMENT_SECRETS, readLocalSettings } from './local-settings.js';
@@ -29,7 +30,10 @@ async function main(): Promise<number> {
   console.log(paint('bold', 'postload demo: starting the local stack (emulators, both functions, dbt Cloud and Slack stand-ins)…'));
   const published = new PublishedLog();
   const started = Date.now();
-  stack = await startStack({ settings, print, paint, onFunctionLine: published.onLine, dbtRunWebhooks: DEMO_RUN_WEBHOOKS });
+  // Its own job state and joins (issue 12): a run on reused emulators starts from an idle job and an empty join.
+  const run = settings.topic.slice(-8);
+  const functionEnv = { JOB_STATE_COLLECTION: `dbtJobState-demo-${run}`, JOINS_COLLECTION: `joins-demo-${run}` };
+  stack = await startStack({ settings, print, paint, onFunctionLine: published.onLine, functionEnv, dbtRunWebhooks: DEMO_RUN_WEBHOOKS });
   console.log(paint('bold', `stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; sending the scenario to ${stack.ingest.url}…`));
 
   const steps = demoScenario();
@@ -40,7 +44,8 @@ async function main(): Promise<number> {
 }
 
 function printSummary(outcome: ScenarioOutcome): void {
-  const rows = outcome.steps.map(({ sent, published, audit, dbtRuns, slackMessages, duplicatesSuppressed, problems }) => {
+  const rows = outcome.steps.map(({ sent, published, audit, dbtRuns, slackMessages, duplicatesSuppressed, joinOutcome, problems }) => {
+    const join = joinOutcome ? ` (join ${joinOutcome})` : '';
     const dup = sent.step.duplicateOf;
     return [
       String(sent.index + 1),
@@ -48,7 +53,7 @@ function printSummary(outcome: ScenarioOutcome): void {
       String(sent.status),
       sent.eventId ? `${short(sent.eventId)}${dup !== undefined ? ` (= #${dup + 1})` : ''}` : '—',
       sent.eventId ? `${published}×` : 'no',
-      dup !== undefined ? 'none new' : dbtRuns.length ? dbtRuns.map((r) => `job ${/\/jobs\/(\d+)\//.exec(r.url)?.[1]}`).join(', ') : '—',
+      dup !== undefined ? 'none new' : dbtRuns.length ? `${dbtRuns.map((r) => `job ${/\/jobs\/(\d+)\//.exec(r.url)?.[1]}`).join(', ')}${join}` : coalescedInto(audit) ?? (join ? join.trim() : '—'),
       dup !== undefined ? 'none new' : String(slackMessages.length || '—'),
       audit ? `${audit.status}, ${audit.deliveries} deliver${audit.deliveries === 1 ? 'y' : 'ies'}` : '—',
       duplicatesSuppressed ? String(duplicatesSuppressed) : '—',
@@ -60,9 +65,15 @@ function printSummary(outcome: ScenarioOutcome): void {
   for (const problem of outcome.problems) console.log(paint('red', `✗ ${problem}`));
   console.log(
     outcome.ok
-      ? paint('green', `✔ every expectation held: ${outcome.steps.length} requests, ${countRuns(outcome)} dbt runs, ${countMessages(outcome)} Slack messages, duplicates suppressed, forged request refused`)
+      ? paint('green', `✔ every expectation held: ${outcome.steps.length} requests, ${countRuns(outcome)} dbt runs, ${countMessages(outcome)} Slack messages, duplicates suppressed, forged request refused, a join fired across Fivetran and Airbyte, a burst coalesced`)
       : paint('red', '✗ some expectations did not hold (see above)'),
   );
+}
+
+/** "coalesced → run R" for an event whose job was busy (issue 12), and the join it completed or waits on. */
+function coalescedInto(audit: AuditRecord | undefined): string | undefined {
+  const busy = Object.values(audit?.actions ?? {}).find((a) => a.busy)?.busy;
+  return busy ? `${busy.outcome} → run ${busy.runId}` : undefined;
 }
 
 /** The dbt Cloud loop: each run a step started, as dbt Cloud's run webhooks reported it back onto the step's audit record. */

@@ -57,6 +57,8 @@ export interface RunWebhooks {
   delayMs?: number;
   /** How each run ends (default: success). */
   endFor?: (run: FakeRun) => RunEnd;
+  /** Runs left queued, with no webhooks: a job kept busy (the demo's coalesced burst, issue 12). */
+  hold?: (run: FakeRun) => boolean;
   /** The error message of a failed run (dbt Cloud's `runStatusMessage`). */
   errorMessage?: (run: FakeRun) => string;
   /** Called after each delivery (the last attempt's status, or the network error). */
@@ -252,7 +254,7 @@ export class FakeDbtCloud extends RecordingServer {
     if (fault && fault !== 'lost' && fault !== 'started-then-502') return fault;
     const { cause, ...overrides } = body;
     const run = this.createRun(accountId, jobId, { cause, ...overrides });
-    if (this.webhooks) this.playRun(run, this.webhooks);
+    if (this.webhooks && !this.webhooks.hold?.(run)) this.playRun(run, this.webhooks);
     if (fault === 'lost') return 'drop';
     if (fault === 'started-then-502') return { status: 502, body: 'Bad Gateway' };
     return ok(this.view(run, new Set()));

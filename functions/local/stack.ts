@@ -25,7 +25,7 @@ export interface StackOptions {
    * as dbt Cloud's signed webhooks (started, then completed; errored too for a failure):
    * how each run ends and how soon. On unless false.
    */
-  dbtRunWebhooks?: Pick<RunWebhooks, 'endFor' | 'errorMessage' | 'delayMs'> | false;
+  dbtRunWebhooks?: Pick<RunWebhooks, 'endFor' | 'errorMessage' | 'delayMs' | 'hold'> | false;
 }
 
 export interface LocalStack {

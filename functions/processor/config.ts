@@ -2,6 +2,8 @@ import { Secret, secretSetting } from '../shared/secrets.js';
 import { ConfigError, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
 import type { RetryPolicy } from './clients/http-retry.js';
 import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
+import { JOB_STATE_COLLECTION } from './planning/job-state.js';
+import { JOIN_STATE_COLLECTION } from './planning/join-state.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -21,6 +23,10 @@ export interface ProcessorConfig {
   slackWebhooks: Map<string, Secret>;
   auditCollection: string;
   connectorsCollection: string;
+  /** Per-job state for coalescing (`<collection>/job-<jobId>`, issue 12). */
+  jobStateCollection: string;
+  /** One document per join (`<collection>/<join name>`, issue 12). */
+  joinsCollection: string;
   retentionDays: number;
   /** Per-call timeout and backoff of every dbt Cloud and Slack request. */
   retry: RetryPolicy;
@@ -58,6 +64,8 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     slackWebhooks: readSlackWebhooks(env, routing, project),
     auditCollection: optionalString(env, 'AUDIT_COLLECTION') ?? 'syncEvents',
     connectorsCollection: optionalString(env, 'CONNECTORS_COLLECTION') ?? 'connectors',
+    jobStateCollection: optionalString(env, 'JOB_STATE_COLLECTION') ?? JOB_STATE_COLLECTION,
+    joinsCollection: optionalString(env, 'JOINS_COLLECTION') ?? JOIN_STATE_COLLECTION,
     retentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 }),
     retry: {
       callTimeoutMs: integer(env, 'OUTBOUND_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),

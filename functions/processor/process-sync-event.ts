@@ -8,7 +8,7 @@ import { performDbtJob, performSlack, type ActionContext } from './actions.js';
 import { DbtCloudClient } from './clients/dbt-cloud.js';
 import type { FetchLike } from './clients/http-retry.js';
 import { renderQuarantineAlert } from './clients/quarantine-message.js';
-import { renderEventMessage, renderFinalAlert, renderInvalidMessage, renderUnrecordedAlert, type DbtJobReport } from './clients/slack-message.js';
+import { renderEventMessage, renderFinalAlert, renderInvalidMessage, renderUnrecordedAlert, type DbtJobReport, type SlackMessage } from './clients/slack-message.js';
 import { SlackClient } from './clients/slack.js';
 import type { ProcessorConfig } from './config.js';
 import { startDeadline } from './deadline.js';
@@ -16,13 +16,17 @@ import { classifyError, describeError, PermanentError, TransientError } from './
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
 import { quarantineAlertKeys, quarantineVerdict, type QuarantineVerdict } from './planning/quarantine-alerts.js';
 import { DEFAULT_WEBHOOK, planFor, slackActionId, type RoutePlan } from './planning/routing.js';
+import { EventOrchestration, firingNotified, LIST_LAG_MS, sharedRetentionMs, type BusyNote, type JoinMessageAction } from './orchestration.js';
+import type { ActiveRunsObservation } from './planning/coalesce.js';
+import type { RunStatus } from './planning/job-state.js';
+import { coalescedLine, joinFiredMessage, joinWaitingMessage, skippedLine, type JoinRunReport } from './planning/join-messages.js';
 import { readPubSubMessage, type PubSubMessage } from './pubsub-message.js';
 import { mergeConnector } from './store/connector-document.js';
 import { cutText } from './store/document-size.js';
 import { connectorDocId, invalidDocId } from './store/document-ids.js';
 import { initialEventRecord } from './store/event-record.js';
 import { alertedBy, quarantineAlertDocuments } from './store/quarantine-alert-documents.js';
-import { createFirestore, EventStore, type ActionOutcome, type ActionRecord, type Begun } from './store/event-store.js';
+import { createFirestore, EventStore, type ActionOutcome, type ActionRecord, type Begun, type RunToConfirm } from './store/event-store.js';
 import { RunLoop } from './run-loop.js';
 import type { RunOrigin } from './store/run-origin.js';
 
@@ -58,6 +62,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     auditCollection: config.auditCollection,
     connectorsCollection: config.connectorsCollection,
     retentionDays: config.retentionDays,
+    sharedRetentionMs: sharedRetentionMs(config.retentionDays, config.routing.joins),
     leaseMs: config.leaseMs,
     timeoutMs: config.firestoreTimeoutMs,
     now,
@@ -69,6 +74,13 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   // Recording after the last outbound call needs at most two Firestore round trips.
   const reserveMs = Math.min(config.firestoreTimeoutMs, Math.floor(config.outboundBudgetMs / 4));
   const settingOf = (reference: string) => config.slackWebhooks.get(reference)?.setting ?? reference;
+  const orchestrationSettings = {
+    jobStateCollection: config.jobStateCollection,
+    joinsCollection: config.joinsCollection,
+    leaseMs: config.leaseMs,
+    listLagMs: LIST_LAG_MS,
+    settingOf,
+  };
   const finalAlert = { actionId: FINAL_ALERT, target: settingOf(alertWebhook), fromDelivery: config.maxDeliveryAttempts };
 
   async function processEvent(event: SyncEvent, message: PubSubMessage, ctx: ActionContext): Promise<void> {
@@ -81,19 +93,33 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     ];
     // A dbt Cloud run event naming a run postload started: its outcome goes on the originating record in the same commit.
     const loop = RunLoop.for(event, config.auditCollection, now);
-    const begun = await store
-      .begin({
-      docId: event.id,
-      deliveryId,
-      messageId: message.messageId,
-      planned,
-      initial: () => initialEventRecord(event, plan.routes),
-      ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()) } } : {}),
-      finalAlert,
-      also: [...(loop ? [loop.document] : []), ...quarantineAlertDocuments(quarantineKeys, event.id, now())],
-      deadline: ctx.deadline.total,
-    })
-      .catch((error: unknown) => alertUnrecorded(event, error, ctx));
+    // Issue 12: the jobs' state and the joins are read and written in the claim transaction.
+    // A decision that needs dbt Cloud's word on a waiting run commits nothing; the list is
+    // asked outside the transaction and the transaction runs again with its answer.
+    const observed = new Map<string, ActiveRunsObservation>();
+    let orchestration: EventOrchestration;
+    let begun: Begun;
+    for (let round = 1; ; round++) {
+      orchestration = new EventOrchestration(event, plan, config.routing, orchestrationSettings, now, observed);
+      const shared = orchestration.request();
+      begun = await store
+        .begin({
+          docId: event.id,
+          deliveryId,
+          messageId: message.messageId,
+          planned,
+          initial: () => initialEventRecord(event, plan.routes),
+          ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()) } } : {}),
+          ...(shared ? { shared } : {}),
+          finalAlert,
+          also: [...(loop ? [loop.document] : []), ...quarantineAlertDocuments(quarantineKeys, event.id, now())],
+          deadline: ctx.deadline.total,
+        })
+        .catch((error: unknown) => alertUnrecorded(event, error, ctx));
+      if (!begun.confirm.length) break;
+      if (round >= 3) throw new TransientError(`event ${event.id}: the dbt jobs' state kept changing while confirming their waiting runs`, { system: 'postload' });
+      await confirmWaitingRuns(begun.confirm, observed, ctx);
+    }
     if (begun.connectorSkipped) ctx.log.warn({ reason: begun.connectorSkipped }, 'connector document not updated for this event');
     if (begun.finished) {
       ctx.log.info({ deliveries: begun.data.deliveries }, 'event already processed by an earlier delivery; acknowledged');
@@ -106,10 +132,17 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       const said = quarantine.alertCodes.length ? `alerting ${quarantine.alertCodes.join(', ')}` : `already alerted today by ${quarantine.alreadyAlertedBy.join(', ')}`;
       ctx.log.warn({ problemCodes: quarantineKeys.map((key) => key.code), ...quarantine }, `quarantined event recorded: postload could not interpret it; ${said}`);
     }
-    const outcomes = await performActions(event, loop ? loop.plan(plan) : plan, begun, ctx, { origin: loop?.origin, quarantine });
-    const ids = planned.map((a) => a.actionId);
-    const status = await store.settle(begun, deliveryId, outcomes, (actions) => eventStatus(ids.map((id) => actions[id]?.status ?? 'waiting')), ctx.deadline.total);
-    const fields = { status, routes: plan.routes, actions: Object.fromEntries([...outcomes].map(([id, o]) => [id, o.status])) };
+    const outcomes = await performActions(event, loop ? loop.plan(plan) : plan, orchestration, begun, ctx, { origin: loop?.origin, quarantine });
+    const ids = [...begun.claims.keys()].filter((id) => id !== FINAL_ALERT);
+    const status = await store.settle(
+      begun,
+      deliveryId,
+      outcomes,
+      (actions) => eventStatus(ids.map((id) => actions[id]?.status ?? 'waiting')),
+      ctx.deadline.total,
+      (docs, ours) => orchestration.sharedAfter(docs, ours),
+    );
+    const fields = { status, routes: plan.routes, actions: Object.fromEntries([...outcomes].map(([id, o]) => [id, o.status])), ...(begun.data.joins ? { joins: begun.data.joins } : {}) };
     if (status === 'retrying') {
       const left = ids.filter((id) => !isFinal(stateAfter(begun, outcomes, id))).map((id) => `${id} (${lastErrorOf(begun, outcomes, id) ?? 'waiting for the jobs it reports'})`);
       throw new TransientError(`event ${event.id} is not done yet: ${left.join('; ')}`, { system: 'postload' });
@@ -160,17 +193,45 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     throw new PermanentError(`the audit record cannot be written: ${reason}; alerted in Slack, acknowledged`, { system: 'Firestore' });
   }
 
+  /**
+   * dbt Cloud's word on each run that would absorb this event: the job's queued, starting
+   * and running runs (list-runs, `status__in=[1,2,3]`), and, for a tracked run the list
+   * does not show, that run by id (finished, or unknown to dbt Cloud: a new run starts;
+   * the list may lag a run triggered moments ago). What cannot be read is left out: then
+   * postload's own record decides (a run it triggered within a minute counts as waiting,
+   * an older one as finished, so a new run starts: never a lost load).
+   */
+  async function confirmWaitingRuns(runs: RunToConfirm[], observed: Map<string, ActiveRunsObservation>, ctx: ActionContext): Promise<void> {
+    await Promise.all(
+      runs.map(async ({ jobId, runId }) => {
+        const statuses = new Map<number, RunStatus>();
+        try {
+          for (const [id, status] of (await ctx.dbt!.activeRuns(jobId, ctx.deadline.outbound, [])).runs) statuses.set(id, status);
+          if (!statuses.has(runId)) {
+            const status = await ctx.dbt!.runStatus(runId, ctx.deadline.outbound, []);
+            statuses.set(runId, status === 'unknown' ? 'ended' : status);
+          }
+        } catch (error) {
+          ctx.log.warn({ jobId, runId, err: describeError(error) }, "dbt Cloud could not confirm the waiting run; deciding from postload's own record");
+        }
+        observed.set(jobId, { runs: statuses });
+      }),
+    );
+  }
+
   /** Step 4: the dbt jobs in parallel, then each message once the jobs it reports are settled, then (last delivery only) the final alert. */
   async function performActions(
     event: SyncEvent,
     plan: RoutePlan,
+    orchestration: EventOrchestration,
     begun: Begun,
     ctx: ActionContext,
     { origin, quarantine }: { origin?: RunOrigin | undefined; quarantine?: QuarantineVerdict | undefined } = {},
   ): Promise<Map<string, ActionOutcome>> {
     const outcomes = new Map<string, ActionOutcome>();
     const claimed = (id: string) => begun.claims.get(id)?.decision.decision === 'claim';
-    const jobs = plan.dbtJobs.filter((job) => claimed(job.actionId));
+    const allJobs = orchestration.jobs;
+    const jobs = allJobs.filter((job) => claimed(job.actionId));
     // performDbtJob never throws and every call inside is cut to the deadline: allSettled
     // waits for all of them, so nothing outlives the invocation.
     const settled = await Promise.allSettled(jobs.map((job) => performDbtJob(event, job, begun.claims.get(job.actionId)!, ctx)));
@@ -178,8 +239,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       outcomes.set(jobs[i]!.actionId, result.status === 'fulfilled' ? result.value : { status: 'retry', error: describeError(result.reason), httpStatus: null, notBeforeMs: null, uncertain: true, requests: [] });
     });
 
-    const reports = plan.dbtJobs.map((job) => reportFor(job.jobId, begun.claims.get(job.actionId)?.record, outcomes.get(job.actionId)));
-    const jobsSettled = plan.dbtJobs.every((job) => isFinal(stateAfter(begun, outcomes, job.actionId)));
+    const reports = allJobs.map((job) => reportFor(job.jobId, recordOf(begun, job.actionId), outcomes.get(job.actionId), new Date(now())));
+    const jobsSettled = allJobs.every((job) => isFinal(stateAfter(begun, outcomes, job.actionId)));
     const anyJobFailed = reports.some((r) => r.state === 'failed');
     for (const target of plan.slack.filter((t) => claimed(t.actionId))) {
       if (!jobsSettled) outcomes.set(target.actionId, { status: 'waiting' });
@@ -189,9 +250,14 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       else if (!target.notify && !anyJobFailed) outcomes.set(target.actionId, { status: 'succeeded', sent: false, requests: [] });
       else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { alert: !target.notify, ...(origin ? { origin } : {}) }), ctx));
     }
+    for (const join of orchestration.messages.filter((m) => claimed(m.actionId))) {
+      const message = joinMessage(join, begun, outcomes);
+      if (message === 'not-notified') outcomes.set(join.actionId, { status: 'succeeded', sent: false, requests: [] });
+      else outcomes.set(join.actionId, message ? await performSlack(join.actionId, join.webhook, message, ctx) : { status: 'waiting' });
+    }
 
     if (claimed(FINAL_ALERT)) {
-      const unfinished = [...plan.dbtJobs.map((j) => j.actionId), ...plan.slack.map((s) => s.actionId)]
+      const unfinished = [...allJobs.map((j) => j.actionId), ...plan.slack.map((s) => s.actionId), ...orchestration.messages.map((m) => m.actionId)]
         .filter((id) => !isFinal(stateAfter(begun, outcomes, id)))
         .map((id) => ({ actionId: id, target: recordOf(begun, id)?.target ?? id, lastError: lastErrorOf(begun, outcomes, id) }));
       outcomes.set(
@@ -261,7 +327,8 @@ function recordOf(begun: Begun, id: string): ActionRecord | undefined {
 function stateAfter(begun: Begun, outcomes: Map<string, ActionOutcome>, id: string): ActionStatus {
   const outcome = outcomes.get(id);
   if (outcome) return outcome.status;
-  return begun.claims.get(id)?.record?.status ?? 'waiting';
+  // As this delivery's begin left it: an action coalesced or skipped there is final already.
+  return recordOf(begun, id)?.status ?? 'waiting';
 }
 
 function lastErrorOf(begun: Begun, outcomes: Map<string, ActionOutcome>, id: string): string | null {
@@ -273,7 +340,34 @@ function lastErrorOf(begun: Begun, outcomes: Map<string, ActionOutcome>, id: str
   return recordOf(begun, id)?.lastError ?? null;
 }
 
-function reportFor(jobId: string, previous: ActionRecord | undefined, outcome: ActionOutcome | undefined): DbtJobReport {
+/** A join's Slack message, once what it reports is known (the firing waits for its job's outcome). */
+function joinMessage(action: JoinMessageAction, begun: Begun, outcomes: Map<string, ActionOutcome>): SlackMessage | 'not-notified' | undefined {
+  const now = new Date();
+  if (action.kind === 'waiting') {
+    const [first] = action.note.failures ?? [];
+    return first ? joinWaitingMessage(action.join.name, first.upstream, first.failure, now) : undefined;
+  }
+  if (!action.note.firing || !isFinal(stateAfter(begun, outcomes, action.jobActionId))) return undefined;
+  const record = recordOf(begun, action.jobActionId);
+  const outcome = outcomes.get(action.jobActionId);
+  const busy = record?.busy as BusyNote | undefined;
+  const jobId = action.join.jobId;
+  let run: JoinRunReport;
+  if (outcome?.status === 'succeeded' && outcome.runId !== undefined) run = { jobId, outcome: 'triggered', runId: outcome.runId, href: outcome.runHref ?? null };
+  else if (outcome?.status === 'failed') run = { jobId, outcome: 'failed', error: outcome.error };
+  else if (busy) run = { jobId, outcome: busy.outcome, runId: busy.runId };
+  else if (record?.status === 'succeeded' && typeof record.runId === 'number') run = { jobId, outcome: 'triggered', runId: record.runId, href: record.runHref ?? null };
+  else run = { jobId, outcome: 'failed', error: record?.lastError ?? 'failed' };
+  if (!firingNotified(action.join, run.outcome)) return 'not-notified';
+  return joinFiredMessage(action.join.name, action.note.firing, run);
+}
+
+function reportFor(jobId: string, previous: ActionRecord | undefined, outcome: ActionOutcome | undefined, now: Date): DbtJobReport {
+  const busy = !outcome ? (previous?.busy as BusyNote | undefined) : undefined;
+  if (busy) {
+    const note = busy.outcome === 'coalesced' ? coalescedLine(jobId, { id: busy.runId, status: busy.runStatus, triggeredAt: busy.runTriggeredAt }, now) : skippedLine(jobId, busy.runId, busy.runStatus);
+    return { jobId, state: busy.outcome, runId: busy.runId, note };
+  }
   const state = outcome ?? (previous && { ...previous, error: previous.lastError ?? 'failed' });
   if (state?.status === 'succeeded') return { jobId, state: 'started', ...(state.runId == null ? {} : { runId: state.runId }), href: state.runHref ?? null };
   if (state?.status === 'failed') return { jobId, state: 'failed', error: 'error' in state ? String(state.error) : 'failed' };

@@ -101,7 +101,8 @@ export async function benchProcessor(pubsubHost: string): Promise<PipelineFigure
     console.log(`\nWebhook → dbt Cloud stand-in (${LATENCY_SAMPLES} signed Fivetran sync_end, one at a time, through ingest, Pub/Sub push, the processor and Firestore)\n`);
     const dir = mkdtempSync(join(tmpdir(), 'postload-bench-'));
     const routing = join(dir, 'routing.json');
-    writeFileSync(routing, JSON.stringify({ routes: [{ name: 'all', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } }] }));
+    // queue: every sample must start its own run (coalesce would merge them into the first, still queued).
+    writeFileSync(routing, JSON.stringify({ routes: [{ name: 'all', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 11, onBusy: 'queue' }], slack: { notify: [] } }] }));
     const topic = `bench-latency-${process.pid}`;
     const admin = new EmulatorAdmin(pubsubHost, PROJECT);
     await admin.ensureTopic(topic);

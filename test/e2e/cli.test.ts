@@ -40,6 +40,12 @@ describe('postload CLI against the local stack', function () {
     await stack?.stop();
   });
 
+  // dbt Cloud finishes each test's runs before the next test: the demo's jobs coalesce
+  // (issue 12), and a later event must start its own run rather than merge into one still queued.
+  beforeEach(() => {
+    for (const run of stack.dbt!.runs) if (run.status < 10) stack.dbt!.setStatus(run.id, 10);
+  });
+
   describe('send --wait', () => {
     it('Fivetran: signed, accepted, followed until processed; prints the dbt run it started', async () => {
       const run = await runCli(
@@ -150,7 +156,8 @@ describe('postload CLI against the local stack', function () {
 
     it('republishes every dead letter with its data and original attributes, acknowledges them, and the processor acts', async () => {
       const watch = await pubsub.createPullSubscription(stack.topic, `${stack.topic}-watch-${randomUUID().slice(0, 6)}`);
-      const letters = [await deadLetter(DEMO_CONNECTORS.ordersPostgres), await deadLetter(DEMO_CONNECTORS.ordersPostgres)];
+      // Two connectors with a job each: two events for one job would coalesce into one run (issue 12).
+      const letters = [await deadLetter(DEMO_CONNECTORS.ordersPostgres), await deadLetter(DEMO_CONNECTORS.crmSalesforce)];
 
       const dry = await runCli(['replay', '--dry-run'], env);
       assert.equal(dry.code, 0, dry.stderr);

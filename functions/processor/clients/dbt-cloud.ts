@@ -3,6 +3,9 @@ import type { DbtCloudSettings } from '../config.js';
 import { PermanentError } from '../errors.js';
 import { RetryableRequestError, sendOnce, withinDeadline, withRetries, type AttemptRecord, type CallOptions, type Deadline, type FetchLike, type RetryPolicy } from './http-retry.js';
 import type { DbtJobAction } from '../planning/routing.js';
+import type { ActiveRunsObservation } from '../planning/coalesce.js';
+import { runStatusFromCode, type RunStatus } from '../planning/job-state.js';
+import { activeRunsFrom, activeRunsQuery } from '../planning/dbt-observations.js';
 
 /** A dbt Cloud run postload started (or found it had already started). */
 export interface DbtRun {
@@ -49,7 +52,7 @@ export function causeFor(event: SyncEvent, template?: string): string {
 
 /** The body of POST /api/v2/accounts/{account}/jobs/{job}/run/: the cause and the job's options. */
 export function triggerBody(event: SyncEvent, job: DbtJobAction): Record<string, unknown> {
-  const { jobId: _jobId, on: _on, cause, ...overrides } = job;
+  const { jobId: _jobId, on: _on, onBusy: _onBusy, cause, ...overrides } = job;
   return { cause: causeFor(event, cause), ...overrides };
 }
 
@@ -142,6 +145,34 @@ export class DbtCloudClient {
       `dbt Cloud job ${jobId} has more than ${LOOKUP_MAX_PAGES * PAGE_SIZE} runs since this action was first attempted; postload cannot tell whether it already started a run for event ${eventId}, so it does not start another: check the job's runs for "[${marker}]" and start it by hand if none is there`,
       { system: 'dbt Cloud' },
     );
+  }
+
+  /**
+   * The job's queued, starting and running runs (list runs with `status__in=[1,2,3]`): the
+   * confirmation that a run postload is about to coalesce into is still waiting (issue 12).
+   */
+  async activeRuns(jobId: string, deadline: Deadline, attempts: AttemptRecord[]): Promise<ActiveRunsObservation> {
+    const call = this.callOptions(`dbt Cloud job ${jobId} (active runs)`, deadline, attempts);
+    return withRetries(async () => {
+      const response = await sendOnce({ method: 'GET', url: this.url(`runs/?${activeRunsQuery(jobId)}`), headers: await this.headers(false, deadline) }, call);
+      if (response.status >= 300) throw this.permanent(response.status, response.text, jobId);
+      return activeRunsFrom(parseJson(response.text));
+    }, call);
+  }
+
+  /**
+   * One run's status (`GET .../runs/{id}/`), for a run the active list does not show: it
+   * may have finished, or the list may lag. undefined when dbt Cloud does not know the run.
+   */
+  async runStatus(runId: number, deadline: Deadline, attempts: AttemptRecord[]): Promise<RunStatus | 'unknown'> {
+    const call = this.callOptions(`dbt Cloud run ${runId}`, deadline, attempts);
+    return withRetries(async () => {
+      const response = await sendOnce({ method: 'GET', url: this.url(`runs/${runId}/`), headers: await this.headers(false, deadline) }, call);
+      if (response.status === 404) return 'unknown';
+      if (response.status >= 300) throw this.permanent(response.status, response.text, `of run ${runId}`);
+      const status = (parseJson(response.text) as { data?: { status?: unknown } } | undefined)?.data?.status;
+      return (typeof status === 'number' && runStatusFromCode(status)) || 'unknown';
+    }, call);
   }
 
   private callOptions(label: string, deadline: Deadline, attempts: AttemptRecord[]): CallOptions {

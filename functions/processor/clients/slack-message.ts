@@ -11,10 +11,12 @@ export interface SlackMessage {
 /** What happened to one dbt Cloud job for the event, as the message reports it. */
 export interface DbtJobReport {
   jobId: string;
-  state: 'started' | 'failed' | 'retrying' | 'in-progress';
+  state: 'started' | 'failed' | 'retrying' | 'in-progress' | 'coalesced' | 'skipped';
   runId?: number;
   href?: string | null;
   error?: string;
+  /** For coalesced and skipped: the line that says into which run, or which run was busy (issue 12). */
+  note?: string;
 }
 
 const HEADER_LIMIT = 150;
@@ -182,6 +184,9 @@ function postloadDid(event: SyncEvent, dbt: DbtJobReport[]): string {
           return `• :x: dbt Cloud job ${job.jobId} was not started: ${escape(job.error ?? 'failed')}`;
         case 'retrying':
           return `• dbt Cloud job ${job.jobId} not started yet, will retry: ${escape(job.error ?? 'temporary failure')}`;
+        case 'coalesced':
+        case 'skipped':
+          return `• ${escape(job.note ?? `dbt Cloud job ${job.jobId} ${job.state} (run ${job.runId})`)}`;
         default:
           return `• dbt Cloud job ${job.jobId} is being started by another delivery of this event`;
       }

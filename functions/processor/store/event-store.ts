@@ -29,6 +29,8 @@ export interface ActionRecord {
   recovered?: boolean;
   /** For a message: false when there was nothing to say (no notified type, nothing failed). */
   sent?: boolean;
+  /** For a dbt job the event did not start: coalesced into, or skipped for, another run (issue 12). */
+  busy?: { outcome: 'coalesced' | 'skipped'; runId: number; runStatus: string; runTriggeredAt: string };
   /** For a quarantine alert not sent: the events that already reported the same problems that day. */
   alreadyAlertedBy?: string[];
   lastError: string | null;
@@ -51,6 +53,44 @@ export interface Claim {
   record: ActionRecord | undefined;
 }
 
+/** A run postload tracks as waiting (or active), to ask dbt Cloud about before merging into it. */
+export interface RunToConfirm {
+  jobId: string;
+  runId: number;
+}
+
+/** Shared documents by `collection/docId`; undefined when the document does not exist. */
+export type SharedDocs = Map<string, Record<string, unknown> | undefined>;
+
+/**
+ * One attempt of the claim transaction as the orchestration sees it (issue 12): extra
+ * actions planned from the shared documents (a join that fires), then, once the claims
+ * are decided, what the shared documents say about each claimed dbt action.
+ */
+export interface SharedAttempt {
+  planned: Array<PlannedAction & { target: string }>;
+  decide(decisions: ReadonlyMap<string, ClaimDecision>): SharedDecision;
+}
+
+export interface SharedDecision {
+  /** Documents to write in the claim commit (full documents, by key). */
+  writes: SharedDocs;
+  /** Actions done in this commit without being performed (coalesced, skipped): fields added to their record. */
+  done: Map<string, Record<string, unknown>>;
+  /** Actions left unclaimed for now, with why (another event is starting the job). */
+  held: Map<string, string>;
+  /** Jobs whose waiting run must be confirmed with dbt Cloud before deciding: nothing is committed. */
+  confirm: RunToConfirm[];
+  /** Fields merged into the audit record. */
+  auditFields: Record<string, unknown>;
+}
+
+export interface SharedRequest {
+  /** Documents read with the audit record and written in the claim commit, under preconditions. */
+  refs: Array<{ collection: string; docId: string }>;
+  attempt(audit: Record<string, unknown> | undefined, docs: SharedDocs): SharedAttempt;
+}
+
 /** The result of recording a delivery: the claims this delivery holds and what to fence its settle on. */
 export interface Begun {
   docId: string;
@@ -66,6 +106,11 @@ export interface Begun {
   connectorSkipped: string | undefined;
   /** The `also` documents as this delivery left them, by collection/docId. */
   also: Map<string, Record<string, unknown> | undefined>;
+  /** The shared documents as this delivery left them, and their update times (null: absent). */
+  shared: SharedDocs;
+  sharedTimes: Map<string, Timestamp | null>;
+  /** Set when nothing was committed: these jobs' waiting runs must be confirmed with dbt Cloud first. */
+  confirm: RunToConfirm[];
 }
 
 export interface BeginRequest {
@@ -85,6 +130,8 @@ export interface BeginRequest {
    * returns the fields to store (fields it leaves out are kept), or undefined to leave it.
    */
   also?: Array<{ collection: string; docId: string; update: (existing: Record<string, unknown> | undefined, claims: Map<string, Claim>) => Record<string, unknown> | undefined }>;
+  /** Orchestration's shared documents (job state, joins), decided in the same transaction as the claims. */
+  shared?: SharedRequest;
   /** The final alert, planned only from the delivery that is the last before dead-lettering. */
   finalAlert?: { actionId: string; target: string; fromDelivery: number };
   deadline: Deadline;
@@ -96,6 +143,11 @@ export interface EventStoreOptions {
   retentionDays: number;
   leaseMs: number;
   timeoutMs: number;
+  /**
+   * How long a shared document (a job's state, a join) is kept after its last write: its
+   * `expireAt`, for the TTL policies on those collections. Default: `retentionDays`.
+   */
+  sharedRetentionMs?: number;
   now?: () => number;
 }
 
@@ -141,14 +193,22 @@ export class EventStore {
     const ref = this.eventRef(request.docId);
     const connectorRef = request.connector ? this.connectorRef(request.connector.docId) : undefined;
     const alsoRefs = (request.also ?? []).map((doc) => this.db.collection(doc.collection).doc(doc.docId));
+    const sharedRefs = (request.shared?.refs ?? []).map((doc) => this.db.collection(doc.collection).doc(doc.docId));
     let skipConnector: string | undefined;
     for (let attempt = 1; ; attempt++) {
-      const snapshots = await this.guard('read the audit record', request.deadline, () => this.db.getAll(ref, ...(connectorRef ? [connectorRef] : []), ...alsoRefs));
+      const snapshots = await this.guard('read the audit record', request.deadline, () => this.db.getAll(ref, ...(connectorRef ? [connectorRef] : []), ...alsoRefs, ...sharedRefs));
       const [snapshot, connectorSnapshot] = [snapshots[0]!, connectorRef ? snapshots[1] : undefined];
-      const prepared = this.prepareBegin(request, snapshot, connectorSnapshot, skipConnector, snapshots.slice(connectorRef ? 2 : 1));
+      const first = connectorRef ? 2 : 1;
+      const alsoSnapshots = snapshots.slice(first, first + alsoRefs.length);
+      const sharedSnapshots = snapshots.slice(first + alsoRefs.length);
+      const prepared = this.prepareBegin(request, snapshot, connectorSnapshot, skipConnector, alsoSnapshots, sharedSnapshots);
+      if (prepared.begun.confirm.length) return { ...prepared.begun, writeTime: snapshot.readTime };
       try {
         const results = await this.guard('record the delivery', request.deadline, () => prepared.batch.commit());
-        return { ...prepared.begun, writeTime: results[0]!.writeTime, connectorSkipped: prepared.begun.connectorSkipped ?? skipConnector };
+        const writeTime = results[0]!.writeTime;
+        // A shared document written in this commit now carries the commit's time.
+        for (const key of prepared.sharedWritten) prepared.begun.sharedTimes.set(key, writeTime);
+        return { ...prepared.begun, writeTime, connectorSkipped: prepared.begun.connectorSkipped ?? skipConnector };
       } catch (error) {
         const code = (error as { cause?: { code?: unknown } }).cause?.code;
         if (!(typeof code === 'number' && CONFLICT_CODES.has(code)) || attempt >= BEGIN_TRIES) throw error;
@@ -166,7 +226,8 @@ export class EventStore {
     connectorSnapshot: DocumentSnapshot | undefined,
     skipConnector: string | undefined,
     alsoSnapshots: DocumentSnapshot[],
-  ): { batch: WriteBatch; begun: Omit<Begun, 'writeTime'> } {
+    sharedSnapshots: DocumentSnapshot[],
+  ): { batch: WriteBatch; begun: Omit<Begun, 'writeTime'>; sharedWritten: string[] } {
     const nowMs = this.now();
     const now = Timestamp.fromMillis(nowMs);
     const ref = snapshot.ref;
@@ -179,30 +240,48 @@ export class EventStore {
     const messageDeliveries = counts[messageKey]!;
     const messageIds = [...new Set([...((existing?.messageIds as string[] | undefined) ?? []), request.messageId])].slice(-MAX_MESSAGE_IDS);
 
-    const planned = [...request.planned];
+    const shared: SharedDocs = new Map();
+    const sharedTimes = new Map<string, Timestamp | null>();
+    const sharedKeys = (request.shared?.refs ?? []).map((doc) => `${doc.collection}/${doc.docId}`);
+    sharedKeys.forEach((key, i) => {
+      const stored = sharedSnapshots[i]!;
+      shared.set(key, stored.exists ? stored.data() : undefined);
+      sharedTimes.set(key, stored.exists ? stored.updateTime! : null);
+    });
+    const attempt = !finished && request.shared ? request.shared.attempt(existing, shared) : undefined;
+    const planned = [...request.planned, ...(attempt?.planned ?? []).filter((a) => !request.planned.some((p) => p.actionId === a.actionId))];
     if (request.finalAlert && messageDeliveries >= request.finalAlert.fromDelivery) {
       planned.push({ actionId: request.finalAlert.actionId, kind: 'alert', target: request.finalAlert.target });
     }
     const claims = new Map<string, Claim>();
+    let sharedDecision: SharedDecision | undefined;
     if (!finished) {
       const views: Record<string, ActionView | undefined> = {};
       for (const [id, record] of Object.entries(actions)) views[id] = viewOf(record);
       const decisions = decideClaims(planned, views, request.deliveryId, nowMs);
+      sharedDecision = attempt?.decide(decisions);
+      if (sharedDecision?.confirm.length) {
+        return { batch: this.db.batch(), sharedWritten: [], begun: { docId: request.docId, claims, data: existing ?? {}, messageDeliveries, finished, connectorSkipped: undefined, also: new Map(), shared, sharedTimes, confirm: sharedDecision.confirm } };
+      }
+      const held = sharedDecision?.held ?? new Map<string, string>();
       for (const action of planned) {
-        const decision = decisions.get(action.actionId)!;
+        let decision = decisions.get(action.actionId)!;
         const previous = actions[action.actionId];
+        const done = sharedDecision?.done.get(action.actionId);
+        if (decision.decision === 'claim' && done) {
+          // Coalesced or skipped: final in this commit, nothing to perform.
+          decision = { decision: 'done' };
+          actions[action.actionId] = { ...newRecord(action, now), ...previous, ...done, status: 'succeeded', claimedBy: null, leaseUntil: null, lastAttemptAt: now, completedAt: now } as ActionRecord;
+        } else if (decision.decision === 'claim' && held.has(action.actionId)) {
+          decision = { decision: 'wait' };
+          actions[action.actionId] = { ...newRecord(action, now), ...previous, status: 'waiting', lastError: held.get(action.actionId)! };
+        } else if (decision.decision === 'claim' && action.kind === 'slack' && held.size) {
+          decision = { decision: 'wait' }; // a message about a job not started yet would be a half-truth
+        }
         claims.set(action.actionId, { actionId: action.actionId, decision, record: previous });
         if (decision.decision !== 'claim') continue;
         actions[action.actionId] = {
-          kind: action.kind,
-          target: action.target,
-          requests: 0,
-          lastError: null,
-          errors: [],
-          requestLog: [],
-          firstAttemptAt: now,
-          completedAt: null,
-          notBefore: null,
+          ...newRecord(action, now),
           ...previous,
           status: 'pending',
           uncertain: (previous?.uncertain ?? false) || decision.takenOver,
@@ -223,6 +302,7 @@ export class EventStore {
         messageIds,
         messageDeliveries: boundedCounts(counts, messageKey),
         actions,
+        ...sharedDecision?.auditFields,
       };
       data = { ...existing, ...changes };
       batch.update(ref, changes, { lastUpdateTime: snapshot.updateTime! });
@@ -237,6 +317,7 @@ export class EventStore {
         messageIds,
         messageDeliveries: counts,
         actions,
+        ...sharedDecision?.auditFields,
         expireAt: Timestamp.fromMillis(nowMs + this.options.retentionDays * DAY_MS),
       };
       batch.create(ref, data);
@@ -265,7 +346,20 @@ export class EventStore {
       if (stored.exists) batch.update(stored.ref, next, { lastUpdateTime: stored.updateTime! });
       else batch.create(stored.ref, next);
     });
-    return { batch, begun: { docId: request.docId, claims, data, messageDeliveries, finished, connectorSkipped, also } };
+    const sharedWritten: string[] = [];
+    for (const [key, next] of sharedDecision?.writes ?? []) {
+      const i = sharedKeys.indexOf(key);
+      if (i < 0 || !next) continue;
+      const stored = sharedSnapshots[i]!;
+      const kept = this.expiring(next, nowMs);
+      this.assertFits(stored.ref, kept);
+      // update() replaces each top-level field it is given: the document's own fields, whole.
+      if (stored.exists) batch.update(stored.ref, kept, { lastUpdateTime: stored.updateTime! });
+      else batch.create(stored.ref, kept);
+      shared.set(key, kept);
+      sharedWritten.push(key);
+    }
+    return { batch, sharedWritten, begun: { docId: request.docId, claims, data, messageDeliveries, finished, connectorSkipped, also, shared, sharedTimes, confirm: [] } };
   }
 
   /**
@@ -294,43 +388,79 @@ export class EventStore {
    * this delivery still holds. Throws (transient) when Firestore cannot be written: the
    * claims then stay held under their lease and the next claimant checks before acting.
    */
-  async settle(begun: Begun, deliveryId: string, outcomes: Map<string, ActionOutcome>, status: (actions: Record<string, ActionRecord>) => string, deadline: Deadline): Promise<string> {
+  async settle(
+    begun: Begun,
+    deliveryId: string,
+    outcomes: Map<string, ActionOutcome>,
+    status: (actions: Record<string, ActionRecord>) => string,
+    deadline: Deadline,
+    /** The shared documents after the outcomes this delivery still holds (issue 12): only changed ones are returned. */
+    sharedAfter?: (docs: SharedDocs, ours: Map<string, ActionOutcome>) => SharedDocs,
+  ): Promise<string> {
     const ref = this.eventRef(begun.docId);
     const nowMs = this.now();
-    const apply = (stored: Record<string, unknown>): { actions: Record<string, ActionRecord>; status: string } => {
+    const apply = (stored: Record<string, unknown>): { actions: Record<string, ActionRecord>; status: string; ours: Map<string, ActionOutcome> } => {
       const actions = { ...((stored.actions as Record<string, ActionRecord> | undefined) ?? {}) };
+      const ours = new Map<string, ActionOutcome>();
       for (const [id, outcome] of outcomes) {
         const record = actions[id];
         if (!record || record.status !== 'pending' || record.claimedBy !== deliveryId) continue; // fenced: not ours any more
         actions[id] = settled(record, outcome, nowMs);
+        ours.set(id, outcome);
       }
-      return { actions, status: mergeEventStatus(stored.status as string | undefined, status(actions)) };
+      return { actions, status: mergeEventStatus(stored.status as string | undefined, status(actions)), ours };
     };
     const changesFor = (stored: Record<string, unknown>) => {
       const next = apply(stored);
       const final = next.status !== 'retrying' && next.status !== 'received';
-      return { actions: next.actions, status: next.status, processedAt: final ? ((stored.processedAt as Timestamp | null) ?? Timestamp.fromMillis(nowMs)) : null };
+      return { changes: { actions: next.actions, status: next.status, processedAt: final ? ((stored.processedAt as Timestamp | null) ?? Timestamp.fromMillis(nowMs)) : null }, ours: next.ours };
     };
+    const sharedRef = (key: string) => this.db.doc(key);
 
     const fast = changesFor(begun.data);
-    this.assertFits(ref, { ...begun.data, ...fast });
+    this.assertFits(ref, { ...begun.data, ...fast.changes });
+    const fastShared = sharedAfter?.(begun.shared, fast.ours) ?? new Map();
     try {
-      await this.guard('record the outcomes', deadline, () => ref.update(fast, { lastUpdateTime: begun.writeTime }));
-      return fast.status;
+      const batch = this.db.batch().update(ref, fast.changes, { lastUpdateTime: begun.writeTime });
+      for (const [key, next] of fastShared) {
+        const time = begun.sharedTimes.get(key);
+        if (!next) continue;
+        const kept = this.expiring(next, nowMs);
+        this.assertFits(sharedRef(key), kept);
+        if (time) batch.update(sharedRef(key), kept, { lastUpdateTime: time });
+        else batch.create(sharedRef(key), kept);
+      }
+      await this.guard('record the outcomes', deadline, () => batch.commit());
+      return fast.changes.status;
     } catch (error) {
       const code = (error as { cause?: { code?: unknown } }).cause?.code;
-      if (code !== 9 /* FAILED_PRECONDITION */) throw error;
+      if (!(typeof code === 'number' && CONFLICT_CODES.has(code))) throw error;
     }
+    const keys = [...begun.shared.keys()];
     return this.guard('record the outcomes (fenced)', deadline, () =>
       this.db.runTransaction(async (tx) => {
-        const snapshot = await tx.get(ref);
-        const stored = snapshot.data() ?? {};
-        const changes = changesFor(stored);
+        const [snapshot, ...sharedSnapshots] = await tx.getAll(ref, ...(sharedAfter ? keys.map(sharedRef) : []));
+        const stored = snapshot!.data() ?? {};
+        const { changes, ours } = changesFor(stored);
         this.assertFits(ref, { ...stored, ...changes });
         tx.update(ref, changes);
+        if (sharedAfter) {
+          const current: SharedDocs = new Map(keys.map((key, i) => [key, sharedSnapshots[i]!.exists ? sharedSnapshots[i]!.data() : undefined]));
+          for (const [key, next] of sharedAfter(current, ours)) {
+            if (!next) continue;
+            const kept = this.expiring(next, nowMs);
+            this.assertFits(sharedRef(key), kept);
+            tx.set(sharedRef(key), kept, { merge: false });
+          }
+        }
         return changes.status;
       }),
     );
+  }
+
+  /** A shared document as written: deleted by its collection's TTL policy once unused this long. */
+  private expiring(doc: Record<string, unknown>, nowMs: number): Record<string, unknown> {
+    return { ...doc, expireAt: Timestamp.fromMillis(nowMs + (this.options.sharedRetentionMs ?? this.options.retentionDays * DAY_MS)) };
   }
 
   private assertFits(ref: DocumentReference, data: Record<string, unknown>): void {
@@ -384,6 +514,26 @@ function settled(record: ActionRecord, outcome: ActionOutcome, nowMs: number): A
     errors,
     uncertain: record.uncertain || outcome.uncertain,
     notBefore: outcome.notBeforeMs === null ? null : Timestamp.fromMillis(outcome.notBeforeMs),
+  };
+}
+
+/** A record for an action never attempted (its status comes from the caller). */
+function newRecord(action: PlannedAction & { target: string }, now: Timestamp): Omit<ActionRecord, 'status'> {
+  return {
+    kind: action.kind,
+    target: action.target,
+    requests: 0,
+    lastError: null,
+    errors: [],
+    requestLog: [],
+    firstAttemptAt: now,
+    completedAt: null,
+    notBefore: null,
+    attempts: 0,
+    claimedBy: null,
+    leaseUntil: null,
+    uncertain: false,
+    lastAttemptAt: null,
   };
 }
 

@@ -5,7 +5,7 @@ import type { RecordingServer } from '../../../functions/local/recording-server.
 import { runCli } from '../../support/run-cli.js';
 
 // `postload check` with the environment a deployment would have. It reads nothing from
-// Pub/Sub or Firestore; dbt Cloud is the loopback stand-in, which knows jobs 101, 102, 201.
+// Pub/Sub or Firestore; dbt Cloud is the loopback stand-in, which knows the demo's jobs.
 
 // No metadata server here: without this the Google auth library probes for one.
 process.env.METADATA_SERVER_DETECTION ??= 'none';
@@ -13,7 +13,7 @@ process.env.METADATA_SERVER_DETECTION ??= 'none';
 describe('postload check', () => {
   let dbt: RecordingServer;
   before(async () => {
-    dbt = fakeDbtCloud({ jobs: [101, 102, 201] });
+    dbt = fakeDbtCloud({ jobs: [101, 102, 201, 301, 401] });
     await dbt.start();
   });
   after(() => dbt?.stop());

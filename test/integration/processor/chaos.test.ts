@@ -19,6 +19,7 @@ import { failedSync, syncEvent } from '../../support/sync-event-fixtures.js';
 // with dbt Cloud and Slack stand-ins that answer 429 with Retry-After, 5xx, and (dbt
 // Cloud) "run queued but the answer lost" (a dropped connection, or a 502 after queuing).
 // Vendor duplicates are published as separate messages, some at the same moment.
+// The job is `queue` (one run per event): this is about exactly-once triggering, not coalescing.
 // CHAOS_EVENTS sets the size (CI: 200; `npm run chaos`: 1000).
 const EVENTS = Number(process.env.CHAOS_EVENTS ?? 200);
 const DUPLICATE_SHARE = 0.3;
@@ -41,7 +42,7 @@ describe(`chaos: ${EVENTS} events with vendor duplicates and faulty dbt Cloud an
     await Promise.all([dbt.start(), slack.start()]);
     const dir = mkdtempSync(join(tmpdir(), 'postload-chaos-'));
     const routing = join(dir, 'routing.json');
-    writeFileSync(routing, JSON.stringify({ routes: [{ name: 'all', match: { connectorId: { glob: 'chaos-*' } }, dbtJobs: [{ jobId: 4242 }], slack: { notify: ['sync.succeeded', 'sync.failed'] } }] }));
+    writeFileSync(routing, JSON.stringify({ routes: [{ name: 'all', match: { connectorId: { glob: 'chaos-*' } }, dbtJobs: [{ jobId: 4242, onBusy: 'queue' }], slack: { notify: ['sync.succeeded', 'sync.failed'] } }] }));
     const collection = `chaos-${process.pid}`;
     served = await startFunction({
       target: 'processSyncEvent',
@@ -56,6 +57,7 @@ describe(`chaos: ${EVENTS} events with vendor duplicates and faulty dbt Cloud an
         FIRESTORE_EMULATOR_HOST: firestoreHost,
         AUDIT_COLLECTION: collection,
         CONNECTORS_COLLECTION: `chaos-connectors-${process.pid}`,
+        JOB_STATE_COLLECTION: `chaos-jobs-${process.pid}`,
         OUTBOUND_BUDGET_MS: '6000',
         OUTBOUND_TIMEOUT_MS: '1500',
         OUTBOUND_RETRY_MIN_DELAY_MS: '20',

@@ -28,8 +28,28 @@ const ROUTING = {
   routes: [
     { name: 'one-job', match: { connectorId: 'one' }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } },
     { name: 'three-jobs', match: { connectorId: 'three' }, dbtJobs: [{ jobId: 31 }, { jobId: 32 }, { jobId: 33 }], slack: { notify: ['sync.succeeded', 'sync.failed'] } },
+    { name: 'coalescing', match: { connectorId: 'busy' }, dbtJobs: [{ jobId: 41 }], slack: { notify: [] } },
+    // Its own job: job 11's first run stays queued in the stand-in, so a second load would be coalesced into it.
+    { name: 'loop', match: { connectorId: 'loop' }, dbtJobs: [{ jobId: 12 }], slack: { notify: [] } },
+    { name: 'quiet', match: { connectorId: { glob: 'up-*' } }, slack: { notify: [] } },
+  ],
+  joins: [
+    {
+      name: 'mart',
+      upstreams: [
+        { name: 'a', match: { connectorId: 'up-a' } },
+        { name: 'b', match: { connectorId: 'up-b' } },
+      ],
+      within: 'PT1H',
+      dbtJob: { jobId: 51 },
+      slack: { notify: [] },
+    },
   ],
 };
+
+// Issue 12: an event that merges into a waiting run asks dbt Cloud first (list-runs), and
+// decides again on what it read: one more read than a routed event.
+export const ORCHESTRATED_BUDGETS = { coalesced: 4 };
 
 describe('Firestore round trips per event, counted against the emulator', function () {
   this.timeout(60_000);
@@ -60,6 +80,8 @@ describe('Firestore round trips per event, counted against the emulator', functi
       GOOGLE_CLOUD_PROJECT: PROJECT_ID,
       AUDIT_COLLECTION: `rpc-events-${process.pid}`,
       CONNECTORS_COLLECTION: `rpc-connectors-${process.pid}`,
+      JOINS_COLLECTION: `rpc-joins-${process.pid}`,
+      JOB_STATE_COLLECTION: `rpc-jobs-${process.pid}`,
     };
     run = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger: createLogger(new Writable({ write: (_c, _e, done) => done() })) });
     // Warm the client (channel set-up is not an RPC, but keep the first count clean).
@@ -100,7 +122,7 @@ describe('Firestore round trips per event, counted against the emulator', functi
   });
 
   it(`a dbt Cloud run event closing the loop on the load that started the run: at most ${LOOP_BUDGET} RPCs; its duplicate at most ${BUDGETS.duplicate}`, async () => {
-    const load = syncEvent({ connector: { id: 'one', name: 'one' } });
+    const load = syncEvent({ connector: { id: 'loop', name: 'loop' } });
     await run(pubSubCloudEvent(load));
     const [started] = dbt.runsFor(load.id);
     dbt.setStatus(started!.id, 20);
@@ -108,7 +130,7 @@ describe('Firestore round trips per event, counted against the emulator', functi
     const rpcs = await rpcsFor(() => run(pubSubCloudEvent(failed)));
     assert.ok(rpcs <= LOOP_BUDGET, `${rpcs} RPCs`);
     const record = (await db.collection(`rpc-events-${process.pid}`).doc(load.id).get()).data()!;
-    assert.equal(record.actions['dbt-job-11'].runOutcome.status, 'failed', 'the loop was closed');
+    assert.equal(record.actions['dbt-job-12'].runOutcome.status, 'failed', 'the loop was closed');
     assert.ok(await rpcsFor(() => run(pubSubCloudEvent(failed))) <= BUDGETS.duplicate);
   });
 
@@ -119,6 +141,24 @@ describe('Firestore round trips per event, counted against the emulator', functi
     assert.ok(rpcs <= BUDGETS.duplicate, `${rpcs} RPCs`);
     const record = (await db.collection(`rpc-events-${process.pid}`).doc(event.id).get()).data()!;
     assert.equal(record.deliveries, 2);
+  });
+
+  it(`a join's upstreams, the completing one starting the join's job: each at most ${BUDGETS.routed} RPCs (the join and job documents ride in the same read and commit)`, async () => {
+    const now = new Date().toISOString();
+    const first = await rpcsFor(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'up-a', name: 'a' }, occurredAt: now }))));
+    const triggers = triggerRequests(dbt).length;
+    const completing = await rpcsFor(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'up-b', name: 'b' }, occurredAt: now }))));
+    assert.equal(triggerRequests(dbt).length, triggers + 1, 'the join fired');
+    assert.ok(first <= BUDGETS.routed, `upstream: ${first} RPCs`);
+    assert.ok(completing <= BUDGETS.routed, `completing upstream: ${completing} RPCs`);
+  });
+
+  it(`an event coalesced into a waiting run (confirmed with dbt Cloud): at most ${ORCHESTRATED_BUDGETS.coalesced} RPCs`, async () => {
+    await run(pubSubCloudEvent(syncEvent({ connector: { id: 'busy', name: 'busy' } })));
+    const triggers = triggerRequests(dbt).length;
+    const rpcs = await rpcsFor(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'busy', name: 'busy' } }))));
+    assert.equal(triggerRequests(dbt).length, triggers, 'coalesced, not triggered');
+    assert.ok(rpcs <= ORCHESTRATED_BUDGETS.coalesced, `${rpcs} RPCs`);
   });
 
   // The day documents that keep quarantine alerts to one a day are read and created in the

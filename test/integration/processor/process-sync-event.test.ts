@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { Firestore } from '@google-cloud/firestore';
-import { DocumentReference, WriteBatch } from '@google-cloud/firestore';
+import { WriteBatch } from '@google-cloud/firestore';
 import sinon from 'sinon';
 import { EventStore, type ActionRecord } from '../../../functions/processor/store/event-store.js';
 import { readProcessorConfig } from '../../../functions/processor/config.js';
@@ -73,6 +73,8 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
       GOOGLE_CLOUD_PROJECT: PROJECT_ID,
       AUDIT_COLLECTION: `syncEvents-${process.pid}-${suite}`,
       CONNECTORS_COLLECTION: `connectors-${process.pid}-${suite}`,
+      JOB_STATE_COLLECTION: `jobs-${process.pid}-${suite}`,
+      JOINS_COLLECTION: `joins-${process.pid}-${suite}`,
       OUTBOUND_TIMEOUT_MS: '2000',
       OUTBOUND_BUDGET_MS: '8000',
       OUTBOUND_RETRY_MIN_DELAY_MS: '20',
@@ -304,7 +306,9 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
   it('performed but not recorded: the claim stays held under its lease, and the next claimant looks before acting', async () => {
     const event = syncEvent(); // jobs 101 and 102, no message on success
     const unavailable = Object.assign(new Error('14 UNAVAILABLE: injected'), { code: 14 });
-    const stub = sinon.stub(DocumentReference.prototype, 'update').rejects(unavailable);
+    // The settle is the second commit (the first records the delivery and the claims).
+    const stub = sinon.stub(WriteBatch.prototype, 'commit').callThrough();
+    stub.onSecondCall().rejects(unavailable);
     try {
       await assert.rejects(processor()(pubSubCloudEvent(event)), (error: unknown) => error instanceof TransientError && error.system === 'Firestore');
     } finally {
@@ -437,6 +441,7 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
   });
 
   it('eight events of one connector at once: every one acted on; the connector document is best-effort and never holds them back', async () => {
+    env.ROUTING_CONFIG = JSON.stringify({ routes: ROUTING.routes.map((r) => (r.name === 'loud' ? { ...r, dbtJobs: [{ jobId: 301, onBusy: 'queue' }] } : r)) });
     const events = Array.from({ length: 8 }, (_, i) => syncEvent({ connector: { id: 'loud', name: 'loud' }, occurredAt: `2026-05-22T00:0${i}:00Z` }));
     await Promise.all(events.map((event) => processor()(pubSubCloudEvent(event))));
     assert.equal(triggerRequests(dbt).length, 8);

@@ -66,6 +66,7 @@ describe('processSyncEvent served by the Functions Framework behind a Pub/Sub em
       FIRESTORE_EMULATOR_HOST: firestoreHost,
       AUDIT_COLLECTION: collection,
       CONNECTORS_COLLECTION: `connectors-push-${process.pid}`,
+      JOB_STATE_COLLECTION: `jobs-push-${process.pid}`,
     });
 
     const pubsub = new PubSub({ projectId: PROJECT_ID, apiEndpoint: pubsubHost, emulatorMode: true });

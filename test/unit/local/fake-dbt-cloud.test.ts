@@ -119,6 +119,18 @@ describe('the dbt Cloud stand-in answers as dbt Cloud documents', () => {
       assert.equal(dbt.runs[0]!.status, 20, 'the API shows the same end');
     });
 
+    it('a held run stays queued and reports nothing, while the next run of the job plays out (the demo keeps its burst job busy)', async () => {
+      let seen = 0;
+      dbt.sendRunWebhooks({ url: `${receiver.url}/dbt-cloud`, secret, delayMs: 10, hold: () => seen++ === 0 });
+      const { body: held } = await trigger(1, 'held [event e6]');
+      const { body: played } = await trigger(1, 'played [event e7]');
+      await receiver.waitFor(2);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // a webhook for the held run would show up here
+      dbt.sendRunWebhooks(undefined);
+      assert.deepEqual(received().map((e) => [e.type, e.body.data!.runId]), [['job.run.started', String(played.data.id)], ['job.run.completed', String(played.data.id)]]);
+      assert.equal(dbt.runs.find((r) => r.id === held.data.id)!.status, 1, 'still queued');
+    });
+
     it('a delivery that is not answered 2xx is retried, as dbt Cloud does', async () => {
       receiver.script({ status: 503, body: 'busy' });
       dbt.sendRunWebhooks({ url: `${receiver.url}/dbt-cloud`, secret, delayMs: 10 });

@@ -117,6 +117,15 @@ describe('terraform/ (static checks)', function () {
       assert.ok(Array.isArray(field.ttl_config));
     });
 
+    it('sets a TTL policy on the job state and join documents, in the collections the processor is given', () => {
+      for (const [name, variable] of [['job_state_expire_at', 'job_state_collection'], ['joins_expire_at', 'joins_collection']] as const) {
+        const field = resource('google_firestore_field', name);
+        assert.equal(field.collection, `\${var.${variable}}`);
+        assert.equal(field.field, 'expireAt');
+        assert.ok(Array.isArray(field.ttl_config));
+      }
+    });
+
     it('keeps the processor internal-only and the dead-letter subscription under name_prefix, output as a full id', () => {
       assert.equal(config.variables.get('processor_ingress')?.body.default, 'ALLOW_INTERNAL_ONLY');
       assert.match(String(resource('google_pubsub_subscription', 'dead_letter').name), /^\$\{var\.name_prefix\}-/);

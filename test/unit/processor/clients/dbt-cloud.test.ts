@@ -48,7 +48,7 @@ describe('processor/dbt-cloud', () => {
 
   it('sends the job options under dbt Cloud names, without postload-only fields', () => {
     const event = syncEvent();
-    const body = triggerBody(event, { jobId: 5, on: ['sync.succeeded'], steps_override: ['dbt build -s tag:x'], git_branch: 'main', threads_override: 4 });
+    const body = triggerBody(event, { jobId: 5, on: ['sync.succeeded'], onBusy: 'skip', steps_override: ['dbt build -s tag:x'], git_branch: 'main', threads_override: 4 });
     assert.deepEqual(Object.keys(body).sort(), ['cause', 'git_branch', 'steps_override', 'threads_override']);
   });
 
