@@ -33,7 +33,8 @@ export function createIngestHandler({ config, publisher, logger, now = () => new
     try {
       const request = readRequest(req);
       source = request.source;
-      await SOURCES[request.source].authenticate(req, request.raw, config);
+      const authenticating = SOURCES[request.source].authenticate(req, request.raw, config);
+      if (authenticating) await authenticating;
       const message = outboundMessage(request.source, request.raw, receivedAt);
       const { event } = message;
       const context = { eventId: event.id, source, type: event.type, connectorId: event.connector.id };
