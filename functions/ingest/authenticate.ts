@@ -11,9 +11,23 @@ export type Refusals = Record<Exclude<CheckResult, 'valid'>, string>;
  * Manager once (rate-limited inside Secret) so a version added seconds ago is honoured.
  * A missing or unreadable secret fails closed with 503: nothing is accepted without
  * authentication, and Fivetran keeps retrying until an operator sets the secret.
+ * Returns undefined when the request was authenticated without waiting (the secret's values
+ * at hand and a match: nearly every request, and no promise for it), else a promise.
  */
-export async function authenticate(secret: Secret, check: (accepted: Buffer[]) => CheckResult, refusals: Refusals): Promise<void> {
-  let result = check(await acceptedValues(secret));
+export function authenticate(secret: Secret, check: (accepted: Buffer[]) => CheckResult, refusals: Refusals): Promise<void> | undefined {
+  let ready: Buffer[] | undefined;
+  try {
+    ready = secret.valuesAtHand();
+  } catch (error) {
+    throw unavailable(secret, error);
+  }
+  const first = ready && check(ready);
+  if (first === 'valid') return undefined;
+  return authenticateAsync(secret, check, refusals, first || undefined);
+}
+
+async function authenticateAsync(secret: Secret, check: (accepted: Buffer[]) => CheckResult, refusals: Refusals, first?: CheckResult): Promise<void> {
+  let result = first ?? check(await acceptedValues(secret));
   if (result === 'mismatch' && (await refreshed(secret))) result = check(await acceptedValues(secret));
   if (result !== 'valid') throw new HttpError(401, result === 'mismatch' ? 'unauthorized' : `${result}_credentials`, refusals[result]);
 }

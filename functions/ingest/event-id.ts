@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * A deterministic event id: 128 bits of SHA-256 over the parts that identify one
@@ -6,11 +6,12 @@ import { createHash } from 'node:crypto';
  * every consumer deduplicates on.
  */
 export function eventId(parts: ReadonlyArray<string | number | null | undefined>): string {
-  const hash = createHash('sha256');
-  // Length-prefixing keeps ['ab', 'c'] and ['a', 'bc'] apart.
+  // Length-prefixing keeps ['ab', 'c'] and ['a', 'bc'] apart. One string hashed in one call
+  // (crypto.hash) gives the same digest as updating part by part, without a Hash object.
+  let input = '';
   for (const part of parts) {
     const text = part === null || part === undefined ? '' : String(part);
-    hash.update(`${Buffer.byteLength(text)}:${text}|`);
+    input += `${Buffer.byteLength(text)}:${text}|`;
   }
-  return hash.digest('hex').slice(0, 32);
+  return hash('sha256', input, 'hex').slice(0, 32);
 }

@@ -7,6 +7,9 @@ import type { Source } from './read-request.js';
 import { SOURCES } from './sources.js';
 import { webhookValidator } from './webhook-validators.js';
 
+/** Strict: a body that is not UTF-8 is quarantined. Stateless between calls (no `stream` option), so one serves every request. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * An authenticated body as a SyncEvent: parsed once, validated against the source's
  * webhook schema, normalised. Whatever postload cannot interpret (too deep to structure,
@@ -24,7 +27,7 @@ export function interpret(source: Source, raw: Buffer, receivedAt: Date): SyncEv
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+    parsed = JSON.parse(UTF8.decode(raw));
   } catch (error) {
     const message = error instanceof TypeError ? 'the body is not valid UTF-8' : `the body is not valid JSON: ${(error as Error).message}`;
     return quarantine([{ code: 'invalid_json', message }]);

@@ -77,30 +77,32 @@ export class PubSubPublisher implements SyncEventPublisher {
     const problem = unstorable({ data, attributes });
     if (problem) return Promise.reject(new InvalidMessageError(`not published, Pub/Sub would refuse it: ${problem}`));
     const unusual = event.type === 'quarantined' || data.length > ALONE_ABOVE_BYTES;
-    const send = (topic: Topic): Promise<string> => {
-      try {
-        return topic.publishMessage({ data, attributes });
-      } catch (error) {
-        return Promise.reject(error); // the client refuses some messages synchronously
-      }
-    };
-    // One promise settled by whichever comes first, the confirmation or the deadline (not
-    // Promise.race over a deadline promise: each promise costs twice under the framework's
-    // per-request domain). A publish that loses to the deadline may still land later: the
-    // sender's retry then carries the same event id, and every consumer deduplicates on it.
+    // One promise per publish, settled by whichever comes first, the confirmation or the
+    // deadline: the client is called with a callback (its promise form adds two more), and
+    // no Promise.race over a deadline promise. Under the framework's per-request domain every
+    // promise costs an async-hook init, a destroy hook and a destroy. A publish that loses to
+    // the deadline may still land later: the sender's retry then carries the same event id,
+    // and every consumer deduplicates on it.
     return new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new PublishError(`Pub/Sub did not confirm within ${this.timeoutMs} ms`)), this.timeoutMs);
       const fail = (error: unknown) => {
         clearTimeout(timer);
         reject(new PublishError(`publishing to ${this.batched.name} failed: ${(error as Error).message}`, { cause: error }));
       };
-      const done = (id: string) => {
-        clearTimeout(timer);
-        resolve(id);
+      const send = (topic: Topic, onError: (error: unknown) => void) => {
+        try {
+          topic.publishMessage({ data, attributes }, (error, id) => {
+            if (error) return onError(error);
+            clearTimeout(timer);
+            resolve(id!);
+          });
+        } catch (error) {
+          onError(error); // the client refuses some messages synchronously
+        }
       };
-      send(unusual ? this.alone : this.batched).then(done, (error: unknown) => {
+      send(unusual ? this.alone : this.batched, (error) => {
         if (unusual || (error as { code?: unknown }).code !== INVALID_ARGUMENT) return fail(error);
-        send(this.alone).then(done, fail);
+        send(this.alone, fail);
       });
     });
   }

@@ -30,21 +30,30 @@ type Carrier = IncomingMessage & { [RESULT]?: ReadRequest | HttpError; rawBody?:
  * parsing (see shared/body-parsing.ts); the outcome waits on the request for the handler.
  */
 export function createBodyReader(config: Pick<IngestConfig, 'maxBodyBytes' | 'sourceRanges' | 'trustedProxyHops'>): BodyReader {
-  return async (incoming) => {
+  return (incoming, done) => {
     const req = incoming as Request & Carrier;
+    const refuse = (error: unknown) => {
+      req[RESULT] = error instanceof HttpError ? error : new HttpError(400, 'unreadable_body', 'the body could not be read');
+      done();
+    };
+    let source: Source;
+    let length: number | undefined;
     try {
-      const source = routeOf(req.path, req.method);
+      source = routeOf(req.path, req.method);
       checkSourceAddress(req, source, config);
       checkContentHeaders(req);
       const declared = req.headers['content-length'];
-      const length = declared === undefined ? undefined : Number(declared);
+      length = declared === undefined ? undefined : Number(declared);
       if (length !== undefined && length > config.maxBodyBytes) throw tooLarge(config.maxBodyBytes);
-      const raw = await readBounded(req, length, config.maxBodyBytes);
-      req.rawBody = raw;
-      req[RESULT] = { source, raw };
     } catch (error) {
-      req[RESULT] = error instanceof HttpError ? error : new HttpError(400, 'unreadable_body', 'the body could not be read');
+      return refuse(error);
     }
+    readBounded(req, length, config.maxBodyBytes, (error, raw) => {
+      if (error) return refuse(error);
+      req.rawBody = raw;
+      req[RESULT] = { source, raw: raw! };
+      done();
+    });
   };
 }
 
@@ -111,14 +120,14 @@ function checkContentHeaders(req: Request): void {
   }
 }
 
-async function readBounded(req: Request, length: number | undefined, limit: number): Promise<Buffer> {
-  try {
-    return await getRawBody(req, { limit, ...(length !== undefined && Number.isFinite(length) ? { length } : {}) });
-  } catch (error) {
+function readBounded(req: Request, length: number | undefined, limit: number, done: (error: HttpError | undefined, raw?: Buffer) => void): void {
+  // raw-body's callback form: its promise form would add promises to every request.
+  getRawBody(req, { limit, ...(length !== undefined && Number.isFinite(length) ? { length } : {}) }, (error, raw) => {
+    if (!error) return done(undefined, raw);
     const type = (error as { type?: string }).type;
-    if (type === 'entity.too.large') throw tooLarge(limit);
-    throw new HttpError(400, 'unreadable_body', type === 'request.aborted' ? 'the request was aborted' : 'the body does not match its Content-Length', {}, CLOSE);
-  }
+    if (type === 'entity.too.large') return done(tooLarge(limit));
+    done(new HttpError(400, 'unreadable_body', type === 'request.aborted' ? 'the request was aborted' : 'the body does not match its Content-Length', {}, CLOSE));
+  });
 }
 
 function tooLarge(limit: number): HttpError {

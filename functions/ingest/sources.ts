@@ -16,7 +16,8 @@ import type { Source } from './read-request.js';
 
 /** What differs between the vendors: how they authenticate, their schema, their shape. */
 interface SourceHandler {
-  authenticate(req: Request, raw: Buffer, config: IngestConfig): Promise<void>;
+  /** Throws or rejects with an HttpError when refused; undefined when accepted without waiting. */
+  authenticate(req: Request, raw: Buffer, config: IngestConfig): Promise<void> | undefined;
   schema: WebhookSchemaName;
   normalise(payload: unknown, receivedAt: Date): SyncEvent;
   /** The body's field naming the vendor's event, read for quarantined events when present. */

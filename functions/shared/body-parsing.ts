@@ -11,11 +11,12 @@ interface ExpressModule {
 }
 
 /**
- * Reads one request's body in place of the framework's parsers. It must never reject:
- * it records any refusal on the request for the function to answer, so every answer,
- * refusals included, is the function's own JSON.
+ * Reads one request's body in place of the framework's parsers, then calls `done` once. It
+ * must never throw: it records any refusal on the request for the function to answer, so
+ * every answer, refusals included, is the function's own JSON. A callback, not a promise:
+ * this runs for every request, and each promise costs async-hook work in the framework.
  */
-export type BodyReader = (req: IncomingMessage) => Promise<void>;
+export type BodyReader = (req: IncomingMessage, done: () => void) => void;
 
 let reader: BodyReader | undefined;
 const READ = Symbol('postload.bodyRead');
@@ -68,7 +69,7 @@ export function installBodyParsing(): void {
 function readOnce(read: BodyReader, req: IncomingMessage & { [READ]?: true }, next: (error?: unknown) => void): void {
   if (req[READ]) return next();
   req[READ] = true;
-  read(req).then(() => next(), next);
+  read(req, () => next());
 }
 
 /**
