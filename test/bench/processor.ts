@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { Firestore } from '@google-cloud/firestore';
 import { signFivetranPayload } from '../../functions/ingest/fivetran/signature.js';
 import { table } from '../../functions/local/console-output.js';
 import { freePort, startEmulator } from '../../functions/local/emulators.js';
@@ -14,8 +12,8 @@ import { EmulatorAdmin } from '../../functions/local/pubsub-admin.js';
 import { RecordingServer } from '../../functions/local/recording-server.js';
 import { readProcessorConfig } from '../../functions/processor/config.js';
 import { createSyncEventProcessor } from '../../functions/processor/process-sync-event.js';
-import { createLogger } from '../../functions/shared/logger.js';
 import { GrpcStreamCounter } from '../support/grpc-stream-counter.js';
+import { emulatorFirestore, quietLogger, standInEnv } from '../support/processor-harness.js';
 import { failedSync, pubSubCloudEvent, syncEvent } from '../support/sync-event-fixtures.js';
 
 // The processor's part of `npm run bench`: Firestore RPCs per event, counted on the wire
@@ -60,21 +58,15 @@ export async function benchProcessor(pubsubHost: string): Promise<PipelineFigure
   await Promise.all([dbt.start(), slack.start()]);
   const env = {
     ROUTING_CONFIG: JSON.stringify(ROUTING),
-    DBT_CLOUD_BASE_URL: dbt.url,
-    DBT_CLOUD_ACCOUNT_ID: '7',
-    DBT_CLOUD_API_TOKEN: 'dbtc_bench',
-    SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/bench`,
-    GOOGLE_CLOUD_PROJECT: PROJECT,
+    ...standInEnv(dbt, slack, { token: 'dbtc_bench', webhookPath: '/services/T/B/bench' }, PROJECT),
     METADATA_SERVER_DETECTION: 'none',
   };
   try {
     console.log('\nProcessor: Firestore RPCs per event (counted on the wire against the emulator; budget: 3 routed, 2 duplicate)\n');
     const counter = new GrpcStreamCounter(firestore.host);
     const proxied = await counter.start();
-    process.env.FIRESTORE_EMULATOR_HOST = proxied;
-    const db = new Firestore({ projectId: PROJECT, ignoreUndefinedProperties: true });
-    delete process.env.FIRESTORE_EMULATOR_HOST;
-    const run = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger: createLogger(new Writable({ write: (_c, _e, done) => done() })) });
+    const db = emulatorFirestore(proxied, PROJECT);
+    const run = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger: quietLogger() });
     await db.collection('warm-up').doc('x').get();
     const count = async (work: () => Promise<void>) => {
       counter.count = 0;

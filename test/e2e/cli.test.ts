@@ -4,11 +4,11 @@ import { pubsubDeadLetterQueue, pubsubRepublisher, replay } from '../../function
 import { CloudContext } from '../../functions/cli/context.js';
 import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_ROUTING } from '../../functions/local/demo-scenario.js';
 import { triggerRequests } from '../../functions/local/fake-dbt-cloud.js';
-import { DEVELOPMENT_SECRETS, readLocalSettings } from '../../functions/local/local-settings.js';
+import { DEVELOPMENT_SECRETS } from '../../functions/local/local-settings.js';
 import { pollUntil } from '../../functions/local/poll.js';
-import { startStack, type LocalStack } from '../../functions/local/stack.js';
+import type { LocalStack } from '../../functions/local/stack.js';
+import { finishOpenRuns, startTestStack } from '../support/local-stack.js';
 import { attributesOf, encodeSyncEvent } from '../../functions/shared/sync-event.js';
-import { emulator } from '../support/global-hooks.js';
 import { EmulatorPubSub } from '../support/pubsub-emulator.js';
 import { runCli } from '../support/run-cli.js';
 import { syncEvent } from '../support/sync-event-fixtures.js';
@@ -24,27 +24,16 @@ describe('postload CLI against the local stack', function () {
   let env: Record<string, string>;
 
   before(async function () {
-    const pubsubHost = await emulator('pubsub', this);
-    const firestoreHost = await emulator('firestore', this);
-    stack = await startStack({
-      settings: {
-        ...readLocalSettings({ ...DEVELOPMENT_SECRETS, PUBSUB_EMULATOR_HOST: pubsubHost, FIRESTORE_EMULATOR_HOST: firestoreHost }, { anyFreePort: true }),
-        topic: `sync-events-cli-${randomUUID().slice(0, 8)}`,
-        routing: JSON.stringify(DEMO_ROUTING),
-      },
-    });
-    env = { PUBSUB_EMULATOR_HOST: pubsubHost, FIRESTORE_EMULATOR_HOST: firestoreHost, GOOGLE_CLOUD_PROJECT: stack.projectId, SYNC_EVENTS_TOPIC: stack.topic };
+    stack = await startTestStack(this, { topicPrefix: 'sync-events-cli', routing: DEMO_ROUTING });
+    env = { PUBSUB_EMULATOR_HOST: stack.pubsubHost, FIRESTORE_EMULATOR_HOST: stack.firestoreHost, GOOGLE_CLOUD_PROJECT: stack.projectId, SYNC_EVENTS_TOPIC: stack.topic };
   });
 
   after(async () => {
     await stack?.stop();
   });
 
-  // dbt Cloud finishes each test's runs before the next test: the demo's jobs coalesce
-  // (issue 12), and a later event must start its own run rather than merge into one still queued.
-  beforeEach(() => {
-    for (const run of stack.dbt!.runs) if (run.status < 10) stack.dbt!.setStatus(run.id, 10);
-  });
+  // dbt Cloud finishes each test's runs before the next test.
+  beforeEach(() => finishOpenRuns(stack));
 
   describe('send --wait', () => {
     it('Fivetran: signed, accepted, followed until processed; prints the dbt run it started', async () => {

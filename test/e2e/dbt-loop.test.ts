@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { AuditReader } from '../../functions/local/audit-reader.js';
 import { triggerRequests } from '../../functions/local/fake-dbt-cloud.js';
-import { DEVELOPMENT_SECRETS, readLocalSettings } from '../../functions/local/local-settings.js';
+import { DEVELOPMENT_SECRETS } from '../../functions/local/local-settings.js';
 import { pollUntil } from '../../functions/local/poll.js';
 import type { RecordedRequest } from '../../functions/local/recording-server.js';
-import { startStack, type LocalStack } from '../../functions/local/stack.js';
+import type { LocalStack } from '../../functions/local/stack.js';
+import { startTestStack } from '../support/local-stack.js';
 import { postDbtCloud, postFivetran } from '../../functions/local/webhooks.js';
 import type { RunOutcome } from '../../functions/processor/planning/run-outcome.js';
-import { emulator } from '../support/global-hooks.js';
 
 // Issue 13 end to end, nothing stubbed: a signed Fivetran success → ingest → Pub/Sub
 // emulator → processor → the dbt Cloud stand-in starts a run → the stand-in sends dbt
@@ -31,14 +31,9 @@ describe('end to end: the dbt Cloud loop closes through /dbt-cloud', function ()
   let audit: AuditReader;
 
   before(async function () {
-    const pubsubHost = await emulator('pubsub', this);
-    const firestoreHost = await emulator('firestore', this);
-    stack = await startStack({
-      settings: {
-        ...readLocalSettings({ ...DEVELOPMENT_SECRETS, PUBSUB_EMULATOR_HOST: pubsubHost, FIRESTORE_EMULATOR_HOST: firestoreHost }, { anyFreePort: true }),
-        topic: `sync-events-loop-${randomUUID().slice(0, 8)}`,
-        routing: JSON.stringify(ROUTING),
-      },
+    stack = await startTestStack(this, {
+      topicPrefix: 'sync-events-loop',
+      routing: ROUTING,
       dbtRunWebhooks: { delayMs: 200, endFor: (run) => (run.jobId === JOB ? 'error' : 'success'), errorMessage: () => ERROR },
     });
     audit = new AuditReader(stack.firestoreHost, stack.projectId);

@@ -5,12 +5,12 @@ import { AuditReader, type AuditRecord } from '../../functions/local/audit-reade
 import { awaitOutcome, PublishedLog, sendSteps } from '../../functions/local/demo-run.js';
 import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_ROUTING, DEMO_RUN_WEBHOOKS, demoScenario } from '../../functions/local/demo-scenario.js';
 import { triggerRequests } from '../../functions/local/fake-dbt-cloud.js';
-import { DEVELOPMENT_SECRETS, readLocalSettings } from '../../functions/local/local-settings.js';
+import { DEVELOPMENT_SECRETS } from '../../functions/local/local-settings.js';
 import type { RecordedRequest } from '../../functions/local/recording-server.js';
 import { pollUntil } from '../../functions/local/poll.js';
-import { startStack, type LocalStack } from '../../functions/local/stack.js';
+import type { LocalStack } from '../../functions/local/stack.js';
+import { finishOpenRuns, startTestStack } from '../support/local-stack.js';
 import { postAirbyte, postFivetran } from '../../functions/local/webhooks.js';
-import { emulator } from '../support/global-hooks.js';
 
 // The whole path over real HTTP and the real emulators, with nothing stubbed: a signed
 // webhook into ingestWebhook → Pub/Sub emulator → push subscription → processSyncEvent →
@@ -44,14 +44,9 @@ describe('end to end: webhook → ingest → Pub/Sub emulator → processor → 
   const published = new PublishedLog();
 
   before(async function () {
-    const pubsubHost = await emulator('pubsub', this);
-    const firestoreHost = await emulator('firestore', this);
-    stack = await startStack({
-      settings: {
-        ...readLocalSettings({ ...DEVELOPMENT_SECRETS, PUBSUB_EMULATOR_HOST: pubsubHost, FIRESTORE_EMULATOR_HOST: firestoreHost }, { anyFreePort: true }),
-        topic: `sync-events-e2e-${randomUUID().slice(0, 8)}`,
-        routing: JSON.stringify(DEMO_ROUTING),
-      },
+    stack = await startTestStack(this, {
+      topicPrefix: 'sync-events-e2e',
+      routing: DEMO_ROUTING,
       onFunctionLine: published.onLine,
       dbtRunWebhooks: DEMO_RUN_WEBHOOKS,
     });
@@ -63,11 +58,8 @@ describe('end to end: webhook → ingest → Pub/Sub emulator → processor → 
     await stack?.stop();
   });
 
-  // dbt Cloud finishes each test's runs before the next test: the demo's jobs coalesce
-  // (issue 12), and a later event must start its own run rather than merge into one still queued.
-  beforeEach(() => {
-    for (const run of stack.dbt!.runs) if (run.status < 10) stack.dbt!.setStatus(run.id, 10);
-  });
+  // dbt Cloud finishes each test's runs before the next test.
+  beforeEach(() => finishOpenRuns(stack));
 
   /** Polls the audit record until it is final with at least `deliveries` deliveries. */
   async function settledAudit(eventId: string, deliveries = 1, timeoutMs = 30_000) {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
 import { AuditTrail } from '../../../functions/cli/audit-view.js';
 import { auditLastError } from '../../../functions/cli/replay.js';
 import { timelineOf } from '../../../functions/cli/timeline.js';
@@ -9,8 +8,8 @@ import { fakeSlack } from '../../../functions/local/fake-slack.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
 import { readProcessorConfig } from '../../../functions/processor/config.js';
 import { createSyncEventProcessor } from '../../../functions/processor/process-sync-event.js';
-import { createLogger } from '../../../functions/shared/logger.js';
-import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { emulator } from '../../support/global-hooks.js';
+import { emulatorFirestore, quietLogger, standInEnv } from '../../support/processor-harness.js';
 import { pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
 
 // The CLI reads what the processor really writes: the real processor, on the Firestore
@@ -27,15 +26,10 @@ describe('the CLI reads the audit records the processor writes', function () {
   let slack: RecordingServer;
   let trail: AuditTrail;
   const collection = `syncEvents-cli-${process.pid}`;
-  const logger = createLogger(new Writable({ write(_chunk, _enc, done) { done(); } }));
+  const logger = quietLogger();
 
   before(async function () {
-    const host = await emulator('firestore', this);
-    const saved = process.env.FIRESTORE_EMULATOR_HOST;
-    process.env.FIRESTORE_EMULATOR_HOST = host;
-    db = new Firestore({ projectId: PROJECT_ID, ignoreUndefinedProperties: true });
-    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
-    else process.env.FIRESTORE_EMULATOR_HOST = saved;
+    db = emulatorFirestore(await emulator('firestore', this));
     dbt = fakeDbtCloud();
     slack = fakeSlack();
     await Promise.all([dbt.start(), slack.start()]);
@@ -53,11 +47,7 @@ describe('the CLI reads the audit records the processor writes', function () {
       readProcessorConfig({
         // A job for the orders connector, and a message about every outcome, which waits for the job.
         ROUTING_CONFIG: JSON.stringify({ routes: [{ name: 'orders', match: { connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 101 }], slack: { notify: ['sync.succeeded'] } }] }),
-        DBT_CLOUD_BASE_URL: dbt.url,
-        DBT_CLOUD_ACCOUNT_ID: '7',
-        DBT_CLOUD_API_TOKEN: 'dbtc_token',
-        SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/x`,
-        GOOGLE_CLOUD_PROJECT: PROJECT_ID,
+        ...standInEnv(dbt, slack, { token: 'dbtc_token', webhookPath: '/services/T/B/x' }),
         AUDIT_COLLECTION: collection,
         CONNECTORS_COLLECTION: `${collection}-connectors`,
         OUTBOUND_TIMEOUT_MS: '2000',

@@ -1,31 +1,18 @@
 import assert from 'node:assert/strict';
 import { signDbtCloudPayload } from '../../../functions/ingest/dbt-cloud/signature.js';
-import { freePort } from '../../../functions/local/emulators.js';
-import { startFunction, type FunctionProcess } from '../../../functions/local/function-process.js';
+import type { FunctionProcess } from '../../../functions/local/function-process.js';
 import { postDbtCloud } from '../../../functions/local/webhooks.js';
 import { validator } from '../../../functions/shared/schemas.js';
 import type { SyncEvent } from '../../../functions/shared/sync-event.js';
-import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { ingestOnEmulator, startIngest } from '../../support/ingest-harness.js';
 import { EmulatorPubSub } from '../../support/pubsub-emulator.js';
 import { fixtureText } from '../../support/webhook-fixtures.js';
 
 const SECRET = 'integration-dbt-cloud-secret';
 const isSyncEvent = validator<SyncEvent>('sync-event.v1');
 
-async function startIngest(pubsubHost: string, topic: string, extra: Record<string, string> = {}): Promise<FunctionProcess> {
-  return startFunction({
-    target: 'ingestWebhook',
-    port: await freePort(),
-    env: {
-      PUBSUB_EMULATOR_HOST: pubsubHost,
-      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
-      SYNC_EVENTS_TOPIC: topic,
-      DBT_CLOUD_WEBHOOK_SECRET: SECRET,
-      PUBLISH_TIMEOUT_MS: '2000',
-      ...extra,
-    },
-  });
-}
+/** The function's own settings in this file: the dbt Cloud secret (and short publish deadline). */
+const INGEST_ENV = { DBT_CLOUD_WEBHOOK_SECRET: SECRET, PUBLISH_TIMEOUT_MS: '2000' };
 
 describe('dbt Cloud webhooks → ingestWebhook → Pub/Sub emulator (real function, real emulator)', function () {
   this.timeout(60_000);
@@ -36,10 +23,7 @@ describe('dbt Cloud webhooks → ingestWebhook → Pub/Sub emulator (real functi
   const post = (body: string, secret = SECRET) => postDbtCloud(`${ingest.url}/dbt-cloud`, body, secret);
 
   before(async function () {
-    pubsub = new EmulatorPubSub(await emulator('pubsub', this), PROJECT_ID);
-    topic = await pubsub.createTopic();
-    subscription = await pubsub.createPullSubscription(topic);
-    ingest = await startIngest(pubsub.host, topic);
+    ({ pubsub, topic, subscription, ingest } = await ingestOnEmulator(this, INGEST_ENV));
   });
   after(async () => ingest?.stop());
 
@@ -110,7 +94,7 @@ describe('dbt Cloud webhooks → ingestWebhook → Pub/Sub emulator (real functi
   });
 
   it('fails closed with 503 not_configured while DBT_CLOUD_WEBHOOK_SECRET is unset, and says so at start-up', async () => {
-    const unconfigured = await startIngest(pubsub.host, topic, { DBT_CLOUD_WEBHOOK_SECRET: '' });
+    const unconfigured = await startIngest(pubsub.host, topic, { ...INGEST_ENV, DBT_CLOUD_WEBHOOK_SECRET: '' });
     try {
       await unconfigured.waitForOutput(/DBT_CLOUD_WEBHOOK_SECRET is not set/);
       const response = await postDbtCloud(`${unconfigured.url}/dbt-cloud`, fixtureText('dbt-cloud', 'job.run.started'), SECRET);

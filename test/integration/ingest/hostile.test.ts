@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { signFivetranPayload } from '../../../functions/ingest/fivetran/signature.js';
-import { freePort } from '../../../functions/local/emulators.js';
-import { startFunction, type FunctionProcess } from '../../../functions/local/function-process.js';
+import type { FunctionProcess } from '../../../functions/local/function-process.js';
 import { validator } from '../../../functions/shared/schemas.js';
 import type { SyncEvent } from '../../../functions/shared/sync-event.js';
-import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { ingestOnEmulator } from '../../support/ingest-harness.js';
 import { EmulatorPubSub } from '../../support/pubsub-emulator.js';
 import { fixtureNames, fixtureText } from '../../support/webhook-fixtures.js';
 
@@ -43,14 +42,7 @@ describe('hostile input against the Pub/Sub emulator (real function, real emulat
   let ingest: FunctionProcess;
 
   before(async function () {
-    pubsub = new EmulatorPubSub(await emulator('pubsub', this), PROJECT_ID);
-    const topic = await pubsub.createTopic();
-    subscription = await pubsub.createPullSubscription(topic);
-    ingest = await startFunction({
-      target: 'ingestWebhook',
-      port: await freePort(),
-      env: { PUBSUB_EMULATOR_HOST: pubsub.host, GOOGLE_CLOUD_PROJECT: PROJECT_ID, SYNC_EVENTS_TOPIC: topic, FIVETRAN_WEBHOOK_SECRET: SECRET, AIRBYTE_WEBHOOK_TOKEN: TOKEN, PUBLISH_TIMEOUT_MS: '5000' },
-    });
+    ({ pubsub, subscription, ingest } = await ingestOnEmulator(this, { FIVETRAN_WEBHOOK_SECRET: SECRET, AIRBYTE_WEBHOOK_TOKEN: TOKEN, PUBLISH_TIMEOUT_MS: '5000' }));
   });
   after(async () => ingest?.stop());
 

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { signFivetranPayload } from '../../../functions/ingest/fivetran/signature.js';
-import { freePort, startEmulator } from '../../../functions/local/emulators.js';
-import { startFunction, type FunctionProcess } from '../../../functions/local/function-process.js';
+import { startEmulator } from '../../../functions/local/emulators.js';
+import type { FunctionProcess } from '../../../functions/local/function-process.js';
 import { postFivetran as postSigned } from '../../../functions/local/webhooks.js';
 import { validator } from '../../../functions/shared/schemas.js';
 import type { SyncEvent } from '../../../functions/shared/sync-event.js';
-import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { PROJECT_ID } from '../../support/global-hooks.js';
+import { ingestOnEmulator, startIngest } from '../../support/ingest-harness.js';
 import { EmulatorPubSub } from '../../support/pubsub-emulator.js';
 import { fixtureText } from '../../support/webhook-fixtures.js';
 
@@ -13,21 +14,8 @@ const SECRET = 'integration-fivetran-secret';
 const TOKEN = 'integration-airbyte-token';
 const isSyncEvent = validator<SyncEvent>('sync-event.v1');
 
-async function startIngest(pubsubHost: string, topic: string, extra: Record<string, string> = {}): Promise<FunctionProcess> {
-  return startFunction({
-    target: 'ingestWebhook',
-    port: await freePort(),
-    env: {
-      PUBSUB_EMULATOR_HOST: pubsubHost,
-      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
-      SYNC_EVENTS_TOPIC: topic,
-      FIVETRAN_WEBHOOK_SECRET: SECRET,
-      AIRBYTE_WEBHOOK_TOKEN: TOKEN,
-      PUBLISH_TIMEOUT_MS: '2000',
-      ...extra,
-    },
-  });
-}
+/** The function's own settings in this file: both vendors' secrets (and a short publish deadline). */
+const INGEST_ENV = { FIVETRAN_WEBHOOK_SECRET: SECRET, AIRBYTE_WEBHOOK_TOKEN: TOKEN, PUBLISH_TIMEOUT_MS: '2000' };
 
 /** A body signed as Fivetran signs it, to the ingest function's /fivetran. */
 const postFivetran = (url: string, body: string, secret = SECRET) => postSigned(`${url}/fivetran`, body, secret);
@@ -40,10 +28,7 @@ describe('ingestWebhook → Pub/Sub emulator (real function, real emulator)', fu
   let ingest: FunctionProcess;
 
   before(async function () {
-    pubsub = new EmulatorPubSub(await emulator('pubsub', this), PROJECT_ID);
-    topic = await pubsub.createTopic();
-    subscription = await pubsub.createPullSubscription(topic);
-    ingest = await startIngest(pubsub.host, topic);
+    ({ pubsub, topic, subscription, ingest } = await ingestOnEmulator(this, INGEST_ENV));
   });
   after(async () => ingest?.stop());
 
@@ -128,7 +113,7 @@ describe('ingestWebhook → Pub/Sub emulator (real function, real emulator)', fu
   });
 
   it('answers 503 with Retry-After when the topic does not exist, and claims nothing', async () => {
-    const broken = await startIngest(pubsub.host, 'no-such-topic');
+    const broken = await startIngest(pubsub.host, 'no-such-topic', INGEST_ENV);
     try {
       const response = await postFivetran(broken.url, fixtureText('fivetran', 'sync_end-successful'));
       assert.equal(response.status, 503);
@@ -143,7 +128,7 @@ describe('ingestWebhook → Pub/Sub emulator (real function, real emulator)', fu
     const own = await startEmulator('pubsub');
     const ownPubSub = new EmulatorPubSub(own.host, PROJECT_ID);
     const ownTopic = await ownPubSub.createTopic();
-    const fn = await startIngest(own.host, ownTopic);
+    const fn = await startIngest(own.host, ownTopic, INGEST_ENV);
     try {
       assert.equal((await postFivetran(fn.url, fixtureText('fivetran', 'sync_start'))).status, 202);
       await own.stop();

@@ -3,12 +3,11 @@ import type { AirbyteWebhook } from '../../../functions/generated/airbyte-webhoo
 import type { FivetranWebhook } from '../../../functions/generated/fivetran-webhook.schema.js';
 import { normaliseAirbyte } from '../../../functions/ingest/airbyte/normalise.js';
 import { normaliseFivetran } from '../../../functions/ingest/fivetran/normalise.js';
-import { freePort } from '../../../functions/local/emulators.js';
-import { startFunction, type FunctionProcess } from '../../../functions/local/function-process.js';
+import type { FunctionProcess } from '../../../functions/local/function-process.js';
 import { postAirbyte, postFivetran } from '../../../functions/local/webhooks.js';
 import { validator } from '../../../functions/shared/schemas.js';
 import type { SyncEvent } from '../../../functions/shared/sync-event.js';
-import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { ingestOnEmulator } from '../../support/ingest-harness.js';
 import { EmulatorPubSub } from '../../support/pubsub-emulator.js';
 import { fixtureNames, fixtureText, type FixtureSource } from '../../support/webhook-fixtures.js';
 
@@ -32,20 +31,7 @@ describe('every vendor fixture over real HTTP → Pub/Sub emulator', function ()
   let ingest: FunctionProcess;
 
   before(async function () {
-    pubsub = new EmulatorPubSub(await emulator('pubsub', this), PROJECT_ID);
-    const topic = await pubsub.createTopic();
-    subscription = await pubsub.createPullSubscription(topic);
-    ingest = await startFunction({
-      target: 'ingestWebhook',
-      port: await freePort(),
-      env: {
-        PUBSUB_EMULATOR_HOST: pubsub.host,
-        GOOGLE_CLOUD_PROJECT: PROJECT_ID,
-        SYNC_EVENTS_TOPIC: topic,
-        FIVETRAN_WEBHOOK_SECRET: SECRET,
-        AIRBYTE_WEBHOOK_TOKEN: TOKEN,
-      },
-    });
+    ({ pubsub, subscription, ingest } = await ingestOnEmulator(this, { FIVETRAN_WEBHOOK_SECRET: SECRET, AIRBYTE_WEBHOOK_TOKEN: TOKEN }));
   });
   after(async () => ingest?.stop());
 

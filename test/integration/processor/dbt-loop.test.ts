@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { Firestore } from '@google-cloud/firestore';
 import type { DbtCloudWebhook } from '../../../functions/generated/dbt-cloud-webhook.schema.js';
 import { normaliseDbtCloud } from '../../../functions/ingest/dbt-cloud/normalise.js';
-import { fakeDbtCloud, triggerRequests, type FakeDbtCloud, type FakeRun } from '../../../functions/local/fake-dbt-cloud.js';
-import { fakeSlack } from '../../../functions/local/fake-slack.js';
-import type { RecordingServer } from '../../../functions/local/recording-server.js';
-import { readProcessorConfig } from '../../../functions/processor/config.js';
+import { triggerRequests, type FakeRun } from '../../../functions/local/fake-dbt-cloud.js';
 import { TransientError } from '../../../functions/processor/errors.js';
 import type { RunOutcome } from '../../../functions/processor/planning/run-outcome.js';
-import { createSyncEventProcessor } from '../../../functions/processor/process-sync-event.js';
 import type { ActionRecord } from '../../../functions/processor/store/event-store.js';
-import { createLogger } from '../../../functions/shared/logger.js';
 import type { SyncEvent } from '../../../functions/shared/sync-event.js';
-import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
-import { pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
+import { processorHarness } from '../../support/processor-harness.js';
+import { syncEvent } from '../../support/sync-event-fixtures.js';
 
 // Issue 13's loop on the Firestore emulator, processor side: a run postload started is
 // reported by dbt Cloud's run webhooks (built by the stand-in exactly as the fixtures in
@@ -33,53 +26,22 @@ type Audit = Record<string, unknown> & { actions: Record<string, ActionRecord & 
 
 describe('the dbt Cloud loop: run webhooks close the loop on the load that started the run', function () {
   this.timeout(60_000);
-  let db: Firestore;
-  let dbt: FakeDbtCloud;
-  let slack: RecordingServer;
-  let env: Record<string, string>;
-  let suite = 0;
-  const logger = createLogger(new Writable({ write: (_c, _e, done) => done() }));
-
-  before(async function () {
-    const host = await emulator('firestore', this);
-    const saved = process.env.FIRESTORE_EMULATOR_HOST;
-    process.env.FIRESTORE_EMULATOR_HOST = host;
-    db = new Firestore({ projectId: PROJECT_ID, ignoreUndefinedProperties: true });
-    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
-    else process.env.FIRESTORE_EMULATOR_HOST = saved;
-    dbt = fakeDbtCloud();
-    slack = fakeSlack();
-    await Promise.all([dbt.start(), slack.start()]);
-  });
-
-  after(async () => {
-    await Promise.all([dbt?.stop(), slack?.stop()]);
-    await db?.terminate();
-  });
-
-  beforeEach(() => {
-    dbt.reset();
-    slack.reset();
-    suite++;
-    env = {
-      ROUTING_CONFIG: JSON.stringify(ROUTING),
-      DBT_CLOUD_BASE_URL: dbt.url,
-      DBT_CLOUD_ACCOUNT_ID: '7',
-      DBT_CLOUD_API_TOKEN: 'dbtc_loop',
-      SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/loop`,
-      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
-      AUDIT_COLLECTION: `loop-events-${process.pid}-${suite}`,
-      CONNECTORS_COLLECTION: `loop-connectors-${process.pid}-${suite}`,
+  const h = processorHarness({
+    routing: ROUTING,
+    token: 'dbtc_loop',
+    webhookPath: '/services/T/B/loop',
+    prefix: 'loop-',
+    env: {
       OUTBOUND_RETRY_MIN_DELAY_MS: '20',
       OUTBOUND_RETRY_MAX_DELAY_MS: '100',
       OUTBOUND_MAX_ATTEMPTS: '2',
       MAX_DELIVERY_ATTEMPTS: '5',
-    };
+    },
   });
+  const { dbt, slack, run } = h;
 
-  const run = (event: SyncEvent, messageId?: string) => createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger })(pubSubCloudEvent(event, messageId));
-  const audit = async (id: string) => (await db.collection(env.AUDIT_COLLECTION!).doc(id).get()).data() as Audit;
-  const connector = async (id: string) => (await db.collection(env.CONNECTORS_COLLECTION!).doc(id).get()).data();
+  const audit = async (id: string) => (await h.db.collection(h.env.AUDIT_COLLECTION!).doc(id).get()).data() as Audit;
+  const connector = async (id: string) => (await h.db.collection(h.env.CONNECTORS_COLLECTION!).doc(id).get()).data();
 
   /** The dbt-cloud SyncEvent ingest makes of the stand-in's webhook for this run. */
   function runEvent(fake: FakeRun, eventType: 'job.run.started' | 'job.run.errored' | 'job.run.completed', end?: 10 | 20 | 30, message = 'Database Error in model orders'): SyncEvent {
@@ -166,7 +128,7 @@ describe('the dbt Cloud loop: run webhooks close the loop on the load that start
   });
 
   it('a webhook that overtakes the trigger\'s answer waits (transient, nothing recorded, no alert) until the run id is recorded', async () => {
-    env.OUTBOUND_MAX_ATTEMPTS = '1'; // the lost answer is not retried within this delivery
+    h.env.OUTBOUND_MAX_ATTEMPTS = '1'; // the lost answer is not retried within this delivery
     dbt.failTriggers('lost');
     const load = syncEvent({ connector: { id: 'assimilate_seem', name: 'orders_pg' } });
     await assert.rejects(run(load), TransientError);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
 import { fakeDbtCloud, triggerRequests, type FakeDbtCloud } from '../../../functions/local/fake-dbt-cloud.js';
 import { fakeSlack } from '../../../functions/local/fake-slack.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
@@ -8,9 +7,9 @@ import { readProcessorConfig } from '../../../functions/processor/config.js';
 import { createSyncEventProcessor } from '../../../functions/processor/process-sync-event.js';
 import type { DbtCloudWebhook } from '../../../functions/generated/dbt-cloud-webhook.schema.js';
 import { normaliseDbtCloud } from '../../../functions/ingest/dbt-cloud/normalise.js';
-import { createLogger } from '../../../functions/shared/logger.js';
 import { GrpcStreamCounter } from '../../support/grpc-stream-counter.js';
-import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { emulator } from '../../support/global-hooks.js';
+import { emulatorFirestore, quietLogger, standInEnv } from '../../support/processor-harness.js';
 import { quarantinedEvent } from '../../../functions/ingest/quarantine.js';
 import { failedSync, pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
 
@@ -63,27 +62,19 @@ describe('Firestore round trips per event, counted against the emulator', functi
     const host = await emulator('firestore', this);
     counter = new GrpcStreamCounter(host);
     const proxied = await counter.start();
-    const saved = process.env.FIRESTORE_EMULATOR_HOST;
-    process.env.FIRESTORE_EMULATOR_HOST = proxied;
-    db = new Firestore({ projectId: PROJECT_ID, ignoreUndefinedProperties: true });
-    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
-    else process.env.FIRESTORE_EMULATOR_HOST = saved;
+    db = emulatorFirestore(proxied);
     dbt = fakeDbtCloud();
     slack = fakeSlack();
     await Promise.all([dbt.start(), slack.start()]);
     const env = {
       ROUTING_CONFIG: JSON.stringify(ROUTING),
-      DBT_CLOUD_BASE_URL: dbt.url,
-      DBT_CLOUD_ACCOUNT_ID: '7',
-      DBT_CLOUD_API_TOKEN: 'dbtc_rpc',
-      SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/rpc`,
-      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
+      ...standInEnv(dbt, slack, { token: 'dbtc_rpc', webhookPath: '/services/T/B/rpc' }),
       AUDIT_COLLECTION: `rpc-events-${process.pid}`,
       CONNECTORS_COLLECTION: `rpc-connectors-${process.pid}`,
       JOINS_COLLECTION: `rpc-joins-${process.pid}`,
       JOB_STATE_COLLECTION: `rpc-jobs-${process.pid}`,
     };
-    run = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger: createLogger(new Writable({ write: (_c, _e, done) => done() })) });
+    run = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger: quietLogger() });
     // Warm the client (channel set-up is not an RPC, but keep the first count clean).
     await db.collection('warm-up').doc('x').get();
   });

@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { Firestore, type Timestamp } from '@google-cloud/firestore';
-import { fakeDbtCloud, triggerRequests, type FakeDbtCloud } from '../../../functions/local/fake-dbt-cloud.js';
-import { fakeSlack } from '../../../functions/local/fake-slack.js';
-import type { RecordingServer } from '../../../functions/local/recording-server.js';
-import { readProcessorConfig } from '../../../functions/processor/config.js';
+import type { Timestamp } from '@google-cloud/firestore';
+import { triggerRequests } from '../../../functions/local/fake-dbt-cloud.js';
 import { TransientError } from '../../../functions/processor/errors.js';
-import { createSyncEventProcessor } from '../../../functions/processor/process-sync-event.js';
 import type { JobStateDoc } from '../../../functions/processor/planning/job-state.js';
 import type { JoinStateDoc } from '../../../functions/processor/planning/join-state.js';
-import type { ActionRecord } from '../../../functions/processor/store/event-store.js';
-import { createLogger } from '../../../functions/shared/logger.js';
 import type { SyncEvent } from '../../../functions/shared/sync-event.js';
 import { normaliseDbtCloud } from '../../../functions/ingest/dbt-cloud/normalise.js';
-import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { processorHarness } from '../../support/processor-harness.js';
 import { fixtureText } from '../../support/webhook-fixtures.js';
 import { airbyteSucceeded, failedSync, pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
 
@@ -56,67 +49,21 @@ const ROUTING = {
   ],
 };
 
-function makeFirestore(host: string): Firestore {
-  const saved = process.env.FIRESTORE_EMULATOR_HOST;
-  process.env.FIRESTORE_EMULATOR_HOST = host;
-  try {
-    return new Firestore({ projectId: PROJECT_ID, ignoreUndefinedProperties: true });
-  } finally {
-    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
-    else process.env.FIRESTORE_EMULATOR_HOST = saved;
-  }
-}
-
 describe('orchestration (issue 12) against the Firestore emulator and the dbt Cloud stand-in', function () {
   this.timeout(90_000);
-  let db: Firestore;
-  let dbt: FakeDbtCloud;
-  let slack: RecordingServer;
-  let env: Record<string, string>;
-  let suite = 0;
-  const logLines: string[] = [];
-  const logger = createLogger(new Writable({ write(chunk: Buffer, _enc, done) { logLines.push(chunk.toString()); done(); } }));
-
-  before(async function () {
-    db = makeFirestore(await emulator('firestore', this));
-    dbt = fakeDbtCloud();
-    slack = fakeSlack();
-    await Promise.all([dbt.start(), slack.start()]);
-  });
-
-  after(async () => {
-    await Promise.all([dbt?.stop(), slack?.stop()]);
-    await db?.terminate();
-  });
-
-  beforeEach(() => {
-    dbt.reset();
-    slack.reset();
-    suite++;
-    env = {
-      ROUTING_CONFIG: JSON.stringify(ROUTING),
-      DBT_CLOUD_BASE_URL: dbt.url,
-      DBT_CLOUD_ACCOUNT_ID: '7',
-      DBT_CLOUD_API_TOKEN: 'dbtc_orchestration',
-      SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/orchestration`,
-      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
-      AUDIT_COLLECTION: `orch-events-${process.pid}-${suite}`,
-      CONNECTORS_COLLECTION: `orch-connectors-${process.pid}-${suite}`,
-      JOB_STATE_COLLECTION: `orch-jobs-${process.pid}-${suite}`,
-      JOINS_COLLECTION: `orch-joins-${process.pid}-${suite}`,
+  const h = processorHarness({
+    routing: ROUTING,
+    token: 'dbtc_orchestration',
+    webhookPath: '/services/T/B/orchestration',
+    prefix: 'orch-',
+    env: {
       OUTBOUND_RETRY_MIN_DELAY_MS: '10',
       OUTBOUND_RETRY_MAX_DELAY_MS: '50',
       ACTION_LEASE_SECONDS: '60',
       OUTBOUND_BUDGET_MS: '20000',
-    };
+    },
   });
-
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') console.log(logLines.slice(-30).join(''));
-    logLines.length = 0;
-  });
-
-  const processor = () => createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger });
+  const { dbt, slack, processor, audit } = h;
 
   /** Pub/Sub's part: a delivery that throws a TransientError is delivered again (same message id) until acknowledged. */
   async function deliver(run: ReturnType<typeof processor>, event: SyncEvent, messageId = `m-${event.id.slice(0, 12)}`): Promise<number> {
@@ -132,13 +79,8 @@ describe('orchestration (issue 12) against the Firestore emulator and the dbt Cl
     throw new Error(`event ${event.id} was never acknowledged`);
   }
 
-  async function audit(id: string): Promise<Record<string, unknown> & { actions: Record<string, ActionRecord> }> {
-    const snapshot = await db.collection(env.AUDIT_COLLECTION!).doc(id).get();
-    assert.ok(snapshot.exists, `no audit document ${id}`);
-    return snapshot.data() as Record<string, unknown> & { actions: Record<string, ActionRecord> };
-  }
-  const jobState = async (jobId: number) => (await db.collection(env.JOB_STATE_COLLECTION!).doc(`job-${jobId}`).get()).data() as JobStateDoc | undefined;
-  const joinState = async (name: string) => (await db.collection(env.JOINS_COLLECTION!).doc(name).get()).data() as JoinStateDoc | undefined;
+  const jobState = async (jobId: number) => (await h.db.collection(h.env.JOB_STATE_COLLECTION!).doc(`job-${jobId}`).get()).data() as JobStateDoc | undefined;
+  const joinState = async (name: string) => (await h.db.collection(h.env.JOINS_COLLECTION!).doc(name).get()).data() as JoinStateDoc | undefined;
   const runsOf = (jobId: number) => triggerRequests(dbt).filter((r) => r.url.includes(`/jobs/${jobId}/run/`));
   const listRunsCalls = () => dbt.requests.filter((r) => r.method === 'GET' && r.url.includes('status__in'));
   /** What ingest publishes for a dbt Cloud webhook about run `runId` of job `jobId` (the real normaliser on the real fixture). */
@@ -302,7 +244,7 @@ describe('orchestration (issue 12) against the Firestore emulator and the dbt Cl
     });
 
     it('join and job state documents carry expireAt (Firestore TTL): the audit retention after their last write, renewed by each write', async () => {
-      env.AUDIT_RETENTION_DAYS = '3';
+      h.env.AUDIT_RETENTION_DAYS = '3';
       const keep = 3 * 86_400_000;
       const expiry = (doc: unknown) => (doc as { expireAt: Timestamp }).expireAt.toMillis();
       const before = Date.now();

@@ -1,18 +1,13 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { Firestore } from '@google-cloud/firestore';
 import { WriteBatch } from '@google-cloud/firestore';
 import sinon from 'sinon';
-import { EventStore, type ActionRecord } from '../../../functions/processor/store/event-store.js';
+import { EventStore } from '../../../functions/processor/store/event-store.js';
 import { readProcessorConfig } from '../../../functions/processor/config.js';
 import { TransientError } from '../../../functions/processor/errors.js';
 import { createSyncEventProcessor } from '../../../functions/processor/process-sync-event.js';
-import { fakeDbtCloud, triggerRequests } from '../../../functions/local/fake-dbt-cloud.js';
-import { fakeSlack } from '../../../functions/local/fake-slack.js';
+import { triggerRequests } from '../../../functions/local/fake-dbt-cloud.js';
 import { freePort } from '../../../functions/local/emulators.js';
-import type { RecordingServer } from '../../../functions/local/recording-server.js';
-import { createLogger } from '../../../functions/shared/logger.js';
-import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { emulatorFirestore, processorHarness } from '../../support/processor-harness.js';
 import { failedSync, pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
 
 const TOKEN = 'dbtc_integration_token_do_not_log';
@@ -26,55 +21,15 @@ const ROUTING = {
   ],
 };
 
-function makeFirestore(host: string): Firestore {
-  // FIRESTORE_EMULATOR_HOST is read when the client is built, and wins over settings.
-  const saved = process.env.FIRESTORE_EMULATOR_HOST;
-  process.env.FIRESTORE_EMULATOR_HOST = host;
-  try {
-    return new Firestore({ projectId: PROJECT_ID, ignoreUndefinedProperties: true });
-  } finally {
-    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
-    else process.env.FIRESTORE_EMULATOR_HOST = saved;
-  }
-}
-
 describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud and Slack', function () {
   this.timeout(60_000);
-  let db: Firestore;
-  let dbt: RecordingServer;
-  let slack: RecordingServer;
-  let env: Record<string, string>;
-  let suite = 0;
-  const logLines: string[] = [];
-  const logger = createLogger(new Writable({ write(chunk: Buffer, _enc, done) { logLines.push(chunk.toString()); done(); } }));
-
-  before(async function () {
-    db = makeFirestore(await emulator('firestore', this));
-    dbt = fakeDbtCloud();
-    slack = fakeSlack();
-    await Promise.all([dbt.start(), slack.start()]);
-  });
-
-  after(async () => {
-    await Promise.all([dbt?.stop(), slack?.stop()]);
-    await db?.terminate();
-  });
-
-  beforeEach(() => {
-    dbt.reset();
-    slack.reset();
-    suite++;
-    env = {
-      ROUTING_CONFIG: JSON.stringify(ROUTING),
+  const h = processorHarness({
+    routing: ROUTING,
+    token: TOKEN,
+    webhookPath: WEBHOOK_PATH,
+    prefix: '',
+    env: ({ dbt }) => ({
       DBT_CLOUD_BASE_URL: `${dbt.url}/`,
-      DBT_CLOUD_ACCOUNT_ID: '7',
-      DBT_CLOUD_API_TOKEN: TOKEN,
-      SLACK_WEBHOOK_URL: `${slack.url}${WEBHOOK_PATH}`,
-      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
-      AUDIT_COLLECTION: `syncEvents-${process.pid}-${suite}`,
-      CONNECTORS_COLLECTION: `connectors-${process.pid}-${suite}`,
-      JOB_STATE_COLLECTION: `jobs-${process.pid}-${suite}`,
-      JOINS_COLLECTION: `joins-${process.pid}-${suite}`,
       OUTBOUND_TIMEOUT_MS: '2000',
       OUTBOUND_BUDGET_MS: '8000',
       OUTBOUND_RETRY_MIN_DELAY_MS: '20',
@@ -82,8 +37,9 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
       OUTBOUND_MAX_ATTEMPTS: '3',
       ACTION_LEASE_SECONDS: '30',
       FIRESTORE_TIMEOUT_MS: '5000',
-    };
+    }),
   });
+  const { dbt, slack, logs: logLines, logger, processor, audit } = h;
 
   afterEach(function () {
     const logs = logLines.join('');
@@ -91,14 +47,6 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
     assert.ok(!logs.includes(WEBHOOK_PATH), 'a log line holds the Slack webhook URL');
   });
 
-  const processor = (overrides: Record<string, string> = {}, firestore = db) =>
-    createSyncEventProcessor(readProcessorConfig({ ...env, ...overrides }), { firestore, logger });
-
-  async function audit(id: string): Promise<Record<string, unknown> & { actions: Record<string, ActionRecord> }> {
-    const snapshot = await db.collection(env.AUDIT_COLLECTION!).doc(id).get();
-    assert.ok(snapshot.exists, `no audit document ${id}`);
-    return snapshot.data() as Record<string, unknown> & { actions: Record<string, ActionRecord> };
-  }
 
   it('a successful sync starts exactly the routed jobs: URL, Token header, cause and options', async () => {
     const event = syncEvent();
@@ -131,7 +79,7 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
     const expireAt = (record.expireAt as { toMillis(): number }).toMillis();
     assert.ok(Math.abs(expireAt - (Date.now() + 90 * 86_400_000)) < 3_600_000, 'expireAt is about 90 days ahead');
 
-    const connector = (await db.collection(env.CONNECTORS_COLLECTION!).doc('fivetran-assimilate_seem').get()).data()!;
+    const connector = (await h.db.collection(h.env.CONNECTORS_COLLECTION!).doc('fivetran-assimilate_seem').get()).data()!;
     assert.equal(connector.latestStatus, 'succeeded');
     assert.equal((connector.lastSuccessfulSync as { eventId: string }).eventId, event.id);
     assert.equal((connector.recentEvents as unknown[]).length, 1);
@@ -154,7 +102,7 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
     assert.equal(record.actions.slack?.status, 'succeeded');
     const sent = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.message === 'Slack message sent' && line.eventId === event.id);
     assert.deepEqual(sent.map((line) => line.webhook), ['SLACK_WEBHOOK_URL'], 'one log line says the message went out, naming the setting, not the URL');
-    const connector = (await db.collection(env.CONNECTORS_COLLECTION!).doc('fivetran-assimilate_seem').get()).data()!;
+    const connector = (await h.db.collection(h.env.CONNECTORS_COLLECTION!).doc('fivetran-assimilate_seem').get()).data()!;
     assert.equal(connector.latestStatus, 'failed');
     assert.equal((connector.lastFailedSync as { eventId: string }).eventId, event.id);
   });
@@ -279,7 +227,7 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
   });
 
   const storeAt = (offsetMs: number, leaseMs = 30_000) =>
-    new EventStore(db, { auditCollection: env.AUDIT_COLLECTION!, connectorsCollection: env.CONNECTORS_COLLECTION!, retentionDays: 90, leaseMs, timeoutMs: 5000, now: () => Date.now() + offsetMs });
+    new EventStore(h.db, { auditCollection: h.env.AUDIT_COLLECTION!, connectorsCollection: h.env.CONNECTORS_COLLECTION!, retentionDays: 90, leaseMs, timeoutMs: 5000, now: () => Date.now() + offsetMs });
   const forever = { remainingMs: () => 10_000 };
   const dbtAction = (jobId: string) => ({ actionId: `dbt-job-${jobId}`, kind: 'dbt' as const, target: jobId });
   const begin = (store: EventStore, eventId: string, deliveryId: string) =>
@@ -324,7 +272,7 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
     assert.equal(triggerRequests(dbt).length, 2);
 
     // After the lease the next claimant looks first, finds the run and adopts it.
-    const later = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger, now: () => Date.now() + 31_000 });
+    const later = createSyncEventProcessor(readProcessorConfig(h.env), { firestore: h.db, logger, now: () => Date.now() + 31_000 });
     await later(pubSubCloudEvent(event));
     assert.equal(triggerRequests(dbt).length, 2, 'no second run of either job');
     const record = await audit(event.id);
@@ -339,7 +287,7 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
   });
 
   it('fencing: a late delivery whose lease was taken over cannot settle (or undo) the new holder\'s outcome', async () => {
-    const eventId = `fenced-${suite}`;
+    const eventId = `fenced-${h.suite}`;
     const late = storeAt(-3_600_000, 1000);
     const lateBegun = await begin(late, eventId, 'late-delivery');
     const current = storeAt(0);
@@ -357,13 +305,13 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
   });
 
   it('documents shared between events (a job\'s state, a join) are read and written with the claims, race-safe', async () => {
-    const shared = { collection: `${env.AUDIT_COLLECTION}-jobs`, docId: 'job-301' };
+    const shared = { collection: `${h.env.AUDIT_COLLECTION}-jobs`, docId: 'job-301' };
     const count = (existing: Record<string, unknown> | undefined) => ({ events: ((existing?.events as number | undefined) ?? 0) + 1 });
     const stores = Array.from({ length: 6 }, () => storeAt(0));
     const begun = await Promise.all(
-      stores.map((store, i) => store.begin({ docId: `shared-${suite}-${i}`, deliveryId: `d${i}`, messageId: `m${i}`, planned: [dbtAction('301')], initial: () => ({}), also: [{ ...shared, update: count }], deadline: forever })),
+      stores.map((store, i) => store.begin({ docId: `shared-${h.suite}-${i}`, deliveryId: `d${i}`, messageId: `m${i}`, planned: [dbtAction('301')], initial: () => ({}), also: [{ ...shared, update: count }], deadline: forever })),
     );
-    const stored = (await db.collection(shared.collection).doc(shared.docId).get()).data();
+    const stored = (await h.db.collection(shared.collection).doc(shared.docId).get()).data();
     assert.equal(stored?.events, 6, 'every event counted once, none lost to a race');
     assert.deepEqual(begun.map((b) => b.also.get(`${shared.collection}/${shared.docId}`)?.events).sort(), [1, 2, 3, 4, 5, 6]);
   });
@@ -379,7 +327,7 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
     dbt.reset();
     await assert.rejects(processor()(pubSubCloudEvent(event)), /not done yet/);
     assert.equal(dbt.requests.length, 0, 'nothing sent before notBefore');
-    const afterWait = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger, now: () => Date.now() + 3_601_000 });
+    const afterWait = createSyncEventProcessor(readProcessorConfig(h.env), { firestore: h.db, logger, now: () => Date.now() + 3_601_000 });
     await afterWait(pubSubCloudEvent(event));
     assert.equal(triggerRequests(dbt).length, 1);
   });
@@ -403,7 +351,7 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
   it('a 450 KB failure reason is cut to fit: the event is recorded, alerted and acknowledged, never lost', async () => {
     const event = failedSync({ error: { message: `é${'x'.repeat(450_000)}` } });
     await processor()(pubSubCloudEvent(event));
-    const record = (await db.collection(env.AUDIT_COLLECTION!).doc(event.id).get()).data()!;
+    const record = (await h.db.collection(h.env.AUDIT_COLLECTION!).doc(event.id).get()).data()!;
     assert.equal(record.status, 'processed');
     const stored = (record.event as { error: { message: string } }).error.message;
     assert.ok(Buffer.byteLength(stored) <= 8_000 && stored.startsWith('éxxx') && stored.endsWith('…'), 'the reason is cut by bytes, marked');
@@ -441,12 +389,12 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
   });
 
   it('eight events of one connector at once: every one acted on; the connector document is best-effort and never holds them back', async () => {
-    env.ROUTING_CONFIG = JSON.stringify({ routes: ROUTING.routes.map((r) => (r.name === 'loud' ? { ...r, dbtJobs: [{ jobId: 301, onBusy: 'queue' }] } : r)) });
+    h.env.ROUTING_CONFIG = JSON.stringify({ routes: ROUTING.routes.map((r) => (r.name === 'loud' ? { ...r, dbtJobs: [{ jobId: 301, onBusy: 'queue' }] } : r)) });
     const events = Array.from({ length: 8 }, (_, i) => syncEvent({ connector: { id: 'loud', name: 'loud' }, occurredAt: `2026-05-22T00:0${i}:00Z` }));
     await Promise.all(events.map((event) => processor()(pubSubCloudEvent(event))));
     assert.equal(triggerRequests(dbt).length, 8);
     for (const event of events) assert.equal((await audit(event.id)).status, 'processed');
-    const connector = (await db.collection(env.CONNECTORS_COLLECTION!).doc('fivetran-loud').get()).data()!;
+    const connector = (await h.db.collection(h.env.CONNECTORS_COLLECTION!).doc('fivetran-loud').get()).data()!;
     const listed = (connector.recentEvents as unknown[]).length;
     const skipped = logLines.filter((line) => line.includes('connector document not updated') && events.some((e) => line.includes(e.id))).length;
     assert.equal(listed + skipped, 8, 'each event is listed, or its skip is logged');
@@ -483,7 +431,7 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
   });
 
   it('an unreachable Firestore makes the function throw and nothing is started', async () => {
-    const deadFirestore = makeFirestore(`127.0.0.1:${await freePort()}`);
+    const deadFirestore = emulatorFirestore(`127.0.0.1:${await freePort()}`);
     try {
       await assert.rejects(processor({ FIRESTORE_TIMEOUT_MS: '1500' }, deadFirestore)(pubSubCloudEvent(syncEvent())), (error: unknown) => {
         assert.ok(error instanceof TransientError, String(error));

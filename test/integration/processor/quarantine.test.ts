@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomInt, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { Firestore } from '@google-cloud/firestore';
 import { interpret } from '../../../functions/ingest/interpret.js';
-import { fakeDbtCloud } from '../../../functions/local/fake-dbt-cloud.js';
 import { deliveredMessages, fakeSlack } from '../../../functions/local/fake-slack.js';
-import type { RecordingServer } from '../../../functions/local/recording-server.js';
-import { readProcessorConfig } from '../../../functions/processor/config.js';
 import { TransientError } from '../../../functions/processor/errors.js';
-import { createSyncEventProcessor } from '../../../functions/processor/process-sync-event.js';
-import type { ActionRecord } from '../../../functions/processor/store/event-store.js';
 import { QUARANTINE_ALERTS_COLLECTION } from '../../../functions/processor/store/quarantine-alert-documents.js';
-import { createLogger } from '../../../functions/shared/logger.js';
 import type { SyncEvent } from '../../../functions/shared/sync-event.js';
-import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { processorHarness } from '../../support/processor-harness.js';
 import { pubSubCloudEvent } from '../../support/sync-event-fixtures.js';
 import { fixtureNames, fixtureText } from '../../support/webhook-fixtures.js';
 
@@ -48,62 +40,21 @@ function fivetranQuarantined(receivedAt: Date, field: 'connector_id' | 'created'
 
 describe('processSyncEvent: quarantined events and test notifications (Firestore emulator, loopback dbt Cloud and Slack)', function () {
   this.timeout(60_000);
-  let db: Firestore;
-  let dbt: RecordingServer;
-  let slack: RecordingServer;
-  let env: Record<string, string>;
-  let suite = 0;
-  const logLines: string[] = [];
-  const logger = createLogger(new Writable({ write(chunk: Buffer, _enc, done) { logLines.push(chunk.toString()); done(); } }));
-
-  before(async function () {
-    const host = await emulator('firestore', this);
-    const saved = process.env.FIRESTORE_EMULATOR_HOST;
-    process.env.FIRESTORE_EMULATOR_HOST = host;
-    db = new Firestore({ projectId: PROJECT_ID, ignoreUndefinedProperties: true });
-    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
-    else process.env.FIRESTORE_EMULATOR_HOST = saved;
-    dbt = fakeDbtCloud();
-    slack = fakeSlack();
-    await Promise.all([dbt.start(), slack.start()]);
-    // Warm the client (its first call looks for credentials), so that no test's deadline pays for it.
-    await db.collection('warm-up').doc('x').get();
-  });
-
-  after(async () => {
-    await Promise.all([dbt?.stop(), slack?.stop()]);
-    await db?.terminate();
-  });
-
-  beforeEach(() => {
-    dbt.reset();
-    slack.reset();
-    suite++;
-    env = {
-      ROUTING_CONFIG: JSON.stringify(ROUTING),
-      DBT_CLOUD_BASE_URL: dbt.url,
-      DBT_CLOUD_ACCOUNT_ID: '7',
-      DBT_CLOUD_API_TOKEN: 'dbtc_quarantine',
-      SLACK_WEBHOOK_URL: `${slack.url}${WEBHOOK_PATH}`,
-      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
-      AUDIT_COLLECTION: `q-events-${process.pid}-${suite}`,
-      CONNECTORS_COLLECTION: `q-connectors-${process.pid}-${suite}`,
+  const h = processorHarness({
+    routing: ROUTING,
+    token: 'dbtc_quarantine',
+    webhookPath: WEBHOOK_PATH,
+    prefix: 'q-',
+    env: {
       OUTBOUND_TIMEOUT_MS: '2000',
       OUTBOUND_BUDGET_MS: '8000',
       OUTBOUND_RETRY_MIN_DELAY_MS: '10',
       OUTBOUND_RETRY_MAX_DELAY_MS: '50',
       OUTBOUND_MAX_ATTEMPTS: '2',
       ACTION_LEASE_SECONDS: '30',
-    };
+    },
   });
-
-  const processor = (overrides: Record<string, string> = {}) => createSyncEventProcessor(readProcessorConfig({ ...env, ...overrides }), { firestore: db, logger });
-
-  async function audit(id: string): Promise<Record<string, unknown> & { actions: Record<string, ActionRecord> }> {
-    const snapshot = await db.collection(env.AUDIT_COLLECTION!).doc(id).get();
-    assert.ok(snapshot.exists, `no audit document ${id}`);
-    return snapshot.data() as Record<string, unknown> & { actions: Record<string, ActionRecord> };
-  }
+  const { dbt, slack, logs: logLines, processor, audit } = h;
 
   const alerts = () => deliveredMessages(slack).filter((m) => /postload could not interpret/.test(m.text));
 
@@ -128,7 +79,7 @@ describe('processSyncEvent: quarantined events and test notifications (Firestore
     assert.match(record.payloadJson as string, /"connector_id":42/);
     assert.equal(record.actions.slack?.sent, true);
 
-    const day = (await db.collection(QUARANTINE_ALERTS_COLLECTION).where('eventId', '==', event.id).get()).docs.map((d) => d.data());
+    const day = (await h.db.collection(QUARANTINE_ALERTS_COLLECTION).where('eventId', '==', event.id).get()).docs.map((d) => d.data());
     assert.equal(day.length, 1);
     assert.deepEqual([day[0]!.source, day[0]!.vendorEvent, day[0]!.code], ['fivetran', 'sync_end', 'schema_violation']);
   });
@@ -212,7 +163,7 @@ describe('processSyncEvent: quarantined events and test notifications (Firestore
       assert.equal(record.status, 'processed');
       assert.deepEqual(record.routes, ['all-airbyte']);
       assert.deepEqual(Object.keys(record.actions), ['slack']);
-      if (event.connector.id) assert.equal((await db.collection(env.CONNECTORS_COLLECTION!).doc(`airbyte-${event.connector.id}`).get()).exists, false, 'no made-up connector');
+      if (event.connector.id) assert.equal((await h.db.collection(h.env.CONNECTORS_COLLECTION!).doc(`airbyte-${event.connector.id}`).get()).exists, false, 'no made-up connector');
     });
   }
 
