@@ -1,4 +1,5 @@
 import { fullFormats } from 'ajv-formats/dist/formats.js';
+import { clip as clipText, cutHead, cutTail } from '../shared/text-cut.js';
 
 /**
  * How much of any vendor text the normalisers look at. Classification patterns run on
@@ -9,24 +10,17 @@ export const TEXT_SCAN_LIMIT = 8 * 1024;
 /** The longest error message a SyncEvent carries (Slack shows about 4,000 characters). */
 export const ERROR_MESSAGE_LIMIT = 2_000;
 
-/** The first `max` UTF-16 units of `text`, never ending inside a surrogate pair. */
+/** The first `max` UTF-16 units of `text` (a scan prefix by default), never ending inside a surrogate pair. */
 export function head(text: string, max: number = TEXT_SCAN_LIMIT): string {
-  if (text.length <= max) return text;
-  const end = isHighSurrogate(text.charCodeAt(max - 1)) ? max - 1 : max;
-  return text.slice(0, end);
+  return cutHead(text, max);
 }
 
 /** The last `max` units of `text` after an ellipsis, never starting inside a surrogate pair. */
-export function tail(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let start = text.length - (max - 1);
-  if (isLowSurrogate(text.charCodeAt(start))) start += 1;
-  return `…${text.slice(start)}`;
-}
+export const tail = cutTail;
 
-/** `text` cut to `max` units with an ellipsis when it was longer. */
+/** `text` cut to `max` units (an error message's limit by default) with an ellipsis when it was longer. */
 export function clip(text: string, max: number = ERROR_MESSAGE_LIMIT): string {
-  return text.length <= max ? text : `${head(text, max - 1)}…`;
+  return clipText(text, max);
 }
 
 const isDateTime = fullFormats['date-time'] as { validate: (value: string) => boolean };
@@ -38,12 +32,4 @@ const isDateTime = fullFormats['date-time'] as { validate: (value: string) => bo
  */
 export function dateTimeOrNull(value: unknown): string | null {
   return typeof value === 'string' && value.length <= 64 && isDateTime.validate(value) ? value : null;
-}
-
-function isHighSurrogate(code: number): boolean {
-  return code >= 0xd800 && code <= 0xdbff;
-}
-
-function isLowSurrogate(code: number): boolean {
-  return code >= 0xdc00 && code <= 0xdfff;
 }

@@ -1,5 +1,6 @@
 import type { SchemaProblem } from '../../shared/schemas.js';
 import type { SyncEvent } from '../../shared/sync-event.js';
+import { clip } from '../../shared/text-cut.js';
 import type { RunOrigin } from '../store/run-origin.js';
 
 /** A Slack incoming-webhook body: Block Kit blocks and the plain `text` fallback for notifications. */
@@ -236,8 +237,9 @@ export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** `text` within `max` characters, never cutting a surrogate pair in half (Slack refuses the JSON). */
 export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return clip(text, max);
 }
 
 export function formatBytes(bytes: number): string {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import type { DbtCloudWebhook } from '../../../../functions/generated/dbt-cloud-webhook.schema.js';
 import { normaliseDbtCloud } from '../../../../functions/ingest/dbt-cloud/normalise.js';
-import { escape, formatBytes, formatDuration, renderEventMessage, renderInvalidMessage, vendorName, type SlackMessage } from '../../../../functions/processor/clients/slack-message.js';
+import { escape, formatBytes, formatDuration, renderEventMessage, renderInvalidMessage, truncate, vendorName, type SlackMessage } from '../../../../functions/processor/clients/slack-message.js';
 import type { RunOrigin } from '../../../../functions/processor/store/run-origin.js';
 import { fixture } from '../../../support/webhook-fixtures.js';
 import { airbyteSucceeded, failedSync, schemaChanged, syncEvent } from '../../../support/sync-event-fixtures.js';
@@ -123,5 +124,21 @@ describe('processor/slack-message', () => {
     assert.match(blocks, /Database Error in model orders/);
     assert.ok(!blocks.includes(origin.eventId) && !message.text.includes(origin.eventId), 'the load is named by what people know, not by its event id');
     assert.ok(!blocks.includes('What postload did'));
+  });
+
+  // A lone surrogate makes the message invalid UTF-8, which Slack refuses (400 invalid_payload):
+  // a permanent failure caused by where a long vendor text happened to be cut.
+  it('truncates within the limit and never leaves half of a surrogate pair', () => {
+    assert.equal(truncate('short', 10), 'short');
+    assert.equal(truncate(`${'a'.repeat(8)}😀tail`, 10), `${'a'.repeat(8)}…`);
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.integer({ min: 2, max: 120 }), (text, max) => {
+        const cut = truncate(text, max);
+        assert.ok(cut.length <= max);
+        assert.doesNotMatch(cut, /\p{Cs}/u, JSON.stringify(cut)); // no lone surrogate
+        if (text.length <= max) assert.equal(cut, text);
+      }),
+      { seed: 20261129, numRuns: 500 },
+    );
   });
 });
