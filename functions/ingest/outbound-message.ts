@@ -1,7 +1,7 @@
-import { attributesOf, encodeSyncEvent, messageBytes, PUBSUB_MESSAGE_MAX_BYTES, type SyncEvent } from '../shared/sync-event.js';
+import { PUBSUB_MESSAGE_MAX_BYTES } from '../shared/sync-event.js';
 import { HttpError } from './http-error.js';
 import { interpret, quarantineOversized } from './interpret.js';
-import type { OutboundMessage } from './publisher.js';
+import { encodeMessage, type OutboundMessage } from './publisher.js';
 import type { Source } from './read-request.js';
 
 /**
@@ -13,19 +13,15 @@ import type { Source } from './read-request.js';
  */
 export function outboundMessage(source: Source, raw: Buffer, receivedAt: Date): OutboundMessage {
   const event = interpret(source, raw, receivedAt);
-  const message = encode(event);
+  const message = encodeMessage(event);
   if (fits(message)) return message;
-  const kept = event.type === 'quarantined' ? message : encode(quarantineOversized(source, raw, event.payload, receivedAt, PUBSUB_MESSAGE_MAX_BYTES));
+  const kept = event.type === 'quarantined' ? message : encodeMessage(quarantineOversized(source, raw, event.payload, receivedAt, PUBSUB_MESSAGE_MAX_BYTES));
   if (fits(kept)) return kept;
   throw new HttpError(413, 'event_too_large', `the event would exceed Pub/Sub's ${PUBSUB_MESSAGE_MAX_BYTES}-byte message limit`, {
     limitBytes: PUBSUB_MESSAGE_MAX_BYTES,
   });
 }
 
-function encode(event: SyncEvent): OutboundMessage {
-  return { event, data: encodeSyncEvent(event), attributes: attributesOf(event) };
-}
-
-function fits({ data, attributes }: OutboundMessage): boolean {
-  return messageBytes(data, attributes) <= PUBSUB_MESSAGE_MAX_BYTES;
+function fits({ bytes }: OutboundMessage): boolean {
+  return bytes <= PUBSUB_MESSAGE_MAX_BYTES;
 }

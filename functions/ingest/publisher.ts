@@ -1,5 +1,5 @@
 import { PubSub, type Topic } from '@google-cloud/pubsub';
-import { ATTRIBUTE_VALUE_MAX_BYTES, messageBytes, PUBSUB_MESSAGE_MAX_BYTES, type SyncEvent } from '../shared/sync-event.js';
+import { ATTRIBUTE_VALUE_MAX_BYTES, attributesOf, encodeSyncEvent, messageBytes, PUBSUB_MESSAGE_MAX_BYTES, type SyncEvent } from '../shared/sync-event.js';
 
 /** Pub/Sub did not confirm the message in time: the sender must retry. */
 export class PublishError extends Error {
@@ -22,6 +22,14 @@ export interface OutboundMessage {
   event: SyncEvent;
   data: Buffer;
   attributes: Record<string, string>;
+  /** Its size as Pub/Sub counts it (data plus attributes), computed once when it is built. */
+  bytes: number;
+}
+
+/** The message for an event: its size is measured here, once, for every later check. */
+export function encodeMessage(event: SyncEvent, attributes: Record<string, string> = attributesOf(event)): OutboundMessage {
+  const data = encodeSyncEvent(event);
+  return { event, data, attributes, bytes: messageBytes(data, attributes) };
 }
 
 export interface SyncEventPublisher {
@@ -37,14 +45,13 @@ const ATTRIBUTE_KEY_MAX_BYTES = 256;
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Why Pub/Sub would refuse this message (its documented limits), or undefined when it is storable. */
-export function unstorable({ data, attributes }: Pick<OutboundMessage, 'data' | 'attributes'>): string | undefined {
+export function unstorable({ attributes, bytes }: Pick<OutboundMessage, 'attributes' | 'bytes'>): string | undefined {
   const entries = Object.entries(attributes);
   if (entries.length > MAX_ATTRIBUTES) return `${entries.length} attributes, more than ${MAX_ATTRIBUTES}`;
   for (const [key, value] of entries) {
     if (key === '' || Buffer.byteLength(key) > ATTRIBUTE_KEY_MAX_BYTES || LONE_SURROGATE.test(key)) return `attribute key ${JSON.stringify(key.slice(0, 40))} is empty, too long or not UTF-8`;
     if (Buffer.byteLength(value) > ATTRIBUTE_VALUE_MAX_BYTES || LONE_SURROGATE.test(value)) return `attribute ${key} is over ${ATTRIBUTE_VALUE_MAX_BYTES} bytes or not UTF-8`;
   }
-  const bytes = messageBytes(data, attributes);
   return bytes > PUBSUB_MESSAGE_MAX_BYTES ? `${bytes} bytes, over ${PUBSUB_MESSAGE_MAX_BYTES}` : undefined;
 }
 
@@ -73,8 +80,9 @@ export class PubSubPublisher implements SyncEventPublisher {
     this.alone = client.topic(topicName, { batching: { maxMessages: 1 }, gaxOpts });
   }
 
-  publish({ event, data, attributes }: OutboundMessage): Promise<string> {
-    const problem = unstorable({ data, attributes });
+  publish(message: OutboundMessage): Promise<string> {
+    const { event, data, attributes } = message;
+    const problem = unstorable(message);
     if (problem) return Promise.reject(new InvalidMessageError(`not published, Pub/Sub would refuse it: ${problem}`));
     const unusual = event.type === 'quarantined' || data.length > ALONE_ABOVE_BYTES;
     // One promise per publish, settled by whichever comes first, the confirmation or the

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { InvalidMessageError, PubSubPublisher, unstorable, type OutboundMessage } from '../../../functions/ingest/publisher.js';
+import { encodeMessage, InvalidMessageError, PubSubPublisher, unstorable } from '../../../functions/ingest/publisher.js';
 import { validator } from '../../../functions/shared/schemas.js';
-import { attributesOf, encodeSyncEvent, type SyncEvent } from '../../../functions/shared/sync-event.js';
+import { attributesOf, type SyncEvent } from '../../../functions/shared/sync-event.js';
 import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
 import { EmulatorPubSub } from '../../support/pubsub-emulator.js';
 import { syncEvent } from '../../support/sync-event-fixtures.js';
@@ -24,7 +24,7 @@ describe('PubSubPublisher isolation (Pub/Sub emulator)', function () {
     delete process.env.PUBSUB_EMULATOR_HOST;
   });
 
-  const message = (event: SyncEvent, attributes = attributesOf(event)): OutboundMessage => ({ event, data: encodeSyncEvent(event), attributes });
+  const message = encodeMessage;
 
   it('knows Pub/Sub\'s limits', () => {
     const ok = message(syncEvent());
@@ -32,7 +32,7 @@ describe('PubSubPublisher isolation (Pub/Sub emulator)', function () {
     assert.match(unstorable({ ...ok, attributes: { a: 'x'.repeat(1025) } }) ?? '', /over 1024 bytes/);
     assert.match(unstorable({ ...ok, attributes: { ['k'.repeat(257)]: 'v' } }) ?? '', /key/);
     assert.match(unstorable({ ...ok, attributes: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, 'v'])) }) ?? '', /101 attributes/);
-    assert.match(unstorable({ ...ok, data: Buffer.alloc(10_000_001) }) ?? '', /over 10000000/);
+    assert.match(unstorable(encodeMessage(syncEvent({ payload: { big: 'x'.repeat(10_000_001) } }))) ?? '', /over 10000000/);
   });
 
   it('a message Pub/Sub refuses fails alone: the messages batched with it are still stored', async () => {
