@@ -1,4 +1,4 @@
-import { secretSetting, type Secret } from '../shared/secrets.js';
+import { secretSetting, SHORT_SECRET_CHARS, type Secret } from '../shared/secrets.js';
 import { integer, optionalString, projectId } from '../shared/settings.js';
 import type { Source } from './read-request.js';
 import { SourceRanges } from './source-ranges.js';
@@ -40,8 +40,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
   const project = projectId(env);
   const secretOptions = {
     ttlMs: integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, { min: 0, max: 86_400 }) * 1000,
-    // Shorter is guessable enough to warn about: nothing rate-limits guesses at a token.
-    warnShorterThan: 32,
+    warnShorterThan: SHORT_SECRET_CHARS,
     ...(project ? { projectId: project } : {}),
   };
   const ranges: Partial<Record<string, SourceRanges>> = {};

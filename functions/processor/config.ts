@@ -1,4 +1,4 @@
-import { Secret, secretSetting } from '../shared/secrets.js';
+import { Secret, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
 import { ConfigError, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
 import type { RetryPolicy } from './clients/http-retry.js';
 import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
@@ -57,11 +57,12 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     throw new ConfigError('ACTION_LEASE_SECONDS', `must be longer than OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms), or a delivery still working could lose its claim`);
   }
 
+  const secrets = secretOptions(project);
   return {
     projectId: project,
     routing,
-    dbt: namesDbtJobs(routing) ? readDbtCloud(env, project) : undefined,
-    slackWebhooks: readSlackWebhooks(env, routing, project),
+    dbt: namesDbtJobs(routing) ? readDbtCloud(env, secrets) : undefined,
+    slackWebhooks: readSlackWebhooks(env, routing, secrets),
     auditCollection: optionalString(env, 'AUDIT_COLLECTION') ?? 'syncEvents',
     connectorsCollection: optionalString(env, 'CONNECTORS_COLLECTION') ?? 'connectors',
     jobStateCollection: optionalString(env, 'JOB_STATE_COLLECTION') ?? JOB_STATE_COLLECTION,
@@ -81,11 +82,16 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
   };
 }
 
-function readDbtCloud(env: Env, project: string | undefined): DbtCloudSettings {
+/** The options of every processor secret: warned about when short, as the ingest function's are. */
+function secretOptions(project: string | undefined): SecretOptions {
+  return { warnShorterThan: SHORT_SECRET_CHARS, ...(project ? { projectId: project } : {}) };
+}
+
+function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
   const hint = 'the routing file names dbt Cloud jobs';
   const accountId = requiredString(env, 'DBT_CLOUD_ACCOUNT_ID', `${hint}; set it to the number in your dbt Cloud URLs (/deploy/ACCOUNT/...)`);
   if (!/^\d+$/.test(accountId)) throw new ConfigError('DBT_CLOUD_ACCOUNT_ID', `must be a number, got "${accountId}"`);
-  const token = secretSetting(env, 'DBT_CLOUD_API_TOKEN', { projectId: project });
+  const token = secretSetting(env, 'DBT_CLOUD_API_TOKEN', options);
   if (!token.configured) {
     throw new ConfigError('DBT_CLOUD_API_TOKEN', `is not set; ${hint}: set it to a service token or to an sm:// Secret Manager reference`);
   }
@@ -109,16 +115,16 @@ function baseUrl(raw: string): string {
  * The webhooks the routing file refers to. A webhook some route notifies must be set;
  * one only alerts could go to is used when set.
  */
-function readSlackWebhooks(env: Env, routing: LoadedRouting, project: string | undefined): Map<string, Secret> {
+function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions): Map<string, Secret> {
   const required = notifyingWebhooks(routing);
   const webhooks = new Map<string, Secret>();
   for (const reference of allWebhooks(routing)) {
     const secret =
       reference === DEFAULT_WEBHOOK
-        ? secretSetting(env, 'SLACK_WEBHOOK_URL', { projectId: project })
+        ? secretSetting(env, 'SLACK_WEBHOOK_URL', options)
         : reference.startsWith('env:')
-          ? secretSetting(env, reference.slice('env:'.length), { projectId: project })
-          : new Secret(`routing webhook ${reference}`, reference, { projectId: project });
+          ? secretSetting(env, reference.slice('env:'.length), options)
+          : new Secret(`routing webhook ${reference}`, reference, options);
     if (secret.configured) webhooks.set(reference, secret);
     else if (required.has(reference)) {
       throw new ConfigError(

@@ -56,6 +56,12 @@ export interface SecretOptions {
   now?: () => number;
 }
 
+/**
+ * Both functions warn about secrets shorter than this: a webhook secret or token this short
+ * is guessable (nothing rate-limits guesses), an API token or webhook URL this short is a placeholder.
+ */
+export const SHORT_SECRET_CHARS = 32;
+
 /** The gRPC codes by which Secret Manager says "these values are not yours to use". */
 const AUTHORITATIVE_CODES = new Set([5 /* NOT_FOUND */, 7 /* PERMISSION_DENIED */, 9 /* FAILED_PRECONDITION */]);
 const FIRST_BACKOFF_MS = 1_000;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readProcessorConfig } from '../../../functions/processor/config.js';
+import sinon from 'sinon';
+import { logger } from '../../../functions/shared/logger.js';
 import { ConfigError } from '../../../functions/shared/settings.js';
 
 const withDbt = JSON.stringify({ routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1 }] }] });
@@ -9,7 +11,7 @@ const silent = JSON.stringify({ slack: { notify: [] }, routes: [] });
 const full = {
   ROUTING_CONFIG: withDbt,
   DBT_CLOUD_ACCOUNT_ID: '42',
-  DBT_CLOUD_API_TOKEN: 'dbtc_x',
+  DBT_CLOUD_API_TOKEN: 'dbtc_x0123456789abcdef0123456789abcdef',
   SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X',
 };
 
@@ -75,7 +77,24 @@ describe('processor/config', () => {
   it('never puts a secret into a configuration error', () => {
     assert.throws(
       () => readProcessorConfig({ ...full, DBT_CLOUD_ACCOUNT_ID: 'x' }),
-      (error: Error) => !error.message.includes('dbtc_x') && !error.message.includes('hooks.slack.com'),
+      (error: Error) => !error.message.includes(full.DBT_CLOUD_API_TOKEN) && !error.message.includes('hooks.slack.com'),
     );
+  });
+
+  it('warns about short secrets as the ingest function does, naming the setting, never the value', () => {
+    const warn = sinon.stub(logger, 'warn');
+    try {
+      const long = 'x'.repeat(32);
+      readProcessorConfig({ ...full, DBT_CLOUD_API_TOKEN: long, SLACK_WEBHOOK_URL: `https://hooks.slack.com/services/T/B/${long}` });
+      sinon.assert.notCalled(warn);
+      readProcessorConfig({ ...full, DBT_CLOUD_API_TOKEN: 'dbtc_short', SLACK_WEBHOOK_URL: 'https://h/s' });
+      const lines = warn.getCalls().map((call) => String(call.args[1]));
+      assert.equal(lines.length, 2, lines.join('\n'));
+      assert.match(lines[0]!, /^DBT_CLOUD_API_TOKEN is shorter than 32 characters/);
+      assert.match(lines[1]!, /^SLACK_WEBHOOK_URL is shorter than 32 characters/);
+      for (const call of warn.getCalls()) assert.ok(!JSON.stringify(call.args).includes('dbtc_short') && !JSON.stringify(call.args).includes('https://h/s'));
+    } finally {
+      warn.restore();
+    }
   });
 });
