@@ -1,9 +1,20 @@
 import { mulberry32 } from './fake-dbt-cloud.js';
-import { RecordingServer, type Reply } from './recording-server.js';
+import { RecordingServer, type RecordedRequest, type Reply } from './recording-server.js';
+
+// Slack's limits on one message (wire-formats.md, last table; a header's 150 characters
+// from Block Kit's reference, api.slack.com/reference/block-kit/blocks#header).
+const TEXT_MAX_CHARS = 40_000;
+const BLOCKS_MAX = 50;
+const SECTION_TEXT_MAX_CHARS = 3000;
+const HEADER_TEXT_MAX_CHARS = 150;
+const WEBHOOK_PATH = /^\/services\/[^/]+\/[^/]+\/[^/]+$/;
 
 /**
- * A stand-in for a Slack incoming webhook: records each message and answers 200 `ok`, as
- * Slack does (api.slack.com/messaging/webhooks). Script its documented errors with
+ * A stand-in for a Slack incoming webhook, answering as wire-formats.md ("Slack incoming
+ * webhooks") and api.slack.com/messaging/webhooks say Slack does: 200 `ok` for a message it
+ * posts; plain-text errors otherwise, 400 `invalid_payload` for a body that is not a
+ * message or breaks Slack's limits, 404 `no_service` for a URL that is no webhook
+ * (not /services/T…/B…/…). It records each request. Script Slack's other documented errors with
  * `script()`, e.g. `{ status: 410, body: 'channel_is_archived' }` or
  * `{ status: 429, headers: { 'retry-after': '1' } }`; for chaos tests, `chaos` answers a
  * seeded share of messages with one of `faults` (a message answered so is not delivered).
@@ -12,9 +23,26 @@ export function fakeSlack(options: { chaos?: { seed: number; rate: number; fault
   const random = mulberry32(options.chaos?.seed ?? 1);
   return new RecordingServer('Slack', (request) => {
     if (request.method !== 'POST') return { status: 405, body: 'invalid_method' };
+    if (!WEBHOOK_PATH.test(request.url)) return { status: 404, body: 'no_service' };
+    if (!isPostable(request)) return { status: 400, body: 'invalid_payload' };
     const chaos = options.chaos;
     if (chaos && random() < chaos.rate) return chaos.faults[Math.floor(random() * chaos.faults.length)]!;
     return { status: 200, body: 'ok' };
+  });
+}
+
+/** A JSON message with a text or blocks, within Slack's limits. */
+function isPostable({ json }: RecordedRequest): boolean {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return false;
+  const { text, blocks } = json as { text?: unknown; blocks?: unknown };
+  if (text !== undefined && (typeof text !== 'string' || text.length > TEXT_MAX_CHARS)) return false;
+  if (blocks === undefined) return typeof text === 'string' && text.length > 0;
+  if (!Array.isArray(blocks) || blocks.length > BLOCKS_MAX) return false;
+  return blocks.every((block: { type?: unknown; text?: { text?: unknown } } | null) => {
+    const blockText = block?.text?.text;
+    if (block?.type === 'section' && typeof blockText === 'string') return blockText.length <= SECTION_TEXT_MAX_CHARS;
+    if (block?.type === 'header') return typeof blockText === 'string' && blockText.length <= HEADER_TEXT_MAX_CHARS;
+    return true;
   });
 }
 

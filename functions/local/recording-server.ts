@@ -24,6 +24,9 @@ export type Responder = (request: RecordedRequest, server: RecordingServer) => R
  * A real HTTP server on 127.0.0.1 that records every request and answers from a script:
  * the stand-in for dbt Cloud and Slack in tests and in `npm start`. `script()` queues
  * replies (429 with Retry-After, 5xx, 4xx, 'hang') that are used before the default.
+ * The vendors' shapes live in the responders (fake-dbt-cloud.ts, fake-slack.ts, each
+ * citing wire-formats.md); here only the transport: a string body goes out as text/plain,
+ * as Slack's answers do, an object as JSON, as dbt Cloud's do.
  */
 export class RecordingServer {
   readonly requests: RecordedRequest[] = [];

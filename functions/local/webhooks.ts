@@ -1,6 +1,10 @@
 import { signDbtCloudPayload } from '../ingest/dbt-cloud/signature.js';
 import { signFivetranPayload } from '../ingest/fivetran/signature.js';
 
+// Requests as each vendor sends them to postload (wire-formats.md: "Fivetran webhooks",
+// "Airbyte webhook notifications", "dbt Cloud outbound webhooks"); the signatures are made
+// by the same functions that check them, which the vendor fixtures' tests pin down.
+
 /** Posts a body to the Fivetran endpoint signed as Fivetran signs it (X-Fivetran-Signature-256). */
 export function postFivetran(url: string, body: string, secret: string): Promise<Response> {
   return fetch(url, {
