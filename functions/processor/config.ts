@@ -1,5 +1,5 @@
 import { Secret, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
-import { ConfigError, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
+import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
 import type { RetryPolicy } from './clients/http-retry.js';
 import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
 import { JOB_STATE_COLLECTION } from './planning/job-state.js';
@@ -63,10 +63,10 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     routing,
     dbt: namesDbtJobs(routing) ? readDbtCloud(env, secrets) : undefined,
     slackWebhooks: readSlackWebhooks(env, routing, secrets),
-    auditCollection: optionalString(env, 'AUDIT_COLLECTION') ?? 'syncEvents',
-    connectorsCollection: optionalString(env, 'CONNECTORS_COLLECTION') ?? 'connectors',
-    jobStateCollection: optionalString(env, 'JOB_STATE_COLLECTION') ?? JOB_STATE_COLLECTION,
-    joinsCollection: optionalString(env, 'JOINS_COLLECTION') ?? JOIN_STATE_COLLECTION,
+    auditCollection: firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'),
+    connectorsCollection: firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'),
+    jobStateCollection: firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION),
+    joinsCollection: firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION),
     retentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 }),
     retry: {
       callTimeoutMs: integer(env, 'OUTBOUND_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),

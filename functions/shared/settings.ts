@@ -41,3 +41,16 @@ export function integer(
 export function projectId(env: Env): string | undefined {
   return optionalString(env, 'GOOGLE_CLOUD_PROJECT') ?? optionalString(env, 'GCLOUD_PROJECT');
 }
+
+/**
+ * A Firestore collection or document id from a setting (Firestore's rules, wire-formats.md's
+ * limits table: at most 1,500 bytes, no '/', not '.' or '..', not '__…__'). Checked at
+ * start-up: Firestore would refuse it on every event, and each would be redelivered.
+ */
+export function firestoreId(env: Env, name: string, fallback: string): string {
+  const value = optionalString(env, name) ?? fallback;
+  if (value.includes('/') || value === '.' || value === '..' || /^__.*__$/s.test(value) || Buffer.byteLength(value) > 1500 || /\p{Cs}/u.test(value)) {
+    throw new ConfigError(name, `is not a Firestore collection id: at most 1,500 bytes, no "/", not "." or "..", not "__…__"`);
+  }
+  return value;
+}
