@@ -89,6 +89,8 @@ describe('processor/routing', () => {
   describe('loading and validation', () => {
     const bad: Array<[string, unknown, string]> = [
       ['a job id that is not a number', { routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 'abc' }] }] }, '/routes/0/dbtJobs/0/jobId'],
+      ['a job id too long to be one (it names a Firestore document, dbtJobState/job-<id>)', { routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: '1'.repeat(21) }] }] }, '/routes/0/dbtJobs/0/jobId'],
+      ['a job id above JavaScript\'s exact integers (1e21 would print as "1e+21")', { routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1e21 }] }] }, '/routes/0/dbtJobs/0/jobId'],
       ['an unknown event type', { routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1, on: ['sync.done'] }] }] }, '/routes/0/dbtJobs/0/on/0'],
       ['an empty match', { routes: [{ name: 'a', match: {} }] }, '/routes/0/match'],
       ['an invalid regex', { routes: [{ name: 'a', match: { connectorId: { regex: '(' } } }] }, '/routes/0/match/connectorId/regex'],
