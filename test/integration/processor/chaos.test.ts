@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { freePort } from '../../../functions/local/emulators.js';
 import { fakeDbtCloud, mulberry32, type FakeDbtCloud } from '../../../functions/local/fake-dbt-cloud.js';
@@ -12,6 +12,7 @@ import { pollUntil } from '../../../functions/local/poll.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
 import { attributesOf, encodeSyncEvent, type SyncEvent } from '../../../functions/shared/sync-event.js';
 import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { emulatorFirestore, standInEnv } from '../../support/processor-harness.js';
 import { failedSync, syncEvent } from '../../support/sync-event-fixtures.js';
 
 // Exactly-once under faults, through the real push path: Pub/Sub emulator → push
@@ -49,11 +50,7 @@ describe(`chaos: ${EVENTS} events with vendor duplicates and faulty dbt Cloud an
       port: await freePort(),
       env: {
         ROUTING_CONFIG: routing,
-        DBT_CLOUD_BASE_URL: dbt.url,
-        DBT_CLOUD_ACCOUNT_ID: '5',
-        DBT_CLOUD_API_TOKEN: 'dbtc_chaos',
-        SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/chaos`,
-        GOOGLE_CLOUD_PROJECT: PROJECT_ID,
+        ...standInEnv(dbt, slack, { token: 'dbtc_chaos', webhookPath: '/services/T/B/chaos' }),
         FIRESTORE_EMULATOR_HOST: firestoreHost,
         AUDIT_COLLECTION: collection,
         CONNECTORS_COLLECTION: `chaos-connectors-${process.pid}`,
@@ -67,11 +64,7 @@ describe(`chaos: ${EVENTS} events with vendor duplicates and faulty dbt Cloud an
         LOG_LEVEL: 'warn',
       },
     });
-    const saved = process.env.FIRESTORE_EMULATOR_HOST;
-    process.env.FIRESTORE_EMULATOR_HOST = firestoreHost;
-    db = new Firestore({ projectId: PROJECT_ID });
-    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
-    else process.env.FIRESTORE_EMULATOR_HOST = saved;
+    db = emulatorFirestore(firestoreHost);
     pubsub = new PubSub({ projectId: PROJECT_ID, apiEndpoint: pubsubHost, emulatorMode: true });
   });
 

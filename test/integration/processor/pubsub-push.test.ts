@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { freePort } from '../../../functions/local/emulators.js';
 import { startFunction, type FunctionProcess } from '../../../functions/local/function-process.js';
@@ -12,6 +12,7 @@ import { fakeSlack } from '../../../functions/local/fake-slack.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
 import { attributesOf, encodeSyncEvent } from '../../../functions/shared/sync-event.js';
 import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
+import { emulatorFirestore, standInEnv } from '../../support/processor-harness.js';
 import { failedSync, syncEvent } from '../../support/sync-event-fixtures.js';
 
 /** The built package served by the Functions Framework, as Cloud Functions runs it. */
@@ -39,11 +40,7 @@ describe('processSyncEvent served by the Functions Framework behind a Pub/Sub em
     dbt = fakeDbtCloud();
     slack = fakeSlack();
     await Promise.all([dbt.start(), slack.start()]);
-    const saved = process.env.FIRESTORE_EMULATOR_HOST;
-    process.env.FIRESTORE_EMULATOR_HOST = firestoreHost;
-    db = new Firestore({ projectId: PROJECT_ID });
-    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
-    else process.env.FIRESTORE_EMULATOR_HOST = saved;
+    db = emulatorFirestore(firestoreHost);
   });
 
   after(async () => {
@@ -58,11 +55,7 @@ describe('processSyncEvent served by the Functions Framework behind a Pub/Sub em
     const collection = `syncEvents-push-${process.pid}`;
     served = await serveProcessor({
       ROUTING_CONFIG: routingFile,
-      DBT_CLOUD_BASE_URL: dbt.url,
-      DBT_CLOUD_ACCOUNT_ID: '9',
-      DBT_CLOUD_API_TOKEN: 'dbtc_push_token',
-      SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/pushsecret`,
-      GOOGLE_CLOUD_PROJECT: PROJECT_ID,
+      ...standInEnv(dbt, slack, { token: 'dbtc_push_token', webhookPath: '/services/T/B/pushsecret' }),
       FIRESTORE_EMULATOR_HOST: firestoreHost,
       AUDIT_COLLECTION: collection,
       CONNECTORS_COLLECTION: `connectors-push-${process.pid}`,
@@ -78,7 +71,7 @@ describe('processSyncEvent served by the Functions Framework behind a Pub/Sub em
     for (const event of [success, failure]) await topic.publishMessage({ data: encodeSyncEvent(event), attributes: attributesOf(event) });
 
     const triggers = await eventually('a dbt Cloud trigger', async () => (triggerRequests(dbt).length ? triggerRequests(dbt) : undefined));
-    assert.equal(triggers[0]?.url, '/api/v2/accounts/9/jobs/555/run/');
+    assert.equal(triggers[0]?.url, '/api/v2/accounts/7/jobs/555/run/');
     assert.equal(triggers[0]?.headers.authorization, 'Token dbtc_push_token');
     assert.match((triggers[0]?.json as { cause: string }).cause, new RegExp(`\\[event ${success.id}\\]$`));
     const alerts = await slack.waitFor(1, { timeoutMs: 30_000 });
