@@ -1,6 +1,5 @@
 import type { JoinSlack } from '../../generated/routing-config.schema.js';
-import type { SyncEvent } from '../../shared/sync-event.js';
-import { escape, type SlackMessage } from '../clients/slack-message.js';
+import { escape, vendorName, type SlackMessage } from '../clients/slack-message.js';
 import type { JoinFiring, UpstreamFailure } from './join-state.js';
 import type { RunStatus, TrackedRun } from './job-state.js';
 
@@ -25,7 +24,7 @@ export function joinFiredMessage(joinName: string, firing: JoinFiring, run: Join
   const did = runPhrase(run);
   const headline = `${joinName}: all ${upstreams.length} upstream${upstreams.length === 1 ? '' : 's'} in, ${did}`;
   const lines = upstreams.map(
-    ([name, s]) => `• ${name} (${vendorLabel(s.source)}, ${s.connector}) succeeded at ${clock(s.occurredAt, firedAt)}`,
+    ([name, s]) => `• ${name} (${vendorName(s.source)}, ${s.connector}) succeeded at ${clock(s.occurredAt, firedAt)}`,
   );
   const linked = run.href && run.runId !== undefined ? runPhrase(run, `<${run.href}|run ${run.runId}>`) : escape(did);
   return {
@@ -41,7 +40,7 @@ export function joinFiredMessage(joinName: string, firing: JoinFiring, run: Join
 /** "finance mart is waiting: billing (Airbyte) failed at 09:40 UTC — connection refused". */
 export function joinWaitingLine(joinName: string, upstream: string, failure: UpstreamFailure, now: Date): string {
   const reason = failure.message ? ` — ${firstLine(failure.message)}` : '';
-  return `${joinName} is waiting: ${upstream} (${vendorLabel(failure.source)}) failed at ${clock(failure.occurredAt, now)}${reason}`;
+  return `${joinName} is waiting: ${upstream} (${vendorName(failure.source)}) failed at ${clock(failure.occurredAt, now)}${reason}`;
 }
 
 /** The alert for the first failure of an upstream's streak. */
@@ -64,17 +63,6 @@ export function coalescedLine(jobId: string, run: Pick<TrackedRun, 'id' | 'statu
 /** "dbt job 123: skipped, run 456 is running". */
 export function skippedLine(jobId: string, runId: number, status: RunStatus): string {
   return `dbt job ${jobId}: skipped, run ${runId} is ${status}`;
-}
-
-export function vendorLabel(source: SyncEvent['source']): string {
-  switch (source) {
-    case 'fivetran':
-      return 'Fivetran';
-    case 'airbyte':
-      return 'Airbyte';
-    default:
-      return 'dbt Cloud';
-  }
 }
 
 /** HH:MM UTC, with the date when it is not the reference's day. */
