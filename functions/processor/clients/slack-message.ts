@@ -102,7 +102,7 @@ export function renderInvalidMessage(messageId: string, problems: SchemaProblem[
   const lines = problems.slice(0, 10).map((p) => `• \`${escape(p.field || '(root)')}\` ${escape(p.message)}`);
   const headline = ':warning: postload dropped a message that is not a valid SyncEvent';
   return {
-    text: `postload dropped Pub/Sub message ${messageId}: not a valid SyncEvent (${problems.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ')})`.slice(0, 3000),
+    text: truncate(`postload dropped Pub/Sub message ${messageId}: not a valid SyncEvent (${problems.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ')})`, 3000),
     blocks: [
       header(headline),
       section(truncate(`Pub/Sub message \`${escape(messageId)}\` was acknowledged without action:\n${lines.join('\n')}`, SECTION_LIMIT)),

@@ -1,5 +1,5 @@
 import type { JoinSlack } from '../../generated/routing-config.schema.js';
-import { escape, vendorName, type SlackMessage } from '../clients/slack-message.js';
+import { escape, header, section, truncate, vendorName, type SlackMessage } from '../clients/slack-message.js';
 import type { JoinFiring, UpstreamFailure } from './join-state.js';
 import type { RunStatus, TrackedRun } from './job-state.js';
 
@@ -28,9 +28,9 @@ export function joinFiredMessage(joinName: string, firing: JoinFiring, run: Join
   );
   const linked = run.href && run.runId !== undefined ? runPhrase(run, `<${run.href}|run ${run.runId}>`) : escape(did);
   return {
-    text: escape(`${headline}: ${upstreams.map(([name, s]) => `${name} at ${clock(s.occurredAt, firedAt)}`).join(', ')}`).slice(0, SECTION_LIMIT),
+    text: truncate(escape(`${headline}: ${upstreams.map(([name, s]) => `${name} at ${clock(s.occurredAt, firedAt)}`).join(', ')}`), SECTION_LIMIT),
     blocks: [
-      { type: 'header', text: { type: 'plain_text', text: `:link: ${joinName}: all upstreams in`.slice(0, 150), emoji: true } },
+      header(`:link: ${joinName}: all upstreams in`),
       section(`${escape(`${joinName}: round ${firing.round}, `)}${linked}\n${escape(lines.join('\n'))}`),
       context(`postload join \`${escape(joinName)}\` · completed by event \`${firing.eventId}\` at ${clock(firing.firedAt, firedAt)}`),
     ],
@@ -47,7 +47,7 @@ export function joinWaitingLine(joinName: string, upstream: string, failure: Ups
 export function joinWaitingMessage(joinName: string, upstream: string, failure: UpstreamFailure, now: Date): SlackMessage {
   const line = joinWaitingLine(joinName, upstream, failure, now);
   return {
-    text: escape(line).slice(0, SECTION_LIMIT),
+    text: truncate(escape(line), SECTION_LIMIT),
     blocks: [
       section(`:hourglass_flowing_sand: ${escape(line)}`),
       context(`postload join \`${escape(joinName)}\` keeps its other upstreams and starts when ${escape(upstream)} succeeds again · event \`${failure.eventId}\``),
@@ -87,11 +87,7 @@ function runPhrase(run: JoinRunReport, runText = run.runId !== undefined ? `run 
 
 function firstLine(text: string): string {
   const line = text.split('\n', 1)[0] ?? '';
-  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
-}
-
-function section(text: string): Record<string, unknown> {
-  return { type: 'section', text: { type: 'mrkdwn', text: text.length > SECTION_LIMIT ? `${text.slice(0, SECTION_LIMIT - 1)}…` : text } };
+  return truncate(line, 300);
 }
 
 function context(text: string): Record<string, unknown> {

@@ -43,6 +43,21 @@ describe('processor/planning/join-messages', () => {
     assert.match(JSON.stringify(message.blocks), /&lt;!channel&gt; refused/);
   });
 
+  // Vendor text is cut to fit Slack's limits; a cut inside a surrogate pair would leave
+  // invalid UTF-8, which Slack refuses (400 invalid_payload) for good.
+  it('long vendor text is cut without leaving half of a surrogate pair', () => {
+    const strings = (value: unknown): string[] =>
+      typeof value === 'string' ? [value] : value && typeof value === 'object' ? Object.values(value).flatMap(strings) : [];
+    // Both parities, so some cut lands between the two halves of a pair.
+    for (const prefix of ['x', 'xy']) {
+      const emoji = `${prefix}${'😀'.repeat(2_000)}`;
+      const waiting = joinWaitingMessage('finance mart', 'billing', { ...failure, message: emoji }, NOW);
+      const upstreams = { ...firing.upstreams, billing: { ...firing.upstreams.billing!, connector: emoji } };
+      const fired = joinFiredMessage('finance mart', { ...firing, upstreams }, { jobId: '42', outcome: 'triggered', runId: 1 });
+      for (const text of strings([waiting, fired])) assert.doesNotMatch(text, /\p{Cs}/u, 'a lone surrogate');
+    }
+  });
+
   it('the firing message lists every upstream with its vendor and time, the date when it is not today', () => {
     const message = joinFiredMessage('finance mart', firing, { jobId: '42', outcome: 'triggered', runId: 4711, href: 'https://cloud.getdbt.com/deploy/1/projects/2/runs/4711' });
     assert.equal(
