@@ -1,4 +1,5 @@
 import type { SyncEvent } from '../../shared/sync-event.js';
+import { cutHead } from '../../shared/text-cut.js';
 import type { DbtCloudSettings } from '../config.js';
 import { PermanentError } from '../errors.js';
 import { RetryableRequestError, sendOnce, withinDeadline, withRetries, type AttemptRecord, type CallOptions, type Deadline, type FetchLike, type RetryPolicy } from './http-retry.js';
@@ -232,7 +233,7 @@ function parseJson(text: string): unknown {
 function userMessage(text: string): string {
   const body = parseJson(text) as { status?: { user_message?: unknown; developer_message?: unknown } } | undefined;
   const message = body?.status?.user_message ?? body?.status?.developer_message;
-  return typeof message === 'string' ? message.slice(0, 300) : '';
+  return typeof message === 'string' ? cutHead(message, 300) : '';
 }
 
 function capitalise(value: string): string {

@@ -1,5 +1,6 @@
 import nodeFetch from 'node-fetch';
 import pRetry from 'p-retry';
+import { cutHead } from '../../shared/text-cut.js';
 import { classifyHttpStatus, TransientError, type FailedSystem } from '../errors.js';
 
 /** The outbound retry policy shared by dbt Cloud and Slack calls. */
@@ -188,6 +189,6 @@ function networkReason(error: unknown): string {
 }
 
 function snippet(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+  const line = cutHead(text.replace(/\s+/g, ' ').trim(), 200);
   return line ? ` ${line}` : '';
 }

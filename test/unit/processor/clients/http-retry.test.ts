@@ -108,6 +108,19 @@ describe('processor/http-retry', () => {
     assert.equal(calls.length, policy.maxAttempts);
   });
 
+  // The error text is recorded and may reach Slack: a cut inside a surrogate pair would
+  // leave invalid UTF-8 there.
+  it('quotes the start of an error body without cutting a surrogate pair in half', async () => {
+    for (const prefix of ['x', 'xy']) {
+      const body = `${prefix}${'😀'.repeat(200)}`;
+      const { fetch } = scripted(...Array.from({ length: policy.maxAttempts }, () => reply(500, {}, body)));
+      const done = send(request, { system: 'dbt Cloud', label: 'dbt Cloud job 7', policy, deadline: deadlineIn(60_000), fetch });
+      const outcome = assert.rejects(done, (error: unknown) => error instanceof RetryableRequestError && error.message.includes(prefix) && !/\p{Cs}/u.test(error.message));
+      await clock.tickAsync(10_000);
+      await outcome;
+    }
+  });
+
   it('stops retrying when the budget runs out, however many attempts are left', async () => {
     sinon.stub(Math, 'random').returns(0);
     const { fetch, calls } = scripted(reply(503), reply(503), reply(503), reply(503));
