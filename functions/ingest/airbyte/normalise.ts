@@ -150,10 +150,10 @@ function between(text: string, start: string, end: string): string | null {
 }
 
 function summary(text: string, isTest: boolean): string {
-  const line = linkLabels(head(text, 2_000).split('\n', 1)[0]!).slice(0, 500);
+  const line = head(linkLabels(head(text, 2_000).split('\n', 1)[0]!), 500);
   // The Test button's sync tests carry a realistic legacy text: the summary says it is a test.
   const saysTest = line.startsWith('[') || /^(?:hello world! ?)?this is a test\b/i.test(line);
-  return isTest && !saysTest ? `Test notification: ${line}`.slice(0, 500) : line;
+  return isTest && !saysTest ? head(`Test notification: ${line}`, 500) : line;
 }
 
 function duration(data: SyncData | undefined, startedAt: string | null, finishedAt: string | null): number | null {

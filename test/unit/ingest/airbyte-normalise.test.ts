@@ -126,6 +126,15 @@ describe('normalising Airbyte webhooks', () => {
     assert.ok((event.error?.message ?? '').length <= ERROR_MESSAGE_LIMIT);
   });
 
+  // The summary reaches Slack: a cut inside a surrogate pair would be invalid UTF-8 there.
+  it('cuts a long summary line without leaving half of a surrogate pair', () => {
+    for (const prefix of ['x', 'xy']) {
+      const event = normaliseAirbyte({ text: `${prefix}${'😀'.repeat(600)}` }, RECEIVED);
+      assert.ok(event.summary && event.summary.length <= 500 && event.summary.startsWith(prefix));
+      assert.doesNotMatch(event.summary, /\p{Cs}/u);
+    }
+  });
+
   describe('event id', () => {
     it('is stable for a re-sent sync notification', () => {
       const payload = fixture<AirbyteWebhook>('airbyte', 'sync-failed');
