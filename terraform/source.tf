@@ -1,6 +1,7 @@
 # The deployed source: an allow-list of what the deploy build reads, so a stray file in the
 # working tree (.env, a credentials JSON, coverage output) is never uploaded. Cloud
-# Functions runs `npm ci` and `npm run gcp-build` (json2ts + tsc into dist/) on Cloud Build;
+# Functions runs `npm ci` and `npm run gcp-build` (json2ts, tsc into dist/, then esbuild into
+# dist/bundle/, package.json's main) on Cloud Build;
 # at run time the code reads the schemas next to dist/.
 #
 # The package.json in the archive is the repository's, trimmed to what building needs.
@@ -27,7 +28,7 @@ locals {
 
   package_manifest       = jsondecode(file("${local.package_root}/package.json"))
   build_scripts          = ["build", "gcp-build", "gen:types"]
-  build_dev_dependencies = ["@types/node", "json-schema-to-typescript", "typescript"]
+  build_dev_dependencies = ["@types/node", "esbuild", "json-schema-to-typescript", "typescript"]
 
   deploy_package_json = jsonencode(merge(local.package_manifest, {
     scripts         = { for name, command in local.package_manifest.scripts : name => command if contains(local.build_scripts, name) }

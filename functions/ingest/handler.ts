@@ -1,5 +1,6 @@
 import type { HttpFunction, Request } from '@google-cloud/functions-framework';
 import type { Logger } from 'pino';
+import { answerJson } from '../shared/json-response.js';
 import { traceFields } from '../shared/logger.js';
 import type { IngestConfig } from './config.js';
 import { HttpError } from './http-error.js';
@@ -46,18 +47,18 @@ export function createIngestHandler({ config, publisher, logger, now = () => new
       } catch (error) {
         if (!(error instanceof PublishError)) throw error;
         logger.error({ ...where, ...context, err: error, status: 503 }, 'webhook not stored: publishing failed, the sender must retry');
-        res.status(503).set('retry-after', '10').json({ error: 'publish_failed', message: 'the event could not be stored; retry later', id: event.id });
+        answerJson(res, 503, { error: 'publish_failed', message: 'the event could not be stored; retry later', id: event.id }, { 'retry-after': '10' });
         return;
       }
       const problems = event.quarantine?.problems;
       const outcome = { ...context, messageId, status: 202, latencyMs: Date.now() - receivedAt.getTime() };
       if (problems) {
         logger.warn({ ...where, ...outcome, problems }, 'webhook quarantined: authenticated but not understood, published as type quarantined');
-        res.status(202).json({ id: event.id, type: event.type, quarantined: true, message: 'stored, but postload could not interpret it', problems });
+        answerJson(res, 202, { id: event.id, type: event.type, quarantined: true, message: 'stored, but postload could not interpret it', problems });
         return;
       }
       logger.info({ ...where, ...outcome }, 'webhook published');
-      res.status(202).json({ id: event.id, type: event.type });
+      answerJson(res, 202, { id: event.id, type: event.type });
     } catch (error) {
       refuse(error, req, res, logger, { ...where, source });
     }
@@ -67,13 +68,13 @@ export function createIngestHandler({ config, publisher, logger, now = () => new
 function refuse(error: unknown, req: Request, res: Parameters<HttpFunction>[1], log: Logger, where: Record<string, unknown>): void {
   if (!(error instanceof HttpError)) {
     log.error({ ...where, err: error, status: 500 }, 'webhook failed unexpectedly');
-    res.status(500).json({ error: 'internal', message: 'unexpected error; retry later' });
+    answerJson(res, 500, { error: 'internal', message: 'unexpected error; retry later' });
     return;
   }
   const fields = { ...where, status: error.status, error: error.code, method: req.method, ...error.logFields };
   if (error.status >= 500) log.error({ ...fields, cause: describeCause(error.cause) }, error.message);
   else log.warn(fields, `webhook refused: ${error.message}`);
-  res.status(error.status).set(error.headers).json(error.body());
+  answerJson(res, error.status, error.body(), error.headers);
 }
 
 function describeCause(cause: unknown): string | undefined {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
+import { answerJson } from './json-response.js';
 import { logger } from './logger.js';
 
 type Middleware = (req: IncomingMessage & { body?: unknown }, res: ServerResponse, next: (error?: unknown) => void) => void;
@@ -101,7 +102,5 @@ function answerUnhandled(req: IncomingMessage, res: ServerResponse, error: unkno
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ error: code, message });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
-  res.end(body);
+  answerJson(res, status, { error: code, message }, { connection: 'close' });
 }

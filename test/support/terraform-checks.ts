@@ -566,15 +566,23 @@ export function checkSourceArchive(config: TerraformConfig, root: string): strin
 
 /**
  * Every devDependency the deploy build installs must be a tool the build scripts run (its
- * bin is named in them) or type definitions tsconfig.json asks for (compilerOptions.types).
+ * bin is named in them), a library a build step imports (functions/build/), or type
+ * definitions tsconfig.json asks for (compilerOptions.types).
  */
 function leanBuildProblems(packageJson: Record<string, unknown>, root: string): string[] {
   const problems: string[] = [];
   const scripts = Object.values((packageJson.scripts ?? {}) as Record<string, string>).join(' ');
   const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { compilerOptions?: { types?: string[] } };
   const types = new Set(tsconfig.compilerOptions?.types ?? []);
+  const buildSteps = join(root, 'functions/build');
+  const imported = new Set(
+    readdirSync(buildSteps)
+      .filter((name) => name.endsWith('.ts'))
+      .flatMap((name) => [...readFileSync(join(buildSteps, name), 'utf8').matchAll(/^import\b[^;]*?\bfrom\s*'([^'.][^']*)'/gm)].map((m) => m[1]!)),
+  );
   for (const name of Object.keys((packageJson.devDependencies ?? {}) as Record<string, string>)) {
     if (name.startsWith('@types/') && types.has(name.slice('@types/'.length))) continue;
+    if (imported.has(name)) continue;
     const manifest = join(root, 'node_modules', name, 'package.json');
     const bin = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { bin?: string | Record<string, string> }).bin : undefined;
     const bins = typeof bin === 'string' ? [name.split('/').pop()!] : Object.keys(bin ?? {});

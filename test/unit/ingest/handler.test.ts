@@ -168,8 +168,11 @@ describe('ingestWebhook over HTTP (stub publisher)', () => {
     it(`${c.name} → ${c.status}`, async () => {
       const response = await fetch(served.base + c.path, { method: c.method ?? 'POST', headers: c.headers ?? {}, ...(c.body === undefined ? {} : { body: c.body }) });
       assert.equal(response.status, c.status);
-      assert.match(response.headers.get('content-type') ?? '', /application\/json/);
-      const body = (await response.json()) as Record<string, unknown>;
+      // Every answer, refusals included, is JSON with its exact length declared.
+      assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');
+      const text = await response.text();
+      assert.equal(Number(response.headers.get('content-length')), Buffer.byteLength(text));
+      const body = JSON.parse(text) as Record<string, unknown>;
       const publish = served.publisher.publish as sinon.SinonStub;
       if (c.status === 202) {
         sinon.assert.calledOnce(publish);

@@ -44,12 +44,14 @@ describe('the deployed source (a copy of exactly the archive, built as Cloud Bui
   it('installs with npm ci and builds with npm run gcp-build', async () => {
     await run(npm, ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: copy, maxBuffer: 16 * 1024 * 1024 });
     await run(npm, ['run', 'gcp-build'], { cwd: copy, maxBuffer: 16 * 1024 * 1024 });
-    // The entry module and every handler module it imports on demand.
-    const entry = join(copy, 'dist/index.js');
-    assert.ok(existsSync(entry), 'dist/index.js is built');
-    const handlers = [...readFileSync(entry, 'utf8').matchAll(/import\('(\.\/[^']+)'\)/g)].map((m) => m[1]!);
-    assert.ok(handlers.length >= 2, 'dist/index.js loads each function\'s handler');
-    for (const handler of handlers) assert.ok(existsSync(join(copy, 'dist', handler)), `dist/${handler} is built`);
+    // The entry module Cloud Functions loads (package.json's main, the bundle) and every
+    // handler module it imports on demand.
+    const main = source.packageJson.main as string;
+    const entry = join(copy, main);
+    assert.ok(existsSync(entry), `${main} is built`);
+    const handlers = [...readFileSync(entry, 'utf8').matchAll(/import\(\s*["'](\.\/[^"']+)["']\s*\)/g)].map((m) => m[1]!);
+    assert.ok(handlers.length >= 2, `${main} loads each function's handler`);
+    for (const handler of handlers) assert.ok(existsSync(join(dirname(entry), handler)), `${handler} is built beside ${main}`);
     for (const tool of TEST_TOOLING) {
       assert.ok(!existsSync(join(copy, 'node_modules', tool)), `the deploy build installs no ${tool}`);
     }
@@ -60,15 +62,17 @@ describe('the deployed source (a copy of exactly the archive, built as Cloud Bui
   // After the build the buildpack keeps only `dependencies` for the runtime image: every
   // package the built code imports must be one of them.
   it('runs on dependencies alone: every package dist/ imports resolves after pruning the devDependencies', async () => {
-    assert.ok(existsSync(join(copy, 'dist/index.js')), 'built by the previous test');
+    assert.ok(existsSync(join(copy, source.packageJson.main as string)), 'built by the previous test');
     await run(npm, ['prune', '--omit=dev', '--no-audit', '--no-fund'], { cwd: copy, maxBuffer: 16 * 1024 * 1024 });
     const specifiers = new Set<string>();
     for (const name of readdirSync(join(copy, 'dist'), { recursive: true, encoding: 'utf8' })) {
-      if (!name.endsWith('.js')) continue;
+      // dist/build/ holds the build steps, which run before the prune, never at run time.
+      if (!name.endsWith('.js') || name.startsWith('build/')) continue;
       const code = readFileSync(join(copy, 'dist', name), 'utf8');
-      // Import and export statements start a line in tsc's output; a string that happens to
-      // contain "from '" (an Airbyte template, say) is not an import.
-      for (const m of code.matchAll(/^(?:import|export)\b[^\n]*?\bfrom\s*'([^'.][^']*)'|\bimport\(\s*'([^'.][^']*)'\)/gm)) {
+      // Import and export statements start a line in tsc's and esbuild's output (esbuild's span
+      // lines, up to the semicolon); a string that happens to contain "from '" (an Airbyte
+      // template, say) is not an import.
+      for (const m of code.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*["']([^"'.][^"']*)["']|\bimport\(\s*["']([^"'.][^"']*)["']\)/gm)) {
         const specifier = (m[1] ?? m[2])!;
         if (!specifier.startsWith('node:')) specifiers.add(specifier);
       }
