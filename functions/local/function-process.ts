@@ -33,6 +33,8 @@ export interface StartFunctionOptions {
   /** Called with each line the function prints (its JSON logs). */
   onLine?: (line: string) => void;
   readyTimeoutMs?: number;
+  /** How often to try the port until it listens (the bench's cold starts poll finely, so the figure is not rounded up to the step). */
+  readyPollMs?: number;
 }
 
 /**
@@ -40,7 +42,7 @@ export interface StartFunctionOptions {
  * own process group, exactly as Cloud Functions runs it: FUNCTION_TARGET picks the target
  * and `main` in package.json the code (so `npm run build` must have run).
  */
-export async function startFunction({ target, port, source, execArgv = [], env, onLine, readyTimeoutMs = 30_000 }: StartFunctionOptions): Promise<FunctionProcess> {
+export async function startFunction({ target, port, source, execArgv = [], env, onLine, readyTimeoutMs = 30_000, readyPollMs = 100 }: StartFunctionOptions): Promise<FunctionProcess> {
   const child = spawn(process.execPath, [...execArgv, FRAMEWORK_MAIN, `--port=${port}`, ...(source ? [`--source=${source}`] : [])], {
     cwd: PACKAGE_ROOT,
     detached: true,
@@ -74,7 +76,7 @@ export async function startFunction({ target, port, source, execArgv = [], env, 
         await stop();
         throw new Error(`${target} did not listen on ${port} within ${readyTimeoutMs} ms:\n${output}`);
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, readyPollMs));
     }
   }
   const waitForOutput = async (pattern: RegExp, timeoutMs = 5000) => {

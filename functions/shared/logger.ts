@@ -24,7 +24,7 @@ export const REDACTED_PATHS = [
   '*.authorization',
 ];
 
-export function createLogger(destination?: pino.DestinationStream): Logger {
+export function createLogger(destination?: pino.DestinationStream, { redact = true }: { redact?: boolean } = {}): Logger {
   return pino(
     {
       level: process.env.LOG_LEVEL ?? 'info',
@@ -34,7 +34,7 @@ export function createLogger(destination?: pino.DestinationStream): Logger {
       formatters: {
         level: (label) => ({ severity: SEVERITY[label] ?? 'DEFAULT' }),
       },
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      ...(redact ? { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } } : {}),
     },
     destination,
   );
@@ -61,9 +61,17 @@ const LOG_FLUSH_MS = 100;
  * exits (pino.destination with sync: false registers that), and the Functions Framework
  * exits through process.exit on SIGTERM; a SIGKILL loses at most the last LOG_FLUSH_MS.
  */
-export const logger = createLogger(
-  pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS, maxLength: LOG_BUFFER_MAX_BYTES }),
-);
+const stdout = pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS, maxLength: LOG_BUFFER_MAX_BYTES });
+export const logger = createLogger(stdout);
+
+/**
+ * The same output without redaction, for the one line logged for every accepted webhook,
+ * whose fields are strings and numbers the handler computed itself. Redaction's wildcard
+ * paths (`*.token`: every object field searched, the line cloned) cost about 6 µs a line,
+ * twice the rest of it. Anything that can hold outside data (a request, a config, an error,
+ * a payload's problems) goes through `logger`.
+ */
+export const fixedFieldsLogger = createLogger(stdout, { redact: false });
 
 /**
  * Log fields that tie a line to the request's trace in Cloud Trace, from

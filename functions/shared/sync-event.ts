@@ -83,8 +83,8 @@ export function decodeSyncEvent(data: Buffer | string): SyncEvent {
 
 /** Well-formed UTF-8 of at most maxBytes, cut before a character that would not fit. */
 export function storable(value: string, maxBytes = ATTRIBUTE_VALUE_MAX_BYTES): string {
-  // With the u flag a surrogate pair is one character; only lone halves match \p{Cs}.
-  const text = value.replace(/\p{Cs}/gu, '\uFFFD');
+  // Lone surrogate halves (not UTF-8) become U+FFFD; pairs are kept.
+  const text = value.toWellFormed();
   if (Buffer.byteLength(text) <= maxBytes) return text;
   // TextEncoder writes whole characters only: it stops before one that would overflow.
   const room = new Uint8Array(maxBytes);

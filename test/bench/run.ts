@@ -20,14 +20,19 @@ import { readProc } from './proc.js';
 // and load rounds alternate between the two (the CPU is shared, so conditions drift) and
 // the figures are medians. The load rounds also run the bare handler publishing a message of
 // postload's size and attributes, to tell the cost of the message from the cost of the
-// checks. Then the processor's part (processor.ts). Writes
-// bench-results/latest.json. Bounded: BENCH_ROUNDS (3) load rounds of BENCH_DURATION_SECONDS
-// (8) each per function, BENCH_CONNECTIONS (32), BENCH_COLD_STARTS (5) per function.
+// checks. Before the measured rounds each function serves BENCH_WARMUP_SECONDS (10) of the
+// same load: V8 needs thousands of calls to optimise a handler, and the emulator's JVM its
+// own JIT warm-up, so a short warm-up penalised whichever function ran first (postload
+// measured 0.73× in a first round and 0.88–0.93× in the next seven of one run). Then the
+// processor's part (processor.ts). Writes bench-results/latest.json. Bounded: BENCH_ROUNDS
+// (6) load rounds of BENCH_DURATION_SECONDS (5) each per function, BENCH_CONNECTIONS (32),
+// BENCH_COLD_STARTS (5) per function.
 // BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every function process (one per
 // cold start, one for the load rounds) into dir/postload and dir/bare.
 
-const ROUNDS = integer(process.env, 'BENCH_ROUNDS', 3, { min: 1, max: 20 });
-const DURATION = integer(process.env, 'BENCH_DURATION_SECONDS', 8, { min: 1, max: 120 });
+const ROUNDS = integer(process.env, 'BENCH_ROUNDS', 6, { min: 1, max: 20 });
+const DURATION = integer(process.env, 'BENCH_DURATION_SECONDS', 5, { min: 1, max: 120 });
+const WARMUP = integer(process.env, 'BENCH_WARMUP_SECONDS', 10, { min: 1, max: 120 });
 const CONNECTIONS = integer(process.env, 'BENCH_CONNECTIONS', 32, { min: 1, max: 200 });
 const COLD_STARTS = integer(process.env, 'BENCH_COLD_STARTS', 5, { min: 1, max: 20 });
 const PROJECT = 'postload-bench';
@@ -74,12 +79,12 @@ function env(pubsubHost: string): Record<string, string> {
   };
 }
 
-async function start(name: LoadName, pubsubHost: string): Promise<FunctionProcess> {
+async function start(name: LoadName, pubsubHost: string, readyPollMs?: number): Promise<FunctionProcess> {
   const port = await freePort();
   const execArgv = CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}/${name}`] : [];
   const bare = name === 'postload' ? {} : { source: BARE_SOURCE };
   const shaped = name === 'shaped' ? { BARE_MESSAGE: 'sync-event-shaped' } : {};
-  return startFunction({ target: 'ingestWebhook', port, env: { ...env(pubsubHost), ...shaped }, execArgv, ...bare });
+  return startFunction({ target: 'ingestWebhook', port, env: { ...env(pubsubHost), ...shaped }, execArgv, ...bare, ...(readyPollMs ? { readyPollMs } : {}) });
 }
 
 async function post(url: string, i: number): Promise<number> {
@@ -101,7 +106,9 @@ interface ColdStart {
 /** Spawn → TCP listening → first 202 (the first publish included), then RSS once idle. */
 async function coldStart(name: Name, pubsubHost: string, run: number): Promise<ColdStart> {
   const started = performance.now();
-  const fn = await start(name, pubsubHost);
+  // Polled every 5 ms: the usual 100 ms step would round each start up by up to 100 ms, more
+  // than the difference being measured.
+  const fn = await start(name, pubsubHost, 5);
   try {
     const listening = performance.now();
     let status = 0;
@@ -166,7 +173,7 @@ interface Round {
 async function main(): Promise<void> {
   console.log(
     `postload bench: ingestWebhook beside a bare publish handler on one Pub/Sub emulator, loopback only ` +
-      `(${CONNECTIONS} connections, ${ROUNDS} alternated rounds of ${DURATION} s each, ${COLD_STARTS} cold starts each)`,
+      `(${CONNECTIONS} connections, ${WARMUP} s warm-up, then ${ROUNDS} alternated rounds of ${DURATION} s each; ${COLD_STARTS} cold starts each)`,
   );
   const machine = {
     cpus: cpus().length,
@@ -189,7 +196,7 @@ async function main(): Promise<void> {
   let forged: Result;
   let peak: Record<LoadName, number>;
   try {
-    for (const name of LOAD_NAMES) await load(fns[name], { signed: true, duration: 2 }); // warm-up, not reported
+    for (const name of LOAD_NAMES) await load(fns[name], { signed: true, duration: WARMUP }); // not reported
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? LOAD_NAMES : [...LOAD_NAMES].reverse();
       for (const [position, name] of order.entries()) {
@@ -270,6 +277,13 @@ async function main(): Promise<void> {
     `\nReference: the bare handler publishing a message of postload's size and attributes: ${shaped.requestsPerSecond.toFixed(0)} req/s, ` +
       `CPU ${shaped.cpuMsPerRequest.toFixed(2)} ms/request, p99 ${ms(shaped.p99Ms)}; postload / it: throughput ${vsShaped.throughput}×, CPU ${vsShaped.cpuPerRequest}×, p99 ${vsShaped.p99}×`,
   );
+  // Each round's postload / bare, the two measured one after the other: drift on the shared
+  // machine moves both, so the paired ratio is steadier than the ratio of the medians.
+  const paired = pairedRatios(rounds.postload, rounds.bare);
+  console.log(
+    `\nPaired rounds (postload / bare within each round; median, range): ` +
+      `throughput ${spread(paired.throughput)}, p99 ${spread(paired.p99)}, CPU per request ${spread(paired.cpuPerRequest)}`,
+  );
   console.log(`\npostload, bad signature → 401: ${forged.requests.average.toFixed(0)} req/s, p99 ${ms(forged.latency.p99)} (${answers(forged)})`);
   console.log(`\n${machine.cpus} CPUs (${machine.model}), ${machine.memoryGiB} GiB, node ${machine.node}, load average at start ${machine.loadAverageAtStart.join(' ')}`);
 
@@ -281,12 +295,21 @@ async function main(): Promise<void> {
     commit: gitCommit(),
     machine,
     settings: { rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, coldStarts: COLD_STARTS },
-    ingest: { medians: both, ratios, bareWithPostloadShapedMessage: { medians: shaped, postloadOverIt: vsShaped }, rounds, coldStarts: colds, forgedSignature: { requestsPerSecond: forged.requests.average, p99Ms: forged.latency.p99, answers: answers(forged) } },
+    ingest: { medians: both, ratios, pairedRoundRatios: paired, bareWithPostloadShapedMessage: { medians: shaped, postloadOverIt: vsShaped }, rounds, coldStarts: colds, forgedSignature: { requestsPerSecond: forged.requests.average, p99Ms: forged.latency.p99, answers: answers(forged) } },
     pipeline,
   };
   mkdirSync(new URL('.', RESULTS), { recursive: true });
   writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote ${fileURLToPath(RESULTS)}`);
+}
+
+function pairedRatios(postload: Round[], bare: Round[]): Record<'throughput' | 'p99' | 'cpuPerRequest', number[]> {
+  const each = (of: (r: Round) => number) => postload.map((p, i) => Number((of(p) / of(bare[i]!)).toFixed(3)));
+  return { throughput: each((r) => r.requestsPerSecond), p99: each((r) => r.p99Ms), cpuPerRequest: each((r) => r.cpuMsPerRequest) };
+}
+
+function spread(values: number[]): string {
+  return `${median(values).toFixed(2)}× (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}×)`;
 }
 
 function gitCommit(): string | null {

@@ -47,7 +47,8 @@ async function serve(overrides: Partial<IngestConfig> = {}, publish?: sinon.Sino
     ...overrides,
   };
   const name = `ingestUnderTest${serial++}`;
-  functions.http(name, createIngestHandler({ config, publisher, logger: createLogger(sink) }));
+  // Wired as functions/ingest/index.ts does: the accepted-webhook line unredacted, the rest redacted.
+  functions.http(name, createIngestHandler({ config, publisher, logger: createLogger(sink), acceptedLogger: createLogger(sink, { redact: false }) }));
   installBodyParsing();
   readBodiesWith(createBodyReader(config));
   const server: Server = getTestServer(name);
@@ -217,6 +218,12 @@ describe('ingestWebhook log lines', () => {
       assert.equal(line.type, 'sync.succeeded');
       assert.equal(line.connectorId, 'assimilate_seem');
       assert.equal(line['logging.googleapis.com/trace'], `projects/postload-test/traces/${trace}`);
+      // This line skips redaction (shared/logger.ts fixedFieldsLogger), which is safe only while
+      // it carries nothing but these fields, computed by the handler.
+      assert.deepEqual(Object.keys(line).sort(), [
+        'connectorId', 'eventId', 'latencyMs', 'logging.googleapis.com/spanId', 'logging.googleapis.com/trace',
+        'message', 'messageId', 'path', 'severity', 'source', 'status', 'time', 'type',
+      ]);
     } finally {
       await served.close();
     }

@@ -33,7 +33,7 @@ describe('logger', () => {
   it('writes Cloud Logging JSON (severity, message) and redacts credential fields', () => {
     const lines: Array<Record<string, unknown>> = [];
     const log = createLogger(new Writable({ write(chunk: Buffer, _e, done) { lines.push(JSON.parse(chunk.toString())); done(); } }));
-    log.warn({ token: 'abc', headers: { authorization: 'Bearer abc' }, eventId: 'e1' }, 'refused');
+    log.warn({ token: 'abc', headers: { authorization: 'Bearer abc' }, config: { secret: 'abc' }, eventId: 'e1' }, 'refused');
     assert.equal(lines.length, 1);
     assert.equal(lines[0]!.severity, 'WARNING');
     assert.equal(lines[0]!.message, 'refused');
