@@ -109,7 +109,10 @@ function checkContentHeaders(req: Request): void {
   if (encoding && encoding !== 'identity') {
     throw new HttpError(415, 'unsupported_encoding', `Content-Encoding ${encoding.slice(0, 32)} is not accepted; send the body uncompressed`, {}, CLOSE);
   }
-  const [type = '', ...parameters] = (req.headers['content-type'] ?? '').split(';');
+  const contentType = req.headers['content-type'] ?? '';
+  // What the vendors send, accepted without taking the header apart.
+  if (contentType === 'application/json' || contentType === 'application/json; charset=utf-8') return;
+  const [type = '', ...parameters] = contentType.split(';');
   const mediaType = type.trim().toLowerCase();
   if (!(mediaType === 'application/json' || mediaType.endsWith('+json'))) {
     throw new HttpError(415, 'unsupported_media_type', `expected Content-Type application/json, got ${mediaType.slice(0, 64) || 'none'}`, {}, CLOSE);
