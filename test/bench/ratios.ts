@@ -37,7 +37,9 @@ export function compare(postload: Figures, bare: Figures): Record<'throughput' |
   };
 }
 
-/** The median (the upper one of an even count): robust to one round disturbed by other work. */
+/** The median (the mean of the middle two of an even count): robust to a round disturbed by other work. */
 export function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }

@@ -25,12 +25,12 @@ import { readProc } from './proc.js';
 // own JIT warm-up, so a short warm-up penalised whichever function ran first (postload
 // measured 0.73× in a first round and 0.88–0.93× in the next seven of one run). Then the
 // processor's part (processor.ts). Writes bench-results/latest.json. Bounded: BENCH_ROUNDS
-// (6) load rounds of BENCH_DURATION_SECONDS (5) each per function, BENCH_CONNECTIONS (32),
+// (8) load rounds of BENCH_DURATION_SECONDS (5) each per function, BENCH_CONNECTIONS (32),
 // BENCH_COLD_STARTS (5) per function.
 // BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every function process (one per
 // cold start, one for the load rounds) into dir/postload and dir/bare.
 
-const ROUNDS = integer(process.env, 'BENCH_ROUNDS', 6, { min: 1, max: 20 });
+const ROUNDS = integer(process.env, 'BENCH_ROUNDS', 8, { min: 1, max: 20 });
 const DURATION = integer(process.env, 'BENCH_DURATION_SECONDS', 5, { min: 1, max: 120 });
 const WARMUP = integer(process.env, 'BENCH_WARMUP_SECONDS', 10, { min: 1, max: 120 });
 const CONNECTIONS = integer(process.env, 'BENCH_CONNECTIONS', 32, { min: 1, max: 200 });
