@@ -217,9 +217,11 @@ async function main(): Promise<void> {
         });
       }
     }
+    // Peaks read here, after the same warm-up and rounds for each function: the forged round
+    // below is postload's alone.
+    peak = { postload: readProc(fns.postload.child.pid!).peakRss, bare: readProc(fns.bare.child.pid!).peakRss, shaped: readProc(fns.shaped.child.pid!).peakRss };
     forged = await load(fns.postload, { signed: false, duration: Math.max(1, Math.ceil(DURATION / 2)) });
   } finally {
-    peak = { postload: readProc(fns.postload.child.pid!).peakRss, bare: readProc(fns.bare.child.pid!).peakRss, shaped: readProc(fns.shaped.child.pid!).peakRss };
     await Promise.all([fns.postload.stop(), fns.bare.stop(), fns.shaped.stop()]);
   }
 

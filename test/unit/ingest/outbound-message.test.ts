@@ -28,6 +28,15 @@ describe('making a message storable', () => {
     );
   });
 
+  it('encodes each event into a buffer of its own, not a slice of the shared pool a long-lived message would pin', () => {
+    for (const name of fixtureNames('fivetran').slice(0, 3)) {
+      const { data, event } = outboundMessage('fivetran', Buffer.from(fixtureText('fivetran', name)), receivedAt);
+      assert.equal(data.byteOffset, 0);
+      assert.equal(data.buffer.byteLength, data.length);
+      assert.deepEqual(JSON.parse(data.toString('utf8')), JSON.parse(JSON.stringify(event)));
+    }
+  });
+
   it('never cuts a character in half', () => {
     assert.equal(storable('ab😀', 5), 'ab', 'the 4-byte emoji would not fit whole');
     assert.equal(storable('éé', 3), 'é');
