@@ -67,7 +67,7 @@ export const logger = createLogger(stdout);
 /**
  * The same output without redaction, for the one line logged for every accepted webhook,
  * whose fields are strings and numbers the handler computed itself. Redaction's wildcard
- * paths (`*.token`: every object field searched, the line cloned) cost about 6 µs a line,
+ * paths (`*.token`: every field searched, the objects on the way copied) cost about 6 µs a line,
  * twice the rest of it. Anything that can hold outside data (a request, a config, an error,
  * a payload's problems) goes through `logger`.
  */
