@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
 import { signFivetranPayload } from '../../functions/ingest/fivetran/signature.js';
 import { table } from '../../functions/local/console-output.js';
@@ -27,6 +28,7 @@ import { readProc } from './proc.js';
 // processor's part (processor.ts). Writes bench-results/latest.json. Bounded: BENCH_ROUNDS
 // (8) load rounds of BENCH_DURATION_SECONDS (5) each per function, BENCH_CONNECTIONS (32),
 // BENCH_COLD_STARTS (5) per function.
+// BENCH_RESULTS=path writes the results there instead (test/integration/bench/run.test.ts).
 // BENCH_CPU_PROFILE_DIR=dir writes a V8 CPU profile of every function process (one per
 // cold start, one for the load rounds) into dir/postload and dir/bare.
 
@@ -41,7 +43,8 @@ const TOPIC = 'sync-events';
 /** When set, both functions write V8 CPU profiles there (--cpu-prof), to see where the time goes. */
 const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
 const BARE_SOURCE = fileURLToPath(new URL('./bare-handler/', import.meta.url));
-const RESULTS = new URL('../../bench-results/latest.json', import.meta.url);
+/** Where the results go: BENCH_RESULTS (a path) or the committed bench-results/latest.json. */
+const RESULTS = process.env.BENCH_RESULTS ? pathToFileURL(resolve(process.env.BENCH_RESULTS)) : new URL('../../bench-results/latest.json', import.meta.url);
 
 type Name = 'postload' | 'bare';
 const NAMES: Name[] = ['postload', 'bare'];

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+// `npm run bench` at its smallest (one round of one second, one cold start each): the
+// comparison runs end to end and writes every figure the README's table is made of. Speed is
+// measured by the bench itself, never asserted here.
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+describe('npm run bench (smallest settings)', function () {
+  this.timeout(240_000);
+
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'postload-bench-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('measures postload and the bare handler side by side and writes the results', async () => {
+    const results = join(dir, 'results.json');
+    const env = { ...process.env, BENCH_ROUNDS: '1', BENCH_DURATION_SECONDS: '1', BENCH_WARMUP_SECONDS: '1', BENCH_COLD_STARTS: '1', BENCH_CONNECTIONS: '4', BENCH_RESULTS: results };
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/bench/run.ts'], { cwd: ROOT, env, maxBuffer: 64 * 1024 * 1024 });
+    assert.match(stdout, /Ingest side by side/);
+    const written = JSON.parse(readFileSync(results, 'utf8')) as {
+      ingest: { medians: Record<'postload' | 'bare', Record<string, number>>; ratios: Record<string, { ratio: number; met?: boolean }>; pairedRoundRatios: Record<string, number[]>; forgedSignature: { answers: string } };
+      pipeline: { firestoreRpcs: Record<string, number>; webhookToDbtTrigger: { samples: number }; emulatorPublishToPush: { samples: number } };
+    };
+    for (const name of ['postload', 'bare'] as const) {
+      for (const figure of ['requestsPerSecond', 'p99Ms', 'first202Ms', 'cpuMsPerRequest', 'rssIdleBytes', 'rssPeakBytes']) {
+        assert.ok(written.ingest.medians[name][figure]! > 0, `${name} ${figure}: ${written.ingest.medians[name][figure]}`);
+      }
+    }
+    for (const goal of ['throughput', 'p99', 'coldStart', 'peakMemory']) assert.equal(typeof written.ingest.ratios[goal]!.met, 'boolean', goal);
+    assert.deepEqual(Object.values(written.ingest.pairedRoundRatios).map((ratios) => ratios.length), [1, 1, 1]);
+    // Every load request was answered 202 (the bench fails itself otherwise); forged ones 401.
+    assert.match(written.ingest.forgedSignature.answers, /^401×\d+$/);
+    // The processor's part: RPCs counted on the wire, both latency paths sampled.
+    assert.ok(Object.keys(written.pipeline.firestoreRpcs).length >= 4);
+    assert.ok(written.pipeline.webhookToDbtTrigger.samples > 0 && written.pipeline.emulatorPublishToPush.samples > 0);
+  });
+});
