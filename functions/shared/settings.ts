@@ -49,7 +49,7 @@ export function projectId(env: Env): string | undefined {
  */
 export function firestoreId(env: Env, name: string, fallback: string): string {
   const value = optionalString(env, name) ?? fallback;
-  if (value.includes('/') || value === '.' || value === '..' || /^__.*__$/s.test(value) || Buffer.byteLength(value) > 1500 || /\p{Cs}/u.test(value)) {
+  if (value.includes('/') || value === '.' || value === '..' || /^__.*__$/s.test(value) || Buffer.byteLength(value) > 1500 || !value.isWellFormed()) {
     throw new ConfigError(name, `is not a Firestore collection id: at most 1,500 bytes, no "/", not "." or "..", not "__…__"`);
   }
   return value;

@@ -141,14 +141,14 @@ function text(value: string | null | undefined, limit: number): string | null {
   return cut === '' || cut === 'None' ? null : cut;
 }
 
-// A lone surrogate is not valid UTF-8, and Pub/Sub refuses an attribute holding one.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/** At most `limit` UTF-16 units, never ending inside a surrogate pair, lone surrogates replaced. */
+/**
+ * At most `limit` UTF-16 units, never ending inside a surrogate pair, lone surrogates
+ * replaced (one is not valid UTF-8, and Pub/Sub refuses an attribute holding one).
+ */
 function wellFormedPrefix(value: string, limit: number): string {
   let cut = value.length <= limit ? value : value.slice(0, limit);
   if (cut.length < value.length && /[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
-  return cut.replace(LONE_SURROGATE, '\ufffd');
+  return cut.toWellFormed();
 }
 
 function duration(startedAt: string | null, finishedAt: string | null): number | null {
