@@ -2,7 +2,7 @@ import { mulberry32 } from './fake-dbt-cloud.js';
 import { RecordingServer, type RecordedRequest, type Reply } from './recording-server.js';
 
 // Slack's limits on one message (wire-formats.md, last table; a header's 150 characters
-// from Block Kit's reference, api.slack.com/reference/block-kit/blocks#header).
+// from Block Kit's header block reference, docs.slack.dev/reference/block-kit/blocks/header-block).
 const TEXT_MAX_CHARS = 40_000;
 const BLOCKS_MAX = 50;
 const SECTION_TEXT_MAX_CHARS = 3000;
