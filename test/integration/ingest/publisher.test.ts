@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { encodeMessage, InvalidMessageError, PubSubPublisher, unstorable } from '../../../functions/ingest/publisher.js';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { encodeMessage, InvalidMessageError, PublishError, PubSubPublisher, unstorable } from '../../../functions/ingest/publisher.js';
 import { validator } from '../../../functions/shared/schemas.js';
 import { attributesOf, type SyncEvent } from '../../../functions/shared/sync-event.js';
 import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
@@ -47,5 +48,31 @@ describe('PubSubPublisher isolation (Pub/Sub emulator)', function () {
     const stored = await pubsub.pullAtLeast(subscription, 3);
     assert.deepEqual(stored.map((m) => (JSON.parse(m.data) as SyncEvent).id).sort(), good.map((e) => e.id).sort());
     for (const m of stored) assert.ok(isSyncEvent(JSON.parse(m.data)));
+  });
+});
+
+describe('PubSubPublisher deadline', function () {
+  this.timeout(30_000);
+
+  it('rejects with PublishError (the handler answers 503) when Pub/Sub accepts the connection but never answers', async () => {
+    // A server that takes the TCP connection and stays silent: the worst case, a hang.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const saved = process.env.PUBSUB_EMULATOR_HOST;
+    process.env.PUBSUB_EMULATOR_HOST = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const timeoutMs = 500;
+      const publisher = new PubSubPublisher('silent-topic', timeoutMs, PROJECT_ID);
+      const started = Date.now();
+      await assert.rejects(publisher.publish(encodeMessage(syncEvent())), PublishError);
+      // Bounded by the deadline, not by the client's own retries (generous: a busy CI machine).
+      assert.ok(Date.now() - started < timeoutMs + 5000, `rejected after ${Date.now() - started} ms`);
+    } finally {
+      if (saved === undefined) delete process.env.PUBSUB_EMULATOR_HOST;
+      else process.env.PUBSUB_EMULATOR_HOST = saved;
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });
