@@ -425,8 +425,9 @@ export function checkSettingsDocs(config: TerraformConfig, code: CodeFacts, mark
   const rows = settingsTables(markdown);
   const apply = plan(config, { ...EXAMPLE_VARIABLES, routing_config_file: routingFile });
   const functions = deployedFunctions(config, apply, code);
+  // "Both functions" and "Local only" (settings a deployment never sets) speak for every function.
   const sectionFunctions = (section: string) =>
-    /^both\b/i.test(section) ? code.functions : code.functions.filter((f) => new RegExp(`\\b${f.folder}\\b`, 'i').test(section));
+    /^(both|local)\b/i.test(section) ? code.functions : code.functions.filter((f) => new RegExp(`\\b${f.folder}\\b`, 'i').test(section));
   for (const fn of code.functions) {
     for (const setting of fn.settings) {
       if (!rows.some((row) => row.name === setting && sectionFunctions(row.section).includes(fn))) {
@@ -435,7 +436,14 @@ export function checkSettingsDocs(config: TerraformConfig, code: CodeFacts, mark
     }
   }
   for (const row of rows) {
-    if (/^local/i.test(row.section)) continue;
+    if (/^local/i.test(row.section)) {
+      // Read by the code or by a Google client library; never set in a deployment.
+      for (const [entryPoint, deployed] of functions) {
+        const env = (firstBody(deployed.body.service_config).environment_variables ?? {}) as Body;
+        if (row.name in env) problems.push(`docs/settings.md lists ${row.name} as local only, but Terraform sets it for ${entryPoint}`);
+      }
+      continue;
+    }
     const readers = sectionFunctions(row.section);
     if (readers.length === 0) {
       problems.push(`docs/settings.md: section "${row.section}" names no function (ingest, processor, or "Both functions")`);
