@@ -204,7 +204,7 @@ export async function replayCommand({ subscription: givenSubscription, topic: gi
     if ((error as { code?: number }).code === 5) {
       throw new CliError(
         `subscription ${subscription} (or topic ${topic}) not found`,
-        'pass --subscription "$(terraform output -raw dead_letter_subscription)" (and --topic "$(terraform output -raw sync_events_topic)" if the topic is not sync-events)',
+        'pass --subscription (or set DEAD_LETTER_SUBSCRIPTION) to what `terraform output -raw dead_letter_subscription` prints, and --topic (SYNC_EVENTS_TOPIC) to `terraform output -raw sync_events_topic` if the topic is not sync-events',
       );
     }
     throw explained;
