@@ -91,7 +91,8 @@ resource "google_cloudfunctions2_function" "processor" {
       DBT_CLOUD_BASE_URL       = var.dbt_cloud_base_url
       DBT_CLOUD_ACCOUNT_ID     = var.dbt_cloud_account_id
       DBT_CLOUD_API_TOKEN      = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.dbt_cloud_api_token.secret_id}"
-      SLACK_WEBHOOK_URL        = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url.secret_id}"
+      # Slack is optional: blank (unset for the processor) when var.slack_enabled is false.
+      SLACK_WEBHOOK_URL        = var.slack_enabled ? "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url[0].secret_id}" : ""
       AUDIT_COLLECTION         = var.audit_collection
       CONNECTORS_COLLECTION    = var.connectors_collection
       JOB_STATE_COLLECTION     = var.job_state_collection
