@@ -203,7 +203,7 @@ resource "google_monitoring_alert_policy" "ingest_5xx" {
 
       What to do: read the ingest function's ERROR logs (they name the setting or the cause).
       From a clone of postload: `postload check` finds an unset or unreadable secret or a
-      malformed setting; `postload send fivetran --url URL --wait` proves the fix.
+      malformed setting; `postload send fivetran --test --url ${google_cloudfunctions2_function.ingest.service_config[0].uri}/fivetran` proves the fix.
       ${local.runbook}, entry "Ingest answering 5xx".
     EOT
   }
