@@ -39,6 +39,7 @@ resource "google_cloudfunctions2_function" "ingest" {
       FIVETRAN_WEBHOOK_SECRET  = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.fivetran_webhook_secret.secret_id}"
       AIRBYTE_WEBHOOK_TOKEN    = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.airbyte_webhook_token.secret_id}"
       DBT_CLOUD_WEBHOOK_SECRET = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.dbt_cloud_webhook_secret.secret_id}"
+      SYNC_EVENT_SIGNING_KEY   = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.sync_event_signing_key.secret_id}"
       MAX_BODY_BYTES           = tostring(var.max_body_bytes)
       PUBLISH_TIMEOUT_MS       = tostring(var.publish_timeout_ms)
       SECRET_CACHE_TTL_SECONDS = tostring(var.secret_cache_ttl_seconds)
@@ -92,6 +93,7 @@ resource "google_cloudfunctions2_function" "processor" {
       DBT_CLOUD_ACCOUNT_ID  = var.dbt_cloud_account_id
       DBT_CLOUD_API_TOKEN   = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.dbt_cloud_api_token.secret_id}"
       SLACK_WEBHOOK_URL     = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url.secret_id}"
+      SYNC_EVENT_SIGNING_KEY = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.sync_event_signing_key.secret_id}"
       AUDIT_COLLECTION      = var.audit_collection
       CONNECTORS_COLLECTION = var.connectors_collection
       JOB_STATE_COLLECTION  = var.job_state_collection

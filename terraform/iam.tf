@@ -87,5 +87,9 @@ resource "time_sleep" "iam_propagation" {
     google_secret_manager_secret_iam_member.slack_webhook_url_lister,
     google_secret_manager_secret_iam_member.slack_route_webhook_accessor,
     google_secret_manager_secret_iam_member.slack_route_webhook_lister,
+    google_secret_manager_secret_iam_member.sync_event_signing_key_ingest_accessor,
+    google_secret_manager_secret_iam_member.sync_event_signing_key_ingest_lister,
+    google_secret_manager_secret_iam_member.sync_event_signing_key_processor_accessor,
+    google_secret_manager_secret_iam_member.sync_event_signing_key_processor_lister,
   ]
 }

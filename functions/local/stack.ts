@@ -95,6 +95,8 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
       GOOGLE_CLOUD_PROJECT: projectId,
       PUBSUB_EMULATOR_HOST: pubsubHost,
       FIRESTORE_EMULATOR_HOST: firestoreHost,
+      // Ingest signs every SyncEvent with it; the processor acts on nothing else.
+      SYNC_EVENT_SIGNING_KEY: settings.syncEventSigningKey,
       // No metadata server on a laptop: without this the Google clients probe for one and warn.
       METADATA_SERVER_DETECTION: process.env.METADATA_SERVER_DETECTION ?? 'none',
     };

@@ -1,5 +1,6 @@
 import { Secret, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
 import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
+import { signingKeySetting } from '../shared/sync-event-signature.js';
 import type { RetryPolicy } from './clients/http-retry.js';
 import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
 import { JOB_STATE_COLLECTION } from './planning/job-state.js';
@@ -16,6 +17,8 @@ export interface DbtCloudSettings {
 
 export interface ProcessorConfig {
   projectId: string | undefined;
+  /** The key SyncEvents are signed with: a message no enabled version verifies is refused (shared/sync-event-signature.ts). */
+  signingKey: Secret;
   routing: LoadedRouting;
   /** Present when the routing file names dbt jobs. */
   dbt: DbtCloudSettings | undefined;
@@ -58,8 +61,16 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
   }
 
   const secrets = secretOptions(project);
+  const signingKey = signingKeySetting(env, secrets);
+  if (!signingKey.configured) {
+    throw new ConfigError(
+      signingKey.setting,
+      'is not set; set it to the key the ingest function signs SyncEvents with (the same value, or the same sm:// Secret Manager secret): the processor acts on no message without it',
+    );
+  }
   return {
     projectId: project,
+    signingKey,
     routing,
     dbt: namesDbtJobs(routing) ? readDbtCloud(env, secrets) : undefined,
     slackWebhooks: readSlackWebhooks(env, routing, secrets),

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { createLogger } from '../../functions/shared/logger.js';
 import type { SyncEvent } from '../../functions/shared/sync-event.js';
 import { emulator, PROJECT_ID } from './global-hooks.js';
-import { pubSubCloudEvent } from './sync-event-fixtures.js';
+import { pubSubCloudEvent, TEST_SIGNING_KEY } from './sync-event-fixtures.js';
 
 // The processor's integration harness: a Firestore client on the emulator, the loopback
 // dbt Cloud and Slack stand-ins, a per-test env and a recording logger. Each test file keeps
@@ -37,6 +37,7 @@ export function standInEnv(dbt: RecordingServer, slack: RecordingServer, secrets
     DBT_CLOUD_API_TOKEN: secrets.token,
     SLACK_WEBHOOK_URL: `${slack.url}${secrets.webhookPath}`,
     GOOGLE_CLOUD_PROJECT: projectId,
+    SYNC_EVENT_SIGNING_KEY: TEST_SIGNING_KEY,
   };
 }
 

@@ -111,6 +111,35 @@ export function renderInvalidMessage(messageId: string, problems: SchemaProblem[
   };
 }
 
+/**
+ * The alert for a Pub/Sub message postload did not sign (acknowledged, never acted on):
+ * someone or something other than postload's publishers can publish to the topic. What the
+ * message claims to be comes from its attributes, which the publisher wrote: shown escaped,
+ * and as a claim.
+ */
+export function renderRefusedMessage(messageId: string, problem: string, reason: string, attributes: Readonly<Record<string, string>>): SlackMessage {
+  const claims = ['eventId', 'source', 'type', 'connectorId']
+    .filter((key) => attributes[key])
+    .map((key) => `${key} \`${escape(truncate(attributes[key]!, 200))}\``)
+    .join(', ');
+  const headline = ':rotating_light: postload refused a Pub/Sub message it did not sign';
+  return {
+    text: truncate(escape(`postload refused a Pub/Sub message it did not sign: ${messageId} (${problem}: ${reason}). Nothing was started.`), 3000),
+    blocks: [
+      header(headline),
+      section(
+        truncate(
+          `Pub/Sub message \`${escape(messageId)}\` on the SyncEvent topic was not signed by postload (\`${escape(problem)}\`: ${escape(reason)}). It was recorded and acknowledged; no dbt job was started and nothing else was sent for it.${claims ? `\nIt claims to be: ${claims}.` : ''}`,
+          SECTION_LIMIT,
+        ),
+      ),
+      section(
+        '*What to do*\nSomething other than postload can publish to the topic. Check who holds `pubsub.topics.publish` on it (the topic\'s and the project\'s IAM policies) and the audit logs. Refused messages are recorded under `refused-<message id>` in the audit collection; this alert is sent once a day per problem.',
+      ),
+    ],
+  };
+}
+
 /** One action that is still not done when the event is about to be dead-lettered. */
 export interface UnfinishedAction {
   actionId: string;

@@ -34,6 +34,7 @@ describe('postload check', () => {
     DBT_CLOUD_ACCOUNT_ID: '1',
     DBT_CLOUD_API_TOKEN: 'local-dbt-token',
     SLACK_WEBHOOK_URL: 'https://hooks.slack.example/services/T/B/x',
+    SYNC_EVENT_SIGNING_KEY: 'check-sync-event-signing-key-0123456789',
     GOOGLE_CLOUD_PROJECT: 'postload-local',
   });
 

@@ -15,6 +15,7 @@ import { installBodyParsing, readBodiesWith } from '../../../functions/shared/bo
 import { createLogger } from '../../../functions/shared/logger.js';
 import { Secret } from '../../../functions/shared/secrets.js';
 import { postStreamed } from '../../support/raw-post.js';
+import { TEST_SIGNING_KEY } from '../../support/sync-event-fixtures.js';
 
 const SECRET = 'front-door-secret-0123456789abcdef';
 const MAX_BODY = 64 * 1024;
@@ -38,6 +39,7 @@ async function serve(overrides: Partial<IngestConfig> = {}) {
     fivetranSecret: new Secret('FIVETRAN_WEBHOOK_SECRET', SECRET),
     airbyteToken: new Secret('AIRBYTE_WEBHOOK_TOKEN', 'front-door-token-0123456789abcdef'),
     dbtCloudSecret: new Secret('DBT_CLOUD_WEBHOOK_SECRET', 'front-door-dbt-cloud-secret-0123456789'),
+    signingKey: new Secret('SYNC_EVENT_SIGNING_KEY', TEST_SIGNING_KEY),
     sourceRanges: {},
     trustedProxyHops: 0,
     ...overrides,

@@ -13,6 +13,7 @@ const full = {
   DBT_CLOUD_ACCOUNT_ID: '42',
   DBT_CLOUD_API_TOKEN: 'dbtc_x0123456789abcdef0123456789abcdef',
   SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X',
+  SYNC_EVENT_SIGNING_KEY: 'config-test-signing-key-0123456789abcdef',
 };
 
 describe('processor/config', () => {
@@ -45,6 +46,7 @@ describe('processor/config', () => {
 
   const missing: Array<[string, Record<string, string | undefined>, string]> = [
     ['ROUTING_CONFIG', { ...full, ROUTING_CONFIG: undefined }, 'ROUTING_CONFIG'],
+    ['the key SyncEvents are signed with (nothing is acted on without it)', { ...full, SYNC_EVENT_SIGNING_KEY: ' ' }, 'SYNC_EVENT_SIGNING_KEY'],
     ['the dbt account when jobs are routed', { ...full, DBT_CLOUD_ACCOUNT_ID: '' }, 'DBT_CLOUD_ACCOUNT_ID'],
     ['the dbt token when jobs are routed', { ...full, DBT_CLOUD_API_TOKEN: undefined }, 'DBT_CLOUD_API_TOKEN'],
     ['the Slack webhook when something notifies', { ...full, SLACK_WEBHOOK_URL: undefined }, 'SLACK_WEBHOOK_URL'],
@@ -62,10 +64,10 @@ describe('processor/config', () => {
   }
 
   it('needs no dbt settings when no job is routed, and no Slack when nothing notifies', () => {
-    const config = readProcessorConfig({ ROUTING_CONFIG: silent });
+    const config = readProcessorConfig({ ROUTING_CONFIG: silent, SYNC_EVENT_SIGNING_KEY: full.SYNC_EVENT_SIGNING_KEY });
     assert.equal(config.dbt, undefined);
     assert.equal(config.slackWebhooks.size, 0);
-    assert.equal(readProcessorConfig({ ROUTING_CONFIG: slackOnly, SLACK_WEBHOOK_URL: 'https://x' }).dbt, undefined);
+    assert.equal(readProcessorConfig({ ROUTING_CONFIG: slackOnly, SLACK_WEBHOOK_URL: 'https://x', SYNC_EVENT_SIGNING_KEY: full.SYNC_EVENT_SIGNING_KEY }).dbt, undefined);
   });
 
   it('accepts Secret Manager references for the token and the webhook', () => {
