@@ -337,6 +337,28 @@ variable "audit_retention_days" {
   }
 }
 
+variable "slack_webhook_hosts" {
+  description = "Origins other than https://hooks.slack.com that Slack webhook URLs (SLACK_WEBHOOK_URL, the routing file's webhooks) may point to, e.g. https://hooks.slack-gov.com. A webhook URL elsewhere is refused: at start-up when it is a value, when sending when it comes from Secret Manager."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for origin in var.slack_webhook_hosts : can(regex("^(https?://[A-Za-z0-9.-]+(:[0-9]+)?|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)$", origin))])
+    error_message = "slack_webhook_hosts: each entry is an origin (https://host or https://host:port, no path) or a host name (https is assumed)."
+  }
+}
+
+variable "slack_link_hosts" {
+  description = "Where links in postload's Slack messages may point besides the dbt Cloud host (dbt_cloud_base_url) and the vendors' own hosts (fivetran.com, airbyte.com): a self-managed Airbyte's origin such as https://airbyte.example.com. A link anywhere else is shown unlinked."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for origin in var.slack_link_hosts : can(regex("^(https?://[A-Za-z0-9.-]+(:[0-9]+)?|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)$", origin))])
+    error_message = "slack_link_hosts: each entry is an origin (https://host or https://host:port, no path) or a host name."
+  }
+}
+
 # ---------------------------------------------------------------------------------------
 # Firestore
 # ---------------------------------------------------------------------------------------

@@ -117,6 +117,8 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
         DBT_CLOUD_ACCOUNT_ID: settings.dbtAccountId,
         DBT_CLOUD_API_TOKEN: settings.dbtApiToken,
         SLACK_WEBHOOK_URL: slackWebhookUrl,
+        // The stand-in (or a webhook given in SLACK_WEBHOOK_URL) allowed the way a deployment allows a host other than hooks.slack.com.
+        SLACK_WEBHOOK_HOSTS: new URL(slackWebhookUrl).origin,
         // As Terraform does: the processor knows the subscription's limit (pubsub-admin's default).
         MAX_DELIVERY_ATTEMPTS: String(LOCAL_MAX_DELIVERY_ATTEMPTS),
         ...functionEnv,

@@ -9,7 +9,7 @@ import { performDbtJob, performSlack, type ActionContext } from './actions.js';
 import { DbtCloudClient } from './clients/dbt-cloud.js';
 import type { FetchLike } from './clients/http-retry.js';
 import { renderQuarantineAlert } from './clients/quarantine-message.js';
-import { renderEventMessage, renderFinalAlert, renderInvalidMessage, renderRefusedMessage, renderUnrecordedAlert, type DbtJobReport, type SlackMessage } from './clients/slack-message.js';
+import { renderEventMessage, renderFinalAlert, renderInvalidMessage, renderRefusedMessage, renderUnrecordedAlert, type DbtJobReport, type LinkPolicy, type SlackMessage } from './clients/slack-message.js';
 import { SlackClient } from './clients/slack.js';
 import type { ProcessorConfig } from './config.js';
 import { startDeadline } from './deadline.js';
@@ -70,7 +70,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   });
   const http = { policy: config.retry, ...(deps.fetch ? { fetch: deps.fetch } : {}) };
   const dbt = config.dbt ? new DbtCloudClient({ settings: config.dbt, ...http }) : undefined;
-  const slack = new SlackClient(http);
+  const slack = new SlackClient({ ...http, allowedOrigins: config.slackWebhookOrigins });
   const alertWebhook = config.routing.config.slack?.webhook ?? DEFAULT_WEBHOOK;
   // Recording after the last outbound call needs at most two Firestore round trips.
   const reserveMs = Math.min(config.firestoreTimeoutMs, Math.floor(config.outboundBudgetMs / 4));
@@ -249,10 +249,10 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       else if (quarantine && !quarantine.alertCodes.length) outcomes.set(target.actionId, { status: 'succeeded', sent: false, alreadyAlertedBy: quarantine.alreadyAlertedBy, requests: [] });
       else if (quarantine) outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderQuarantineAlert(event, quarantine.alertCodes), ctx));
       else if (!target.notify && !anyJobFailed) outcomes.set(target.actionId, { status: 'succeeded', sent: false, requests: [] });
-      else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { alert: !target.notify, ...(origin ? { origin } : {}) }), ctx));
+      else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { links: config.slackLinks, alert: !target.notify, ...(origin ? { origin } : {}) }), ctx));
     }
     for (const join of orchestration.messages.filter((m) => claimed(m.actionId))) {
-      const message = joinMessage(join, begun, outcomes);
+      const message = joinMessage(join, begun, outcomes, config.slackLinks);
       if (message === 'not-notified') outcomes.set(join.actionId, { status: 'succeeded', sent: false, requests: [] });
       else outcomes.set(join.actionId, message ? await performSlack(join.actionId, join.webhook, message, ctx) : { status: 'waiting' });
     }
@@ -393,7 +393,7 @@ function lastErrorOf(begun: Begun, outcomes: Map<string, ActionOutcome>, id: str
 }
 
 /** A join's Slack message, once what it reports is known (the firing waits for its job's outcome). */
-function joinMessage(action: JoinMessageAction, begun: Begun, outcomes: Map<string, ActionOutcome>): SlackMessage | 'not-notified' | undefined {
+function joinMessage(action: JoinMessageAction, begun: Begun, outcomes: Map<string, ActionOutcome>, links: LinkPolicy): SlackMessage | 'not-notified' | undefined {
   const now = new Date();
   if (action.kind === 'waiting') {
     const [first] = action.note.failures ?? [];
@@ -411,7 +411,7 @@ function joinMessage(action: JoinMessageAction, begun: Begun, outcomes: Map<stri
   else if (record?.status === 'succeeded' && typeof record.runId === 'number') run = { jobId, outcome: 'triggered', runId: record.runId, href: record.runHref ?? null };
   else run = { jobId, outcome: 'failed', error: record?.lastError ?? 'failed' };
   if (!firingNotified(action.join, run.outcome)) return 'not-notified';
-  return joinFiredMessage(action.join.name, action.note.firing, run);
+  return joinFiredMessage(action.join.name, action.note.firing, run, links);
 }
 
 function reportFor(jobId: string, previous: ActionRecord | undefined, outcome: ActionOutcome | undefined, now: Date): DbtJobReport {

@@ -25,8 +25,8 @@ const LATENCY_SAMPLES = 20;
 
 const ROUTING = {
   routes: [
-    { name: 'one-job', match: { connectorId: { glob: 'one*' } }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } },
-    { name: 'three-jobs', match: { connectorId: 'three' }, dbtJobs: [{ jobId: 31 }, { jobId: 32 }, { jobId: 33 }], slack: { notify: ['sync.succeeded'] } },
+    { name: 'one-job', match: { source: 'fivetran', connectorId: { glob: 'one*' } }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } },
+    { name: 'three-jobs', match: { source: 'fivetran', connectorId: 'three' }, dbtJobs: [{ jobId: 31 }, { jobId: 32 }, { jobId: 33 }], slack: { notify: ['sync.succeeded'] } },
   ],
 };
 

@@ -43,7 +43,7 @@ describe(`chaos: ${EVENTS} events with vendor duplicates and faulty dbt Cloud an
     await Promise.all([dbt.start(), slack.start()]);
     const dir = mkdtempSync(join(tmpdir(), 'postload-chaos-'));
     const routing = join(dir, 'routing.json');
-    writeFileSync(routing, JSON.stringify({ routes: [{ name: 'all', match: { connectorId: { glob: 'chaos-*' } }, dbtJobs: [{ jobId: 4242, onBusy: 'queue' }], slack: { notify: ['sync.succeeded', 'sync.failed'] } }] }));
+    writeFileSync(routing, JSON.stringify({ routes: [{ name: 'all', match: { source: 'fivetran', connectorId: { glob: 'chaos-*' } }, dbtJobs: [{ jobId: 4242, onBusy: 'queue' }], slack: { notify: ['sync.succeeded', 'sync.failed'] } }] }));
     const collection = `chaos-${process.pid}`;
     served = await startFunction({
       target: 'processSyncEvent',

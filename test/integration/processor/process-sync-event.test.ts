@@ -17,8 +17,8 @@ const WEBHOOK_PATH = '/services/T000/B000/webhooksecretdonotlog';
 const ROUTING = {
   routes: [
     { name: 'postgres', match: { source: 'fivetran', connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 101 }, { jobId: 102, steps_override: ['dbt build --select source:pg+'], git_branch: 'main' }] },
-    { name: 'loud', match: { connectorId: 'loud' }, dbtJobs: [{ jobId: 301 }], slack: { notify: ['sync.succeeded', 'sync.failed'] } },
-    { name: 'ghost', match: { connectorId: 'ghost' }, dbtJobs: [{ jobId: 404 }] },
+    { name: 'loud', match: { source: 'fivetran', connectorId: 'loud' }, dbtJobs: [{ jobId: 301 }], slack: { notify: ['sync.succeeded', 'sync.failed'] } },
+    { name: 'ghost', match: { source: 'fivetran', connectorId: 'ghost' }, dbtJobs: [{ jobId: 404 }] },
   ],
 };
 
