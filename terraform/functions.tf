@@ -27,7 +27,7 @@ resource "google_cloudfunctions2_function" "ingest" {
     timeout_seconds                = var.ingest_timeout_seconds
     min_instance_count             = var.ingest_min_instances
     max_instance_count             = var.ingest_max_instances
-    ingress_settings               = "ALLOW_ALL"
+    ingress_settings               = var.ingest_ingress
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.ingest.email
 
@@ -53,6 +53,14 @@ resource "google_cloudfunctions2_function" "ingest" {
   # The build and runtime accounts must hold their grants (publish, secrets, build) before
   # the build starts and the first request arrives: time_sleep waits after all of them.
   depends_on = [time_sleep.iam_propagation]
+
+  lifecycle {
+    # Two variables cannot be compared in a validation before Terraform 1.9.
+    precondition {
+      condition     = var.trusted_proxy_hops == 0 || var.ingest_ingress == "ALLOW_INTERNAL_AND_GCLB"
+      error_message = "trusted_proxy_hops is ${var.trusted_proxy_hops}: the client address is then read from X-Forwarded-For entries a load balancer appended, and a direct call to the function's own URL could write them itself. Set ingest_ingress = \"ALLOW_INTERNAL_AND_GCLB\", so that requests arrive only through your load balancer, or trusted_proxy_hops = 0."
+    }
+  }
 }
 
 resource "google_cloudfunctions2_function" "processor" {

@@ -100,6 +100,17 @@ variable "ingest_max_instances" {
   }
 }
 
+variable "ingest_ingress" {
+  description = "Ingress of the ingest function. ALLOW_ALL (the default) lets Fivetran, Airbyte and dbt Cloud call its own URL. ALLOW_INTERNAL_AND_GCLB accepts requests only through a Google external Application Load Balancer (and from inside the project), which trusted_proxy_hops > 0 requires: otherwise a direct call could forge the X-Forwarded-For entries the source ranges are checked on (https://cloud.google.com/run/docs/securing/ingress)."
+  type        = string
+  default     = "ALLOW_ALL"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.ingest_ingress)
+    error_message = "ingest_ingress must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
 variable "processor_memory" {
   description = "Memory of the processor function (Cloud Run notation)."
   type        = string
