@@ -18,8 +18,8 @@ describe('the processor without Slack (Firestore emulator, dbt Cloud and Secret 
   const h = processorHarness({
     routing: {
       routes: [
-        { name: 'orders', match: { connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 101 }], slack: { notify: ['sync.failed', 'sync.succeeded'] } },
-        { name: 'ghost', match: { connectorId: 'ghost' }, dbtJobs: [{ jobId: 404 }] },
+        { name: 'orders', match: { source: 'fivetran', connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 101 }], slack: { notify: ['sync.failed', 'sync.succeeded'] } },
+        { name: 'ghost', match: { source: 'fivetran', connectorId: 'ghost' }, dbtJobs: [{ jobId: 404 }] },
       ],
     },
     token: 'dbtc_slack_optional_token',
