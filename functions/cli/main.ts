@@ -1,4 +1,5 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { addConnectCommand } from './connect/register.js';
 import { CloudContext } from './context.js';
 import { EXIT, isCliError, type ExitCode } from './errors.js';
 import { Output, type Io } from './output.js';
@@ -128,7 +129,9 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
         return checkCommand(project ? { ...io.env, GOOGLE_CLOUD_PROJECT: project } : io.env, opts.routing ? { routing: opts.routing } : {}, out);
       })());
 
-  for (const command of root.commands) {
+  addConnectCommand(root, run);
+
+  for (const command of root.commands.flatMap((c) => [c, ...c.commands])) {
     command
       .option('--project <id>', 'Google Cloud project (as before the subcommand)')
       .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
