@@ -1,5 +1,6 @@
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { logger } from './logger.js';
+import { integer } from './settings.js';
 import { secretManagerClient } from './secret-manager-client.js';
 
 /** The two Secret Manager calls postload makes; a sinon stub or the real client. */
@@ -62,6 +63,14 @@ export interface SecretOptions {
  * is guessable (nothing rate-limits guesses), an API token or webhook URL this short is a placeholder.
  */
 export const SHORT_SECRET_CHARS = 32;
+
+/**
+ * SECRET_CACHE_TTL_SECONDS, read the same way by both functions: how long values fetched
+ * from Secret Manager are trusted (a revoked version stops working within it).
+ */
+export function secretCacheTtlMs(env: Record<string, string | undefined>): number {
+  return integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, { min: 0, max: 86_400 }) * 1000;
+}
 
 /** The gRPC codes by which Secret Manager says "these values are not yours to use". */
 const AUTHORITATIVE_CODES = new Set([5 /* NOT_FOUND */, 7 /* PERMISSION_DENIED */, 9 /* FAILED_PRECONDITION */]);
