@@ -31,7 +31,7 @@ function positiveInteger(value: string): number {
 /** The `postload` program. Every action resolves to an exit code; nothing calls process.exit here. */
 export function program(io: Io, setExit: (code: ExitCode) => void): Command {
   const root = new Command('postload')
-    .description('Operate postload: send signed test webhooks, replay dead letters, read the audit trail, check a configuration.')
+    .description('Operate postload: register the webhooks with the vendors, send signed test webhooks, replay dead letters, read the audit trail, check a configuration.')
     .option('--project <id>', 'Google Cloud project (default: GOOGLE_CLOUD_PROJECT, or the emulators\' postload-local, or ADC\'s)')
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)')
