@@ -102,6 +102,17 @@ variable "ingest_max_instances" {
   }
 }
 
+variable "ingest_ingress" {
+  description = "Ingress of the ingest function. ALLOW_ALL (the default) lets Fivetran, Airbyte and dbt Cloud call its own URL. ALLOW_INTERNAL_AND_GCLB accepts requests only through a Google external Application Load Balancer (and from inside the project), which trusted_proxy_hops > 0 requires: otherwise a direct call could forge the X-Forwarded-For entries the source ranges are checked on (https://cloud.google.com/run/docs/securing/ingress)."
+  type        = string
+  default     = "ALLOW_ALL"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.ingest_ingress)
+    error_message = "ingest_ingress must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
 variable "processor_memory" {
   description = "Memory of the processor function (Cloud Run notation)."
   type        = string
@@ -336,6 +347,28 @@ variable "audit_retention_days" {
   validation {
     condition     = var.audit_retention_days >= 1 && var.audit_retention_days <= 3650 && floor(var.audit_retention_days) == var.audit_retention_days
     error_message = "audit_retention_days must be a whole number from 1 to 3650 (the processor refuses more at start-up)."
+  }
+}
+
+variable "slack_webhook_hosts" {
+  description = "Origins other than https://hooks.slack.com that Slack webhook URLs (SLACK_WEBHOOK_URL, the routing file's webhooks) may point to, e.g. https://hooks.slack-gov.com. A webhook URL elsewhere is refused: at start-up when it is a value, when sending when it comes from Secret Manager."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for origin in var.slack_webhook_hosts : can(regex("^(https?://[A-Za-z0-9.-]+(:[0-9]+)?|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)$", origin))])
+    error_message = "slack_webhook_hosts: each entry is an origin (https://host or https://host:port, no path) or a host name (https is assumed)."
+  }
+}
+
+variable "slack_link_hosts" {
+  description = "Where links in postload's Slack messages may point besides the dbt Cloud host (dbt_cloud_base_url) and the vendors' own hosts (fivetran.com, airbyte.com): a self-managed Airbyte's origin such as https://airbyte.example.com. A link anywhere else is shown unlinked."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for origin in var.slack_link_hosts : can(regex("^(https?://[A-Za-z0-9.-]+(:[0-9]+)?|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)$", origin))])
+    error_message = "slack_link_hosts: each entry is an origin (https://host or https://host:port, no path) or a host name."
   }
 }
 

@@ -162,6 +162,17 @@ export class Secret {
     return this.literal !== undefined || this.reference !== undefined;
   }
 
+  /**
+   * Since when the accepted values are known to include every version enabled then: the
+   * time they were fetched; Infinity for a literal or a version pinned by number (its value
+   * never changes; `latest` does); undefined before the first fetch. A verifier uses it to tell "signed with a
+   * key I have not read yet" from "not signed with any key" (shared/sync-event-signature.ts).
+   */
+  knownAsOf(): number | undefined {
+    if (this.literal || (this.reference?.version && this.reference.version !== 'latest')) return Number.POSITIVE_INFINITY;
+    return this.cached?.fetchedAt;
+  }
+
   /** Every value an inbound request may be authenticated with: all enabled versions. */
   async acceptedValues(): Promise<Buffer[]> {
     const ready = this.valuesAtHand();
