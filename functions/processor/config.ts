@@ -1,4 +1,5 @@
 import { logLevel } from '../shared/logger.js';
+import { secretManagerClient } from '../shared/secret-manager-client.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
 import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
@@ -71,7 +72,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
   }
 
   // Both functions' secrets: cached as SECRET_CACHE_TTL_SECONDS says, warned about when short.
-  const secrets: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ttlMs: secretCacheTtlMs(env), ...(project ? { projectId: project } : {}) };
+  const secrets: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ttlMs: secretCacheTtlMs(env), client: () => secretManagerClient(env), ...(project ? { projectId: project } : {}) };
   const signingKey = signingKeySetting(env, secrets);
   const slackWebhookOrigins = [SLACK_WEBHOOK_ORIGIN, ...origins(env, 'SLACK_WEBHOOK_HOSTS', { bareHosts: true }).map((o) => (o.includes('://') ? o : `https://${o}`))];
   if (!signingKey.configured) {
@@ -145,11 +146,14 @@ function origins(env: Env, name: string, { bareHosts = false } = {}): string[] {
 }
 
 /**
- * The webhooks the routing file refers to. A webhook some route notifies must be set;
- * one only alerts could go to is used when set.
+ * The webhooks the routing file refers to. Slack is optional: with no SLACK_WEBHOOK_URL
+ * (the default webhook) no message goes to Slack, and each is logged instead. A webhook the
+ * routing file names itself (env:OTHER, sm://...) and notifies through must be set: naming
+ * it is asking for it, and a deployment that does not provide it is misconfigured.
  */
 function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions, allowedOrigins: readonly string[]): Map<string, Secret> {
   const required = notifyingWebhooks(routing);
+  required.delete(DEFAULT_WEBHOOK);
   const webhooks = new Map<string, Secret>();
   for (const reference of allWebhooks(routing)) {
     const secret =
