@@ -1,8 +1,8 @@
-import { AuditTrail, type EventFilter, type EventView } from './audit-view.js';
+import { AuditTrail, type EventFilter, type EventView } from '../read-model/audit-trail.js';
 import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
 import type { Output } from './output.js';
-import { actionSummary, timelineOf } from './timeline.js';
+import { actionSummary, timelineOf } from '../read-model/timeline.js';
 
 /** `postload event ID`: one event's whole story as a timeline. */
 export async function showEvent(eventId: string, context: CloudContext, out: Output): Promise<ExitCode> {

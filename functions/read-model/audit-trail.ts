@@ -2,7 +2,7 @@ import { Timestamp, type DocumentData, type Firestore, type Query } from '@googl
 import type { ActionKind, ActionStatus } from '../processor/planning/claims.js';
 import type { ActionRecord } from '../processor/store/event-store.js';
 
-// The one place the CLI knows the shape of the processor's audit documents: the store
+// The one place the CLI and the status page know the shape of the processor's audit documents: the store
 // writes them (functions/processor/store/event-record.ts for the event's own fields,
 // event-store.ts for deliveries and each action's ActionRecord). Everything the CLI prints
 // comes from the views below, so a change of the stored shape is adapted here alone.
