@@ -108,7 +108,8 @@ async function seed(db: Firestore, settings: ReadSettings, total: number, now: n
   let runId = 90_000_000;
   let sampleRun = { job: '501', run: '' };
   for (let i = 0; docs.length < total; i++) {
-    const at = now - span + Math.floor((i * span) / total);
+    // Spread over the 7 days by documents written (run events are written beside their loads).
+    const at = now - span + Math.floor((docs.length * span) / total);
     const connector = i % 50;
     const kind = i % 100;
     if (kind === 0) {

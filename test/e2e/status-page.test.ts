@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Browser, HTTPResponse, Page } from 'puppeteer-core';
 import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_JOIN } from '../../functions/local/demo-scenario.js';
@@ -274,5 +276,26 @@ describe('status page in Chromium, on the local stack with the demo\'s data', fu
     assert.ok(((await json('/joins')).joins as unknown[]).length === 1);
     assert.ok(((await json('/connectors')).connectors as unknown[]).length >= 8);
     assert.equal(((await json('/problems')).deadLetters as { groups: unknown[] }).groups.length, 1);
+  });
+
+  it('`postload ui` serves the same page from the command line until SIGTERM, with the local stack\'s Firestore', async () => {
+    const bin = fileURLToPath(new URL('../../bin/postload.js', import.meta.url));
+    const env = { ...process.env, FIRESTORE_EMULATOR_HOST: seeded.stack.firestoreHost, PUBSUB_EMULATOR_HOST: seeded.stack.pubsubHost, GOOGLE_CLOUD_PROJECT: seeded.stack.projectId, AUDIT_COLLECTION: seeded.settings.audit, CONNECTORS_COLLECTION: seeded.settings.connectors, JOINS_COLLECTION: seeded.settings.joins };
+    const child = spawn(process.execPath, [bin, 'ui', '--port', '0', '--refresh', '30'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const url = await pollUntil(() => /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1], { timeoutMs: 60_000, failure: () => `no URL printed:\n${output}` });
+      const story = await fetch(`${url}api/events/${seeded.hostileEventId}`);
+      assert.equal(story.status, 200);
+      assert.equal(((await story.json()) as { event: { connectorId: string } }).event.connectorId, HOSTILE.connectorId);
+      assert.match(await (await fetch(url)).text(), /<meta http-equiv="refresh" content="30">/);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, output);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
