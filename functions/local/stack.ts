@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { DEPLOYMENT_NAMES } from '../shared/deployment-names.js';
 import { freePort, registerForCleanup, startEmulator, type EmulatorKind } from './emulators.js';
 import { formatFunctionLine, formatStandInRequest, painter, type Painter } from './console-output.js';
 import { fakeDbtCloud, type FakeDbtCloud, type RunWebhooks } from './fake-dbt-cloud.js';
@@ -95,10 +96,12 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
 
     const { projectId, topic } = settings;
     const admin = new EmulatorAdmin(pubsubHost, projectId);
+    // Named as terraform/pubsub.tf names them at its defaults, so the CLI's defaults work here too.
     const deadLetterTopic = `${topic}-dead-letter`;
+    const deadLetterSubscription = DEPLOYMENT_NAMES.deadLetterSubscription.name;
     await admin.ensureTopic(topic);
     await admin.ensureTopic(deadLetterTopic);
-    await admin.ensurePullSubscription(deadLetterTopic, deadLetterTopic);
+    await admin.ensurePullSubscription(deadLetterSubscription, deadLetterTopic);
 
     const shared = {
       GOOGLE_CLOUD_PROJECT: projectId,
@@ -184,7 +187,7 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
       topic,
       pushSubscription,
       deadLetterTopic,
-      deadLetterSubscription: deadLetterTopic,
+      deadLetterSubscription,
       deadLetterPolicy,
       ingest,
       processor,
