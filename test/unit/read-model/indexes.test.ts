@@ -37,13 +37,14 @@ describe('read-model: Firestore indexes', () => {
     assert.deepEqual([...needed].sort(), Object.values(FILTER_FIELDS).map((f) => `audit(${f} asc, occurredAt desc)`).sort());
   });
 
-  it('terraform/ declares the index of every events query and count, and no composite index that none of them uses', async () => {
+  it('terraform/ declares the index of every events query and count, and no time-ordered audit index that none of them uses', async () => {
     const { config } = await loadTerraform(TERRAFORM);
     assert.deepEqual(checkQueryIndexes(config, everyEventShape()), []);
     const used = new Set(everyEventShape().map(requiredIndex).filter((i) => i !== null).map((i) => indexKey(i!)));
     const { indexes, problems } = declaredIndexes(config);
     assert.deepEqual(problems, []);
-    assert.deepEqual([...indexes].filter((i) => !used.has(i)), [], 'declared but never used');
+    // Of the audit trail's time-ordered indexes (the read model's family; other parts of postload declare their own).
+    assert.deepEqual([...indexes].filter((i) => i.startsWith('audit(') && i.endsWith(', occurredAt desc)') && !used.has(i)), [], 'declared but never used');
   });
 
   it('the check fails when an index is missing (terraform/ with one removed)', async () => {
