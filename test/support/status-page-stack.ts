@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import { awaitOutcome, PublishedLog, sendSteps, type ScenarioOutcome } from '../../functions/local/demo-run.js';
-import { DEMO_CONNECTORS, DEMO_ROUTING, DEMO_RUN_WEBHOOKS, demoScenario } from '../../functions/local/demo-scenario.js';
+import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_ROUTING, DEMO_RUN_WEBHOOKS, demoScenario } from '../../functions/local/demo-scenario.js';
 import { fakeDbtCloud } from '../../functions/local/fake-dbt-cloud.js';
 import type { LocalStack } from '../../functions/local/stack.js';
 import { postFivetran } from '../../functions/local/webhooks.js';
@@ -70,6 +70,12 @@ export async function seededStack(context: Mocha.Context): Promise<SeededStack> 
     for (const id of [hostileEventId, quarantinedEventId, waitingJoinEventId]) {
       await pollUntil(async () => (['processed', 'failed'].includes(String((await audit.doc(id).get()).get('status'))) ? true : undefined), { timeoutMs: 60_000, everyMs: 200, failure: () => `event ${id} was not processed within 60 s` });
     }
+    // The demo waits for the runs its loads started; the join's run reports back on its own time.
+    await pollUntil(async () => ((await audit.where('connectorId', '==', String(DEMO_JOBS.financeMart)).where('type', '==', 'transformation.succeeded').limit(1).get()).empty ? undefined : true), {
+      timeoutMs: 60_000,
+      everyMs: 200,
+      failure: () => `the join's dbt run (job ${DEMO_JOBS.financeMart}) was not reported within 60 s`,
+    });
     const deadLetterEventId = await deadLetter(stack, db, settings);
     return { stack, db, settings, outcome, hostileEventId, quarantinedEventId, deadLetterEventId, waitingJoinEventId, stop: async () => { await db.terminate(); await stack.stop(); } };
   } catch (error) {
