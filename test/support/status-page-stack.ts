@@ -12,7 +12,7 @@ import { startStatusServer, type StatusServer } from '../../functions/status/ser
 import { startTestStack } from './local-stack.js';
 import { emulatorFirestore, quietLogger } from './processor-harness.js';
 import { pollUntil } from '../../functions/local/poll.js';
-import { syncEvent, pubSubCloudEvent } from './sync-event-fixtures.js';
+import { pubSubCloudEvent, syncEvent, TEST_SIGNING_KEY } from './sync-event-fixtures.js';
 
 // The status page's end-to-end setting: the local stack with the demo's routing, the demo's
 // afternoon sent through it, and what the demo does not show: a connector whose name and
@@ -97,7 +97,8 @@ async function deadLetter(stack: LocalStack, db: Firestore, settings: ReadSettin
     for (let i = 0; i < 10; i++) dbt.script({ status: 503, body: { status: { code: 503, is_success: false, user_message: 'Service Unavailable' } } });
     const processor = createSyncEventProcessor(
       readProcessorConfig({
-        ROUTING_CONFIG: JSON.stringify({ routes: [{ name: 'warehouse', match: { connectorId: 'dead_letter_pg' }, dbtJobs: [{ jobId: 909 }] }] }),
+        ROUTING_CONFIG: JSON.stringify({ routes: [{ name: 'warehouse', match: { source: 'fivetran', connectorId: 'dead_letter_pg' }, dbtJobs: [{ jobId: 909 }] }] }),
+        SYNC_EVENT_SIGNING_KEY: TEST_SIGNING_KEY,
         DBT_CLOUD_BASE_URL: dbt.url,
         DBT_CLOUD_ACCOUNT_ID: '1',
         DBT_CLOUD_API_TOKEN: 'local-dbt-token-for-the-status-page-test',
