@@ -103,6 +103,7 @@ async function deadLetter(stack: LocalStack, db: Firestore, settings: ReadSettin
         DBT_CLOUD_ACCOUNT_ID: '1',
         DBT_CLOUD_API_TOKEN: 'local-dbt-token-for-the-status-page-test',
         SLACK_WEBHOOK_URL: stack.slackWebhookUrl,
+        SLACK_WEBHOOK_HOSTS: new URL(stack.slackWebhookUrl).origin,
         GOOGLE_CLOUD_PROJECT: stack.projectId,
         AUDIT_COLLECTION: settings.audit,
         CONNECTORS_COLLECTION: settings.connectors,
