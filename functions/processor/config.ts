@@ -1,8 +1,9 @@
 import { logLevel } from '../shared/logger.js';
 import { secretManagerClient } from '../shared/secret-manager-client.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
-import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
+import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
+import { DBT_CLOUD_BASE_URL } from '../vendors/dbt-cloud.js';
 import type { RetryPolicy } from './clients/http-retry.js';
 import { linkPolicy, type LinkPolicy } from './clients/slack-message.js';
 import { SLACK_WEBHOOK_ORIGIN, webhookProblem } from './clients/slack.js';
@@ -87,7 +88,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     dbt: namesDbtJobs(routing) ? readDbtCloud(env, secrets) : undefined,
     slackWebhooks: readSlackWebhooks(env, routing, secrets, slackWebhookOrigins),
     slackWebhookOrigins,
-    slackLinks: linkPolicy(baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? DEFAULT_DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })),
+    slackLinks: linkPolicy(baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })),
     auditCollection: firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'),
     connectorsCollection: firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'),
     jobStateCollection: firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION),
@@ -115,10 +116,8 @@ function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
   if (!token.configured) {
     throw new ConfigError('DBT_CLOUD_API_TOKEN', `is not set; ${hint}: set it to a service token or to an sm:// Secret Manager reference`);
   }
-  return { baseUrl: baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? DEFAULT_DBT_CLOUD_BASE_URL), accountId, token };
+  return { baseUrl: baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), accountId, token };
 }
-
-const DEFAULT_DBT_CLOUD_BASE_URL = 'https://cloud.getdbt.com';
 
 /**
  * A comma-separated list of origins (`https://host`, `http://127.0.0.1:8083`), checked at
@@ -144,19 +143,6 @@ function origins(env: Env, name: string, { bareHosts = false } = {}): string[] {
       }
       return url.origin;
     });
-}
-
-function baseUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('DBT_CLOUD_BASE_URL', `is not a URL: "${raw}"`);
-  }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
-    throw new ConfigError('DBT_CLOUD_BASE_URL', `must be an http(s) URL with no query or credentials, such as https://cloud.getdbt.com`);
-  }
-  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
 /**
