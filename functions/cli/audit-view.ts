@@ -1,4 +1,4 @@
-import { Timestamp, type DocumentData, type Firestore, type Query } from '@google-cloud/firestore';
+import { FieldPath, Timestamp, type DocumentData, type Firestore, type Query } from '@google-cloud/firestore';
 import type { ActionKind, ActionStatus } from '../processor/planning/claims.js';
 import type { ActionRecord } from '../processor/store/event-store.js';
 
@@ -204,6 +204,13 @@ export function actionName(action: Pick<ActionView, 'kind' | 'target'>): string 
   }
 }
 
+/** A connector as its document names it. */
+export interface ConnectorSeen {
+  connectorId: string;
+  connectorName: string | null;
+  source: string | null;
+}
+
 export interface EventFilter {
   source?: string;
   connector?: string;
@@ -226,6 +233,45 @@ export class AuditTrail {
   async get(eventId: string): Promise<EventView | undefined> {
     const snapshot = await this.db.collection(this.collection).doc(eventId).get();
     return snapshot.exists ? toEventView(snapshot.id, snapshot.data()!) : undefined;
+  }
+
+  /**
+   * The ids of at most `limit` records whose id starts with `prefix`, in id order: one range
+   * query on the document id (the built-in index), never a scan of the collection.
+   */
+  async idsStartingWith(prefix: string, limit: number): Promise<string[]> {
+    if (prefix === '') throw new Error('an empty prefix matches every record');
+    // The smallest string after every string that starts with the prefix: its last unit plus one.
+    const after = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    const snapshot = await this.db
+      .collection(this.collection)
+      .where(FieldPath.documentId(), '>=', prefix)
+      .where(FieldPath.documentId(), '<', after)
+      .orderBy(FieldPath.documentId())
+      .limit(limit)
+      .select()
+      .get();
+    return snapshot.docs.map((doc) => doc.id);
+  }
+
+  /**
+   * What the connector documents (processor/store/connector-document.ts) say of a value given
+   * as a connector: those named so, whether any has it as id or name, and when none does, a
+   * bounded sample of the known ones to suggest from. Equality queries on single fields
+   * (Firestore's automatic indexes), each limited.
+   */
+  async connectors(collection: string, value: string): Promise<{ named: ConnectorSeen[]; exists: boolean; sample: ConnectorSeen[] }> {
+    const connectors = this.db.collection(collection);
+    const seen = (docs: FirebaseFirestore.QueryDocumentSnapshot[]): ConnectorSeen[] =>
+      docs.map((doc) => ({ connectorId: str(doc.get('connectorId')) ?? doc.id, connectorName: str(doc.get('connectorName')), source: str(doc.get('source')) }));
+    const [byId, byName] = await Promise.all([
+      connectors.where('connectorId', '==', value).limit(10).get(),
+      connectors.where('connectorName', '==', value).limit(10).get(),
+    ]);
+    const named = seen(byName.docs);
+    const exists = !byId.empty || named.length > 0;
+    const sample = exists ? [] : seen((await connectors.select('connectorId', 'connectorName', 'source').limit(200).get()).docs);
+    return { named, exists, sample };
   }
 
   /**

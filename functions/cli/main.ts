@@ -1,8 +1,11 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CloudContext } from './context.js';
 import { EXIT, isCliError, type ExitCode } from './errors.js';
+import { chooseLocalStack } from './local-stack.js';
 import { Output, type Io } from './output.js';
-import { SECRET_SETTINGS, VENDORS, type Vendor } from './payloads.js';
+import { SECRET_SETTINGS, VENDORS, VOCABULARY, type Vendor } from './payloads.js';
+import { MIN_PREFIX } from './event-ids.js';
+import { eventTypes, oneOf, OUTCOMES, sources, syncStatuses } from './vocabulary.js';
 
 // Each command's module (and the Google client libraries it needs) is loaded when the
 // command runs, so `postload --help` answers at once.
@@ -14,10 +17,20 @@ Exit codes:
   2  the command line is wrong
   3  could not ask: credentials, project, a missing subscription or collection, an unreachable service
   4  --wait gave up before the processor finished
+  5  send: the webhook was accepted, but following it failed (do not send it again)
 
-Environment: GOOGLE_CLOUD_PROJECT (or --project), PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST
-for the local stack (npm start), otherwise Application Default Credentials; SYNC_EVENTS_TOPIC,
-DEAD_LETTER_SUBSCRIPTION, AUDIT_COLLECTION when not the Terraform defaults.`;
+The local stack: while \`npm start\` runs in this folder, every command uses it with no setup
+(it keeps .postload/local-stack.json, or POSTLOAD_STATE_FILE). --project, or
+PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST, choose otherwise.
+Google Cloud: --project (or GOOGLE_CLOUD_PROJECT) and Application Default Credentials;
+SYNC_EVENTS_TOPIC, DEAD_LETTER_SUBSCRIPTION, AUDIT_COLLECTION, CONNECTORS_COLLECTION when
+not the Terraform defaults.`;
+
+/** What `send --event` and `--status` accept, per vendor. */
+function vocabularyHelp(): string {
+  const names: Record<Vendor, string> = { fivetran: 'Fivetran', airbyte: 'Airbyte', 'dbt-cloud': 'dbt Cloud' };
+  return VENDORS.map((v) => `${names[v]}:\n  --event  ${VOCABULARY[v].events.join(', ')}\n  --status ${VOCABULARY[v].statuses.join(', ')}`).join('\n');
+}
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -36,9 +49,15 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .exitOverride();
 
   // --project may come before or after the subcommand.
-  const run = (opts: { json?: boolean; project?: string }, action: (context: CloudContext, out: Output) => Promise<ExitCode>) => async () => {
-    const out = new Output(io, Boolean(opts.json));
-    const context = new CloudContext(io.env, opts.project ?? root.opts<{ project?: string }>().project);
+  const run = (opts: { json?: boolean; wide?: boolean; project?: string; url?: string }, action: (context: CloudContext, out: Output) => Promise<ExitCode>) => async () => {
+    const out = new Output(io, { json: Boolean(opts.json), wide: Boolean(opts.wide) });
+    const project = opts.project ?? root.opts<{ project?: string }>().project;
+    const localStack = chooseLocalStack(io.env, project, opts.url);
+    // A project named in the shell loses to the running stack: say so, as it may surprise.
+    if (localStack && (io.env.GOOGLE_CLOUD_PROJECT?.trim() || io.env.GCLOUD_PROJECT?.trim())) {
+      out.error(`postload: using the local stack (npm start, pid ${localStack.pid}), not GOOGLE_CLOUD_PROJECT; pass --project to use Google Cloud`);
+    }
+    const context = new CloudContext(io.env, project, localStack);
     try {
       setExit(await action(context, out));
     } catch (error) {
@@ -59,16 +78,16 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .command('send')
     .description('send a realistic webhook, authenticated as the vendor does, and print the answer')
     .addArgument(new Argument('<vendor>', 'who sends it').choices(VENDORS))
-    .requiredOption('--url <url>', "the ingest function's endpoint, e.g. http://127.0.0.1:8080/fivetran")
-    .option('--event <name>', 'Fivetran event (sync_end, sync_start, test_event, ...), Airbyte sync-succeeded|sync-failed, dbt Cloud job.run.completed|started|errored')
-    .option('--status <status>', 'Fivetran SUCCESSFUL|FAILURE|RESCHEDULED|..., Airbyte succeeded|failed, dbt Cloud Success|Errored|Cancelled')
+    .option('--url <url>', "the ingest function's endpoint, e.g. https://…/fivetran (default: the running local stack's)")
+    .option('--event <name>', 'the notification (default: a finished sync); see the list below')
+    .option('--status <status>', 'how the sync or run ended (Fivetran sync_end, Airbyte, dbt Cloud job.run.completed); see below')
     .option('--connector <id>', 'Fivetran connector id, Airbyte connection id, dbt Cloud job id')
     .option('--secret <value>', `the secret or an sm:// reference (default: ${Object.values(SECRET_SETTINGS).join(' / ')})`)
     .option('--wait', 'follow the event in the audit trail until the processor is done, and print what happened')
     .addOption(new Option('--timeout <seconds>', 'how long --wait waits').argParser(positiveInteger).default(60))
     .option('--json', 'print JSON')
-    .addHelpText('after', `\nExamples:\n  postload send fivetran --url http://127.0.0.1:8080/fivetran --secret local-fivetran-secret --wait\n  AIRBYTE_WEBHOOK_TOKEN=sm://postload-airbyte-webhook-token postload send airbyte --url "$(terraform output -raw airbyte_webhook_url)" --status failed\n${EXIT_CODES_HELP}`)
-    .action((vendor: Vendor, opts: { url: string; event?: string; status?: string; connector?: string; secret?: string; wait?: boolean; timeout: number; json?: boolean }) =>
+    .addHelpText('after', `\n${vocabularyHelp()}\n\nExamples:\n  postload send fivetran --wait                              # to the running local stack (npm start)\n  postload send airbyte --event schema-propagated --wait\n  AIRBYTE_WEBHOOK_TOKEN=sm://postload-airbyte-webhook-token postload send airbyte --url "$(terraform output -raw airbyte_webhook_url)" --status failed\n${EXIT_CODES_HELP}`)
+    .action((vendor: Vendor, opts: { url?: string; event?: string; status?: string; connector?: string; secret?: string; wait?: boolean; timeout: number; json?: boolean }) =>
       run(opts, async (context, out) =>
         (await import('./send.js')).send(vendor, { url: opts.url, event: opts.event, status: opts.status, connector: opts.connector, secret: opts.secret, wait: Boolean(opts.wait), timeoutSeconds: opts.timeout }, context, out),
       )(),
@@ -89,18 +108,24 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
   root
     .command('events')
     .description('the sync history from the audit trail, newest first')
-    .option('--connector <id>', 'only this connector (Fivetran connector id, Airbyte connection id)')
+    .option('--connector <id or name>', 'only this connector: Fivetran connector id, Airbyte connection id, dbt Cloud job id, or its name')
     .option('--source <source>', 'only fivetran, airbyte or dbt-cloud')
-    .option('--type <type>', 'only this SyncEvent type, e.g. sync.failed')
+    .option('--type <type>', 'only this SyncEvent type, e.g. sync.failed (the list is in the help below)')
     .option('--status <status>', 'only this sync status (succeeded, failed, ...)')
-    .option('--outcome <outcome>', "only this processor outcome (processed, retrying, failed, received)")
+    .option('--outcome <outcome>', `only this processor outcome (${OUTCOMES.join(', ')})`)
     .option('--since <when>', 'how far back: 30m, 24h, 7d or an ISO date', '24h')
     .addOption(new Option('--limit <n>', 'at most this many').argParser(positiveInteger).default(50))
+    .option('--wide', 'never cut a column to fit the terminal')
     .option('--json', 'print JSON')
-    .addHelpText('after', EXIT_CODES_HELP)
-    .action((opts: { connector?: string; source?: string; type?: string; status?: string; outcome?: string; since: string; limit: number; json?: boolean; project?: string }) =>
+    .addHelpText('after', () => `\nSyncEvent types: ${eventTypes().join(', ')}\nSync statuses: ${syncStatuses().join(', ')}\n${EXIT_CODES_HELP}`)
+    .action((opts: { connector?: string; source?: string; type?: string; status?: string; outcome?: string; since: string; limit: number; wide?: boolean; json?: boolean; project?: string }) =>
       run(opts, async (context, out) => {
-        const { json: _json, project: _project, since, ...filters } = opts;
+        const { json: _json, wide: _wide, project: _project, since, ...filters } = opts;
+        // Checked before anything is read: a word that matches nothing would only say "no events".
+        if (filters.source !== undefined) filters.source = oneOf('--source', filters.source, 'a source', sources());
+        if (filters.type !== undefined) filters.type = oneOf('--type', filters.type, 'a SyncEvent type', eventTypes());
+        if (filters.status !== undefined) filters.status = oneOf('--status', filters.status, 'a sync status', syncStatuses(), { anyCase: true });
+        if (filters.outcome !== undefined) filters.outcome = oneOf('--outcome', filters.outcome, 'a processor outcome', OUTCOMES, { anyCase: true });
         const { listEvents, parseSince } = await import('./event-report.js');
         return listEvents({ ...filters, since: parseSince(since) }, context, out);
       })(),
@@ -109,7 +134,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
   root
     .command('event')
     .description("one event's story: deliveries, each action with its requests and errors, the dbt run, the Slack messages")
-    .argument('<id>', 'the event id (the ingest answer and `postload events` print it)')
+    .argument('<id>', `the event id, or its first ${MIN_PREFIX}+ characters (the ingest answer, \`postload events\` and the live log print them)`)
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
     .action((id: string, opts: { json?: boolean }) => run(opts, async (context, out) => (await import('./event-report.js')).showEvent(id, context, out))());
