@@ -77,7 +77,7 @@ const FIVETRAN_EVENTS: Record<string, string> = {
   transformation_succeeded: 'transformation_succeeded',
 };
 
-/** Fivetran sync_end `data.status` values and their fixture (wire-formats: the statuses seen). */
+/** Fivetran sync_end `data.status` values and their fixture (the statuses test/fixtures/SOURCES.md lists, fivetran.com/docs/logs). */
 const FIVETRAN_STATUSES: Record<string, string> = {
   SUCCESSFUL: 'sync_end-successful',
   FAILURE: 'sync_end-failure',
@@ -149,7 +149,7 @@ export function airbytePayload({ event, status, connector, now = new Date() }: P
   return payload;
 }
 
-// dbt Cloud's run statuses and codes (wire-formats); "Canceled" is today's spelling, "Cancelled" the legacy one.
+// dbt Cloud's run statuses and codes (docs.getdbt.com/docs/deploy/webhooks, docs.getdbt.com/dbt-cloud/api-v2); "Canceled" is today's spelling, "Cancelled" the legacy one.
 const DBT_COMPLETED: Record<string, string> = {
   Success: 'job.run.completed-success',
   Errored: 'job.run.completed-errored',

@@ -24,7 +24,7 @@ export interface SignedRequest {
 }
 
 /**
- * Authenticates a body exactly as the vendor does (wire-formats): Fivetran signs the raw
+ * Authenticates a body exactly as the vendor does (docs/webhooks.md): Fivetran signs the raw
  * bytes (X-Fivetran-Signature-256, hex HMAC-SHA256); Airbyte cannot sign, so the token
  * rides in the URL (?token=); dbt Cloud puts the lowercase hex HMAC-SHA256 of the body in
  * Authorization, with no prefix.
@@ -97,7 +97,7 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
   // An Airbyte URL may already carry its token, as Airbyte is configured.
   const urlToken = vendor === 'airbyte' ? url.searchParams.get('token') : null;
   if (!raw?.trim() && !urlToken) {
-    throw new CliError(`no ${vendor} secret`, `pass --secret, or set ${setting} to the value or to an sm:// Secret Manager reference (with the local stack running, \`npm start\`, its development values are used)`, EXIT.usage);
+    throw new CliError(`no ${vendor} secret`, `pass --secret, or set ${setting} to the value or to an sm:// Secret Manager reference (with the local stack running, \`npm start\`, its development values are used: docs/development.md)`, EXIT.usage);
   }
   const payload = buildPayload(vendor, options);
   // Where the event will be followed is settled before anything is sent, so a missing

@@ -1,5 +1,6 @@
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { logger } from './logger.js';
+import { secretManagerClient } from './secret-manager-client.js';
 
 /** The two Secret Manager calls postload makes; a sinon stub or the real client. */
 export type SecretManagerLike = Pick<SecretManagerServiceClient, 'listSecretVersions' | 'accessSecretVersion'>;
@@ -264,7 +265,9 @@ export class Secret {
   private async load(): Promise<Buffer[]> {
     const { secret, version } = this.reference!;
     const client = await this.client();
-    const call = { timeout: this.callTimeoutMs, retry: null, maxRetries: 0 };
+    // `retry: null` is how google-gax turns its retries off; adding `maxRetries` beside it
+    // makes gax dereference the null (CallSettings.merge): every call threw a TypeError.
+    const call = { timeout: this.callTimeoutMs, retry: null };
     const names = version ? [`${secret}/versions/${version}`] : await this.withDeadline(enabledVersions(client, secret, this.maxVersions, call));
     if (names.length === 0) throw new NoEnabledVersionError(secret);
     return Promise.all(
@@ -302,7 +305,7 @@ function isAuthoritative(error: unknown): boolean {
   return error instanceof NoEnabledVersionError || AUTHORITATIVE_CODES.has((error as { code?: unknown } | null)?.code as number);
 }
 
-type CallOptions = { timeout: number; retry: null; maxRetries: number };
+type CallOptions = { timeout: number; retry: null };
 
 async function enabledVersions(client: SecretManagerLike, secret: string, max: number, call: CallOptions): Promise<string[]> {
   const [versions] = await client.listSecretVersions({ parent: secret, filter: 'state:ENABLED' }, call);
@@ -324,14 +327,9 @@ function stripTrailingNewline(bytes: Buffer): Buffer {
   return bytes.subarray(0, end);
 }
 
-let sharedClient: Promise<SecretManagerLike> | undefined;
-
 // Imported on first use: a deployment with literal values never loads the client.
 function defaultClient(): Promise<SecretManagerLike> {
-  sharedClient ??= import('@google-cloud/secret-manager').then(
-    ({ SecretManagerServiceClient }) => new SecretManagerServiceClient(),
-  );
-  return sharedClient;
+  return secretManagerClient(process.env);
 }
 
 function describe(error: unknown): string {
@@ -344,5 +342,5 @@ export function secretSetting(
   name: string,
   options: SecretOptions = {},
 ): Secret {
-  return new Secret(name, env[name], options);
+  return new Secret(name, env[name], { client: () => secretManagerClient(env), ...options });
 }
