@@ -1,5 +1,5 @@
 import { Secret, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
-import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
+import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString, SettingsProblems } from '../shared/settings.js';
 import type { RetryPolicy } from './clients/http-retry.js';
 import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
 import { JOB_STATE_COLLECTION } from './planning/job-state.js';
@@ -42,44 +42,49 @@ export interface ProcessorConfig {
 
 /**
  * Reads and checks every processor setting. Throws a ConfigError naming the variable (or
- * the routing file's field) when something is missing or malformed: the function then
- * fails at start-up instead of on every event.
+ * the routing file's field) when something is missing or malformed, every such problem at
+ * once (a ConfigErrors when there are several): the function then fails at start-up
+ * instead of on every event, and one round of fixes is enough.
  */
 export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
+  const problems = new SettingsProblems();
   const project = projectId(env);
-  const routing = loadRoutingConfig(
-    requiredString(env, 'ROUTING_CONFIG', 'set it to the path of a routing file or to inline JSON (see schemas/routing-config.schema.json)'),
+  const routing = problems.take(
+    () => loadRoutingConfig(requiredString(env, 'ROUTING_CONFIG', 'set it to the path of a routing file or to inline JSON (see schemas/routing-config.schema.json)')),
+    undefined,
   );
 
-  const outboundBudgetMs = integer(env, 'OUTBOUND_BUDGET_MS', 45_000, { min: 100, max: 3_600_000 });
-  const leaseMs = integer(env, 'ACTION_LEASE_SECONDS', 120, { min: 1, max: 86_400 }) * 1000;
+  const outboundBudgetMs = problems.take(() => integer(env, 'OUTBOUND_BUDGET_MS', 45_000, { min: 100, max: 3_600_000 }), 45_000);
+  const leaseMs = problems.take(() => integer(env, 'ACTION_LEASE_SECONDS', 120, { min: 1, max: 86_400 }), 120) * 1000;
   if (leaseMs <= outboundBudgetMs) {
-    throw new ConfigError('ACTION_LEASE_SECONDS', `must be longer than OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms), or a delivery still working could lose its claim`);
+    problems.add(new ConfigError('ACTION_LEASE_SECONDS', `must be longer than OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms), or a delivery still working could lose its claim`));
   }
 
   const secrets = secretOptions(project);
-  return {
+  const config = {
     projectId: project,
-    routing,
-    dbt: namesDbtJobs(routing) ? readDbtCloud(env, secrets) : undefined,
-    slackWebhooks: readSlackWebhooks(env, routing, secrets),
-    auditCollection: firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'),
-    connectorsCollection: firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'),
-    jobStateCollection: firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION),
-    joinsCollection: firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION),
-    retentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 }),
+    // The settings that depend on the routing file are read only when it could be.
+    dbt: routing && namesDbtJobs(routing) ? problems.take(() => readDbtCloud(env, secrets), undefined) : undefined,
+    slackWebhooks: routing ? readSlackWebhooks(env, routing, secrets, problems) : new Map<string, Secret>(),
+    auditCollection: problems.take(() => firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'), 'syncEvents'),
+    connectorsCollection: problems.take(() => firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'), 'connectors'),
+    jobStateCollection: problems.take(() => firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION), JOB_STATE_COLLECTION),
+    joinsCollection: problems.take(() => firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION), JOIN_STATE_COLLECTION),
+    retentionDays: problems.take(() => integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 }), 90),
     retry: {
-      callTimeoutMs: integer(env, 'OUTBOUND_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
-      minDelayMs: integer(env, 'OUTBOUND_RETRY_MIN_DELAY_MS', 500, { min: 0, max: 60_000 }),
-      maxDelayMs: integer(env, 'OUTBOUND_RETRY_MAX_DELAY_MS', 8_000, { min: 0, max: 600_000 }),
-      maxAttempts: integer(env, 'OUTBOUND_MAX_ATTEMPTS', 5, { min: 1, max: 20 }),
+      callTimeoutMs: problems.take(() => integer(env, 'OUTBOUND_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }), 10_000),
+      minDelayMs: problems.take(() => integer(env, 'OUTBOUND_RETRY_MIN_DELAY_MS', 500, { min: 0, max: 60_000 }), 500),
+      maxDelayMs: problems.take(() => integer(env, 'OUTBOUND_RETRY_MAX_DELAY_MS', 8_000, { min: 0, max: 600_000 }), 8_000),
+      maxAttempts: problems.take(() => integer(env, 'OUTBOUND_MAX_ATTEMPTS', 5, { min: 1, max: 20 }), 5),
     },
     outboundBudgetMs,
     leaseMs,
-    firestoreTimeoutMs: integer(env, 'FIRESTORE_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+    firestoreTimeoutMs: problems.take(() => integer(env, 'FIRESTORE_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }), 10_000),
     // Pub/Sub allows 5 to 100; Terraform passes the subscription's value.
-    maxDeliveryAttempts: integer(env, 'MAX_DELIVERY_ATTEMPTS', 10, { min: 5, max: 100 }),
+    maxDeliveryAttempts: problems.take(() => integer(env, 'MAX_DELIVERY_ATTEMPTS', 10, { min: 5, max: 100 }), 10),
   };
+  problems.throwIfAny();
+  return { ...config, routing: routing! };
 }
 
 /** The options of every processor secret: warned about when short, as the ingest function's are. */
@@ -88,14 +93,17 @@ function secretOptions(project: string | undefined): SecretOptions {
 }
 
 function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
+  const problems = new SettingsProblems();
   const hint = 'the routing file names dbt Cloud jobs';
-  const accountId = requiredString(env, 'DBT_CLOUD_ACCOUNT_ID', `${hint}; set it to the number in your dbt Cloud URLs (/deploy/ACCOUNT/...)`);
-  if (!/^\d+$/.test(accountId)) throw new ConfigError('DBT_CLOUD_ACCOUNT_ID', `must be a number, got "${accountId}"`);
-  const token = secretSetting(env, 'DBT_CLOUD_API_TOKEN', options);
-  if (!token.configured) {
-    throw new ConfigError('DBT_CLOUD_API_TOKEN', `is not set; ${hint}: set it to a service token or to an sm:// Secret Manager reference`);
+  const accountId = problems.take(() => requiredString(env, 'DBT_CLOUD_ACCOUNT_ID', `${hint}; set it to the number in your dbt Cloud URLs (/deploy/ACCOUNT/...)`), '');
+  if (accountId && !/^\d+$/.test(accountId)) problems.add(new ConfigError('DBT_CLOUD_ACCOUNT_ID', `must be a number, got "${accountId}"`));
+  const token = problems.take(() => secretSetting(env, 'DBT_CLOUD_API_TOKEN', options), undefined);
+  if (token && !token.configured) {
+    problems.add(new ConfigError('DBT_CLOUD_API_TOKEN', `is not set; ${hint}: set it to a service token or to an sm:// Secret Manager reference`));
   }
-  return { baseUrl: baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? 'https://cloud.getdbt.com'), accountId, token };
+  const url = problems.take(() => baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? 'https://cloud.getdbt.com'), '');
+  problems.throwIfAny();
+  return { baseUrl: url, accountId, token: token! };
 }
 
 function baseUrl(raw: string): string {
@@ -115,21 +123,27 @@ function baseUrl(raw: string): string {
  * The webhooks the routing file refers to. A webhook some route notifies must be set;
  * one only alerts could go to is used when set.
  */
-function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions): Map<string, Secret> {
+function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions, problems: SettingsProblems): Map<string, Secret> {
   const required = notifyingWebhooks(routing);
   const webhooks = new Map<string, Secret>();
   for (const reference of allWebhooks(routing)) {
-    const secret =
-      reference === DEFAULT_WEBHOOK
-        ? secretSetting(env, 'SLACK_WEBHOOK_URL', options)
-        : reference.startsWith('env:')
-          ? secretSetting(env, reference.slice('env:'.length), options)
-          : new Secret(`routing webhook ${reference}`, reference, options);
+    const secret = problems.take(
+      () =>
+        reference === DEFAULT_WEBHOOK
+          ? secretSetting(env, 'SLACK_WEBHOOK_URL', options)
+          : reference.startsWith('env:')
+            ? secretSetting(env, reference.slice('env:'.length), options)
+            : new Secret(`routing webhook ${reference}`, reference, options),
+      undefined,
+    );
+    if (!secret) continue;
     if (secret.configured) webhooks.set(reference, secret);
     else if (required.has(reference)) {
-      throw new ConfigError(
-        secret.setting,
-        `is not set; the routing file (${routing.source}) sends Slack messages to it: set it to the webhook URL or to an sm:// Secret Manager reference, or set "notify": [] for those routes`,
+      problems.add(
+        new ConfigError(
+          secret.setting,
+          `is not set; the routing file (${routing.source}) sends Slack messages to it: set it to the webhook URL or to an sm:// Secret Manager reference, or set "notify": [] for those routes`,
+        ),
       );
     }
   }

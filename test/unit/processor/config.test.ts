@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readProcessorConfig } from '../../../functions/processor/config.js';
 import sinon from 'sinon';
 import { logger } from '../../../functions/shared/logger.js';
-import { ConfigError } from '../../../functions/shared/settings.js';
+import { ConfigError, ConfigErrors } from '../../../functions/shared/settings.js';
 
 const withDbt = JSON.stringify({ routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1 }] }] });
 const slackOnly = JSON.stringify({ routes: [] });
@@ -60,6 +60,28 @@ describe('processor/config', () => {
       assert.throws(() => readProcessorConfig(env), (error: unknown) => error instanceof ConfigError && error.variable === variable && error.message.startsWith(variable));
     });
   }
+
+  it('names every problem at once, so one round of fixes is enough', () => {
+    const env = { ROUTING_CONFIG: withDbt, DBT_CLOUD_ACCOUNT_ID: 'acme', DBT_CLOUD_BASE_URL: 'ftp://x', AUDIT_RETENTION_DAYS: '0', MAX_DELIVERY_ATTEMPTS: '3' };
+    assert.throws(
+      () => readProcessorConfig(env),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigErrors);
+        assert.ok(error instanceof ConfigError, 'still a ConfigError for whoever catches one');
+        assert.deepEqual(error.problems.map((p) => p.variable).sort(), ['AUDIT_RETENTION_DAYS', 'DBT_CLOUD_ACCOUNT_ID', 'DBT_CLOUD_API_TOKEN', 'DBT_CLOUD_BASE_URL', 'MAX_DELIVERY_ATTEMPTS', 'SLACK_WEBHOOK_URL']);
+        for (const problem of error.problems) assert.ok(error.message.includes(problem.message), problem.message);
+        return true;
+      },
+    );
+  });
+
+  it('a routing file with several mistakes: each one named, and the settings it needs are not guessed at', () => {
+    const routing = JSON.stringify({ routes: [{ name: 'a', match: { source: 'fivetrn' }, dbtjobs: [{ jobId: 1 }] }] });
+    assert.throws(
+      () => readProcessorConfig({ ROUTING_CONFIG: routing, AUDIT_RETENTION_DAYS: '0' }),
+      (error: unknown) => error instanceof ConfigErrors && error.problems.map((p) => p.variable).join() === 'ROUTING_CONFIG,AUDIT_RETENTION_DAYS' && /did you mean "dbtJobs"/.test(error.message),
+    );
+  });
 
   it('needs no dbt settings when no job is routed, and no Slack when nothing notifies', () => {
     const config = readProcessorConfig({ ROUTING_CONFIG: silent });
