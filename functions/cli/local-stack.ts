@@ -45,8 +45,6 @@ export function localStackEnv(env: Env, stack: LocalStack): Env {
     DEAD_LETTER_SUBSCRIPTION: stack.deadLetterSubscription,
     AUDIT_COLLECTION: stack.auditCollection,
     CONNECTORS_COLLECTION: stack.connectorsCollection,
-    // No metadata server on a laptop: without this the Google clients probe for one.
-    METADATA_SERVER_DETECTION: env.METADATA_SERVER_DETECTION ?? 'none',
   };
 }
 

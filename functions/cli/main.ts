@@ -53,6 +53,8 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     const out = new Output(io, { json: Boolean(opts.json), wide: Boolean(opts.wide) });
     const project = opts.project ?? root.opts<{ project?: string }>().project;
     const localStack = chooseLocalStack(io.env, project, opts.url);
+    // No metadata server on a laptop: the Google clients would probe for one and warn (bin/postload.js does the same for emulator hosts given).
+    if (localStack) process.env.METADATA_SERVER_DETECTION ??= 'none';
     // A project named in the shell loses to the running stack: say so, as it may surprise.
     if (localStack && (io.env.GOOGLE_CLOUD_PROJECT?.trim() || io.env.GCLOUD_PROJECT?.trim())) {
       out.error(`postload: using the local stack (npm start, pid ${localStack.pid}), not GOOGLE_CLOUD_PROJECT; pass --project to use Google Cloud`);

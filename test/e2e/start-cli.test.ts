@@ -21,7 +21,6 @@ import { fixtureText } from '../support/webhook-fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const START = `${ROOT}dist/local/start.js`;
-const POSTLOAD = `${ROOT}bin/postload.js`;
 const READY = /postload is ready: Fivetran webhook (\S+)\s+Airbyte webhook (\S+)/;
 const PORT_VARIABLES = ['INGEST_PORT', 'PROCESSOR_PORT', 'DBT_PORT', 'SLACK_PORT', 'PUBSUB_PORT', 'FIRESTORE_PORT'] as const;
 /** Settings a developer's shell may hold that would change what the stack or the CLI does. */
@@ -166,10 +165,22 @@ function exitOf(started: Started): Promise<{ code: number | null; signal: NodeJS
   return Promise.race([started.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`it did not exit:\n${started.output()}`)), 60_000))]);
 }
 
-/** `postload ARGS` as a user runs it, in another terminal: a new process with nothing set up. */
+/** The `npx postload …` command lines of the README's quick start, as arguments (comments cut). */
+function quickStartCommands(): string[][] {
+  const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+  const from = readme.indexOf('## Quick start');
+  const section = readme.slice(from, readme.indexOf('\n## ', from + 1));
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)]
+    .flatMap((block) => block[1]!.split('\n'))
+    .map((line) => line.replace(/\s#.*$/, '').trim())
+    .filter((line) => line.startsWith('npx postload '))
+    .map((line) => line.split(/\s+/).slice(2));
+}
+
+/** `npx postload ARGS` as a user runs it, in another terminal: a new process with nothing set up. */
 function postload(args: string[], stateFile: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [POSTLOAD, ...args], { cwd: ROOT, env: { ...cleanEnv(), POSTLOAD_STATE_FILE: stateFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npx', ['postload', ...args], { cwd: ROOT, env: { ...cleanEnv(), npm_config_update_notifier: 'false', POSTLOAD_STATE_FILE: stateFile }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -220,16 +231,24 @@ describe('npm start, stopped however it is asked to, and the postload command ag
       assert.equal(wrong.status, 400);
       assert.match(((await wrong.json()) as { message: string }).message, /Webhooks go to the ingest function: POST \/fivetran, \/airbyte or \/dbt-cloud/);
 
-      // The CLI in another terminal, with nothing set: it finds the stack.
-      const sent = await postload(['send', 'fivetran', '--wait'], started.stateFile);
-      assert.equal(sent.code, 0, sent.stdout + sent.stderr);
-      const eventId = /: 202 \{"id":"([0-9a-f]{32})"/.exec(sent.stdout)?.[1];
-      assert.ok(eventId, sent.stdout);
-      assert.match(sent.stdout, /✔ outcome: processed/);
-      const schema = await postload(['send', 'airbyte', '--event', 'schema-propagated', '--wait'], started.stateFile);
-      assert.equal(schema.code, 0, schema.stdout + schema.stderr);
-      assert.match(schema.stdout, /airbyte schema-propagated .*: 202 \{"id":"[0-9a-f]{32}","type":"schema.changed"\}/);
-      assert.match(schema.stdout, /Slack SLACK_WEBHOOK_URL: message sent/);
+      // The README's quick start, as printed: the CLI in another terminal, with nothing set, finds the stack.
+      const commands = quickStartCommands();
+      assert.deepEqual(commands.map((c) => c.slice(0, 2).join(' ')), ['send fivetran', 'send airbyte', 'events', 'event ID'], 'the quick start changed: update this test with it');
+      let eventId = '';
+      for (const command of commands) {
+        const args = command.map((arg) => (arg === 'ID' ? eventId.slice(0, 8) : arg));
+        const run = await postload(args, started.stateFile);
+        assert.equal(run.code, 0, `npx postload ${args.join(' ')}:\n${run.stdout}${run.stderr}`);
+        assert.equal(run.stderr, '', `npx postload ${args.join(' ')} wrote to stderr`);
+        if (args[0] === 'send') assert.match(run.stdout, /✔ outcome: processed/);
+        if (args.join(' ') === 'send airbyte --event schema-propagated --wait') {
+          assert.match(run.stdout, /airbyte schema-propagated .*: 202 \{"id":"[0-9a-f]{32}","type":"schema.changed"\}/);
+          assert.match(run.stdout, /Slack SLACK_WEBHOOK_URL: message sent/);
+        }
+        if (args[0] === 'event') assert.match(run.stdout, new RegExp(`^event ${eventId}  fivetran sync.succeeded`));
+        eventId ||= /: 202 \{"id":"([0-9a-f]{32})"/.exec(run.stdout)?.[1] ?? '';
+      }
+      assert.ok(eventId);
 
       // The pasted example: dated now, so `events` (last 24 h by default) lists it.
       const curl = await waitFor('curl example', () => started.output().split('\n').find((line) => line.startsWith('curl ')), 5000, started.output);
@@ -242,12 +261,10 @@ describe('npm start, stopped however it is asked to, and the postload command ag
       const events = await postload(['events'], started.stateFile);
       assert.equal(events.code, 0, events.stderr);
       for (const id of [eventId, pasted]) assert.match(events.stdout, new RegExp(`\\b${id.slice(0, 8)}\\b`), `${id} in\n${events.stdout}`);
-      const story = await postload(['event', eventId.slice(0, 8)], started.stateFile);
-      assert.equal(story.code, 0, story.stderr);
-      assert.match(story.stdout, new RegExp(`^event ${eventId}  fivetran sync.succeeded`));
 
       // The console is calm: no stack trace, and none of the stack's own values is warned about.
       assert.doesNotMatch(started.output(), /^\S+ \S+\s+\s+at /m, 'a stack trace in the live output');
+      assert.doesNotMatch(started.output(), /shorter than \d+ characters/, "a warning about the stack's own development values");
 
       const pids = started.tree();
       assert.ok(pids.length >= 5, `expected npm, start.js, emulators and functions, found ${pids.length}`);
