@@ -64,7 +64,7 @@ export async function runChecks(given: Env, options: CheckOptions = {}): Promise
       ok: true,
       detail: `topic ${ingest.topic}, body limit ${ingest.maxBodyBytes} bytes, publish timeout ${ingest.publishTimeoutMs} ms, source ranges: ${ranges.join(', ') || 'none (any address)'}, ${ingest.trustedProxyHops} trusted proxy hop(s)`,
     });
-    secrets.push(ingest.fivetranSecret, ingest.airbyteToken, ingest.dbtCloudSecret);
+    secrets.push(ingest.fivetranSecret, ingest.airbyteToken, ingest.dbtCloudSecret, ingest.signingKey);
   } catch (error) {
     results.push(...failures('ingest settings', error));
   }

@@ -3,6 +3,7 @@ import { CloudContext } from './context.js';
 import { EXIT, isCliError, type ExitCode } from './errors.js';
 import { chooseLocalStack } from './local-stack.js';
 import { Output, type Io } from './output.js';
+import { DEPLOYMENT_NAMES } from '../shared/deployment-names.js';
 import { SECRET_SETTINGS, VENDORS, VOCABULARY, type Vendor } from './payloads.js';
 import { MIN_PREFIX } from './event-ids.js';
 import { eventTypes, oneOf, OUTCOMES, sources, syncStatuses } from './vocabulary.js';
@@ -23,8 +24,8 @@ The local stack: while \`npm start\` runs in this folder, every command uses it 
 (it keeps .postload/local-stack.json, or POSTLOAD_STATE_FILE). --project, or
 PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST, choose otherwise.
 Google Cloud: --project (or GOOGLE_CLOUD_PROJECT) and Application Default Credentials;
-SYNC_EVENTS_TOPIC, DEAD_LETTER_SUBSCRIPTION, AUDIT_COLLECTION, CONNECTORS_COLLECTION when
-not the Terraform defaults.`;
+SYNC_EVENTS_TOPIC, DEAD_LETTER_SUBSCRIPTION (a name or the full id \`terraform output\` prints),
+AUDIT_COLLECTION, CONNECTORS_COLLECTION when not the Terraform defaults.`;
 
 /** What `send --event` and `--status` accept, per vendor. */
 function vocabularyHelp(): string {
@@ -101,10 +102,18 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .addOption(new Option('--limit <n>', 'replay at most this many').argParser(positiveInteger).default(100))
     .option('--dry-run', 'show what would be replayed; publish and acknowledge nothing')
     .option('--event <id>', 'replay only the dead letters of this event id')
+    .option('--subscription <name>', `the dead-letter subscription, a name or the full id \`terraform output -raw dead_letter_subscription\` prints (default: DEAD_LETTER_SUBSCRIPTION, else ${DEPLOYMENT_NAMES.deadLetterSubscription.name})`)
+    .option('--topic <name>', `the topic to republish to, a name or the full id \`terraform output -raw sync_events_topic\` prints (default: SYNC_EVENTS_TOPIC, else ${DEPLOYMENT_NAMES.topic.name})`)
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((opts: { limit: number; dryRun?: boolean; event?: string; json?: boolean }) =>
-      run(opts, async (context, out) => (await import('./replay.js')).replayCommand({ limit: opts.limit, dryRun: Boolean(opts.dryRun), ...(opts.event ? { eventId: opts.event } : {}) }, context, out))(),
+    .action((opts: { limit: number; dryRun?: boolean; event?: string; subscription?: string; topic?: string; json?: boolean }) =>
+      run(opts, async (context, out) =>
+        (await import('./replay.js')).replayCommand(
+          { limit: opts.limit, dryRun: Boolean(opts.dryRun), ...(opts.event ? { eventId: opts.event } : {}), ...(opts.subscription ? { subscription: opts.subscription } : {}), ...(opts.topic ? { topic: opts.topic } : {}) },
+          context,
+          out,
+        ),
+      )(),
     );
 
   root

@@ -1,7 +1,8 @@
 import { MissingSecretError, SecretUnavailableError, type Secret } from '../shared/secrets.js';
+import type { CheckResult } from '../shared/hmac-sha256.js';
 import { HttpError } from './http-error.js';
 
-export type CheckResult = 'valid' | 'missing' | 'malformed' | 'mismatch';
+export type { CheckResult } from '../shared/hmac-sha256.js';
 
 /**
  * Why a failed check is refused, said to the sender: it names the endpoint and the setting
@@ -32,7 +33,7 @@ export function authenticate(
   try {
     ready = secret.valuesAtHand();
   } catch (error) {
-    throw unavailable(endpoint, secret, error);
+    throw unavailable(secret, error, credentials(endpoint, secret));
   }
   const first = ready && check(ready);
   if (first === 'valid') return undefined;
@@ -56,7 +57,7 @@ async function acceptedValues(endpoint: string, secret: Secret): Promise<Buffer[
   try {
     return await secret.acceptedValues();
   } catch (error) {
-    throw unavailable(endpoint, secret, error);
+    throw unavailable(secret, error, credentials(endpoint, secret));
   }
 }
 
@@ -68,18 +69,25 @@ async function refreshed(secret: Secret): Promise<boolean> {
   }
 }
 
-function unavailable(endpoint: string, secret: Secret, error: unknown): HttpError {
+/** What a sender is told when a secret is missing or unreadable: it retries; the log says what to set. */
+export interface Unavailable {
+  notConfigured: string;
+  unreadable: string;
+}
+
+/** An endpoint's own words: which endpoint, and the setting it checks credentials against. */
+function credentials(endpoint: string, secret: Secret): Unavailable {
+  return {
+    notConfigured: `the ${endpoint} endpoint cannot authenticate requests yet: ${secret.setting} is not set; retry later`,
+    unreadable: `the ${endpoint} endpoint could not read ${secret.setting} to check the credentials; retry later`,
+  };
+}
+
+/** A 503 for a secret that is not set (MissingSecretError) or cannot be read (SecretUnavailableError); anything else is rethrown. */
+export function unavailable(secret: Secret, error: unknown, said: Unavailable): HttpError {
   const notConfigured = error instanceof MissingSecretError;
   if (!notConfigured && !(error instanceof SecretUnavailableError)) throw error;
-  const failure = new HttpError(
-    503,
-    notConfigured ? 'not_configured' : 'secret_unavailable',
-    notConfigured
-      ? `the ${endpoint} endpoint cannot authenticate requests yet: ${secret.setting} is not set; retry later`
-      : `the ${endpoint} endpoint could not read ${secret.setting} to check the credentials; retry later`,
-    {},
-    { 'retry-after': '60' },
-  );
+  const failure = new HttpError(503, notConfigured ? 'not_configured' : 'secret_unavailable', notConfigured ? said.notConfigured : said.unreadable, {}, { 'retry-after': '60' });
   // The operator's instructions travel in the cause, which is logged, never answered.
   failure.cause = error;
   return failure;

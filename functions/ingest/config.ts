@@ -1,4 +1,6 @@
-import { Secret, secretSetting, SHORT_SECRET_CHARS } from '../shared/secrets.js';
+import { logLevel } from '../shared/logger.js';
+import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS } from '../shared/secrets.js';
+import { signingKeySetting } from '../shared/sync-event-signature.js';
 import { integer, optionalString, projectId, SettingsProblems } from '../shared/settings.js';
 import type { Source } from './read-request.js';
 import { SourceRanges } from './source-ranges.js';
@@ -12,6 +14,8 @@ export interface IngestConfig {
   fivetranSecret: Secret;
   airbyteToken: Secret;
   dbtCloudSecret: Secret;
+  /** The key every published SyncEvent is signed with (shared/sync-event-signature.ts): the newest enabled version. */
+  signingKey: Secret;
   /** Networks each source's requests must come from; a source without an entry accepts any. */
   sourceRanges: Partial<Record<Source, SourceRanges>>;
   /** Proxies of the deployment's own between Google's front end and the function. */
@@ -41,9 +45,11 @@ const SOURCE_RANGE_SETTINGS: Record<Source | 'dbt-cloud', (env: Env) => SourceRa
  */
 export function loadIngestConfig(env: Env = process.env): IngestConfig {
   const problems = new SettingsProblems();
+  // Read by the logger; checked here too, so that start-up and `postload check` name a bad value.
+  problems.take(() => logLevel(env), undefined);
   const project = projectId(env);
   const secretOptions = {
-    ttlMs: problems.take(() => integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, { min: 0, max: 86_400 }), 300) * 1000,
+    ttlMs: problems.take(() => secretCacheTtlMs(env), 300_000),
     warnShorterThan: SHORT_SECRET_CHARS,
     ...(project ? { projectId: project } : {}),
   };
@@ -62,6 +68,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     fivetranSecret: problems.take(() => secretSetting(env, 'FIVETRAN_WEBHOOK_SECRET', secretOptions), unset('FIVETRAN_WEBHOOK_SECRET')),
     airbyteToken: problems.take(() => secretSetting(env, 'AIRBYTE_WEBHOOK_TOKEN', secretOptions), unset('AIRBYTE_WEBHOOK_TOKEN')),
     dbtCloudSecret: problems.take(() => secretSetting(env, 'DBT_CLOUD_WEBHOOK_SECRET', secretOptions), unset('DBT_CLOUD_WEBHOOK_SECRET')),
+    signingKey: problems.take(() => signingKeySetting(env, secretOptions), unset('SYNC_EVENT_SIGNING_KEY')),
     sourceRanges: ranges,
     trustedProxyHops: problems.take(() => integer(env, 'TRUSTED_PROXY_HOPS', 0, { min: 0, max: 10 }), 0),
   };

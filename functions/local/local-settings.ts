@@ -16,6 +16,7 @@ export const DEVELOPMENT_SECRETS = {
   AIRBYTE_WEBHOOK_TOKEN: 'local-airbyte-token-for-development',
   DBT_CLOUD_WEBHOOK_SECRET: 'local-dbt-cloud-secret-for-development',
   DBT_CLOUD_API_TOKEN: 'local-dbt-cloud-token-for-development',
+  SYNC_EVENT_SIGNING_KEY: 'local-sync-event-signing-key-for-development-only',
 } as const;
 
 export const LOCAL_PROJECT_ID = 'postload-local';
@@ -48,6 +49,8 @@ export interface LocalSettings {
   dbtCloudWebhookSecret: string;
   dbtAccountId: string;
   dbtApiToken: string;
+  /** The key both functions sign and verify SyncEvents with. */
+  syncEventSigningKey: string;
 }
 
 /** The table docs/development.md shows, kept next to the code that reads the settings. */
@@ -82,6 +85,7 @@ export function readLocalSettings(env: Env = process.env, { anyFreePort = false 
     dbtCloudWebhookSecret: optionalString(env, 'DBT_CLOUD_WEBHOOK_SECRET') ?? DEVELOPMENT_SECRETS.DBT_CLOUD_WEBHOOK_SECRET,
     dbtAccountId: optionalString(env, 'DBT_CLOUD_ACCOUNT_ID') ?? '1',
     dbtApiToken: optionalString(env, 'DBT_CLOUD_API_TOKEN') ?? DEVELOPMENT_SECRETS.DBT_CLOUD_API_TOKEN,
+    syncEventSigningKey: optionalString(env, 'SYNC_EVENT_SIGNING_KEY') ?? DEVELOPMENT_SECRETS.SYNC_EVENT_SIGNING_KEY,
   };
 }
 

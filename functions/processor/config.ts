@@ -1,6 +1,10 @@
-import { Secret, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
+import { logLevel } from '../shared/logger.js';
+import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
 import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString, SettingsProblems } from '../shared/settings.js';
+import { signingKeySetting } from '../shared/sync-event-signature.js';
 import type { RetryPolicy } from './clients/http-retry.js';
+import { linkPolicy, type LinkPolicy } from './clients/slack-message.js';
+import { SLACK_WEBHOOK_ORIGIN, webhookProblem } from './clients/slack.js';
 import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
 import { JOB_STATE_COLLECTION } from './planning/job-state.js';
 import { JOIN_STATE_COLLECTION } from './planning/join-state.js';
@@ -16,11 +20,17 @@ export interface DbtCloudSettings {
 
 export interface ProcessorConfig {
   projectId: string | undefined;
+  /** The key SyncEvents are signed with: a message no enabled version verifies is refused (shared/sync-event-signature.ts). */
+  signingKey: Secret;
   routing: LoadedRouting;
   /** Present when the routing file names dbt jobs. */
   dbt: DbtCloudSettings | undefined;
   /** Slack webhooks by their routing reference (env:VARIABLE or sm://...); only those that are set. */
   slackWebhooks: Map<string, Secret>;
+  /** Where links in Slack messages may point (the dbt Cloud origin, each vendor's own hosts). */
+  slackLinks: LinkPolicy;
+  /** Origins Slack webhook URLs may point to: https://hooks.slack.com and those SLACK_WEBHOOK_HOSTS adds. */
+  slackWebhookOrigins: string[];
   auditCollection: string;
   connectorsCollection: string;
   /** Per-job state for coalescing (`<collection>/job-<jobId>`, issue 12). */
@@ -48,6 +58,8 @@ export interface ProcessorConfig {
  */
 export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
   const problems = new SettingsProblems();
+  // Read by the logger; checked here too, so that start-up and `postload check` name a bad value.
+  problems.take(() => logLevel(env), undefined);
   const project = projectId(env);
   const routing = problems.take(
     () => loadRoutingConfig(requiredString(env, 'ROUTING_CONFIG', 'set it to the path of a routing file or to inline JSON (see schemas/routing-config.schema.json)')),
@@ -60,12 +72,28 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     problems.add(new ConfigError('ACTION_LEASE_SECONDS', `must be longer than OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms), or a delivery still working could lose its claim`));
   }
 
-  const secrets = secretOptions(project);
+  // Both functions' secrets: cached as SECRET_CACHE_TTL_SECONDS says, warned about when short.
+  const secrets: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ttlMs: problems.take(() => secretCacheTtlMs(env), 300_000), ...(project ? { projectId: project } : {}) };
+  const signingKey = problems.take(() => signingKeySetting(env, secrets), undefined);
+  const slackWebhookOrigins = [SLACK_WEBHOOK_ORIGIN, ...problems.take(() => origins(env, 'SLACK_WEBHOOK_HOSTS', { bareHosts: true }), []).map((o) => (o.includes('://') ? o : `https://${o}`))];
+  if (signingKey && !signingKey.configured) {
+    problems.add(
+      new ConfigError(
+        signingKey.setting,
+        'is not set; set it to the key the ingest function signs SyncEvents with (the same value, or the same sm:// Secret Manager secret): the processor acts on no message without it',
+      ),
+    );
+  }
   const config = {
     projectId: project,
     // The settings that depend on the routing file are read only when it could be.
     dbt: routing && namesDbtJobs(routing) ? problems.take(() => readDbtCloud(env, secrets), undefined) : undefined,
-    slackWebhooks: routing ? readSlackWebhooks(env, routing, secrets, problems) : new Map<string, Secret>(),
+    slackWebhooks: routing ? readSlackWebhooks(env, routing, secrets, slackWebhookOrigins, problems) : new Map<string, Secret>(),
+    slackWebhookOrigins,
+    slackLinks: problems.take(
+      () => linkPolicy(baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? DEFAULT_DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })),
+      undefined,
+    ),
     auditCollection: problems.take(() => firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'), 'syncEvents'),
     connectorsCollection: problems.take(() => firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'), 'connectors'),
     jobStateCollection: problems.take(() => firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION), JOB_STATE_COLLECTION),
@@ -84,12 +112,8 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     maxDeliveryAttempts: problems.take(() => integer(env, 'MAX_DELIVERY_ATTEMPTS', 10, { min: 5, max: 100 }), 10),
   };
   problems.throwIfAny();
-  return { ...config, routing: routing! };
-}
-
-/** The options of every processor secret: warned about when short, as the ingest function's are. */
-function secretOptions(project: string | undefined): SecretOptions {
-  return { warnShorterThan: SHORT_SECRET_CHARS, ...(project ? { projectId: project } : {}) };
+  // No problem found: what a problem would have left undefined is set.
+  return { ...config, routing: routing!, signingKey: signingKey!, slackLinks: config.slackLinks! };
 }
 
 function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
@@ -101,9 +125,38 @@ function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
   if (token && !token.configured) {
     problems.add(new ConfigError('DBT_CLOUD_API_TOKEN', `is not set; ${hint}: set it to a service token or to an sm:// Secret Manager reference`));
   }
-  const url = problems.take(() => baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? 'https://cloud.getdbt.com'), '');
+  // The Slack link policy reads DBT_CLOUD_BASE_URL too: a bad one is reported once (SettingsProblems.add).
+  const url = problems.take(() => baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? DEFAULT_DBT_CLOUD_BASE_URL), '');
   problems.throwIfAny();
   return { baseUrl: url, accountId, token: token! };
+}
+
+const DEFAULT_DBT_CLOUD_BASE_URL = 'https://cloud.getdbt.com';
+
+/**
+ * A comma-separated list of origins (`https://host`, `http://127.0.0.1:8083`), checked at
+ * start-up; with `bareHosts`, a bare host stands for https on it and its subdomains.
+ */
+function origins(env: Env, name: string, { bareHosts = false } = {}): string[] {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      if (bareHosts && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(entry)) return entry.toLowerCase();
+      let url: URL | undefined;
+      try {
+        url = new URL(entry);
+      } catch {
+        url = undefined;
+      }
+      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== entry.replace(/\/+$/, '')) {
+        throw new ConfigError(name, `"${entry}" is not an origin such as https://host or http://127.0.0.1:8083${bareHosts ? ', nor a host name' : ''}`);
+      }
+      return url.origin;
+    });
 }
 
 function baseUrl(raw: string): string {
@@ -121,9 +174,9 @@ function baseUrl(raw: string): string {
 
 /**
  * The webhooks the routing file refers to. A webhook some route notifies must be set;
- * one only alerts could go to is used when set.
+ * one only alerts could go to is used when set. Every problem goes to `problems`.
  */
-function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions, problems: SettingsProblems): Map<string, Secret> {
+function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions, allowedOrigins: readonly string[], problems: SettingsProblems): Map<string, Secret> {
   const required = notifyingWebhooks(routing);
   const webhooks = new Map<string, Secret>();
   for (const reference of allWebhooks(routing)) {
@@ -137,8 +190,13 @@ function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOpti
       undefined,
     );
     if (!secret) continue;
-    if (secret.configured) webhooks.set(reference, secret);
-    else if (required.has(reference)) {
+    if (secret.configured) {
+      // A literal value is checked now; one read from Secret Manager when it is sent (clients/slack.ts).
+      const literal = secret.valuesAtHand()?.[0]?.toString('utf8');
+      const problem = literal === undefined ? undefined : webhookProblem(literal, allowedOrigins);
+      if (problem) problems.add(new ConfigError(secret.setting, problem));
+      else webhooks.set(reference, secret);
+    } else if (required.has(reference)) {
       problems.add(
         new ConfigError(
           secret.setting,

@@ -1,6 +1,6 @@
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { logger } from './logger.js';
-import { ConfigError } from './settings.js';
+import { ConfigError, integer } from './settings.js';
 import { secretManagerClient } from './secret-manager-client.js';
 
 /** The two Secret Manager calls postload makes; a sinon stub or the real client. */
@@ -63,6 +63,14 @@ export interface SecretOptions {
  * is guessable (nothing rate-limits guesses), an API token or webhook URL this short is a placeholder.
  */
 export const SHORT_SECRET_CHARS = 32;
+
+/**
+ * SECRET_CACHE_TTL_SECONDS, read the same way by both functions: how long values fetched
+ * from Secret Manager are trusted (a revoked version stops working within it).
+ */
+export function secretCacheTtlMs(env: Record<string, string | undefined>): number {
+  return integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, { min: 0, max: 86_400 }) * 1000;
+}
 
 /** The gRPC codes by which Secret Manager says "these values are not yours to use". */
 const AUTHORITATIVE_CODES = new Set([5 /* NOT_FOUND */, 7 /* PERMISSION_DENIED */, 9 /* FAILED_PRECONDITION */]);
@@ -150,6 +158,17 @@ export class Secret {
 
   get configured(): boolean {
     return this.literal !== undefined || this.reference !== undefined;
+  }
+
+  /**
+   * Since when the accepted values are known to include every version enabled then: the
+   * time they were fetched; Infinity for a literal or a version pinned by number (its value
+   * never changes; `latest` does); undefined before the first fetch. A verifier uses it to tell "signed with a
+   * key I have not read yet" from "not signed with any key" (shared/sync-event-signature.ts).
+   */
+  knownAsOf(): number | undefined {
+    if (this.literal || (this.reference?.version && this.reference.version !== 'latest')) return Number.POSITIVE_INFINITY;
+    return this.cached?.fetchedAt;
   }
 
   /** Every value an inbound request may be authenticated with: all enabled versions. */

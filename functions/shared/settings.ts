@@ -30,13 +30,14 @@ export class SettingsProblems {
       return read();
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      this.found.push(...(error instanceof ConfigErrors ? error.problems : [error]));
+      for (const problem of error instanceof ConfigErrors ? error.problems : [error]) this.add(problem);
       return fallback;
     }
   }
 
+  /** A problem found; one already found (a setting two readers share) is not repeated. */
   add(error: ConfigError): void {
-    this.found.push(error);
+    if (!this.found.some((found) => found.message === error.message)) this.found.push(error);
   }
 
   throwIfAny(): void {
