@@ -45,6 +45,7 @@ export function localStackEnv(env: Env, stack: LocalStack): Env {
     DEAD_LETTER_SUBSCRIPTION: stack.deadLetterSubscription,
     AUDIT_COLLECTION: stack.auditCollection,
     CONNECTORS_COLLECTION: stack.connectorsCollection,
+    ROUTING_CONFIG: stack.routing,
   };
 }
 

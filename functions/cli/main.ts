@@ -79,21 +79,47 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
 
   root
     .command('send')
-    .description('send a realistic webhook, authenticated as the vendor does, and print the answer')
+    .description('send a webhook authenticated as the vendor does: its own test (--test, starts nothing), or a real event, named first')
     .addArgument(new Argument('<vendor>', 'who sends it').choices(VENDORS))
-    .option('--url <url>', "the ingest function's endpoint, e.g. https://…/fivetran (default: the running local stack's)")
-    .option('--event <name>', 'the notification (default: a finished sync); see the list below')
-    .option('--status <status>', 'how the sync or run ended (Fivetran sync_end, Airbyte, dbt Cloud job.run.completed); see below')
+    .option('--url <url>', "the ingest function's endpoint, e.g. https://…/fivetran (default: the running local stack's; not needed with --dry-run)")
+    .option('--test', "send what the vendor's own test sends (starts nothing) and follow it to its audit record")
+    .option('--event <name>', 'a real event: the notification to send (the list is below)')
+    .option('--status <status>', 'how the sync or run ended (Fivetran sync_end, Airbyte, dbt Cloud job.run.completed; the list is below)')
     .option('--connector <id>', 'Fivetran connector id, Airbyte connection id, dbt Cloud job id')
+    .option('--routing <file>', 'the routing file a real event is planned with, to name the dbt jobs and joins it starts (default: ROUTING_CONFIG)')
+    .option('--dry-run', 'print what would be sent and what it would start; send nothing')
     .option('--secret <value>', `the secret or an sm:// reference (default: ${Object.values(SECRET_SETTINGS).join(' / ')})`)
-    .option('--wait', 'follow the event in the audit trail until the processor is done, and print what happened')
+    .option('--wait', 'follow the event in the audit trail until the processor is done, and print what happened (--test always does)')
     .addOption(new Option('--timeout <seconds>', 'how long --wait waits').argParser(positiveInteger).default(60))
     .option('--json', 'print JSON')
-    .addHelpText('after', `\n${vocabularyHelp()}\n\nExamples:\n  postload send fivetran --wait                              # to the running local stack (npm start)\n  postload send airbyte --event schema-propagated --wait\n  AIRBYTE_WEBHOOK_TOKEN=sm://postload-airbyte-webhook-token postload send airbyte --url "$(terraform output -raw airbyte_webhook_url)" --status failed\n${EXIT_CODES_HELP}`)
-    .action((vendor: Vendor, opts: { url?: string; event?: string; status?: string; connector?: string; secret?: string; wait?: boolean; timeout: number; json?: boolean }) =>
-      run(opts, async (context, out) =>
-        (await import('./send.js')).send(vendor, { url: opts.url, event: opts.event, status: opts.status, connector: opts.connector, secret: opts.secret, wait: Boolean(opts.wait), timeoutSeconds: opts.timeout }, context, out),
-      )(),
+    .addHelpText(
+      'after',
+      `\n${vocabularyHelp()}\n\nExamples:\n  postload send fivetran --event sync_end --wait               # to the running local stack (npm start), planned with its routing\n  postload send airbyte --event schema-propagated --wait\n  postload send fivetran --event sync_end --connector orders_pg --routing terraform/routing.json --dry-run\n  AIRBYTE_WEBHOOK_TOKEN=sm://postload-airbyte-webhook-token postload send airbyte --test --url "$(terraform output -raw airbyte_webhook_url)"\n${EXIT_CODES_HELP}`,
+    )
+    .action(
+      (
+        vendor: Vendor,
+        opts: { url?: string; test?: boolean; event?: string; status?: string; connector?: string; routing?: string; dryRun?: boolean; secret?: string; wait?: boolean; timeout: number; json?: boolean },
+      ) =>
+        run(opts, async (context, out) =>
+          (await import('./send.js')).send(
+            vendor,
+            {
+              ...(opts.url ? { url: opts.url } : {}),
+              event: opts.event,
+              status: opts.status,
+              connector: opts.connector,
+              secret: opts.secret,
+              ...(opts.routing ? { routing: opts.routing } : {}),
+              test: Boolean(opts.test),
+              dryRun: Boolean(opts.dryRun),
+              wait: Boolean(opts.wait),
+              timeoutSeconds: opts.timeout,
+            },
+            context,
+            out,
+          ),
+        )(),
     );
 
   root

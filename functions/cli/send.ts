@@ -6,15 +6,23 @@ import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, isCliError, type ExitCode } from './errors.js';
 import { renderTimeline } from './event-report.js';
 import type { Output } from './output.js';
+import { loadRoutingConfig, type LoadedRouting } from '../processor/planning/routing.js';
 import { DEVELOPMENT_SECRETS } from '../local/local-settings.js';
-import { buildPayload, SECRET_SETTINGS, VENDORS, type PayloadOptions, type Vendor } from './payloads.js';
+import { buildPayload, SECRET_SETTINGS, testPayload, VENDORS, type Json, type PayloadOptions, type Vendor } from './payloads.js';
+import { planSend, renderPlan, type SendPlan } from './send-plan.js';
 
 export interface SendOptions extends PayloadOptions {
-  /** The endpoint; the running local stack's when left out. */
+  /** The endpoint; the running local stack's when left out; not needed for a dry run. */
   url?: string;
   secret?: string;
   wait: boolean;
   timeoutSeconds: number;
+  /** Send what the vendor's own test sends (starts nothing), and follow it to its audit record. */
+  test?: boolean;
+  /** Print what would be sent and what it would start; send nothing. */
+  dryRun?: boolean;
+  /** The routing file to plan a real event with (default ROUTING_CONFIG). */
+  routing?: string;
 }
 
 export interface SignedRequest {
@@ -65,8 +73,8 @@ export function targetUrl(vendor: Vendor, given: string | undefined, context: Pi
   if (given === undefined) {
     if (context.localStack) return new URL(`${context.localStack.ingestUrl}/${ENDPOINTS[vendor]}`);
     throw new CliError(
-      'no --url, and no local stack is running',
-      `start the local stack with \`npm start\` in this folder and leave --url out, or pass the ingest function's URL (\`terraform output ${vendor === 'dbt-cloud' ? 'dbt_cloud' : vendor}_webhook_url\`)`,
+      '--url is required to send: no local stack is running',
+      `start the local stack with \`npm start\` in this folder and leave --url out, or pass the ingest function's endpoint, e.g. "$(terraform output -raw ${vendor === 'dbt-cloud' ? 'dbt_cloud' : vendor}_webhook_url)"`,
       EXIT.usage,
     );
   }
@@ -88,8 +96,33 @@ export function targetUrl(vendor: Vendor, given: string | undefined, context: Pi
   return url;
 }
 
+/**
+ * `postload send`. A test (`--test`) is what the vendor's own test sends and starts
+ * nothing. Anything else is a real event, sent only when named (`--event`, `--status`), and
+ * only after the routing file said which dbt jobs and joins it starts (`--dry-run` stops
+ * there): a smoke test must never start production jobs by accident. The answer and the
+ * event id are printed as soon as the webhook is accepted, so that a failure to follow it
+ * afterwards never hides an accepted webhook (exit 5).
+ */
 export async function send(vendor: Vendor, options: SendOptions, context: CloudContext, out: Output): Promise<ExitCode> {
   const setting = SECRET_SETTINGS[vendor];
+  if (options.test && (options.event || options.status || options.connector)) {
+    throw new CliError('--test sends the vendor\'s own test payload: --event, --status and --connector do not apply', 'leave them out, or leave out --test to send a real event', EXIT.usage);
+  }
+  if (!options.test && options.event === undefined && options.status === undefined) {
+    throw new CliError(
+      `say what to send: --test, or a real ${vendor} event`,
+      `--test sends what ${vendor}'s own test sends and starts nothing; ${REAL_EVENT_EXAMPLE[vendor]} sends a real event, which starts the dbt jobs routed to it (postload names them first; --dry-run only names them)`,
+      EXIT.usage,
+    );
+  }
+  const payload = options.test ? testPayload(vendor) : buildPayload(vendor, options);
+  const plan = await planOf(vendor, payload, options, context, out);
+  if (options.dryRun) {
+    if (out.json) out.data({ vendor, dryRun: true, payload, plan: plan ?? null });
+    else out.line(`dry run: nothing sent (${vendor} ${payloadLabel(vendor, payload, options)})`);
+    return EXIT.ok;
+  }
   const url = targetUrl(vendor, options.url, context);
   // The running local stack's public development value, when it uses one and nothing else is given.
   const development = context.localStack?.developmentSecrets.includes(setting) ? DEVELOPMENT_SECRETS[setting as keyof typeof DEVELOPMENT_SECRETS] : undefined;
@@ -99,10 +132,11 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
   if (!raw?.trim() && !urlToken) {
     throw new CliError(`no ${vendor} secret`, `pass --secret, or set ${setting} to the value or to an sm:// Secret Manager reference (with the local stack running, \`npm start\`, its development values are used: docs/development.md)`, EXIT.usage);
   }
-  const payload = buildPayload(vendor, options);
+  // A test is followed to its audit record: that is what proves the deployment works.
+  const wait = options.wait || Boolean(options.test);
   // Where the event will be followed is settled before anything is sent, so a missing
   // project or credentials stop the command while nothing has happened yet.
-  if (options.wait) await context.ready('Firestore');
+  if (wait) await context.ready('Firestore');
   const secret = raw?.trim() ? await readSecret(setting, raw, context) : urlToken!;
   const body = JSON.stringify(payload);
   const request = signRequest(vendor, url.toString(), body, secret);
@@ -124,7 +158,7 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
   }
   const accepted = response.ok;
   const eventId = accepted ? (answer as { id?: string }).id : undefined;
-  const sent = { vendor, url: redactUrl(request.url), status: response.status, answer, payload };
+  const sent = { vendor, test: Boolean(options.test), url: redactUrl(request.url), status: response.status, answer, payload, ...(plan ? { plan } : {}) };
 
   if (!out.json) {
     // At once: whatever happens while following it, the webhook was accepted (a re-send of a new sync would start more runs).
@@ -132,13 +166,9 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
     out.line(`${mark} ${vendor} ${payloadLabel(vendor, payload, options)} → ${redactUrl(request.url)}: ${response.status} ${typeof answer === 'string' ? answer : JSON.stringify(answer)}`);
     if (!accepted) out.line(hintFor(response.status, vendor, setting, answer));
   }
-  if (!accepted) {
+  if (!accepted || !wait || !eventId) {
     if (out.json) out.data(sent);
-    return EXIT.failed;
-  }
-  if (!options.wait || !eventId) {
-    if (out.json) out.data(sent);
-    return EXIT.ok;
+    return accepted ? EXIT.ok : EXIT.failed;
   }
 
   let followed: { view: EventView | undefined; timedOut: boolean };
@@ -161,6 +191,42 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
     if (timedOut) out.line(out.colour('yellow', `… event ${eventId} not finished after ${options.timeoutSeconds} s (${view ? `outcome so far: ${view.outcome}` : 'no audit record yet'}); follow it with: postload event ${eventId}`));
   }
   return code;
+}
+
+/** The `--event` that sends a real event, per vendor, for the messages. */
+const REAL_EVENT_EXAMPLE: Record<Vendor, string> = {
+  fivetran: '--event sync_end [--status FAILURE]',
+  airbyte: '--event sync-succeeded (or --status failed)',
+  'dbt-cloud': '--event job.run.completed [--status Errored]',
+};
+
+/**
+ * The routing file's plan for the payload, printed before anything is sent. A test needs
+ * no routing file (it starts nothing, except what a route asks of dbt Cloud's sample run);
+ * a real event does: postload will not send what it cannot first name the effects of.
+ */
+async function planOf(vendor: Vendor, payload: Json, options: SendOptions, context: CloudContext, out: Output): Promise<SendPlan | undefined> {
+  const value = options.routing ?? context.env.ROUTING_CONFIG?.trim();
+  if (!value) {
+    if (options.test) {
+      if (!out.json) out.line(vendor === 'dbt-cloud' ? 'a test: dbt Cloud\'s sample run of job 123 starts a dbt job only where a route\'s "on" lists transformation.succeeded for it' : `a test: ${vendor}'s test event starts nothing`);
+      return undefined;
+    }
+    throw new CliError(
+      `a real ${vendor} event starts the dbt jobs routed to it: postload names them before sending, and has no routing file to read them from`,
+      'pass --routing FILE (the routing file you deploy, e.g. terraform/routing.json) or set ROUTING_CONFIG; or send --test, which starts nothing',
+      EXIT.usage,
+    );
+  }
+  let routing: LoadedRouting;
+  try {
+    routing = loadRoutingConfig(value);
+  } catch (error) {
+    throw new CliError((error as Error).message, 'fix the routing file (`postload check --routing FILE` says what is wrong)', EXIT.usage);
+  }
+  const plan = planSend(vendor, payload, routing);
+  if (!out.json) renderPlan(plan, routing.source, out);
+  return plan;
 }
 
 /** Polls the audit record until the processor is done with the event, or the time is up. */
@@ -193,13 +259,13 @@ async function readSecret(setting: string, raw: string, context: CloudContext): 
   }
 }
 
-function payloadLabel(vendor: Vendor, payload: Record<string, unknown>, options: PayloadOptions): string {
+function payloadLabel(vendor: Vendor, payload: Record<string, unknown>, options: PayloadOptions & { test?: boolean }): string {
   if (vendor === 'fivetran') {
     const status = (payload.data as { status?: string } | undefined)?.status;
     return `${payload.event}${status ? ` ${status}` : ''}${payload.connector_id ? ` (connector ${payload.connector_id})` : ''}`;
   }
   if (vendor === 'airbyte') {
-    const name = options.event ?? (options.status ? `sync-${options.status.toLowerCase()}` : 'sync-succeeded');
+    const name = options.test ? 'test notification' : (options.event ?? (options.status ? `sync-${options.status.toLowerCase()}` : 'sync-succeeded'));
     const connection = ((payload.data as { connection?: { id?: string } } | undefined)?.connection?.id ?? /\/connections\/([0-9a-f-]{36})/.exec(JSON.stringify(payload))?.[1]) as string | undefined;
     return `${name}${connection ? ` (connection ${connection})` : ''}`;
   }

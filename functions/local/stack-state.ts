@@ -25,6 +25,8 @@ export interface LocalStackState {
   ingestUrl: string;
   /** The secret settings the stack gave their development values (local-settings.ts DEVELOPMENT_SECRETS). */
   developmentSecrets: string[];
+  /** The processor's ROUTING_CONFIG: an absolute path or inline JSON (`send` names what an event starts with it). */
+  routing: string;
 }
 
 /** The package root, from functions/local/ and dist/local/ alike. */
@@ -63,7 +65,7 @@ export function readStackState(file: string): LocalStackState | undefined {
 function isState(value: unknown): value is LocalStackState {
   if (!value || typeof value !== 'object') return false;
   const v = value as Record<string, unknown>;
-  const strings = ['startedAt', 'projectId', 'pubsubEmulatorHost', 'firestoreEmulatorHost', 'topic', 'deadLetterSubscription', 'auditCollection', 'connectorsCollection', 'ingestUrl'];
+  const strings = ['startedAt', 'projectId', 'pubsubEmulatorHost', 'firestoreEmulatorHost', 'topic', 'deadLetterSubscription', 'auditCollection', 'connectorsCollection', 'ingestUrl', 'routing'];
   return (
     v.version === 1 &&
     Number.isInteger(v.pid) &&

@@ -1,4 +1,5 @@
 import { fitLine, outputWidth } from '../cli/table.js';
+import { resolve } from 'node:path';
 import { coloursWanted, painter } from './console-output.js';
 import { exitCodeFor, onStopRequest, stopAll, type StopRequest } from './lifecycle.js';
 import { DEFAULT_ROUTING_FILE, DEVELOPMENT_SECRETS, readLocalSettings, type LocalSettings } from './local-settings.js';
@@ -71,6 +72,8 @@ writeStackState(stateFile, {
   connectorsCollection,
   ingestUrl: running.ingest.url,
   developmentSecrets: development,
+  // A path relative to where npm start runs means nothing to a command run elsewhere.
+  routing: settings.routing.trimStart().startsWith('{') ? settings.routing : resolve(settings.routing),
 });
 
 const given = (value: string | undefined) => (value ? 'given' : 'started');

@@ -1,4 +1,5 @@
 import { logLevel } from '../shared/logger.js';
+import { secretManagerClient } from '../shared/secret-manager-client.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
 import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString, SettingsProblems } from '../shared/settings.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
@@ -73,7 +74,12 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
   }
 
   // Both functions' secrets: cached as SECRET_CACHE_TTL_SECONDS says, warned about when short.
-  const secrets: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ttlMs: problems.take(() => secretCacheTtlMs(env), 300_000), ...(project ? { projectId: project } : {}) };
+  const secrets: SecretOptions = {
+    warnShorterThan: SHORT_SECRET_CHARS,
+    ttlMs: problems.take(() => secretCacheTtlMs(env), 300_000),
+    client: () => secretManagerClient(env),
+    ...(project ? { projectId: project } : {}),
+  };
   const signingKey = problems.take(() => signingKeySetting(env, secrets), undefined);
   const slackWebhookOrigins = [SLACK_WEBHOOK_ORIGIN, ...problems.take(() => origins(env, 'SLACK_WEBHOOK_HOSTS', { bareHosts: true }), []).map((o) => (o.includes('://') ? o : `https://${o}`))];
   if (signingKey && !signingKey.configured) {
@@ -90,10 +96,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     dbt: routing && namesDbtJobs(routing) ? problems.take(() => readDbtCloud(env, secrets), undefined) : undefined,
     slackWebhooks: routing ? readSlackWebhooks(env, routing, secrets, slackWebhookOrigins, problems) : new Map<string, Secret>(),
     slackWebhookOrigins,
-    slackLinks: problems.take(
-      () => linkPolicy(baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? DEFAULT_DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })),
-      undefined,
-    ),
+    slackLinks: problems.take(() => linkPolicy(baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? DEFAULT_DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })), undefined),
     auditCollection: problems.take(() => firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'), 'syncEvents'),
     connectorsCollection: problems.take(() => firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'), 'connectors'),
     jobStateCollection: problems.take(() => firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION), JOB_STATE_COLLECTION),
@@ -173,11 +176,15 @@ function baseUrl(raw: string): string {
 }
 
 /**
- * The webhooks the routing file refers to. A webhook some route notifies must be set;
- * one only alerts could go to is used when set. Every problem goes to `problems`.
+ * The webhooks the routing file refers to. Slack is optional: with no SLACK_WEBHOOK_URL
+ * (the default webhook) no message goes to Slack, and each is logged instead. A webhook the
+ * routing file names itself (env:OTHER, sm://...) and notifies through must be set: naming
+ * it is asking for it, and a deployment that does not provide it is misconfigured. Every
+ * problem goes to `problems`.
  */
 function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions, allowedOrigins: readonly string[], problems: SettingsProblems): Map<string, Secret> {
   const required = notifyingWebhooks(routing);
+  required.delete(DEFAULT_WEBHOOK);
   const webhooks = new Map<string, Secret>();
   for (const reference of allWebhooks(routing)) {
     const secret = problems.take(

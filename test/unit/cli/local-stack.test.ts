@@ -29,6 +29,7 @@ function state(overrides: Partial<LocalStackState> = {}): LocalStackState {
     connectorsCollection: 'connectors',
     ingestUrl: 'http://127.0.0.1:8080',
     developmentSecrets: ['FIVETRAN_WEBHOOK_SECRET'],
+    routing: '{"version":1,"routes":[{"name":"orders","match":{"source":"fivetran","connectorId":"assimilate_seem"},"dbtJobs":[{"jobId":101}]}]}',
     ...overrides,
   };
 }
@@ -105,8 +106,10 @@ describe('cli/local-stack: finding the running npm start', () => {
 
     it("goes to the stack's endpoint, signed with its development secret; a shell's project is named in a note", async () => {
       writeStackState(file, state({ ingestUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
-      const run = await runCli(['send', 'fivetran'], { POSTLOAD_STATE_FILE: file, GOOGLE_CLOUD_PROJECT: 'prod' });
+      const run = await runCli(['send', 'fivetran', '--event', 'sync_end'], { POSTLOAD_STATE_FILE: file, GOOGLE_CLOUD_PROJECT: 'prod' });
       assert.equal(run.code, 0, run.stderr);
+      // Planned with the stack's own routing file before it was sent.
+      assert.match(run.stdout, /^by inline JSON, this sync.succeeded event of ftar_pg:\n  starts dbt job 101 \(orders\)\n/);
       assert.deepEqual(received, [{ path: '/fivetran', valid: true }]);
       assert.match(run.stderr, /using the local stack \(npm start, pid \d+\), not GOOGLE_CLOUD_PROJECT; pass --project to use Google Cloud/);
       assert.ok(JSON.parse(readFileSync(file, 'utf8')), 'the CLI leaves the file alone');

@@ -41,6 +41,9 @@ describe('cli/send: authenticates as each vendor does', () => {
   });
 });
 
+/** A routing file that starts nothing: a real event may be sent once it is planned. */
+const NO_ROUTES = '{"version":1,"routes":[]}';
+
 describe('cli/send: an accepted webhook is never hidden', () => {
   let server: Server;
   let url: string;
@@ -85,17 +88,17 @@ describe('cli/send: an accepted webhook is never hidden', () => {
 
   it('following fails: the answer and the id are printed first, then "accepted as <id>; could not follow it", exit 5', async () => {
     const { text, out } = capture();
-    const code = await send('fivetran', { url, secret: 's', wait: true, timeoutSeconds: 5 }, failingContext(Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 })), out);
+    const code = await send('fivetran', { url, secret: 's', event: 'sync_end', routing: NO_ROUTES, wait: true, timeoutSeconds: 5 }, failingContext(Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 })), out);
     assert.equal(code, EXIT.notFollowed);
     assert.equal(code, 5);
     assert.equal(bodies.length, 1, 'sent once');
-    assert.match(text.stdout, /^✔ fivetran sync_end SUCCESSFUL \(connector \S+\) → http:\/\/127\.0\.0\.1:\d+\/fivetran: 202 \{"id":"e44cfe98aa0011223344556677889900"/);
+    assert.match(text.stdout, /^✔ fivetran sync_end SUCCESSFUL \(connector \S+\) → http:\/\/127\.0\.0\.1:\d+\/fivetran: 202 \{"id":"e44cfe98aa0011223344556677889900"/m);
     assert.match(text.stderr, /^postload: accepted as e44cfe98aa0011223344556677889900; could not follow it: .*did not answer.*\n  fix: .*follow it with: postload event e44cfe98aa0011223344556677889900\n$/);
   });
 
   it('with --json: one document that has the answer and why following failed', async () => {
     const { text, out } = capture(true);
-    const code = await send('fivetran', { url, secret: 's', wait: true, timeoutSeconds: 5 }, failingContext(new Error('Could not load the default credentials')), out);
+    const code = await send('fivetran', { url, secret: 's', test: true, wait: false, timeoutSeconds: 5 }, failingContext(new Error('Could not load the default credentials')), out);
     assert.equal(code, 5);
     const result = JSON.parse(text.stdout) as { status: number; answer: { id: string }; event: null; followError: string };
     assert.deepEqual([result.status, result.answer.id, result.event], [202, 'e44cfe98aa0011223344556677889900', null]);
@@ -106,7 +109,7 @@ describe('cli/send: an accepted webhook is never hidden', () => {
     const { out } = capture();
     const before = bodies.length;
     await assert.rejects(
-      send('fivetran', { url: url.replace(/fivetran$/, 'airbyte'), secret: 's', wait: false, timeoutSeconds: 5 }, failingContext(new Error('unused')), out),
+      send('fivetran', { url: url.replace(/fivetran$/, 'airbyte'), secret: 's', test: true, wait: false, timeoutSeconds: 5 }, failingContext(new Error('unused')), out),
       (e: Error & { fix: string; exitCode: number }) => /--url ends in \/airbyte, the airbyte endpoint, but this is a fivetran webhook/.test(e.message) && /\/fivetran/.test(e.fix) && e.exitCode === 2,
     );
     assert.equal(bodies.length, before);
@@ -114,6 +117,6 @@ describe('cli/send: an accepted webhook is never hidden', () => {
 
   it('no --url and no local stack: a usage error naming npm start and the Terraform output', async () => {
     const { out } = capture();
-    await assert.rejects(send('airbyte', { secret: 's', wait: false, timeoutSeconds: 5 }, failingContext(new Error('unused')), out), (e: Error & { fix: string }) => /npm start/.test(e.fix) && /terraform output airbyte_webhook_url/.test(e.fix));
+    await assert.rejects(send('airbyte', { secret: 's', test: true, wait: false, timeoutSeconds: 5 }, failingContext(new Error('unused')), out), (e: Error & { fix: string }) => /npm start/.test(e.fix) && /terraform output -raw airbyte_webhook_url/.test(e.fix));
   });
 });
