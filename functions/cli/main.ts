@@ -1,4 +1,5 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { addConnectCommand } from './connect/register.js';
 import { CloudContext } from './context.js';
 import { EXIT, isCliError, type ExitCode } from './errors.js';
 import { chooseLocalStack } from './local-stack.js';
@@ -42,7 +43,7 @@ function positiveInteger(value: string): number {
 /** The `postload` program. Every action resolves to an exit code; nothing calls process.exit here. */
 export function program(io: Io, setExit: (code: ExitCode) => void): Command {
   const root = new Command('postload')
-    .description('Operate postload: send signed test webhooks, replay dead letters, read the audit trail, check a configuration.')
+    .description('Operate postload: register the webhooks with the vendors, send signed test webhooks, replay dead letters, read the audit trail, check a configuration.')
     .option('--project <id>', 'Google Cloud project (default: GOOGLE_CLOUD_PROJECT, or the emulators\' postload-local, or ADC\'s)')
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)')
@@ -190,7 +191,9 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
         return checkCommand(project ? { ...io.env, GOOGLE_CLOUD_PROJECT: project } : io.env, opts.routing ? { routing: opts.routing } : {}, out);
       })());
 
-  for (const command of root.commands) {
+  addConnectCommand(root, run);
+
+  for (const command of root.commands.flatMap((c) => [c, ...c.commands])) {
     command
       .option('--project <id>', 'Google Cloud project (as before the subcommand)')
       .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })

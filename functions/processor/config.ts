@@ -1,8 +1,9 @@
 import { logLevel } from '../shared/logger.js';
 import { secretManagerClient } from '../shared/secret-manager-client.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
-import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString, SettingsProblems } from '../shared/settings.js';
+import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString, SettingsProblems } from '../shared/settings.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
+import { DBT_CLOUD_BASE_URL } from '../vendors/dbt-cloud.js';
 import type { RetryPolicy } from './clients/http-retry.js';
 import { linkPolicy, type LinkPolicy } from './clients/slack-message.js';
 import { SLACK_WEBHOOK_ORIGIN, webhookProblem } from './clients/slack.js';
@@ -96,7 +97,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     dbt: routing && namesDbtJobs(routing) ? problems.take(() => readDbtCloud(env, secrets), undefined) : undefined,
     slackWebhooks: routing ? readSlackWebhooks(env, routing, secrets, slackWebhookOrigins, problems) : new Map<string, Secret>(),
     slackWebhookOrigins,
-    slackLinks: problems.take(() => linkPolicy(baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? DEFAULT_DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })), undefined),
+    slackLinks: problems.take(() => linkPolicy(baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })), undefined),
     auditCollection: problems.take(() => firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'), 'syncEvents'),
     connectorsCollection: problems.take(() => firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'), 'connectors'),
     jobStateCollection: problems.take(() => firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION), JOB_STATE_COLLECTION),
@@ -129,12 +130,10 @@ function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
     problems.add(new ConfigError('DBT_CLOUD_API_TOKEN', `is not set; ${hint}: set it to a service token or to an sm:// Secret Manager reference`));
   }
   // The Slack link policy reads DBT_CLOUD_BASE_URL too: a bad one is reported once (SettingsProblems.add).
-  const url = problems.take(() => baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? DEFAULT_DBT_CLOUD_BASE_URL), '');
+  const url = problems.take(() => baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), '');
   problems.throwIfAny();
   return { baseUrl: url, accountId, token: token! };
 }
-
-const DEFAULT_DBT_CLOUD_BASE_URL = 'https://cloud.getdbt.com';
 
 /**
  * A comma-separated list of origins (`https://host`, `http://127.0.0.1:8083`), checked at
@@ -160,19 +159,6 @@ function origins(env: Env, name: string, { bareHosts = false } = {}): string[] {
       }
       return url.origin;
     });
-}
-
-function baseUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('DBT_CLOUD_BASE_URL', `is not a URL: "${raw}"`);
-  }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
-    throw new ConfigError('DBT_CLOUD_BASE_URL', `must be an http(s) URL with no query or credentials, such as https://cloud.getdbt.com`);
-  }
-  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
 /**

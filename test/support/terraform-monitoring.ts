@@ -69,7 +69,14 @@ export function checkAlertPolicies(config: TerraformConfig, runbook: Runbook): s
 export function cliCommands(): Map<string, Set<string>> {
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
   const root = program({ stdout: sink, stderr: sink, env: {} }, () => {});
-  return new Map(root.commands.map((command) => [command.name(), new Set(command.options.map((option) => option.long ?? ''))]));
+  const longs = (command: (typeof root.commands)[number]) => command.options.map((option) => option.long ?? '');
+  // A command with subcommands (connect fivetran|airbyte|dbt-cloud) also answers as "command sub", with both's options.
+  return new Map(
+    root.commands.flatMap((command) => [
+      [command.name(), new Set(longs(command))] as const,
+      ...command.commands.map((sub) => [`${command.name()} ${sub.name()}`, new Set([...longs(command), ...longs(sub)])] as const),
+    ]),
+  );
 }
 
 /** An alert's help names at least one `postload ...` command, and only commands and options the CLI has. */
