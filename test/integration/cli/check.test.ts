@@ -76,7 +76,7 @@ describe('postload check', () => {
 
   it('reports every problem in one run: each routing mistake and each bad or missing setting, a line each', async function () {
     this.timeout(60_000);
-    const { DBT_CLOUD_ACCOUNT_ID: _a, DBT_CLOUD_API_TOKEN: _t, SLACK_WEBHOOK_URL: _s, ...rest } = good();
+    const { DBT_CLOUD_ACCOUNT_ID: _a, DBT_CLOUD_API_TOKEN: _t, SYNC_EVENT_SIGNING_KEY: _k, ...rest } = good();
     const routing = { version: 1, routes: [{ name: 'orders', match: { source: 'fivetrn' }, dbtjobs: [{ jobId: 101 }] }, { name: 'crm', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 102, onBusy: 'coalese' }] }] };
     const run = await runCli(['check'], { ...rest, ROUTING_CONFIG: JSON.stringify(routing), MAX_BODY_BYTES: 'lots', PUBLISH_TIMEOUT_MS: '5', MAX_DELIVERY_ATTEMPTS: '3' });
     assert.equal(run.code, 1, run.stdout);
@@ -91,7 +91,7 @@ describe('postload check', () => {
     // With a routing file that loads, the settings it needs are all named in the same run.
     const second = await runCli(['check'], rest);
     assert.equal(second.code, 1);
-    for (const setting of ['DBT_CLOUD_ACCOUNT_ID: is not set', 'DBT_CLOUD_API_TOKEN: is not set', 'SLACK_WEBHOOK_URL: is not set']) {
+    for (const setting of ['DBT_CLOUD_ACCOUNT_ID: is not set', 'DBT_CLOUD_API_TOKEN: is not set', 'SYNC_EVENT_SIGNING_KEY: is not set']) {
       assert.match(second.stdout, new RegExp(`✖ processor settings\\s+${setting}`));
     }
   });

@@ -71,7 +71,7 @@ describe('processor/config', () => {
       (error: unknown) => {
         assert.ok(error instanceof ConfigErrors);
         assert.ok(error instanceof ConfigError, 'still a ConfigError for whoever catches one');
-        assert.deepEqual(error.problems.map((p) => p.variable).sort(), ['AUDIT_RETENTION_DAYS', 'DBT_CLOUD_ACCOUNT_ID', 'DBT_CLOUD_API_TOKEN', 'DBT_CLOUD_BASE_URL', 'MAX_DELIVERY_ATTEMPTS', 'SLACK_WEBHOOK_URL', 'SYNC_EVENT_SIGNING_KEY']);
+        assert.deepEqual(error.problems.map((p) => p.variable).sort(), ['AUDIT_RETENTION_DAYS', 'DBT_CLOUD_ACCOUNT_ID', 'DBT_CLOUD_API_TOKEN', 'DBT_CLOUD_BASE_URL', 'MAX_DELIVERY_ATTEMPTS', 'SYNC_EVENT_SIGNING_KEY']);
         for (const problem of error.problems) assert.ok(error.message.includes(problem.message), problem.message);
         return true;
       },
