@@ -1,4 +1,4 @@
-import type { AuditTrail } from './audit-view.js';
+import type { AuditTrail } from '../read-model/audit-trail.js';
 import { CliError, EXIT } from './errors.js';
 
 /**

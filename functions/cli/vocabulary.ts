@@ -1,5 +1,4 @@
 import { closest } from '../shared/closest.js';
-import { loadSchema } from '../shared/schemas.js';
 import { CliError, EXIT } from './errors.js';
 
 // The words the CLI's options accept, each taken from where postload defines it (the
@@ -27,24 +26,5 @@ export function oneOf(option: string, value: string, what: string, allowed: read
   return found;
 }
 
-function schemaEnum(pointer: string[]): string[] {
-  let node: unknown = loadSchema('sync-event.v1');
-  for (const key of pointer) node = (node as Record<string, unknown>)[key];
-  return ((node as { enum: Array<string | null> }).enum ?? []).filter((v): v is string => typeof v === 'string');
-}
-
-/** SyncEvent v1 `type` values (schemas/sync-event.v1.schema.json). */
-export const eventTypes = (): string[] => schemaEnum(['properties', 'type']);
-
-/** SyncEvent v1 `sync.status` values. */
-export const syncStatuses = (): string[] => schemaEnum(['definitions', 'sync', 'properties', 'status']);
-
-/** SyncEvent v1 `source` values. */
-export const sources = (): string[] => schemaEnum(['properties', 'source']);
-
-/**
- * The processor's outcome of an event, as its audit record's `status` holds it
- * (processor/store/event-store.ts writes received and retrying, planning/claims.ts decides
- * processed, failed or retrying, an invalid message is recorded as invalid).
- */
-export const OUTCOMES = ['received', 'retrying', 'processed', 'failed', 'invalid'] as const;
+// The lists themselves are the read model's (the status page's filters take the same words).
+export { eventSources as sources, eventTypes, OUTCOMES, syncStatuses } from '../read-model/vocabulary.js';

@@ -49,7 +49,7 @@ try {
 
 say(`starting postload locally (project ${settings.projectId})…`);
 try {
-  stack = await startStack({ settings, print, paint });
+  stack = await startStack({ settings, print, paint, statusPage: true });
 } catch (error) {
   console.error(paint('red', `postload could not start: ${(error as Error).message}`));
   await shutdown(1, 'start-up failed');
@@ -83,6 +83,7 @@ say(`Firestore emulator ${running.firestoreHost} (${given(settings.firestoreEmul
 say(`processor          ${running.processor.url} routing ${settings.routing === DEFAULT_ROUTING_FILE ? 'functions/local/routing.local.json (default)' : settings.routing.trimStart().startsWith('{') ? 'inline JSON' : settings.routing}`);
 say(`dbt Cloud          ${running.dbt ? `stand-in at ${running.dbtBaseUrl} (prints each request; reports its runs to /dbt-cloud)` : running.dbtBaseUrl}, account ${settings.dbtAccountId}`);
 say(`Slack              ${running.slack ? `stand-in at ${running.slack.url} (prints each message)` : 'SLACK_WEBHOOK_URL'}`);
+say(`status page        ${running.statusPageUrl} (read-only; \`npx postload ui\` serves the same for a deployment)`);
 say(`secrets            FIVETRAN_WEBHOOK_SECRET${devSecret('FIVETRAN_WEBHOOK_SECRET')}, AIRBYTE_WEBHOOK_TOKEN${devSecret('AIRBYTE_WEBHOOK_TOKEN')}, DBT_CLOUD_WEBHOOK_SECRET${devSecret('DBT_CLOUD_WEBHOOK_SECRET')}`);
 say(paint('green', paint('bold', `postload is ready: Fivetran webhook ${running.fivetranUrl}  Airbyte webhook ${running.airbyteUrl}  dbt Cloud webhook ${running.dbtCloudUrl}`)));
 console.log(

@@ -22,7 +22,7 @@ import { fixtureText } from '../support/webhook-fixtures.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const START = `${ROOT}dist/local/start.js`;
 const READY = /postload is ready: Fivetran webhook (\S+)\s+Airbyte webhook (\S+)/;
-const PORT_VARIABLES = ['INGEST_PORT', 'PROCESSOR_PORT', 'DBT_PORT', 'SLACK_PORT', 'PUBSUB_PORT', 'FIRESTORE_PORT'] as const;
+const PORT_VARIABLES = ['INGEST_PORT', 'PROCESSOR_PORT', 'DBT_PORT', 'SLACK_PORT', 'PUBSUB_PORT', 'FIRESTORE_PORT', 'UI_PORT'] as const;
 /** Settings a developer's shell may hold that would change what the stack or the CLI does. */
 const OUTSIDE = ['PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST', 'DBT_CLOUD_BASE_URL', 'SLACK_WEBHOOK_URL', 'ROUTING_CONFIG', 'FIVETRAN_WEBHOOK_SECRET', 'AIRBYTE_WEBHOOK_TOKEN', 'DBT_CLOUD_WEBHOOK_SECRET', 'SYNC_EVENTS_TOPIC', 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT', 'LOG_LEVEL'];
 
@@ -296,6 +296,13 @@ describe('npm start, stopped however it is asked to, and the postload command ag
       const pasted = (JSON.parse(execFileSync('sh', ['-c', curl], { encoding: 'utf8' })) as { id: string }).id;
       await waitFor('live output for the event', () => (new RegExp(`audit written: event ${pasted.slice(0, 8)}`).test(started.output()) ? true : undefined), 30_000, started.output);
       assert.match(started.output(), /dbt Cloud ◀ POST \/api\/v2\/accounts\/1\/jobs\/101\/run\//);
+      // The status page is served on UI_PORT and shows the event the pasted example sent.
+      const statusPage = await waitFor('status page line', () => /status page\s+(http:\/\/\S+)/.exec(started.output())?.[1], 5000, started.output);
+      assert.equal(statusPage, `http://127.0.0.1:${started.ports[6]}/`);
+      const shown = await fetch(`${statusPage}api/events/${pasted}`);
+      assert.equal(shown.status, 200);
+      assert.equal(((await shown.json()) as { event: { eventId: string } }).event.eventId, pasted);
+
       const dbtCloud = await postDbtCloud(`http://127.0.0.1:${ingestPort}/dbt-cloud`, fixtureText('dbt-cloud', 'job.run.started'), DEVELOPMENT_SECRETS.DBT_CLOUD_WEBHOOK_SECRET);
       assert.equal(dbtCloud.status, 202);
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Firestore } from '@google-cloud/firestore';
-import { AuditTrail } from '../../../functions/cli/audit-view.js';
+import { AuditTrail } from '../../../functions/read-model/audit-trail.js';
+import { lookUpConnector } from '../../../functions/read-model/connectors.js';
 import { resolveEventId } from '../../../functions/cli/event-ids.js';
 import { emulator } from '../../support/global-hooks.js';
 import { emulatorFirestore } from '../../support/processor-harness.js';
@@ -48,12 +49,12 @@ describe('the CLI finds events by id prefix and connectors by name (Firestore em
 
   it('connectors: by name, by id, and a sample to suggest from when neither', async () => {
     const trail = new AuditTrail(db, audit);
-    const byName = await trail.connectors(connectors, 'pg_to_bq');
+    const byName = await lookUpConnector(db, connectors, 'pg_to_bq');
     assert.deepEqual(byName.named.map((c) => c.connectorId), ['7a1b']);
     assert.equal(byName.exists, true);
-    const byId = await trail.connectors(connectors, 'assimilate_seem');
+    const byId = await lookUpConnector(db, connectors, 'assimilate_seem');
     assert.deepEqual([byId.named.length, byId.exists], [0, true]);
-    const none = await trail.connectors(connectors, 'ftar_pgg');
+    const none = await lookUpConnector(db, connectors, 'ftar_pgg');
     assert.equal(none.exists, false);
     assert.deepEqual(none.sample.map((c) => c.connectorName).sort(), ['ftar_pg', 'pg_to_bq']);
   });
