@@ -87,6 +87,8 @@ export interface EventView {
   lastError: string | null;
   /** A quarantined event's problems, "code at pointer: message": what postload did not understand. */
   notUnderstood: string[];
+  /** Why the processor acted on nothing for a stale event (processor/planning/staleness.ts), else null. */
+  stale: string | null;
 }
 
 const FINAL = new Set(['processed', 'failed', 'invalid']);
@@ -131,8 +133,9 @@ export function toEventView(id: string, doc: DocumentData): EventView {
     problems: invalid ? problems : [],
     lastError:
       latestError(actions) ??
-      (notUnderstood.length ? notUnderstood.join('; ') : invalid && problems.length ? problems.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ') : null),
+      (notUnderstood.length ? notUnderstood.join('; ') : invalid && problems.length ? problems.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ') : typeof doc.stale === 'string' ? `stale: ${doc.stale}` : null),
     notUnderstood,
+    stale: str(doc.stale),
   };
 }
 

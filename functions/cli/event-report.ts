@@ -1,7 +1,7 @@
 import { AuditTrail, type EventFilter, type EventView } from './audit-view.js';
 import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
-import type { Output } from './output.js';
+import { terminalSafe, type Output } from './output.js';
 import { actionSummary, timelineOf } from './timeline.js';
 
 /** `postload event ID`: one event's whole story as a timeline. */
@@ -23,7 +23,9 @@ export async function showEvent(eventId: string, context: CloudContext, out: Out
   return EXIT.ok;
 }
 
-export function renderTimeline(view: EventView, out: Output): void {
+export function renderTimeline(raw: EventView, out: Output): void {
+  // Every string of the record is the vendor's or the processor's: made visible before it is coloured.
+  const view = terminalSafe(raw);
   const outcome = view.outcome === 'processed' ? out.colour('green', view.outcome) : out.colour(view.outcome === 'failed' ? 'red' : 'yellow', view.outcome);
   out.line(`${out.colour('bold', `event ${view.eventId}`)}  ${view.source} ${view.type}  connector ${connectorLabel(view)}  ${outcome}, ${plural(view.deliveries, 'delivery', 'deliveries')}`);
   for (const entry of timelineOf(view)) {
@@ -47,9 +49,15 @@ export async function listEvents(filter: EventFilter, context: CloudContext, out
     out.line(`no events since ${filter.since.toISOString()} match (project ${project}, collection ${context.auditCollection})`);
     return EXIT.ok;
   }
+  renderEventTable(views, out);
+  return EXIT.ok;
+}
+
+/** The `events` table: one row per event, every vendor string made visible before it is coloured. */
+export function renderEventTable(views: EventView[], out: Output): void {
   out.table(
     ['occurred', 'event', 'source', 'type', 'connector', 'sync', 'outcome', 'deliveries', 'actions', 'last error'],
-    views.map((v) => [
+    views.map(terminalSafe).map((v) => [
       v.occurredAt?.toISOString().replace(/\.\d{3}Z$/, 'Z') ?? '—',
       v.eventId.slice(0, 8),
       v.source,
@@ -62,7 +70,6 @@ export async function listEvents(filter: EventFilter, context: CloudContext, out
       v.lastError ? truncate(v.lastError, 60) : '',
     ]),
   );
-  return EXIT.ok;
 }
 
 function connectorLabel(view: EventView): string {

@@ -65,7 +65,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--event <name>', 'Fivetran event (sync_end, sync_start, test_event, ...), Airbyte sync-succeeded|sync-failed, dbt Cloud job.run.completed|started|errored')
     .option('--status <status>', 'Fivetran SUCCESSFUL|FAILURE|RESCHEDULED|..., Airbyte succeeded|failed, dbt Cloud Success|Errored|Cancelled')
     .option('--connector <id>', 'Fivetran connector id, Airbyte connection id, dbt Cloud job id')
-    .option('--secret <value>', `the secret or an sm:// reference (default: ${Object.values(SECRET_SETTINGS).join(' / ')})`)
+    .option('--secret <value>', `an sm:// Secret Manager reference (preferred), or the secret itself, which is warned about: it stays in shell history and shows in ps (default: ${Object.values(SECRET_SETTINGS).join(' / ')} from the environment)`)
     .option('--wait', 'follow the event in the audit trail until the processor is done, and print what happened')
     .addOption(new Option('--timeout <seconds>', 'how long --wait waits').argParser(positiveInteger).default(60))
     .option('--json', 'print JSON')

@@ -1,11 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { signFivetranPayload } from '../ingest/fivetran/signature.js';
+import { DEVELOPMENT_SECRETS } from '../local/local-settings.js';
 import { Secret } from '../shared/secrets.js';
 import { AuditTrail, isFinal, type EventView } from './audit-view.js';
 import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
 import { renderTimeline } from './event-report.js';
-import type { Output } from './output.js';
+import { terminalText, type Output } from './output.js';
 import { buildPayload, SECRET_SETTINGS, type PayloadOptions, type Vendor } from './payloads.js';
 
 export interface SendOptions extends PayloadOptions {
@@ -51,6 +52,22 @@ export function redactUrl(url: string): string {
   return parsed.toString().replace('token=***', 'token=…');
 }
 
+/**
+ * The warning for a secret typed on the command line: it stays in the shell's history and
+ * shows in `ps` to every user of the machine while the command runs. An `sm://` reference
+ * or the environment variable avoids both. The local stack's development values are public
+ * and are not warned about.
+ */
+export function literalSecretWarning(vendor: Vendor, flag: string | undefined, urlToken: string | null): string | undefined {
+  const setting = SECRET_SETTINGS[vendor];
+  const development = new Set<string>(Object.values(DEVELOPMENT_SECRETS));
+  const literal = (value: string | undefined | null): value is string => !!value?.trim() && !value.trim().startsWith('sm://') && !development.has(value.trim());
+  const fix = `pass --secret sm://NAME (read from Secret Manager) or set ${setting} in the environment instead`;
+  if (literal(flag)) return `warning: --secret was given the secret itself: it stays in your shell history and shows in \`ps\` while postload runs; ${fix}`;
+  if (flag === undefined && literal(urlToken)) return `warning: --url carries the Airbyte token itself: it stays in your shell history and shows in \`ps\` while postload runs; ${fix} (postload adds it to the URL)`;
+  return undefined;
+}
+
 export async function send(vendor: Vendor, options: SendOptions, context: CloudContext, out: Output): Promise<ExitCode> {
   const setting = SECRET_SETTINGS[vendor];
   const raw = options.secret ?? context.env[setting];
@@ -65,6 +82,8 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
   if (!raw?.trim() && !urlToken) {
     throw new CliError(`no ${vendor} secret`, `pass --secret, or set ${setting} to the value or to an sm:// Secret Manager reference (the local stack's development values are in docs/development.md, npm start)`, EXIT.usage);
   }
+  const warning = literalSecretWarning(vendor, options.secret, urlToken);
+  if (warning) out.error(`postload: ${warning}`);
   const secret = raw?.trim() ? await readSecret(setting, raw, context) : urlToken!;
   const payload = buildPayload(vendor, options);
   const body = JSON.stringify(payload);
@@ -100,7 +119,7 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
     out.data({ vendor, url: redactUrl(request.url), status: response.status, answer, payload, ...(options.wait ? { event: view ?? null, waited: waitCode !== EXIT.timeout } : {}) });
   } else {
     const mark = accepted ? out.colour('green', '✔') : out.colour('red', '✖');
-    out.line(`${mark} ${vendor} ${payloadLabel(vendor, payload)} → ${redactUrl(request.url)}: ${response.status} ${typeof answer === 'string' ? answer : JSON.stringify(answer)}`);
+    out.line(`${mark} ${vendor} ${payloadLabel(vendor, payload)} → ${redactUrl(request.url)}: ${response.status} ${terminalText(typeof answer === 'string' ? answer : JSON.stringify(answer))}`);
     if (!accepted) out.line(hintFor(response.status, vendor, setting));
     if (options.wait && eventId) {
       if (view) renderTimeline(view, out);

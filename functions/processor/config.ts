@@ -1,6 +1,6 @@
 import { logLevel } from '../shared/logger.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
-import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
+import { auditRetentionDays, ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
 import type { RetryPolicy } from './clients/http-retry.js';
 import { linkPolicy, type LinkPolicy } from './clients/slack-message.js';
@@ -91,7 +91,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     connectorsCollection: firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'),
     jobStateCollection: firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION),
     joinsCollection: firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION),
-    retentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 }),
+    retentionDays: auditRetentionDays(env),
     retry: {
       callTimeoutMs: integer(env, 'OUTBOUND_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
       minDelayMs: integer(env, 'OUTBOUND_RETRY_MIN_DELAY_MS', 500, { min: 0, max: 60_000 }),

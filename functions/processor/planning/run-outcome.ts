@@ -4,6 +4,7 @@
 // store writes in the same commit.
 
 import type { SyncEvent } from '../../shared/sync-event.js';
+import { markedEventId } from './cause-marker.js';
 
 /** The run's outcome on the originating event's dbt action (`actions.<id>.runOutcome`; shape fixed for the CLI too). */
 export interface RunOutcome {
@@ -33,8 +34,6 @@ const STATUS: Partial<Record<SyncEvent['type'], RunOutcome['status']>> = {
   'transformation.cancelled': 'cancelled',
 };
 
-/** Every run postload starts carries `[event <id>]` in its cause (clients/dbt-cloud.ts `causeFor`); dbt Cloud repeats the cause as `runReason`. */
-const MARKER = /\[event ([0-9a-f]{32})\]/;
 
 /**
  * What a dbt Cloud run event says about a run postload may have started, or undefined when
@@ -45,7 +44,8 @@ export function runReport(event: SyncEvent): RunReport | undefined {
   const status = STATUS[event.type];
   const t = event.transformation;
   if (event.source !== 'dbt-cloud' || !status || !t?.runId || !t.jobId) return undefined;
-  const originEventId = MARKER.exec(t.cause ?? '')?.[1];
+  // Every run postload starts has a cause ending with ` [event <id>]` (cause-marker.ts); dbt Cloud repeats it as `runReason`.
+  const originEventId = markedEventId(t.cause);
   const runId = Number(t.runId);
   if (!originEventId || !Number.isSafeInteger(runId) || originEventId === event.id) return undefined;
   const code = (event.payload as { data?: { runStatusCode?: unknown } }).data?.runStatusCode;
