@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { logger as defaultLogger } from '../shared/logger.js';
 import { decodeSyncEvent, InvalidSyncEventError, type SyncEvent } from '../shared/sync-event.js';
 import { verifySyncEventSignature, type SignatureVerdict } from '../shared/sync-event-signature.js';
-import { performDbtJob, performSlack, type ActionContext } from './actions.js';
+import { performDbtJob, performSlack, SLACK_NOT_CONFIGURED, type ActionContext } from './actions.js';
 import { DbtCloudClient } from './clients/dbt-cloud.js';
 import type { FetchLike } from './clients/http-retry.js';
 import { renderQuarantineAlert } from './clients/quarantine-message.js';
@@ -84,6 +84,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     settingOf,
   };
   const finalAlert = { actionId: FINAL_ALERT, target: settingOf(alertWebhook), fromDelivery: config.maxDeliveryAttempts };
+  // Said once per instance: every message meant for the default webhook is logged instead.
+  if (!config.slackWebhooks.has(DEFAULT_WEBHOOK)) log.warn({ setting: 'SLACK_WEBHOOK_URL' }, SLACK_NOT_CONFIGURED);
 
   async function processEvent(event: SyncEvent, message: PubSubMessage, ctx: ActionContext): Promise<void> {
     const stale = staleReason(event, now(), config.retentionDays);
