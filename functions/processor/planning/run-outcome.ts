@@ -34,6 +34,10 @@ const STATUS: Partial<Record<SyncEvent['type'], RunOutcome['status']>> = {
   'transformation.cancelled': 'cancelled',
 };
 
+/** The event whose dbt action started a run, as the marker ending its cause names it; undefined for a run postload did not start. */
+export function originEventIdOf(cause: string | null | undefined): string | undefined {
+  return markedEventId(cause);
+}
 
 /**
  * What a dbt Cloud run event says about a run postload may have started, or undefined when
@@ -45,7 +49,7 @@ export function runReport(event: SyncEvent): RunReport | undefined {
   const t = event.transformation;
   if (event.source !== 'dbt-cloud' || !status || !t?.runId || !t.jobId) return undefined;
   // Every run postload starts has a cause ending with ` [event <id>]` (cause-marker.ts); dbt Cloud repeats it as `runReason`.
-  const originEventId = markedEventId(t.cause);
+  const originEventId = originEventIdOf(t.cause);
   const runId = Number(t.runId);
   if (!originEventId || !Number.isSafeInteger(runId) || originEventId === event.id) return undefined;
   const code = (event.payload as { data?: { runStatusCode?: unknown } }).data?.runStatusCode;

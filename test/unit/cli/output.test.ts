@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { Timestamp } from '@google-cloud/firestore';
 import fc from 'fast-check';
-import { toEventView } from '../../../functions/cli/audit-view.js';
+import { toEventView } from '../../../functions/read-model/audit-trail.js';
 import { renderEventTable, renderTimeline } from '../../../functions/cli/event-report.js';
 import { Output, terminalSafe, terminalText } from '../../../functions/cli/output.js';
 import { formatReplayLine } from '../../../functions/cli/replay.js';
