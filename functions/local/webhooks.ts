@@ -32,9 +32,9 @@ export function postAirbyte(urlWithToken: string, body: string): Promise<Respons
 }
 
 /**
- * A successful Fivetran sync_end, as the ready-to-paste example: happening now, with a
- * fresh sync id. An old `created` would be stale (the processor acts on nothing received
- * more than STALE_EVENT_AGE_HOURS after it happened).
+ * A successful Fivetran sync_end, as the ready-to-paste example: dated now, with a sync id of
+ * its own, so it shows in `postload events` (whose default window is the last 24 h) and is
+ * not taken for a re-send of an earlier example.
  */
 export function exampleFivetranBody(now = new Date()): string {
   return JSON.stringify({
@@ -54,11 +54,10 @@ export function exampleFivetranBody(now = new Date()): string {
  * literal; a Secret Manager reference cannot be signed here) and one that signs any body
  * with openssl.
  */
-export function curlExample(fivetranUrl: string, secret: string): string[] {
+export function curlExample(fivetranUrl: string, secret: string, body = exampleFivetranBody()): string[] {
   if (secret.startsWith('sm://')) {
     return [`# FIVETRAN_WEBHOOK_SECRET is a Secret Manager reference: sign with its value, e.g. with openssl as below.`];
   }
-  const body = exampleFivetranBody();
   const signature = signFivetranPayload(body, secret);
   return [
     `curl -sS -X POST ${fivetranUrl} -H 'Content-Type: application/json' -H 'X-Fivetran-Signature-256: ${signature}' --data-raw '${body}'`,

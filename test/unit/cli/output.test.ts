@@ -32,7 +32,7 @@ describe('cli/output', () => {
     for (const [tty, env, json, coloured] of cases) {
       const stdout = stream(tty);
       const stderr = stream(tty);
-      const out = new Output({ stdout, stderr, env }, json);
+      const out = new Output({ stdout, stderr, env }, { json });
       out.line(out.colour('green', 'ok'));
       out.progress('working…');
       assert.equal(stdout.text.includes('\u001b['), coloured, `tty=${tty} env=${JSON.stringify(env)} json=${json}`);
@@ -42,7 +42,7 @@ describe('cli/output', () => {
 
   it('aligns table columns by visible width, colour codes ignored', () => {
     const stdout = stream(true);
-    const out = new Output({ stdout, stderr: stream(true), env: {} }, false);
+    const out = new Output({ stdout, stderr: stream(true), env: {} });
     out.table(['a', 'bb', 'c'], [[out.colour('red', 'xxx'), 'y', 'last'], ['z', 'yyyy', '']]);
     const plain = stdout.text.replace(/\u001b\[\d+m/g, '').split('\n');
     assert.deepEqual(plain.slice(0, 3), ['a    bb    c', 'xxx  y     last', 'z    yyyy']);
@@ -91,7 +91,7 @@ describe('cli/output: vendor strings on a terminal (issue 25, finding 7)', () =>
         };
         const view = toEventView('e'.repeat(32), doc);
         const stdout = stream(true);
-        const out = new Output({ stdout, stderr: stream(true), env: { FORCE_COLOR: '1' } }, false);
+        const out = new Output({ stdout, stderr: stream(true), env: { FORCE_COLOR: '1' } });
         renderTimeline(view, out);
         renderEventTable([view, view], out);
         out.line(formatReplayLine({ messageId: name, eventId: 'e'.repeat(32), type, connector: name, deliveries: '5', lastError: error, outcome: 'failed', error }, out));
@@ -108,7 +108,7 @@ describe('cli/output: vendor strings on a terminal (issue 25, finding 7)', () =>
       fc.property(fc.array(hostile, { maxLength: 5 }), (strings) => {
         const value = { strings, nested: { name: strings.join('') } };
         const stdout = stream(true);
-        new Output({ stdout, stderr: stream(true), env: {} }, true).data(value);
+        new Output({ stdout, stderr: stream(true), env: {} }, { json: true }).data(value);
         assert.deepEqual(JSON.parse(stdout.text), value);
         onlyOwnControls(stdout.text);
       }),
@@ -119,7 +119,7 @@ describe('cli/output: vendor strings on a terminal (issue 25, finding 7)', () =>
   it('every Output method refuses escape sequences a renderer forgot to make visible: only postload\'s own colours pass', () => {
     const stdout = stream(true);
     const stderr = stream(true);
-    const out = new Output({ stdout, stderr, env: { FORCE_COLOR: '1' } }, false);
+    const out = new Output({ stdout, stderr, env: { FORCE_COLOR: '1' } });
     out.line(`${out.colour('red', 'x')} ${HOSTILE[1]}`);
     out.table(['a'], [[HOSTILE[0]!]]);
     out.error(HOSTILE[2]!);
