@@ -422,6 +422,15 @@ describe('postload connect (against the vendor and Secret Manager stand-ins)', f
     }
   });
 
+  it("prints a vendor's text with its control characters made visible", async () => {
+    const hostile = s.airbyte.workspaces.add({ name: 'Analytics\u001b]52;c;cm0gLXJmIH4=\u0007\u202e' });
+    assert.equal((await runCli(['connect', 'airbyte', '--workspace', hostile.workspaceId], s.env)).code, 0);
+    const check = await runCli(['connect', 'airbyte', '--workspace', hostile.workspaceId, '--check'], s.env);
+    assert.equal(check.code, 0, check.stdout);
+    assert.ok(check.stdout.includes('(Analytics\\x1b]52;c;cm0gLXJmIH4=\\x07\\u202e)'), check.stdout);
+    assert.doesNotMatch(check.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
+  });
+
   it('never takes a credential as a flag', async () => {
     const run = await runCli(['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT), '--token', DBT_ADMIN_TOKEN], s.env);
     assert.equal(run.code, 2);
