@@ -73,7 +73,7 @@ resource "google_cloudfunctions2_function" "processor" {
   }
 
   # No event_trigger: the Terraform-managed push subscription in pubsub.tf delivers the
-  # events, so its retry and dead-letter policies are ours to set (see the README).
+  # events, so its retry and dead-letter policies are ours to set (see docs/design.md).
   service_config {
     available_memory               = var.processor_memory
     timeout_seconds                = var.processor_timeout_seconds

@@ -1,5 +1,5 @@
-# Alerts and a dashboard: postload tells the on-call team when it needs them (README,
-# "Alerts and dashboard", has a runbook entry per alert).
+# Alerts and a dashboard: postload tells the on-call team when it needs them
+# (docs/operations.md, "Alerts and dashboard", has a runbook entry per alert).
 #
 # Both functions are Cloud Functions 2nd gen, which run as Cloud Run services of the same
 # name, so their request metrics are Cloud Run's (resource cloud_run_revision, label
@@ -11,7 +11,7 @@ locals {
   ingest_service_filter    = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloudfunctions2_function.ingest.name}\""
   processor_service_filter = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${google_cloudfunctions2_function.processor.name}\""
 
-  runbook = "Runbook: postload's README, section \"Alerts and dashboard\""
+  runbook = "Runbook: docs/operations.md in the postload repository, section \"Alerts and dashboard\""
 
   # The processor logs a permanent action failure (a dbt Cloud job that cannot start, a
   # Slack webhook that is gone) at ERROR with the message "<action> failed permanently;

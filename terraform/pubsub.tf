@@ -63,8 +63,8 @@ resource "google_pubsub_subscription" "processor" {
   ]
 }
 
-# Dead letters are kept here (pull) until an operator inspects and replays them (README,
-# Operations). Acknowledged ones are retained too, so a seek can bring them back.
+# Dead letters are kept here (pull) until an operator inspects and replays them (docs/operations.md,
+# Replay dead letters). Acknowledged ones are retained too, so a seek can bring them back.
 resource "google_pubsub_subscription" "dead_letter" {
   name  = "${var.name_prefix}-dead-letter"
   topic = google_pubsub_topic.dead_letter.id

@@ -1,5 +1,5 @@
 # Secret Manager secrets: containers only. Their values are added by the operator
-# (`gcloud secrets versions add`, see the README) and never pass through Terraform, so they
+# (`gcloud secrets versions add`, see docs/deploy.md) and never pass through Terraform, so they
 # are in neither the variables nor the state.
 #
 # The functions get references without a version (sm://projects/P/secrets/NAME): every

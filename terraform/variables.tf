@@ -342,7 +342,7 @@ variable "audit_retention_days" {
 # ---------------------------------------------------------------------------------------
 
 variable "create_firestore_database" {
-  description = "Create the project's (default) Firestore database in native mode. Set to false when the project already has one (it must be in native mode), including after a terraform destroy that abandoned it (see the README, Tear down)."
+  description = "Create the project's (default) Firestore database in native mode. Set to false when the project already has one (it must be in native mode), including after a terraform destroy that abandoned it (see docs/deploy.md, Apply again after a destroy)."
   type        = bool
   default     = true
 }
@@ -499,7 +499,7 @@ variable "iam_propagation_wait" {
 }
 
 # ---------------------------------------------------------------------------------------
-# Alerts and dashboard (monitoring.tf; README, "Alerts and dashboard")
+# Alerts and dashboard (monitoring.tf; docs/operations.md, "Alerts and dashboard")
 # ---------------------------------------------------------------------------------------
 
 variable "alerts_enabled" {

@@ -1,5 +1,5 @@
 /**
- * Exit codes a script can rely on (README, Operations):
+ * Exit codes a script can rely on (docs/operations.md, The postload command):
  * 0 done; 1 the answer is "no" (a check failed, a webhook was refused, an event failed,
  * a message could not be replayed); 2 the command line is wrong; 3 postload could not
  * even ask (credentials, project, a missing subscription, an unreachable service);

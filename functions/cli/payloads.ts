@@ -91,7 +91,7 @@ export function airbytePayload({ event, status, connector, now = new Date() }: P
   return payload;
 }
 
-// dbt Cloud's run statuses and codes (wire-formats); "Canceled" is today's spelling, "Cancelled" the legacy one.
+// dbt Cloud's run statuses and codes (docs.getdbt.com/docs/deploy/webhooks, docs.getdbt.com/dbt-cloud/api-v2); "Canceled" is today's spelling, "Cancelled" the legacy one.
 const DBT_COMPLETED: Record<string, string> = { success: 'job.run.completed-success', errored: 'job.run.completed-errored', cancelled: 'job.run.completed-canceled', canceled: 'job.run.completed-canceled' };
 const DBT_EVENTS = ['job.run.started', 'job.run.completed', 'job.run.errored'];
 

@@ -22,7 +22,7 @@ export interface SignedRequest {
 }
 
 /**
- * Authenticates a body exactly as the vendor does (wire-formats): Fivetran signs the raw
+ * Authenticates a body exactly as the vendor does (docs/webhooks.md): Fivetran signs the raw
  * bytes (X-Fivetran-Signature-256, hex HMAC-SHA256); Airbyte cannot sign, so the token
  * rides in the URL (?token=); dbt Cloud puts the lowercase hex HMAC-SHA256 of the body in
  * Authorization, with no prefix.
@@ -63,7 +63,7 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
   // An Airbyte URL may already carry its token, as Airbyte is configured.
   const urlToken = vendor === 'airbyte' ? url.searchParams.get('token') : null;
   if (!raw?.trim() && !urlToken) {
-    throw new CliError(`no ${vendor} secret`, `pass --secret, or set ${setting} to the value or to an sm:// Secret Manager reference (the local stack's development values are in README, npm start)`, EXIT.usage);
+    throw new CliError(`no ${vendor} secret`, `pass --secret, or set ${setting} to the value or to an sm:// Secret Manager reference (the local stack's development values are in docs/development.md, npm start)`, EXIT.usage);
   }
   const secret = raw?.trim() ? await readSecret(setting, raw, context) : urlToken!;
   const payload = buildPayload(vendor, options);

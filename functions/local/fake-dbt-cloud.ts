@@ -3,7 +3,7 @@ import { RecordingServer, type RecordedRequest, type Reply } from './recording-s
 import { postDbtCloud } from './webhooks.js';
 
 // A stand-in for the dbt Cloud Administrative API v2, answering with the shapes dbt Cloud
-// documents (docs.getdbt.com/dbt-cloud/api-v2, summarised in docs/wire-formats.md):
+// documents (docs.getdbt.com/dbt-cloud/api-v2; the OpenAPI spec in dbt-labs/dbt-cloud-openapi-spec):
 // - a Run has no `cause`: the cause is on the related `trigger` object, present only when
 //   the request asks `include_related=["trigger"]` (dbt's own docs write the JSON-array
 //   form, `?include_related=["trigger"]&order_by=-id`; Python clients send repeated
@@ -45,8 +45,7 @@ export type RunEnd = 'success' | 'error' | 'cancelled';
  * here for every run the stand-in queues: `job.run.started`, then `job.run.errored` (an
  * error only, as soon as it happens) and `job.run.completed`, each signed with `secret`
  * in `Authorization` (hex HMAC-SHA256 of the body) and shaped like the payloads in
- * test/fixtures/dbt-cloud/ (docs.getdbt.com/docs/deploy/webhooks; shared/docs/wire-formats.md,
- * "dbt Cloud outbound webhooks"). A delivery that does not get a 2xx is retried, as dbt
+ * test/fixtures/dbt-cloud/ (docs.getdbt.com/docs/deploy/webhooks). A delivery that does not get a 2xx is retried, as dbt
  * Cloud does, up to 5 times.
  */
 export interface RunWebhooks {

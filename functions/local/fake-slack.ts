@@ -1,8 +1,8 @@
 import { mulberry32 } from './fake-dbt-cloud.js';
 import { RecordingServer, type RecordedRequest, type Reply } from './recording-server.js';
 
-// Slack's limits on one message (wire-formats.md, last table; a header's 150 characters
-// from Block Kit's header block reference, docs.slack.dev/reference/block-kit/blocks/header-block).
+// Slack's limits on one message (api.slack.com/messaging/webhooks and the Block Kit reference,
+// docs.slack.dev/reference/block-kit/blocks; a header's 150 characters from its header block, docs.slack.dev/reference/block-kit/blocks/header-block).
 const TEXT_MAX_CHARS = 40_000;
 const BLOCKS_MAX = 50;
 const SECTION_TEXT_MAX_CHARS = 3000;
@@ -10,8 +10,8 @@ const HEADER_TEXT_MAX_CHARS = 150;
 const WEBHOOK_PATH = /^\/services\/[^/]+\/[^/]+\/[^/]+$/;
 
 /**
- * A stand-in for a Slack incoming webhook, answering as wire-formats.md ("Slack incoming
- * webhooks") and api.slack.com/messaging/webhooks say Slack does: 200 `ok` for a message it
+ * A stand-in for a Slack incoming webhook, answering as
+ * api.slack.com/messaging/webhooks says Slack does: 200 `ok` for a message it
  * posts; plain-text errors otherwise, 400 `invalid_payload` for a body that is not a
  * message or breaks Slack's limits, 404 `no_service` for a URL that is no webhook
  * (not /services/T…/B…/…). It records each request. Script Slack's other documented errors with

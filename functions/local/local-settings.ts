@@ -46,7 +46,7 @@ export interface LocalSettings {
   dbtApiToken: string;
 }
 
-/** The table README.md shows, kept next to the code that reads the settings. */
+/** The table docs/development.md shows, kept next to the code that reads the settings. */
 export const PORT_SETTINGS: ReadonlyArray<{ variable: string; port: keyof LocalPorts; fallback: number }> = [
   { variable: 'INGEST_PORT', port: 'ingest', fallback: 8080 },
   { variable: 'PROCESSOR_PORT', port: 'processor', fallback: 8081 },

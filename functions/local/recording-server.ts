@@ -25,7 +25,7 @@ export type Responder = (request: RecordedRequest, server: RecordingServer) => R
  * the stand-in for dbt Cloud and Slack in tests and in `npm start`. `script()` queues
  * replies (429 with Retry-After, 5xx, 4xx, 'hang') that are used before the default.
  * The vendors' shapes live in the responders (fake-dbt-cloud.ts, fake-slack.ts, each
- * citing wire-formats.md); here only the transport: a string body goes out as text/plain,
+ * citing the vendor's documentation); here only the transport: a string body goes out as text/plain,
  * as Slack's answers do, an object as JSON, as dbt Cloud's do.
  */
 export class RecordingServer {

@@ -1,8 +1,8 @@
 import { signDbtCloudPayload } from '../ingest/dbt-cloud/signature.js';
 import { signFivetranPayload } from '../ingest/fivetran/signature.js';
 
-// Requests as each vendor sends them to postload (wire-formats.md: "Fivetran webhooks",
-// "Airbyte webhook notifications", "dbt Cloud outbound webhooks"); the signatures are made
+// Requests as each vendor sends them to postload (fivetran.com/docs/rest-api/getting-started/webhooks,
+// Airbyte's notification client in airbytehq/airbyte-platform, docs.getdbt.com/docs/deploy/webhooks); the signatures are made
 // by the same functions that check them, which the vendor fixtures' tests pin down.
 
 /** Posts a body to the Fivetran endpoint signed as Fivetran signs it (X-Fivetran-Signature-256). */

@@ -43,8 +43,8 @@ export function projectId(env: Env): string | undefined {
 }
 
 /**
- * A Firestore collection or document id from a setting (Firestore's rules, wire-formats.md's
- * limits table: at most 1,500 bytes, no '/', not '.' or '..', not '__…__'). Checked at
+ * A Firestore collection or document id from a setting (Firestore's rules,
+ * cloud.google.com/firestore/quotas#limits, and docs/limits.md: at most 1,500 bytes, no '/', not '.' or '..', not '__…__'). Checked at
  * start-up: Firestore would refuse it on every event, and each would be redelivered.
  */
 export function firestoreId(env: Env, name: string, fallback: string): string {

@@ -12,7 +12,7 @@ import { asArray, firstBody, type Body, type Declared, type TerraformConfig } fr
 
 /**
  * Static checks of terraform/monitoring.tf and its dashboard: every alert is documented
- * (with a runbook entry the README has, both naming `postload` commands the CLI really
+ * (with a runbook entry docs/operations.md has, both naming `postload` commands the CLI really
  * has), notifies the channel variable and can be switched off; every metric type and label in a filter is one Cloud Monitoring documents; the
  * log-based metrics match log lines the code writes.
  */
@@ -22,13 +22,19 @@ import { asArray, firstBody, type Body, type Declared, type TerraformConfig } fr
 export const CHANNELS_VARIABLE = 'alert_notification_channels';
 export const SWITCH_VARIABLE = 'alerts_enabled';
 
-export function checkAlertPolicies(config: TerraformConfig, readme: string): string[] {
+/** The alert runbook: its file in the repository and its text. */
+export interface Runbook {
+  path: string;
+  text: string;
+}
+
+export function checkAlertPolicies(config: TerraformConfig, runbook: Runbook): string[] {
   const problems: string[] = [];
   const policies = config.resources.filter((r) => r.type === 'google_monitoring_alert_policy');
   if (policies.length === 0) return ['no google_monitoring_alert_policy is declared'];
   if (!config.variables.has(CHANNELS_VARIABLE)) problems.push(`no variable "${CHANNELS_VARIABLE}" is declared`);
-  const headings = new Set([...readme.matchAll(/^#{2,6} (.+)$/gm)].map((m) => m[1]!.trim()));
-  if (!headings.has('Alerts and dashboard')) problems.push('README has no "Alerts and dashboard" section');
+  const headings = new Set([...runbook.text.matchAll(/^#{2,6} (.+)$/gm)].map((m) => m[1]!.trim()));
+  if (!headings.has('Alerts and dashboard')) problems.push(`${runbook.path} has no "Alerts and dashboard" section`);
   for (const policy of policies) {
     const where = `${policy.file}: google_monitoring_alert_policy.${policy.name}`;
     const content = expandLocals(config, String(firstBody(policy.body.documentation).content ?? ''));
@@ -36,12 +42,12 @@ export function checkAlertPolicies(config: TerraformConfig, readme: string): str
       problems.push(`${where} has no documentation content`);
     } else {
       const entry = /entry "([^"]+)"/.exec(content)?.[1];
-      if (!/Alerts and dashboard/.test(content) || entry === undefined) {
-        problems.push(`${where}: its documentation must point at the README runbook (section "Alerts and dashboard", entry "...")`);
+      if (!content.includes(runbook.path) || !/Alerts and dashboard/.test(content) || entry === undefined) {
+        problems.push(`${where}: its documentation must point at the runbook (${runbook.path}, section "Alerts and dashboard", entry "...")`);
       } else if (!headings.has(entry)) {
-        problems.push(`${where}: its documentation names the runbook entry "${entry}", which the README has no heading for`);
+        problems.push(`${where}: its documentation names the runbook entry "${entry}", which ${runbook.path} has no heading for`);
       } else {
-        problems.push(...checkCliMentions(`${where}: its README runbook entry "${entry}"`, readmeSection(readme, entry)));
+        problems.push(...checkCliMentions(`${where}: its runbook entry "${entry}"`, section(runbook.text, entry)));
       }
       problems.push(...checkCliMentions(`${where}: its documentation`, content));
     }
@@ -82,11 +88,11 @@ export function checkCliMentions(where: string, text: string, commands = cliComm
   return problems;
 }
 
-/** The text of a README section, from its heading to the next heading. */
-function readmeSection(readme: string, heading: string): string {
-  const start = readme.search(new RegExp(`^#{2,6} ${heading.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+/** The text of a Markdown section, from its heading to the next heading. */
+function section(markdown: string, heading: string): string {
+  const start = markdown.search(new RegExp(`^#{2,6} ${heading.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
   if (start < 0) return '';
-  const rest = readme.slice(start).split('\n').slice(1).join('\n');
+  const rest = markdown.slice(start).split('\n').slice(1).join('\n');
   const end = rest.search(/^#{1,6} /m);
   return end < 0 ? rest : rest.slice(0, end);
 }

@@ -132,7 +132,7 @@ export function renderFinalAlert(event: SyncEvent, unfinished: UnfinishedAction[
     blocks: [
       header(headline),
       section(truncate(`Event \`${event.id}\` was delivered ${deliveries} times and these actions never finished:\n${lines.join('\n')}`, SECTION_LIMIT)),
-      { type: 'context', elements: [mrkdwn('The message goes to the dead-letter topic now; replay it from there once the cause is fixed (README: Replay dead letters).')] },
+      { type: 'context', elements: [mrkdwn('The message goes to the dead-letter topic now; replay it from there once the cause is fixed (docs/operations.md: Replay dead letters).')] },
     ],
   };
 }
@@ -146,7 +146,7 @@ export function renderUnrecordedAlert(event: SyncEvent, reason: string): SlackMe
     blocks: [
       header(headline),
       section(truncate(`Event \`${event.id}\` could not be written to Firestore, so no dbt job was started for it:\n\`\`\`${reason.replace(/```/g, "'''")}\`\`\``, SECTION_LIMIT)),
-      { type: 'context', elements: [mrkdwn('The message is in Pub/Sub; once the cause is fixed, republish it (README: Replay dead letters).')] },
+      { type: 'context', elements: [mrkdwn('The message is in Pub/Sub; once the cause is fixed, republish it (docs/operations.md: Replay dead letters).')] },
     ],
   };
 }

@@ -22,7 +22,7 @@ export interface BusyContext {
   /** How long a trigger lease lasts: the action's lease (ACTION_LEASE_SECONDS). */
   leaseMs: number;
   /**
-   * dbt Cloud's list may not show a run triggered this recently yet (wire-formats.md): a
+   * dbt Cloud's list may not show a run triggered this recently yet (it lists what its database has committed; a trigger's answer can come first): a
    * run postload triggered less than this long ago and missing from the list is taken to
    * be still queued.
    */

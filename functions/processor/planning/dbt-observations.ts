@@ -2,13 +2,13 @@ import type { SyncEvent } from '../../shared/sync-event.js';
 import type { ActiveRunsObservation } from './coalesce.js';
 import { ACTIVE_STATUS_CODES, runStatusFromCode, type RunStatus } from './job-state.js';
 
-/** Largest page dbt Cloud's list-runs returns (wire-formats.md). */
+/** Largest page dbt Cloud's list-runs returns (dbt Cloud Administrative API v2, docs.getdbt.com/dbt-cloud/api-v2: `limit` at most 100). */
 const LIST_LIMIT = 100;
 
 /**
  * The query of the confirmation call: the job's queued, starting and running runs, newest
- * first (`GET {base}/api/v2/accounts/{account}/runs/?<this>`; parameters as documented in
- * wire-formats.md, dbt Cloud Administrative API). A job has few active runs; 100 covers
+ * first (`GET {base}/api/v2/accounts/{account}/runs/?<this>`; parameters as the dbt Cloud
+ * Administrative API v2 documents them, docs.getdbt.com/dbt-cloud/api-v2). A job has few active runs; 100 covers
  * them unless runs pile up, which is what coalescing prevents.
  */
 export function activeRunsQuery(jobId: string): string {

@@ -17,7 +17,7 @@ export function jobStateDocId(jobId: string): string {
 /**
  * A dbt Cloud run's status as postload last knew it. Codes from dbt Cloud's Run object
  * (1 Queued, 2 Starting, 3 Running, 10 Success, 20 Error, 30 Cancelled; see
- * wire-formats.md); `ended` means dbt Cloud's list of queued/starting/running runs no
+ * docs.getdbt.com/dbt-cloud/api-v2); `ended` means dbt Cloud's list of queued/starting/running runs no
  * longer shows it, so it finished one way or another.
  */
 export type RunStatus = 'queued' | 'starting' | 'running' | 'success' | 'error' | 'cancelled' | 'ended';

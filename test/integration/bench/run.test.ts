@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 // `npm run bench` at its smallest (one round of one second, one cold start each): the
-// comparison runs end to end and writes every figure the README's table is made of. Speed is
+// comparison runs end to end and writes every figure the table in docs/benchmarks.md is made of. Speed is
 // measured by the bench itself, never asserted here.
 
 const run = promisify(execFile);

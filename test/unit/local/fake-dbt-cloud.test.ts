@@ -8,7 +8,7 @@ import { validator } from '../../../functions/shared/schemas.js';
 import { fixture } from '../../support/webhook-fixtures.js';
 
 // The stand-in must answer as dbt Cloud documents, or tests of "find the run I already
-// started" prove nothing (docs/wire-formats.md, dbt Cloud Administrative API).
+// started" prove nothing (docs.getdbt.com/dbt-cloud/api-v2).
 describe('the dbt Cloud stand-in answers as dbt Cloud documents', () => {
   let dbt: FakeDbtCloud;
   const api = (path: string, init?: RequestInit) => fetch(`${dbt.url}/api/v2/accounts/3${path}`, init).then(async (r) => ({ status: r.status, body: (await r.json()) as { data: any; extra?: any } }));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { deliveredMessages, fakeSlack } from '../../../functions/local/fake-slack.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
 
-// The stand-in must answer as wire-formats.md says Slack does ("Slack incoming webhooks"),
+// The stand-in must answer as Slack documents it (api.slack.com/messaging/webhooks),
 // or the processor's tests of Slack's answers prove nothing.
 describe('the Slack stand-in answers as Slack incoming webhooks do', () => {
   let slack: RecordingServer;

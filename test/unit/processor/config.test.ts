@@ -100,7 +100,7 @@ describe('processor/config', () => {
 
   const collections = ['AUDIT_COLLECTION', 'CONNECTORS_COLLECTION', 'JOB_STATE_COLLECTION', 'JOINS_COLLECTION'];
   for (const name of collections) {
-    it(`${name} must be a Firestore collection id (wire-formats.md's limits), or start-up fails naming it`, () => {
+    it(`${name} must be a Firestore collection id (Firestore's limits, docs/limits.md), or start-up fails naming it`, () => {
       for (const bad of ['a/b', '.', '..', '__reserved__', 'x'.repeat(1501), 'é'.repeat(751), 'audit\ud800']) {
         assert.throws(() => readProcessorConfig({ ...full, [name]: bad }), (error: unknown) => error instanceof ConfigError && error.message.includes(name), `${name}=${bad.slice(0, 20)}`);
       }

@@ -55,7 +55,7 @@ describe('the deployed source (a copy of exactly the archive, built as Cloud Bui
     for (const tool of TEST_TOOLING) {
       assert.ok(!existsSync(join(copy, 'node_modules', tool)), `the deploy build installs no ${tool}`);
     }
-    // The figure the README quotes (not asserted: sizes are for reading, not for failing).
+    // The figure docs/design.md quotes (not asserted: sizes are for reading, not for failing).
     console.log(`      deploy build install: ${(directorySize(join(copy, 'node_modules')) / 1024 / 1024).toFixed(0)} MiB in node_modules`);
   });
 

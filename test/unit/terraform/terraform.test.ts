@@ -31,7 +31,7 @@ import { checkAlertPolicies, checkLogMetricsMatchCode, checkMonitoringFilters } 
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const TERRAFORM = join(ROOT, 'terraform');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const RUNBOOK = { path: 'docs/operations.md', text: readFileSync(join(ROOT, 'docs/operations.md'), 'utf8') };
 const EXAMPLE_ROUTING = join(ROOT, 'schemas/examples/routing.example.json');
 
 type Check = (config: TerraformConfig, code: CodeFacts) => string[] | Promise<string[]>;
@@ -46,7 +46,7 @@ const checks: Record<string, Check> = {
   'Pub/Sub service agent': (config) => checkServiceAgent(config),
   'IAM propagation wait': (config) => checkPropagationWait(config),
   'routing size': (config) => checkRoutingSize(config, EXAMPLE_ROUTING),
-  'alert policies': (config) => checkAlertPolicies(config, README),
+  'alert policies': (config) => checkAlertPolicies(config, RUNBOOK),
   'monitoring filters': (config) => checkMonitoringFilters(config),
   'log-based metrics': (config) => checkLogMetricsMatchCode(config, ROOT),
 };
@@ -492,12 +492,12 @@ describe('terraform/ (static checks)', function () {
         problem: /processor_5xx has no documentation content/,
       },
       {
-        name: 'an alert pointing at a runbook entry the README lacks',
+        name: 'an alert pointing at a runbook entry the runbook lacks',
         file: 'monitoring.tf',
         from: 'entry "Dead letters waiting"',
         to: 'entry "Dead letters pending"',
         check: 'alert policies',
-        problem: /runbook entry "Dead letters pending", which the README has no heading for/,
+        problem: /runbook entry "Dead letters pending", which docs\/operations\.md has no heading for/,
       },
       {
         name: 'an alert whose documentation names no CLI command',

@@ -186,7 +186,7 @@ describe('processor/planning/coalesce', () => {
   });
 
   describe('property: against a job that runs one run at a time, as dbt Cloud does', () => {
-    // dbt Cloud runs one job's runs one after another (wire-formats.md): a step either
+    // dbt Cloud runs one job's runs one after another (docs.getdbt.com/dbt-cloud/api-v2): a step either
     // delivers an event, or lets the job advance (the oldest queued run starts when none
     // runs; a running run finishes).
     type Step = 'event' | 'advance';
