@@ -66,6 +66,8 @@ export function readSweepConfig(env: Env = process.env): SweepConfig {
   const routing = loadRoutingConfig(requiredString(env, 'ROUTING_CONFIG', 'set it to the path of a routing file or to inline JSON (see schemas/routing-config.schema.json)'));
   const freshness = compileFreshness(routing);
   const options: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ...(project ? { projectId: project } : {}) };
+  // Vendor API credentials are the vendor's to choose (a Fivetran API key is 16 characters): no length warning.
+  const vendorOptions: SecretOptions = { ...(project ? { projectId: project } : {}) };
   const budgetMs = integer(env, 'SWEEP_BUDGET_MS', 240_000, { min: 1_000, max: 3_600_000 });
   const reconcileAfterMs = integer(env, 'RECONCILE_AFTER_SECONDS', 900, { min: 60, max: 86_400 }) * 1000;
   const reconcileLookbackMs = integer(env, 'RECONCILE_LOOKBACK_HOURS', 24, { min: 1, max: 168 }) * 3_600_000;
@@ -81,13 +83,13 @@ export function readSweepConfig(env: Env = process.env): SweepConfig {
     auditCollection: firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'),
     joinsCollection: firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION),
     topic: optionalString(env, 'SYNC_EVENTS_TOPIC') ?? 'sync-events',
-    fivetran: vendorPair(env, 'FIVETRAN_API_KEY', 'FIVETRAN_API_SECRET', options, (apiKey, apiSecret) => ({
+    fivetran: vendorPair(env, 'FIVETRAN_API_KEY', 'FIVETRAN_API_SECRET', vendorOptions, (apiKey, apiSecret) => ({
       baseUrl: apiBaseUrl(env, 'FIVETRAN_API_BASE_URL', FIVETRAN_API_BASE_URL),
       apiKey,
       apiSecret,
       groupId: optionalString(env, 'FIVETRAN_GROUP_ID'),
     })),
-    airbyte: vendorPair(env, 'AIRBYTE_API_CLIENT_ID', 'AIRBYTE_API_CLIENT_SECRET', options, (clientId, clientSecret) => ({
+    airbyte: vendorPair(env, 'AIRBYTE_API_CLIENT_ID', 'AIRBYTE_API_CLIENT_SECRET', vendorOptions, (clientId, clientSecret) => ({
       baseUrl: apiBaseUrl(env, 'AIRBYTE_API_BASE_URL', AIRBYTE_API_BASE_URL),
       clientId,
       clientSecret,

@@ -6,7 +6,11 @@ import { SlackClient } from '../processor/clients/slack.js';
 import { describeError } from '../processor/errors.js';
 import { createFirestore } from '../processor/store/event-store.js';
 import { logger as defaultLogger } from '../shared/logger.js';
+import { PubSubPublisher, type SyncEventPublisher } from '../ingest/publisher.js';
+import { AirbyteClient } from '../vendors/airbyte.js';
+import { FivetranClient } from '../vendors/fivetran.js';
 import type { Vendor } from '../vendors/vendor-error.js';
+import { createReconcileTask } from './reconcile/task.js';
 import type { SweepConfig } from './config.js';
 import { FreshnessStore } from './freshness/store.js';
 import { createFreshnessTask } from './freshness/task.js';
@@ -17,8 +21,8 @@ export interface SweepDependencies {
   fetch?: FetchLike;
   logger?: Logger;
   now?: () => number;
-  /** Tasks that run before freshness (reconciliation); their failure blinds the configured vendors for the tick. */
-  before?: SweepTask[];
+  /** Where recovered SyncEvents go (default: the topic, through Pub/Sub). */
+  publisher?: SyncEventPublisher;
 }
 
 export interface TickReport {
@@ -46,7 +50,15 @@ export function createSweep(config: SweepConfig, deps: SweepDependencies = {}): 
   const firestore = deps.firestore ?? createFirestore(config.projectId);
   const slack = new SlackClient({ policy: config.retry, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
   const store = new FreshnessStore(firestore, { connectorsCollection: config.connectorsCollection, freshnessCollection: config.freshnessCollection, timeoutMs: config.firestoreTimeoutMs });
-  const before = deps.before ?? [];
+  const configuredClients = {
+    fivetran: config.fivetran && new FivetranClient({ ...config.fivetran, timeoutMs: config.vendorTimeoutMs, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
+    airbyte: config.airbyte && new AirbyteClient({ ...config.airbyte, timeoutMs: config.vendorTimeoutMs, now, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
+  };
+  // Reconciliation runs first: what the vendors say (or that they cannot be read) is news for freshness.
+  const before: SweepTask[] =
+    configuredClients.fivetran || configuredClients.airbyte
+      ? [createReconcileTask({ config, db: firestore, publisher: deps.publisher ?? new PubSubPublisher(config.topic, 10_000, config.projectId), ...configuredClients })]
+      : [];
   const freshness = createFreshnessTask({ config, store, slack });
   const configured: Vendor[] = [...(config.fivetran ? (['fivetran'] as const) : []), ...(config.airbyte ? (['airbyte'] as const) : [])];
 
@@ -60,6 +72,7 @@ export function createSweep(config: SweepConfig, deps: SweepDependencies = {}): 
       log: log.child({ tickId, ...(trigger.messageId ? { messageId: trigger.messageId } : {}) }),
       blindVendors: new Set(),
       vendorFacts: new Map(),
+      afterFreshness: [],
     };
     const tasks: Record<string, Record<string, number>> = {};
     for (const task of before) {
@@ -72,6 +85,7 @@ export function createSweep(config: SweepConfig, deps: SweepDependencies = {}): 
       }
     }
     tasks[freshness.name] = await freshness.run(ctx);
+    for (const after of ctx.afterFreshness) await after();
     const report = { tickId, at: new Date(ctx.nowMs).toISOString(), blindVendors: [...ctx.blindVendors], tasks, ms: Math.round(performance.now() - started) };
     ctx.log.info(report, 'sweep tick done');
     return report;

@@ -24,6 +24,11 @@ export interface TickContext {
   blindVendors: Set<Vendor>;
   /** What the vendor APIs said this tick about connectors whose facts changed, by connector document id. */
   vendorFacts: Map<string, { identity: MatchSubject; facts: VendorFacts }>;
+  /**
+   * Work to do once the freshness task has committed: what an earlier task read is marked
+   * as handled only then, so a tick that dies before it leaves the news for the next tick.
+   */
+  afterFreshness: Array<() => Promise<void>>;
 }
 
 export interface SweepTask {

@@ -191,7 +191,7 @@ describe('freshness: the state machine under a fake clock (property-based)', () 
     const [alert, , , recovery] = notices;
     assert.equal(alert!.at, T0 + 90 * MIN);
     assert.equal(notices[1]!.at, T0 + 90 * MIN + 12 * HOUR);
-    assert.ok(recovery!.kind === 'recovery');
+    assert.ok(recovery?.kind === 'recovery');
     assert.equal(recovery.overdueForMs, 30 * HOUR - 90 * MIN);
     assert.equal(recovery.missedSyncs, 29);
   });
