@@ -83,13 +83,13 @@ export function readSweepConfig(env: Env = process.env): SweepConfig {
     auditCollection: firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'),
     joinsCollection: firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION),
     topic: optionalString(env, 'SYNC_EVENTS_TOPIC') ?? 'sync-events',
-    fivetran: vendorPair(env, 'FIVETRAN_API_KEY', 'FIVETRAN_API_SECRET', vendorOptions, (apiKey, apiSecret) => ({
+    fivetran: vendorPair(secretSetting(env, 'FIVETRAN_API_KEY', vendorOptions), secretSetting(env, 'FIVETRAN_API_SECRET', vendorOptions), (apiKey, apiSecret) => ({
       baseUrl: apiBaseUrl(env, 'FIVETRAN_API_BASE_URL', FIVETRAN_API_BASE_URL),
       apiKey,
       apiSecret,
       groupId: optionalString(env, 'FIVETRAN_GROUP_ID'),
     })),
-    airbyte: vendorPair(env, 'AIRBYTE_API_CLIENT_ID', 'AIRBYTE_API_CLIENT_SECRET', vendorOptions, (clientId, clientSecret) => ({
+    airbyte: vendorPair(secretSetting(env, 'AIRBYTE_API_CLIENT_ID', vendorOptions), secretSetting(env, 'AIRBYTE_API_CLIENT_SECRET', vendorOptions), (clientId, clientSecret) => ({
       baseUrl: apiBaseUrl(env, 'AIRBYTE_API_BASE_URL', AIRBYTE_API_BASE_URL),
       clientId,
       clientSecret,
@@ -124,12 +124,10 @@ function slackWebhook(env: Env, reference: string, options: SecretOptions): Secr
 }
 
 /** Both credentials of a vendor API, or neither: one without the other is a mistake worth refusing. */
-function vendorPair<T>(env: Env, first: string, second: string, options: SecretOptions, build: (a: Secret, b: Secret) => T): T | undefined {
-  const a = secretSetting(env, first, options);
-  const b = secretSetting(env, second, options);
+function vendorPair<T>(a: Secret, b: Secret, build: (a: Secret, b: Secret) => T): T | undefined {
   if (!a.configured && !b.configured) return undefined;
   if (!a.configured || !b.configured) {
-    const [missing, set] = a.configured ? [second, first] : [first, second];
+    const [missing, set] = a.configured ? [b.setting, a.setting] : [a.setting, b.setting];
     throw new ConfigError(missing, `is not set, but ${set} is: set both (the API's credentials, values or sm:// references) or neither`);
   }
   return build(a, b);

@@ -24,6 +24,6 @@ export async function runSweep(event: CloudEvent<unknown>): Promise<void> {
       logger.warn({ messageId, err: describeError(error) }, 'sweep tick failed; throwing so that Pub/Sub delivers it again');
       throw error;
     }
-    logger.error({ messageId, err: describeError(error) }, 'sweep tick failed for good; acknowledged');
+    logger.error({ messageId, err: describeError(error) }, 'sweep tick failed permanently; acknowledged');
   }
 }

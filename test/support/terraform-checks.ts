@@ -301,6 +301,7 @@ export interface CodeFacts {
 const FUNCTION_FOLDERS = [
   { folder: 'ingest', constant: 'INGEST_FUNCTION' },
   { folder: 'processor', constant: 'PROCESSOR_FUNCTION' },
+  { folder: 'sweep', constant: 'SWEEP_FUNCTION' },
 ];
 
 /**
@@ -451,6 +452,9 @@ export function checkEnvironment(config: TerraformConfig, code: CodeFacts): stri
 const ACCESS_ROLES = new Set(['roles/secretmanager.secretAccessor', 'roles/secretmanager.admin']);
 const LIST_ROLES = new Set(['roles/secretmanager.viewer', 'roles/secretmanager.secretVersionManager', 'roles/secretmanager.admin']);
 
+/** `${var.x ? "sm://projects/…" : ""}`: a secret reference set only when a variable turns it on. */
+const OPTIONAL_SECRET = /^\$\{\s*var\.\w+\s*\?\s*"sm:\/\/[^"]*"\s*:\s*""\s*\}$/;
+
 export function checkSecrets(config: TerraformConfig, code: CodeFacts): string[] {
   const problems: string[] = [];
   const bindings = config.resources.filter((r) =>
@@ -468,7 +472,9 @@ export function checkSecrets(config: TerraformConfig, code: CodeFacts): string[]
     for (const name of expected.secrets) {
       const binding = env.get(name);
       const secret = resourceRefs(binding?.value).find((r) => r.type === 'google_secret_manager_secret');
-      if (!binding || !secret || (binding.kind === 'plain' && !String(binding.value).startsWith('sm://'))) {
+      // An optional secret (the sweep's vendor API credentials) is `var.enabled ? "sm://..." : ""`: unset when off.
+      const reference = binding?.kind === 'plain' && (String(binding.value).startsWith('sm://') || OPTIONAL_SECRET.test(String(binding.value)));
+      if (!binding || !secret || (binding.kind === 'plain' && !reference)) {
         problems.push(`${fn.file}: ${fn.name} reads the secret ${name}, but it is not set to a google_secret_manager_secret (sm://... reference)`);
         continue;
       }

@@ -1,5 +1,6 @@
 import type { FreshnessExpectation } from '../../generated/routing-config.schema.js';
 import { DEFAULT_WEBHOOK, matcher, RoutingConfigError, type LoadedRouting, type MatchSubject } from '../../processor/planning/routing.js';
+import { clip } from '../../shared/text-cut.js';
 import { compileCron } from './cron.js';
 import { parseFreshnessDuration } from './duration.js';
 import type { RuleExpectation } from './expectation.js';
@@ -82,5 +83,5 @@ function label(match: object): string {
   const text = Object.entries(match)
     .map(([field, value]) => (typeof value === 'string' ? `${field} "${value}"` : `${field} ${Object.keys(value as object)[0]} "${Object.values(value as object)[0]}"`))
     .join(', ');
-  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
+  return clip(text, 120);
 }
