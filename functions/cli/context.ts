@@ -36,6 +36,11 @@ export class CloudContext {
     return optionalString(this.env, 'AUDIT_COLLECTION') ?? 'syncEvents';
   }
 
+  /** The sweep's setting, with its default (functions/sweep/config.ts). */
+  get freshnessCollection(): string {
+    return optionalString(this.env, 'FRESHNESS_COLLECTION') ?? 'freshness';
+  }
+
   get emulated(): boolean {
     return Boolean(optionalString(this.env, 'PUBSUB_EMULATOR_HOST') ?? optionalString(this.env, 'FIRESTORE_EMULATOR_HOST'));
   }

@@ -17,7 +17,7 @@ Exit codes:
 
 Environment: GOOGLE_CLOUD_PROJECT (or --project), PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST
 for the local stack (npm start), otherwise Application Default Credentials; SYNC_EVENTS_TOPIC,
-DEAD_LETTER_SUBSCRIPTION, AUDIT_COLLECTION when not the Terraform defaults.`;
+DEAD_LETTER_SUBSCRIPTION, AUDIT_COLLECTION, FRESHNESS_COLLECTION when not the Terraform defaults.`;
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -114,6 +114,29 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .action((id: string, opts: { json?: boolean }) => run(opts, async (context, out) => (await import('./event-report.js')).showEvent(id, context, out))());
 
+  const freshness = root
+    .command('freshness')
+    .description("every watched connector's freshness as the scheduled sweep judged it: failing and overdue first, with the expectation and its source")
+    .option('--json', 'print JSON')
+    .addHelpText('after', `\nExamples:\n  postload freshness\n  postload freshness pause fivetran:assimilate_seem --for 2d --reason "source migration"\n  postload freshness resume fivetran:assimilate_seem\n${EXIT_CODES_HELP}`)
+    .action((opts: { json?: boolean }) => run(opts, async (context, out) => (await import('./freshness.js')).listFreshness(context, out))());
+  freshness
+    .command('pause')
+    .description('snooze one connector: no freshness alert or reminder until the time is up')
+    .argument('<connector>', 'fivetran:ID or airbyte:ID, or a connector id or name that names one watched connector')
+    .requiredOption('--for <duration>', 'how long: 2h, 1d, 2d, 1w')
+    .option('--reason <text>', 'why, kept with the snooze')
+    .option('--json', 'print JSON')
+    .action((connector: string, opts: { for: string; reason?: string; json?: boolean }) =>
+      run(opts, async (context, out) => (await import('./freshness.js')).pauseConnector(connector, opts.for, opts.reason, context, out))(),
+    );
+  freshness
+    .command('resume')
+    .description('end a snooze now')
+    .argument('<connector>', 'fivetran:ID or airbyte:ID, or a connector id or name')
+    .option('--json', 'print JSON')
+    .action((connector: string, opts: { json?: boolean }) => run(opts, async (context, out) => (await import('./freshness.js')).pauseConnector(connector, null, undefined, context, out))());
+
   root
     .command('check')
     .description('check a configuration before deploying: routing schema, settings, secrets, dbt Cloud jobs (reads the environment as the functions would)')
@@ -128,7 +151,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
         return checkCommand(project ? { ...io.env, GOOGLE_CLOUD_PROJECT: project } : io.env, opts.routing ? { routing: opts.routing } : {}, out);
       })());
 
-  for (const command of root.commands) {
+  for (const command of [...root.commands, ...freshness.commands]) {
     command
       .option('--project <id>', 'Google Cloud project (as before the subcommand)')
       .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })

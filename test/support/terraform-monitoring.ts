@@ -69,7 +69,8 @@ export function checkAlertPolicies(config: TerraformConfig, runbook: Runbook): s
 export function cliCommands(): Map<string, Set<string>> {
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
   const root = program({ stdout: sink, stderr: sink, env: {} }, () => {});
-  return new Map(root.commands.map((command) => [command.name(), new Set(command.options.map((option) => option.long ?? ''))]));
+  // A command with subcommands (`freshness pause`) takes its subcommands' options too.
+  return new Map(root.commands.map((command) => [command.name(), new Set([command, ...command.commands].flatMap((c) => c.options.map((option) => option.long ?? '')))]));
 }
 
 /** An alert's help names at least one `postload ...` command, and only commands and options the CLI has. */

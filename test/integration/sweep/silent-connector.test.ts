@@ -10,6 +10,7 @@ import { createLogger } from '../../../functions/shared/logger.js';
 import { readSweepConfig } from '../../../functions/sweep/config.js';
 import { createSweep, type Sweep } from '../../../functions/sweep/sweep.js';
 import { emulator } from '../../support/global-hooks.js';
+import { runCli } from '../../support/run-cli.js';
 import { emulatorFirestore } from '../../support/processor-harness.js';
 import { pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
 
@@ -43,8 +44,10 @@ describe('freshness on the emulator: a silent connector is alerted once, reminde
   const logs: string[] = [];
   const logger = createLogger(new Writable({ write(chunk: Buffer, _e, done) { logs.push(chunk.toString()); done(); } }));
 
+  let emulatorHost: string;
   before(async function () {
-    db = emulatorFirestore(await emulator('firestore', this));
+    emulatorHost = await emulator('firestore', this);
+    db = emulatorFirestore(emulatorHost);
     dbt = fakeDbtCloud();
     slack = fakeSlack();
     await Promise.all([dbt.start(), slack.start()]);
@@ -85,10 +88,11 @@ describe('freshness on the emulator: a silent connector is alerted once, reminde
     clock = ms;
     return s.tick();
   };
-  const loadAt = async (ms: number) => {
+  const loadAt = async (ms: number, connector: { id: string; name: string } = CONNECTOR, failed = false) => {
     clock = ms + 1000;
     const iso = new Date(ms).toISOString();
-    const event = syncEvent({ connector: CONNECTOR, occurredAt: iso, receivedAt: new Date(ms + 1000).toISOString(), sync: { id: `sync-${ms}`, finishedAt: iso } });
+    const outcome = failed ? { type: 'sync.failed' as const, error: { message: 'password authentication failed', type: null, origin: null } } : {};
+    const event = syncEvent({ connector, occurredAt: iso, receivedAt: new Date(ms + 1000).toISOString(), sync: { id: `sync-${ms}`, finishedAt: iso, status: failed ? 'failed' : 'succeeded' }, ...outcome });
     await processor()(pubSubCloudEvent(event));
     return event;
   };
@@ -167,5 +171,40 @@ describe('freshness on the emulator: a silent connector is alerted once, reminde
     await at(T0 + 110 * MIN);
     assert.equal(deliveredMessages(slack).length, 1);
     assert.deepEqual((await freshness()).outbox, []);
+  });
+
+  it('postload freshness lists failing first with the expectation and its source; pause --for silences a connector until it ends, resume ends it', async () => {
+    const billing = { id: 'billing_src', name: 'billing' };
+    env.ROUTING_CONFIG = JSON.stringify({ routes: [...ROUTING.routes, { name: 'billing', match: { connectorId: billing.id }, slack: { notify: [] } }], freshness: { ...ROUTING.freshness, rules: [{ match: { source: 'fivetran' }, freshness: { every: '1h', grace: '30m' } }] } });
+    await loadAt(T0);
+    await loadAt(T0, billing);
+    await loadAt(T0 + 70 * MIN, billing, true);
+    await at(T0 + 95 * MIN);
+    assert.deepEqual(texts().map((t) => t.replace(/:.*$/s, '')).sort(), ['Fivetran billing is failing', 'Fivetran orders_pg is overdue']);
+
+    const cli = (...args: string[]) => runCli([...args, '--project', 'postload-local'], { FIRESTORE_EMULATOR_HOST: emulatorHost, FRESHNESS_COLLECTION: env.FRESHNESS_COLLECTION });
+    const listed = await cli('freshness', '--json');
+    assert.equal(listed.code, 0, listed.stderr);
+    const rows = JSON.parse(listed.stdout) as Array<{ connector: string; state: string; expectationSource: string; lastSuccessfulSync: string; nextExpected: string }>;
+    assert.deepEqual(rows.map((r) => [r.connector, r.state, r.expectationSource]), [['fivetran:billing_src', 'failing', 'routing'], ['fivetran:assimilate_seem', 'overdue', 'routing']]);
+    assert.equal(rows[1]!.lastSuccessfulSync, new Date(T0).toISOString());
+    assert.equal(rows[1]!.nextExpected, new Date(T0 + 60 * MIN).toISOString());
+    const table = await cli('freshness');
+    assert.match(table.stdout.split('\n')[1]!, /^failing\s+fivetran billing \(billing_src\)/);
+    assert.match(table.stdout, /every 1h, grace 30m\s+routing: routing file, freshness rule 1/);
+
+    const paused = await cli('freshness', 'pause', 'orders_pg', '--for', '2d', '--reason', 'source migration');
+    assert.equal(paused.code, 0, paused.stderr);
+    slack.reset();
+    await at(T0 + 95 * MIN + 6 * HOUR + MIN);
+    assert.equal((await freshness()).state, 'paused');
+    assert.deepEqual(texts().map((t) => t.replace(/:.*$/s, '')), ['Fivetran billing is still failing (reminder 1)'], 'nothing for the paused connector');
+    assert.equal((await cli('freshness', 'pause', 'nobody', '--for', '1d')).code, 1);
+    assert.equal((await cli('freshness', 'pause', 'orders_pg', '--for', 'soon')).code, 2);
+
+    assert.equal((await cli('freshness', 'resume', 'fivetran:assimilate_seem')).code, 0);
+    await at(T0 + 95 * MIN + 6 * HOUR + 2 * MIN);
+    assert.equal((await freshness()).state, 'overdue');
+    assert.deepEqual(texts().map((t) => t.replace(/:.*$/s, '')), ['Fivetran billing is still failing (reminder 1)', 'Fivetran orders_pg is still overdue (reminder 1)'], 'the incident goes on: a reminder, no second alert');
   });
 });
