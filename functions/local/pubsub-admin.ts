@@ -29,7 +29,7 @@ export class EmulatorAdmin {
    */
   async ensurePushSubscription(
     name: string,
-    { topic, endpoint, deadLetterTopic, maxDeliveryAttempts = 5 }: { topic: string; endpoint: string; deadLetterTopic: string; maxDeliveryAttempts?: number },
+    { topic, endpoint, deadLetterTopic, maxDeliveryAttempts = 5 }: { topic: string; endpoint: string; deadLetterTopic?: string; maxDeliveryAttempts?: number },
   ): Promise<{ deadLetterPolicy: boolean }> {
     const base = {
       topic: this.topicPath(topic),
@@ -37,9 +37,10 @@ export class EmulatorAdmin {
       ackDeadlineSeconds: 60,
       retryPolicy: { minimumBackoff: '1s', maximumBackoff: '10s' },
     };
-    let deadLetterPolicy = true;
+    let deadLetterPolicy = deadLetterTopic !== undefined;
     let created: boolean;
     try {
+      if (!deadLetterTopic) throw new Error('no dead-letter topic');
       const answer = await this.call(
         'PUT',
         `subscriptions/${name}`,
@@ -53,6 +54,11 @@ export class EmulatorAdmin {
     }
     if (!created) await this.call('POST', `subscriptions/${name}:modifyPushConfig`, { pushConfig: base.pushConfig });
     return { deadLetterPolicy };
+  }
+
+  /** Publishes one message (the local sweep's tick). */
+  async publish(topic: string, data: string): Promise<void> {
+    await this.call('POST', `topics/${topic}:publish`, { messages: [{ data: Buffer.from(data).toString('base64') }] });
   }
 
   /** The parsed answer, or undefined when the resource already existed (409) and that was allowed. */
