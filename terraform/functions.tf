@@ -84,23 +84,24 @@ resource "google_cloudfunctions2_function" "processor" {
     service_account_email          = google_service_account.processor.email
 
     environment_variables = {
-      NODE_ENV              = "production"
-      LOG_LEVEL             = var.log_level
-      GOOGLE_CLOUD_PROJECT  = var.project_id
-      ROUTING_CONFIG        = local.routing_config_json
-      DBT_CLOUD_BASE_URL    = var.dbt_cloud_base_url
-      DBT_CLOUD_ACCOUNT_ID  = var.dbt_cloud_account_id
-      DBT_CLOUD_API_TOKEN   = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.dbt_cloud_api_token.secret_id}"
-      SLACK_WEBHOOK_URL     = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url.secret_id}"
-      AUDIT_COLLECTION      = var.audit_collection
-      CONNECTORS_COLLECTION = var.connectors_collection
-      JOB_STATE_COLLECTION  = var.job_state_collection
-      JOINS_COLLECTION      = var.joins_collection
-      AUDIT_RETENTION_DAYS  = tostring(var.audit_retention_days)
-      OUTBOUND_BUDGET_MS    = tostring(local.processor_outbound_budget_ms)
-      ACTION_LEASE_SECONDS  = tostring(local.processor_action_lease_seconds)
+      NODE_ENV                 = "production"
+      LOG_LEVEL                = var.log_level
+      GOOGLE_CLOUD_PROJECT     = var.project_id
+      ROUTING_CONFIG           = local.routing_config_json
+      DBT_CLOUD_BASE_URL       = var.dbt_cloud_base_url
+      DBT_CLOUD_ACCOUNT_ID     = var.dbt_cloud_account_id
+      DBT_CLOUD_API_TOKEN      = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.dbt_cloud_api_token.secret_id}"
+      SLACK_WEBHOOK_URL        = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url.secret_id}"
+      AUDIT_COLLECTION         = var.audit_collection
+      CONNECTORS_COLLECTION    = var.connectors_collection
+      JOB_STATE_COLLECTION     = var.job_state_collection
+      JOINS_COLLECTION         = var.joins_collection
+      AUDIT_RETENTION_DAYS     = tostring(var.audit_retention_days)
+      OUTBOUND_BUDGET_MS       = tostring(local.processor_outbound_budget_ms)
+      ACTION_LEASE_SECONDS     = tostring(local.processor_action_lease_seconds)
       # The delivery that reaches the subscription's limit sends the final alert.
-      MAX_DELIVERY_ATTEMPTS = tostring(var.max_delivery_attempts)
+      MAX_DELIVERY_ATTEMPTS    = tostring(var.max_delivery_attempts)
+      SECRET_CACHE_TTL_SECONDS = tostring(var.secret_cache_ttl_seconds)
     }
   }
 

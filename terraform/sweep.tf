@@ -112,6 +112,7 @@ resource "google_cloudfunctions2_function" "sweep" {
       NODE_ENV                 = "production"
       LOG_LEVEL                = var.log_level
       GOOGLE_CLOUD_PROJECT     = var.project_id
+      SECRET_CACHE_TTL_SECONDS = tostring(var.secret_cache_ttl_seconds)
       ROUTING_CONFIG           = local.routing_config_json
       SLACK_WEBHOOK_URL        = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url.secret_id}"
       SYNC_EVENTS_TOPIC        = google_pubsub_topic.sync_events.name

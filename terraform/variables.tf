@@ -17,9 +17,11 @@ variable "region" {
   type        = string
   default     = "europe-west1"
 
+  # Every Cloud Run region has this shape (cloud.google.com/run/docs/locations: europe-west10,
+  # northamerica-northeast2, me-central2, ...); whether Google offers it is the API's answer.
   validation {
-    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
-    error_message = "region must be a Cloud Functions region such as europe-west1 or us-central1."
+    condition     = can(regex("^[a-z]+(-[a-z]+)+[0-9]+$", var.region))
+    error_message = "region must be a Cloud Run region such as europe-west1, europe-west10 or northamerica-northeast1."
   }
 }
 
@@ -117,8 +119,8 @@ variable "processor_timeout_seconds" {
   default     = 120
 
   validation {
-    condition     = var.processor_timeout_seconds >= 10 && var.processor_timeout_seconds <= 570
-    error_message = "processor_timeout_seconds must be between 10 and 570, so that Pub/Sub (at most 600 s) waits for the answer."
+    condition     = var.processor_timeout_seconds >= 10 && var.processor_timeout_seconds <= 570 && floor(var.processor_timeout_seconds) == var.processor_timeout_seconds
+    error_message = "processor_timeout_seconds must be a whole number between 10 and 570, so that Pub/Sub (at most 600 s) waits for the answer."
   }
 }
 
@@ -187,19 +189,19 @@ variable "publish_timeout_ms" {
   default     = 8000
 
   validation {
-    condition     = var.publish_timeout_ms >= 100 && var.publish_timeout_ms <= 60000
-    error_message = "publish_timeout_ms must be between 100 and 60000."
+    condition     = var.publish_timeout_ms >= 100 && var.publish_timeout_ms <= 60000 && floor(var.publish_timeout_ms) == var.publish_timeout_ms
+    error_message = "publish_timeout_ms must be a whole number between 100 and 60000."
   }
 }
 
 variable "secret_cache_ttl_seconds" {
-  description = "How long secret values read from Secret Manager are cached. A freshly added version is picked up at once anyway when a request fails verification."
+  description = "How long both functions cache secret values read from Secret Manager: a disabled version stops being accepted, and the processor sends a new one, within it. A freshly added version is picked up at once anyway when a request fails verification."
   type        = number
   default     = 300
 
   validation {
-    condition     = var.secret_cache_ttl_seconds >= 0 && var.secret_cache_ttl_seconds <= 86400
-    error_message = "secret_cache_ttl_seconds must be between 0 and 86400."
+    condition     = var.secret_cache_ttl_seconds >= 0 && var.secret_cache_ttl_seconds <= 86400 && floor(var.secret_cache_ttl_seconds) == var.secret_cache_ttl_seconds
+    error_message = "secret_cache_ttl_seconds must be a whole number between 0 and 86400."
   }
 }
 
@@ -242,8 +244,8 @@ variable "trusted_proxy_hops" {
   default     = 0
 
   validation {
-    condition     = var.trusted_proxy_hops >= 0 && var.trusted_proxy_hops <= 10
-    error_message = "trusted_proxy_hops must be between 0 and 10."
+    condition     = var.trusted_proxy_hops >= 0 && var.trusted_proxy_hops <= 10 && floor(var.trusted_proxy_hops) == var.trusted_proxy_hops
+    error_message = "trusted_proxy_hops must be a whole number between 0 and 10."
   }
 }
 
@@ -288,8 +290,8 @@ variable "audit_collection" {
   default     = "syncEvents"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.audit_collection))
-    error_message = "audit_collection must be a plain collection ID."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.audit_collection)) && !can(regex("^__.*__$", var.audit_collection))
+    error_message = "audit_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
   }
 }
 
@@ -299,8 +301,8 @@ variable "connectors_collection" {
   default     = "connectors"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.connectors_collection))
-    error_message = "connectors_collection must be a plain collection ID."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.connectors_collection)) && !can(regex("^__.*__$", var.connectors_collection))
+    error_message = "connectors_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
   }
 }
 
@@ -310,8 +312,8 @@ variable "job_state_collection" {
   default     = "dbtJobState"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.job_state_collection))
-    error_message = "job_state_collection must be a plain collection ID."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.job_state_collection)) && !can(regex("^__.*__$", var.job_state_collection))
+    error_message = "job_state_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
   }
 }
 
@@ -321,8 +323,8 @@ variable "joins_collection" {
   default     = "joins"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.joins_collection))
-    error_message = "joins_collection must be a plain collection ID."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.joins_collection)) && !can(regex("^__.*__$", var.joins_collection))
+    error_message = "joins_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
   }
 }
 
@@ -332,8 +334,8 @@ variable "audit_retention_days" {
   default     = 90
 
   validation {
-    condition     = var.audit_retention_days >= 1 && floor(var.audit_retention_days) == var.audit_retention_days
-    error_message = "audit_retention_days must be a whole number, 1 or more."
+    condition     = var.audit_retention_days >= 1 && var.audit_retention_days <= 3650 && floor(var.audit_retention_days) == var.audit_retention_days
+    error_message = "audit_retention_days must be a whole number from 1 to 3650 (the processor refuses more at start-up)."
   }
 }
 
@@ -473,7 +475,7 @@ variable "team_subscriptions" {
 }
 
 variable "slack_route_webhook_secrets" {
-  description = "IDs of additional Secret Manager secrets holding per-route Slack webhook URLs, which the routing file names as sm://projects/PROJECT_ID/secrets/ID. Terraform creates the containers and lets the processor read them; add their values like the other secrets."
+  description = "IDs of additional Secret Manager secrets holding per-route Slack webhook URLs, which the routing file names as sm://ID (or sm://projects/PROJECT_ID/secrets/ID). Terraform creates the containers and lets the processor read them; add their values like the other secrets."
   type        = list(string)
   default     = []
 
@@ -592,7 +594,7 @@ variable "alert_processor_5xx_window" {
 }
 
 variable "alert_on_permanent_action_failures" {
-  description = "Also alert on every permanent action failure the processor logs (a dbt Cloud job that cannot start, a Slack webhook that is gone), through a log-based metric."
+  description = "Also alert on every permanent action failure the processor logs (a dbt Cloud job that cannot start, a Slack webhook that is gone): the alert matches those log entries themselves, at most one notification per 5 minutes."
   type        = bool
   default     = true
 }
@@ -624,8 +626,8 @@ variable "sweep_timeout_seconds" {
   default     = 240
 
   validation {
-    condition     = var.sweep_timeout_seconds >= 60 && var.sweep_timeout_seconds <= 540
-    error_message = "sweep_timeout_seconds must be 60 to 540."
+    condition     = var.sweep_timeout_seconds >= 60 && var.sweep_timeout_seconds <= 540 && floor(var.sweep_timeout_seconds) == var.sweep_timeout_seconds
+    error_message = "sweep_timeout_seconds must be a whole number from 60 to 540."
   }
 }
 
@@ -646,8 +648,8 @@ variable "freshness_collection" {
   default     = "freshness"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.freshness_collection))
-    error_message = "freshness_collection must be a plain collection ID."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.freshness_collection)) && !can(regex("^__.*__$", var.freshness_collection))
+    error_message = "freshness_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
   }
 }
 
@@ -657,8 +659,8 @@ variable "sweep_collection" {
   default     = "sweep"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.sweep_collection))
-    error_message = "sweep_collection must be a plain collection ID."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.sweep_collection)) && !can(regex("^__.*__$", var.sweep_collection))
+    error_message = "sweep_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
   }
 }
 
@@ -724,8 +726,8 @@ variable "reconcile_after_seconds" {
   default     = 900
 
   validation {
-    condition     = var.reconcile_after_seconds >= 60 && var.reconcile_after_seconds <= 86400
-    error_message = "reconcile_after_seconds must be 60 to 86400."
+    condition     = var.reconcile_after_seconds >= 60 && var.reconcile_after_seconds <= 3600 && floor(var.reconcile_after_seconds) == var.reconcile_after_seconds
+    error_message = "reconcile_after_seconds must be a whole number from 60 to 3600."
   }
 }
 
@@ -735,8 +737,8 @@ variable "reconcile_lookback_hours" {
   default     = 24
 
   validation {
-    condition     = var.reconcile_lookback_hours >= 1 && var.reconcile_lookback_hours <= 168
-    error_message = "reconcile_lookback_hours must be 1 to 168."
+    condition     = var.reconcile_lookback_hours >= 2 && var.reconcile_lookback_hours <= 168 && floor(var.reconcile_lookback_hours) == var.reconcile_lookback_hours
+    error_message = "reconcile_lookback_hours must be a whole number from 2 to 168."
   }
 }
 
@@ -746,7 +748,7 @@ variable "vendor_api_timeout_ms" {
   default     = 10000
 
   validation {
-    condition     = var.vendor_api_timeout_ms >= 100 && var.vendor_api_timeout_ms <= 120000
-    error_message = "vendor_api_timeout_ms must be 100 to 120000."
+    condition     = var.vendor_api_timeout_ms >= 100 && var.vendor_api_timeout_ms <= 120000 && floor(var.vendor_api_timeout_ms) == var.vendor_api_timeout_ms
+    error_message = "vendor_api_timeout_ms must be a whole number from 100 to 120000."
   }
 }

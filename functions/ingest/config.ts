@@ -1,4 +1,5 @@
-import { secretSetting, SHORT_SECRET_CHARS, type Secret } from '../shared/secrets.js';
+import { logLevel } from '../shared/logger.js';
+import { secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type Secret } from '../shared/secrets.js';
 import { integer, optionalString, projectId } from '../shared/settings.js';
 import type { Source } from './read-request.js';
 import { SourceRanges } from './source-ranges.js';
@@ -37,9 +38,11 @@ const SOURCE_RANGE_SETTINGS: Record<Source | 'dbt-cloud', (env: Env) => SourceRa
 
 /** The ingest function's settings; the only place it reads the environment. */
 export function loadIngestConfig(env: Env = process.env): IngestConfig {
+  // Read by the logger; checked here too, so that start-up and `postload check` name a bad value.
+  logLevel(env);
   const project = projectId(env);
   const secretOptions = {
-    ttlMs: integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, { min: 0, max: 86_400 }) * 1000,
+    ttlMs: secretCacheTtlMs(env),
     warnShorterThan: SHORT_SECRET_CHARS,
     ...(project ? { projectId: project } : {}),
   };

@@ -56,9 +56,9 @@ export class EmulatorAdmin {
     return { deadLetterPolicy };
   }
 
-  /** Publishes one message (the local sweep's tick). */
-  async publish(topic: string, data: string): Promise<void> {
-    await this.call('POST', `topics/${topic}:publish`, { messages: [{ data: Buffer.from(data).toString('base64') }] });
+  /** Publishes messages as Pub/Sub would deliver them (data as text): the local sweep's ticks, tests. */
+  async publish(topic: string, messages: Array<{ data: string; attributes?: Record<string, string> }>): Promise<void> {
+    await this.call('POST', `topics/${topic}:publish`, { messages: messages.map((m) => ({ data: Buffer.from(m.data).toString('base64'), attributes: m.attributes ?? {} })) });
   }
 
   /** The parsed answer, or undefined when the resource already existed (409) and that was allowed. */

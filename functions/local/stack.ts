@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { DEPLOYMENT_NAMES } from '../shared/deployment-names.js';
 import { freePort, registerForCleanup, startEmulator, type EmulatorKind } from './emulators.js';
 import { formatFunctionLine, formatStandInRequest, painter, type Painter } from './console-output.js';
 import { fakeAirbyte, type FakeAirbyte } from './fake-airbyte.js';
@@ -95,10 +96,12 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
 
     const { projectId, topic } = settings;
     const admin = new EmulatorAdmin(pubsubHost, projectId);
+    // Named as terraform/pubsub.tf names them at its defaults, so the CLI's defaults work here too.
     const deadLetterTopic = `${topic}-dead-letter`;
+    const deadLetterSubscription = DEPLOYMENT_NAMES.deadLetterSubscription.name;
     await admin.ensureTopic(topic);
     await admin.ensureTopic(deadLetterTopic);
-    await admin.ensurePullSubscription(deadLetterTopic, deadLetterTopic);
+    await admin.ensurePullSubscription(deadLetterSubscription, deadLetterTopic);
 
     const shared = {
       GOOGLE_CLOUD_PROJECT: projectId,
@@ -163,7 +166,7 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
     const ticks = `${topic}-sweep-ticks`;
     await admin.ensureTopic(ticks);
     await admin.ensurePushSubscription(`${topic}-sweep`, { topic: ticks, endpoint: `${sweep.url}/projects/${projectId}/topics/${ticks}` });
-    const tick = () => admin.publish(ticks, '{"tick":"postload local sweep"}');
+    const tick = () => admin.publish(ticks, [{ data: '{"tick":"postload local sweep"}' }]);
     if (settings.sweepTickSeconds > 0) {
       const timer = setInterval(() => void tick().catch(() => undefined), settings.sweepTickSeconds * 1000);
       timer.unref();
@@ -212,7 +215,7 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
       topic,
       pushSubscription,
       deadLetterTopic,
-      deadLetterSubscription: deadLetterTopic,
+      deadLetterSubscription,
       deadLetterPolicy,
       ingest,
       processor,

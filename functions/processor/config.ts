@@ -1,4 +1,5 @@
-import { Secret, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
+import { logLevel } from '../shared/logger.js';
+import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
 import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
 import type { RetryPolicy } from './clients/http-retry.js';
 import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
@@ -46,6 +47,8 @@ export interface ProcessorConfig {
  * fails at start-up instead of on every event.
  */
 export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
+  // Read by the logger; checked here too, so that start-up and `postload check` name a bad value.
+  logLevel(env);
   const project = projectId(env);
   const routing = loadRoutingConfig(
     requiredString(env, 'ROUTING_CONFIG', 'set it to the path of a routing file or to inline JSON (see schemas/routing-config.schema.json)'),
@@ -57,7 +60,8 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     throw new ConfigError('ACTION_LEASE_SECONDS', `must be longer than OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms), or a delivery still working could lose its claim`);
   }
 
-  const secrets = secretOptions(project);
+  // Both functions' secrets: cached as SECRET_CACHE_TTL_SECONDS says, warned about when short.
+  const secrets: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ttlMs: secretCacheTtlMs(env), ...(project ? { projectId: project } : {}) };
   return {
     projectId: project,
     routing,
@@ -80,11 +84,6 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     // Pub/Sub allows 5 to 100; Terraform passes the subscription's value.
     maxDeliveryAttempts: integer(env, 'MAX_DELIVERY_ATTEMPTS', 10, { min: 5, max: 100 }),
   };
-}
-
-/** The options of every processor secret: warned about when short, as the ingest function's are. */
-function secretOptions(project: string | undefined): SecretOptions {
-  return { warnShorterThan: SHORT_SECRET_CHARS, ...(project ? { projectId: project } : {}) };
 }
 
 function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {

@@ -1,7 +1,7 @@
 import type { RetryPolicy } from '../processor/clients/http-retry.js';
 import { DEFAULT_WEBHOOK, loadRoutingConfig, type LoadedRouting } from '../processor/planning/routing.js';
 import { JOIN_STATE_COLLECTION } from '../processor/planning/join-state.js';
-import { Secret, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
+import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
 import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
 import { AIRBYTE_API_BASE_URL } from '../vendors/airbyte.js';
 import { FIVETRAN_API_BASE_URL } from '../vendors/fivetran.js';
@@ -65,13 +65,13 @@ export function readSweepConfig(env: Env = process.env): SweepConfig {
   const project = projectId(env);
   const routing = loadRoutingConfig(requiredString(env, 'ROUTING_CONFIG', 'set it to the path of a routing file or to inline JSON (see schemas/routing-config.schema.json)'));
   const freshness = compileFreshness(routing);
-  const options: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ...(project ? { projectId: project } : {}) };
+  const ttlMs = secretCacheTtlMs(env);
+  const options: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ttlMs, ...(project ? { projectId: project } : {}) };
   // Vendor API credentials are the vendor's to choose (a Fivetran API key is 16 characters): no length warning.
-  const vendorOptions: SecretOptions = { ...(project ? { projectId: project } : {}) };
+  const vendorOptions: SecretOptions = { ttlMs, ...(project ? { projectId: project } : {}) };
   const budgetMs = integer(env, 'SWEEP_BUDGET_MS', 240_000, { min: 1_000, max: 3_600_000 });
-  const reconcileAfterMs = integer(env, 'RECONCILE_AFTER_SECONDS', 900, { min: 60, max: 86_400 }) * 1000;
-  const reconcileLookbackMs = integer(env, 'RECONCILE_LOOKBACK_HOURS', 24, { min: 1, max: 168 }) * 3_600_000;
-  if (reconcileLookbackMs <= reconcileAfterMs) throw new ConfigError('RECONCILE_LOOKBACK_HOURS', `must be longer than RECONCILE_AFTER_SECONDS (${reconcileAfterMs / 1000} s)`);
+  const reconcileAfterMs = integer(env, 'RECONCILE_AFTER_SECONDS', 900, { min: 60, max: 3_600 }) * 1000;
+  const reconcileLookbackMs = integer(env, 'RECONCILE_LOOKBACK_HOURS', 24, { min: 2, max: 168 }) * 3_600_000;
   return {
     projectId: project,
     routing,

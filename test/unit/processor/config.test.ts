@@ -54,6 +54,8 @@ describe('processor/config', () => {
     ['a retention of zero days', { ...full, AUDIT_RETENTION_DAYS: '0' }, 'AUDIT_RETENTION_DAYS'],
     ['a lease shorter than the budget', { ...full, ACTION_LEASE_SECONDS: '30' }, 'ACTION_LEASE_SECONDS'],
     ['a delivery limit Pub/Sub does not allow', { ...full, MAX_DELIVERY_ATTEMPTS: '3' }, 'MAX_DELIVERY_ATTEMPTS'],
+    ['a secret cache time that is no whole number (read by both functions)', { ...full, SECRET_CACHE_TTL_SECONDS: '0.5' }, 'SECRET_CACHE_TTL_SECONDS'],
+    ['a log level pino does not have', { ...full, LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
   ];
   for (const [name, env, variable] of missing) {
     it(`fails at start-up naming ${variable} (${name})`, () => {

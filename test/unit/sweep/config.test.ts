@@ -26,7 +26,7 @@ describe('sweep settings: malformed freshness settings refuse start-up, naming t
     refused({ ...ok, AIRBYTE_API_CLIENT_SECRET: 's' }, /^AIRBYTE_API_CLIENT_ID: is not set/);
     refused({ ...ok, FIVETRAN_API_KEY: 'k', FIVETRAN_API_SECRET: 's', FIVETRAN_API_BASE_URL: 'ftp://x' }, /^FIVETRAN_API_BASE_URL: must be an http\(s\) URL/);
     refused({ ...ok, AIRBYTE_API_CLIENT_ID: 'i', AIRBYTE_API_CLIENT_SECRET: 's', AIRBYTE_WORKSPACE_IDS: 'abc' }, /^AIRBYTE_WORKSPACE_IDS: "abc" is not a workspace id/);
-    refused({ ...ok, RECONCILE_AFTER_SECONDS: '7200', RECONCILE_LOOKBACK_HOURS: '1' }, /^RECONCILE_LOOKBACK_HOURS: must be longer/);
+    refused({ ...ok, RECONCILE_AFTER_SECONDS: '7200' }, /^RECONCILE_AFTER_SECONDS: must be a whole number from 60 to 3600/);
     const config = readSweepConfig({ ...ok, FIVETRAN_API_KEY: 'k', FIVETRAN_API_SECRET: 's' });
     assert.equal(config.fivetran?.baseUrl, 'https://api.fivetran.com/v1');
     assert.equal(config.airbyte, undefined);
