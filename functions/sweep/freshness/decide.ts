@@ -104,6 +104,11 @@ export function incidentId(docId: string, openedAt: number): string {
   return `${docId}@${openedAt}`;
 }
 
+/** The moment in an incident id: its document's id under the connector's freshnessIncidents. */
+export function incidentOpenedAt(id: string): number {
+  return Number(id.slice(id.lastIndexOf('@') + 1));
+}
+
 /** What a write would change, without the times that move on every evaluation. */
 function essence(record: FreshnessRecord): string {
   const { evaluatedAt: _e, updatedAt: _u, vendor, ...rest } = record;

@@ -3,7 +3,7 @@ import type { Deadline } from '../../processor/clients/http-retry.js';
 import { PermanentError } from '../../processor/errors.js';
 import { documentSize, MAX_DOCUMENT_BYTES } from '../../processor/store/document-size.js';
 import { guarded } from '../guard.js';
-import { fromFirestore, toFirestore, type ChangeRecord, type FreshnessRecord, type IncidentRecord } from './record.js';
+import { fromFirestore, toFirestore, type ChangeRecord, type FreshnessRecord, type IncidentRecord, type OutboxMessage } from './record.js';
 
 /** Sub-collections of a freshness document: its incidents and its state changes (the audit trail). */
 export const INCIDENTS_SUBCOLLECTION = 'freshnessIncidents';
@@ -13,6 +13,12 @@ export interface FreshnessStoreOptions {
   connectorsCollection: string;
   freshnessCollection: string;
   timeoutMs: number;
+}
+
+/** How far the connectors have been read: the last document's update time and id ('' for "any document at that time"). */
+export interface ReadPosition {
+  at: number;
+  id: string;
 }
 
 export interface StoredFreshness {
@@ -51,10 +57,15 @@ export class FreshnessStore {
     return this.db.collection(this.options.connectorsCollection).doc(docId);
   }
 
-  /** Connector documents updated after `afterMs` (all of them on a first run), oldest first. */
-  async connectorsUpdatedSince(afterMs: number | null, limit: number, deadline: Deadline): Promise<Array<{ docId: string; data: Record<string, unknown>; updatedAt: number }>> {
-    let query = this.db.collection(this.options.connectorsCollection).orderBy('updatedAt').limit(limit);
-    if (afterMs !== null) query = query.where('updatedAt', '>', Timestamp.fromMillis(afterMs));
+  /**
+   * Connector documents updated after a position (all of them on a first run), oldest
+   * first. The position is the last document read, its update time and id: many documents
+   * share one update time (a burst, an import), so the id breaks ties and a page never
+   * starts over the same documents.
+   */
+  async connectorsUpdatedSince(after: ReadPosition | null, limit: number, deadline: Deadline): Promise<Array<{ docId: string; data: Record<string, unknown>; updatedAt: number }>> {
+    let query = this.db.collection(this.options.connectorsCollection).orderBy('updatedAt').orderBy(FieldPath.documentId()).limit(limit);
+    if (after) query = query.startAfter(Timestamp.fromMillis(after.at), after.id);
     const snapshot = await this.guard('query the connectors updated since the last tick', deadline, () => query.get());
     return snapshot.docs.map((doc) => ({ docId: doc.id, data: doc.data(), updatedAt: (doc.get('updatedAt') as Timestamp | undefined)?.toMillis() ?? 0 }));
   }
@@ -100,8 +111,8 @@ export class FreshnessStore {
    * guarded by the update time it was read with. Returns the commit's write time; throws
    * the conflict when another sweep wrote first (the caller reads again).
    */
-  async commit(writes: FreshnessWrite[], deadline: Deadline): Promise<Timestamp | undefined> {
-    let writeTime: Timestamp | undefined;
+  async commit(writes: FreshnessWrite[], deadline: Deadline): Promise<Map<string, Timestamp>> {
+    const times = new Map<string, Timestamp>();
     for (const chunk of chunks(writes, 100)) {
       const batch = this.db.batch();
       for (const write of chunk) {
@@ -114,9 +125,27 @@ export class FreshnessStore {
         if (write.incident) batch.set(ref.collection(INCIDENTS_SUBCOLLECTION).doc(String(write.incident.id)), toFirestore(write.incident.fields), { merge: true });
       }
       const results = await this.guard('record the freshness changes', deadline, () => batch.commit());
-      writeTime = results[0]?.writeTime ?? writeTime;
+      const writeTime = results[0]?.writeTime;
+      if (writeTime) for (const write of chunk) times.set(write.docId, writeTime);
     }
-    return writeTime;
+    return times;
+  }
+
+  /**
+   * After sending: each document's outbox as it should be now, with its incident's message
+   * records, in one commit guarded by the write times of the claim commit. Throws the
+   * conflict when another sweep wrote in between (the caller settles those one by one).
+   */
+  async settleAll(settled: Array<{ docId: string; writeTime: Timestamp; outbox: OutboxMessage[]; nextCheckAt: number | null; messages: Array<{ incident: number; key: string; fields: Record<string, unknown> }> }>, deadline: Deadline): Promise<void> {
+    for (const chunk of chunks(settled, 100)) {
+      const batch = this.db.batch();
+      for (const s of chunk) {
+        const ref = this.freshnessRef(s.docId);
+        batch.update(ref, { outbox: s.outbox, nextCheckAt: s.nextCheckAt === null ? null : Timestamp.fromMillis(s.nextCheckAt) }, { lastUpdateTime: s.writeTime });
+        for (const m of s.messages) batch.set(ref.collection(INCIDENTS_SUBCOLLECTION).doc(String(m.incident)), { messages: { [m.key]: m.fields } }, { merge: true });
+      }
+      await this.guard('record the messages sent', deadline, () => batch.commit());
+    }
   }
 
   private assertFits(ref: DocumentReference, data: Record<string, unknown>): void {

@@ -1,19 +1,19 @@
-import type { Timestamp } from '@google-cloud/firestore';
+import { Timestamp } from '@google-cloud/firestore';
 import type { AttemptRecord } from '../../processor/clients/http-retry.js';
 import type { SlackClient } from '../../processor/clients/slack.js';
 import { classifyError, describeError } from '../../processor/errors.js';
 import type { MatchSubject } from '../../processor/planning/routing.js';
 import type { SweepConfig } from '../config.js';
-import { isConflict } from '../guard.js';
+import { guarded, isConflict } from '../guard.js';
 import type { SweepTask, TickContext } from '../task.js';
 import { blockedJoins, jobOutcomes, joinsOf, routedJobs } from './context.js';
-import { decide, incidentId, type Decision } from './decide.js';
+import { decide, incidentId, incidentOpenedAt, type Decision } from './decide.js';
 import { readConnector } from './evidence.js';
 import { describeExpectation, type VendorFacts } from './expectation.js';
 import { renderNotice } from './messages.js';
 import type { ChangeRecord, FreshnessRecord, IncidentRecord, OutboxMessage } from './record.js';
 import type { Notice } from './state-machine.js';
-import type { FreshnessStore, FreshnessWrite, StoredFreshness } from './store.js';
+import { INCIDENTS_SUBCOLLECTION, type FreshnessStore, type FreshnessWrite, type ReadPosition, type StoredFreshness } from './store.js';
 
 /** The sources whose connectors are watched (dbt Cloud jobs are the processor's targets, not loads). */
 export const WATCHED_SOURCES = ['fivetran', 'airbyte'] as const;
@@ -22,6 +22,8 @@ const PAGE = 300;
 /** A connector document may be committed this long after the processor stamped its updatedAt: re-read, never missed. */
 const COMMIT_LAG_MS = 60_000;
 const COMMIT_TRIES = 3;
+/** Pages per tick at most (each as large as PAGE). */
+const MAX_PASSES = 10;
 /** A Slack message is given up after this many tries (each one a tick apart at least). */
 const MAX_SEND_ATTEMPTS = 10;
 const DAY_MS = 86_400_000;
@@ -67,27 +69,45 @@ export function createFreshnessTask({ config, store, slack }: FreshnessTaskDeps)
   const retentionMs = config.retentionDays * DAY_MS;
 
   async function run(ctx: TickContext): Promise<Record<string, number>> {
+    const totals: Record<string, number> = { passes: 0, candidates: 0, changedConnectors: 0, due: 0, written: 0, stateChanges: 0, messagesSent: 0, messagesLeft: 0 };
+    const stored = (await stateRef.get()).get('connectorsReadUpTo') as { at?: Timestamp; id?: string } | undefined;
+    const seenAtStart: ReadPosition | null = stored?.at ? { at: stored.at.toMillis(), id: stored.id ?? '' } : null;
+    let seenUpTo = seenAtStart;
+    const startMs = ctx.deadline.remainingMs();
+    // More pages while there is more (a first tick over many connectors, a backlog after an
+    // outage) and half the tick's time is left; the rest waits for the next tick.
+    for (let pass = 1; pass <= MAX_PASSES; pass++) {
+      const result = await runPass(ctx, seenUpTo, pass === 1 ? ctx.vendorFacts : new Map());
+      for (const [key, n] of Object.entries(result.counts)) totals[key] = (totals[key] ?? 0) + n;
+      totals.passes = pass;
+      seenUpTo = result.seenUpTo;
+      if (!result.more || ctx.deadline.remainingMs() < startMs / 2) break;
+    }
+    if (seenUpTo && (seenUpTo.at !== seenAtStart?.at || seenUpTo.id !== seenAtStart.id)) {
+      const position = { at: Timestamp.fromMillis(seenUpTo.at), id: seenUpTo.id };
+      await guarded('remember how far the connectors were read', config.firestoreTimeoutMs, ctx.deadline, () => stateRef.set({ connectorsReadUpTo: position }, { merge: true }));
+    }
+    return totals;
+  }
+
+  /** One page of candidates: read, decided, committed, their messages sent. */
+  async function runPass(ctx: TickContext, seenUpTo: ReadPosition | null, vendorFacts: TickContext['vendorFacts']): Promise<{ counts: Record<string, number>; seenUpTo: ReadPosition | null; more: boolean }> {
     const blindSources = ctx.blindVendors.size ? WATCHED_SOURCES.filter((s) => !ctx.blindVendors.has(s)) : undefined;
-    const [stateDoc, due] = await Promise.all([
-      stateRef.get(),
-      store.due(ctx.nowMs, blindSources, PAGE, ctx.deadline),
-    ]);
-    const seenUpTo = (stateDoc.get('connectorsSeenUpTo') as Timestamp | undefined)?.toMillis() ?? null;
-    const changed = await store.connectorsUpdatedSince(seenUpTo, PAGE, ctx.deadline);
+    const [due, changed] = await Promise.all([store.due(ctx.nowMs, blindSources, PAGE, ctx.deadline), store.connectorsUpdatedSince(seenUpTo, PAGE, ctx.deadline)]);
 
     const candidates = new Map<string, Candidate>();
     const candidate = (docId: string) => candidates.get(docId) ?? candidates.set(docId, { docId, due: false }).get(docId)!;
     for (const c of changed) if (isWatched(c.data.source)) candidate(c.docId).connector = c.data;
     for (const [docId, stored] of due) Object.assign(candidate(docId), { stored, due: true });
-    for (const [docId, vendor] of ctx.vendorFacts) candidate(docId).vendor = vendor;
+    for (const [docId, vendor] of vendorFacts) candidate(docId).vendor = vendor;
 
     await readMissing([...candidates.values()], ctx);
     let planned: Planned[] = [];
     for (let attempt = 1; ; attempt++) {
       planned = await plan([...candidates.values()], ctx);
       try {
-        const writeTime = await store.commit(planned.map((p) => p.write), ctx.deadline);
-        for (const p of planned) p.write.readTime = writeTime ?? p.write.readTime;
+        const times = await store.commit(planned.map((p) => p.write), ctx.deadline);
+        for (const p of planned) p.write.readTime = times.get(p.write.docId) ?? p.write.readTime;
         break;
       } catch (error) {
         if (!isConflict(error) || attempt >= COMMIT_TRIES) throw error;
@@ -99,16 +119,18 @@ export function createFreshnessTask({ config, store, slack }: FreshnessTaskDeps)
     for (const p of planned) logDecision(p, ctx);
 
     const sent = await sendClaimed(planned, ctx);
-    const watermark = nextWatermark(seenUpTo, changed, ctx.nowMs);
-    if (watermark !== seenUpTo) await stateRef.set({ connectorsSeenUpTo: new Date(watermark!) }, { merge: true });
     return {
-      candidates: candidates.size,
-      changedConnectors: changed.length,
-      due: due.size,
-      written: planned.length,
-      stateChanges: planned.reduce((n, p) => n + p.decision.changes.length, 0),
-      messagesSent: sent.sent,
-      messagesLeft: sent.left,
+      counts: {
+        candidates: candidates.size,
+        changedConnectors: changed.length,
+        due: due.size,
+        written: planned.length,
+        stateChanges: planned.reduce((n, p) => n + p.decision.changes.length, 0),
+        messagesSent: sent.sent,
+        messagesLeft: sent.left,
+      },
+      seenUpTo: nextWatermark(seenUpTo, changed, ctx.nowMs),
+      more: changed.length >= PAGE || due.size >= PAGE,
     };
   }
 
@@ -204,53 +226,68 @@ export function createFreshnessTask({ config, store, slack }: FreshnessTaskDeps)
     });
   }
 
-  /** Sends what this tick claimed, then settles each message: sent (out of the outbox) or back for a later tick. */
+  /** Sends what this tick claimed, then settles every message: sent (out of the outbox) or back for a later tick. */
   async function sendClaimed(planned: Planned[], ctx: TickContext): Promise<{ sent: number; left: number }> {
     let sent = 0;
     let left = 0;
+    const settled: Array<{ p: Planned; outcomes: Map<string, Outcome> }> = [];
     for (const p of planned.filter((x) => x.claimed.length)) {
-      const outcomes = new Map<string, { sentAt: number } | { error: string; permanent: boolean; retryAfterMs?: number | undefined }>();
+      const outcomes = new Map<string, Outcome>();
       for (const message of p.claimed) {
         const attempts: AttemptRecord[] = [];
+        const connector = `${p.write.record.source}:${p.write.record.connectorId}`;
         try {
           await slack.post(config.slackWebhook!, message.message, { deadline: ctx.deadline, attempts });
           outcomes.set(message.key, { sentAt: Date.now() });
           sent++;
-          ctx.log.info({ connector: `${p.write.record.source}:${p.write.record.connectorId}`, incidentId: message.incidentId, kind: message.kind, key: message.key }, 'freshness message sent');
+          ctx.log.info({ connector, incidentId: message.incidentId, kind: message.kind, key: message.key }, 'freshness message sent');
         } catch (error) {
           const permanent = classifyError(error) === 'permanent' || message.attempts >= MAX_SEND_ATTEMPTS;
           outcomes.set(message.key, { error: describeError(error), permanent, retryAfterMs: (error as { retryAfterMs?: number }).retryAfterMs });
           if (!permanent) left++;
-          ctx.log.error({ connector: `${p.write.record.source}:${p.write.record.connectorId}`, incidentId: message.incidentId, kind: message.kind, err: describeError(error), givenUp: permanent }, permanent ? 'freshness message not sent, given up' : 'freshness message not sent yet; the next tick retries');
+          ctx.log.error({ connector, incidentId: message.incidentId, kind: message.kind, err: describeError(error), givenUp: permanent }, permanent ? 'freshness message not sent, given up' : 'freshness message not sent yet; the next tick retries');
         }
       }
-      await settle(p, outcomes, ctx);
+      settled.push({ p, outcomes });
+    }
+    if (!settled.length) return { sent, left };
+    try {
+      await store.settleAll(
+        settled.map(({ p, outcomes }) => {
+          const outbox = settleOutbox(p.write.record.outbox, outcomes, ctx);
+          return {
+            docId: p.write.docId,
+            writeTime: p.write.readTime!,
+            outbox,
+            nextCheckAt: earliest(p.write.record.nextChangeAt, ...outbox.map(pendingAt)),
+            messages: [...outcomes].map(([key, outcome]) => ({ incident: incidentOpenedAt(p.claimed.find((m) => m.key === key)!.incidentId), key, fields: messageFields(outcome) })),
+          };
+        }),
+        ctx.deadline,
+      );
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      // Another sweep wrote one of them in between: each settled on the document as it is now.
+      for (const { p, outcomes } of settled) await settleOne(p, outcomes, ctx);
     }
     return { sent, left };
   }
 
-  /** Takes the messages out of the outbox (or releases them with a later notBefore) on the document as it is now. */
-  async function settle(p: Planned, outcomes: Map<string, { sentAt: number } | { error: string; permanent: boolean; retryAfterMs?: number | undefined }>, ctx: TickContext): Promise<void> {
+  async function settleOne(p: Planned, outcomes: Map<string, Outcome>, ctx: TickContext): Promise<void> {
     const ref = store.freshnessRef(p.write.docId);
-    await store.db.runTransaction(async (tx) => {
-      const snapshot = await tx.get(ref);
-      if (!snapshot.exists) return;
-      const outbox = ((snapshot.get('outbox') as OutboxMessage[] | undefined) ?? []).flatMap((m): OutboxMessage[] => {
-        const outcome = outcomes.get(m.key);
-        if (!outcome || m.claimedBy !== ctx.tickId) return [m];
-        if ('sentAt' in outcome || outcome.permanent) return [];
-        return [{ ...m, claimedBy: null, leaseUntil: null, lastError: outcome.error, notBefore: ctx.nowMs + Math.max(outcome.retryAfterMs ?? 0, Math.min(3_600_000, 60_000 * m.attempts)) }];
-      });
-      const nextChange = snapshot.get('nextChangeAt') as Timestamp | null;
-      const next = earliest(nextChange?.toMillis() ?? null, ...outbox.map(pendingAt));
-      tx.update(ref, { outbox, nextCheckAt: next === null ? null : new Date(next) });
-      const messages: Record<string, unknown> = {};
-      for (const [key, outcome] of outcomes) {
-        const incident = p.claimed.find((m) => m.key === key)!;
-        messages[key] = 'sentAt' in outcome ? { sentAt: outcome.sentAt } : { lastError: outcome.error, ...(outcome.permanent ? { skipped: `not sent: ${outcome.error}` } : {}) };
-        tx.set(ref.collection('freshnessIncidents').doc(incident.incidentId.slice(incident.incidentId.lastIndexOf('@') + 1)), { messages: { [key]: messages[key] } }, { merge: true });
-      }
-    });
+    await guarded('record the messages sent', config.firestoreTimeoutMs, ctx.deadline, () =>
+      store.db.runTransaction(async (tx) => {
+        const snapshot = await tx.get(ref);
+        if (!snapshot.exists) return;
+        const outbox = settleOutbox((snapshot.get('outbox') as OutboxMessage[] | undefined) ?? [], outcomes, ctx);
+        const next = earliest((snapshot.get('nextChangeAt') as Timestamp | null)?.toMillis() ?? null, ...outbox.map(pendingAt));
+        tx.update(ref, { outbox, nextCheckAt: next === null ? null : new Date(next) });
+        for (const [key, outcome] of outcomes) {
+          const incident = incidentOpenedAt(p.claimed.find((m) => m.key === key)!.incidentId);
+          tx.set(ref.collection(INCIDENTS_SUBCOLLECTION).doc(String(incident)), { messages: { [key]: messageFields(outcome) } }, { merge: true });
+        }
+      }),
+    );
   }
 
   function logDecision(p: Planned, ctx: TickContext): void {
@@ -309,6 +346,22 @@ function incidentUpdate(notice: Notice, record: FreshnessRecord, docId: string, 
   }
 }
 
+type Outcome = { sentAt: number } | { error: string; permanent: boolean; retryAfterMs?: number | undefined };
+
+/** The outbox once this tick's messages are settled: sent or given up ones out, the others back with a later notBefore (only what this tick still holds). */
+function settleOutbox(outbox: OutboxMessage[], outcomes: Map<string, Outcome>, ctx: TickContext): OutboxMessage[] {
+  return outbox.flatMap((m): OutboxMessage[] => {
+    const outcome = outcomes.get(m.key);
+    if (!outcome || m.claimedBy !== ctx.tickId) return [m];
+    if ('sentAt' in outcome || outcome.permanent) return [];
+    return [{ ...m, claimedBy: null, leaseUntil: null, lastError: outcome.error, notBefore: ctx.nowMs + Math.max(outcome.retryAfterMs ?? 0, Math.min(3_600_000, 60_000 * m.attempts)) }];
+  });
+}
+
+function messageFields(outcome: Outcome): Record<string, unknown> {
+  return 'sentAt' in outcome ? { sentAt: outcome.sentAt } : { lastError: outcome.error, ...(outcome.permanent ? { skipped: `not sent: ${outcome.error}` } : {}) };
+}
+
 /** When an unsent message needs a sweep: after its Retry-After, or when the lease of the sweep sending it runs out. */
 function pendingAt(m: OutboxMessage): number {
   return Math.max(m.notBefore ?? 0, m.leaseUntil ?? 0);
@@ -319,11 +372,19 @@ function claimableNow(m: OutboxMessage, ctx: TickContext): boolean {
   return m.claimedBy === null || m.claimedBy === ctx.tickId || (m.leaseUntil ?? 0) <= ctx.nowMs;
 }
 
-/** The next watermark: past everything read when the page was full, else up to a minute ago (commits can lag their stamp). */
-function nextWatermark(seenUpTo: number | null, changed: Array<{ updatedAt: number }>, nowMs: number): number | null {
-  if (!changed.length) return seenUpTo;
-  if (changed.length >= PAGE) return changed.at(-1)!.updatedAt - 1;
-  return Math.max(seenUpTo ?? 0, Math.min(nowMs - COMMIT_LAG_MS, changed.at(-1)!.updatedAt));
+/**
+ * How far the connectors have been read after this page: past its last document when the
+ * page was full (the next page starts there), else up to a minute ago at most: the processor
+ * stamps updatedAt before its commit lands, so a document stamped within the last minute may
+ * still appear behind the position; those are read again next tick (without a write unless
+ * something changed).
+ */
+function nextWatermark(seenUpTo: ReadPosition | null, changed: Array<{ docId: string; updatedAt: number }>, nowMs: number): ReadPosition | null {
+  const last = changed.at(-1);
+  if (!last) return seenUpTo;
+  if (changed.length >= PAGE) return { at: last.updatedAt, id: last.docId };
+  if (last.updatedAt <= nowMs - COMMIT_LAG_MS) return { at: last.updatedAt, id: last.docId };
+  return { at: Math.max(seenUpTo?.at ?? 0, nowMs - COMMIT_LAG_MS), id: '' };
 }
 
 function identityOf(record: FreshnessRecord): MatchSubject {
