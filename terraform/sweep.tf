@@ -114,7 +114,11 @@ resource "google_cloudfunctions2_function" "sweep" {
       GOOGLE_CLOUD_PROJECT     = var.project_id
       SECRET_CACHE_TTL_SECONDS = tostring(var.secret_cache_ttl_seconds)
       ROUTING_CONFIG           = local.routing_config_json
-      SLACK_WEBHOOK_URL        = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url.secret_id}"
+      # Slack is optional: blank (freshness messages only logged) when var.slack_enabled is false.
+      SLACK_WEBHOOK_URL        = var.slack_enabled ? "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url[0].secret_id}" : ""
+      SLACK_WEBHOOK_HOSTS      = join(",", var.slack_webhook_hosts)
+      # Recovered SyncEvents are signed as ingest signs them: the processor acts on nothing else.
+      SYNC_EVENT_SIGNING_KEY   = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.sync_event_signing_key.secret_id}"
       SYNC_EVENTS_TOPIC        = google_pubsub_topic.sync_events.name
       AUDIT_COLLECTION         = var.audit_collection
       CONNECTORS_COLLECTION    = var.connectors_collection
@@ -181,15 +185,32 @@ resource "google_pubsub_topic_iam_member" "sweep_publisher" {
   member = "serviceAccount:${google_service_account.sweep.email}"
 }
 
-# Freshness alerts go to the Slack webhooks the processor uses.
+# Recovered SyncEvents are signed with the key ingest signs with (terraform/signing.tf).
+resource "google_secret_manager_secret_iam_member" "sync_event_signing_key_sweep_accessor" {
+  secret_id = google_secret_manager_secret.sync_event_signing_key.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.sweep.email}"
+}
+
+resource "google_secret_manager_secret_iam_member" "sync_event_signing_key_sweep_lister" {
+  secret_id = google_secret_manager_secret.sync_event_signing_key.id
+  role      = "roles/secretmanager.viewer"
+  member    = "serviceAccount:${google_service_account.sweep.email}"
+}
+
+# Freshness alerts go to the Slack webhooks the processor uses (when Slack is enabled).
 resource "google_secret_manager_secret_iam_member" "slack_webhook_url_sweep_accessor" {
-  secret_id = google_secret_manager_secret.slack_webhook_url.id
+  count = length(google_secret_manager_secret.slack_webhook_url)
+
+  secret_id = google_secret_manager_secret.slack_webhook_url[count.index].id
   role      = "roles/secretmanager.secretAccessor"
   member    = "serviceAccount:${google_service_account.sweep.email}"
 }
 
 resource "google_secret_manager_secret_iam_member" "slack_webhook_url_sweep_lister" {
-  secret_id = google_secret_manager_secret.slack_webhook_url.id
+  count = length(google_secret_manager_secret.slack_webhook_url)
+
+  secret_id = google_secret_manager_secret.slack_webhook_url[count.index].id
   role      = "roles/secretmanager.viewer"
   member    = "serviceAccount:${google_service_account.sweep.email}"
 }

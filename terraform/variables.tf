@@ -102,6 +102,17 @@ variable "ingest_max_instances" {
   }
 }
 
+variable "ingest_ingress" {
+  description = "Ingress of the ingest function. ALLOW_ALL (the default) lets Fivetran, Airbyte and dbt Cloud call its own URL. ALLOW_INTERNAL_AND_GCLB accepts requests only through a Google external Application Load Balancer (and from inside the project), which trusted_proxy_hops > 0 requires: otherwise a direct call could forge the X-Forwarded-For entries the source ranges are checked on (https://cloud.google.com/run/docs/securing/ingress)."
+  type        = string
+  default     = "ALLOW_ALL"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.ingest_ingress)
+    error_message = "ingest_ingress must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
 variable "processor_memory" {
   description = "Memory of the processor function (Cloud Run notation)."
   type        = string
@@ -339,6 +350,28 @@ variable "audit_retention_days" {
   }
 }
 
+variable "slack_webhook_hosts" {
+  description = "Origins other than https://hooks.slack.com that Slack webhook URLs (SLACK_WEBHOOK_URL, the routing file's webhooks) may point to, e.g. https://hooks.slack-gov.com. A webhook URL elsewhere is refused: at start-up when it is a value, when sending when it comes from Secret Manager."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for origin in var.slack_webhook_hosts : can(regex("^(https?://[A-Za-z0-9.-]+(:[0-9]+)?|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)$", origin))])
+    error_message = "slack_webhook_hosts: each entry is an origin (https://host or https://host:port, no path) or a host name (https is assumed)."
+  }
+}
+
+variable "slack_link_hosts" {
+  description = "Where links in postload's Slack messages may point besides the dbt Cloud host (dbt_cloud_base_url) and the vendors' own hosts (fivetran.com, airbyte.com): a self-managed Airbyte's origin such as https://airbyte.example.com. A link anywhere else is shown unlinked."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for origin in var.slack_link_hosts : can(regex("^(https?://[A-Za-z0-9.-]+(:[0-9]+)?|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)$", origin))])
+    error_message = "slack_link_hosts: each entry is an origin (https://host or https://host:port, no path) or a host name."
+  }
+}
+
 # ---------------------------------------------------------------------------------------
 # Firestore
 # ---------------------------------------------------------------------------------------
@@ -472,6 +505,12 @@ variable "team_subscriptions" {
     ]]))
     error_message = "Principals must be IAM members such as group:team@example.com or serviceAccount:sa@project.iam.gserviceaccount.com."
   }
+}
+
+variable "slack_enabled" {
+  description = "Create the Slack webhook secret (<name_prefix>-slack-webhook-url) and give the processor SLACK_WEBHOOK_URL. false: no Slack. Every message postload would have sent there is logged instead (\"Slack message not sent\"), which the alert \"messages not sent to Slack\" matches. Per-route webhooks (slack_route_webhook_secrets) are not affected."
+  type        = bool
+  default     = true
 }
 
 variable "slack_route_webhook_secrets" {

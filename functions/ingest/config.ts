@@ -1,5 +1,6 @@
 import { logLevel } from '../shared/logger.js';
 import { secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type Secret } from '../shared/secrets.js';
+import { signingKeySetting } from '../shared/sync-event-signature.js';
 import { integer, optionalString, projectId } from '../shared/settings.js';
 import type { Source } from './read-request.js';
 import { SourceRanges } from './source-ranges.js';
@@ -13,6 +14,8 @@ export interface IngestConfig {
   fivetranSecret: Secret;
   airbyteToken: Secret;
   dbtCloudSecret: Secret;
+  /** The key every published SyncEvent is signed with (shared/sync-event-signature.ts): the newest enabled version. */
+  signingKey: Secret;
   /** Networks each source's requests must come from; a source without an entry accepts any. */
   sourceRanges: Partial<Record<Source, SourceRanges>>;
   /** Proxies of the deployment's own between Google's front end and the function. */
@@ -60,6 +63,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     fivetranSecret: secretSetting(env, 'FIVETRAN_WEBHOOK_SECRET', secretOptions),
     airbyteToken: secretSetting(env, 'AIRBYTE_WEBHOOK_TOKEN', secretOptions),
     dbtCloudSecret: secretSetting(env, 'DBT_CLOUD_WEBHOOK_SECRET', secretOptions),
+    signingKey: signingKeySetting(env, secretOptions),
     sourceRanges: ranges,
     trustedProxyHops: integer(env, 'TRUSTED_PROXY_HOPS', 0, { min: 0, max: 10 }),
   };

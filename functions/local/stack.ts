@@ -107,6 +107,8 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
       GOOGLE_CLOUD_PROJECT: projectId,
       PUBSUB_EMULATOR_HOST: pubsubHost,
       FIRESTORE_EMULATOR_HOST: firestoreHost,
+      // Ingest signs every SyncEvent with it; the processor acts on nothing else.
+      SYNC_EVENT_SIGNING_KEY: settings.syncEventSigningKey,
       // No metadata server on a laptop: without this the Google clients probe for one and warn.
       METADATA_SERVER_DETECTION: process.env.METADATA_SERVER_DETECTION ?? 'none',
     };
@@ -127,6 +129,8 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
         DBT_CLOUD_ACCOUNT_ID: settings.dbtAccountId,
         DBT_CLOUD_API_TOKEN: settings.dbtApiToken,
         SLACK_WEBHOOK_URL: slackWebhookUrl,
+        // The stand-in (or a webhook given in SLACK_WEBHOOK_URL) allowed the way a deployment allows a host other than hooks.slack.com.
+        SLACK_WEBHOOK_HOSTS: new URL(slackWebhookUrl).origin,
         // As Terraform does: the processor knows the subscription's limit (pubsub-admin's default).
         MAX_DELIVERY_ATTEMPTS: String(LOCAL_MAX_DELIVERY_ATTEMPTS),
         ...functionEnv,
@@ -154,6 +158,7 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
         ...shared,
         ROUTING_CONFIG: settings.routing,
         SLACK_WEBHOOK_URL: slackWebhookUrl,
+        SLACK_WEBHOOK_HOSTS: new URL(slackWebhookUrl).origin,
         SYNC_EVENTS_TOPIC: topic,
         ...(fivetranApi ? { FIVETRAN_API_BASE_URL: `${fivetranApi.url}/v1`, FIVETRAN_API_KEY: fivetranApi.apiKey, FIVETRAN_API_SECRET: fivetranApi.apiSecret } : {}),
         ...(airbyteApi ? { AIRBYTE_API_BASE_URL: `${airbyteApi.url}/v1`, AIRBYTE_API_CLIENT_ID: airbyteApi.clientId, AIRBYTE_API_CLIENT_SECRET: airbyteApi.clientSecret } : {}),

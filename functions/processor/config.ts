@@ -1,7 +1,12 @@
 import { logLevel } from '../shared/logger.js';
+import { secretManagerClient } from '../shared/secret-manager-client.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
-import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
+import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
+import { signingKeySetting } from '../shared/sync-event-signature.js';
+import { DBT_CLOUD_BASE_URL } from '../vendors/dbt-cloud.js';
 import type { RetryPolicy } from './clients/http-retry.js';
+import { linkPolicy, type LinkPolicy } from './clients/slack-message.js';
+import { SLACK_WEBHOOK_ORIGIN, webhookProblem } from './clients/slack.js';
 import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
 import { JOB_STATE_COLLECTION } from './planning/job-state.js';
 import { JOIN_STATE_COLLECTION } from './planning/join-state.js';
@@ -17,11 +22,17 @@ export interface DbtCloudSettings {
 
 export interface ProcessorConfig {
   projectId: string | undefined;
+  /** The key SyncEvents are signed with: a message no enabled version verifies is refused (shared/sync-event-signature.ts). */
+  signingKey: Secret;
   routing: LoadedRouting;
   /** Present when the routing file names dbt jobs. */
   dbt: DbtCloudSettings | undefined;
   /** Slack webhooks by their routing reference (env:VARIABLE or sm://...); only those that are set. */
   slackWebhooks: Map<string, Secret>;
+  /** Where links in Slack messages may point (the dbt Cloud origin, each vendor's own hosts). */
+  slackLinks: LinkPolicy;
+  /** Origins Slack webhook URLs may point to: https://hooks.slack.com and those SLACK_WEBHOOK_HOSTS adds. */
+  slackWebhookOrigins: string[];
   auditCollection: string;
   connectorsCollection: string;
   /** Per-job state for coalescing (`<collection>/job-<jobId>`, issue 12). */
@@ -61,12 +72,23 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
   }
 
   // Both functions' secrets: cached as SECRET_CACHE_TTL_SECONDS says, warned about when short.
-  const secrets: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ttlMs: secretCacheTtlMs(env), ...(project ? { projectId: project } : {}) };
+  const secrets: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ttlMs: secretCacheTtlMs(env), client: () => secretManagerClient(env), ...(project ? { projectId: project } : {}) };
+  const signingKey = signingKeySetting(env, secrets);
+  const slackWebhookOrigins = readSlackWebhookOrigins(env);
+  if (!signingKey.configured) {
+    throw new ConfigError(
+      signingKey.setting,
+      'is not set; set it to the key the ingest function signs SyncEvents with (the same value, or the same sm:// Secret Manager secret): the processor acts on no message without it',
+    );
+  }
   return {
     projectId: project,
+    signingKey,
     routing,
     dbt: namesDbtJobs(routing) ? readDbtCloud(env, secrets) : undefined,
-    slackWebhooks: readSlackWebhooks(env, routing, secrets),
+    slackWebhooks: readSlackWebhooks(env, routing, secrets, slackWebhookOrigins),
+    slackWebhookOrigins,
+    slackLinks: linkPolicy(baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })),
     auditCollection: firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'),
     connectorsCollection: firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'),
     jobStateCollection: firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION),
@@ -94,28 +116,49 @@ function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
   if (!token.configured) {
     throw new ConfigError('DBT_CLOUD_API_TOKEN', `is not set; ${hint}: set it to a service token or to an sm:// Secret Manager reference`);
   }
-  return { baseUrl: baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? 'https://cloud.getdbt.com'), accountId, token };
+  return { baseUrl: baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), accountId, token };
 }
 
-function baseUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('DBT_CLOUD_BASE_URL', `is not a URL: "${raw}"`);
-  }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
-    throw new ConfigError('DBT_CLOUD_BASE_URL', `must be an http(s) URL with no query or credentials, such as https://cloud.getdbt.com`);
-  }
-  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+/** Origins Slack webhook URLs may point to: https://hooks.slack.com and what SLACK_WEBHOOK_HOSTS adds (the sweep's freshness messages too). */
+export function readSlackWebhookOrigins(env: Env, setting = 'SLACK_WEBHOOK_HOSTS'): string[] {
+  return [SLACK_WEBHOOK_ORIGIN, ...origins(env, setting, { bareHosts: true }).map((o) => (o.includes('://') ? o : `https://${o}`))];
 }
 
 /**
- * The webhooks the routing file refers to. A webhook some route notifies must be set;
- * one only alerts could go to is used when set.
+ * A comma-separated list of origins (`https://host`, `http://127.0.0.1:8083`), checked at
+ * start-up; with `bareHosts`, a bare host stands for https on it and its subdomains.
  */
-function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions): Map<string, Secret> {
+function origins(env: Env, name: string, { bareHosts = false } = {}): string[] {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      if (bareHosts && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(entry)) return entry.toLowerCase();
+      let url: URL | undefined;
+      try {
+        url = new URL(entry);
+      } catch {
+        url = undefined;
+      }
+      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== entry.replace(/\/+$/, '')) {
+        throw new ConfigError(name, `"${entry}" is not an origin such as https://host or http://127.0.0.1:8083${bareHosts ? ', nor a host name' : ''}`);
+      }
+      return url.origin;
+    });
+}
+
+/**
+ * The webhooks the routing file refers to. Slack is optional: with no SLACK_WEBHOOK_URL
+ * (the default webhook) no message goes to Slack, and each is logged instead. A webhook the
+ * routing file names itself (env:OTHER, sm://...) and notifies through must be set: naming
+ * it is asking for it, and a deployment that does not provide it is misconfigured.
+ */
+function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions, allowedOrigins: readonly string[]): Map<string, Secret> {
   const required = notifyingWebhooks(routing);
+  required.delete(DEFAULT_WEBHOOK);
   const webhooks = new Map<string, Secret>();
   for (const reference of allWebhooks(routing)) {
     const secret =
@@ -124,8 +167,13 @@ function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOpti
         : reference.startsWith('env:')
           ? secretSetting(env, reference.slice('env:'.length), options)
           : new Secret(`routing webhook ${reference}`, reference, options);
-    if (secret.configured) webhooks.set(reference, secret);
-    else if (required.has(reference)) {
+    if (secret.configured) {
+      // A literal value is checked now; one read from Secret Manager when it is sent (clients/slack.ts).
+      const literal = secret.valuesAtHand()?.[0]?.toString('utf8');
+      const problem = literal === undefined ? undefined : webhookProblem(literal, allowedOrigins);
+      if (problem) throw new ConfigError(secret.setting, problem);
+      webhooks.set(reference, secret);
+    } else if (required.has(reference)) {
       throw new ConfigError(
         secret.setting,
         `is not set; the routing file (${routing.source}) sends Slack messages to it: set it to the webhook URL or to an sm:// Secret Manager reference, or set "notify": [] for those routes`,

@@ -162,6 +162,17 @@ export class Secret {
     return this.literal !== undefined || this.reference !== undefined;
   }
 
+  /**
+   * Since when the accepted values are known to include every version enabled then: the
+   * time they were fetched; Infinity for a literal or a version pinned by number (its value
+   * never changes; `latest` does); undefined before the first fetch. A verifier uses it to tell "signed with a
+   * key I have not read yet" from "not signed with any key" (shared/sync-event-signature.ts).
+   */
+  knownAsOf(): number | undefined {
+    if (this.literal || (this.reference?.version && this.reference.version !== 'latest')) return Number.POSITIVE_INFINITY;
+    return this.cached?.fetchedAt;
+  }
+
   /** Every value an inbound request may be authenticated with: all enabled versions. */
   async acceptedValues(): Promise<Buffer[]> {
     const ready = this.valuesAtHand();
@@ -302,6 +313,19 @@ export class Secret {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * True when Secret Manager answered that the secret holds no value to use: it is not set,
+ * does not exist, or has no enabled version. (PERMISSION_DENIED or a disabled pinned version
+ * is a misconfiguration to fix, not an absence.) An optional secret, such as the Slack
+ * webhook, then counts as not configured rather than as an outage to retry.
+ */
+export function isWithoutValue(error: unknown): boolean {
+  if (error instanceof MissingSecretError) return true;
+  if (!(error instanceof SecretRevokedError)) return false;
+  const cause = error.cause;
+  return cause instanceof NoEnabledVersionError || (cause as { code?: unknown } | null)?.code === 5;
 }
 
 class NoEnabledVersionError extends Error {

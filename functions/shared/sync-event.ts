@@ -36,7 +36,7 @@ export const PUBSUB_MESSAGE_MAX_BYTES = 10_000_000;
  * bytes, enough to filter on). The full values stay in the message data.
  */
 export function attributesOf(event: SyncEvent): SyncEventAttributes {
-  return {
+  const attributes: SyncEventAttributes = {
     eventId: event.id,
     schemaVersion: event.schemaVersion,
     source: event.source,
@@ -47,6 +47,9 @@ export function attributesOf(event: SyncEvent): SyncEventAttributes {
     destinationId: storable(event.destination.id ?? ''),
     status: event.sync.status ?? '',
   };
+  // Only on events the sweep recovered from a vendor's API (docs/syncevent.md, recovered events).
+  if (event.recovery) attributes.recovery = event.recovery.by;
+  return attributes;
 }
 
 /** The bytes Pub/Sub counts against its message limit: data plus every attribute key and value. */

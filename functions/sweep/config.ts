@@ -1,7 +1,9 @@
 import type { RetryPolicy } from '../processor/clients/http-retry.js';
+import { readSlackWebhookOrigins } from '../processor/config.js';
 import { DEFAULT_WEBHOOK, loadRoutingConfig, type LoadedRouting } from '../processor/planning/routing.js';
 import { JOIN_STATE_COLLECTION } from '../processor/planning/join-state.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
+import { signingKeySetting } from '../shared/sync-event-signature.js';
 import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
 import { AIRBYTE_API_BASE_URL } from '../vendors/airbyte.js';
 import { FIVETRAN_API_BASE_URL } from '../vendors/fivetran.js';
@@ -31,6 +33,8 @@ export interface SweepConfig {
   freshness: FreshnessSettings;
   /** Where freshness alerts go; undefined when no webhook is set (alerts are then only logged). */
   slackWebhook: Secret | undefined;
+  /** Origins that webhook may point to (SLACK_WEBHOOK_HOSTS, as for the processor). */
+  slackWebhookOrigins: string[];
   connectorsCollection: string;
   freshnessCollection: string;
   /** sweep/state and the vendor snapshots. */
@@ -39,6 +43,8 @@ export interface SweepConfig {
   joinsCollection: string;
   /** Where recovered SyncEvents are published (the ingest function's topic). */
   topic: string;
+  /** The key recovered SyncEvents are signed with, as ingest signs (SYNC_EVENT_SIGNING_KEY): the processor acts on nothing else. */
+  signingKey: Secret;
   /** Present when both credentials are set: reconciliation and vendor schedules for that vendor. */
   fivetran: FivetranApiSettings | undefined;
   airbyte: AirbyteApiSettings | undefined;
@@ -70,31 +76,39 @@ export function readSweepConfig(env: Env = process.env): SweepConfig {
   // Vendor API credentials are the vendor's to choose (a Fivetran API key is 16 characters): no length warning.
   const vendorOptions: SecretOptions = { ttlMs, ...(project ? { projectId: project } : {}) };
   const budgetMs = integer(env, 'SWEEP_BUDGET_MS', 240_000, { min: 1_000, max: 3_600_000 });
+  const signingKey = signingKeySetting(env, options);
   const reconcileAfterMs = integer(env, 'RECONCILE_AFTER_SECONDS', 900, { min: 60, max: 3_600 }) * 1000;
   const reconcileLookbackMs = integer(env, 'RECONCILE_LOOKBACK_HOURS', 24, { min: 2, max: 168 }) * 3_600_000;
+  const fivetran = vendorPair(secretSetting(env, 'FIVETRAN_API_KEY', vendorOptions), secretSetting(env, 'FIVETRAN_API_SECRET', vendorOptions), (apiKey, apiSecret) => ({
+    baseUrl: apiBaseUrl(env, 'FIVETRAN_API_BASE_URL', FIVETRAN_API_BASE_URL),
+    apiKey,
+    apiSecret,
+    groupId: optionalString(env, 'FIVETRAN_GROUP_ID'),
+  }));
+  const airbyte = vendorPair(secretSetting(env, 'AIRBYTE_API_CLIENT_ID', vendorOptions), secretSetting(env, 'AIRBYTE_API_CLIENT_SECRET', vendorOptions), (clientId, clientSecret) => ({
+    baseUrl: apiBaseUrl(env, 'AIRBYTE_API_BASE_URL', AIRBYTE_API_BASE_URL),
+    clientId,
+    clientSecret,
+    workspaceIds: workspaceIds(env),
+  }));
+  if ((fivetran || airbyte) && !signingKey.configured) {
+    throw new ConfigError('SYNC_EVENT_SIGNING_KEY', 'is not set: reconciliation publishes the syncs whose webhooks never arrived, signed as ingest signs them; set it to the same key (or sm:// reference) as the ingest function');
+  }
   return {
     projectId: project,
     routing,
     freshness,
     slackWebhook: slackWebhook(env, freshness.webhook, options),
+    slackWebhookOrigins: readSlackWebhookOrigins(env, 'SLACK_WEBHOOK_HOSTS'),
     connectorsCollection: firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'),
     freshnessCollection: firestoreId(env, 'FRESHNESS_COLLECTION', 'freshness'),
     sweepCollection: firestoreId(env, 'SWEEP_COLLECTION', 'sweep'),
     auditCollection: firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'),
     joinsCollection: firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION),
     topic: optionalString(env, 'SYNC_EVENTS_TOPIC') ?? 'sync-events',
-    fivetran: vendorPair(secretSetting(env, 'FIVETRAN_API_KEY', vendorOptions), secretSetting(env, 'FIVETRAN_API_SECRET', vendorOptions), (apiKey, apiSecret) => ({
-      baseUrl: apiBaseUrl(env, 'FIVETRAN_API_BASE_URL', FIVETRAN_API_BASE_URL),
-      apiKey,
-      apiSecret,
-      groupId: optionalString(env, 'FIVETRAN_GROUP_ID'),
-    })),
-    airbyte: vendorPair(secretSetting(env, 'AIRBYTE_API_CLIENT_ID', vendorOptions), secretSetting(env, 'AIRBYTE_API_CLIENT_SECRET', vendorOptions), (clientId, clientSecret) => ({
-      baseUrl: apiBaseUrl(env, 'AIRBYTE_API_BASE_URL', AIRBYTE_API_BASE_URL),
-      clientId,
-      clientSecret,
-      workspaceIds: workspaceIds(env),
-    })),
+    signingKey,
+    fivetran,
+    airbyte,
     budgetMs,
     vendorTimeoutMs: integer(env, 'VENDOR_API_TIMEOUT_MS', 10_000, { min: 100, max: 120_000 }),
     reconcileAfterMs,

@@ -48,7 +48,7 @@ export function createSweep(config: SweepConfig, deps: SweepDependencies = {}): 
   const log = deps.logger ?? defaultLogger;
   const now = deps.now ?? Date.now;
   const firestore = deps.firestore ?? createFirestore(config.projectId);
-  const slack = new SlackClient({ policy: config.retry, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+  const slack = new SlackClient({ policy: config.retry, allowedOrigins: config.slackWebhookOrigins, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
   const store = new FreshnessStore(firestore, { connectorsCollection: config.connectorsCollection, freshnessCollection: config.freshnessCollection, timeoutMs: config.firestoreTimeoutMs });
   const configuredClients = {
     fivetran: config.fivetran && new FivetranClient({ ...config.fivetran, timeoutMs: config.vendorTimeoutMs, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),

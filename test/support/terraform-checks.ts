@@ -455,9 +455,6 @@ export function checkEnvironment(config: TerraformConfig, code: CodeFacts): stri
 const ACCESS_ROLES = new Set(['roles/secretmanager.secretAccessor', 'roles/secretmanager.admin']);
 const LIST_ROLES = new Set(['roles/secretmanager.viewer', 'roles/secretmanager.secretVersionManager', 'roles/secretmanager.admin']);
 
-/** `${var.x ? "sm://projects/…" : ""}`: a secret reference set only when a variable turns it on. */
-const OPTIONAL_SECRET = /^\$\{\s*var\.\w+\s*\?\s*"sm:\/\/[^"]*"\s*:\s*""\s*\}$/;
-
 export function checkSecrets(config: TerraformConfig, code: CodeFacts): string[] {
   const problems: string[] = [];
   const bindings = config.resources.filter((r) =>
@@ -475,9 +472,9 @@ export function checkSecrets(config: TerraformConfig, code: CodeFacts): string[]
     for (const name of expected.secrets) {
       const binding = env.get(name);
       const secret = resourceRefs(binding?.value).find((r) => r.type === 'google_secret_manager_secret');
-      // An optional secret (the sweep's vendor API credentials) is `var.enabled ? "sm://..." : ""`: unset when off.
-      const reference = binding?.kind === 'plain' && (String(binding.value).startsWith('sm://') || OPTIONAL_SECRET.test(String(binding.value)));
-      if (!binding || !secret || (binding.kind === 'plain' && !reference)) {
+      // An optional secret: `cond ? "sm://…" : ""`, blank (unset) when switched off.
+      const optional = /^\$\{[\w.]+ \? "sm:\/\/[^"]+" : ""\}$/.test(String(binding?.value ?? ''));
+      if (!binding || !secret || (binding.kind === 'plain' && !String(binding.value).startsWith('sm://') && !optional)) {
         problems.push(`${fn.file}: ${fn.name} reads the secret ${name}, but it is not set to a google_secret_manager_secret (sm://... reference)`);
         continue;
       }

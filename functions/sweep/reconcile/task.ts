@@ -3,7 +3,8 @@ import { encodeMessage, type SyncEventPublisher } from '../../ingest/publisher.j
 import { describeError } from '../../processor/errors.js';
 import { connectorDocId } from '../../processor/store/document-ids.js';
 import { documentSize, MAX_DOCUMENT_BYTES } from '../../processor/store/document-size.js';
-import { attributesOf, type SyncEvent } from '../../shared/sync-event.js';
+import { currentSigningKey } from '../../shared/sync-event-signature.js';
+import type { SyncEvent } from '../../shared/sync-event.js';
 import type { AirbyteClient, AirbyteConnection, AirbyteJob } from '../../vendors/airbyte.js';
 import type { FivetranClient, FivetranConnection } from '../../vendors/fivetran.js';
 import { VendorApiError, type SkippedItem, type Vendor } from '../../vendors/vendor-error.js';
@@ -182,7 +183,11 @@ export function createReconcileTask({ config, db, publisher, fivetran, airbyte }
         if (!isHeld) events.push(recoveredEvent(sync, { nowMs: ctx.nowMs, windowSeconds }));
       });
       // Published before the snapshot moves on: a tick that dies here publishes the same ids again next time, and the processor records each once.
-      await Promise.all(events.map((event) => publisher.publish(encodeMessage(event, { ...attributesOf(event), recovery: 'reconciliation' }))));
+      if (events.length) {
+        // Signed as ingest signs (the processor acts on nothing else); a key that cannot be read fails the task: nothing unsigned is published.
+        const key = await currentSigningKey(config.signingKey);
+        await Promise.all(events.map((event) => publisher.publish(encodeMessage(event, key))));
+      }
       for (const event of events) {
         ctx.log.warn({ vendor, connector: `${vendor}:${event.connector.id}`, connectorName: event.connector.name, eventId: event.id, type: event.type, finishedAt: event.sync.finishedAt, syncId: event.sync.id }, 'webhook never arrived: sync recovered from the vendor API');
       }

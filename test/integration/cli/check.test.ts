@@ -33,7 +33,8 @@ describe('postload check', () => {
     DBT_CLOUD_BASE_URL: dbt.url,
     DBT_CLOUD_ACCOUNT_ID: '1',
     DBT_CLOUD_API_TOKEN: 'local-dbt-token',
-    SLACK_WEBHOOK_URL: 'https://hooks.slack.example/services/T/B/x',
+    SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/check-test',
+    SYNC_EVENT_SIGNING_KEY: 'check-sync-event-signing-key-0123456789',
     GOOGLE_CLOUD_PROJECT: 'postload-local',
   });
 
@@ -92,6 +93,16 @@ describe('postload check', () => {
     assert.match(run.stdout, /✔ sweep settings\s+1 freshness rule\(s\), reminders every 12h, messages to SLACK_WEBHOOK_URL, reconciliation with Fivetran API https:\/\/api\.fivetran\.com\/v1/);
     assert.match(run.stdout, /✔ secret FIVETRAN_API_KEY\s+readable/);
     assert.match(run.stdout, /✔ secret FIVETRAN_API_SECRET\s+readable/);
+  });
+
+  it('says Slack is not configured when SLACK_WEBHOOK_URL is unset, and passes (Slack is optional)', async () => {
+    const { SLACK_WEBHOOK_URL: _, ...withoutSlack } = good();
+    const run = await runCli(['check'], withoutSlack);
+    assert.equal(run.code, 0, run.stdout);
+    assert.match(run.stdout, /✔ Slack\s+not configured \(SLACK_WEBHOOK_URL is not set\): no message goes to Slack; each is logged as "Slack message not sent: no Slack webhook is configured", which an alert policy matches/);
+    assert.doesNotMatch(run.stdout, /secret SLACK_WEBHOOK_URL/);
+    const configured = await runCli(['check'], good());
+    assert.doesNotMatch(configured.stdout, /Slack\s+not configured/);
   });
 
   it('--routing FILE checks that file; --json reports each check', async () => {

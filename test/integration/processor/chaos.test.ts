@@ -10,10 +10,10 @@ import { deliveredMessages, fakeSlack } from '../../../functions/local/fake-slac
 import { startFunction, type FunctionProcess } from '../../../functions/local/function-process.js';
 import { pollUntil } from '../../../functions/local/poll.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
-import { attributesOf, encodeSyncEvent, type SyncEvent } from '../../../functions/shared/sync-event.js';
+import type { SyncEvent } from '../../../functions/shared/sync-event.js';
 import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
 import { emulatorFirestore, standInEnv } from '../../support/processor-harness.js';
-import { failedSync, syncEvent } from '../../support/sync-event-fixtures.js';
+import { failedSync, signedMessage, syncEvent } from '../../support/sync-event-fixtures.js';
 
 // Exactly-once under faults, through the real push path: Pub/Sub emulator → push
 // subscription → the built processor under the Functions Framework → Firestore emulator,
@@ -43,7 +43,7 @@ describe(`chaos: ${EVENTS} events with vendor duplicates and faulty dbt Cloud an
     await Promise.all([dbt.start(), slack.start()]);
     const dir = mkdtempSync(join(tmpdir(), 'postload-chaos-'));
     const routing = join(dir, 'routing.json');
-    writeFileSync(routing, JSON.stringify({ routes: [{ name: 'all', match: { connectorId: { glob: 'chaos-*' } }, dbtJobs: [{ jobId: 4242, onBusy: 'queue' }], slack: { notify: ['sync.succeeded', 'sync.failed'] } }] }));
+    writeFileSync(routing, JSON.stringify({ routes: [{ name: 'all', match: { source: 'fivetran', connectorId: { glob: 'chaos-*' } }, dbtJobs: [{ jobId: 4242, onBusy: 'queue' }], slack: { notify: ['sync.succeeded', 'sync.failed'] } }] }));
     const collection = `chaos-${process.pid}`;
     served = await startFunction({
       target: 'processSyncEvent',
@@ -84,7 +84,7 @@ describe(`chaos: ${EVENTS} events with vendor duplicates and faulty dbt Cloud an
     const topic = (await pubsub.createTopic(`chaos-${process.pid}`))[0];
     await topic.createSubscription(`chaos-push-${process.pid}`, { pushConfig: { pushEndpoint: `${served!.url}/` }, ackDeadlineSeconds: 30 });
 
-    const publish = (event: SyncEvent) => topic.publishMessage({ data: encodeSyncEvent(event), attributes: attributesOf(event) });
+    const publish = (event: SyncEvent) => topic.publishMessage(signedMessage(event));
     const duplicates = events.filter(() => random() < DUPLICATE_SHARE);
     // Some duplicates right beside their original (concurrent), the rest after a while.
     await Promise.all(events.map((event) => publish(event)));

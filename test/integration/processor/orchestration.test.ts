@@ -23,9 +23,9 @@ const CHAINED_JOB = 700;
 
 const ROUTING = {
   routes: [
-    { name: 'burst', match: { connectorId: 'burst' }, dbtJobs: [{ jobId: JOB }], slack: { notify: ['sync.succeeded'] } },
-    { name: 'burst-queue', match: { connectorId: 'burst-queue' }, dbtJobs: [{ jobId: QUEUED_JOB, onBusy: 'queue' }], slack: { notify: [] } },
-    { name: 'skip', match: { connectorId: 'skippy' }, dbtJobs: [{ jobId: SKIP_JOB, onBusy: 'skip' }], slack: { notify: ['sync.succeeded'] } },
+    { name: 'burst', match: { source: 'fivetran', connectorId: 'burst' }, dbtJobs: [{ jobId: JOB }], slack: { notify: ['sync.succeeded'] } },
+    { name: 'burst-queue', match: { source: 'fivetran', connectorId: 'burst-queue' }, dbtJobs: [{ jobId: QUEUED_JOB, onBusy: 'queue' }], slack: { notify: [] } },
+    { name: 'skip', match: { source: 'fivetran', connectorId: 'skippy' }, dbtJobs: [{ jobId: SKIP_JOB, onBusy: 'skip' }], slack: { notify: ['sync.succeeded'] } },
     { name: 'quiet', match: { source: 'fivetran' }, slack: { notify: [] } },
     { name: 'quiet-airbyte', match: { source: 'airbyte' }, slack: { notify: [] } },
     { name: 'quiet-dbt', match: { source: 'dbt-cloud' }, slack: { notify: [] } },

@@ -20,7 +20,7 @@ import { createSweep } from '../../../functions/sweep/sweep.js';
 import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
 import { emulatorFirestore } from '../../support/processor-harness.js';
 import { EmulatorPubSub } from '../../support/pubsub-emulator.js';
-import { pubSubCloudEvent } from '../../support/sync-event-fixtures.js';
+import { pubSubCloudEvent, TEST_SIGNING_KEY } from '../../support/sync-event-fixtures.js';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 
@@ -87,6 +87,8 @@ describe('reconciliation on the emulators: dropped webhooks are recovered, late 
       DBT_CLOUD_ACCOUNT_ID: '7',
       DBT_CLOUD_API_TOKEN: 'dbtc_reconciliation_test_token_0123456789',
       SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/reconcile`,
+      SLACK_WEBHOOK_HOSTS: new URL(slack.url).origin,
+      SYNC_EVENT_SIGNING_KEY: TEST_SIGNING_KEY,
       FIVETRAN_API_BASE_URL: `${fivetran.url}/v1`,
       FIVETRAN_API_KEY: fivetran.apiKey,
       FIVETRAN_API_SECRET: fivetran.apiSecret,
@@ -122,7 +124,9 @@ describe('reconciliation on the emulators: dropped webhooks are recovered, late 
     const events = messages.map((m) => decodeSyncEvent(m.data));
     for (const [i, event] of events.entries()) {
       assert.equal(messages[i]!.attributes.recovery, 'reconciliation');
-      await processor()(pubSubCloudEvent(event));
+      // Delivered exactly as published: the processor checks the sweep's own signature.
+      await processor()(pubSubCloudEvent(Buffer.from(messages[i]!.data), undefined, { signingKey: null, attributes: messages[i]!.attributes }));
+      assert.notEqual((await audit(event.id))?.status, undefined, 'the processor acted on the sweep\'s signed message');
     }
     return events;
   };

@@ -12,7 +12,7 @@ import { createSweep, type Sweep } from '../../../functions/sweep/sweep.js';
 import { emulator } from '../../support/global-hooks.js';
 import { runCli } from '../../support/run-cli.js';
 import { emulatorFirestore } from '../../support/processor-harness.js';
-import { pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
+import { pubSubCloudEvent, syncEvent, TEST_SIGNING_KEY } from '../../support/sync-event-fixtures.js';
 
 // Issue 27 on the Firestore emulator with the dbt Cloud and Slack stand-ins, under a fake
 // clock: a connector that stops sending is alerted once, reminded every `realert`, and
@@ -68,6 +68,8 @@ describe('freshness on the emulator: a silent connector is alerted once, reminde
       DBT_CLOUD_ACCOUNT_ID: '7',
       DBT_CLOUD_API_TOKEN: 'dbtc_freshness',
       SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/freshness`,
+      SLACK_WEBHOOK_HOSTS: new URL(slack.url).origin,
+      SYNC_EVENT_SIGNING_KEY: TEST_SIGNING_KEY,
       AUDIT_COLLECTION: `fr-events-${process.pid}-${n}`,
       CONNECTORS_COLLECTION: `fr-connectors-${process.pid}-${n}`,
       JOB_STATE_COLLECTION: `fr-jobs-${process.pid}-${n}`,

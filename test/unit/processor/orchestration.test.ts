@@ -17,8 +17,8 @@ import { airbyteSucceeded, failedSync, syncEvent } from '../../support/sync-even
 
 const ROUTING = compileRouting({
   routes: [
-    { name: 'coalesce', match: { connectorId: 'c' }, dbtJobs: [{ jobId: 1 }] },
-    { name: 'queue', match: { connectorId: 'q' }, dbtJobs: [{ jobId: 2, onBusy: 'queue' }] },
+    { name: 'coalesce', match: { source: 'fivetran', connectorId: 'c' }, dbtJobs: [{ jobId: 1 }] },
+    { name: 'queue', match: { source: 'fivetran', connectorId: 'q' }, dbtJobs: [{ jobId: 2, onBusy: 'queue' }] },
   ],
   joins: [
     {

@@ -144,7 +144,7 @@ describe('terraform/ (static checks)', function () {
       assert.deepEqual(invokers.map((r) => r.body.member), ['serviceAccount:${google_service_account.push.email}']);
     });
 
-    it('gives the sweep identity only what it uses: Firestore, publishing to the SyncEvent topic, the Slack and (when enabled) vendor API secrets', () => {
+    it('gives the sweep identity only what it uses: Firestore, publishing to the SyncEvent topic, the signing key, the Slack and (when enabled) vendor API secrets', () => {
       const grants = config.resources.filter((r) => /_iam_member$/.test(r.type) && String(r.body.member).includes('google_service_account.sweep.'));
       const summary = grants.map((g) => `${g.type} ${g.body.role} ${String(g.body.topic ?? g.body.secret_id ?? g.body.project).replace(/\$\{|\}/g, '')}`).sort();
       assert.deepEqual(summary, [
@@ -155,9 +155,11 @@ describe('terraform/ (static checks)', function () {
           `google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.${s}[count.index].id`,
         ]),
         'google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor each.value.id',
-        'google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor google_secret_manager_secret.slack_webhook_url.id',
+        'google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor google_secret_manager_secret.slack_webhook_url[count.index].id',
+        'google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor google_secret_manager_secret.sync_event_signing_key.id',
         'google_secret_manager_secret_iam_member roles/secretmanager.viewer each.value.id',
-        'google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.slack_webhook_url.id',
+        'google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.slack_webhook_url[count.index].id',
+        'google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.sync_event_signing_key.id',
       ].sort());
       for (const name of ['fivetran_api_key', 'fivetran_api_secret', 'airbyte_api_client_id', 'airbyte_api_client_secret']) {
         assert.match(String(resource('google_secret_manager_secret', name).count), /^\$\{var\.(fivetran|airbyte)_api_enabled \? 1 : 0\}$/, `${name} exists only when enabled`);
@@ -543,6 +545,14 @@ describe('terraform/ (static checks)', function () {
         to: '32768 - 16',
         check: 'routing size',
         problem: /the other environment variables take up to \d+ bytes/,
+      },
+      {
+        name: 'an optional secret whose value is a literal',
+        file: 'functions.tf',
+        from: '"sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url[0].secret_id}"',
+        to: '"https://hooks.slack.com/services/T/B/${google_secret_manager_secret.slack_webhook_url[0].secret_id}"',
+        check: 'secrets',
+        problem: /reads the secret SLACK_WEBHOOK_URL, but it is not set to a google_secret_manager_secret/,
       },
       {
         name: 'an alert without documentation',

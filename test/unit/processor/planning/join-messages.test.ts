@@ -8,6 +8,9 @@ import {
   skippedLine,
 } from '../../../../functions/processor/planning/join-messages.js';
 import type { JoinFiring, UpstreamFailure } from '../../../../functions/processor/planning/join-state.js';
+import { linkPolicy } from '../../../../functions/processor/clients/slack-message.js';
+
+const LINKS = linkPolicy('https://cloud.getdbt.com');
 
 const NOW = new Date('2026-05-22T09:45:00.000Z');
 const failure: UpstreamFailure = {
@@ -53,13 +56,13 @@ describe('processor/planning/join-messages', () => {
       const emoji = `${prefix}${'😀'.repeat(2_000)}`;
       const waiting = joinWaitingMessage('finance mart', 'billing', { ...failure, message: emoji }, NOW);
       const upstreams = { ...firing.upstreams, billing: { ...firing.upstreams.billing!, connector: emoji } };
-      const fired = joinFiredMessage('finance mart', { ...firing, upstreams }, { jobId: '42', outcome: 'triggered', runId: 1 });
+      const fired = joinFiredMessage('finance mart', { ...firing, upstreams }, { jobId: '42', outcome: 'triggered', runId: 1 }, LINKS);
       for (const text of strings([waiting, fired])) assert.doesNotMatch(text, /\p{Cs}/u, 'a lone surrogate');
     }
   });
 
   it('the firing message lists every upstream with its vendor and time, the date when it is not today', () => {
-    const message = joinFiredMessage('finance mart', firing, { jobId: '42', outcome: 'triggered', runId: 4711, href: 'https://cloud.getdbt.com/deploy/1/projects/2/runs/4711' });
+    const message = joinFiredMessage('finance mart', firing, { jobId: '42', outcome: 'triggered', runId: 4711, href: 'https://cloud.getdbt.com/deploy/1/projects/2/runs/4711' }, LINKS);
     assert.equal(
       message.text,
       'finance mart: all 3 upstreams in, dbt job 42 started (run 4711): salesforce at 09:12 UTC, billing at 2026-05-21 23:58 UTC, ledger at 09:44 UTC',
@@ -73,9 +76,9 @@ describe('processor/planning/join-messages', () => {
   });
 
   it('the firing message says when the job was coalesced, skipped or could not start', () => {
-    assert.match(joinFiredMessage('m', firing, { jobId: '42', outcome: 'coalesced', runId: 9 }).text, /dbt job 42 coalesced into run 9, not started yet/);
-    assert.match(joinFiredMessage('m', firing, { jobId: '42', outcome: 'skipped', runId: 9 }).text, /dbt job 42 skipped: run 9 is busy/);
-    assert.match(joinFiredMessage('m', firing, { jobId: '42', outcome: 'failed', error: 'HTTP 404: job not found' }).text, /dbt job 42 could not be started: HTTP 404: job not found/);
+    assert.match(joinFiredMessage('m', firing, { jobId: '42', outcome: 'coalesced', runId: 9 }, LINKS).text, /dbt job 42 coalesced into run 9, not started yet/);
+    assert.match(joinFiredMessage('m', firing, { jobId: '42', outcome: 'skipped', runId: 9 }, LINKS).text, /dbt job 42 skipped: run 9 is busy/);
+    assert.match(joinFiredMessage('m', firing, { jobId: '42', outcome: 'failed', error: 'HTTP 404: job not found' }, LINKS).text, /dbt job 42 could not be started: HTTP 404: job not found/);
   });
 
   it('coalesced and skipped lines name the run and why', () => {
