@@ -176,6 +176,12 @@ resource "google_project_iam_member" "sweep_firestore" {
   project = var.project_id
   role    = "roles/datastore.user"
   member  = "serviceAccount:${google_service_account.sweep.email}"
+
+  condition {
+    title       = "postload Firestore database"
+    description = "Only the database postload keeps its audit trail and freshness in."
+    expression  = "resource.name == \"projects/${var.project_id}/databases/${local.firestore_database}\""
+  }
 }
 
 # Reconciliation publishes the SyncEvents whose webhooks never arrived, to the ingest topic only.

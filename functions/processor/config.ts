@@ -74,7 +74,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
   // Both functions' secrets: cached as SECRET_CACHE_TTL_SECONDS says, warned about when short.
   const secrets: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ttlMs: secretCacheTtlMs(env), client: () => secretManagerClient(env), ...(project ? { projectId: project } : {}) };
   const signingKey = signingKeySetting(env, secrets);
-  const slackWebhookOrigins = readSlackWebhookOrigins(env);
+  const slackWebhookOrigins = readSlackWebhookOrigins(env, 'SLACK_WEBHOOK_HOSTS');
   if (!signingKey.configured) {
     throw new ConfigError(
       signingKey.setting,
@@ -120,7 +120,7 @@ function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
 }
 
 /** Origins Slack webhook URLs may point to: https://hooks.slack.com and what SLACK_WEBHOOK_HOSTS adds (the sweep's freshness messages too). */
-export function readSlackWebhookOrigins(env: Env, setting = 'SLACK_WEBHOOK_HOSTS'): string[] {
+export function readSlackWebhookOrigins(env: Env, setting: string): string[] {
   return [SLACK_WEBHOOK_ORIGIN, ...origins(env, setting, { bareHosts: true }).map((o) => (o.includes('://') ? o : `https://${o}`))];
 }
 

@@ -13,7 +13,7 @@ process.env.METADATA_SERVER_DETECTION ??= 'none';
 describe('postload check', () => {
   let dbt: RecordingServer;
   before(async () => {
-    dbt = fakeDbtCloud({ jobs: [101, 102, 201, 301, 401] });
+    dbt = fakeDbtCloud({ jobs: [101, 102, 201, 301, 401, 501] });
     await dbt.start();
   });
   after(() => dbt?.stop());

@@ -177,7 +177,7 @@ describe('freshness on the emulator: a silent connector is alerted once, reminde
 
   it('postload freshness lists failing first with the expectation and its source; pause --for silences a connector until it ends, resume ends it', async () => {
     const billing = { id: 'billing_src', name: 'billing' };
-    env.ROUTING_CONFIG = JSON.stringify({ routes: [...ROUTING.routes, { name: 'billing', match: { connectorId: billing.id }, slack: { notify: [] } }], freshness: { ...ROUTING.freshness, rules: [{ match: { source: 'fivetran' }, freshness: { every: '1h', grace: '30m' } }] } });
+    env.ROUTING_CONFIG = JSON.stringify({ routes: [...ROUTING.routes, { name: 'billing', match: { source: 'fivetran', connectorId: billing.id }, slack: { notify: [] } }], freshness: { ...ROUTING.freshness, rules: [{ match: { source: 'fivetran' }, freshness: { every: '1h', grace: '30m' } }] } });
     await loadAt(T0);
     await loadAt(T0, billing);
     await loadAt(T0 + 70 * MIN, billing, true);

@@ -20,8 +20,9 @@ describe('sweep settings: malformed freshness settings refuse start-up, naming t
     refused({ ROUTING_CONFIG: routingWith({ rules: [{ match: {}, freshness: 'off' }] }) }, /\/freshness\/rules\/0\/match/);
   });
 
-  it('credentials come in pairs; URLs and workspace ids are checked', () => {
-    const ok = { ROUTING_CONFIG: routingWith({}) };
+  it('credentials come in pairs; URLs and workspace ids are checked; reconciliation needs the signing key', () => {
+    refused({ ROUTING_CONFIG: routingWith({}), FIVETRAN_API_KEY: 'k', FIVETRAN_API_SECRET: 's' }, /^SYNC_EVENT_SIGNING_KEY: is not set: reconciliation publishes/);
+    const ok = { ROUTING_CONFIG: routingWith({}), SYNC_EVENT_SIGNING_KEY: 'a-signing-key-of-thirty-two-chars!' };
     refused({ ...ok, FIVETRAN_API_KEY: 'k' }, /^FIVETRAN_API_SECRET: is not set, but FIVETRAN_API_KEY is/);
     refused({ ...ok, AIRBYTE_API_CLIENT_SECRET: 's' }, /^AIRBYTE_API_CLIENT_ID: is not set/);
     refused({ ...ok, FIVETRAN_API_KEY: 'k', FIVETRAN_API_SECRET: 's', FIVETRAN_API_BASE_URL: 'ftp://x' }, /^FIVETRAN_API_BASE_URL: must be an http\(s\) URL/);
