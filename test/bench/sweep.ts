@@ -55,6 +55,7 @@ export async function benchSweep(connectors: number): Promise<SweepFigures> {
       ROUTING_CONFIG: JSON.stringify({ routes: [], freshness: { rules: [{ match: { source: 'fivetran' }, freshness: { every: '1h', grace: '30m' } }], realert: 'off' } }),
       GOOGLE_CLOUD_PROJECT: PROJECT,
       SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/bench`,
+      SLACK_WEBHOOK_HOSTS: new URL(slack.url).origin,
       METADATA_SERVER_DETECTION: 'none',
     };
     const sweep = createSweep(readSweepConfig(env), { firestore: db, logger: quietLogger(), now: () => clock });

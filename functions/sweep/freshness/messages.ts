@@ -1,4 +1,4 @@
-import { escape, header, mrkdwn, section, truncate, vendorName, type SlackMessage } from '../../processor/clients/slack-message.js';
+import { codeBlock, escape, header, mrkdwn, section, truncate, vendorName, type SlackMessage } from '../../processor/clients/slack-message.js';
 import { describeExpectation } from './expectation.js';
 import { formatSpan } from './duration.js';
 import type { FreshnessRecord } from './record.js';
@@ -50,7 +50,7 @@ export function renderNotice(notice: Notice, ctx: NoticeContext): SlackMessage {
         notice.kind === 'alert'
           ? `${failing ? ':red_circle:' : ':rotating_light:'} ${name} is ${failing ? 'failing' : 'overdue'}`
           : `:hourglass: ${name} is still ${failing ? 'failing' : 'overdue'} (reminder ${notice.number})`;
-      const blocks = [header(title), section(statusLines(r, ctx.nowMs)), ...(failing && r.lastError ? [section(`*Latest error*\n\`\`\`${escape(truncate(r.lastError.replace(/```/g, "'''"), 1500))}\`\`\``)] : [])];
+      const blocks = [header(title), section(statusLines(r, ctx.nowMs)), ...(failing && r.lastError ? [section(`*Latest error*\n${codeBlock(r.lastError, 1500)}`)] : [])];
       const downstream = downstreamLines(ctx);
       if (downstream) blocks.push(section(downstream));
       blocks.push(context(`postload freshness · incident \`${escape(r.incident?.id ?? '')}\` · snooze: \`npx postload freshness pause ${escape(ctx.cliRef)} --for 1d\``));

@@ -65,7 +65,8 @@ export class FreshnessStore {
    */
   async connectorsUpdatedSince(after: ReadPosition | null, limit: number, deadline: Deadline): Promise<Array<{ docId: string; data: Record<string, unknown>; updatedAt: number }>> {
     let query = this.db.collection(this.options.connectorsCollection).orderBy('updatedAt').orderBy(FieldPath.documentId()).limit(limit);
-    if (after) query = query.startAfter(Timestamp.fromMillis(after.at), after.id);
+    // No id: every document updated after that time (a cursor may name a prefix of the order).
+    if (after) query = after.id ? query.startAfter(Timestamp.fromMillis(after.at), after.id) : query.startAfter(Timestamp.fromMillis(after.at));
     const snapshot = await this.guard('query the connectors updated since the last tick', deadline, () => query.get());
     return snapshot.docs.map((doc) => ({ docId: doc.id, data: doc.data(), updatedAt: (doc.get('updatedAt') as Timestamp | undefined)?.toMillis() ?? 0 }));
   }
