@@ -28,7 +28,7 @@ import { cutText } from './store/document-size.js';
 import { connectorDocId, invalidDocId, refusedDocId } from './store/document-ids.js';
 import { initialEventRecord } from './store/event-record.js';
 import { alertedBy, quarantineAlertDocuments } from './store/quarantine-alert-documents.js';
-import { createFirestore, EventStore, type ActionOutcome, type ActionRecord, type Begun, type RunToConfirm } from './store/event-store.js';
+import { createFirestore, EventStore, FINAL_ALERT_ACTION_ID, type ActionOutcome, type ActionRecord, type Begun, type RunToConfirm } from './store/event-store.js';
 import { RunLoop } from './run-loop.js';
 import type { RunOrigin } from './store/run-origin.js';
 
@@ -41,7 +41,7 @@ export interface ProcessorDependencies {
 
 export type SyncEventProcessor = (event: CloudEvent<unknown>) => Promise<void>;
 
-const FINAL_ALERT = 'final-alert';
+const FINAL_ALERT = FINAL_ALERT_ACTION_ID;
 
 /**
  * The processor, one delivery at a time:
