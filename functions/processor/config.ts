@@ -2,7 +2,7 @@ import { Secret, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '.
 import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
 import type { RetryPolicy } from './clients/http-retry.js';
 import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
-import { JOB_STATE_COLLECTION } from './planning/job-state.js';
+import { TARGET_STATE_COLLECTION } from './planning/target-state.js';
 import { JOIN_STATE_COLLECTION } from './planning/join-state.js';
 
 type Env = Record<string, string | undefined>;
@@ -23,8 +23,10 @@ export interface ProcessorConfig {
   slackWebhooks: Map<string, Secret>;
   auditCollection: string;
   connectorsCollection: string;
-  /** Per-job state for coalescing (`<collection>/job-<jobId>`, issue 12). */
+  /** Run targets' state for coalescing (`<collection>/<kind>-<id>` and its run log `…#runs`, issue 26). */
   jobStateCollection: string;
+  /** How far apart one target's batches close (COALESCE_WINDOW_MS): the write rate its state documents take under a burst. */
+  coalesceWindowMs: number;
   /** One document per join (`<collection>/<join name>`, issue 12). */
   joinsCollection: string;
   retentionDays: number;
@@ -57,6 +59,11 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     throw new ConfigError('ACTION_LEASE_SECONDS', `must be longer than OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms), or a delivery still working could lose its claim`);
   }
 
+  const coalesceWindowMs = integer(env, 'COALESCE_WINDOW_MS', 1000, { min: 50, max: 3000 });
+  if (coalesceWindowMs * 2 > outboundBudgetMs) {
+    throw new ConfigError('COALESCE_WINDOW_MS', `must be at most half of OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms): a batch's holder waits for its batch to close before it starts the run`);
+  }
+
   const secrets = secretOptions(project);
   return {
     projectId: project,
@@ -65,7 +72,8 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     slackWebhooks: readSlackWebhooks(env, routing, secrets),
     auditCollection: firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'),
     connectorsCollection: firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'),
-    jobStateCollection: firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION),
+    jobStateCollection: firestoreId(env, 'JOB_STATE_COLLECTION', TARGET_STATE_COLLECTION),
+    coalesceWindowMs,
     joinsCollection: firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION),
     retentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 }),
     retry: {

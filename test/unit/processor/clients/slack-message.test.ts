@@ -40,7 +40,7 @@ describe('processor/slack-message', () => {
 
   it('a success: volumes, duration, the vendor link and the dbt runs started with their links', () => {
     const event = airbyteSucceeded();
-    const message = renderEventMessage(event, [{ jobId: '21', state: 'started', runId: 70000001, href: 'https://cloud.getdbt.com/deploy/1/projects/1/runs/70000001/' }]);
+    const message = renderEventMessage(event, [{ jobId: '21', label: 'dbt Cloud job 21', state: 'started', runId: 70000001, href: 'https://cloud.getdbt.com/deploy/1/projects/1/runs/70000001/' }]);
     checkLimits(message);
     const blocks = allText(message);
     assert.match(message.text, /Airbyte sync succeeded: finance_postgres \(started dbt jobs 21\)/);
@@ -59,13 +59,13 @@ describe('processor/slack-message', () => {
   });
 
   it('an alert for a job that could not start says what is wrong', () => {
-    const message = renderEventMessage(syncEvent(), [{ jobId: '404', state: 'failed', error: 'dbt Cloud job 404 was not found in account 1' }], { alert: true });
+    const message = renderEventMessage(syncEvent(), [{ jobId: '404', label: 'dbt Cloud job 404', state: 'failed', error: 'dbt Cloud job 404 was not found in account 1' }], { alert: true });
     assert.match(message.text, /postload could not start dbt Cloud jobs for Fivetran ftar_pg \(could not start dbt jobs 404\)/);
     assert.match(allText(message), /:x: dbt Cloud job 404 was not started: dbt Cloud job 404 was not found/);
   });
 
   it('jobs still retrying or held by another delivery are reported as such', () => {
-    const blocks = allText(renderEventMessage(syncEvent(), [{ jobId: '1', state: 'retrying', error: 'HTTP 503' }, { jobId: '2', state: 'in-progress' }]));
+    const blocks = allText(renderEventMessage(syncEvent(), [{ jobId: '1', label: 'dbt Cloud job 1', state: 'retrying', error: 'HTTP 503' }, { jobId: '2', label: 'dbt Cloud job 2', state: 'in-progress' }]));
     assert.match(blocks, /dbt Cloud job 1 not started yet, will retry: HTTP 503/);
     assert.match(blocks, /dbt Cloud job 2 is being started by another delivery/);
   });
