@@ -4,7 +4,7 @@
 resource "google_firestore_database" "database" {
   count = var.create_firestore_database ? 1 : 0
 
-  name            = "(default)"
+  name            = local.firestore_database
   location_id     = local.firestore_location
   type            = "FIRESTORE_NATIVE"
   deletion_policy = var.firestore_deletion_policy
@@ -13,7 +13,7 @@ resource "google_firestore_database" "database" {
 }
 
 resource "google_firestore_field" "audit_expire_at" {
-  database   = "(default)"
+  database   = local.firestore_database
   collection = var.audit_collection
   field      = "expireAt"
 
@@ -30,7 +30,7 @@ resource "google_firestore_field" "audit_expire_at" {
 # problem to one Slack alert per UTC day; each carries expireAt (8 days after creation).
 # The collection name is fixed in the code (functions/processor/store/quarantine-alert-documents.ts).
 resource "google_firestore_field" "quarantine_alerts_expire_at" {
-  database   = "(default)"
+  database   = local.firestore_database
   collection = "quarantineAlerts"
   field      = "expireAt"
 
@@ -45,7 +45,7 @@ resource "google_firestore_field" "quarantine_alerts_expire_at" {
 # retention (at least a day past the longest join window), so a job or join no longer used
 # is deleted; one still in use keeps pushing it out.
 resource "google_firestore_field" "job_state_expire_at" {
-  database   = "(default)"
+  database   = local.firestore_database
   collection = var.job_state_collection
   field      = "expireAt"
 
@@ -56,7 +56,7 @@ resource "google_firestore_field" "job_state_expire_at" {
 }
 
 resource "google_firestore_field" "joins_expire_at" {
-  database   = "(default)"
+  database   = local.firestore_database
   collection = var.joins_collection
   field      = "expireAt"
 
@@ -69,7 +69,7 @@ resource "google_firestore_field" "joins_expire_at" {
 # The sync history of one connector, newest first:
 #   syncEvents where connectorId == C order by occurredAt desc
 resource "google_firestore_index" "audit_connector_history" {
-  database    = "(default)"
+  database    = local.firestore_database
   collection  = var.audit_collection
   query_scope = "COLLECTION"
 

@@ -27,7 +27,7 @@ resource "google_cloudfunctions2_function" "ingest" {
     timeout_seconds                = var.ingest_timeout_seconds
     min_instance_count             = var.ingest_min_instances
     max_instance_count             = var.ingest_max_instances
-    ingress_settings               = "ALLOW_ALL"
+    ingress_settings               = var.ingest_ingress
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.ingest.email
 
@@ -39,6 +39,7 @@ resource "google_cloudfunctions2_function" "ingest" {
       FIVETRAN_WEBHOOK_SECRET  = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.fivetran_webhook_secret.secret_id}"
       AIRBYTE_WEBHOOK_TOKEN    = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.airbyte_webhook_token.secret_id}"
       DBT_CLOUD_WEBHOOK_SECRET = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.dbt_cloud_webhook_secret.secret_id}"
+      SYNC_EVENT_SIGNING_KEY   = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.sync_event_signing_key.secret_id}"
       MAX_BODY_BYTES           = tostring(var.max_body_bytes)
       PUBLISH_TIMEOUT_MS       = tostring(var.publish_timeout_ms)
       SECRET_CACHE_TTL_SECONDS = tostring(var.secret_cache_ttl_seconds)
@@ -52,6 +53,14 @@ resource "google_cloudfunctions2_function" "ingest" {
   # The build and runtime accounts must hold their grants (publish, secrets, build) before
   # the build starts and the first request arrives: time_sleep waits after all of them.
   depends_on = [time_sleep.iam_propagation]
+
+  lifecycle {
+    # Two variables cannot be compared in a validation before Terraform 1.9.
+    precondition {
+      condition     = var.trusted_proxy_hops == 0 || var.ingest_ingress == "ALLOW_INTERNAL_AND_GCLB"
+      error_message = "trusted_proxy_hops is ${var.trusted_proxy_hops}: the client address is then read from X-Forwarded-For entries a load balancer appended, and a direct call to the function's own URL could write them itself. Set ingest_ingress = \"ALLOW_INTERNAL_AND_GCLB\", so that requests arrive only through your load balancer, or trusted_proxy_hops = 0."
+    }
+  }
 }
 
 resource "google_cloudfunctions2_function" "processor" {
@@ -84,24 +93,28 @@ resource "google_cloudfunctions2_function" "processor" {
     service_account_email          = google_service_account.processor.email
 
     environment_variables = {
-      NODE_ENV              = "production"
-      LOG_LEVEL             = var.log_level
-      GOOGLE_CLOUD_PROJECT  = var.project_id
-      ROUTING_CONFIG        = local.routing_config_json
-      DBT_CLOUD_BASE_URL    = var.dbt_cloud_base_url
-      DBT_CLOUD_ACCOUNT_ID  = var.dbt_cloud_account_id
-      DBT_CLOUD_API_TOKEN   = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.dbt_cloud_api_token.secret_id}"
-      SLACK_WEBHOOK_URL     = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url.secret_id}"
-      AUDIT_COLLECTION      = var.audit_collection
-      CONNECTORS_COLLECTION = var.connectors_collection
-      JOB_STATE_COLLECTION  = var.job_state_collection
-      COALESCE_WINDOW_MS    = tostring(var.coalesce_window_ms)
-      JOINS_COLLECTION      = var.joins_collection
-      AUDIT_RETENTION_DAYS  = tostring(var.audit_retention_days)
-      OUTBOUND_BUDGET_MS    = tostring(local.processor_outbound_budget_ms)
-      ACTION_LEASE_SECONDS  = tostring(local.processor_action_lease_seconds)
+      NODE_ENV                 = "production"
+      LOG_LEVEL                = var.log_level
+      GOOGLE_CLOUD_PROJECT     = var.project_id
+      ROUTING_CONFIG           = local.routing_config_json
+      DBT_CLOUD_BASE_URL       = var.dbt_cloud_base_url
+      DBT_CLOUD_ACCOUNT_ID     = var.dbt_cloud_account_id
+      DBT_CLOUD_API_TOKEN      = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.dbt_cloud_api_token.secret_id}"
+      SLACK_WEBHOOK_URL        = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url.secret_id}"
+      SLACK_WEBHOOK_HOSTS      = join(",", var.slack_webhook_hosts)
+      SLACK_LINK_HOSTS         = join(",", var.slack_link_hosts)
+      SYNC_EVENT_SIGNING_KEY   = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.sync_event_signing_key.secret_id}"
+      AUDIT_COLLECTION         = var.audit_collection
+      CONNECTORS_COLLECTION    = var.connectors_collection
+      JOB_STATE_COLLECTION     = var.job_state_collection
+      COALESCE_WINDOW_MS       = tostring(var.coalesce_window_ms)
+      JOINS_COLLECTION         = var.joins_collection
+      AUDIT_RETENTION_DAYS     = tostring(var.audit_retention_days)
+      OUTBOUND_BUDGET_MS       = tostring(local.processor_outbound_budget_ms)
+      ACTION_LEASE_SECONDS     = tostring(local.processor_action_lease_seconds)
       # The delivery that reaches the subscription's limit sends the final alert.
-      MAX_DELIVERY_ATTEMPTS = tostring(var.max_delivery_attempts)
+      MAX_DELIVERY_ATTEMPTS    = tostring(var.max_delivery_attempts)
+      SECRET_CACHE_TTL_SECONDS = tostring(var.secret_cache_ttl_seconds)
     }
   }
 

@@ -2,11 +2,15 @@
 # takes an IAM policy. Secret bindings are in secrets.tf, invoker bindings in functions.tf.
 
 # Cloud Build compiles the functions (npm ci, npm run gcp-build) as this account: it reads
-# the uploaded source, writes logs and pushes the built images to Artifact Registry.
+# the uploaded source, writes logs and pushes the built images to Artifact Registry. Cloud
+# Run Builder is the role Google documents for exactly that
+# (https://cloud.google.com/run/docs/configuring/services/build-service-account): storage
+# objects get, Artifact Registry upload/download/delete, log entries create. Not Cloud Build
+# Builder, which also carries project-wide pubsub.topics.publish: every npm install script
+# of a deploy runs as this account and must not be able to publish a SyncEvent.
 resource "google_project_iam_member" "build" {
   for_each = toset([
-    "roles/cloudbuild.builds.builder",
-    "roles/logging.logWriter",
+    "roles/run.builder",
   ])
 
   project = var.project_id
@@ -21,11 +25,20 @@ resource "google_pubsub_topic_iam_member" "ingest_publisher" {
   member = "serviceAccount:${google_service_account.ingest.email}"
 }
 
-# The processor reads and writes the audit trail and connector documents in Firestore.
+# The processor reads and writes the audit trail and connector documents in Firestore,
+# in postload's database only: Firestore evaluates IAM Conditions on the database's
+# resource name (https://cloud.google.com/firestore/docs/security/iam), so another
+# database of the project stays out of reach.
 resource "google_project_iam_member" "processor_firestore" {
   project = var.project_id
   role    = "roles/datastore.user"
   member  = "serviceAccount:${google_service_account.processor.email}"
+
+  condition {
+    title       = "postload Firestore database"
+    description = "Only the database postload keeps its audit trail in."
+    expression  = "resource.name == \"projects/${var.project_id}/databases/${local.firestore_database}\""
+  }
 }
 
 # The Pub/Sub service agent (service-NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com) is
@@ -87,5 +100,9 @@ resource "time_sleep" "iam_propagation" {
     google_secret_manager_secret_iam_member.slack_webhook_url_lister,
     google_secret_manager_secret_iam_member.slack_route_webhook_accessor,
     google_secret_manager_secret_iam_member.slack_route_webhook_lister,
+    google_secret_manager_secret_iam_member.sync_event_signing_key_ingest_accessor,
+    google_secret_manager_secret_iam_member.sync_event_signing_key_ingest_lister,
+    google_secret_manager_secret_iam_member.sync_event_signing_key_processor_accessor,
+    google_secret_manager_secret_iam_member.sync_event_signing_key_processor_lister,
   ]
 }

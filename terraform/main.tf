@@ -7,6 +7,8 @@ locals {
   processor_entry_point = "processSyncEvent"
 
   firestore_location = coalesce(var.firestore_location, var.region)
+  # The database every Firestore resource and the processor's grant name: the project's (default).
+  firestore_database = "(default)"
 
   # Pub/Sub waits this long for the processor's answer before it counts a delivery as failed.
   push_ack_deadline_seconds = min(600, var.processor_timeout_seconds + 30)

@@ -95,9 +95,11 @@ resource "google_monitoring_alert_policy" "dead_letters" {
 
       What to do: read the dead letters and the processor's errors, fix the cause (dbt Cloud
       outage, revoked token, ...), then replay them. From a clone of postload:
-      `postload replay --dry-run` lists each dead letter with its event and last error,
-      `postload event ID` tells one event's story, `postload check` checks the configuration,
-      `postload replay` republishes them.
+      `postload replay --dry-run --subscription ${google_pubsub_subscription.dead_letter.id} --topic ${google_pubsub_topic.sync_events.id}`
+      lists each dead letter with its event and last error, `postload event ID --project ${var.project_id}`
+      tells one event's story, `postload check` checks the configuration, and
+      `postload replay --subscription ${google_pubsub_subscription.dead_letter.id} --topic ${google_pubsub_topic.sync_events.id}`
+      republishes them.
       ${local.runbook}, entry "Dead letters waiting".
     EOT
   }

@@ -17,9 +17,11 @@ variable "region" {
   type        = string
   default     = "europe-west1"
 
+  # Every Cloud Run region has this shape (cloud.google.com/run/docs/locations: europe-west10,
+  # northamerica-northeast2, me-central2, ...); whether Google offers it is the API's answer.
   validation {
-    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
-    error_message = "region must be a Cloud Functions region such as europe-west1 or us-central1."
+    condition     = can(regex("^[a-z]+(-[a-z]+)+[0-9]+$", var.region))
+    error_message = "region must be a Cloud Run region such as europe-west1, europe-west10 or northamerica-northeast1."
   }
 }
 
@@ -100,6 +102,17 @@ variable "ingest_max_instances" {
   }
 }
 
+variable "ingest_ingress" {
+  description = "Ingress of the ingest function. ALLOW_ALL (the default) lets Fivetran, Airbyte and dbt Cloud call its own URL. ALLOW_INTERNAL_AND_GCLB accepts requests only through a Google external Application Load Balancer (and from inside the project), which trusted_proxy_hops > 0 requires: otherwise a direct call could forge the X-Forwarded-For entries the source ranges are checked on (https://cloud.google.com/run/docs/securing/ingress)."
+  type        = string
+  default     = "ALLOW_ALL"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.ingest_ingress)
+    error_message = "ingest_ingress must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
 variable "processor_memory" {
   description = "Memory of the processor function (Cloud Run notation)."
   type        = string
@@ -117,8 +130,8 @@ variable "processor_timeout_seconds" {
   default     = 120
 
   validation {
-    condition     = var.processor_timeout_seconds >= 10 && var.processor_timeout_seconds <= 570
-    error_message = "processor_timeout_seconds must be between 10 and 570, so that Pub/Sub (at most 600 s) waits for the answer."
+    condition     = var.processor_timeout_seconds >= 10 && var.processor_timeout_seconds <= 570 && floor(var.processor_timeout_seconds) == var.processor_timeout_seconds
+    error_message = "processor_timeout_seconds must be a whole number between 10 and 570, so that Pub/Sub (at most 600 s) waits for the answer."
   }
 }
 
@@ -187,19 +200,19 @@ variable "publish_timeout_ms" {
   default     = 8000
 
   validation {
-    condition     = var.publish_timeout_ms >= 100 && var.publish_timeout_ms <= 60000
-    error_message = "publish_timeout_ms must be between 100 and 60000."
+    condition     = var.publish_timeout_ms >= 100 && var.publish_timeout_ms <= 60000 && floor(var.publish_timeout_ms) == var.publish_timeout_ms
+    error_message = "publish_timeout_ms must be a whole number between 100 and 60000."
   }
 }
 
 variable "secret_cache_ttl_seconds" {
-  description = "How long secret values read from Secret Manager are cached. A freshly added version is picked up at once anyway when a request fails verification."
+  description = "How long both functions cache secret values read from Secret Manager: a disabled version stops being accepted, and the processor sends a new one, within it. A freshly added version is picked up at once anyway when a request fails verification."
   type        = number
   default     = 300
 
   validation {
-    condition     = var.secret_cache_ttl_seconds >= 0 && var.secret_cache_ttl_seconds <= 86400
-    error_message = "secret_cache_ttl_seconds must be between 0 and 86400."
+    condition     = var.secret_cache_ttl_seconds >= 0 && var.secret_cache_ttl_seconds <= 86400 && floor(var.secret_cache_ttl_seconds) == var.secret_cache_ttl_seconds
+    error_message = "secret_cache_ttl_seconds must be a whole number between 0 and 86400."
   }
 }
 
@@ -242,8 +255,8 @@ variable "trusted_proxy_hops" {
   default     = 0
 
   validation {
-    condition     = var.trusted_proxy_hops >= 0 && var.trusted_proxy_hops <= 10
-    error_message = "trusted_proxy_hops must be between 0 and 10."
+    condition     = var.trusted_proxy_hops >= 0 && var.trusted_proxy_hops <= 10 && floor(var.trusted_proxy_hops) == var.trusted_proxy_hops
+    error_message = "trusted_proxy_hops must be a whole number between 0 and 10."
   }
 }
 
@@ -288,8 +301,8 @@ variable "audit_collection" {
   default     = "syncEvents"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.audit_collection))
-    error_message = "audit_collection must be a plain collection ID."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.audit_collection)) && !can(regex("^__.*__$", var.audit_collection))
+    error_message = "audit_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
   }
 }
 
@@ -299,8 +312,8 @@ variable "connectors_collection" {
   default     = "connectors"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.connectors_collection))
-    error_message = "connectors_collection must be a plain collection ID."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.connectors_collection)) && !can(regex("^__.*__$", var.connectors_collection))
+    error_message = "connectors_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
   }
 }
 
@@ -310,8 +323,8 @@ variable "job_state_collection" {
   default     = "targetState"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.job_state_collection))
-    error_message = "job_state_collection must be a plain collection ID."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.job_state_collection)) && !can(regex("^__.*__$", var.job_state_collection))
+    error_message = "job_state_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
   }
 }
 
@@ -332,8 +345,8 @@ variable "joins_collection" {
   default     = "joins"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.joins_collection))
-    error_message = "joins_collection must be a plain collection ID."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.joins_collection)) && !can(regex("^__.*__$", var.joins_collection))
+    error_message = "joins_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
   }
 }
 
@@ -343,8 +356,30 @@ variable "audit_retention_days" {
   default     = 90
 
   validation {
-    condition     = var.audit_retention_days >= 1 && floor(var.audit_retention_days) == var.audit_retention_days
-    error_message = "audit_retention_days must be a whole number, 1 or more."
+    condition     = var.audit_retention_days >= 1 && var.audit_retention_days <= 3650 && floor(var.audit_retention_days) == var.audit_retention_days
+    error_message = "audit_retention_days must be a whole number from 1 to 3650 (the processor refuses more at start-up)."
+  }
+}
+
+variable "slack_webhook_hosts" {
+  description = "Origins other than https://hooks.slack.com that Slack webhook URLs (SLACK_WEBHOOK_URL, the routing file's webhooks) may point to, e.g. https://hooks.slack-gov.com. A webhook URL elsewhere is refused: at start-up when it is a value, when sending when it comes from Secret Manager."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for origin in var.slack_webhook_hosts : can(regex("^(https?://[A-Za-z0-9.-]+(:[0-9]+)?|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)$", origin))])
+    error_message = "slack_webhook_hosts: each entry is an origin (https://host or https://host:port, no path) or a host name (https is assumed)."
+  }
+}
+
+variable "slack_link_hosts" {
+  description = "Where links in postload's Slack messages may point besides the dbt Cloud host (dbt_cloud_base_url) and the vendors' own hosts (fivetran.com, airbyte.com): a self-managed Airbyte's origin such as https://airbyte.example.com. A link anywhere else is shown unlinked."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for origin in var.slack_link_hosts : can(regex("^(https?://[A-Za-z0-9.-]+(:[0-9]+)?|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)$", origin))])
+    error_message = "slack_link_hosts: each entry is an origin (https://host or https://host:port, no path) or a host name."
   }
 }
 
@@ -484,7 +519,7 @@ variable "team_subscriptions" {
 }
 
 variable "slack_route_webhook_secrets" {
-  description = "IDs of additional Secret Manager secrets holding per-route Slack webhook URLs, which the routing file names as sm://projects/PROJECT_ID/secrets/ID. Terraform creates the containers and lets the processor read them; add their values like the other secrets."
+  description = "IDs of additional Secret Manager secrets holding per-route Slack webhook URLs, which the routing file names as sm://ID (or sm://projects/PROJECT_ID/secrets/ID). Terraform creates the containers and lets the processor read them; add their values like the other secrets."
   type        = list(string)
   default     = []
 
@@ -603,7 +638,7 @@ variable "alert_processor_5xx_window" {
 }
 
 variable "alert_on_permanent_action_failures" {
-  description = "Also alert on every permanent action failure the processor logs (a dbt Cloud job that cannot start, a Slack webhook that is gone), through a log-based metric."
+  description = "Also alert on every permanent action failure the processor logs (a dbt Cloud job that cannot start, a Slack webhook that is gone): the alert matches those log entries themselves, at most one notification per 5 minutes."
   type        = bool
   default     = true
 }

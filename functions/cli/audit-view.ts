@@ -100,7 +100,8 @@ export function isFinal(view: EventView): boolean {
 }
 
 export function toEventView(id: string, doc: DocumentData): EventView {
-  const invalid = doc.kind === 'invalid';
+  // A message the processor never acted on: not a SyncEvent (`invalid`), or not signed by postload (`refused`).
+  const invalid = doc.kind === 'invalid' || doc.kind === 'refused';
   const actions = Object.entries((doc.actions ?? {}) as Record<string, Partial<ActionRecord> & DocumentData>)
     .map(([actionId, a]) => toActionView(actionId, a))
     .sort((a, b) => (a.firstAttemptAt?.getTime() ?? 0) - (b.firstAttemptAt?.getTime() ?? 0));
@@ -115,7 +116,7 @@ export function toEventView(id: string, doc: DocumentData): EventView {
   return {
     eventId: str(doc.eventId) ?? id,
     source: str(doc.source) ?? str(attributes.source) ?? '',
-    type: str(doc.type) ?? (invalid ? 'invalid message' : ''),
+    type: str(doc.type) ?? (invalid ? `${doc.kind} message` : ''),
     vendorEvent: str(doc.vendorEvent) ?? '',
     connectorId: str(doc.connectorId) ?? (invalid ? str(attributes.connectorId) : null),
     connectorName: str(doc.connectorName),

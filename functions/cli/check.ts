@@ -54,7 +54,7 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
       ok: true,
       detail: `topic ${ingest.topic}, body limit ${ingest.maxBodyBytes} bytes, publish timeout ${ingest.publishTimeoutMs} ms, source ranges: ${ranges.join(', ') || 'none (any address)'}, ${ingest.trustedProxyHops} trusted proxy hop(s)`,
     });
-    secrets.push(ingest.fivetranSecret, ingest.airbyteToken, ingest.dbtCloudSecret);
+    secrets.push(ingest.fivetranSecret, ingest.airbyteToken, ingest.dbtCloudSecret, ingest.signingKey);
   } catch (error) {
     results.push({ check: 'ingest settings', ok: false, detail: (error as Error).message });
   }

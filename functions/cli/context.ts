@@ -2,7 +2,8 @@ import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { LOCAL_PROJECT_ID } from '../local/local-settings.js';
 import { optionalString, projectId as projectFromEnv } from '../shared/settings.js';
-import { CliError } from './errors.js';
+import { DEPLOYMENT_NAMES, pubsubResource, type PubSubKind, type PubSubResource } from '../shared/deployment-names.js';
+import { CliError, EXIT, isCliError } from './errors.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -22,18 +23,38 @@ export class CloudContext {
     private readonly projectFlag: string | undefined,
   ) {}
 
+  /** The topic as given (a name or a full id), else Terraform's default name. */
   get topic(): string {
-    return optionalString(this.env, 'SYNC_EVENTS_TOPIC') ?? 'sync-events';
+    return this.named('topic');
   }
 
-  /** terraform/pubsub.tf: the dead-letter topic and its pull subscription are "<topic>-dead-letter". */
+  /** The dead-letter subscription as given (a name or a full id), else Terraform's default name. */
   get deadLetterSubscription(): string {
-    return optionalString(this.env, 'DEAD_LETTER_SUBSCRIPTION') ?? `${this.topic}-dead-letter`;
+    return this.named('deadLetterSubscription');
   }
 
-  /** The processor's setting, with its default (functions/processor/config.ts). */
   get auditCollection(): string {
-    return optionalString(this.env, 'AUDIT_COLLECTION') ?? 'syncEvents';
+    return this.named('auditCollection');
+  }
+
+  private named(which: keyof typeof DEPLOYMENT_NAMES): string {
+    const { setting, name } = DEPLOYMENT_NAMES[which];
+    return optionalString(this.env, setting) ?? name;
+  }
+
+  /**
+   * A topic or subscription from a flag, its setting or Terraform's default, in either form
+   * `terraform output` prints: a short name resolved in the project, or a full id used as it
+   * is (its project then wins over the default project, so that republishing stays in it).
+   */
+  async pubsubResource(kind: PubSubKind, value: string, flag: string, setting: string): Promise<PubSubResource> {
+    const full = value.trim().startsWith('projects/');
+    try {
+      return pubsubResource(kind, value, full ? undefined : await this.project());
+    } catch (error) {
+      if (isCliError(error)) throw error;
+      throw new CliError(`${flag} / ${setting}: ${(error as Error).message}`, `pass the name or the full id \`terraform output -raw ${kind === 'topics' ? DEPLOYMENT_NAMES.topic.output : DEPLOYMENT_NAMES.deadLetterSubscription.output}\` prints`, EXIT.usage);
+    }
   }
 
   get emulated(): boolean {
@@ -50,6 +71,15 @@ export class CloudContext {
     } catch (error) {
       throw new CliError(`no Google Cloud project given, and Application Default Credentials name none (${(error as Error).message.split('. ')[0]})`, 'pass --project PROJECT or set GOOGLE_CLOUD_PROJECT');
     }
+  }
+
+  /**
+   * A full resource id names its project: unless --project says otherwise, the command
+   * works in that one, not in GOOGLE_CLOUD_PROJECT's or ADC's (an alert's command, pasted by
+   * someone whose gcloud points elsewhere, must still reach the deployment it names).
+   */
+  adoptProject(project: string): void {
+    if (!this.projectFlag) this.resolvedProject = project;
   }
 
   private givenProject(): string | undefined {

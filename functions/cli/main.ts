@@ -2,6 +2,7 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { CloudContext } from './context.js';
 import { EXIT, isCliError, type ExitCode } from './errors.js';
 import { Output, type Io } from './output.js';
+import { DEPLOYMENT_NAMES } from '../shared/deployment-names.js';
 import { SECRET_SETTINGS, VENDORS, type Vendor } from './payloads.js';
 
 // Each command's module (and the Google client libraries it needs) is loaded when the
@@ -17,7 +18,8 @@ Exit codes:
 
 Environment: GOOGLE_CLOUD_PROJECT (or --project), PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST
 for the local stack (npm start), otherwise Application Default Credentials; SYNC_EVENTS_TOPIC,
-DEAD_LETTER_SUBSCRIPTION, AUDIT_COLLECTION when not the Terraform defaults.`;
+DEAD_LETTER_SUBSCRIPTION (a name or the full id \`terraform output\` prints), AUDIT_COLLECTION
+when not the Terraform defaults.`;
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -80,10 +82,18 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .addOption(new Option('--limit <n>', 'replay at most this many').argParser(positiveInteger).default(100))
     .option('--dry-run', 'show what would be replayed; publish and acknowledge nothing')
     .option('--event <id>', 'replay only the dead letters of this event id')
+    .option('--subscription <name>', `the dead-letter subscription, a name or the full id \`terraform output -raw dead_letter_subscription\` prints (default: DEAD_LETTER_SUBSCRIPTION, else ${DEPLOYMENT_NAMES.deadLetterSubscription.name})`)
+    .option('--topic <name>', `the topic to republish to, a name or the full id \`terraform output -raw sync_events_topic\` prints (default: SYNC_EVENTS_TOPIC, else ${DEPLOYMENT_NAMES.topic.name})`)
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((opts: { limit: number; dryRun?: boolean; event?: string; json?: boolean }) =>
-      run(opts, async (context, out) => (await import('./replay.js')).replayCommand({ limit: opts.limit, dryRun: Boolean(opts.dryRun), ...(opts.event ? { eventId: opts.event } : {}) }, context, out))(),
+    .action((opts: { limit: number; dryRun?: boolean; event?: string; subscription?: string; topic?: string; json?: boolean }) =>
+      run(opts, async (context, out) =>
+        (await import('./replay.js')).replayCommand(
+          { limit: opts.limit, dryRun: Boolean(opts.dryRun), ...(opts.event ? { eventId: opts.event } : {}), ...(opts.subscription ? { subscription: opts.subscription } : {}), ...(opts.topic ? { topic: opts.topic } : {}) },
+          context,
+          out,
+        ),
+      )(),
     );
 
   root

@@ -1,4 +1,5 @@
 import { v1, type PubSub } from '@google-cloud/pubsub';
+import { DEPLOYMENT_NAMES } from '../shared/deployment-names.js';
 import { optionalString } from '../shared/settings.js';
 import { AuditTrail } from './audit-view.js';
 import type { CloudContext } from './context.js';
@@ -175,10 +176,20 @@ export function auditLastError(trail: AuditTrail): NonNullable<ReplayOptions['la
 }
 
 /** `postload replay`. */
-export async function replayCommand(options: Omit<ReplayOptions, 'lastError'>, context: CloudContext, out: Output): Promise<ExitCode> {
+export interface ReplayCommandOptions extends Omit<ReplayOptions, 'lastError'> {
+  /** The dead-letter subscription: a name or a full id (default: DEAD_LETTER_SUBSCRIPTION, else Terraform's). */
+  subscription?: string;
+  /** The topic to republish to: a name or a full id (default: SYNC_EVENTS_TOPIC, else Terraform's). */
+  topic?: string;
+}
+
+export async function replayCommand({ subscription: givenSubscription, topic: givenTopic, ...options }: ReplayCommandOptions, context: CloudContext, out: Output): Promise<ExitCode> {
+  const deadLetters = await context.pubsubResource('subscriptions', givenSubscription ?? context.deadLetterSubscription, '--subscription', DEPLOYMENT_NAMES.deadLetterSubscription.setting);
+  // A full id names its project: the topic and the audit trail are looked for there too.
+  context.adoptProject(deadLetters.project);
+  const subscription = deadLetters.path;
+  const topic = (await context.pubsubResource('topics', givenTopic ?? context.topic, '--topic', DEPLOYMENT_NAMES.topic.setting)).path;
   const project = await context.project();
-  const subscription = `projects/${project}/subscriptions/${context.deadLetterSubscription}`;
-  const topic = `projects/${project}/topics/${context.topic}`;
   const pubsub = await context.pubsub();
   if (!optionalString(context.env, 'PUBSUB_EMULATOR_HOST')) await context.credentials('Pub/Sub');
   const lastError = auditLastError(new AuditTrail(await context.firestore(), context.auditCollection));
@@ -193,7 +204,7 @@ export async function replayCommand(options: Omit<ReplayOptions, 'lastError'>, c
     if ((error as { code?: number }).code === 5) {
       throw new CliError(
         `subscription ${subscription} (or topic ${topic}) not found`,
-        'pass --project, or set SYNC_EVENTS_TOPIC / DEAD_LETTER_SUBSCRIPTION (`terraform output dead_letter_subscription` prints it)',
+        'pass --subscription (or set DEAD_LETTER_SUBSCRIPTION) to what `terraform output -raw dead_letter_subscription` prints, and --topic (SYNC_EVENTS_TOPIC) to `terraform output -raw sync_events_topic` if the topic is not sync-events',
       );
     }
     throw explained;

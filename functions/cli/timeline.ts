@@ -19,7 +19,7 @@ export function timelineOf(view: EventView): TimelineEntry[] {
   }
   if (view.firstDeliveredAt) {
     const what = view.problems.length
-      ? `delivered to the processor: not a valid SyncEvent (${view.lastError})`
+      ? `delivered to the processor: ${view.type === 'refused message' ? 'refused, not signed by postload, nothing started' : 'not a valid SyncEvent'} (${view.lastError})`
       : `delivered to the processor (1st delivery; routes ${view.routes.join(', ') || 'none'})`;
     entries.push({ at: view.firstDeliveredAt, what, level: view.problems.length ? 'error' : 'info' });
   }

@@ -1,7 +1,8 @@
 import { MissingSecretError, SecretUnavailableError, type Secret } from '../shared/secrets.js';
+import type { CheckResult } from '../shared/hmac-sha256.js';
 import { HttpError } from './http-error.js';
 
-export type CheckResult = 'valid' | 'missing' | 'malformed' | 'mismatch';
+export type { CheckResult } from '../shared/hmac-sha256.js';
 
 /** Why each failed check is refused: said to the sender, so it names the fix, never the secret. */
 export type Refusals = Record<Exclude<CheckResult, 'valid'>, string>;
@@ -48,18 +49,22 @@ async function refreshed(secret: Secret): Promise<boolean> {
   }
 }
 
-function unavailable(secret: Secret, error: unknown): HttpError {
+/** What a sender is told when a secret is missing or unreadable: it retries; the log says what to set. */
+export interface Unavailable {
+  notConfigured: string;
+  unreadable: string;
+}
+
+const CREDENTIALS: Unavailable = {
+  notConfigured: 'this endpoint is not configured to authenticate requests yet; retry later',
+  unreadable: 'credentials could not be read; retry later',
+};
+
+/** A 503 for a secret that is not set (MissingSecretError) or cannot be read (SecretUnavailableError); anything else is rethrown. */
+export function unavailable(secret: Secret, error: unknown, said: Unavailable = CREDENTIALS): HttpError {
   const notConfigured = error instanceof MissingSecretError;
   if (!notConfigured && !(error instanceof SecretUnavailableError)) throw error;
-  const failure = new HttpError(
-    503,
-    notConfigured ? 'not_configured' : 'secret_unavailable',
-    notConfigured
-      ? 'this endpoint is not configured to authenticate requests yet; retry later'
-      : 'credentials could not be read; retry later',
-    {},
-    { 'retry-after': '60' },
-  );
+  const failure = new HttpError(503, notConfigured ? 'not_configured' : 'secret_unavailable', notConfigured ? said.notConfigured : said.unreadable, {}, { 'retry-after': '60' });
   // The operator's instructions travel in the cause, which is logged, never answered.
   failure.cause = error;
   return failure;

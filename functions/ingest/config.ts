@@ -1,4 +1,6 @@
-import { secretSetting, SHORT_SECRET_CHARS, type Secret } from '../shared/secrets.js';
+import { logLevel } from '../shared/logger.js';
+import { secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type Secret } from '../shared/secrets.js';
+import { signingKeySetting } from '../shared/sync-event-signature.js';
 import { integer, optionalString, projectId } from '../shared/settings.js';
 import type { Source } from './read-request.js';
 import { SourceRanges } from './source-ranges.js';
@@ -12,6 +14,8 @@ export interface IngestConfig {
   fivetranSecret: Secret;
   airbyteToken: Secret;
   dbtCloudSecret: Secret;
+  /** The key every published SyncEvent is signed with (shared/sync-event-signature.ts): the newest enabled version. */
+  signingKey: Secret;
   /** Networks each source's requests must come from; a source without an entry accepts any. */
   sourceRanges: Partial<Record<Source, SourceRanges>>;
   /** Proxies of the deployment's own between Google's front end and the function. */
@@ -37,9 +41,11 @@ const SOURCE_RANGE_SETTINGS: Record<Source | 'dbt-cloud', (env: Env) => SourceRa
 
 /** The ingest function's settings; the only place it reads the environment. */
 export function loadIngestConfig(env: Env = process.env): IngestConfig {
+  // Read by the logger; checked here too, so that start-up and `postload check` name a bad value.
+  logLevel(env);
   const project = projectId(env);
   const secretOptions = {
-    ttlMs: integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, { min: 0, max: 86_400 }) * 1000,
+    ttlMs: secretCacheTtlMs(env),
     warnShorterThan: SHORT_SECRET_CHARS,
     ...(project ? { projectId: project } : {}),
   };
@@ -57,6 +63,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     fivetranSecret: secretSetting(env, 'FIVETRAN_WEBHOOK_SECRET', secretOptions),
     airbyteToken: secretSetting(env, 'AIRBYTE_WEBHOOK_TOKEN', secretOptions),
     dbtCloudSecret: secretSetting(env, 'DBT_CLOUD_WEBHOOK_SECRET', secretOptions),
+    signingKey: signingKeySetting(env, secretOptions),
     sourceRanges: ranges,
     trustedProxyHops: integer(env, 'TRUSTED_PROXY_HOPS', 0, { min: 0, max: 10 }),
   };

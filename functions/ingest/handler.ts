@@ -7,6 +7,7 @@ import { HttpError } from './http-error.js';
 import { outboundMessage } from './outbound-message.js';
 import { PublishError, type SyncEventPublisher } from './publisher.js';
 import { readRequest } from './read-request.js';
+import { signingKeyFor } from './signing-key.js';
 import { SOURCES } from './sources.js';
 
 export interface IngestDependencies {
@@ -24,7 +25,7 @@ const LOGGED_PATH_CHARS = 256;
 /**
  * The ingest flow. The body reader (read-request.ts) has already routed the request,
  * checked its address and read at most MAX_BODY_BYTES of it; here it is authenticated
- * over the raw bytes, interpreted (or quarantined), checked to fit Pub/Sub, published,
+ * over the raw bytes, interpreted (or quarantined), signed, checked to fit Pub/Sub, published,
  * and only then answered 202. Anything refused gets a 4xx and a JSON body naming the
  * problem; a 503 means "not stored, send it again".
  */
@@ -42,7 +43,8 @@ export function createIngestHandler({ config, publisher, logger, acceptedLogger 
       source = request.source;
       const authenticating = SOURCES[request.source].authenticate(req, request.raw, config);
       if (authenticating) await authenticating;
-      const message = outboundMessage(request.source, request.raw, receivedAt);
+      const key = signingKeyFor(config.signingKey);
+      const message = outboundMessage(request.source, request.raw, receivedAt, { signingKey: Buffer.isBuffer(key) ? key : await key });
       const { event } = message;
       const context = { eventId: event.id, source, type: event.type, connectorId: event.connector.id };
       let messageId: string;

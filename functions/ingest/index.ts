@@ -13,6 +13,12 @@ for (const secret of [config.fivetranSecret, config.airbyteToken, config.dbtClou
     logger.warn({ setting: secret.setting }, `${secret.setting} is not set: its endpoint refuses every request (503) until it is`);
   }
 }
+if (!config.signingKey.configured) {
+  logger.error({ setting: config.signingKey.setting }, `${config.signingKey.setting} is not set: every endpoint refuses every request (503) until it is, since nothing is published unsigned`);
+} else {
+  // Read now, while the instance starts, so the first webhook does not wait for Secret Manager.
+  config.signingKey.acceptedValues().catch(() => {});
+}
 for (const [source, ranges] of Object.entries(config.sourceRanges)) {
   logger.info({ source, setting: ranges.setting }, `${source} requests are accepted only from the networks in ${ranges.setting}`);
 }

@@ -4,6 +4,11 @@ import { interpret, quarantineOversized } from './interpret.js';
 import { encodeMessage, type OutboundMessage } from './publisher.js';
 import type { Source } from './read-request.js';
 
+export interface OutboundOptions {
+  /** The key the message is signed with (shared/sync-event-signature.ts). */
+  signingKey: Uint8Array;
+}
+
 /**
  * The message to publish for an authenticated body, checked against Pub/Sub's limit
  * before it is sent: a size error from Pub/Sub would come back as a 503 the sender
@@ -11,11 +16,11 @@ import type { Source } from './read-request.js';
  * into the event) is kept as a quarantined one, which carries the payload once; MAX_BODY_BYTES
  * is capped so that one always fits, and the 413 is the guard should that ever fail.
  */
-export function outboundMessage(source: Source, raw: Buffer, receivedAt: Date): OutboundMessage {
+export function outboundMessage(source: Source, raw: Buffer, receivedAt: Date, { signingKey }: OutboundOptions): OutboundMessage {
   const event = interpret(source, raw, receivedAt);
-  const message = encodeMessage(event);
+  const message = encodeMessage(event, signingKey);
   if (fits(message)) return message;
-  const kept = event.type === 'quarantined' ? message : encodeMessage(quarantineOversized(source, raw, event.payload, receivedAt, PUBSUB_MESSAGE_MAX_BYTES));
+  const kept = event.type === 'quarantined' ? message : encodeMessage(quarantineOversized(source, raw, event.payload, receivedAt, PUBSUB_MESSAGE_MAX_BYTES), signingKey);
   if (fits(kept)) return kept;
   throw new HttpError(413, 'event_too_large', `the event would exceed Pub/Sub's ${PUBSUB_MESSAGE_MAX_BYTES}-byte message limit`, {
     limitBytes: PUBSUB_MESSAGE_MAX_BYTES,

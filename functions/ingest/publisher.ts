@@ -1,5 +1,6 @@
 import { PubSub, type Topic } from '@google-cloud/pubsub';
 import { ATTRIBUTE_VALUE_MAX_BYTES, attributesOf, encodeSyncEvent, messageBytes, PUBSUB_MESSAGE_MAX_BYTES, type SyncEvent } from '../shared/sync-event.js';
+import { SIGNATURE_ATTRIBUTE, signSyncEventData } from '../shared/sync-event-signature.js';
 
 /** Pub/Sub did not confirm the message in time: the sender must retry. */
 export class PublishError extends Error {
@@ -26,9 +27,14 @@ export interface OutboundMessage {
   bytes: number;
 }
 
-/** The message for an event: its size is measured here, once, for every later check. */
-export function encodeMessage(event: SyncEvent, attributes: Record<string, string> = attributesOf(event)): OutboundMessage {
+/**
+ * The message for an event, signed with `signingKey` (the processor acts on nothing else):
+ * its size, signature included, is measured here, once, for every later check.
+ */
+export function encodeMessage(event: SyncEvent, signingKey: Uint8Array): OutboundMessage {
   const data = encodeSyncEvent(event);
+  const attributes: Record<string, string> = attributesOf(event);
+  attributes[SIGNATURE_ATTRIBUTE] = signSyncEventData(data, signingKey);
   return { event, data, attributes, bytes: messageBytes(data, attributes) };
 }
 

@@ -12,6 +12,8 @@ export const DEVELOPMENT_SECRETS = {
   AIRBYTE_WEBHOOK_TOKEN: 'local-airbyte-token',
   DBT_CLOUD_WEBHOOK_SECRET: 'local-dbt-cloud-secret',
   DBT_CLOUD_API_TOKEN: 'local-dbt-token',
+  // At least 32 characters, like any key postload accepts without a warning.
+  SYNC_EVENT_SIGNING_KEY: 'local-sync-event-signing-key-for-development-only',
 } as const;
 
 export const LOCAL_PROJECT_ID = 'postload-local';
@@ -44,6 +46,8 @@ export interface LocalSettings {
   dbtCloudWebhookSecret: string;
   dbtAccountId: string;
   dbtApiToken: string;
+  /** The key both functions sign and verify SyncEvents with. */
+  syncEventSigningKey: string;
 }
 
 /** The table docs/development.md shows, kept next to the code that reads the settings. */
@@ -78,6 +82,7 @@ export function readLocalSettings(env: Env = process.env, { anyFreePort = false 
     dbtCloudWebhookSecret: optionalString(env, 'DBT_CLOUD_WEBHOOK_SECRET') ?? DEVELOPMENT_SECRETS.DBT_CLOUD_WEBHOOK_SECRET,
     dbtAccountId: optionalString(env, 'DBT_CLOUD_ACCOUNT_ID') ?? '1',
     dbtApiToken: optionalString(env, 'DBT_CLOUD_API_TOKEN') ?? DEVELOPMENT_SECRETS.DBT_CLOUD_API_TOKEN,
+    syncEventSigningKey: optionalString(env, 'SYNC_EVENT_SIGNING_KEY') ?? DEVELOPMENT_SECRETS.SYNC_EVENT_SIGNING_KEY,
   };
 }
 

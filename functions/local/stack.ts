@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { DEPLOYMENT_NAMES } from '../shared/deployment-names.js';
 import { freePort, registerForCleanup, startEmulator, type EmulatorKind } from './emulators.js';
 import { formatFunctionLine, formatStandInRequest, painter, type Painter } from './console-output.js';
 import { fakeDbtCloud, type FakeDbtCloud, type RunWebhooks } from './fake-dbt-cloud.js';
@@ -86,15 +87,19 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
 
     const { projectId, topic } = settings;
     const admin = new EmulatorAdmin(pubsubHost, projectId);
+    // Named as terraform/pubsub.tf names them at its defaults, so the CLI's defaults work here too.
     const deadLetterTopic = `${topic}-dead-letter`;
+    const deadLetterSubscription = DEPLOYMENT_NAMES.deadLetterSubscription.name;
     await admin.ensureTopic(topic);
     await admin.ensureTopic(deadLetterTopic);
-    await admin.ensurePullSubscription(deadLetterTopic, deadLetterTopic);
+    await admin.ensurePullSubscription(deadLetterSubscription, deadLetterTopic);
 
     const shared = {
       GOOGLE_CLOUD_PROJECT: projectId,
       PUBSUB_EMULATOR_HOST: pubsubHost,
       FIRESTORE_EMULATOR_HOST: firestoreHost,
+      // Ingest signs every SyncEvent with it; the processor acts on nothing else.
+      SYNC_EVENT_SIGNING_KEY: settings.syncEventSigningKey,
       // No metadata server on a laptop: without this the Google clients probe for one and warn.
       METADATA_SERVER_DETECTION: process.env.METADATA_SERVER_DETECTION ?? 'none',
     };
@@ -115,6 +120,8 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
         DBT_CLOUD_ACCOUNT_ID: settings.dbtAccountId,
         DBT_CLOUD_API_TOKEN: settings.dbtApiToken,
         SLACK_WEBHOOK_URL: slackWebhookUrl,
+        // The stand-in (or a webhook given in SLACK_WEBHOOK_URL) allowed the way a deployment allows a host other than hooks.slack.com.
+        SLACK_WEBHOOK_HOSTS: new URL(slackWebhookUrl).origin,
         // As Terraform does: the processor knows the subscription's limit (pubsub-admin's default).
         MAX_DELIVERY_ATTEMPTS: String(LOCAL_MAX_DELIVERY_ATTEMPTS),
         ...functionEnv,
@@ -173,7 +180,7 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
       topic,
       pushSubscription,
       deadLetterTopic,
-      deadLetterSubscription: deadLetterTopic,
+      deadLetterSubscription,
       deadLetterPolicy,
       ingest,
       processor,

@@ -1,6 +1,10 @@
-import { Secret, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
+import { logLevel } from '../shared/logger.js';
+import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
 import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
+import { signingKeySetting } from '../shared/sync-event-signature.js';
 import type { RetryPolicy } from './clients/http-retry.js';
+import { linkPolicy, type LinkPolicy } from './clients/slack-message.js';
+import { SLACK_WEBHOOK_ORIGIN, webhookProblem } from './clients/slack.js';
 import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
 import { TARGET_STATE_COLLECTION } from './planning/target-state.js';
 import { JOIN_STATE_COLLECTION } from './planning/join-state.js';
@@ -16,11 +20,17 @@ export interface DbtCloudSettings {
 
 export interface ProcessorConfig {
   projectId: string | undefined;
+  /** The key SyncEvents are signed with: a message no enabled version verifies is refused (shared/sync-event-signature.ts). */
+  signingKey: Secret;
   routing: LoadedRouting;
   /** Present when the routing file names dbt jobs. */
   dbt: DbtCloudSettings | undefined;
   /** Slack webhooks by their routing reference (env:VARIABLE or sm://...); only those that are set. */
   slackWebhooks: Map<string, Secret>;
+  /** Where links in Slack messages may point (the dbt Cloud origin, each vendor's own hosts). */
+  slackLinks: LinkPolicy;
+  /** Origins Slack webhook URLs may point to: https://hooks.slack.com and those SLACK_WEBHOOK_HOSTS adds. */
+  slackWebhookOrigins: string[];
   auditCollection: string;
   connectorsCollection: string;
   /** Run targets' state for coalescing (`<collection>/<kind>-<id>` and its run log `…#runs`, issue 26). */
@@ -48,6 +58,8 @@ export interface ProcessorConfig {
  * fails at start-up instead of on every event.
  */
 export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
+  // Read by the logger; checked here too, so that start-up and `postload check` name a bad value.
+  logLevel(env);
   const project = projectId(env);
   const routing = loadRoutingConfig(
     requiredString(env, 'ROUTING_CONFIG', 'set it to the path of a routing file or to inline JSON (see schemas/routing-config.schema.json)'),
@@ -64,12 +76,24 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     throw new ConfigError('COALESCE_WINDOW_MS', `must be at most half of OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms): a batch's holder waits for its batch to close before it starts the run`);
   }
 
-  const secrets = secretOptions(project);
+  // Both functions' secrets: cached as SECRET_CACHE_TTL_SECONDS says, warned about when short.
+  const secrets: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ttlMs: secretCacheTtlMs(env), ...(project ? { projectId: project } : {}) };
+  const signingKey = signingKeySetting(env, secrets);
+  const slackWebhookOrigins = [SLACK_WEBHOOK_ORIGIN, ...origins(env, 'SLACK_WEBHOOK_HOSTS', { bareHosts: true }).map((o) => (o.includes('://') ? o : `https://${o}`))];
+  if (!signingKey.configured) {
+    throw new ConfigError(
+      signingKey.setting,
+      'is not set; set it to the key the ingest function signs SyncEvents with (the same value, or the same sm:// Secret Manager secret): the processor acts on no message without it',
+    );
+  }
   return {
     projectId: project,
+    signingKey,
     routing,
     dbt: namesDbtJobs(routing) ? readDbtCloud(env, secrets) : undefined,
-    slackWebhooks: readSlackWebhooks(env, routing, secrets),
+    slackWebhooks: readSlackWebhooks(env, routing, secrets, slackWebhookOrigins),
+    slackWebhookOrigins,
+    slackLinks: linkPolicy(baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? DEFAULT_DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })),
     auditCollection: firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'),
     connectorsCollection: firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'),
     jobStateCollection: firestoreId(env, 'JOB_STATE_COLLECTION', TARGET_STATE_COLLECTION),
@@ -90,11 +114,6 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
   };
 }
 
-/** The options of every processor secret: warned about when short, as the ingest function's are. */
-function secretOptions(project: string | undefined): SecretOptions {
-  return { warnShorterThan: SHORT_SECRET_CHARS, ...(project ? { projectId: project } : {}) };
-}
-
 function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
   const hint = 'the routing file names dbt Cloud jobs';
   const accountId = requiredString(env, 'DBT_CLOUD_ACCOUNT_ID', `${hint}; set it to the number in your dbt Cloud URLs (/deploy/ACCOUNT/...)`);
@@ -103,7 +122,35 @@ function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
   if (!token.configured) {
     throw new ConfigError('DBT_CLOUD_API_TOKEN', `is not set; ${hint}: set it to a service token or to an sm:// Secret Manager reference`);
   }
-  return { baseUrl: baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? 'https://cloud.getdbt.com'), accountId, token };
+  return { baseUrl: baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? DEFAULT_DBT_CLOUD_BASE_URL), accountId, token };
+}
+
+const DEFAULT_DBT_CLOUD_BASE_URL = 'https://cloud.getdbt.com';
+
+/**
+ * A comma-separated list of origins (`https://host`, `http://127.0.0.1:8083`), checked at
+ * start-up; with `bareHosts`, a bare host stands for https on it and its subdomains.
+ */
+function origins(env: Env, name: string, { bareHosts = false } = {}): string[] {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      if (bareHosts && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(entry)) return entry.toLowerCase();
+      let url: URL | undefined;
+      try {
+        url = new URL(entry);
+      } catch {
+        url = undefined;
+      }
+      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== entry.replace(/\/+$/, '')) {
+        throw new ConfigError(name, `"${entry}" is not an origin such as https://host or http://127.0.0.1:8083${bareHosts ? ', nor a host name' : ''}`);
+      }
+      return url.origin;
+    });
 }
 
 function baseUrl(raw: string): string {
@@ -123,7 +170,7 @@ function baseUrl(raw: string): string {
  * The webhooks the routing file refers to. A webhook some route notifies must be set;
  * one only alerts could go to is used when set.
  */
-function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions): Map<string, Secret> {
+function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions, allowedOrigins: readonly string[]): Map<string, Secret> {
   const required = notifyingWebhooks(routing);
   const webhooks = new Map<string, Secret>();
   for (const reference of allWebhooks(routing)) {
@@ -133,8 +180,13 @@ function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOpti
         : reference.startsWith('env:')
           ? secretSetting(env, reference.slice('env:'.length), options)
           : new Secret(`routing webhook ${reference}`, reference, options);
-    if (secret.configured) webhooks.set(reference, secret);
-    else if (required.has(reference)) {
+    if (secret.configured) {
+      // A literal value is checked now; one read from Secret Manager when it is sent (clients/slack.ts).
+      const literal = secret.valuesAtHand()?.[0]?.toString('utf8');
+      const problem = literal === undefined ? undefined : webhookProblem(literal, allowedOrigins);
+      if (problem) throw new ConfigError(secret.setting, problem);
+      webhooks.set(reference, secret);
+    } else if (required.has(reference)) {
       throw new ConfigError(
         secret.setting,
         `is not set; the routing file (${routing.source}) sends Slack messages to it: set it to the webhook URL or to an sm:// Secret Manager reference, or set "notify": [] for those routes`,

@@ -4,17 +4,18 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Logger } from 'pino';
 import { logger as defaultLogger } from '../shared/logger.js';
 import { decodeSyncEvent, InvalidSyncEventError, type SyncEvent } from '../shared/sync-event.js';
+import { verifySyncEventSignature, type SignatureVerdict } from '../shared/sync-event-signature.js';
 import { failureOutcome, performRun, performSlack, targetClient, type ActionContext } from './actions.js';
 import { DbtCloudClient } from './clients/dbt-cloud.js';
 import type { AttemptRecord, FetchLike } from './clients/http-retry.js';
 import { renderQuarantineAlert } from './clients/quarantine-message.js';
-import { renderCapAlert, renderEventMessage, renderFinalAlert, renderInvalidMessage, renderUnrecordedAlert, type DbtJobReport, type SlackMessage } from './clients/slack-message.js';
+import { renderCapAlert, renderEventMessage, renderFinalAlert, renderInvalidMessage, renderRefusedMessage, renderUnrecordedAlert, type DbtJobReport, type LinkPolicy, type SlackMessage } from './clients/slack-message.js';
 import { SlackClient } from './clients/slack.js';
 import type { ProcessorConfig } from './config.js';
 import { startDeadline } from './deadline.js';
 import { classifyError, describeError, PermanentError, TransientError } from './errors.js';
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
-import { quarantineAlertKeys, quarantineVerdict, type QuarantineVerdict } from './planning/quarantine-alerts.js';
+import { quarantineAlertKeys, quarantineVerdict, utcDay, type QuarantineAlertKey, type QuarantineVerdict } from './planning/quarantine-alerts.js';
 import { DEFAULT_WEBHOOK, planFor, slackActionId, type RoutePlan } from './planning/routing.js';
 import { EventOrchestration, firingNotified, sharedRetentionMs, type BusyNote, type JoinMessageAction } from './orchestration.js';
 import { decideBatch, observationFor, type BatchInputs, type ClaimVerdict } from './planning/batch.js';
@@ -22,7 +23,7 @@ import { busyLine, joinFiredMessage, joinWaitingMessage, type JoinRunReport } fr
 import { readPubSubMessage, type PubSubMessage } from './pubsub-message.js';
 import { mergeConnector } from './store/connector-document.js';
 import { cutText } from './store/document-size.js';
-import { connectorDocId, invalidDocId } from './store/document-ids.js';
+import { connectorDocId, invalidDocId, refusedDocId } from './store/document-ids.js';
 import { initialEventRecord } from './store/event-record.js';
 import { alertedBy, quarantineAlertDocuments } from './store/quarantine-alert-documents.js';
 import { createFirestore, EventStore, type ActionOutcome, type ActionRecord, type Begun, type Claim } from './store/event-store.js';
@@ -79,7 +80,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   const http = { policy: config.retry, ...(deps.fetch ? { fetch: deps.fetch } : {}) };
   const targets = new Map<TargetKindName, RunTargetClient>();
   if (config.dbt) targets.set('dbt-cloud', dbtCloudRuns(new DbtCloudClient({ settings: config.dbt, ...http })));
-  const slack = new SlackClient(http);
+  const slack = new SlackClient({ ...http, allowedOrigins: config.slackWebhookOrigins });
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const alertWebhook = config.routing.config.slack?.webhook ?? DEFAULT_WEBHOOK;
   // Recording after the last outbound call needs at most two Firestore round trips.
@@ -281,10 +282,10 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       else if (quarantine && !quarantine.alertCodes.length) outcomes.set(target.actionId, { status: 'succeeded', sent: false, alreadyAlertedBy: quarantine.alreadyAlertedBy, requests: [] });
       else if (quarantine) outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderQuarantineAlert(event, quarantine.alertCodes), ctx));
       else if (!target.notify && !anyJobFailed) outcomes.set(target.actionId, { status: 'succeeded', sent: false, requests: [] });
-      else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { alert: !target.notify, ...(origin ? { origin } : {}) }), ctx));
+      else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { links: config.slackLinks, alert: !target.notify, ...(origin ? { origin } : {}) }), ctx));
     }
     for (const join of orchestration.messages.filter((m) => claimed(m.actionId))) {
-      const message = joinMessage(join, allRuns, begun, outcomes);
+      const message = joinMessage(join, allRuns, begun, outcomes, config.slackLinks);
       if (message === 'not-notified') outcomes.set(join.actionId, { status: 'succeeded', sent: false, requests: [] });
       else outcomes.set(join.actionId, message ? await performSlack(join.actionId, join.webhook, message, ctx) : { status: 'waiting' });
     }
@@ -305,9 +306,36 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     return outcomes;
   }
 
-  async function dropInvalid(message: PubSubMessage, error: InvalidSyncEventError, ctx: ActionContext): Promise<void> {
+  /** A message that is not a valid SyncEvent: recorded under its message id and alerted, every one (only a bug in a publisher makes one). */
+  function dropInvalid(message: PubSubMessage, error: InvalidSyncEventError, ctx: ActionContext): Promise<void> {
+    return dropMessage(message, { kind: 'invalid', docId: invalidDocId, problems: error.problems, log: `${error.message}; recorded and acknowledged`, alert: renderInvalidMessage(message.messageId, error.problems) }, ctx);
+  }
+
+  /**
+   * A message postload did not sign: never acted on, recorded under its message id, logged
+   * at ERROR, and alerted once per UTC day per problem (a flood of forged messages is one
+   * alert, through the same day documents as quarantine alerts).
+   */
+  function dropRefused(message: PubSubMessage, verdict: Extract<SignatureVerdict, { verdict: 'refused' }>, ctx: ActionContext): Promise<void> {
+    const alertKey: QuarantineAlertKey = { day: utcDay('', now()), source: 'pubsub', vendorEvent: 'unsigned message', code: verdict.problem };
+    return dropMessage(
+      message,
+      {
+        kind: 'refused',
+        docId: refusedDocId,
+        problems: [{ field: 'attributes.postloadSignature', message: verdict.message }],
+        log: `refused a Pub/Sub message that postload did not sign (${verdict.problem}); recorded and acknowledged, nothing started`,
+        alert: renderRefusedMessage(message.messageId, verdict.problem, verdict.message, message.attributes),
+        alertKey,
+      },
+      ctx,
+    );
+  }
+
+  /** Records a message the processor will never act on (its own document, never a shared one), then sends its alert. */
+  async function dropMessage(message: PubSubMessage, dropped: DroppedMessage, ctx: ActionContext): Promise<void> {
     // Every message gets its own record, even one that has no id (never a shared document).
-    const docId = invalidDocId(message.messageId === 'unknown' ? `unknown-${randomUUID()}` : message.messageId);
+    const docId = dropped.docId(message.messageId === 'unknown' ? `unknown-${randomUUID()}` : message.messageId);
     const deliveryId = randomUUID();
     const actionId = slackActionId(alertWebhook);
     const begun = await store.begin({
@@ -315,17 +343,24 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       deliveryId,
       messageId: message.messageId,
       planned: [{ actionId, kind: 'slack', target: settingOf(alertWebhook) }],
-      initial: () => ({ kind: 'invalid', messageId: message.messageId, problems: error.problems.slice(0, 50), data: cutText(message.data?.toString('utf8') ?? '', 256_000), attributes: message.attributes }),
+      initial: () => ({ kind: dropped.kind, messageId: message.messageId, problems: dropped.problems.slice(0, 50), data: cutText(message.data?.toString('utf8') ?? '', 256_000), attributes: message.attributes }),
+      ...(dropped.alertKey ? { also: quarantineAlertDocuments([dropped.alertKey], docId, now()) } : {}),
       deadline: ctx.deadline.total,
     });
-    ctx.log.error({ problems: error.problems }, `${error.message}; recorded and acknowledged`);
+    ctx.log.error({ problems: dropped.problems }, dropped.log);
     if (begun.finished) return;
     const outcomes = new Map<string, ActionOutcome>();
     if (begun.claims.get(actionId)?.decision.decision === 'claim') {
-      outcomes.set(actionId, await performSlack(actionId, alertWebhook, renderInvalidMessage(message.messageId, error.problems), ctx));
+      const alertedFirst = dropped.alertKey ? alertedBy(begun, dropped.alertKey) : undefined;
+      outcomes.set(
+        actionId,
+        alertedFirst !== undefined && alertedFirst !== docId
+          ? { status: 'succeeded', sent: false, alreadyAlertedBy: [alertedFirst], requests: [] }
+          : await performSlack(actionId, alertWebhook, dropped.alert, ctx),
+      );
     }
     const status = await store.settle(begun, deliveryId, outcomes, (actions) => (isFinal(actions[actionId]?.status) ? 'invalid' : 'retrying'), ctx.deadline.total);
-    if (status === 'retrying') throw new TransientError(`the alert about invalid message ${message.messageId} is not sent yet`, { system: 'Slack' });
+    if (status === 'retrying') throw new TransientError(`the alert about ${dropped.kind} message ${message.messageId} is not sent yet`, { system: 'Slack' });
   }
 
   return async function processSyncEvent(cloudEvent: CloudEvent<unknown>): Promise<void> {
@@ -334,6 +369,10 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     let eventLog = log.child({ messageId: message.messageId });
     const ctx = (l: Logger): ActionContext => ({ targets, slack, slackWebhooks: config.slackWebhooks, deadline, log: l, now });
     try {
+      // Before anything is read from the data: only a message postload signed is acted on.
+      const signature = await verifySyncEventSignature(message.data ?? Buffer.alloc(0), message.attributes, config.signingKey, { publishedAtMs: message.publishedAtMs });
+      if (signature.verdict === 'unsure') throw new TransientError(`message ${message.messageId}: ${signature.message}`, { system: 'postload' });
+      if (signature.verdict === 'refused') return await dropRefused(message, signature, ctx(eventLog));
       let event: SyncEvent;
       try {
         if (!message.data) throw new InvalidSyncEventError([{ field: '', message: 'is missing: the Pub/Sub message has no data' }]);
@@ -354,6 +393,19 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       eventLog.error({ err: describeError(error) }, 'permanent failure; acknowledged');
     }
   };
+}
+
+/** A message the processor records and alerts but never acts on. */
+interface DroppedMessage {
+  /** The record's `kind`: `invalid` (not a SyncEvent) or `refused` (not signed by postload). */
+  kind: 'invalid' | 'refused';
+  docId: (messageId: string) => string;
+  problems: Array<{ field: string; message: string }>;
+  /** The ERROR line logged for it (stable text an alert policy can match). */
+  log: string;
+  alert: SlackMessage;
+  /** Alert once per day and key (absent: alert every one). */
+  alertKey?: QuarantineAlertKey;
 }
 
 function recordOf(begun: Begun, id: string): ActionRecord | undefined {
@@ -378,7 +430,7 @@ function lastErrorOf(begun: Begun, outcomes: Map<string, ActionOutcome>, id: str
 }
 
 /** A join's Slack message, once what it reports is known (the firing waits for its run's outcome). */
-function joinMessage(action: JoinMessageAction, runs: PlannedRun[], begun: Begun, outcomes: Map<string, ActionOutcome>): SlackMessage | 'not-notified' | undefined {
+function joinMessage(action: JoinMessageAction, runs: PlannedRun[], begun: Begun, outcomes: Map<string, ActionOutcome>, links: LinkPolicy): SlackMessage | 'not-notified' | undefined {
   const now = new Date();
   if (action.kind === 'waiting') {
     const [first] = action.note.failures ?? [];
@@ -399,7 +451,7 @@ function joinMessage(action: JoinMessageAction, runs: PlannedRun[], begun: Begun
   else if (record?.status === 'succeeded' && record.runId != null) run = { label, outcome: 'triggered', runId: record.runId, href: record.runHref ?? null };
   else run = { label, outcome: 'failed', error: record?.lastError ?? 'failed' };
   if (!firingNotified(action.join, run.outcome)) return 'not-notified';
-  return joinFiredMessage(action.join.name, action.note.firing, run);
+  return joinFiredMessage(action.join.name, action.note.firing, run, links);
 }
 
 function reportFor(run: PlannedRun, previous: ActionRecord | undefined, outcome: ActionOutcome | undefined, now: Date): DbtJobReport {

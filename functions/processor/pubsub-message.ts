@@ -6,6 +6,8 @@ export interface PubSubMessage {
   attributes: Record<string, string>;
   /** The decoded message body (base64 in the push request); undefined when there is none. */
   data: Buffer | undefined;
+  /** When Pub/Sub accepted the message (its publishTime; the Functions Framework puts it in the CloudEvent's time). */
+  publishedAtMs: number | undefined;
 }
 
 /**
@@ -22,9 +24,11 @@ export function readPubSubMessage(event: CloudEvent<unknown>): PubSubMessage {
       if (typeof value === 'string') attributes[key] = value;
     }
   }
+  const published = Date.parse(String(message.publishTime ?? message.publish_time ?? event.time ?? ''));
   return {
     messageId: typeof rawId === 'string' && rawId ? rawId : 'unknown',
     attributes,
     data: typeof message.data === 'string' ? Buffer.from(message.data, 'base64') : undefined,
+    publishedAtMs: Number.isNaN(published) ? undefined : published,
   };
 }

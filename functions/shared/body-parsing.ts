@@ -95,7 +95,9 @@ function answerUnhandled(req: IncomingMessage, res: ServerResponse, error: unkno
   const status = error === undefined ? 404 : typeof declared === 'number' && declared >= 400 && declared < 600 ? declared : error instanceof URIError ? 400 : 500;
   const code = status === 404 ? 'unknown_path' : status === 400 ? 'bad_request' : status < 500 ? 'refused' : 'internal';
   const message = status === 400 && error instanceof URIError ? 'the path is not valid percent-encoding' : status < 500 ? 'the request was refused' : 'unexpected error; retry later';
-  const fields = { status, error: code, method: req.method, path: (req.url ?? '').slice(0, 256), cause: error instanceof Error ? error.message.slice(0, 200) : undefined };
+  // The path only: a query string can hold a credential (Airbyte's ?token=), and no log keeps one.
+  const path = (req.url ?? '').split('?', 1)[0]!.slice(0, 256);
+  const fields = { status, error: code, method: req.method, path, cause: error instanceof Error ? error.message.slice(0, 200) : undefined };
   if (status >= 500) logger.error(fields, `request failed before the function ran: ${message}`);
   else logger.warn(fields, `request refused before the function ran: ${message}`);
   if (res.headersSent) {

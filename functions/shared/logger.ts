@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { ConfigError, optionalString } from './settings.js';
 
 // Cloud Logging reads `severity` and `message` from JSON lines on stdout. A few lines of
 // formatter do this; @google-cloud/pino-logging-gcp-config would too, but it pulls in
@@ -24,10 +25,21 @@ export const REDACTED_PATHS = [
   '*.authorization',
 ];
 
+/** The values LOG_LEVEL takes: pino's levels, and silent. Terraform's log_level allows the same (a test holds them together). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** LOG_LEVEL, default info; anything else stops start-up naming the setting (pino itself would throw a bare "unknown level"). */
+export function logLevel(env: Record<string, string | undefined> = process.env): LogLevel {
+  const value = optionalString(env, 'LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+  return value as LogLevel;
+}
+
 export function createLogger(destination?: pino.DestinationStream, { redact = true }: { redact?: boolean } = {}): Logger {
   return pino(
     {
-      level: process.env.LOG_LEVEL ?? 'info',
+      level: logLevel(),
       messageKey: 'message',
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,

@@ -1,5 +1,7 @@
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { logger } from './logger.js';
+import { integer } from './settings.js';
+import { secretManagerClient } from './secret-manager-client.js';
 
 /** The two Secret Manager calls postload makes; a sinon stub or the real client. */
 export type SecretManagerLike = Pick<SecretManagerServiceClient, 'listSecretVersions' | 'accessSecretVersion'>;
@@ -61,6 +63,14 @@ export interface SecretOptions {
  * is guessable (nothing rate-limits guesses), an API token or webhook URL this short is a placeholder.
  */
 export const SHORT_SECRET_CHARS = 32;
+
+/**
+ * SECRET_CACHE_TTL_SECONDS, read the same way by both functions: how long values fetched
+ * from Secret Manager are trusted (a revoked version stops working within it).
+ */
+export function secretCacheTtlMs(env: Record<string, string | undefined>): number {
+  return integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, { min: 0, max: 86_400 }) * 1000;
+}
 
 /** The gRPC codes by which Secret Manager says "these values are not yours to use". */
 const AUTHORITATIVE_CODES = new Set([5 /* NOT_FOUND */, 7 /* PERMISSION_DENIED */, 9 /* FAILED_PRECONDITION */]);
@@ -150,6 +160,17 @@ export class Secret {
 
   get configured(): boolean {
     return this.literal !== undefined || this.reference !== undefined;
+  }
+
+  /**
+   * Since when the accepted values are known to include every version enabled then: the
+   * time they were fetched; Infinity for a literal or a version pinned by number (its value
+   * never changes; `latest` does); undefined before the first fetch. A verifier uses it to tell "signed with a
+   * key I have not read yet" from "not signed with any key" (shared/sync-event-signature.ts).
+   */
+  knownAsOf(): number | undefined {
+    if (this.literal || (this.reference?.version && this.reference.version !== 'latest')) return Number.POSITIVE_INFINITY;
+    return this.cached?.fetchedAt;
   }
 
   /** Every value an inbound request may be authenticated with: all enabled versions. */
@@ -264,7 +285,9 @@ export class Secret {
   private async load(): Promise<Buffer[]> {
     const { secret, version } = this.reference!;
     const client = await this.client();
-    const call = { timeout: this.callTimeoutMs, retry: null, maxRetries: 0 };
+    // `retry: null` is how google-gax turns its retries off; adding `maxRetries` beside it
+    // makes gax dereference the null (CallSettings.merge): every call threw a TypeError.
+    const call = { timeout: this.callTimeoutMs, retry: null };
     const names = version ? [`${secret}/versions/${version}`] : await this.withDeadline(enabledVersions(client, secret, this.maxVersions, call));
     if (names.length === 0) throw new NoEnabledVersionError(secret);
     return Promise.all(
@@ -302,7 +325,7 @@ function isAuthoritative(error: unknown): boolean {
   return error instanceof NoEnabledVersionError || AUTHORITATIVE_CODES.has((error as { code?: unknown } | null)?.code as number);
 }
 
-type CallOptions = { timeout: number; retry: null; maxRetries: number };
+type CallOptions = { timeout: number; retry: null };
 
 async function enabledVersions(client: SecretManagerLike, secret: string, max: number, call: CallOptions): Promise<string[]> {
   const [versions] = await client.listSecretVersions({ parent: secret, filter: 'state:ENABLED' }, call);
@@ -324,14 +347,9 @@ function stripTrailingNewline(bytes: Buffer): Buffer {
   return bytes.subarray(0, end);
 }
 
-let sharedClient: Promise<SecretManagerLike> | undefined;
-
 // Imported on first use: a deployment with literal values never loads the client.
 function defaultClient(): Promise<SecretManagerLike> {
-  sharedClient ??= import('@google-cloud/secret-manager').then(
-    ({ SecretManagerServiceClient }) => new SecretManagerServiceClient(),
-  );
-  return sharedClient;
+  return secretManagerClient(process.env);
 }
 
 function describe(error: unknown): string {
@@ -344,5 +362,5 @@ export function secretSetting(
   name: string,
   options: SecretOptions = {},
 ): Secret {
-  return new Secret(name, env[name], options);
+  return new Secret(name, env[name], { client: () => secretManagerClient(env), ...options });
 }

@@ -14,7 +14,7 @@ import { readProcessorConfig } from '../../functions/processor/config.js';
 import { createSyncEventProcessor } from '../../functions/processor/process-sync-event.js';
 import { GrpcStreamCounter } from '../support/grpc-stream-counter.js';
 import { emulatorFirestore, quietLogger, standInEnv } from '../support/processor-harness.js';
-import { failedSync, pubSubCloudEvent, syncEvent } from '../support/sync-event-fixtures.js';
+import { failedSync, pubSubCloudEvent, syncEvent, TEST_SIGNING_KEY } from '../support/sync-event-fixtures.js';
 
 // The processor's part of `npm run bench`: Firestore RPCs per event, counted on the wire
 // (the same counter as test/integration/processor/firestore-rpcs.test.ts), and the
@@ -25,8 +25,8 @@ const LATENCY_SAMPLES = 20;
 
 const ROUTING = {
   routes: [
-    { name: 'one-job', match: { connectorId: { glob: 'one*' } }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } },
-    { name: 'three-jobs', match: { connectorId: 'three' }, dbtJobs: [{ jobId: 31 }, { jobId: 32 }, { jobId: 33 }], slack: { notify: ['sync.succeeded'] } },
+    { name: 'one-job', match: { source: 'fivetran', connectorId: { glob: 'one*' } }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } },
+    { name: 'three-jobs', match: { source: 'fivetran', connectorId: 'three' }, dbtJobs: [{ jobId: 31 }, { jobId: 32 }, { jobId: 33 }], slack: { notify: ['sync.succeeded'] } },
   ],
 };
 
@@ -107,7 +107,7 @@ export async function benchProcessor(pubsubHost: string): Promise<PipelineFigure
     const ingest = await startFunction({
       target: 'ingestWebhook',
       port: await freePort(),
-      env: { PUBSUB_EMULATOR_HOST: pubsubHost, GOOGLE_CLOUD_PROJECT: PROJECT, SYNC_EVENTS_TOPIC: topic, FIVETRAN_WEBHOOK_SECRET: 'bench-secret', AIRBYTE_WEBHOOK_TOKEN: 'bench-airbyte', METADATA_SERVER_DETECTION: 'none', LOG_LEVEL: 'warn' },
+      env: { PUBSUB_EMULATOR_HOST: pubsubHost, GOOGLE_CLOUD_PROJECT: PROJECT, SYNC_EVENTS_TOPIC: topic, FIVETRAN_WEBHOOK_SECRET: 'bench-secret', AIRBYTE_WEBHOOK_TOKEN: 'bench-airbyte', SYNC_EVENT_SIGNING_KEY: TEST_SIGNING_KEY, METADATA_SERVER_DETECTION: 'none', LOG_LEVEL: 'warn' },
     });
     try {
       await admin.ensurePushSubscription(`${topic}-processor`, { topic, endpoint: `${processor.url}/projects/${PROJECT}/topics/${topic}`, deadLetterTopic: `${topic}-dead-letter` });

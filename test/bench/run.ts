@@ -77,6 +77,7 @@ function env(pubsubHost: string): Record<string, string> {
     SYNC_EVENTS_TOPIC: TOPIC,
     FIVETRAN_WEBHOOK_SECRET: SECRET,
     AIRBYTE_WEBHOOK_TOKEN: 'bench-airbyte-token',
+    SYNC_EVENT_SIGNING_KEY: 'bench-sync-event-signing-key-0123456789abcdef',
     // No metadata server on loopback: without this the client probes for one on its first call.
     METADATA_SERVER_DETECTION: 'none',
   };

@@ -8,10 +8,11 @@ import { DEVELOPMENT_SECRETS } from '../../functions/local/local-settings.js';
 import { pollUntil } from '../../functions/local/poll.js';
 import type { LocalStack } from '../../functions/local/stack.js';
 import { finishOpenRuns, startTestStack } from '../support/local-stack.js';
-import { attributesOf, encodeSyncEvent } from '../../functions/shared/sync-event.js';
+import { encodeSyncEvent } from '../../functions/shared/sync-event.js';
+import { SIGNATURE_ATTRIBUTE } from '../../functions/shared/sync-event-signature.js';
 import { EmulatorPubSub } from '../support/pubsub-emulator.js';
 import { runCli } from '../support/run-cli.js';
-import { syncEvent } from '../support/sync-event-fixtures.js';
+import { signedMessage, syncEvent } from '../support/sync-event-fixtures.js';
 
 // `postload` against the local stack (emulators, functions, stand-ins), with the same code
 // paths it takes against Google Cloud: only the emulator hosts in the environment differ.
@@ -130,14 +131,16 @@ describe('postload CLI against the local stack', function () {
     /** Puts a SyncEvent on the dead-letter topic as Pub/Sub's dead-lettering would (the emulator does not do it reliably). */
     async function deadLetter(connectorId: string) {
       const event = syncEvent({ connector: { id: connectorId, name: 'orders_pg' }, sync: { id: randomUUID() } });
+      // Signed with the stack's key, as ingest published it before it was dead-lettered.
+      const { data, attributes: signed } = signedMessage(event, DEVELOPMENT_SECRETS.SYNC_EVENT_SIGNING_KEY);
       const attributes = {
-        ...attributesOf(event),
+        ...signed,
         CloudPubSubDeadLetterSourceDeliveryCount: '5',
         CloudPubSubDeadLetterSourceSubscription: stack.pushSubscription,
         CloudPubSubDeadLetterSourceSubscriptionProject: stack.projectId,
         CloudPubSubDeadLetterSourceTopicPublishTime: new Date().toISOString(),
       };
-      await pubsub['call']('POST', `topics/${stack.deadLetterTopic}:publish`, { messages: [{ data: encodeSyncEvent(event).toString('base64'), attributes }] });
+      await pubsub['call']('POST', `topics/${stack.deadLetterTopic}:publish`, { messages: [{ data: data.toString('base64'), attributes }] });
       return { event, attributes };
     }
 
@@ -165,7 +168,9 @@ describe('postload CLI against the local stack', function () {
       for (const { event } of letters) {
         const copy = republished.find((m) => m.attributes.eventId === event.id)!;
         assert.deepEqual(JSON.parse(copy.data), JSON.parse(encodeSyncEvent(event).toString()));
-        assert.deepEqual(copy.attributes, attributesOf(event));
+        // Exactly the attributes ingest gave it, its signature included: the processor acts on it.
+        assert.deepEqual(copy.attributes, signedMessage(event, DEVELOPMENT_SECRETS.SYNC_EVENT_SIGNING_KEY).attributes);
+        assert.ok(copy.attributes[SIGNATURE_ATTRIBUTE]);
       }
       const again = await runCli(['replay', '--json'], env);
       assert.deepEqual((JSON.parse(again.stdout) as { messages: unknown[] }).messages, []);

@@ -2,6 +2,7 @@ import { freePort } from '../../functions/local/emulators.js';
 import { startFunction, type FunctionProcess } from '../../functions/local/function-process.js';
 import { emulator, PROJECT_ID } from './global-hooks.js';
 import { EmulatorPubSub } from './pubsub-emulator.js';
+import { TEST_SIGNING_KEY } from './sync-event-fixtures.js';
 
 // The ingest integration suites' start-up: the real function, in its own process, publishing
 // to a fresh topic on the run's shared Pub/Sub emulator, with a pull subscription to read it.
@@ -11,7 +12,7 @@ export async function startIngest(pubsubHost: string, topic: string, env: Record
   return startFunction({
     target: 'ingestWebhook',
     port: await freePort(),
-    env: { PUBSUB_EMULATOR_HOST: pubsubHost, GOOGLE_CLOUD_PROJECT: PROJECT_ID, SYNC_EVENTS_TOPIC: topic, ...env },
+    env: { PUBSUB_EMULATOR_HOST: pubsubHost, GOOGLE_CLOUD_PROJECT: PROJECT_ID, SYNC_EVENTS_TOPIC: topic, SYNC_EVENT_SIGNING_KEY: TEST_SIGNING_KEY, ...env },
   });
 }
 

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { createLogger } from '../../functions/shared/logger.js';
 import type { SyncEvent } from '../../functions/shared/sync-event.js';
 import { emulator, PROJECT_ID } from './global-hooks.js';
-import { pubSubCloudEvent } from './sync-event-fixtures.js';
+import { pubSubCloudEvent, TEST_SIGNING_KEY } from './sync-event-fixtures.js';
 
 // The processor's integration harness: a Firestore client on the emulator, the loopback
 // dbt Cloud and Slack stand-ins, a per-test env and a recording logger. Each test file keeps
@@ -36,7 +36,10 @@ export function standInEnv(dbt: RecordingServer, slack: RecordingServer, secrets
     DBT_CLOUD_ACCOUNT_ID: '7',
     DBT_CLOUD_API_TOKEN: secrets.token,
     SLACK_WEBHOOK_URL: `${slack.url}${secrets.webhookPath}`,
+    // The stand-in is not hooks.slack.com: allowed as a deployment allows another host.
+    SLACK_WEBHOOK_HOSTS: new URL(slack.url).origin,
     GOOGLE_CLOUD_PROJECT: projectId,
+    SYNC_EVENT_SIGNING_KEY: TEST_SIGNING_KEY,
   };
 }
 

@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { decodeSyncEvent, encodeSyncEvent, attributesOf, type SyncEvent } from '../../functions/shared/sync-event.js';
+import { SIGNATURE_ATTRIBUTE, signSyncEventData } from '../../functions/shared/sync-event-signature.js';
+
+/** The SYNC_EVENT_SIGNING_KEY the tests give the functions (and sign test messages with). */
+export const TEST_SIGNING_KEY = 'test-sync-event-signing-key-0123456789abcdef';
 
 let counter = 0;
 
@@ -90,10 +94,26 @@ function withoutSync(overrides: Overrides): Overrides {
   return rest;
 }
 
-/** The CloudEvent the Functions Framework hands a cloudEvent function for a Pub/Sub push. */
-export function pubSubCloudEvent(event: SyncEvent | Buffer | string, messageId = `m-${newEventId().slice(0, 12)}`): CloudEvent<unknown> {
+/** A SyncEvent as ingest publishes it: the data and its attributes, signature included (with TEST_SIGNING_KEY). */
+export function signedMessage(event: SyncEvent, signingKey = TEST_SIGNING_KEY): { data: Buffer; attributes: Record<string, string> } {
+  const data = encodeSyncEvent(event);
+  return { data, attributes: { ...attributesOf(event), [SIGNATURE_ATTRIBUTE]: signSyncEventData(data, Buffer.from(signingKey)) } };
+}
+
+/**
+ * The CloudEvent the Functions Framework hands a cloudEvent function for a Pub/Sub push,
+ * signed as ingest signs (with TEST_SIGNING_KEY unless `signingKey` says otherwise; null:
+ * unsigned).
+ */
+export function pubSubCloudEvent(
+  event: SyncEvent | Buffer | string,
+  messageId = `m-${newEventId().slice(0, 12)}`,
+  { signingKey = TEST_SIGNING_KEY, attributes: extra = {} }: { signingKey?: string | null; attributes?: Record<string, string> } = {},
+): CloudEvent<unknown> {
   const data = Buffer.isBuffer(event) ? event : typeof event === 'string' ? Buffer.from(event) : encodeSyncEvent(event);
-  const attributes = Buffer.isBuffer(event) || typeof event === 'string' ? {} : attributesOf(event);
+  const attributes: Record<string, string> = Buffer.isBuffer(event) || typeof event === 'string' ? {} : attributesOf(event);
+  if (signingKey !== null) attributes[SIGNATURE_ATTRIBUTE] = signSyncEventData(data, Buffer.from(signingKey));
+  Object.assign(attributes, extra);
   return {
     specversion: '1.0',
     id: messageId,

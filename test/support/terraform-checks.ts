@@ -409,6 +409,8 @@ export function checkEntryPoints(config: TerraformConfig, code: CodeFacts): stri
  *   and Slack; the defaults fit, and the whole budget (OUTBOUND_BUDGET_MS) is set from
  *   the function's timeout.
  * - FIRESTORE_TIMEOUT_MS: per-operation Firestore timeout, default fits.
+ * - SECRET_MANAGER_EMULATOR_HOST: local only, the Secret Manager stand-in's host:port
+ *   (functions/shared/secret-manager-client.ts); a deployment reads the real service.
  */
 export const DELIBERATELY_UNSET = new Set([
   'GCLOUD_PROJECT',
@@ -417,6 +419,7 @@ export const DELIBERATELY_UNSET = new Set([
   'OUTBOUND_RETRY_MAX_DELAY_MS',
   'OUTBOUND_MAX_ATTEMPTS',
   'FIRESTORE_TIMEOUT_MS',
+  'SECRET_MANAGER_EMULATOR_HOST',
 ]);
 
 /** Set by Terraform for the runtime, not read through the settings helpers. */

@@ -1,5 +1,5 @@
 import type { CheckResult } from '../authenticate.js';
-import { checkHmacSha256Hex, signHmacSha256Hex } from '../hmac-signature.js';
+import { checkHmacSha256Hex, signHmacSha256Hex } from '../../shared/hmac-sha256.js';
 
 /**
  * dbt Cloud signs with the plain `Authorization` header: the hex HMAC-SHA256 of the raw

@@ -1,6 +1,6 @@
 import type { SchemaProblem } from '../../shared/schemas.js';
 import type { SyncEvent } from '../../shared/sync-event.js';
-import { clip } from '../../shared/text-cut.js';
+import { clip, cutHead } from '../../shared/text-cut.js';
 import type { RunOrigin } from '../store/run-origin.js';
 
 /** A Slack incoming-webhook body: Block Kit blocks and the plain `text` fallback for notifications. */
@@ -48,7 +48,7 @@ const TITLES: Partial<Record<SyncEvent['type'], { emoji: string; title: string }
  * a message sent only because postload itself could not do what the routing asked.
  * `origin` is the load that started a dbt Cloud run (issue 13's loop): the message names it.
  */
-export function renderEventMessage(event: SyncEvent, dbt: DbtJobReport[], { alert = false, origin }: { alert?: boolean; origin?: RunOrigin } = {}): SlackMessage {
+export function renderEventMessage(event: SyncEvent, dbt: DbtJobReport[], { links, alert = false, origin }: { links: LinkPolicy; alert?: boolean; origin?: RunOrigin }): SlackMessage {
   const vendor = vendorName(event.source);
   const connector = event.connector.name ?? event.connector.id ?? 'unknown connector';
   const known = TITLES[event.type];
@@ -62,7 +62,7 @@ export function renderEventMessage(event: SyncEvent, dbt: DbtJobReport[], { aler
   const reason = event.error?.message;
   if (reason) {
     const kind = [event.error?.type, event.error?.origin && `origin: ${event.error.origin}`].filter(Boolean).join(', ');
-    blocks.push(section(`*Reason*${kind ? ` (${escape(kind)})` : ''}\n\`\`\`${truncate(reason.replace(/```/g, "'''"), SECTION_LIMIT - 40)}\`\`\``));
+    blocks.push(section(`*Reason*${kind ? ` (${escape(kind)})` : ''}\n${codeBlock(reason, SECTION_LIMIT - 40)}`));
   } else if (event.summary && event.type !== 'sync.succeeded') {
     blocks.push(section(escape(event.summary)));
   }
@@ -70,10 +70,12 @@ export function renderEventMessage(event: SyncEvent, dbt: DbtJobReport[], { aler
   const volumes = volumeLine(event);
   if (volumes) blocks.push(section(volumes));
 
-  if (origin) blocks.push(section(`*Started by postload* for ${escape(loadLine(origin))}${origin.runHref && /^https?:\/\/\S+$/.test(origin.runHref) ? ` · <${origin.runHref}|run ${escape(event.sync.id ?? '')}>` : ''}`));
-  else blocks.push(section(`*What postload did*\n${postloadDid(event, dbt)}`));
+  if (origin) {
+    const run = allowedUrl(origin.runHref, links.dbtCloud);
+    blocks.push(section(`*Started by postload* for ${escape(loadLine(origin))}${run ? ` · <${run}|run ${escape(event.sync.id ?? '')}>` : ''}`));
+  } else blocks.push(section(`*What postload did*\n${postloadDid(event, dbt, links)}`));
 
-  const link = vendorLink(event);
+  const link = vendorLink(event, links);
   if (link) {
     blocks.push({
       type: 'actions',
@@ -113,6 +115,35 @@ export function renderInvalidMessage(messageId: string, problems: SchemaProblem[
   };
 }
 
+/**
+ * The alert for a Pub/Sub message postload did not sign (acknowledged, never acted on):
+ * someone or something other than postload's publishers can publish to the topic. What the
+ * message claims to be comes from its attributes, which the publisher wrote: shown escaped,
+ * and as a claim.
+ */
+export function renderRefusedMessage(messageId: string, problem: string, reason: string, attributes: Readonly<Record<string, string>>): SlackMessage {
+  const claims = ['eventId', 'source', 'type', 'connectorId']
+    .filter((key) => attributes[key])
+    .map((key) => `${key} \`${escape(truncate(attributes[key]!, 200))}\``)
+    .join(', ');
+  const headline = ':rotating_light: postload refused a Pub/Sub message it did not sign';
+  return {
+    text: truncate(escape(`postload refused a Pub/Sub message it did not sign: ${messageId} (${problem}: ${reason}). Nothing was started.`), 3000),
+    blocks: [
+      header(headline),
+      section(
+        truncate(
+          `Pub/Sub message \`${escape(messageId)}\` on the SyncEvent topic was not signed by postload (\`${escape(problem)}\`: ${escape(reason)}). It was recorded and acknowledged; no dbt job was started and nothing else was sent for it.${claims ? `\nIt claims to be: ${claims}.` : ''}`,
+          SECTION_LIMIT,
+        ),
+      ),
+      section(
+        '*What to do*\nSomething other than postload can publish to the topic. Check who holds `pubsub.topics.publish` on it (the topic\'s and the project\'s IAM policies) and the audit logs. Refused messages are recorded under `refused-<message id>` in the audit collection; this alert is sent once a day per problem.',
+      ),
+    ],
+  };
+}
+
 /** One action that is still not done when the event is about to be dead-lettered. */
 export interface UnfinishedAction {
   actionId: string;
@@ -147,7 +178,7 @@ export function renderUnrecordedAlert(event: SyncEvent, reason: string): SlackMe
     text: truncate(escape(`postload could not record event ${event.id} (${event.type} for ${connector}) and did not act on it: ${reason}`), 3000),
     blocks: [
       header(headline),
-      section(truncate(`Event \`${event.id}\` could not be written to Firestore, so no dbt job was started for it:\n\`\`\`${reason.replace(/```/g, "'''")}\`\`\``, SECTION_LIMIT)),
+      section(`Event \`${event.id}\` could not be written to Firestore, so no dbt job was started for it:\n${codeBlock(reason, SECTION_LIMIT - 100)}`),
       { type: 'context', elements: [mrkdwn('The message is in Pub/Sub; once the cause is fixed, republish it (docs/operations.md: Replay dead letters).')] },
     ],
   };
@@ -175,14 +206,14 @@ function volumeLine(event: SyncEvent): string | undefined {
   return parts.length ? `*Loaded* ${parts.join(', ')}` : undefined;
 }
 
-function postloadDid(event: SyncEvent, dbt: DbtJobReport[]): string {
+function postloadDid(event: SyncEvent, dbt: DbtJobReport[], links: LinkPolicy): string {
   if (event.type === 'test') return 'Recorded the test notification; a test never starts dbt Cloud jobs.';
   if (dbt.length === 0) return `Recorded the event; no dbt Cloud job is routed for ${escape(event.type)} on this connector.`;
   return dbt
     .map((job) => {
       switch (job.state) {
         case 'started':
-          return `• Started ${job.label}: ${job.href ? `<${job.href}|run ${job.runId}>` : `run ${job.runId}`}`;
+          return `• Started ${job.label}: ${mrkdwnLink(job.href, `run ${job.runId}`, links.dbtCloud)}`;
         case 'failed':
           return `• :x: ${job.label} was not started: ${escape(job.error ?? 'failed')}`;
         case 'retrying':
@@ -212,9 +243,14 @@ function fallbackText(event: SyncEvent, headline: string, dbt: DbtJobReport[], o
   return truncate(escape(`${plain}${reason}${did ? ` (${did})` : ''}${load}`), 3000);
 }
 
-function vendorLink(event: SyncEvent): string | undefined {
-  const candidates = [event.connector.url, event.destination.url, event.workspace?.url];
-  return candidates.find((url): url is string => typeof url === 'string' && /^https?:\/\/\S+$/.test(url) && url.length <= 3000);
+/** The vendor's page for the event (its connection, else destination or workspace), when the vendor's own host serves it. */
+function vendorLink(event: SyncEvent, links: LinkPolicy): string | undefined {
+  const hosts = Object.hasOwn(links.vendors, event.source) ? links.vendors[event.source]! : [];
+  for (const url of [event.connector.url, event.destination.url, event.workspace?.url]) {
+    // A button's url is a JSON string, not mrkdwn: the plain URL, once it is allowed.
+    if (allowedUrl(url, hosts)) return new URL(url!).href;
+  }
+  return undefined;
 }
 
 const VENDORS: Record<string, string> = { fivetran: 'Fivetran', airbyte: 'Airbyte', 'dbt-cloud': 'dbt Cloud' };
@@ -236,7 +272,16 @@ export function mrkdwn(text: string): Record<string, unknown> {
   return { type: 'mrkdwn', text };
 }
 
-/** Slack mrkdwn control characters, so vendor text cannot inject links or mentions. */
+// --- text a vendor (or anyone but postload) wrote, made safe for mrkdwn ------------------
+//
+// Slack reads `<...>` as a link, a mention (`<@U…>`, `<!channel>`) or a date, and `&`
+// starts an entity, in every mrkdwn text: sections, fields, context and the notification
+// fallback, code blocks included (https://api.slack.com/reference/surfaces/formatting#escaping).
+// Every message postload builds (here, join and quarantine messages, freshness and Slack
+// app messages) passes text it did not write through escape() or codeBlock(), and every
+// link through mrkdwnLink() or allowedUrl() with the deployment's LinkPolicy.
+
+/** Slack's three control characters escaped (`&`, `<`, `>`), so vendor text shows as written and never becomes a link or a mention. */
 export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -253,6 +298,74 @@ export function renderCapAlert(event: SyncEvent, label: string, cap: { reason: s
     text: truncate(escape(`${headline.replace(/^:[a-z_]+: /, '')} — ${cap.reason}`), 3000),
     blocks: [header(headline), section(escape(text)), { type: 'context', elements: [mrkdwn(`first capped load: ${escape(vendorName(event.source))} ${escape(event.connector.name ?? event.connector.id ?? 'unknown connector')} · event \`${event.id}\``)] }],
   };
+}
+
+/**
+ * Vendor text (an error message, a database error quoting a row) as a mrkdwn code block of
+ * at most `max` characters: escaped like any mrkdwn, its own fences defused, and cut
+ * before an entity it would split.
+ */
+export function codeBlock(text: string, max: number): string {
+  const fence = '```';
+  const body = escape(text.replace(/```/g, "'''"));
+  const room = Math.max(1, max - 2 * fence.length);
+  const cut = body.length <= room ? body : `${cutHead(body, room - 1).replace(/&[a-z]{0,3}$/, '')}…`;
+  return `${fence}${cut}${fence}`;
+}
+
+/**
+ * Where links in postload's Slack messages may point: a dbt Cloud run only to the
+ * configured dbt Cloud origin, a vendor's page only to that vendor's own hosts. A link
+ * anywhere else is shown as its label, unlinked: a vendor payload (or whoever holds its
+ * credential) cannot plant a "Re-authenticate" link in the team's channel.
+ */
+export interface LinkPolicy {
+  /** The origin of DBT_CLOUD_BASE_URL (scheme, host and port), when dbt Cloud is configured. */
+  dbtCloud: string[];
+  /** Per event source: origins, or https hosts whose subdomains count too. */
+  vendors: Readonly<Record<string, readonly string[]>>;
+}
+
+/** The vendors' own hosts (https, subdomains included); SLACK_LINK_HOSTS adds a self-managed Airbyte's. */
+export const VENDOR_LINK_HOSTS: Readonly<Record<string, readonly string[]>> = {
+  fivetran: ['fivetran.com'],
+  airbyte: ['airbyte.com'],
+};
+
+/** The policy for a deployment: its dbt Cloud origin, and extra origins (a self-managed Airbyte) allowed for every vendor link. */
+export function linkPolicy(dbtCloudBaseUrl: string | undefined, extraOrigins: readonly string[] = []): LinkPolicy {
+  const dbtCloud = dbtCloudBaseUrl ? [new URL(dbtCloudBaseUrl).origin] : [];
+  const vendors: Record<string, readonly string[]> = { 'dbt-cloud': dbtCloud };
+  for (const [source, hosts] of Object.entries(VENDOR_LINK_HOSTS)) vendors[source] = [...hosts, ...extraOrigins];
+  return { dbtCloud, vendors };
+}
+
+/**
+ * `url` when it may be linked (an http(s) URL whose origin is listed, or an https URL on a
+ * listed host or a subdomain of it), made safe inside `<url|label>`: `|`, `<` and `>`
+ * percent-encoded, `&` escaped. Otherwise undefined.
+ */
+export function allowedUrl(url: string | null | undefined, allowed: readonly string[]): string | undefined {
+  if (typeof url !== 'string' || url.length > 3000) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.username || parsed.password || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) return undefined;
+  const host = parsed.hostname.toLowerCase();
+  const ok = allowed.some((entry) =>
+    entry.includes('://') ? parsed.origin === entry : parsed.protocol === 'https:' && (host === entry || host.endsWith(`.${entry}`)),
+  );
+  if (!ok) return undefined;
+  return parsed.href.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E').replace(/&/g, '&amp;');
+}
+
+/** `<url|label>` when `url` is allowed, else the label alone; the label escaped either way. */
+export function mrkdwnLink(url: string | null | undefined, label: string, allowed: readonly string[]): string {
+  const safe = allowedUrl(url, allowed);
+  return safe ? `<${safe}|${escape(label)}>` : escape(label);
 }
 
 /** `text` within `max` characters, never cutting a surrogate pair in half (Slack refuses the JSON). */

@@ -13,9 +13,32 @@ const ADVICE: Record<string, string> = {
   channel_is_archived: 'the channel was archived; unarchive it or create a new incoming webhook',
 };
 
+/** Where incoming webhooks live (https://api.slack.com/messaging/webhooks): the only origin postload posts to unless SLACK_WEBHOOK_HOSTS adds one. */
+export const SLACK_WEBHOOK_ORIGIN = 'https://hooks.slack.com';
+
+/**
+ * Why a webhook URL may not be used, or undefined when its origin is allowed. A webhook
+ * URL is a secret: the answer names its origin at most, never the URL.
+ */
+export function webhookProblem(url: string, allowedOrigins: readonly string[]): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'is not a URL';
+  }
+  if (parsed.username || parsed.password) return 'carries credentials in the URL';
+  if (!allowedOrigins.includes(parsed.origin)) {
+    return `points to ${parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.origin : `a ${parsed.protocol} URL`}, not ${SLACK_WEBHOOK_ORIGIN}/; set SLACK_WEBHOOK_HOSTS to allow another origin`;
+  }
+  return undefined;
+}
+
 export interface SlackClientOptions {
   policy: RetryPolicy;
   fetch?: FetchLike;
+  /** Origins webhooks may point to (SLACK_WEBHOOK_ORIGIN and SLACK_WEBHOOK_HOSTS); default: Slack's only. */
+  allowedOrigins?: readonly string[];
 }
 
 /** Delivers messages to Slack incoming webhooks. The webhook URL is a secret: it never appears in an error or a log. */
@@ -29,6 +52,9 @@ export class SlackClient {
   async post(webhook: Secret, message: SlackMessage, { deadline, attempts }: { deadline: Deadline; attempts: AttemptRecord[] }): Promise<void> {
     const url = await withinDeadline(webhook.currentValue(), deadline, `read ${webhook.setting}`);
     const label = `Slack webhook ${webhook.setting}`;
+    // Checked on every value read: a Secret Manager version can change it after start-up.
+    const problem = webhookProblem(url, this.options.allowedOrigins ?? [SLACK_WEBHOOK_ORIGIN]);
+    if (problem) throw new PermanentError(`${webhook.setting} ${problem}`, { system: 'Slack' });
     const response = await send(
       { method: 'POST', url, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(message) },
       { system: 'Slack', label, policy: this.options.policy, deadline, attempts, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) },

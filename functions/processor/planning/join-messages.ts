@@ -1,5 +1,5 @@
 import type { JoinSlack } from '../../generated/routing-config.schema.js';
-import { escape, header, section, truncate, vendorName, type SlackMessage } from '../clients/slack-message.js';
+import { escape, header, mrkdwnLink, section, truncate, vendorName, type LinkPolicy, type SlackMessage } from '../clients/slack-message.js';
 import type { RunId } from '../targets/run-target.js';
 import type { JoinFiring, UpstreamFailure } from './join-state.js';
 
@@ -26,7 +26,7 @@ const SECTION_LIMIT = 3000;
 export const DEFAULT_JOIN_NOTIFY: NonNullable<JoinSlack['notify']> = ['fired', 'waiting'];
 
 /** "finance mart: all 3 upstreams in, dbt job 70403103936004 started (run 4711)", then one line per upstream with its time. */
-export function joinFiredMessage(joinName: string, firing: JoinFiring, run: JoinRunReport): SlackMessage {
+export function joinFiredMessage(joinName: string, firing: JoinFiring, run: JoinRunReport, links: LinkPolicy): SlackMessage {
   const upstreams = Object.entries(firing.upstreams);
   const firedAt = new Date(firing.firedAt);
   const did = runPhrase(run);
@@ -34,7 +34,7 @@ export function joinFiredMessage(joinName: string, firing: JoinFiring, run: Join
   const lines = upstreams.map(
     ([name, s]) => `• ${name} (${vendorName(s.source)}, ${s.connector}) succeeded at ${clock(s.occurredAt, firedAt)}`,
   );
-  const linked = run.href && run.runId !== undefined ? runPhrase(run, `<${run.href}|run ${run.runId}>`) : escape(did);
+  const linked = run.runId !== undefined ? escapeAround(runPhrase(run, LINK), LINK, mrkdwnLink(run.href, `run ${run.runId}`, links.dbtCloud)) : escape(did);
   return {
     text: truncate(escape(`${headline}: ${upstreams.map(([name, s]) => `${name} at ${clock(s.occurredAt, firedAt)}`).join(', ')}`), SECTION_LIMIT),
     blocks: [
@@ -111,6 +111,13 @@ function runPhrase(run: JoinRunReport, runText = run.runId !== undefined ? `run 
     default:
       return `${run.label} could not be started: ${run.error ?? 'failed'}`;
   }
+}
+
+const LINK = '\u0000link\u0000';
+
+/** `text` escaped, with `placeholder` (which it contains once) replaced by `markup` as it is. */
+function escapeAround(text: string, placeholder: string, markup: string): string {
+  return text.split(placeholder).map(escape).join(markup);
 }
 
 function firstLine(text: string): string {

@@ -8,7 +8,8 @@ import type { SyncEvent } from '../../shared/sync-event.js';
 export interface QuarantineAlertKey {
   /** The UTC day the event was received (YYYY-MM-DD): fixed for its redeliveries and replays. */
   day: string;
-  source: SyncEvent['source'];
+  /** The event's source; `pubsub` for a message postload did not sign. */
+  source: SyncEvent['source'] | 'pubsub';
   vendorEvent: string;
   code: string;
 }

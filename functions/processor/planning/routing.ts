@@ -220,14 +220,18 @@ export function matcher(match: RouteMatch): (event: SyncEvent) => boolean {
   return (event) => checks.every((check) => check(event));
 }
 
+/**
+ * The longest value a glob or regex is tried on. Patterns are the operator's, values the
+ * vendor's: a pattern that backtracks (`(a+)+$`, or a glob with many `*`) costs time that
+ * grows with the value, so the value is bounded first. Ids and names are far shorter; a
+ * longer value matches no pattern (never a route by accident), only an exact string.
+ */
+export const MAX_PATTERN_INPUT_CHARS = 1000;
+
 export function stringTest(condition: StringMatch): (value: string) => boolean {
   if (typeof condition === 'string') return (value) => value === condition;
-  if ('glob' in condition) {
-    const pattern = new RegExp(`^${condition.glob.split('').map(globChar).join('')}$`, 's');
-    return (value) => pattern.test(value);
-  }
-  const pattern = new RegExp(condition.regex);
-  return (value) => pattern.test(value);
+  const pattern = 'glob' in condition ? new RegExp(`^${condition.glob.split('').map(globChar).join('')}$`, 's') : new RegExp(condition.regex);
+  return (value) => value.length <= MAX_PATTERN_INPUT_CHARS && pattern.test(value);
 }
 
 function globChar(char: string): string {

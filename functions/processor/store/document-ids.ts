@@ -47,6 +47,11 @@ export function invalidDocId(messageId: string): string {
   return boundedId('invalid', messageId);
 }
 
+/** The record of a Pub/Sub message postload did not sign: `refused-<message id>` (encoded). */
+export function refusedDocId(messageId: string): string {
+  return boundedId('refused', messageId);
+}
+
 /**
  * The document that says one quarantine problem was alerted on one day:
  * `<YYYY-MM-DD>-<source>%3A<vendor event>%3A<code>`. Each part is encoded before they are

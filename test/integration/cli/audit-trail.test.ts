@@ -46,7 +46,7 @@ describe('the CLI reads the audit records the processor writes', function () {
     createSyncEventProcessor(
       readProcessorConfig({
         // A job for the orders connector, and a message about every outcome, which waits for the job.
-        ROUTING_CONFIG: JSON.stringify({ routes: [{ name: 'orders', match: { connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 101 }], slack: { notify: ['sync.succeeded'] } }] }),
+        ROUTING_CONFIG: JSON.stringify({ routes: [{ name: 'orders', match: { source: 'fivetran', connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 101 }], slack: { notify: ['sync.succeeded'] } }] }),
         ...standInEnv(dbt, slack, { token: 'dbtc_token', webhookPath: '/services/T/B/x' }),
         AUDIT_COLLECTION: collection,
         CONNECTORS_COLLECTION: `${collection}-connectors`,

@@ -31,7 +31,8 @@ describe('postload bin', () => {
       FIVETRAN_WEBHOOK_SECRET: 'short',
       AIRBYTE_WEBHOOK_TOKEN: 'a'.repeat(40),
       DBT_CLOUD_WEBHOOK_SECRET: 'b'.repeat(40),
-      SLACK_WEBHOOK_URL: 'https://hooks.slack.example/services/T/B/x',
+      SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/check-test',
+      SYNC_EVENT_SIGNING_KEY: 'c'.repeat(40),
     };
     const { stdout } = await promisify(execFile)(process.execPath, ['bin/postload.js', 'check', '--json'], { env });
     const report = JSON.parse(stdout) as { ok: boolean; results: Array<{ check: string; ok: boolean; detail: string }> };

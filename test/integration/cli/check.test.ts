@@ -33,7 +33,8 @@ describe('postload check', () => {
     DBT_CLOUD_BASE_URL: dbt.url,
     DBT_CLOUD_ACCOUNT_ID: '1',
     DBT_CLOUD_API_TOKEN: 'local-dbt-token',
-    SLACK_WEBHOOK_URL: 'https://hooks.slack.example/services/T/B/x',
+    SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/check-test',
+    SYNC_EVENT_SIGNING_KEY: 'check-sync-event-signing-key-0123456789',
     GOOGLE_CLOUD_PROJECT: 'postload-local',
   });
 

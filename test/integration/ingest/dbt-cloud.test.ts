@@ -7,6 +7,8 @@ import type { SyncEvent } from '../../../functions/shared/sync-event.js';
 import { ingestOnEmulator, startIngest } from '../../support/ingest-harness.js';
 import { EmulatorPubSub } from '../../support/pubsub-emulator.js';
 import { fixtureText } from '../../support/webhook-fixtures.js';
+import { signSyncEventData } from '../../../functions/shared/sync-event-signature.js';
+import { TEST_SIGNING_KEY } from '../../support/sync-event-fixtures.js';
 
 const SECRET = 'integration-dbt-cloud-secret';
 const isSyncEvent = validator<SyncEvent>('sync-event.v1');
@@ -48,7 +50,8 @@ describe('dbt Cloud webhooks → ingestWebhook → Pub/Sub emulator (real functi
       connectorId: '101',
       connectorName: 'Nightly build',
       destinationId: '7',
-      status: 'failed',
+      status: 'failed',      // Signed with the key the function was given (issue 25): the processor acts on nothing else.
+      postloadSignature: signSyncEventData(Buffer.from(message!.data), Buffer.from(TEST_SIGNING_KEY)),
     });
   });
 

@@ -12,9 +12,10 @@ import { createIngestHandler } from '../../../functions/ingest/handler.js';
 import { createBodyReader } from '../../../functions/ingest/read-request.js';
 import { SourceRanges } from '../../../functions/ingest/source-ranges.js';
 import { installBodyParsing, readBodiesWith } from '../../../functions/shared/body-parsing.js';
-import { createLogger } from '../../../functions/shared/logger.js';
+import { createLogger, logger } from '../../../functions/shared/logger.js';
 import { Secret } from '../../../functions/shared/secrets.js';
 import { postStreamed } from '../../support/raw-post.js';
+import { TEST_SIGNING_KEY } from '../../support/sync-event-fixtures.js';
 
 const SECRET = 'front-door-secret-0123456789abcdef';
 const MAX_BODY = 64 * 1024;
@@ -38,6 +39,7 @@ async function serve(overrides: Partial<IngestConfig> = {}) {
     fivetranSecret: new Secret('FIVETRAN_WEBHOOK_SECRET', SECRET),
     airbyteToken: new Secret('AIRBYTE_WEBHOOK_TOKEN', 'front-door-token-0123456789abcdef'),
     dbtCloudSecret: new Secret('DBT_CLOUD_WEBHOOK_SECRET', 'front-door-dbt-cloud-secret-0123456789'),
+    signingKey: new Secret('SYNC_EVENT_SIGNING_KEY', TEST_SIGNING_KEY),
     sourceRanges: {},
     trustedProxyHops: 0,
     ...overrides,
@@ -145,6 +147,33 @@ describe('the front door over real HTTP (Functions Framework in this process)', 
       assert.equal(answer.status, 400, path);
       assert.match(answer.headers['content-type'] as string, /application\/json/);
       assert.equal(JSON.parse(answer.body).error, 'bad_request');
+    }
+  });
+
+  it('no log line keeps a query string: an Airbyte token in a refused URL is never written, before or in the handler (issue 25, finding 1)', async () => {
+    const token = 'airbyte-token-in-the-url-0123456789';
+    const warn = sinon.spy(logger, 'warn');
+    const error = sinon.spy(logger, 'error');
+    try {
+      const refusals: Array<[string, number, string]> = [
+        [`/%?token=${token}`, 400, 'refused before the function ran'],
+        [`/fivetran%zz?token=${token}`, 400, 'refused before the function ran'],
+        [`/airbyte?token=${token}-wrong`, 401, 'unauthorized'],
+        [`/nowhere?token=${token}`, 404, 'unknown_path'],
+        [`/airbyte?token=${token}&token=${token}`, 401, 'malformed_credentials'],
+      ];
+      for (const [path, status] of refusals) {
+        const answer = await postStreamed(`${served.url}${path}`, { 'content-type': 'application/json' }, Buffer.from('{}'), 2);
+        assert.equal(answer.status, status, path);
+        assert.ok(!answer.body.includes(token), `the answer to ${path} does not echo the token`);
+      }
+      const written = [...served.logs.map((l) => JSON.stringify(l)), ...[...warn.getCalls(), ...error.getCalls()].map((c) => JSON.stringify(c.args))];
+      assert.ok(written.length >= refusals.length, 'every refusal was logged');
+      for (const line of written) assert.ok(!line.includes(token) && !/"path":"[^"]*\?/.test(line), line);
+      assert.ok(warn.getCalls().some((c) => (c.args[0] as { path?: string }).path === '/%'), 'the path is kept');
+    } finally {
+      warn.restore();
+      error.restore();
     }
   });
 

@@ -9,6 +9,8 @@ import { PROJECT_ID } from '../../support/global-hooks.js';
 import { ingestOnEmulator, startIngest } from '../../support/ingest-harness.js';
 import { EmulatorPubSub } from '../../support/pubsub-emulator.js';
 import { fixtureText } from '../../support/webhook-fixtures.js';
+import { signSyncEventData } from '../../../functions/shared/sync-event-signature.js';
+import { TEST_SIGNING_KEY } from '../../support/sync-event-fixtures.js';
 
 const SECRET = 'integration-fivetran-secret';
 const TOKEN = 'integration-airbyte-token';
@@ -51,7 +53,8 @@ describe('ingestWebhook → Pub/Sub emulator (real function, real emulator)', fu
       connectorId: 'assimilate_seem',
       connectorName: 'ftar_pg',
       destinationId: 'inappropriate_implode',
-      status: 'succeeded',
+      status: 'succeeded',      // Signed with the key the function was given (issue 25): the processor acts on nothing else.
+      postloadSignature: signSyncEventData(Buffer.from(message!.data), Buffer.from(TEST_SIGNING_KEY)),
     });
   });
 

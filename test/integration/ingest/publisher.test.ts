@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { encodeMessage, InvalidMessageError, PublishError, PubSubPublisher, unstorable } from '../../../functions/ingest/publisher.js';
 import { validator } from '../../../functions/shared/schemas.js';
-import { attributesOf, type SyncEvent } from '../../../functions/shared/sync-event.js';
+import type { SyncEvent } from '../../../functions/shared/sync-event.js';
 import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
 import { EmulatorPubSub } from '../../support/pubsub-emulator.js';
-import { syncEvent } from '../../support/sync-event-fixtures.js';
+import { syncEvent, TEST_SIGNING_KEY } from '../../support/sync-event-fixtures.js';
 
 const isSyncEvent = validator<SyncEvent>('sync-event.v1');
 
@@ -25,7 +25,7 @@ describe('PubSubPublisher isolation (Pub/Sub emulator)', function () {
     delete process.env.PUBSUB_EMULATOR_HOST;
   });
 
-  const message = encodeMessage;
+  const message = (event: SyncEvent) => encodeMessage(event, Buffer.from(TEST_SIGNING_KEY));
 
   it('knows Pub/Sub\'s limits', () => {
     const ok = message(syncEvent());
@@ -33,7 +33,7 @@ describe('PubSubPublisher isolation (Pub/Sub emulator)', function () {
     assert.match(unstorable({ ...ok, attributes: { a: 'x'.repeat(1025) } }) ?? '', /over 1024 bytes/);
     assert.match(unstorable({ ...ok, attributes: { ['k'.repeat(257)]: 'v' } }) ?? '', /key/);
     assert.match(unstorable({ ...ok, attributes: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, 'v'])) }) ?? '', /101 attributes/);
-    assert.match(unstorable(encodeMessage(syncEvent({ payload: { big: 'x'.repeat(10_000_001) } }))) ?? '', /over 10000000/);
+    assert.match(unstorable(message(syncEvent({ payload: { big: 'x'.repeat(10_000_001) } }))) ?? '', /over 10000000/);
   });
 
   it('a message Pub/Sub refuses fails alone: the messages batched with it are still stored', async () => {
@@ -41,7 +41,8 @@ describe('PubSubPublisher isolation (Pub/Sub emulator)', function () {
     const good = [1, 2, 3].map((n) => syncEvent({ id: `${n}`.repeat(32) }));
     const bad = syncEvent({ id: 'b'.repeat(32) });
     // Bypasses attributesOf's sanitising, as a bug or a future field might: a lone surrogate is not UTF-8.
-    const invalid = message(bad, { ...attributesOf(bad), connectorId: '\ud800' });
+    const invalid = message(bad);
+    invalid.attributes.connectorId = '\ud800';
     const results = await Promise.allSettled([message(good[0]!), invalid, message(good[1]!), message(good[2]!)].map((m) => publisher.publish(m)));
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     assert.ok((results[1] as PromiseRejectedResult).reason instanceof InvalidMessageError, 'refused before it is sent, never a hang');
@@ -65,7 +66,7 @@ describe('PubSubPublisher deadline', function () {
       const timeoutMs = 500;
       const publisher = new PubSubPublisher('silent-topic', timeoutMs, PROJECT_ID);
       const started = Date.now();
-      await assert.rejects(publisher.publish(encodeMessage(syncEvent())), PublishError);
+      await assert.rejects(publisher.publish(encodeMessage(syncEvent(), Buffer.from(TEST_SIGNING_KEY))), PublishError);
       // Bounded by the deadline, not by the client's own retries (generous: a busy CI machine).
       assert.ok(Date.now() - started < timeoutMs + 5000, `rejected after ${Date.now() - started} ms`);
     } finally {

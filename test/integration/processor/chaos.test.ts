@@ -10,11 +10,11 @@ import { deliveredMessages, fakeSlack } from '../../../functions/local/fake-slac
 import { startFunction, type FunctionProcess } from '../../../functions/local/function-process.js';
 import { pollUntil } from '../../../functions/local/poll.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
-import { attributesOf, encodeSyncEvent, type SyncEvent } from '../../../functions/shared/sync-event.js';
+import type { SyncEvent } from '../../../functions/shared/sync-event.js';
 import { coveringRunId } from '../../support/coverage.js';
 import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
 import { emulatorFirestore, standInEnv } from '../../support/processor-harness.js';
-import { failedSync, syncEvent } from '../../support/sync-event-fixtures.js';
+import { failedSync, signedMessage, syncEvent } from '../../support/sync-event-fixtures.js';
 
 // Exactly-once under faults, through the real push path: Pub/Sub emulator → push
 // subscription → two built processors under the Functions Framework (Pub/Sub pushes to
@@ -61,7 +61,7 @@ for (const mode of ['queue', 'coalesce', 'skip'] as const) {
       await Promise.all([dbt.start(), slack.start()]);
       const dir = mkdtempSync(join(tmpdir(), 'postload-chaos-'));
       const routing = join(dir, 'routing.json');
-      writeFileSync(routing, JSON.stringify({ routes: [{ name: 'all', match: { connectorId: { glob: 'chaos-*' } }, dbtJobs: [{ jobId: JOB, onBusy: mode }], slack: { notify: ['sync.succeeded', 'sync.failed'] } }] }));
+      writeFileSync(routing, JSON.stringify({ routes: [{ name: 'all', match: { source: 'fivetran', connectorId: { glob: 'chaos-*' } }, dbtJobs: [{ jobId: JOB, onBusy: mode }], slack: { notify: ['sync.succeeded', 'sync.failed'] } }] }));
       for (let i = 0; i < 2; i++) {
         served.push(
           await startFunction({
@@ -113,7 +113,7 @@ for (const mode of ['queue', 'coalesce', 'skip'] as const) {
       const accepted = new Map<string, number>();
       const publish = (event: SyncEvent) => {
         if (!accepted.has(event.id)) accepted.set(event.id, Date.now());
-        return topics[random() < 0.5 ? 0 : 1]!.publishMessage({ data: encodeSyncEvent(event), attributes: attributesOf(event) });
+        return topics[random() < 0.5 ? 0 : 1]!.publishMessage(signedMessage(event));
       };
       const duplicates = all.filter(() => random() < DUPLICATE_SHARE);
       // In waves a second apart (runs start 1 s after they are queued and run for 5 s, so

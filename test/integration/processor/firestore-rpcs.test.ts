@@ -25,22 +25,22 @@ export const LOOP_BUDGET = BUDGETS.routed + 2;
 
 const ROUTING = {
   routes: [
-    { name: 'one-job', match: { connectorId: 'one' }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } },
-    { name: 'three-jobs', match: { connectorId: 'three' }, dbtJobs: [{ jobId: 31 }, { jobId: 32 }, { jobId: 33 }], slack: { notify: ['sync.succeeded', 'sync.failed'] } },
-    { name: 'coalescing', match: { connectorId: 'busy' }, dbtJobs: [{ jobId: 41 }], slack: { notify: [] } },
-    { name: 'batched', match: { connectorId: 'batched' }, dbtJobs: [{ jobId: 42 }], slack: { notify: [] } },
-    { name: 'skipping', match: { connectorId: 'skipping' }, dbtJobs: [{ jobId: 43, onBusy: 'skip' }], slack: { notify: [] } },
-    { name: 'queued', match: { connectorId: 'queued' }, dbtJobs: [{ jobId: 44, onBusy: 'queue' }], slack: { notify: [] } },
+    { name: 'one-job', match: { source: 'fivetran', connectorId: 'one' }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } },
+    { name: 'three-jobs', match: { source: 'fivetran', connectorId: 'three' }, dbtJobs: [{ jobId: 31 }, { jobId: 32 }, { jobId: 33 }], slack: { notify: ['sync.succeeded', 'sync.failed'] } },
+    { name: 'coalescing', match: { source: 'fivetran', connectorId: 'busy' }, dbtJobs: [{ jobId: 41 }], slack: { notify: [] } },
+    { name: 'batched', match: { source: 'fivetran', connectorId: 'batched' }, dbtJobs: [{ jobId: 42 }], slack: { notify: [] } },
+    { name: 'skipping', match: { source: 'fivetran', connectorId: 'skipping' }, dbtJobs: [{ jobId: 43, onBusy: 'skip' }], slack: { notify: [] } },
+    { name: 'queued', match: { source: 'fivetran', connectorId: 'queued' }, dbtJobs: [{ jobId: 44, onBusy: 'queue' }], slack: { notify: [] } },
     // Its own job: job 11's first run stays queued in the stand-in, so a second load would be coalesced into it.
-    { name: 'loop', match: { connectorId: 'loop' }, dbtJobs: [{ jobId: 12 }], slack: { notify: [] } },
-    { name: 'quiet', match: { connectorId: { glob: 'up-*' } }, slack: { notify: [] } },
+    { name: 'loop', match: { source: 'fivetran', connectorId: 'loop' }, dbtJobs: [{ jobId: 12 }], slack: { notify: [] } },
+    { name: 'quiet', match: { source: 'fivetran', connectorId: { glob: 'up-*' } }, slack: { notify: [] } },
   ],
   joins: [
     {
       name: 'mart',
       upstreams: [
-        { name: 'a', match: { connectorId: 'up-a' } },
-        { name: 'b', match: { connectorId: 'up-b' } },
+        { name: 'a', match: { source: 'fivetran', connectorId: 'up-a' } },
+        { name: 'b', match: { source: 'fivetran', connectorId: 'up-b' } },
       ],
       within: 'PT1H',
       dbtJob: { jobId: 51 },

@@ -27,9 +27,9 @@ const WINDOW_MS = 200;
 
 const ROUTING = {
   routes: [
-    { name: 'burst', match: { connectorId: { glob: 'burst-*' } }, dbtJobs: [{ jobId: JOB }], slack: { notify: ['sync.succeeded'] } },
-    { name: 'queued', match: { connectorId: 'queued' }, dbtJobs: [{ jobId: QUEUED_JOB, onBusy: 'queue' }], slack: { notify: [] } },
-    { name: 'skip', match: { connectorId: 'skippy' }, dbtJobs: [{ jobId: SKIP_JOB, onBusy: 'skip' }], slack: { notify: ['sync.succeeded'] } },
+    { name: 'burst', match: { source: 'fivetran', connectorId: { glob: 'burst-*' } }, dbtJobs: [{ jobId: JOB }], slack: { notify: ['sync.succeeded'] } },
+    { name: 'queued', match: { source: 'fivetran', connectorId: 'queued' }, dbtJobs: [{ jobId: QUEUED_JOB, onBusy: 'queue' }], slack: { notify: [] } },
+    { name: 'skip', match: { source: 'fivetran', connectorId: 'skippy' }, dbtJobs: [{ jobId: SKIP_JOB, onBusy: 'skip' }], slack: { notify: ['sync.succeeded'] } },
     { name: 'quiet', match: { source: 'fivetran' }, slack: { notify: [] } },
     { name: 'quiet-airbyte', match: { source: 'airbyte' }, slack: { notify: [] } },
     { name: 'quiet-dbt', match: { source: 'dbt-cloud' }, slack: { notify: [] } },

@@ -8,7 +8,8 @@ import { createSyncEventProcessor } from '../../../functions/processor/process-s
 import { triggerRequests } from '../../../functions/local/fake-dbt-cloud.js';
 import { freePort } from '../../../functions/local/emulators.js';
 import { emulatorFirestore, processorHarness } from '../../support/processor-harness.js';
-import { failedSync, pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
+import { failedSync, pubSubCloudEvent, syncEvent, TEST_SIGNING_KEY } from '../../support/sync-event-fixtures.js';
+import { SIGNATURE_ATTRIBUTE, signSyncEventData } from '../../../functions/shared/sync-event-signature.js';
 
 const TOKEN = 'dbtc_integration_token_do_not_log';
 const WEBHOOK_PATH = '/services/T000/B000/webhooksecretdonotlog';
@@ -16,8 +17,8 @@ const WEBHOOK_PATH = '/services/T000/B000/webhooksecretdonotlog';
 const ROUTING = {
   routes: [
     { name: 'postgres', match: { source: 'fivetran', connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 101 }, { jobId: 102, steps_override: ['dbt build --select source:pg+'], git_branch: 'main' }] },
-    { name: 'loud', match: { connectorId: 'loud' }, dbtJobs: [{ jobId: 301 }], slack: { notify: ['sync.succeeded', 'sync.failed'] } },
-    { name: 'ghost', match: { connectorId: 'ghost' }, dbtJobs: [{ jobId: 404 }] },
+    { name: 'loud', match: { source: 'fivetran', connectorId: 'loud' }, dbtJobs: [{ jobId: 301 }], slack: { notify: ['sync.succeeded', 'sync.failed'] } },
+    { name: 'ghost', match: { source: 'fivetran', connectorId: 'ghost' }, dbtJobs: [{ jobId: 404 }] },
   ],
 };
 
@@ -402,7 +403,9 @@ describe('processSyncEvent against the Firestore emulator and loopback dbt Cloud
 
   it('each message without data gets its own record', async () => {
     const process = processor();
-    const noData = (id: string) => ({ ...pubSubCloudEvent(syncEvent(), id), data: { message: { messageId: id } } });
+    // Signed (over no bytes) as ingest would, so it gets past the signature check to the data check.
+    const signature = signSyncEventData(Buffer.alloc(0), Buffer.from(TEST_SIGNING_KEY));
+    const noData = (id: string) => ({ ...pubSubCloudEvent(syncEvent(), id), data: { message: { messageId: id, attributes: { [SIGNATURE_ATTRIBUTE]: signature } } } });
     await process(noData('no-data-1') as never);
     await process(noData('no-data-2') as never);
     assert.equal((await audit('invalid-no-data-1')).status, 'invalid');

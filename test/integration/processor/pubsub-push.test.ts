@@ -10,10 +10,9 @@ import { pollUntil } from '../../../functions/local/poll.js';
 import { fakeDbtCloud, triggerRequests } from '../../../functions/local/fake-dbt-cloud.js';
 import { fakeSlack } from '../../../functions/local/fake-slack.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
-import { attributesOf, encodeSyncEvent } from '../../../functions/shared/sync-event.js';
 import { emulator, PROJECT_ID } from '../../support/global-hooks.js';
 import { emulatorFirestore, standInEnv } from '../../support/processor-harness.js';
-import { failedSync, syncEvent } from '../../support/sync-event-fixtures.js';
+import { failedSync, signedMessage, syncEvent } from '../../support/sync-event-fixtures.js';
 
 /** The built package served by the Functions Framework, as Cloud Functions runs it. */
 async function serveProcessor(env: Record<string, string>): Promise<FunctionProcess> {
@@ -68,7 +67,7 @@ describe('processSyncEvent served by the Functions Framework behind a Pub/Sub em
 
     const success = syncEvent();
     const failure = failedSync();
-    for (const event of [success, failure]) await topic.publishMessage({ data: encodeSyncEvent(event), attributes: attributesOf(event) });
+    for (const event of [success, failure]) await topic.publishMessage(signedMessage(event));
 
     const triggers = await eventually('a dbt Cloud trigger', async () => (triggerRequests(dbt).length ? triggerRequests(dbt) : undefined));
     assert.equal(triggers[0]?.url, '/api/v2/accounts/7/jobs/555/run/');

@@ -16,9 +16,9 @@ const QUEUED = 803;
 
 const ROUTING = {
   routes: [
-    { name: 'capped', match: { connectorId: { glob: 'capped-*' } }, dbtJobs: [{ jobId: CAPPED, limits: { maxRunsPerDay: 1 } }], slack: { notify: [] } },
-    { name: 'spaced', match: { connectorId: 'spaced' }, dbtJobs: [{ jobId: SPACED, limits: { minInterval: 'PT1H' } }], slack: { notify: ['sync.succeeded'] } },
-    { name: 'queued', match: { connectorId: 'queued' }, dbtJobs: [{ jobId: QUEUED, onBusy: 'queue', limits: { maxRunsPerDay: 2 } }], slack: { notify: [] } },
+    { name: 'capped', match: { source: 'fivetran', connectorId: { glob: 'capped-*' } }, dbtJobs: [{ jobId: CAPPED, limits: { maxRunsPerDay: 1 } }], slack: { notify: [] } },
+    { name: 'spaced', match: { source: 'fivetran', connectorId: 'spaced' }, dbtJobs: [{ jobId: SPACED, limits: { minInterval: 'PT1H' } }], slack: { notify: ['sync.succeeded'] } },
+    { name: 'queued', match: { source: 'fivetran', connectorId: 'queued' }, dbtJobs: [{ jobId: QUEUED, onBusy: 'queue', limits: { maxRunsPerDay: 2 } }], slack: { notify: [] } },
   ],
 };
 
@@ -84,9 +84,9 @@ describe('run limits (issue 25 finding 6) against the Firestore emulator', funct
   });
 
   it('start-up refuses a bad minInterval, and a job named with different limits, naming the field', () => {
-    assert.throws(() => processor({ ROUTING_CONFIG: JSON.stringify({ routes: [{ name: 'a', match: { connectorId: 'a' }, dbtJobs: [{ jobId: 1, limits: { minInterval: 'P1M' } }] }] }) }), /\/routes\/0\/dbtJobs\/0\/limits\/minInterval .*years or months/);
+    assert.throws(() => processor({ ROUTING_CONFIG: JSON.stringify({ routes: [{ name: 'a', match: { source: 'fivetran', connectorId: 'a' }, dbtJobs: [{ jobId: 1, limits: { minInterval: 'P1M' } }] }] }) }), /\/routes\/0\/dbtJobs\/0\/limits\/minInterval .*years or months/);
     assert.throws(
-      () => processor({ ROUTING_CONFIG: JSON.stringify({ routes: [{ name: 'a', match: { connectorId: 'a' }, dbtJobs: [{ jobId: 1, limits: { maxRunsPerDay: 2 } }] }, { name: 'b', match: { connectorId: 'b' }, dbtJobs: [{ jobId: 1 }] }] }) }),
+      () => processor({ ROUTING_CONFIG: JSON.stringify({ routes: [{ name: 'a', match: { source: 'fivetran', connectorId: 'a' }, dbtJobs: [{ jobId: 1, limits: { maxRunsPerDay: 2 } }] }, { name: 'b', match: { source: 'fivetran', connectorId: 'b' }, dbtJobs: [{ jobId: 1 }] }] }) }),
       /\/routes\/1\/dbtJobs\/0\/limits names dbt job 1 with other limits than \/routes\/0\/dbtJobs\/0/,
     );
   });

@@ -232,6 +232,26 @@ describe('cli/audit-view and cli/timeline', () => {
     ]);
   });
 
+  it('a refused message (not signed by postload) says so, with what was wrong with its signature', () => {
+    // As dropRefused records it (functions/processor/process-sync-event.ts).
+    const view = toEventView('refused-m-1', {
+      kind: 'refused',
+      messageId: 'm-1',
+      problems: [{ field: 'attributes.postloadSignature', message: 'the message has no postloadSignature attribute' }],
+      attributes: { source: 'fivetran', connectorId: 'orders' },
+      status: 'invalid',
+      deliveries: 1,
+      firstDeliveredAt: at('2026-11-29T10:00:02Z'),
+      processedAt: at('2026-11-29T10:00:03Z'),
+      actions: {},
+    });
+    assert.equal(view.type, 'refused message');
+    assert.deepEqual(timelineOf(view).map((e) => `${e.level} ${e.what}`), [
+      'error delivered to the processor: refused, not signed by postload, nothing started (attributes.postloadSignature the message has no postloadSignature attribute)',
+      'error outcome: invalid',
+    ]);
+  });
+
   it('property: any record the store can write is read without throwing, and its timeline is in time order with undated entries last', () => {
     const time = fc.option(fc.integer({ min: Date.parse('2026-01-01'), max: Date.parse('2027-01-01') }).map((ms) => Timestamp.fromMillis(ms)), { nil: null });
     const iso = fc.integer({ min: Date.parse('2026-01-01'), max: Date.parse('2027-01-01') }).map((ms) => new Date(ms).toISOString());

@@ -13,8 +13,10 @@ import { createLogger } from '../../../functions/shared/logger.js';
 import { installBodyParsing, readBodiesWith } from '../../../functions/shared/body-parsing.js';
 import { createBodyReader } from '../../../functions/ingest/read-request.js';
 import { Secret, type SecretManagerLike } from '../../../functions/shared/secrets.js';
-import type { SyncEvent } from '../../../functions/shared/sync-event.js';
+import { messageBytes, type SyncEvent } from '../../../functions/shared/sync-event.js';
+import { verifySyncEventSignature } from '../../../functions/shared/sync-event-signature.js';
 import { fixtureText } from '../../support/webhook-fixtures.js';
+import { TEST_SIGNING_KEY } from '../../support/sync-event-fixtures.js';
 
 const FIVETRAN_SECRET = 'fivetran-secret-value-0123456789';
 const AIRBYTE_TOKEN = 'airbyte-token-value-abcdef';
@@ -42,6 +44,7 @@ async function serve(overrides: Partial<IngestConfig> = {}, publish?: sinon.Sino
     fivetranSecret: new Secret('FIVETRAN_WEBHOOK_SECRET', FIVETRAN_SECRET),
     airbyteToken: new Secret('AIRBYTE_WEBHOOK_TOKEN', AIRBYTE_TOKEN),
     dbtCloudSecret: new Secret('DBT_CLOUD_WEBHOOK_SECRET', undefined),
+    signingKey: new Secret('SYNC_EVENT_SIGNING_KEY', TEST_SIGNING_KEY),
     sourceRanges: {},
     trustedProxyHops: 0,
     ...overrides,
@@ -281,6 +284,55 @@ describe('ingestWebhook when it cannot store or authenticate (503, never 2xx)', 
       const response = await fetch(`${served.base}/fivetran`, { method: 'POST', headers: signed(fivetranBody), body: fivetranBody });
       assert.equal(response.status, 503);
       assert.equal(((await response.json()) as { error: string }).error, 'secret_unavailable');
+    } finally {
+      await served.close();
+    }
+  });
+});
+
+describe('ingestWebhook signs every SyncEvent it publishes (issue 25, finding 3)', () => {
+  it('publishes the event with a postloadSignature attribute that verifies against the data with the signing key', async () => {
+    const served = await serve();
+    try {
+      for (const [path, headers, body] of [['/fivetran', signed(fivetranBody), fivetranBody], [`/airbyte?token=${AIRBYTE_TOKEN}`, json, airbyteBody], ['/fivetran', signed('{"event":'), '{"event":']] as const) {
+        assert.equal((await fetch(`${served.base}${path}`, { method: 'POST', headers, body })).status, 202, path);
+      }
+      const published = (served.publisher.publish as sinon.SinonStub).getCalls().map((call) => call.args[0] as OutboundMessage);
+      assert.equal(published.length, 3);
+      for (const message of published) {
+        assert.deepEqual(await verifySyncEventSignature(message.data, message.attributes, new Secret('SYNC_EVENT_SIGNING_KEY', TEST_SIGNING_KEY)), { verdict: 'valid' }, message.event.type);
+        assert.equal(message.bytes, messageBytes(message.data, message.attributes), 'the size Pub/Sub counts includes the signature');
+      }
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('publishes nothing unsigned: no signing key is a 503 (the sender retries) naming SYNC_EVENT_SIGNING_KEY in the log', async () => {
+    const served = await serve({ signingKey: new Secret('SYNC_EVENT_SIGNING_KEY', undefined) });
+    try {
+      const response = await fetch(`${served.base}/fivetran`, { method: 'POST', headers: signed(fivetranBody), body: fivetranBody });
+      assert.equal(response.status, 503);
+      const answer = (await response.json()) as { error: string; message: string };
+      assert.equal(answer.error, 'not_configured');
+      assert.doesNotMatch(answer.message, /SYNC_EVENT_SIGNING_KEY/, 'the setting is for the operator, in the log');
+      sinon.assert.notCalled(served.publisher.publish as sinon.SinonStub);
+      assert.match(String(served.logs.find((l) => l.severity === 'ERROR')?.cause), /SYNC_EVENT_SIGNING_KEY is not set/);
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('reads the signing key only for an authenticated request: a forged one is 401 and costs no Secret Manager call', async () => {
+    const client = { listSecretVersions: sinon.stub().rejects(new Error('UNAVAILABLE')), accessSecretVersion: sinon.stub() } as unknown as SecretManagerLike;
+    const served = await serve({ signingKey: new Secret('SYNC_EVENT_SIGNING_KEY', 'sm://projects/p/secrets/k', { client: async () => client, attempts: 1 }) });
+    try {
+      assert.equal((await fetch(`${served.base}/fivetran`, { method: 'POST', headers: signed(fivetranBody, 'wrong'), body: fivetranBody })).status, 401);
+      sinon.assert.notCalled(client.listSecretVersions as sinon.SinonStub);
+      const response = await fetch(`${served.base}/fivetran`, { method: 'POST', headers: signed(fivetranBody), body: fivetranBody });
+      assert.equal(response.status, 503);
+      assert.equal(((await response.json()) as { error: string }).error, 'secret_unavailable');
+      sinon.assert.notCalled(served.publisher.publish as sinon.SinonStub);
     } finally {
       await served.close();
     }

@@ -7,7 +7,10 @@ import { outboundMessage } from '../../../functions/ingest/outbound-message.js';
 import { SOURCES } from '../../../functions/ingest/sources.js';
 import { validator } from '../../../functions/shared/schemas.js';
 import { messageBytes, PUBSUB_MESSAGE_MAX_BYTES, storable, type SyncEvent } from '../../../functions/shared/sync-event.js';
+import { TEST_SIGNING_KEY } from '../../support/sync-event-fixtures.js';
 import { fixtureNames, fixtureText } from '../../support/webhook-fixtures.js';
+
+const SIGNING = { signingKey: Buffer.from(TEST_SIGNING_KEY) };
 
 const isSyncEvent = validator<SyncEvent>('sync-event.v1');
 const receivedAt = new Date('2026-11-29T12:00:00.000Z');
@@ -30,7 +33,7 @@ describe('making a message storable', () => {
 
   it('encodes each event into a buffer of its own, not a slice of the shared pool a long-lived message would pin', () => {
     for (const name of fixtureNames('fivetran').slice(0, 3)) {
-      const { data, event } = outboundMessage('fivetran', Buffer.from(fixtureText('fivetran', name)), receivedAt);
+      const { data, event } = outboundMessage('fivetran', Buffer.from(fixtureText('fivetran', name)), receivedAt, SIGNING);
       assert.equal(data.byteOffset, 0);
       assert.equal(data.buffer.byteLength, data.length);
       assert.deepEqual(JSON.parse(data.toString('utf8')), JSON.parse(JSON.stringify(event)));
@@ -72,7 +75,7 @@ describe('making a message storable', () => {
     for (const [name, raw] of worstCases) {
       it(name, () => {
         assert.ok(raw.length <= MAX_BODY_BYTES_LIMIT, `${raw.length}`);
-        const message = outboundMessage('fivetran', raw, receivedAt);
+        const message = outboundMessage('fivetran', raw, receivedAt, SIGNING);
         assert.ok(messageBytes(message.data, message.attributes) <= PUBSUB_MESSAGE_MAX_BYTES);
         assert.ok(isSyncEvent(JSON.parse(message.data.toString('utf8'))), JSON.stringify(isSyncEvent.errors?.slice(0, 3)));
       });
@@ -80,7 +83,7 @@ describe('making a message storable', () => {
 
     it('a body that is not valid UTF-8 is kept exactly, in base64', () => {
       const raw = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
-      const { event } = outboundMessage('airbyte', raw, receivedAt);
+      const { event } = outboundMessage('airbyte', raw, receivedAt, SIGNING);
       assert.equal(event.type, 'quarantined');
       assert.equal(event.quarantine?.problems[0]?.code, 'invalid_json');
       assert.deepEqual(Buffer.from(event.quarantine!.payloadBase64!, 'base64'), raw);
@@ -88,13 +91,13 @@ describe('making a message storable', () => {
 
     it(`a body nested deeper than ${MAX_JSON_DEPTH} is quarantined as text`, () => {
       const raw = Buffer.from(`{"event":"sync_end","x":${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}`);
-      const { event } = outboundMessage('fivetran', raw, receivedAt);
+      const { event } = outboundMessage('fivetran', raw, receivedAt, SIGNING);
       assert.deepEqual([event.type, event.quarantine?.problems[0]?.code, event.quarantine?.payloadText, event.payload], ['quarantined', 'too_deep', raw.toString(), {}]);
     });
 
     it('the same body quarantined twice gets the same id', () => {
       const raw = Buffer.from('{"nope"');
-      assert.equal(outboundMessage('fivetran', raw, receivedAt).event.id, outboundMessage('fivetran', raw, new Date()).event.id);
+      assert.equal(outboundMessage('fivetran', raw, receivedAt, SIGNING).event.id, outboundMessage('fivetran', raw, new Date(), SIGNING).event.id);
     });
   });
 });
@@ -103,7 +106,7 @@ describe('what the normalisers see', () => {
   it('a bounded prefix of every string; the event keeps the payload whole', () => {
     const text = `Your connection 'orders' failed. ${'schema '.repeat(50_000)}`;
     const raw = Buffer.from(JSON.stringify({ text, blocks: [{ text: { text: 'x'.repeat(40_000) } }] }));
-    const { event } = outboundMessage('airbyte', raw, receivedAt);
+    const { event } = outboundMessage('airbyte', raw, receivedAt, SIGNING);
     assert.equal((event.payload as { text: string }).text, text, 'payload exactly as received');
     assert.ok((event.summary ?? '').length <= CLASSIFY_PREFIX_CHARS + 80);
     const long = 'y'.repeat(CLASSIFY_PREFIX_CHARS);
@@ -139,7 +142,7 @@ describe('what the normalisers see', () => {
         }
         assert.deepEqual(fromItself, fromCopy, name);
         assert.deepEqual(parsed, JSON.parse(text), `${name}: the payload is unchanged`);
-        assert.deepEqual(outboundMessage(source, Buffer.from(text), receivedAt).event.payload, JSON.parse(text), name);
+        assert.deepEqual(outboundMessage(source, Buffer.from(text), receivedAt, SIGNING).event.payload, JSON.parse(text), name);
       }
     });
   }

@@ -13,6 +13,7 @@ const full = {
   DBT_CLOUD_ACCOUNT_ID: '42',
   DBT_CLOUD_API_TOKEN: 'dbtc_x0123456789abcdef0123456789abcdef',
   SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X',
+  SYNC_EVENT_SIGNING_KEY: 'config-test-signing-key-0123456789abcdef',
 };
 
 describe('processor/config', () => {
@@ -45,6 +46,7 @@ describe('processor/config', () => {
 
   const missing: Array<[string, Record<string, string | undefined>, string]> = [
     ['ROUTING_CONFIG', { ...full, ROUTING_CONFIG: undefined }, 'ROUTING_CONFIG'],
+    ['the key SyncEvents are signed with (nothing is acted on without it)', { ...full, SYNC_EVENT_SIGNING_KEY: ' ' }, 'SYNC_EVENT_SIGNING_KEY'],
     ['the dbt account when jobs are routed', { ...full, DBT_CLOUD_ACCOUNT_ID: '' }, 'DBT_CLOUD_ACCOUNT_ID'],
     ['the dbt token when jobs are routed', { ...full, DBT_CLOUD_API_TOKEN: undefined }, 'DBT_CLOUD_API_TOKEN'],
     ['the Slack webhook when something notifies', { ...full, SLACK_WEBHOOK_URL: undefined }, 'SLACK_WEBHOOK_URL'],
@@ -54,6 +56,8 @@ describe('processor/config', () => {
     ['a retention of zero days', { ...full, AUDIT_RETENTION_DAYS: '0' }, 'AUDIT_RETENTION_DAYS'],
     ['a lease shorter than the budget', { ...full, ACTION_LEASE_SECONDS: '30' }, 'ACTION_LEASE_SECONDS'],
     ['a delivery limit Pub/Sub does not allow', { ...full, MAX_DELIVERY_ATTEMPTS: '3' }, 'MAX_DELIVERY_ATTEMPTS'],
+    ['a secret cache time that is no whole number (read by both functions)', { ...full, SECRET_CACHE_TTL_SECONDS: '0.5' }, 'SECRET_CACHE_TTL_SECONDS'],
+    ['a log level pino does not have', { ...full, LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
   ];
   for (const [name, env, variable] of missing) {
     it(`fails at start-up naming ${variable} (${name})`, () => {
@@ -61,11 +65,35 @@ describe('processor/config', () => {
     });
   }
 
+  it('refuses at start-up a literal Slack webhook URL that is not on hooks.slack.com, unless SLACK_WEBHOOK_HOSTS allows its origin', () => {
+    for (const url of ['https://evil.example/services/T/B/X', 'http://hooks.slack.com/services/T/B/X', 'https://hooks.slack.com.evil.example/services/T/B/X']) {
+      assert.throws(
+        () => readProcessorConfig({ ...full, SLACK_WEBHOOK_URL: url }),
+        (error: unknown) => error instanceof ConfigError && error.variable === 'SLACK_WEBHOOK_URL' && /SLACK_WEBHOOK_HOSTS/.test(error.message) && !error.message.includes('/services/'),
+        url,
+      );
+    }
+    const routed = JSON.stringify({ routes: [{ name: 'a', match: { source: 'airbyte' }, slack: { webhook: 'env:SLACK_FINANCE' } }] });
+    assert.throws(() => readProcessorConfig({ ...full, ROUTING_CONFIG: routed, SLACK_FINANCE: 'https://evil.example/services/T/B/X' }), (error: unknown) => error instanceof ConfigError && error.variable === 'SLACK_FINANCE');
+    const allowed = readProcessorConfig({ ...full, SLACK_WEBHOOK_URL: 'http://127.0.0.1:8083/services/T/B/X', SLACK_WEBHOOK_HOSTS: 'http://127.0.0.1:8083, hooks.slack-gov.com' });
+    assert.deepEqual(allowed.slackWebhookOrigins, ['https://hooks.slack.com', 'http://127.0.0.1:8083', 'https://hooks.slack-gov.com']);
+    for (const bad of ['http://127.0.0.1:8083/services', 'ftp://x.example', 'not a host']) {
+      assert.throws(() => readProcessorConfig({ ...full, SLACK_WEBHOOK_HOSTS: bad }), (error: unknown) => error instanceof ConfigError && error.variable === 'SLACK_WEBHOOK_HOSTS', bad);
+    }
+  });
+
+  it('SLACK_LINK_HOSTS adds origins or hosts Slack links may point to; a malformed one stops start-up', () => {
+    const config = readProcessorConfig({ ...full, DBT_CLOUD_BASE_URL: 'https://ab123.us1.dbt.com/', SLACK_LINK_HOSTS: 'https://airbyte.internal.example:8443,Airbyte.Example.org' });
+    assert.deepEqual(config.slackLinks.dbtCloud, ['https://ab123.us1.dbt.com']);
+    assert.deepEqual(config.slackLinks.vendors.airbyte, ['airbyte.com', 'https://airbyte.internal.example:8443', 'airbyte.example.org']);
+    assert.throws(() => readProcessorConfig({ ...full, SLACK_LINK_HOSTS: 'https://x.example/path' }), (error: unknown) => error instanceof ConfigError && error.variable === 'SLACK_LINK_HOSTS');
+  });
+
   it('needs no dbt settings when no job is routed, and no Slack when nothing notifies', () => {
-    const config = readProcessorConfig({ ROUTING_CONFIG: silent });
+    const config = readProcessorConfig({ ROUTING_CONFIG: silent, SYNC_EVENT_SIGNING_KEY: full.SYNC_EVENT_SIGNING_KEY });
     assert.equal(config.dbt, undefined);
     assert.equal(config.slackWebhooks.size, 0);
-    assert.equal(readProcessorConfig({ ROUTING_CONFIG: slackOnly, SLACK_WEBHOOK_URL: 'https://x' }).dbt, undefined);
+    assert.equal(readProcessorConfig({ ROUTING_CONFIG: slackOnly, SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X', SYNC_EVENT_SIGNING_KEY: full.SYNC_EVENT_SIGNING_KEY }).dbt, undefined);
   });
 
   it('accepts Secret Manager references for the token and the webhook', () => {
@@ -87,12 +115,12 @@ describe('processor/config', () => {
       const long = 'x'.repeat(32);
       readProcessorConfig({ ...full, DBT_CLOUD_API_TOKEN: long, SLACK_WEBHOOK_URL: `https://hooks.slack.com/services/T/B/${long}` });
       sinon.assert.notCalled(warn);
-      readProcessorConfig({ ...full, DBT_CLOUD_API_TOKEN: 'dbtc_short', SLACK_WEBHOOK_URL: 'https://h/s' });
+      readProcessorConfig({ ...full, DBT_CLOUD_API_TOKEN: 'dbtc_short', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/s' });
       const lines = warn.getCalls().map((call) => String(call.args[1]));
       assert.equal(lines.length, 2, lines.join('\n'));
       assert.match(lines[0]!, /^DBT_CLOUD_API_TOKEN is shorter than 32 characters/);
       assert.match(lines[1]!, /^SLACK_WEBHOOK_URL is shorter than 32 characters/);
-      for (const call of warn.getCalls()) assert.ok(!JSON.stringify(call.args).includes('dbtc_short') && !JSON.stringify(call.args).includes('https://h/s'));
+      for (const call of warn.getCalls()) assert.ok(!JSON.stringify(call.args).includes('dbtc_short') && !JSON.stringify(call.args).includes('https://hooks.slack.com/s'));
     } finally {
       warn.restore();
     }

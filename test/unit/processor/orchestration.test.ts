@@ -26,9 +26,9 @@ const MARGIN_MS = 20;
 
 const ROUTING = compileRouting({
   routes: [
-    { name: 'coalesce', match: { connectorId: { glob: 'c*' } }, dbtJobs: [{ jobId: 1 }], slack: { notify: [] } },
-    { name: 'queue', match: { connectorId: { glob: 'q*' } }, dbtJobs: [{ jobId: 2, onBusy: 'queue' }], slack: { notify: [] } },
-    { name: 'skip', match: { connectorId: { glob: 's*' } }, dbtJobs: [{ jobId: 4, onBusy: 'skip' }], slack: { notify: [] } },
+    { name: 'coalesce', match: { source: 'fivetran', connectorId: { glob: 'c*' } }, dbtJobs: [{ jobId: 1 }], slack: { notify: [] } },
+    { name: 'queue', match: { source: 'fivetran', connectorId: { glob: 'q*' } }, dbtJobs: [{ jobId: 2, onBusy: 'queue' }], slack: { notify: [] } },
+    { name: 'skip', match: { source: 'fivetran', connectorId: { glob: 's*' } }, dbtJobs: [{ jobId: 4, onBusy: 'skip' }], slack: { notify: [] } },
     { name: 'quiet', match: { source: 'airbyte' }, slack: { notify: [] } },
   ],
   joins: [

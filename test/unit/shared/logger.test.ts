@@ -2,11 +2,39 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createLogger, traceFields } from '../../../functions/shared/logger.js';
+import { pino } from 'pino';
+import { createLogger, LOG_LEVELS, logLevel, traceFields } from '../../../functions/shared/logger.js';
+import { ConfigError } from '../../../functions/shared/settings.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 describe('logger', () => {
+  describe('LOG_LEVEL', () => {
+    it('takes exactly the levels pino takes (its levels and silent), info by default', () => {
+      const pinoTakes = (level: string) => {
+        try {
+          pino({ level });
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (const level of LOG_LEVELS) {
+        assert.ok(pinoTakes(level), `pino takes ${level}`);
+        assert.equal(logLevel({ LOG_LEVEL: ` ${level} ` }), level);
+      }
+      assert.deepEqual(Object.keys(pino.levels.values).filter((level) => !(LOG_LEVELS as readonly string[]).includes(level)), [], 'every pino level is listed');
+      assert.equal(logLevel({}), 'info');
+      assert.equal(logLevel({ LOG_LEVEL: '  ' }), 'info');
+    });
+
+    for (const bad of ['verbose', 'INFO', 'warning', '10']) {
+      it(`refuses ${bad}, naming the setting and the levels it takes`, () => {
+        assert.throws(() => logLevel({ LOG_LEVEL: bad }), (error: unknown) => error instanceof ConfigError && error.variable === 'LOG_LEVEL' && /trace, debug, info, warn, error, fatal, silent/.test(error.message));
+      });
+    }
+  });
+
   describe('traceFields', () => {
     const cases: Array<{ name: string; headers: Record<string, string>; project?: string; expected: Record<string, string> }> = [
       {

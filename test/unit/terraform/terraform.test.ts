@@ -510,10 +510,10 @@ describe('terraform/ (static checks)', function () {
       {
         name: 'an alert naming a CLI option that does not exist',
         file: 'monitoring.tf',
-        from: '`postload replay --dry-run` lists',
-        to: '`postload replay --dryrun` lists',
+        from: '`postload replay --dry-run --subscription',
+        to: '`postload replay --dryrun --subscription',
         check: 'alert policies',
-        problem: /dead_letters: its documentation names `postload replay --dryrun`, but "postload replay" has no option --dryrun/,
+        problem: /dead_letters: its documentation names `postload replay --dryrun --subscription [^`]*`, but "postload replay" has no option --dryrun/,
       },
       {
         name: 'an alert that notifies no channel variable',

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { interpret } from '../../../../functions/ingest/interpret.js';
 import { quarantinedEvent } from '../../../../functions/ingest/quarantine.js';
 import { renderQuarantineAlert } from '../../../../functions/processor/clients/quarantine-message.js';
-import { renderEventMessage } from '../../../../functions/processor/clients/slack-message.js';
+import { linkPolicy, renderEventMessage } from '../../../../functions/processor/clients/slack-message.js';
 import { fixtureText } from '../../../support/webhook-fixtures.js';
 
 const allText = (message: { text: string; blocks: unknown[] }) => `${message.text}\n${JSON.stringify(message.blocks)}`;
@@ -52,7 +52,7 @@ describe('processor/clients/quarantine-message', () => {
 
   it('a test notification, when a route notifies it, says it is a test and that tests start nothing', () => {
     const event = interpret('airbyte', Buffer.from(fixtureText('airbyte', 'test-sync-succeeded')), new Date());
-    const text = allText(renderEventMessage(event, []));
+    const text = allText(renderEventMessage(event, [], { links: linkPolicy('https://cloud.getdbt.com') }));
     assert.match(text, /Airbyte test notification/);
     assert.match(text, /a test never starts dbt Cloud jobs/);
   });

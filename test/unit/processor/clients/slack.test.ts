@@ -57,4 +57,37 @@ describe('processor/slack', () => {
     });
     assert.equal(urls.length, 2);
   });
+
+  describe('webhook URLs are pinned to https://hooks.slack.com/ (issue 25, finding 12)', () => {
+    const secretManagerWith = (value: string) => ({
+      listSecretVersions: async () => [[{ name: 'projects/p/secrets/slack/versions/1' }]],
+      accessSecretVersion: async () => [{ payload: { data: Buffer.from(value) } }],
+    });
+    const post = (url: string, allowedOrigins?: string[]) => {
+      const { fetch, urls } = answering(200, 'ok');
+      // Read from Secret Manager, so only the client (not start-up) can check it.
+      const secret = new Secret('SLACK_WEBHOOK_URL', 'sm://projects/p/secrets/slack', { client: async () => secretManagerWith(url) as never });
+      return { urls, done: new SlackClient({ policy, fetch, ...(allowedOrigins ? { allowedOrigins } : {}) }).post(secret, message, { deadline: deadlineIn(5000), attempts: [] }) };
+    };
+
+    for (const url of ['https://evil.example/services/T/B/X', 'http://hooks.slack.com/services/T/B/X', 'https://hooks.slack.com.evil.example/services/T/B/X', 'https://user:pw@hooks.slack.com/services/T/B/X', 'not a url']) {
+      it(`refuses ${url} for good, before any request, naming the setting and never the path`, async () => {
+        const { urls, done } = post(url);
+        await assert.rejects(done, (error: unknown) => {
+          assert.ok(error instanceof PermanentError, String(error));
+          assert.match(error.message, /^SLACK_WEBHOOK_URL /);
+          assert.doesNotMatch(error.message, /services|T\/B\/X|pw/);
+          return true;
+        });
+        assert.deepEqual(urls, []);
+      });
+    }
+
+    it('posts to another origin only when SLACK_WEBHOOK_HOSTS allows it (the local stand-in, GovSlack)', async () => {
+      const { urls, done } = post('http://127.0.0.1:8083/services/T/B/X', ['https://hooks.slack.com', 'http://127.0.0.1:8083']);
+      await done;
+      assert.deepEqual(urls, ['http://127.0.0.1:8083/services/T/B/X']);
+      await assert.rejects(post('http://127.0.0.1:9999/services/T/B/X', ['https://hooks.slack.com', 'http://127.0.0.1:8083']).done, /points to http:\/\/127\.0\.0\.1:9999/);
+    });
+  });
 });

@@ -30,7 +30,7 @@ function startUpError(parsed: unknown): string {
 describe('processor/planning/check-orchestration', () => {
   it('accepts a join across vendors, with a dbt Cloud job upstream and a route naming the same job alike', () => {
     const upstreams = [...join().upstreams, { name: 'ledger', match: { source: 'dbt-cloud' as const, connectorId: '555' } }];
-    const routes: RoutingConfig['routes'] = [{ name: 'adhoc', match: { connectorId: 'x' }, dbtJobs: [{ jobId: '42', steps_override: ['dbt build -s marts.finance+'], cause: 'another cause' }] }];
+    const routes: RoutingConfig['routes'] = [{ name: 'adhoc', match: { source: 'fivetran', connectorId: 'x' }, dbtJobs: [{ jobId: '42', steps_override: ['dbt build -s marts.finance+'], cause: 'another cause' }] }];
     assert.deepEqual(checkOrchestration(config([join({ upstreams: upstreams as JoinConfig['upstreams'] })], routes)), []);
     const loaded = compileRouting(config([join()], routes));
     assert.equal(loaded.joins[0]?.withinMs, 6 * 3_600_000);
@@ -46,13 +46,13 @@ describe('processor/planning/check-orchestration', () => {
     ['"on" in a join job', config([join({ dbtJob: { jobId: 42, on: ['sync.succeeded'] } })]), '/joins/0/dbtJob/on', /not used in a join/],
     [
       'two upstreams with one name',
-      config([join({ upstreams: [{ name: 'a', match: { connectorId: 'x' } }, { name: 'a', match: { connectorId: 'y' } }] })]),
+      config([join({ upstreams: [{ name: 'a', match: { source: 'fivetran', connectorId: 'x' } }, { name: 'a', match: { source: 'fivetran', connectorId: 'y' } }] })]),
       '/joins/0/upstreams/1/name',
       /also the name of \/joins\/0\/upstreams\/0/,
     ],
     [
       'two upstreams that match the same loads',
-      config([join({ upstreams: [{ name: 'a', match: { connectorId: 'x' } }, { name: 'b', match: { connectorId: 'x' } }] })]),
+      config([join({ upstreams: [{ name: 'a', match: { source: 'fivetran', connectorId: 'x' } }, { name: 'b', match: { source: 'fivetran', connectorId: 'x' } }] })]),
       '/joins/0/upstreams/1/match',
       /same as \/joins\/0\/upstreams\/0\/match/,
     ],
@@ -75,10 +75,10 @@ describe('processor/planning/check-orchestration', () => {
       /wait for itself/,
     ],
     [
-      'an upstream with no condition (schema)',
-      config([join({ upstreams: [{ name: 'a', match: {} }] })]),
-      '/joins/0/upstreams/0/match',
-      /must NOT have fewer than 1 properties/,
+      'an upstream with no source (schema)',
+      config([join({ upstreams: [{ name: 'a', match: {} as RoutingConfig['routes'][number]['match'] }] })]),
+      '/joins/0/upstreams/0/match/source',
+      /is required/,
     ],
     [
       'a route naming the join job with other options',

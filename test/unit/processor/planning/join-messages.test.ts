@@ -7,6 +7,9 @@ import {
   joinWaitingMessage,
 } from '../../../../functions/processor/planning/join-messages.js';
 import type { JoinFiring, UpstreamFailure } from '../../../../functions/processor/planning/join-state.js';
+import { linkPolicy } from '../../../../functions/processor/clients/slack-message.js';
+
+const LINKS = linkPolicy('https://cloud.getdbt.com');
 
 const NOW = new Date('2026-05-22T09:45:00.000Z');
 const failure: UpstreamFailure = {
@@ -51,13 +54,13 @@ describe('processor/planning/join-messages', () => {
       const emoji = `${prefix}${'😀'.repeat(2_000)}`;
       const waiting = joinWaitingMessage('finance mart', 'billing', { ...failure, message: emoji }, NOW);
       const upstreams = { ...firing.upstreams, billing: { ...firing.upstreams.billing!, connector: emoji } };
-      const fired = joinFiredMessage('finance mart', { ...firing, upstreams }, { label: 'dbt Cloud job 42', outcome: 'triggered', runId: 1 });
+      const fired = joinFiredMessage('finance mart', { ...firing, upstreams }, { label: 'dbt Cloud job 42', outcome: 'triggered', runId: 1 }, LINKS);
       for (const text of strings([waiting, fired])) assert.doesNotMatch(text, /\p{Cs}/u, 'a lone surrogate');
     }
   });
 
   it('the firing message lists every upstream with its vendor and time, the date when it is not today', () => {
-    const message = joinFiredMessage('finance mart', firing, { label: 'dbt Cloud job 42', outcome: 'triggered', runId: 4711, href: 'https://cloud.getdbt.com/deploy/1/projects/2/runs/4711' });
+    const message = joinFiredMessage('finance mart', firing, { label: 'dbt Cloud job 42', outcome: 'triggered', runId: 4711, href: 'https://cloud.getdbt.com/deploy/1/projects/2/runs/4711' }, LINKS);
     assert.equal(
       message.text,
       'finance mart: all 3 upstreams in, dbt Cloud job 42 started (run 4711): salesforce at 09:12 UTC, billing at 2026-05-21 23:58 UTC, ledger at 09:44 UTC',
@@ -72,11 +75,11 @@ describe('processor/planning/join-messages', () => {
 
   it('the firing message says when the job was coalesced, skipped, covered, capped or could not start', () => {
     const label = 'dbt Cloud job 42';
-    assert.match(joinFiredMessage('m', firing, { label, outcome: 'coalesced', runId: 9 }).text, /dbt Cloud job 42 coalesced into run 9, not started yet/);
-    assert.match(joinFiredMessage('m', firing, { label, outcome: 'skipped', runId: 9 }).text, /dbt Cloud job 42 skipped: run 9 is busy/);
-    assert.match(joinFiredMessage('m', firing, { label, outcome: 'joined', busy: { outcome: 'joined', holder: 'abcdef12'.repeat(4), closesAt: NOW.toISOString() } }).text, /dbt Cloud job 42: covered by the run event abcdef12 starts or joins/);
-    assert.match(joinFiredMessage('m', firing, { label, outcome: 'capped', busy: { outcome: 'capped', reason: 'at most 2 runs a day', until: NOW.toISOString() } }).text, /dbt Cloud job 42 not started: run cap reached \(at most 2 runs a day\)/);
-    assert.match(joinFiredMessage('m', firing, { label, outcome: 'failed', error: 'HTTP 404: job not found' }).text, /dbt Cloud job 42 could not be started: HTTP 404: job not found/);
+    assert.match(joinFiredMessage('m', firing, { label, outcome: 'coalesced', runId: 9 }, LINKS).text, /dbt Cloud job 42 coalesced into run 9, not started yet/);
+    assert.match(joinFiredMessage('m', firing, { label, outcome: 'skipped', runId: 9 }, LINKS).text, /dbt Cloud job 42 skipped: run 9 is busy/);
+    assert.match(joinFiredMessage('m', firing, { label, outcome: 'joined', busy: { outcome: 'joined', holder: 'abcdef12'.repeat(4), closesAt: NOW.toISOString() } }, LINKS).text, /dbt Cloud job 42: covered by the run event abcdef12 starts or joins/);
+    assert.match(joinFiredMessage('m', firing, { label, outcome: 'capped', busy: { outcome: 'capped', reason: 'at most 2 runs a day', until: NOW.toISOString() } }, LINKS).text, /dbt Cloud job 42 not started: run cap reached \(at most 2 runs a day\)/);
+    assert.match(joinFiredMessage('m', firing, { label, outcome: 'failed', error: 'HTTP 404: job not found' }, LINKS).text, /dbt Cloud job 42 could not be started: HTTP 404: job not found/);
   });
 
   it('the line for a run the event did not start names the run that covers the load, or why none started', () => {

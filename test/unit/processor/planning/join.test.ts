@@ -202,7 +202,7 @@ describe('processor/planning/join', () => {
 
   it('follows the routing file when upstreams are added or removed', () => {
     const { state } = run([[upstreamEvent.salesforce!(0), 1]]);
-    const narrower = compileJoin({ ...FINANCE, upstreams: [FINANCE.upstreams[0], { name: 'crm', match: { connectorId: 'crm' } }] });
+    const narrower = compileJoin({ ...FINANCE, upstreams: [FINANCE.upstreams[0], { name: 'crm', match: { source: 'fivetran', connectorId: 'crm' } }] });
     const t = applyToJoin(narrower, state, syncEvent({ connector: { id: 'crm' }, occurredAt: at(2).toISOString() }), at(3));
     assert.equal(t.outcome.kind, 'fired');
     assert.deepEqual(Object.keys(t.state.upstreams), ['salesforce', 'crm']);

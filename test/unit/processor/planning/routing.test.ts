@@ -6,6 +6,7 @@ import { loadSchema } from '../../../../functions/shared/schemas.js';
 import {
   compileRouting,
   loadRoutingConfig,
+  MAX_PATTERN_INPUT_CHARS,
   namesDbtJobs,
   notifyingWebhooks,
   planFor,
@@ -21,7 +22,7 @@ const routing = compileRouting({
   slack: { notify: ['sync.failed', 'schema.changed'] },
   routes: [
     { name: 'exact-id', match: { source: 'fivetran', connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 11 }, { jobId: '12', on: ['sync.succeeded', 'sync.failed'] }] },
-    { name: 'glob-name', match: { connectorName: { glob: 'ftar_*' } }, dbtJobs: [{ jobId: 11, cause: 'second' }, { jobId: 13 }] },
+    { name: 'glob-name', match: { source: 'fivetran', connectorName: { glob: 'ftar_*' } }, dbtJobs: [{ jobId: 11, cause: 'second' }, { jobId: 13 }] },
     { name: 'regex-airbyte', match: { source: 'airbyte', connectorName: { regex: '^finance[-_]' } }, dbtJobs: [{ jobId: 21 }], slack: { notify: ['sync.succeeded'], webhook: 'env:SLACK_WEBHOOK_URL_FINANCE' } },
   ],
   defaultRoute: { dbtJobs: [{ jobId: 99 }] },
@@ -93,8 +94,11 @@ describe('processor/routing', () => {
       ['a job id too long to be one (it names a Firestore document, dbtJobState/job-<id>)', { routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: '1'.repeat(21) }] }] }, '/routes/0/dbtJobs/0/jobId'],
       ['a job id above JavaScript\'s exact integers (1e21 would print as "1e+21")', { routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1e21 }] }] }, '/routes/0/dbtJobs/0/jobId'],
       ['an unknown event type', { routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1, on: ['sync.done'] }] }] }, '/routes/0/dbtJobs/0/on/0'],
-      ['an empty match', { routes: [{ name: 'a', match: {} }] }, '/routes/0/match'],
-      ['an invalid regex', { routes: [{ name: 'a', match: { connectorId: { regex: '(' } } }] }, '/routes/0/match/connectorId/regex'],
+      ['an empty match', { routes: [{ name: 'a', match: {} }] }, '/routes/0/match/source'],
+      // Issue 25, finding 12: ids and names are the vendors' own; without a source another vendor's connector could match.
+      ['a route without a source', { routes: [{ name: 'a', match: { connectorId: 'orders' }, dbtJobs: [{ jobId: 1 }] }] }, '/routes/0/match/source'],
+      ['a join upstream without a source', { routes: [], joins: [{ name: 'j', within: 'PT1H', upstreams: [{ name: 'a', match: { connectorName: 'orders' } }, { name: 'b', match: { source: 'airbyte' } }], dbtJob: { jobId: 1 } }] }, '/joins/0/upstreams/0/match/source'],
+      ['an invalid regex', { routes: [{ name: 'a', match: { source: 'fivetran', connectorId: { regex: '(' } } }] }, '/routes/0/match/connectorId/regex'],
       ['a Slack URL written into the file', { routes: [{ name: 'a', match: { source: 'airbyte' }, slack: { webhook: 'https://hooks.slack.com/services/T/B/X' } }] }, '/routes/0/slack/webhook'],
       ['an unknown dbt option', { routes: [{ name: 'a', match: { source: 'airbyte' }, dbtJobs: [{ jobId: 1, steps: ['dbt run'] }] }] }, '/routes/0/dbtJobs/0'],
       ['a missing routes list', { route: [] }, '/routes'],
@@ -114,6 +118,10 @@ describe('processor/routing', () => {
         );
       });
     }
+
+    it('says that the source is required, by name', () => {
+      assert.throws(() => compileRouting({ routes: [{ name: 'a', match: { connectorId: 'orders' } }] }), /\/routes\/0\/match\/source is required/);
+    });
 
     it('reads a file path and names the file in errors', () => {
       const dir = mkdtempSync(join(tmpdir(), 'routing-'));
@@ -196,5 +204,25 @@ describe('processor/routing: test and quarantined events never start dbt jobs', 
     const plan = planFor(event, compileRouting({ routes: [], defaultRoute: { dbtJobs: [{ jobId: 1, on: ['sync.succeeded'] }] } }));
     assert.deepEqual(plan.runs, []);
     assert.deepEqual(plan.slack.map((s) => s.actionId), ['slack']);
+  });
+
+  describe('operator patterns on vendor text (issue 25, finding 12)', () => {
+    it(`tries a glob or regex only on values of at most ${MAX_PATTERN_INPUT_CHARS} characters; an exact string still compares in full`, () => {
+      const fits = 'x'.repeat(MAX_PATTERN_INPUT_CHARS);
+      const over = 'x'.repeat(MAX_PATTERN_INPUT_CHARS + 1);
+      for (const condition of [{ regex: '^x+$' }, { glob: 'x*' }, { regex: 'x' }]) {
+        assert.equal(stringTest(condition)(fits), true, JSON.stringify(condition));
+        assert.equal(stringTest(condition)(over), false, JSON.stringify(condition));
+      }
+      assert.equal(stringTest(over)(over), true);
+    });
+
+    it('a backtracking pattern meets a long hostile value and answers at once (uncapped, it would run for hours)', () => {
+      const hostile = `${'a'.repeat(50_000)}!`;
+      assert.equal(stringTest({ regex: '^(a+)+$' })(hostile), false);
+      assert.equal(stringTest({ glob: '*a*a*a*a*a*a*a*a*b' })(hostile), false);
+      const route = compileRouting({ routes: [{ name: 'r', match: { source: 'fivetran', connectorName: { regex: '^(a|aa)+$' } }, dbtJobs: [{ jobId: 1 }] }] }).routes[0]!;
+      assert.equal(route.matches(syncEvent({ connector: { name: hostile } })), false);
+    });
   });
 });

@@ -1,5 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { CheckResult } from './authenticate.js';
+
+/** What checking a credential against the accepted secrets came to. */
+export type CheckResult = 'valid' | 'missing' | 'malformed' | 'mismatch';
 
 /** HMAC-SHA256 of the raw bytes keyed with the secret, hex-encoded, no prefix (Fivetran and dbt Cloud alike). */
 export function signHmacSha256Hex(body: string | Uint8Array, secret: string | Uint8Array): string {
