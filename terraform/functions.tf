@@ -100,7 +100,8 @@ resource "google_cloudfunctions2_function" "processor" {
       DBT_CLOUD_BASE_URL       = var.dbt_cloud_base_url
       DBT_CLOUD_ACCOUNT_ID     = var.dbt_cloud_account_id
       DBT_CLOUD_API_TOKEN      = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.dbt_cloud_api_token.secret_id}"
-      SLACK_WEBHOOK_URL        = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url.secret_id}"
+      # Slack is optional: blank (unset for the processor) when var.slack_enabled is false.
+      SLACK_WEBHOOK_URL        = var.slack_enabled ? "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url[0].secret_id}" : ""
       SLACK_WEBHOOK_HOSTS      = join(",", var.slack_webhook_hosts)
       SLACK_LINK_HOSTS         = join(",", var.slack_link_hosts)
       SYNC_EVENT_SIGNING_KEY   = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.sync_event_signing_key.secret_id}"

@@ -203,7 +203,7 @@ resource "google_monitoring_alert_policy" "ingest_5xx" {
 
       What to do: read the ingest function's ERROR logs (they name the setting or the cause).
       From a clone of postload: `postload check` finds an unset or unreadable secret or a
-      malformed setting; `postload send fivetran --url URL --wait` proves the fix.
+      malformed setting; `postload send fivetran --test --url ${google_cloudfunctions2_function.ingest.service_config[0].uri}/fivetran` proves the fix.
       ${local.runbook}, entry "Ingest answering 5xx".
     EOT
   }
@@ -303,6 +303,52 @@ resource "google_monitoring_alert_policy" "permanent_action_failures" {
       the routing file's jobs and the secrets. postload does not retry an action that failed for
       good: start the dbt job by hand if it must still run.
       ${local.runbook}, entry "Actions failing permanently".
+    EOT
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_monitoring_alert_policy" "unsent_slack_messages" {
+  count = var.alerts_enabled ? 1 : 0
+
+  display_name          = "postload (${var.name_prefix}): messages not sent to Slack"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = var.alert_notification_channels
+
+  # Slack is optional (var.slack_enabled), and its webhook secret may hold no value yet:
+  # each message that had no webhook to go to is logged with this stable text instead, so
+  # the alerts still reach someone. A log-match condition, as for permanent failures.
+  conditions {
+    display_name = "Messages ${google_cloudfunctions2_function.processor.name} logged instead of sending them to Slack"
+
+    condition_matched_log {
+      filter = "${local.processor_service_filter} AND severity = WARNING AND jsonPayload.message:\"Slack message not sent\""
+    }
+  }
+
+  alert_strategy {
+    notification_rate_limit {
+      period = "300s"
+    }
+    auto_close = "1800s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    subject   = "postload: a message had no Slack webhook to go to"
+    content   = <<-EOT
+      The processor had a message for Slack (a failed sync, a dbt job that could not start, a
+      final alert before a dead letter, ...) and no Slack webhook to send it to: Slack is not
+      configured (slack_enabled = false), or its secret holds no value yet. The message is in
+      the processor's log entry ("Slack message not sent", field text); nothing was retried.
+
+      What to do: read the entries, act on what they say. From a clone of postload:
+      `postload events --since 1h --project ${var.project_id}` lists the events, `postload event ID` tells one's story, and
+      `postload check` says whether Slack is configured. To send to Slack, add the webhook URL
+      as a version of the Slack secret (slack_enabled = true).
+      ${local.runbook}, entry "Messages not sent to Slack".
     EOT
   }
 

@@ -64,9 +64,10 @@ output "secret_ids" {
       AIRBYTE_WEBHOOK_TOKEN    = google_secret_manager_secret.airbyte_webhook_token.secret_id
       DBT_CLOUD_WEBHOOK_SECRET = google_secret_manager_secret.dbt_cloud_webhook_secret.secret_id
       DBT_CLOUD_API_TOKEN      = google_secret_manager_secret.dbt_cloud_api_token.secret_id
-      SLACK_WEBHOOK_URL        = google_secret_manager_secret.slack_webhook_url.secret_id
       SYNC_EVENT_SIGNING_KEY   = google_secret_manager_secret.sync_event_signing_key.secret_id
     },
+    # Present only when var.slack_enabled (a for over 0 or 1 instances keeps one object type).
+    { for secret in google_secret_manager_secret.slack_webhook_url : "SLACK_WEBHOOK_URL" => secret.secret_id },
     { for id, secret in google_secret_manager_secret.slack_route_webhook : "routing: ${id}" => secret.secret_id },
   )
 }

@@ -103,9 +103,11 @@ resource "google_secret_manager_secret_iam_member" "dbt_cloud_api_token_lister" 
   member    = "serviceAccount:${google_service_account.processor.email}"
 }
 
-# --- processor: Slack incoming webhook URL -------------------------------------------
+# --- processor: Slack incoming webhook URL (optional: var.slack_enabled) -------------
 
 resource "google_secret_manager_secret" "slack_webhook_url" {
+  count = var.slack_enabled ? 1 : 0
+
   secret_id = "${var.name_prefix}-slack-webhook-url"
 
   replication {
@@ -116,13 +118,17 @@ resource "google_secret_manager_secret" "slack_webhook_url" {
 }
 
 resource "google_secret_manager_secret_iam_member" "slack_webhook_url_accessor" {
-  secret_id = google_secret_manager_secret.slack_webhook_url.id
+  count = var.slack_enabled ? 1 : 0
+
+  secret_id = google_secret_manager_secret.slack_webhook_url[0].id
   role      = "roles/secretmanager.secretAccessor"
   member    = "serviceAccount:${google_service_account.processor.email}"
 }
 
 resource "google_secret_manager_secret_iam_member" "slack_webhook_url_lister" {
-  secret_id = google_secret_manager_secret.slack_webhook_url.id
+  count = var.slack_enabled ? 1 : 0
+
+  secret_id = google_secret_manager_secret.slack_webhook_url[0].id
   role      = "roles/secretmanager.viewer"
   member    = "serviceAccount:${google_service_account.processor.email}"
 }

@@ -518,6 +518,12 @@ variable "team_subscriptions" {
   }
 }
 
+variable "slack_enabled" {
+  description = "Create the Slack webhook secret (<name_prefix>-slack-webhook-url) and give the processor SLACK_WEBHOOK_URL. false: no Slack. Every message postload would have sent there is logged instead (\"Slack message not sent\"), which the alert \"messages not sent to Slack\" matches. Per-route webhooks (slack_route_webhook_secrets) are not affected."
+  type        = bool
+  default     = true
+}
+
 variable "slack_route_webhook_secrets" {
   description = "IDs of additional Secret Manager secrets holding per-route Slack webhook URLs, which the routing file names as sm://ID (or sm://projects/PROJECT_ID/secrets/ID). Terraform creates the containers and lets the processor read them; add their values like the other secrets."
   type        = list(string)

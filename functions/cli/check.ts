@@ -1,7 +1,8 @@
 import { loadIngestConfig } from '../ingest/config.js';
 import { readProcessorConfig } from '../processor/config.js';
-import { loadRoutingConfig, RoutingConfigError, type LoadedRouting } from '../processor/planning/routing.js';
-import type { Secret } from '../shared/secrets.js';
+import { SLACK_NOT_SENT } from '../processor/actions.js';
+import { DEFAULT_WEBHOOK, loadRoutingConfig, RoutingConfigError, type LoadedRouting } from '../processor/planning/routing.js';
+import { isWithoutValue, type Secret } from '../shared/secrets.js';
 import { EXIT, type ExitCode } from './errors.js';
 import type { Output } from './output.js';
 
@@ -71,6 +72,10 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
       dbt = processor.dbt;
       if (dbt) secrets.push(dbt.token);
       secrets.push(...processor.slackWebhooks.values());
+      // Slack is optional: its absence is a state to report, not a failure.
+      if (!processor.slackWebhooks.has(DEFAULT_WEBHOOK)) {
+        results.push({ check: 'Slack', ok: true, detail: `not configured (SLACK_WEBHOOK_URL is not set): no message goes to Slack; each is logged as "${SLACK_NOT_SENT}", which an alert policy matches` });
+      }
     } catch (error) {
       results.push({ check: 'processor settings', ok: false, detail: (error as Error).message });
     }
@@ -135,7 +140,8 @@ async function checkSecret(secret: Secret): Promise<CheckResult> {
     const warning = short ? `; ${short === values.length ? (short === 1 ? 'it is' : 'all are') : `${short} of them are`} shorter than ${secret.warnShorterThan} characters: use a long random value` : '';
     return { check, ok: true, detail: `readable (${values.length} value${values.length === 1 ? '' : 's'} accepted)${warning}` };
   } catch (error) {
-    return { check, ok: false, detail: `unreadable: ${(error as Error).message}` };
+    const optional = secret.setting === 'SLACK_WEBHOOK_URL' && isWithoutValue(error) ? ': add a version (the Slack incoming-webhook URL), or set slack_enabled = false for no Slack' : '';
+    return { check, ok: false, detail: `unreadable: ${(error as Error).message}${optional}` };
   }
 }
 

@@ -1,4 +1,5 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { addConnectCommand } from './connect/register.js';
 import { CloudContext } from './context.js';
 import { EXIT, isCliError, type ExitCode } from './errors.js';
 import { Output, type Io } from './output.js';
@@ -30,7 +31,7 @@ function positiveInteger(value: string): number {
 /** The `postload` program. Every action resolves to an exit code; nothing calls process.exit here. */
 export function program(io: Io, setExit: (code: ExitCode) => void): Command {
   const root = new Command('postload')
-    .description('Operate postload: send signed test webhooks, replay dead letters, read the audit trail, check a configuration.')
+    .description('Operate postload: register the webhooks with the vendors, send signed test webhooks, replay dead letters, read the audit trail, check a configuration.')
     .option('--project <id>', 'Google Cloud project (default: GOOGLE_CLOUD_PROJECT, or the emulators\' postload-local, or ADC\'s)')
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)')
@@ -59,21 +60,47 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
 
   root
     .command('send')
-    .description('send a realistic webhook, authenticated as the vendor does, and print the answer')
+    .description('send a webhook authenticated as the vendor does: its own test (--test, starts nothing), or a real event, named first')
     .addArgument(new Argument('<vendor>', 'who sends it').choices(VENDORS))
-    .requiredOption('--url <url>', "the ingest function's endpoint, e.g. http://127.0.0.1:8080/fivetran")
-    .option('--event <name>', 'Fivetran event (sync_end, sync_start, test_event, ...), Airbyte sync-succeeded|sync-failed, dbt Cloud job.run.completed|started|errored')
+    .option('--url <url>', "the ingest function's endpoint, e.g. http://127.0.0.1:8080/fivetran (not needed with --dry-run)")
+    .option('--test', "send what the vendor's own test sends (starts nothing) and follow it to its audit record")
+    .option('--event <name>', 'a real event: Fivetran sync_end, sync_start, ...; Airbyte sync-succeeded|sync-failed; dbt Cloud job.run.completed|started|errored')
     .option('--status <status>', 'Fivetran SUCCESSFUL|FAILURE|RESCHEDULED|..., Airbyte succeeded|failed, dbt Cloud Success|Errored|Cancelled')
     .option('--connector <id>', 'Fivetran connector id, Airbyte connection id, dbt Cloud job id')
+    .option('--routing <file>', 'the routing file a real event is planned with, to name the dbt jobs and joins it starts (default: ROUTING_CONFIG)')
+    .option('--dry-run', 'print what would be sent and what it would start; send nothing')
     .option('--secret <value>', `the secret or an sm:// reference (default: ${Object.values(SECRET_SETTINGS).join(' / ')})`)
-    .option('--wait', 'follow the event in the audit trail until the processor is done, and print what happened')
+    .option('--wait', 'follow the event in the audit trail until the processor is done, and print what happened (--test always does)')
     .addOption(new Option('--timeout <seconds>', 'how long --wait waits').argParser(positiveInteger).default(60))
     .option('--json', 'print JSON')
-    .addHelpText('after', `\nExamples:\n  postload send fivetran --url http://127.0.0.1:8080/fivetran --secret local-fivetran-secret --wait\n  AIRBYTE_WEBHOOK_TOKEN=sm://postload-airbyte-webhook-token postload send airbyte --url "$(terraform output -raw airbyte_webhook_url)" --status failed\n${EXIT_CODES_HELP}`)
-    .action((vendor: Vendor, opts: { url: string; event?: string; status?: string; connector?: string; secret?: string; wait?: boolean; timeout: number; json?: boolean }) =>
-      run(opts, async (context, out) =>
-        (await import('./send.js')).send(vendor, { url: opts.url, event: opts.event, status: opts.status, connector: opts.connector, secret: opts.secret, wait: Boolean(opts.wait), timeoutSeconds: opts.timeout }, context, out),
-      )(),
+    .addHelpText(
+      'after',
+      `\nExamples:\n  postload send fivetran --test --url http://127.0.0.1:8080/fivetran --secret local-fivetran-secret\n  postload send fivetran --event sync_end --connector orders_pg --routing terraform/routing.json --dry-run\n  AIRBYTE_WEBHOOK_TOKEN=sm://postload-airbyte-webhook-token postload send airbyte --test --url "$(terraform output -raw airbyte_webhook_url)"\n${EXIT_CODES_HELP}`,
+    )
+    .action(
+      (
+        vendor: Vendor,
+        opts: { url?: string; test?: boolean; event?: string; status?: string; connector?: string; routing?: string; dryRun?: boolean; secret?: string; wait?: boolean; timeout: number; json?: boolean },
+      ) =>
+        run(opts, async (context, out) =>
+          (await import('./send.js')).send(
+            vendor,
+            {
+              ...(opts.url ? { url: opts.url } : {}),
+              event: opts.event,
+              status: opts.status,
+              connector: opts.connector,
+              secret: opts.secret,
+              ...(opts.routing ? { routing: opts.routing } : {}),
+              test: Boolean(opts.test),
+              dryRun: Boolean(opts.dryRun),
+              wait: Boolean(opts.wait),
+              timeoutSeconds: opts.timeout,
+            },
+            context,
+            out,
+          ),
+        )(),
     );
 
   root
@@ -138,7 +165,9 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
         return checkCommand(project ? { ...io.env, GOOGLE_CLOUD_PROJECT: project } : io.env, opts.routing ? { routing: opts.routing } : {}, out);
       })());
 
-  for (const command of root.commands) {
+  addConnectCommand(root, run);
+
+  for (const command of root.commands.flatMap((c) => [c, ...c.commands])) {
     command
       .option('--project <id>', 'Google Cloud project (as before the subcommand)')
       .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })

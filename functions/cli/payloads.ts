@@ -44,6 +44,43 @@ export function fixturePayload(vendor: Vendor, name: string): Json {
   }
 }
 
+/**
+ * What each vendor's own test sends, with fresh ids and times: events that start nothing.
+ * - Fivetran: the `test_event` it POSTs when a webhook is created or tested
+ *   (fivetran.com/docs/rest-api/troubleshooting/sync-id-field-required-error), published as
+ *   type `test`.
+ * - Airbyte: its Test button (since 1.3 a realistic success tagged
+ *   `[THIS IS A TEST NOTIFICATION]`, with random UUIDs: airbyte-platform's
+ *   NotificationsHandler), published as type `test`.
+ * - dbt Cloud: its test delivery is "a correctly shaped" run event whose "values are
+ *   hard-coded and not reflective of your project" (docs.getdbt.com/guides/zapier-new-cloud-job);
+ *   its body is not documented, so this sends the sample completed run of dbt's webhook docs
+ *   (job 123, "Daily Job (dbt build)"), with a fresh run id so that each test is a new event.
+ *   It is published as a transformation.succeeded of job 123, which starts a dbt job only
+ *   where a route's `on` lists it for that job.
+ */
+export function testPayload(vendor: Vendor, now: Date = new Date()): Json {
+  switch (vendor) {
+    case 'fivetran':
+      return fivetranPayload({ event: 'test_event', now });
+    case 'airbyte': {
+      const template = JSON.stringify(fixturePayload('airbyte', 'test-sync-succeeded'));
+      // Airbyte's Test button makes up every id; so does this, keeping each one consistent.
+      const ids = new Map<string, string>();
+      const payload = JSON.parse(template.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (id) => ids.get(id) ?? (ids.set(id, randomUUID()), ids.get(id)!))) as Json;
+      Object.assign(payload.data as Json, { startedAt: new Date(now.getTime() - 3_600_000).toISOString(), finishedAt: now.toISOString() });
+      return payload;
+    }
+    case 'dbt-cloud': {
+      const payload = fixturePayload('dbt-cloud', 'docs-2023-completed');
+      const data = payload.data as Json;
+      Object.assign(payload, { eventId: `wev_${randomUUID().replace(/-/g, '').slice(0, 24)}`, timestamp: now.toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z') });
+      Object.assign(data, { runId: String(randomInt(70_000_000, 80_000_000)), runStartedAt: iso(new Date(now.getTime() - 85_000)), runFinishedAt: iso(now) });
+      return payload;
+    }
+  }
+}
+
 /** A payload as the vendor would send it, with fresh ids and times. */
 export function buildPayload(vendor: Vendor, options: PayloadOptions = {}): Json {
   switch (vendor) {

@@ -6,13 +6,22 @@ import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
 import { renderTimeline } from './event-report.js';
 import type { Output } from './output.js';
-import { buildPayload, SECRET_SETTINGS, type PayloadOptions, type Vendor } from './payloads.js';
+import { loadRoutingConfig, type LoadedRouting } from '../processor/planning/routing.js';
+import { buildPayload, SECRET_SETTINGS, testPayload, type Json, type PayloadOptions, type Vendor } from './payloads.js';
+import { planSend, renderPlan, type SendPlan } from './send-plan.js';
 
 export interface SendOptions extends PayloadOptions {
-  url: string;
+  /** The endpoint; not needed for a dry run. */
+  url?: string;
   secret?: string;
   wait: boolean;
   timeoutSeconds: number;
+  /** Send what the vendor's own test sends (starts nothing), and follow it to its audit record. */
+  test?: boolean;
+  /** Print what would be sent and what it would start; send nothing. */
+  dryRun?: boolean;
+  /** The routing file to plan a real event with (default ROUTING_CONFIG). */
+  routing?: string;
 }
 
 export interface SignedRequest {
@@ -51,8 +60,32 @@ export function redactUrl(url: string): string {
   return parsed.toString().replace('token=***', 'token=…');
 }
 
+/**
+ * `postload send`. A test (`--test`) is what the vendor's own test sends and starts
+ * nothing. Anything else is a real event, sent only when named (`--event`, `--status`), and
+ * only after the routing file said which dbt jobs and joins it starts (`--dry-run` stops
+ * there): a smoke test must never start production jobs by accident.
+ */
 export async function send(vendor: Vendor, options: SendOptions, context: CloudContext, out: Output): Promise<ExitCode> {
   const setting = SECRET_SETTINGS[vendor];
+  if (options.test && (options.event || options.status || options.connector)) {
+    throw new CliError('--test sends the vendor\'s own test payload: --event, --status and --connector do not apply', 'leave them out, or leave out --test to send a real event', EXIT.usage);
+  }
+  if (!options.test && options.event === undefined && options.status === undefined) {
+    throw new CliError(
+      `say what to send: --test, or a real ${vendor} event`,
+      `--test sends what ${vendor}'s own test sends and starts nothing; ${REAL_EVENT_EXAMPLE[vendor]} sends a real event, which starts the dbt jobs routed to it (postload names them first; --dry-run only names them)`,
+      EXIT.usage,
+    );
+  }
+  const payload = options.test ? testPayload(vendor) : buildPayload(vendor, options);
+  const plan = await planOf(vendor, payload, options, context, out);
+  if (options.dryRun) {
+    if (out.json) out.data({ vendor, dryRun: true, payload, plan: plan ?? null });
+    else out.line(`dry run: nothing sent (${vendor} ${payloadLabel(vendor, payload)})`);
+    return EXIT.ok;
+  }
+  if (!options.url) throw new CliError('--url is required to send', `pass the ingest function's endpoint, e.g. "$(terraform output -raw ${vendor === 'dbt-cloud' ? 'dbt_cloud' : vendor}_webhook_url)" (npm start prints the local ones)`, EXIT.usage);
   const raw = options.secret ?? context.env[setting];
   let url: URL;
   try {
@@ -66,7 +99,6 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
     throw new CliError(`no ${vendor} secret`, `pass --secret, or set ${setting} to the value or to an sm:// Secret Manager reference (the local stack's development values are in docs/development.md, npm start)`, EXIT.usage);
   }
   const secret = raw?.trim() ? await readSecret(setting, raw, context) : urlToken!;
-  const payload = buildPayload(vendor, options);
   const body = JSON.stringify(payload);
   const request = signRequest(vendor, url.toString(), body, secret);
 
@@ -90,25 +122,63 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
 
   let view: EventView | undefined;
   let waitCode: ExitCode = EXIT.ok;
-  if (accepted && options.wait && eventId) {
+  // A test is followed to its audit record: that is what proves the deployment works.
+  const wait = options.wait || Boolean(options.test);
+  if (accepted && wait && eventId) {
     const followed = await follow(eventId, options.timeoutSeconds, context, out);
     view = followed.view;
     waitCode = followed.timedOut ? EXIT.timeout : view && view.outcome !== 'processed' ? EXIT.failed : EXIT.ok;
   }
 
   if (out.json) {
-    out.data({ vendor, url: redactUrl(request.url), status: response.status, answer, payload, ...(options.wait ? { event: view ?? null, waited: waitCode !== EXIT.timeout } : {}) });
+    out.data({ vendor, test: Boolean(options.test), url: redactUrl(request.url), status: response.status, answer, payload, ...(plan ? { plan } : {}), ...(wait ? { event: view ?? null, waited: waitCode !== EXIT.timeout } : {}) });
   } else {
     const mark = accepted ? out.colour('green', '✔') : out.colour('red', '✖');
     out.line(`${mark} ${vendor} ${payloadLabel(vendor, payload)} → ${redactUrl(request.url)}: ${response.status} ${typeof answer === 'string' ? answer : JSON.stringify(answer)}`);
     if (!accepted) out.line(hintFor(response.status, vendor, setting));
-    if (options.wait && eventId) {
+    if (wait && eventId) {
       if (view) renderTimeline(view, out);
       if (waitCode === EXIT.timeout) out.line(out.colour('yellow', `… event ${eventId} not finished after ${options.timeoutSeconds} s (${view ? `outcome so far: ${view.outcome}` : 'no audit record yet'}); follow it with: postload event ${eventId}`));
     }
   }
   if (!accepted) return EXIT.failed;
   return waitCode;
+}
+
+/** The `--event` that sends a real event, per vendor, for the messages. */
+const REAL_EVENT_EXAMPLE: Record<Vendor, string> = {
+  fivetran: '--event sync_end [--status FAILURE]',
+  airbyte: '--event sync-succeeded (or --status failed)',
+  'dbt-cloud': '--event job.run.completed [--status Errored]',
+};
+
+/**
+ * The routing file's plan for the payload, printed before anything is sent. A test needs
+ * no routing file (it starts nothing, except what a route asks of dbt Cloud's sample run);
+ * a real event does: postload will not send what it cannot first name the effects of.
+ */
+async function planOf(vendor: Vendor, payload: Json, options: SendOptions, context: CloudContext, out: Output): Promise<SendPlan | undefined> {
+  const value = options.routing ?? context.env.ROUTING_CONFIG?.trim();
+  if (!value) {
+    if (options.test) {
+      if (!out.json) out.line(vendor === 'dbt-cloud' ? 'a test: dbt Cloud\'s sample run of job 123 starts a dbt job only where a route\'s "on" lists transformation.succeeded for it' : `a test: ${vendor}'s test event starts nothing`);
+      return undefined;
+    }
+    throw new CliError(
+      `a real ${vendor} event starts the dbt jobs routed to it: postload names them before sending, and has no routing file to read them from`,
+      'pass --routing FILE (the routing file you deploy, e.g. terraform/routing.json) or set ROUTING_CONFIG; or send --test, which starts nothing',
+      EXIT.usage,
+    );
+  }
+  let routing: LoadedRouting;
+  try {
+    routing = loadRoutingConfig(value);
+  } catch (error) {
+    throw new CliError((error as Error).message, 'fix the routing file (`postload check --routing FILE` says what is wrong)', EXIT.usage);
+  }
+  const plan = planSend(vendor, payload, routing);
+  if (!out.json) renderPlan(plan, routing.source, out);
+  return plan;
 }
 
 /** Polls the audit record until the processor is done with the event, or the time is up. */

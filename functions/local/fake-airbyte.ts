@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { FakeAirbyteWorkspaces } from './fake-airbyte-workspaces.js';
 import { RecordingServer, type RecordedRequest, type Reply } from './recording-server.js';
 
 // A stand-in for the Airbyte public API (the parts postload reads), answering as
@@ -15,7 +16,8 @@ import { RecordingServer, type RecordedRequest, type Reply } from './recording-s
 //   (JobsController.kt, JobsHelper.kt: a malformed orderBy is a 400) → {data, next, previous},
 //   each job as JobResponseMapper.kt writes it: `startTime` = creation, `lastUpdatedAt` only
 //   for terminal jobs, both by Java's OffsetDateTime.toString() in UTC (no seconds when zero);
-// - rate limits are not documented: script a 429 with `rateLimit()` or `script()`.
+// - rate limits are not documented: script a 429 with `rateLimit()` or `script()`;
+// - workspaces and their webhook slots: fake-airbyte-workspaces.ts (`.workspaces`).
 // It can also send the webhook notification of a job it ended (the shape of
 // test/fixtures/airbyte/sync-succeeded.json), so a test decides which webhooks get lost.
 
@@ -56,6 +58,7 @@ export interface FakeAirbyteOptions {
 export class FakeAirbyte extends RecordingServer {
   readonly connections = new Map<string, FakeAirbyteConnection>();
   readonly jobs: FakeAirbyteJob[] = [];
+  readonly workspaces = new FakeAirbyteWorkspaces(paging, links, problem);
   readonly clientId: string;
   readonly clientSecret: string;
   private readonly tokenTtlSeconds: number;
@@ -124,6 +127,8 @@ export class FakeAirbyte extends RecordingServer {
     if (expires === undefined || expires < Date.now()) return { status: 401, body: problem(401, 'invalid-api-key', 'The API key in the Authorization header is invalid.') };
     if (request.method === 'GET' && path === '/v1/connections') return this.listConnections(url);
     if (request.method === 'GET' && path === '/v1/jobs') return this.listJobs(url);
+    const workspaces = this.workspaces.answer(request, url, path);
+    if (workspaces) return workspaces;
     return { status: 404, body: problem(404, 'resource-not-found', 'The requested resource could not be found.') };
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { FakeDbtCloudWebhooks } from './fake-dbt-cloud-webhooks.js';
 import { RecordingServer, type RecordedRequest, type Reply } from './recording-server.js';
 import { postDbtCloud } from './webhooks.js';
 
@@ -13,7 +14,12 @@ import { postDbtCloud } from './webhooks.js';
 //   400, as since dbt's May 2023 restriction), pages with `limit` (at most 100) and `offset`;
 // - status codes 1 Queued, 2 Starting, 3 Running, 10 Success, 20 Error, 30 Cancelled;
 // - GET .../jobs/{id}/ answers 404 for a job that does not exist;
-// - dbt Cloud never deduplicates triggers: every POST queues a new run.
+// - dbt Cloud never deduplicates triggers: every POST queues a new run;
+// - `Authorization: Token <token>` (checked only when the stand-in is given a token: a wrong
+//   one is a 401 with the envelope); an account the stand-in does not know is a 404;
+// - webhook subscriptions (API v3): fake-dbt-cloud-webhooks.ts (`.subscriptions`);
+// - rate limits are per account (docs.getdbt.com/docs/dbt-apis/rate-limits) with no documented
+//   Retry-After: script a 429 with `rateLimit()`.
 const TRIGGER = /^\/api\/v2\/accounts\/(\d+)\/jobs\/(\d+)\/run\/?$/;
 const LIST_RUNS = /^\/api\/v2\/accounts\/(\d+)\/runs\/?$/;
 const GET_RUN = /^\/api\/v2\/accounts\/(\d+)\/runs\/(\d+)\/?$/;
@@ -77,6 +83,10 @@ const WEBHOOK_ATTEMPTS = 5;
 export interface FakeDbtCloudOptions {
   /** The jobs that exist; unset: every job id exists. */
   jobs?: number[];
+  /** The accounts that exist; unset: every account id exists. */
+  accounts?: number[];
+  /** The API token it accepts; unset: it checks none. */
+  token?: string;
   /**
    * For chaos tests: a random fault for some triggers, drawn from a seeded generator; with
    * `lists`, also for some list-runs calls (429 or 500 only: a read cannot be half done).
@@ -94,10 +104,21 @@ export class FakeDbtCloud extends RecordingServer {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** The run webhooks sent (after their last attempt), in order. */
   readonly webhookDeliveries: WebhookDelivery[] = [];
+  /** Webhook subscriptions made through the v3 API (sendRunWebhooks is the older, test-given target). */
+  readonly subscriptions: FakeDbtCloudWebhooks;
 
   constructor(private readonly options: FakeDbtCloudOptions = {}) {
     super('dbt Cloud', (request, server) => (server as FakeDbtCloud).answer(request));
     this.random = mulberry32(options.chaos?.seed ?? 1);
+    this.subscriptions = new FakeDbtCloudWebhooks((id) => this.accountExists(id), envelope);
+  }
+
+  /** The next `count` requests are answered 429 (with Retry-After when given). */
+  rateLimit(count = 1, retryAfterSeconds?: number): this {
+    for (let i = 0; i < count; i++) {
+      this.script({ status: 429, ...(retryAfterSeconds === undefined ? {} : { headers: { 'retry-after': String(retryAfterSeconds) } }), body: envelope(429, 'Too many requests.', null) });
+    }
+    return this;
   }
 
   /** The next trigger requests go wrong in these ways, in order. */
@@ -244,6 +265,13 @@ export class FakeDbtCloud extends RecordingServer {
   private answer(request: RecordedRequest): Reply {
     const url = new URL(request.url, 'http://dbt.local');
     const path = url.pathname;
+    if (this.options.token !== undefined && request.headers.authorization !== `Token ${this.options.token}`) {
+      return { status: 401, body: envelope(401, 'Invalid token.', null) };
+    }
+    const account = /^\/api\/v[23]\/accounts\/(\d+)\//.exec(path);
+    if (account && !this.accountExists(Number(account[1]))) return notFound();
+    const subscriptions = this.subscriptions.answer(request, url);
+    if (subscriptions) return subscriptions;
     const trigger = request.method === 'POST' ? TRIGGER.exec(path) : null;
     if (trigger) return this.trigger(Number(trigger[1]), Number(trigger[2]), request);
     if (request.method !== 'GET') return notFound();
@@ -349,6 +377,10 @@ export class FakeDbtCloud extends RecordingServer {
       duration: '00:00:00',
       ...(include.has('trigger') ? { trigger: run.trigger } : {}),
     };
+  }
+
+  private accountExists(accountId: number): boolean {
+    return this.options.accounts === undefined || this.options.accounts.includes(accountId);
   }
 
   private jobExists(jobId: number): boolean {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { FakeFivetranWebhooks } from './fake-fivetran-webhooks.js';
 import { RecordingServer, type RecordedRequest, type Reply } from './recording-server.js';
 
 // A stand-in for the Fivetran REST API v1 (the parts postload reads), answering as
@@ -14,7 +15,9 @@ import { RecordingServer, type RecordedRequest, type Reply } from './recording-s
 // - X-Rate-Limit / X-Rate-Limit-Remaining on answers; 429 with `Retry-After: <seconds>` and
 //   {"code":"TooManyRequests",…} when over the limit (…/getting-started/rate-limiting): script it
 //   with `rateLimit()` or `script()`;
-// - succeeded_at / failed_at are the ends of the latest successful and failed syncs.
+// - succeeded_at / failed_at are the ends of the latest successful and failed syncs;
+// - POST and PATCH need `Content-Type: application/json`, else 415 (api-response-codes);
+// - webhooks and GET /v1/groups/{id}: fake-fivetran-webhooks.ts (`.webhooks`).
 // It can also send the `sync_end` webhook of a sync it finished, so a test decides which
 // webhooks get lost. The webhook's `created` is the sync's end plus a little (FINISH_TO_WEBHOOK_MS):
 // Fivetran does not document how `created` relates to `succeeded_at`, and postload must not
@@ -48,6 +51,12 @@ export interface FakeFivetranOptions {
 
 export class FakeFivetran extends RecordingServer {
   readonly connections = new Map<string, FakeFivetranConnection>();
+  /** Groups (destinations) that exist besides those of the connections. */
+  readonly groups = new Set<string>();
+  readonly webhooks = new FakeFivetranWebhooks(
+    () => new Set([...this.groups, ...[...this.connections.values()].map((c) => c.group_id)]),
+    (all, query) => page(all, query),
+  );
   readonly apiKey: string;
   readonly apiSecret: string;
   private readonly hourlyLimit: number;
@@ -108,30 +117,32 @@ export class FakeFivetran extends RecordingServer {
     return this;
   }
 
-  private answer(request: RecordedRequest): Reply {
+  private async answer(request: RecordedRequest): Promise<Reply> {
     const url = new URL(request.url, 'http://fivetran.local');
     if (!this.authorised(request.headers.authorization)) return error(401, 'Unauthorized', 'Missing or invalid API key and secret in the Authorization header.');
     const accept = String(request.headers.accept ?? 'application/json').replace(/\s+/g, '');
     if (!['application/json', 'application/json;version=2', '*/*'].includes(accept)) return error(406, 'NotAcceptable', 'Use Accept: application/json or application/json;version=2.');
+    if ((request.method === 'POST' || request.method === 'PATCH') && !String(request.headers['content-type'] ?? '').startsWith('application/json')) {
+      return error(415, 'UnsupportedMediaType', 'Use Content-Type: application/json.');
+    }
+    const path = url.pathname.replace(/\/+$/, '');
+    const webhooks = await this.webhooks.answer(request, path, url.searchParams);
+    if (webhooks) return this.withRateHeaders(webhooks);
     if (request.method !== 'GET' || !CONNECTIONS.test(url.pathname)) return error(404, 'NotFound', `No endpoint ${request.method} ${url.pathname}.`);
     return this.list(url.searchParams);
   }
 
   private list(query: URLSearchParams): Reply {
-    const limit = query.has('limit') ? Number(query.get('limit')) : DEFAULT_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) return error(400, 'InvalidInput', `limit must be between 1 and ${MAX_LIMIT}.`);
-    const cursor = query.get('cursor');
-    const offset = cursor === null ? 0 : decodeCursor(cursor);
-    if (offset === undefined) return error(400, 'InvalidInput', 'Invalid cursor.');
     const group = query.get('group_id');
     const all = [...this.connections.values()].filter((c) => group === null || c.group_id === group).sort((a, b) => a.id.localeCompare(b.id));
-    const items = all.slice(offset, offset + limit);
-    const more = offset + limit < all.length;
-    return {
-      status: 200,
-      headers: { 'x-rate-limit': String(this.hourlyLimit), 'x-rate-limit-remaining': String(Math.max(0, this.hourlyLimit - this.requests.length)) },
-      body: { code: 'Success', message: 'Operation performed.', data: { items, ...(more ? { next_cursor: Buffer.from(`offset:${offset + limit}`).toString('base64url') } : {}) } },
-    };
+    const found = page(all, query);
+    if ('refused' in found) return found.refused;
+    return this.withRateHeaders({ status: 200, body: { code: 'Success', message: 'Operation performed.', data: found } });
+  }
+
+  private withRateHeaders(reply: Reply): Reply {
+    if (typeof reply !== 'object') return reply;
+    return { ...reply, headers: { ...reply.headers, 'x-rate-limit': String(this.hourlyLimit), 'x-rate-limit-remaining': String(Math.max(0, this.hourlyLimit - this.requests.length)) } };
   }
 
   private authorised(header: string | string[] | undefined): boolean {
@@ -147,6 +158,17 @@ export function fakeFivetran(options: FakeFivetranOptions = {}): FakeFivetran {
 
 function error(status: number, code: string, message: string): Reply {
   return { status, body: { code, message } };
+}
+
+/** One cursor page of `all` (sorted by the caller), or the 400 a bad limit or cursor gets. */
+function page<T>(all: T[], query: URLSearchParams): { refused: Reply } | { items: T[]; next_cursor?: string } {
+  const limit = query.has('limit') ? Number(query.get('limit')) : DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) return { refused: error(400, 'InvalidInput', `limit must be between 1 and ${MAX_LIMIT}.`) };
+  const cursor = query.get('cursor');
+  const offset = cursor === null ? 0 : decodeCursor(cursor);
+  if (offset === undefined) return { refused: error(400, 'InvalidInput', 'Invalid cursor.') };
+  const items = all.slice(offset, offset + limit);
+  return offset + limit < all.length ? { items, next_cursor: Buffer.from(`offset:${offset + limit}`).toString('base64url') } : { items };
 }
 
 function decodeCursor(cursor: string): number | undefined {

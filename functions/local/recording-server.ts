@@ -18,7 +18,8 @@ export interface RecordedRequest {
  */
 export type Reply = { status: number; headers?: Record<string, string>; body?: string | object } | 'hang' | 'drop';
 
-export type Responder = (request: RecordedRequest, server: RecordingServer) => Reply;
+/** May answer later (a stand-in that calls the sender back before answering, as Fivetran's webhook test does). */
+export type Responder = (request: RecordedRequest, server: RecordingServer) => Reply | Promise<Reply>;
 
 /**
  * A real HTTP server on 127.0.0.1 that records every request and answers from a script:
@@ -120,7 +121,7 @@ export class RecordingServer {
       json,
       receivedAt: new Date(),
     };
-    const reply = this.queued.shift() ?? this.responder(request, this);
+    const reply = this.queued.shift() ?? (await this.responder(request, this));
     this.requests.push(request);
     this.replies.push(reply);
     this.onRequest?.(request, reply);

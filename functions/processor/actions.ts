@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Secret } from '../shared/secrets.js';
+import { isWithoutValue, type Secret } from '../shared/secrets.js';
 import type { SyncEvent } from '../shared/sync-event.js';
 import type { AttemptRecord } from './clients/http-retry.js';
 import type { SlackMessage } from './clients/slack-message.js';
@@ -53,21 +53,38 @@ export function failureOutcome(actionId: string, error: unknown, requests: Attem
   return failure(actionId, error, requests, ctx);
 }
 
-/** Sends one Slack message. Never throws. A webhook that is not set only logs (and counts as done). */
+/**
+ * Logged, at WARNING, for every message that had no Slack webhook to go to, with its text:
+ * Slack is optional, and with it absent this line is where each alert ends up. An alert
+ * policy in terraform/monitoring.tf matches it: keep the text stable.
+ */
+export const SLACK_NOT_SENT = 'Slack message not sent: no Slack webhook is configured';
+
+/** Logged once at start-up when the default webhook (SLACK_WEBHOOK_URL) is not set. */
+export const SLACK_NOT_CONFIGURED = 'Slack is not configured (SLACK_WEBHOOK_URL is not set): no message goes to Slack; each is logged as "Slack message not sent"';
+
+/**
+ * Sends one Slack message. Never throws. A webhook that is not set, or whose secret holds no
+ * value (no version, or none enabled), is no webhook: the message is logged instead and the
+ * action counts as done, not retried.
+ */
 export async function performSlack(actionId: string, webhookReference: string, message: SlackMessage, ctx: ActionContext): Promise<ActionOutcome> {
   const webhook = ctx.slackWebhooks.get(webhookReference);
-  if (!webhook) {
-    ctx.log.warn({ actionId, webhook: webhookReference }, 'no Slack webhook is set for this message; it is only logged');
-    return { status: 'succeeded', sent: false, requests: [] };
-  }
+  if (!webhook) return notSent(actionId, webhookReference, message, 'not set', ctx);
   const requests: AttemptRecord[] = [];
   try {
     await ctx.slack.post(webhook, message, { deadline: ctx.deadline.outbound, attempts: requests });
     ctx.log.info({ actionId, webhook: webhook.setting }, 'Slack message sent');
     return { status: 'succeeded', sent: true, requests };
   } catch (error) {
+    if (isWithoutValue(error)) return notSent(actionId, webhook.setting, message, describeError(error), ctx);
     return failure(actionId, error, requests, ctx);
   }
+}
+
+function notSent(actionId: string, webhook: string, message: SlackMessage, why: string, ctx: ActionContext): ActionOutcome {
+  ctx.log.warn({ actionId, webhook, why, text: message.text }, SLACK_NOT_SENT);
+  return { status: 'succeeded', sent: false, requests: [] };
 }
 
 function failure(actionId: string, error: unknown, requests: AttemptRecord[], ctx: ActionContext): ActionOutcome {

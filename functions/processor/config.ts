@@ -1,7 +1,9 @@
 import { logLevel } from '../shared/logger.js';
+import { secretManagerClient } from '../shared/secret-manager-client.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
-import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
+import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
+import { DBT_CLOUD_BASE_URL } from '../vendors/dbt-cloud.js';
 import type { RetryPolicy } from './clients/http-retry.js';
 import { linkPolicy, type LinkPolicy } from './clients/slack-message.js';
 import { SLACK_WEBHOOK_ORIGIN, webhookProblem } from './clients/slack.js';
@@ -77,7 +79,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
   }
 
   // Both functions' secrets: cached as SECRET_CACHE_TTL_SECONDS says, warned about when short.
-  const secrets: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ttlMs: secretCacheTtlMs(env), ...(project ? { projectId: project } : {}) };
+  const secrets: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ttlMs: secretCacheTtlMs(env), client: () => secretManagerClient(env), ...(project ? { projectId: project } : {}) };
   const signingKey = signingKeySetting(env, secrets);
   const slackWebhookOrigins = [SLACK_WEBHOOK_ORIGIN, ...origins(env, 'SLACK_WEBHOOK_HOSTS', { bareHosts: true }).map((o) => (o.includes('://') ? o : `https://${o}`))];
   if (!signingKey.configured) {
@@ -93,7 +95,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     dbt: namesDbtJobs(routing) ? readDbtCloud(env, secrets) : undefined,
     slackWebhooks: readSlackWebhooks(env, routing, secrets, slackWebhookOrigins),
     slackWebhookOrigins,
-    slackLinks: linkPolicy(baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? DEFAULT_DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })),
+    slackLinks: linkPolicy(baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })),
     auditCollection: firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'),
     connectorsCollection: firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'),
     jobStateCollection: firestoreId(env, 'JOB_STATE_COLLECTION', TARGET_STATE_COLLECTION),
@@ -122,10 +124,8 @@ function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
   if (!token.configured) {
     throw new ConfigError('DBT_CLOUD_API_TOKEN', `is not set; ${hint}: set it to a service token or to an sm:// Secret Manager reference`);
   }
-  return { baseUrl: baseUrl(optionalString(env, 'DBT_CLOUD_BASE_URL') ?? DEFAULT_DBT_CLOUD_BASE_URL), accountId, token };
+  return { baseUrl: baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), accountId, token };
 }
-
-const DEFAULT_DBT_CLOUD_BASE_URL = 'https://cloud.getdbt.com';
 
 /**
  * A comma-separated list of origins (`https://host`, `http://127.0.0.1:8083`), checked at
@@ -153,25 +153,15 @@ function origins(env: Env, name: string, { bareHosts = false } = {}): string[] {
     });
 }
 
-function baseUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('DBT_CLOUD_BASE_URL', `is not a URL: "${raw}"`);
-  }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
-    throw new ConfigError('DBT_CLOUD_BASE_URL', `must be an http(s) URL with no query or credentials, such as https://cloud.getdbt.com`);
-  }
-  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
-}
-
 /**
- * The webhooks the routing file refers to. A webhook some route notifies must be set;
- * one only alerts could go to is used when set.
+ * The webhooks the routing file refers to. Slack is optional: with no SLACK_WEBHOOK_URL
+ * (the default webhook) no message goes to Slack, and each is logged instead. A webhook the
+ * routing file names itself (env:OTHER, sm://...) and notifies through must be set: naming
+ * it is asking for it, and a deployment that does not provide it is misconfigured.
  */
 function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions, allowedOrigins: readonly string[]): Map<string, Secret> {
   const required = notifyingWebhooks(routing);
+  required.delete(DEFAULT_WEBHOOK);
   const webhooks = new Map<string, Secret>();
   for (const reference of allWebhooks(routing)) {
     const secret =

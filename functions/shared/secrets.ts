@@ -315,6 +315,19 @@ export class Secret {
   }
 }
 
+/**
+ * True when Secret Manager answered that the secret holds no value to use: it is not set,
+ * does not exist, or has no enabled version. (PERMISSION_DENIED or a disabled pinned version
+ * is a misconfiguration to fix, not an absence.) An optional secret, such as the Slack
+ * webhook, then counts as not configured rather than as an outage to retry.
+ */
+export function isWithoutValue(error: unknown): boolean {
+  if (error instanceof MissingSecretError) return true;
+  if (!(error instanceof SecretRevokedError)) return false;
+  const cause = error.cause;
+  return cause instanceof NoEnabledVersionError || (cause as { code?: unknown } | null)?.code === 5;
+}
+
 class NoEnabledVersionError extends Error {
   constructor(secret: string) {
     super(`${secret} has no enabled version`);

@@ -37,6 +37,21 @@ export function integer(
   return value;
 }
 
+/** An http(s) base URL from a setting (no query, fragment or credentials), without a trailing slash. */
+export function baseUrlSetting(env: Env, name: string, fallback: string): string {
+  const raw = optionalString(env, name) ?? fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `is not a URL: "${raw}"`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
+    throw new ConfigError(name, `must be an http(s) URL with no query or credentials, such as ${fallback}`);
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
 /** The project every Google Cloud client uses: GOOGLE_CLOUD_PROJECT (or GCLOUD_PROJECT). */
 export function projectId(env: Env): string | undefined {
   return optionalString(env, 'GOOGLE_CLOUD_PROJECT') ?? optionalString(env, 'GCLOUD_PROJECT');

@@ -1,6 +1,7 @@
 import type { Deadline, FetchLike } from '../processor/clients/http-retry.js';
 import type { Secret } from '../shared/secrets.js';
 import { instantOf, isRecord, requestJson, type VendorRequest } from './request.js';
+import type { RetryPolicy } from './retry.js';
 import { VendorApiError, type SkippedItem } from './vendor-error.js';
 
 // The Airbyte public API (airbytehq/airbyte-platform, airbyte-api/server-api/src/main/
@@ -14,7 +15,14 @@ import { VendorApiError, type SkippedItem } from './vendor-error.js';
 //   a job's `startTime` is its creation and `lastUpdatedAt` (terminal jobs only) its end,
 //   both written by Java's OffsetDateTime.toString() in UTC (seconds dropped when zero: "…T01:30Z");
 // - errors are RFC 9457 problems ({"status":401,"title":"invalid-api-key",…}); rate limits
-//   are not documented, so a 429 is handled like Fivetran's (Retry-After when given).
+//   are not documented, so a 429 is handled like Fivetran's (Retry-After when given);
+// - workspaces: GET /workspaces?limit=&offset= → {data, next}, GET /workspaces/{id} and
+//   PATCH /workspaces/{id} {notifications} → WorkspaceResponse {workspaceId, name,
+//   dataResidency, notifications}. Airbyte keeps ONE webhook URL per notification type
+//   (failure, success, connectionUpdate, connectionUpdateActionRequired, syncDisabled,
+//   syncDisabledWarning), each {email: {enabled}, webhook: {enabled, url}}; a PATCH merges:
+//   a type left out, or a field left out, stays as it was (WorkspacesHandler.kt
+//   patchNotificationItem; WorkspaceResponseMapper.kt writes the answer).
 
 export const AIRBYTE_API_BASE_URL = 'https://api.airbyte.com/v1';
 const PAGE_LIMIT = 100;
@@ -22,6 +30,24 @@ const MAX_CONNECTION_PAGES = 200;
 /** Jobs per sweep at most (pages of 100): a larger backlog is read over the next ticks. */
 const MAX_JOB_PAGES = 20;
 const TOKEN_MARGIN_MS = 60_000;
+const MAX_WORKSPACE_PAGES = 50;
+
+/** Airbyte's notification types, as the public API names them (NotificationsConfig). */
+export const AIRBYTE_NOTIFICATION_TYPES = ['failure', 'success', 'connectionUpdate', 'connectionUpdateActionRequired', 'syncDisabled', 'syncDisabledWarning'] as const;
+export type AirbyteNotificationType = (typeof AIRBYTE_NOTIFICATION_TYPES)[number];
+
+/** One type's webhook slot: the URL Airbyte posts to (null when none is set) and whether it does. */
+export interface AirbyteWebhookSlot {
+  enabled: boolean;
+  url: string | null;
+}
+
+export interface AirbyteWorkspace {
+  workspaceId: string;
+  name: string | null;
+  /** Every type, with its webhook slot as Airbyte reports it (an unset type: disabled, no URL). */
+  webhooks: Record<AirbyteNotificationType, AirbyteWebhookSlot>;
+}
 
 export type AirbyteSchedule =
   | { type: 'basic'; every: { units: number; unit: string } | null; text: string | null }
@@ -57,6 +83,7 @@ export interface AirbyteClientOptions {
   timeoutMs?: number;
   fetch?: FetchLike;
   now?: () => number;
+  retry?: RetryPolicy;
 }
 
 export class AirbyteClient {
@@ -114,6 +141,48 @@ export class AirbyteClient {
     return { jobs, skipped, complete: false };
   }
 
+  /** Every workspace the application may see, with its webhook slots. */
+  async listWorkspaces({ deadline }: { deadline: Deadline }): Promise<AirbyteWorkspace[]> {
+    const workspaces: AirbyteWorkspace[] = [];
+    for (let page = 0; page < MAX_WORKSPACE_PAGES; page++) {
+      const query = new URLSearchParams({ limit: String(PAGE_LIMIT), offset: String(page * PAGE_LIMIT) });
+      const label = `Airbyte GET /v1/workspaces (offset ${page * PAGE_LIMIT})`;
+      const items = await this.page(`/workspaces?${query}`, label, deadline);
+      for (const item of items.list) workspaces.push(readWorkspace(item, label));
+      if (items.list.length < PAGE_LIMIT || !items.hasNext) return workspaces;
+    }
+    throw new VendorApiError('airbyte', 'garbage', `Airbyte GET /v1/workspaces: more than ${MAX_WORKSPACE_PAGES} pages of ${PAGE_LIMIT}`);
+  }
+
+  /** The workspace, or null when Airbyte does not know it (404). */
+  async getWorkspace({ deadline, workspaceId }: { deadline: Deadline; workspaceId: string }): Promise<AirbyteWorkspace | null> {
+    const label = `Airbyte GET /v1/workspaces/${workspaceId}`;
+    try {
+      const { json } = await this.authorised({ method: 'GET', url: `${this.baseUrl}/workspaces/${encodeURIComponent(workspaceId)}`, headers: { accept: 'application/json' }, label }, deadline);
+      return readWorkspace(json, label);
+    } catch (error) {
+      if (error instanceof VendorApiError && error.details.status === 404) return null;
+      throw error;
+    }
+  }
+
+  /** Sets the webhook slots given (a PATCH: the other types, and every email setting, stay as they are). */
+  async setWebhooks({ deadline, workspaceId, webhooks }: { deadline: Deadline; workspaceId: string; webhooks: Partial<Record<AirbyteNotificationType, { enabled: boolean; url: string }>> }): Promise<AirbyteWorkspace> {
+    const label = `Airbyte PATCH /v1/workspaces/${workspaceId}`;
+    const notifications = Object.fromEntries(Object.entries(webhooks).map(([type, webhook]) => [type, { webhook }]));
+    const { json } = await this.authorised(
+      {
+        method: 'PATCH',
+        url: `${this.baseUrl}/workspaces/${encodeURIComponent(workspaceId)}`,
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify({ notifications }),
+        label,
+      },
+      deadline,
+    );
+    return readWorkspace(json, label);
+  }
+
   private async page(path: string, label: string, deadline: Deadline): Promise<{ list: unknown[]; hasNext: boolean }> {
     const { json } = await this.authorised({ method: 'GET', url: `${this.baseUrl}${path}`, headers: { accept: 'application/json' }, label }, deadline);
     if (!isRecord(json) || !Array.isArray(json.data)) throw new VendorApiError('airbyte', 'garbage', `${label}: the answer has no data list`);
@@ -124,7 +193,7 @@ export class AirbyteClient {
   /** A request with the access token; one new token and one more try on a 401 (it may have expired early). */
   private async authorised(request: VendorRequest, deadline: Deadline): Promise<{ json: unknown }> {
     const call = async (token: string) =>
-      requestJson({ ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } }, { vendor: 'airbyte', timeoutMs: this.options.timeoutMs ?? 10_000, deadline, fetch: this.options.fetch });
+      requestJson({ ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } }, { vendor: 'airbyte', timeoutMs: this.options.timeoutMs ?? 10_000, deadline, fetch: this.options.fetch, retry: this.options.retry });
     try {
       return await call(await this.accessToken(deadline));
     } catch (error) {
@@ -146,7 +215,7 @@ export class AirbyteClient {
         body: JSON.stringify({ client_id: clientId, client_secret: clientSecret, grant_type: 'client_credentials', 'grant-type': 'client_credentials' }),
         label: 'Airbyte POST /v1/applications/token',
       },
-      { vendor: 'airbyte', timeoutMs: this.options.timeoutMs ?? 10_000, deadline, fetch: this.options.fetch },
+      { vendor: 'airbyte', timeoutMs: this.options.timeoutMs ?? 10_000, deadline, fetch: this.options.fetch, retry: this.options.retry },
     );
     if (!isRecord(json) || typeof json.access_token !== 'string' || json.access_token === '') {
       throw new VendorApiError('airbyte', 'garbage', 'Airbyte POST /v1/applications/token: the answer has no access_token');
@@ -155,6 +224,21 @@ export class AirbyteClient {
     this.token = { value: json.access_token, until: this.now() + Math.max(0, ttlMs - TOKEN_MARGIN_MS) };
     return json.access_token;
   }
+}
+
+/** A WorkspaceResponse; one that is not that shape fails the call (connect must not act on a guess). */
+export function readWorkspace(item: unknown, label: string): AirbyteWorkspace {
+  if (!isRecord(item) || typeof item.workspaceId !== 'string' || item.workspaceId === '') throw new VendorApiError('airbyte', 'garbage', `${label}: a workspace has no workspaceId`);
+  // `notifications` is required in WorkspaceResponse, each type optional (null when unset).
+  const notifications = isRecord(item.notifications) ? item.notifications : {};
+  const webhooks = {} as Record<AirbyteNotificationType, AirbyteWebhookSlot>;
+  for (const type of AIRBYTE_NOTIFICATION_TYPES) {
+    const config = notifications[type];
+    const webhook = isRecord(config) && isRecord(config.webhook) ? config.webhook : undefined;
+    if (config !== undefined && config !== null && !isRecord(config)) throw new VendorApiError('airbyte', 'garbage', `${label}: notifications.${type} is not an object`);
+    webhooks[type] = { enabled: webhook?.enabled === true, url: typeof webhook?.url === 'string' && webhook.url !== '' ? webhook.url : null };
+  }
+  return { workspaceId: item.workspaceId, name: typeof item.name === 'string' ? item.name : null, webhooks };
 }
 
 const BASIC_TIMING = /^Every (\d+) (MINUTES|HOURS|DAYS|WEEKS|MONTHS)$/;

@@ -1,6 +1,7 @@
 import type { Deadline, FetchLike } from '../processor/clients/http-retry.js';
 import type { Secret } from '../shared/secrets.js';
-import { instantOf, isRecord, requestJson } from './request.js';
+import { instantOf, isRecord, requestJson, type VendorRequest } from './request.js';
+import type { RetryPolicy } from './retry.js';
 import { VendorApiError, type SkippedItem } from './vendor-error.js';
 
 // The Fivetran REST API v1, as summarised with sources in the team's vendor notes and
@@ -11,11 +12,41 @@ import { VendorApiError, type SkippedItem } from './vendor-error.js';
 // - envelope {"code":"Success","message":…,"data":{…}}; errors {"code":…,"message":…};
 // - paging: ?cursor=&limit= (1..1000, default 100) → data.items[] and data.next_cursor,
 //   absent on the last page (beta.fivetran.com/docs/rest-api/getting-started/pagination);
-// - 429 with Retry-After in seconds (…/getting-started/rate-limiting).
+// - 429 with Retry-After in seconds (…/getting-started/rate-limiting);
+// - webhooks (fivetran.com/docs/rest-api/webhooks; go-fivetran webhooks/*.go): list
+//   GET /v1/webhooks (cursor pages, account and group webhooks mixed), create POST
+//   /v1/webhooks/account or /v1/webhooks/group/{group_id} {url, events, active, secret},
+//   update PATCH /v1/webhooks/{id} with any of those fields; every answer's `secret` is
+//   "******", so a webhook's secret can be set but never compared. Creating an active
+//   webhook, or activating one, makes Fivetran POST a test to the URL; anything but a 2xx
+//   there, or a URL that is not HTTPS, is a 400 and nothing is created (checked on
+//   fivetran.com/docs/rest-api/webhooks, "URL");
+// - GET /v1/groups/{group_id} → {id, name, created_at}; 404 for an unknown group
+//   (go-fivetran groups/group_details.go).
 
 export const FIVETRAN_API_BASE_URL = 'https://api.fivetran.com/v1';
 const PAGE_LIMIT = 1000;
 const MAX_PAGES = 100;
+
+/** A webhook as Fivetran lists it (its secret is never shown: always "******"). */
+export interface FivetranWebhook {
+  id: string;
+  type: 'account' | 'group';
+  /** Set for group webhooks only. */
+  groupId: string | null;
+  url: string;
+  events: string[];
+  active: boolean;
+}
+
+export type FivetranWebhookScope = { type: 'account' } | { type: 'group'; groupId: string };
+
+export interface FivetranWebhookFields {
+  url: string;
+  events: string[];
+  active: boolean;
+  secret: string;
+}
 
 /** What the sweep reads of one connection (GET /v1/connections item). */
 export interface FivetranConnection {
@@ -45,6 +76,7 @@ export interface FivetranClientOptions {
   baseUrl?: string;
   timeoutMs?: number;
   fetch?: FetchLike;
+  retry?: RetryPolicy;
 }
 
 export class FivetranClient {
@@ -67,7 +99,7 @@ export class FivetranClient {
       const query = new URLSearchParams({ limit: String(PAGE_LIMIT) });
       if (groupId) query.set('group_id', groupId);
       if (cursor) query.set('cursor', cursor);
-      const { json } = await this.get(`/connections?${query}`, `Fivetran GET /v1/connections (page ${page})`, deadline);
+      const { json } = await this.call('GET', `/connections?${query}`, `Fivetran GET /v1/connections (page ${page})`, deadline);
       const data = isRecord(json) && json.code === 'Success' && isRecord(json.data) ? json.data : undefined;
       if (!data || !Array.isArray(data.items)) throw new VendorApiError('fivetran', 'garbage', 'Fivetran GET /v1/connections: the answer has no data.items list');
       data.items.forEach((item: unknown, i: number) => {
@@ -83,18 +115,87 @@ export class FivetranClient {
     }
   }
 
-  private async get(path: string, label: string, deadline: Deadline): Promise<{ json: unknown }> {
+  /** Every webhook of the account, account and group webhooks alike, all pages. */
+  async listWebhooks({ deadline }: { deadline: Deadline }): Promise<FivetranWebhook[]> {
+    const webhooks: FivetranWebhook[] = [];
+    let cursor: string | undefined;
+    for (let page = 1; ; page++) {
+      const query = new URLSearchParams({ limit: String(PAGE_LIMIT) });
+      if (cursor) query.set('cursor', cursor);
+      const label = `Fivetran GET /v1/webhooks (page ${page})`;
+      const data = envelopeData((await this.call('GET', `/webhooks?${query}`, label, deadline)).json, label);
+      if (!Array.isArray(data.items)) throw new VendorApiError('fivetran', 'garbage', `${label}: the answer has no data.items list`);
+      for (const item of data.items) webhooks.push(readWebhook(item, label));
+      const next = data.next_cursor;
+      if (next === undefined || next === null || next === '') return webhooks;
+      if (typeof next !== 'string') throw new VendorApiError('fivetran', 'garbage', `${label}: next_cursor is not a string`);
+      if (page >= MAX_PAGES) throw new VendorApiError('fivetran', 'garbage', `Fivetran GET /v1/webhooks: more than ${MAX_PAGES} pages of ${PAGE_LIMIT}`);
+      cursor = next;
+    }
+  }
+
+  /** The group (destination), or null when Fivetran does not know it (404). */
+  async getGroup({ deadline, groupId }: { deadline: Deadline; groupId: string }): Promise<{ id: string; name: string | null } | null> {
+    const label = `Fivetran GET /v1/groups/${groupId}`;
+    try {
+      const data = envelopeData((await this.call('GET', `/groups/${encodeURIComponent(groupId)}`, label, deadline)).json, label);
+      if (typeof data.id !== 'string') throw new VendorApiError('fivetran', 'garbage', `${label}: the answer has no data.id`);
+      return { id: data.id, name: stringOrNull(data.name) };
+    } catch (error) {
+      if (error instanceof VendorApiError && error.details.status === 404) return null;
+      throw error;
+    }
+  }
+
+  /** Creates an account or group webhook. An active one is tested by Fivetran first (a 400 when the test fails). */
+  async createWebhook({ deadline, scope, fields }: { deadline: Deadline; scope: FivetranWebhookScope; fields: FivetranWebhookFields }): Promise<FivetranWebhook> {
+    const path = scope.type === 'account' ? '/webhooks/account' : `/webhooks/group/${encodeURIComponent(scope.groupId)}`;
+    const label = `Fivetran POST /v1${scope.type === 'account' ? '/webhooks/account' : `/webhooks/group/${scope.groupId}`}`;
+    const { json } = await this.call('POST', path, label, deadline, fields);
+    return readWebhook(envelopeData(json, label), label);
+  }
+
+  /** Changes the given fields of a webhook (PATCH: the others stay). */
+  async updateWebhook({ deadline, id, fields }: { deadline: Deadline; id: string; fields: Partial<FivetranWebhookFields> }): Promise<FivetranWebhook> {
+    const label = `Fivetran PATCH /v1/webhooks/${id}`;
+    const { json } = await this.call('PATCH', `/webhooks/${encodeURIComponent(id)}`, label, deadline, fields);
+    return readWebhook(envelopeData(json, label), label);
+  }
+
+  private async call(method: VendorRequest['method'], path: string, label: string, deadline: Deadline, body?: object): Promise<{ json: unknown }> {
     const [key, secret] = await Promise.all([this.options.apiKey.currentValue(), this.options.apiSecret.currentValue()]);
     return requestJson(
       {
-        method: 'GET',
+        method,
         url: `${this.baseUrl}${path}`,
-        headers: { authorization: `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`, accept: 'application/json' },
+        headers: {
+          authorization: `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         label,
       },
-      { vendor: 'fivetran', timeoutMs: this.options.timeoutMs ?? 10_000, deadline, fetch: this.options.fetch },
+      { vendor: 'fivetran', timeoutMs: this.options.timeoutMs ?? 10_000, deadline, fetch: this.options.fetch, retry: this.options.retry },
     );
   }
+}
+
+function envelopeData(json: unknown, label: string): Record<string, unknown> {
+  if (!isRecord(json) || json.code !== 'Success' || !isRecord(json.data)) throw new VendorApiError('fivetran', 'garbage', `${label}: the answer is not {"code":"Success","data":{…}}`);
+  return json.data;
+}
+
+/** A webhook of a list or an answer; one that is not the documented shape fails the call (connect must not act on a guess). */
+export function readWebhook(item: unknown, label: string): FivetranWebhook {
+  const bad = (what: string) => new VendorApiError('fivetran', 'garbage', `${label}: a webhook ${what}`);
+  if (!isRecord(item)) throw bad('is not an object');
+  if (typeof item.id !== 'string' || item.id === '') throw bad('has no id');
+  if (item.type !== 'account' && item.type !== 'group') throw bad(`has type ${JSON.stringify(item.type)?.slice(0, 40)}, not account or group`);
+  if (typeof item.url !== 'string') throw bad(`${item.id} has no url`);
+  if (!Array.isArray(item.events) || !item.events.every((e) => typeof e === 'string')) throw bad(`${item.id} has no events list`);
+  if (typeof item.active !== 'boolean') throw bad(`${item.id} has no active flag`);
+  return { id: item.id, type: item.type, groupId: item.type === 'group' ? stringOrNull(item.group_id) : null, url: item.url, events: item.events as string[], active: item.active };
 }
 
 /** One list item as the sweep needs it, or what is wrong with it. */

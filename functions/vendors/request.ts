@@ -1,9 +1,10 @@
 import { defaultFetch, parseRetryAfter, type Deadline, type FetchLike } from '../processor/clients/http-retry.js';
 import { cutHead } from '../shared/text-cut.js';
+import { withRetries, type RetryPolicy } from './retry.js';
 import { VendorApiError, type Vendor } from './vendor-error.js';
 
 export interface VendorRequest {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   url: string;
   headers: Record<string, string>;
   body?: string;
@@ -17,6 +18,8 @@ export interface VendorCallOptions {
   timeoutMs: number;
   deadline: Deadline;
   fetch?: FetchLike | undefined;
+  /** Retries for callers that want them (connect); none by default (the sweep). See retry.ts. */
+  retry?: RetryPolicy | undefined;
 }
 
 /**
@@ -25,6 +28,11 @@ export interface VendorCallOptions {
  * VendorApiError saying what kind of failure it was (see vendor-error.ts).
  */
 export async function requestJson(request: VendorRequest, options: VendorCallOptions): Promise<{ status: number; json: unknown }> {
+  if (options.retry) return withRetries(request, options, options.retry, requestOnce);
+  return requestOnce(request, options);
+}
+
+async function requestOnce(request: VendorRequest, options: VendorCallOptions): Promise<{ status: number; json: unknown }> {
   const { vendor } = options;
   const timeoutMs = Math.min(options.timeoutMs, options.deadline.remainingMs());
   if (timeoutMs <= 0) throw new VendorApiError(vendor, 'unavailable', `${request.label}: no time left in this run`);

@@ -1,5 +1,5 @@
 /** A vendor whose management API postload reads (freshness, reconciliation) or writes (`postload connect`). */
-export type Vendor = 'fivetran' | 'airbyte';
+export type Vendor = 'fivetran' | 'airbyte' | 'dbt-cloud';
 
 /**
  * How a vendor API call failed, for the caller to decide: the sweep skips the vendor for

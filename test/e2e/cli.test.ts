@@ -26,7 +26,8 @@ describe('postload CLI against the local stack', function () {
 
   before(async function () {
     stack = await startTestStack(this, { topicPrefix: 'sync-events-cli', routing: DEMO_ROUTING });
-    env = { PUBSUB_EMULATOR_HOST: stack.pubsubHost, FIRESTORE_EMULATOR_HOST: stack.firestoreHost, GOOGLE_CLOUD_PROJECT: stack.projectId, SYNC_EVENTS_TOPIC: stack.topic };
+    // ROUTING_CONFIG: the stack's routing file, which send plans a real event with before sending it.
+    env = { PUBSUB_EMULATOR_HOST: stack.pubsubHost, FIRESTORE_EMULATOR_HOST: stack.firestoreHost, GOOGLE_CLOUD_PROJECT: stack.projectId, SYNC_EVENTS_TOPIC: stack.topic, ROUTING_CONFIG: JSON.stringify(DEMO_ROUTING) };
   });
 
   after(async () => {
@@ -36,13 +37,44 @@ describe('postload CLI against the local stack', function () {
   // dbt Cloud finishes each test's runs before the next test.
   beforeEach(() => finishOpenRuns(stack));
 
-  describe('send --wait', () => {
-    it('Fivetran: signed, accepted, followed until processed; prints the dbt run it started', async () => {
+  describe('send --test: what each vendor\'s own test sends, followed to its audit record, starting nothing', () => {
+    const tests: Array<[string, () => string, Record<string, string>, string]> = [
+      ['fivetran', () => stack.fivetranUrl, { FIVETRAN_WEBHOOK_SECRET: DEVELOPMENT_SECRETS.FIVETRAN_WEBHOOK_SECRET }, 'test'],
+      ['airbyte', () => stack.airbyteUrl.replace(/\?.*$/, ''), { AIRBYTE_WEBHOOK_TOKEN: DEVELOPMENT_SECRETS.AIRBYTE_WEBHOOK_TOKEN }, 'test'],
+      ['dbt-cloud', () => stack.dbtCloudUrl, { DBT_CLOUD_WEBHOOK_SECRET: DEVELOPMENT_SECRETS.DBT_CLOUD_WEBHOOK_SECRET }, 'transformation.succeeded'],
+    ];
+    for (const [vendor, url, secret, type] of tests) {
+      it(`${vendor}: accepted as ${type}, processed, no dbt run`, async () => {
+        const before = triggerRequests(stack.dbt!).length;
+        const { ROUTING_CONFIG: _, ...withoutRouting } = env;
+        const run = await runCli(['send', vendor, '--test', '--url', url(), '--json'], { ...withoutRouting, ...secret });
+        assert.equal(run.code, 0, run.stdout + run.stderr);
+        const result = JSON.parse(run.stdout) as { test: boolean; status: number; answer: { type: string }; event: { outcome: string; actions: Array<{ kind: string }> } };
+        assert.equal(result.test, true);
+        assert.equal(result.status, 202);
+        assert.equal(result.answer.type, type);
+        assert.equal(result.event.outcome, 'processed');
+        assert.deepEqual(result.event.actions.filter((a) => a.kind === 'dbt'), [], 'a test starts no dbt job');
+        assert.equal(triggerRequests(stack.dbt!).length, before, 'dbt Cloud was asked to run nothing');
+      });
+    }
+  });
+
+  describe('send a real event: named first, then sent, --wait', () => {
+    it('without --test, --event or --status: exit 2, nothing sent', async () => {
+      const run = await runCli(['send', 'fivetran', '--url', stack.fivetranUrl, '--secret', DEVELOPMENT_SECRETS.FIVETRAN_WEBHOOK_SECRET], env);
+      assert.equal(run.code, 2);
+      assert.match(run.stderr, /say what to send: --test, or a real fivetran event\n {2}fix: --test sends what fivetran's own test sends and starts nothing; --event sync_end/);
+    });
+
+    it('Fivetran: names the job it will start, then signed, accepted, followed until processed; prints the dbt run it started', async () => {
       const run = await runCli(
-        ['send', 'fivetran', '--url', stack.fivetranUrl, '--connector', DEMO_CONNECTORS.ordersPostgres, '--secret', DEVELOPMENT_SECRETS.FIVETRAN_WEBHOOK_SECRET, '--wait'],
+        ['send', 'fivetran', '--event', 'sync_end', '--url', stack.fivetranUrl, '--connector', DEMO_CONNECTORS.ordersPostgres, '--secret', DEVELOPMENT_SECRETS.FIVETRAN_WEBHOOK_SECRET, '--wait'],
         env,
       );
       assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.match(run.stdout, new RegExp(`^by inline JSON, this sync\\.succeeded event of \\S+:\n {2}starts dbt job ${DEMO_JOBS.orders} \\(`, 'm'));
+      assert.ok(run.stdout.indexOf('starts dbt job') < run.stdout.indexOf(': 202 '), 'the plan is printed before the answer');
       assert.match(run.stdout, /^✔ fivetran sync_end SUCCESSFUL \(connector demo_orders_pg\) → http:\/\/127\.0\.0\.1:\d+\/fivetran: 202 /m);
       assert.match(run.stdout, new RegExp(`dbt job ${DEMO_JOBS.orders}: started run \\d+`));
       assert.match(run.stdout, /✔ outcome: processed/);
@@ -64,13 +96,13 @@ describe('postload CLI against the local stack', function () {
     });
 
     it('a wrong secret: 401 and exit 1, with the setting to fix named', async () => {
-      const run = await runCli(['send', 'fivetran', '--url', stack.fivetranUrl, '--secret', 'not-the-secret'], env);
+      const run = await runCli(['send', 'fivetran', '--test', '--url', stack.fivetranUrl, '--secret', 'not-the-secret'], env);
       assert.equal(run.code, 1);
       assert.match(run.stdout, /: 401 .*\n.*FIVETRAN_WEBHOOK_SECRET/);
     });
 
     it('no secret at all: exit 2 before sending, naming the flag and the variable', async () => {
-      const run = await runCli(['send', 'fivetran', '--url', stack.fivetranUrl], env);
+      const run = await runCli(['send', 'fivetran', '--test', '--url', stack.fivetranUrl], env);
       assert.equal(run.code, 2);
       assert.match(run.stderr, /fix: pass --secret, or set FIVETRAN_WEBHOOK_SECRET/);
     });

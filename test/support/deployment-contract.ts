@@ -143,13 +143,13 @@ export function fakeSecretManager(config: TerraformConfig, apply: Apply, identit
  * set it up. The variables are a newcomer's, plus slack_route_webhook_secrets listing the
  * secrets the file names, as docs/routing.md tells them to.
  */
-export async function checkRoutingUnderTerraform(config: TerraformConfig, code: CodeFacts, source: RoutingSource, processorEntryPoint: string): Promise<string[]> {
-  const where = source.where;
+export async function checkRoutingUnderTerraform(config: TerraformConfig, code: CodeFacts, source: RoutingSource, processorEntryPoint: string, variables: Record<string, Value> = {}): Promise<string[]> {
+  const where = `${source.where}${Object.keys(variables).length ? ` (${Object.entries(variables).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ')})` : ''}`;
   let apply: Apply;
   let env: Record<string, string>;
   let identity: string;
   try {
-    apply = plan(config, { ...EXAMPLE_VARIABLES, routing_config_file: source.file, slack_route_webhook_secrets: routingSecretIds(source.json) });
+    apply = plan(config, { ...EXAMPLE_VARIABLES, routing_config_file: source.file, slack_route_webhook_secrets: routingSecretIds(source.json), ...variables });
     const fn = deployedFunctions(config, apply, code).get(processorEntryPoint);
     if (!fn) return [`no google_cloudfunctions2_function deploys ${processorEntryPoint}`];
     env = functionEnvironment(apply, fn);

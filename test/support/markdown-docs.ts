@@ -218,10 +218,13 @@ export function checkCommands(docs: Doc[], vocabulary: CommandVocabulary): strin
         if (first === undefined) continue;
         const flags = (first.startsWith('-') ? words : rest).filter((w) => /^--[a-z]/.test(w)).map((w) => w.replace(/=.*$/, ''));
         let options: Set<string>;
+        let name = first;
         if (first.startsWith('-')) options = vocabulary.globalOptions;
         else if (!/^[a-z][a-z-]*$/.test(first)) continue; // prose: "postload's", "postload-processor"
         else {
-          const command = vocabulary.cli.get(first);
+          const sub = rest[0] !== undefined && /^[a-z][a-z-]*$/.test(rest[0]) ? vocabulary.cli.get(`${first} ${rest[0]}`) : undefined;
+          if (sub) name = `${first} ${rest[0]}`;
+          const command = sub ?? vocabulary.cli.get(first);
           if (!command) {
             // Only a command-shaped word after `npx postload`, or in a code span that starts with postload, is a command.
             if (/^(?:npx )?postload\s/.test(text.trim()) || /npx postload/.test(m[0]))
@@ -231,7 +234,7 @@ export function checkCommands(docs: Doc[], vocabulary: CommandVocabulary): strin
           options = command;
         }
         for (const flag of flags) {
-          if (!options.has(flag) && !vocabulary.globalOptions.has(flag)) problems.push(`${where}: \`postload ${words.join(' ')}\`: "${first}" has no option ${flag}`);
+          if (!options.has(flag) && !vocabulary.globalOptions.has(flag)) problems.push(`${where}: \`postload ${words.join(' ')}\`: "${name}" has no option ${flag}`);
         }
       }
     }

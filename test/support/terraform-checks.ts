@@ -471,7 +471,9 @@ export function checkSecrets(config: TerraformConfig, code: CodeFacts): string[]
     for (const name of expected.secrets) {
       const binding = env.get(name);
       const secret = resourceRefs(binding?.value).find((r) => r.type === 'google_secret_manager_secret');
-      if (!binding || !secret || (binding.kind === 'plain' && !String(binding.value).startsWith('sm://'))) {
+      // An optional secret: `cond ? "sm://…" : ""`, blank (unset) when switched off.
+      const optional = /^\$\{[\w.]+ \? "sm:\/\/[^"]+" : ""\}$/.test(String(binding?.value ?? ''));
+      if (!binding || !secret || (binding.kind === 'plain' && !String(binding.value).startsWith('sm://') && !optional)) {
         problems.push(`${fn.file}: ${fn.name} reads the secret ${name}, but it is not set to a google_secret_manager_secret (sm://... reference)`);
         continue;
       }

@@ -69,7 +69,14 @@ export function checkAlertPolicies(config: TerraformConfig, runbook: Runbook): s
 export function cliCommands(): Map<string, Set<string>> {
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
   const root = program({ stdout: sink, stderr: sink, env: {} }, () => {});
-  return new Map(root.commands.map((command) => [command.name(), new Set(command.options.map((option) => option.long ?? ''))]));
+  const longs = (command: (typeof root.commands)[number]) => command.options.map((option) => option.long ?? '');
+  // A command with subcommands (connect fivetran|airbyte|dbt-cloud) also answers as "command sub", with both's options.
+  return new Map(
+    root.commands.flatMap((command) => [
+      [command.name(), new Set(longs(command))] as const,
+      ...command.commands.map((sub) => [`${command.name()} ${sub.name()}`, new Set([...longs(command), ...longs(sub)])] as const),
+    ]),
+  );
 }
 
 /** An alert's help names at least one `postload ...` command, and only commands and options the CLI has. */
@@ -278,10 +285,22 @@ export function checkLogMetricsMatchCode(config: TerraformConfig, root: string):
   return problems;
 }
 
+/**
+ * The code's sources, with each log call's message constant replaced by its text
+ * (`log.warn(fields, SLACK_NOT_SENT)` where `const SLACK_NOT_SENT = '…'` in the same file),
+ * so a message kept in a constant is matched like a literal one.
+ */
 function readSources(dir: string): { file: string; text: string }[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((name) => name.endsWith('.ts') && !name.startsWith('generated'))
-    .map((name) => ({ file: name, text: readFileSync(join(dir, name), 'utf8') }));
+    .map((name) => {
+      const text = readFileSync(join(dir, name), 'utf8');
+      const constants = new Map([...text.matchAll(/\bconst ([A-Z][A-Z0-9_]*)\s*=\s*'([^'\n]*)'/g)].map((m) => [m[1]!, m[2]!]));
+      const expanded = text.replace(/(\.(?:trace|debug|info|warn|error|fatal)\([^;]*?)\b([A-Z][A-Z0-9_]*)\)/g, (call, head: string, name: string) =>
+        constants.has(name) ? `${head}'${constants.get(name)}')` : call,
+      );
+      return { file: name, text: expanded };
+    });
 }
 
 // --- helpers ---------------------------------------------------------------------------------------

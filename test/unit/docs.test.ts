@@ -72,6 +72,12 @@ describe('documentation (README.md, docs/)', () => {
       assert.match(problems[3]!, /"send" has no option --bogus/);
     });
 
+    it("a subcommand's options are its own and its command's: connect airbyte has no --account", () => {
+      const problems = checkCommands(page('```sh\nnpx postload connect dbt-cloud --account 1 --job 2 --dry-run --ingest-url U\nnpx postload connect airbyte --workspace W --account\n```\n'), vocabulary());
+      assert.deepEqual(problems.length, 1, problems.join('\n'));
+      assert.match(problems[0]!, /"connect airbyte" has no option --account/);
+    });
+
     it('real commands, global options and prose that merely names postload pass', () => {
       const text = '`npm start`, `npm test`, `npm run build`, `npx postload --help`, `postload replay --dry-run --project p`, the `postload-processor` service, `postload`\n\n```sh\ngcloud functions logs read postload-processor --region R   # postload --nonsense in a comment\n```\n';
       assert.deepEqual(checkCommands(page(text), vocabulary()), []);

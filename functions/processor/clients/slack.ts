@@ -1,4 +1,4 @@
-import type { Secret } from '../../shared/secrets.js';
+import { MissingSecretError, type Secret } from '../../shared/secrets.js';
 import { PermanentError } from '../errors.js';
 import { send, withinDeadline, type AttemptRecord, type Deadline, type FetchLike, type RetryPolicy } from './http-retry.js';
 import type { SlackMessage } from './slack-message.js';
@@ -51,6 +51,8 @@ export class SlackClient {
    */
   async post(webhook: Secret, message: SlackMessage, { deadline, attempts }: { deadline: Deadline; attempts: AttemptRecord[] }): Promise<void> {
     const url = await withinDeadline(webhook.currentValue(), deadline, `read ${webhook.setting}`);
+    // A secret version holding nothing is no webhook.
+    if (url.trim() === '') throw new MissingSecretError(webhook.setting);
     const label = `Slack webhook ${webhook.setting}`;
     // Checked on every value read: a Secret Manager version can change it after start-up.
     const problem = webhookProblem(url, this.options.allowedOrigins ?? [SLACK_WEBHOOK_ORIGIN]);

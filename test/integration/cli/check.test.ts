@@ -80,6 +80,16 @@ describe('postload check', () => {
     assert.match(run.stdout, /✔ secret DBT_CLOUD_WEBHOOK_SECRET\s+readable/);
   });
 
+  it('says Slack is not configured when SLACK_WEBHOOK_URL is unset, and passes (Slack is optional)', async () => {
+    const { SLACK_WEBHOOK_URL: _, ...withoutSlack } = good();
+    const run = await runCli(['check'], withoutSlack);
+    assert.equal(run.code, 0, run.stdout);
+    assert.match(run.stdout, /✔ Slack\s+not configured \(SLACK_WEBHOOK_URL is not set\): no message goes to Slack; each is logged as "Slack message not sent: no Slack webhook is configured", which an alert policy matches/);
+    assert.doesNotMatch(run.stdout, /secret SLACK_WEBHOOK_URL/);
+    const configured = await runCli(['check'], good());
+    assert.doesNotMatch(configured.stdout, /Slack\s+not configured/);
+  });
+
   it('--routing FILE checks that file; --json reports each check', async () => {
     const run = await runCli(['check', '--routing', 'functions/local/routing.local.json', '--json'], good());
     const report = JSON.parse(run.stdout) as { ok: boolean; results: Array<{ check: string; ok: boolean; detail: string }> };

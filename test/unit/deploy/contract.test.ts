@@ -61,8 +61,9 @@ describe('deployment contract (terraform/ against the code, the CLI and the docs
     });
 
     for (const source of shipped) {
-      it(`${source.where}: the processor starts and reads every secret it names`, async () => {
+      it(`${source.where}: the processor starts and reads every secret it names, with Slack and without (slack_enabled = false)`, async () => {
         assert.deepEqual(await checkRoutingUnderTerraform(config, code, source, processor), []);
+        assert.deepEqual(await checkRoutingUnderTerraform(config, code, source, processor, { slack_enabled: false }), []);
       });
     }
 

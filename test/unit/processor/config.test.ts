@@ -49,7 +49,6 @@ describe('processor/config', () => {
     ['the key SyncEvents are signed with (nothing is acted on without it)', { ...full, SYNC_EVENT_SIGNING_KEY: ' ' }, 'SYNC_EVENT_SIGNING_KEY'],
     ['the dbt account when jobs are routed', { ...full, DBT_CLOUD_ACCOUNT_ID: '' }, 'DBT_CLOUD_ACCOUNT_ID'],
     ['the dbt token when jobs are routed', { ...full, DBT_CLOUD_API_TOKEN: undefined }, 'DBT_CLOUD_API_TOKEN'],
-    ['the Slack webhook when something notifies', { ...full, SLACK_WEBHOOK_URL: undefined }, 'SLACK_WEBHOOK_URL'],
     ['a route webhook variable that notifies', { ...full, ROUTING_CONFIG: JSON.stringify({ routes: [{ name: 'a', match: { source: 'airbyte' }, slack: { webhook: 'env:SLACK_FINANCE' } }] }) }, 'SLACK_FINANCE'],
     ['a non-numeric account', { ...full, DBT_CLOUD_ACCOUNT_ID: 'acme' }, 'DBT_CLOUD_ACCOUNT_ID'],
     ['a base URL with a query', { ...full, DBT_CLOUD_BASE_URL: 'https://cloud.getdbt.com/?x=1' }, 'DBT_CLOUD_BASE_URL'],
@@ -94,6 +93,12 @@ describe('processor/config', () => {
     assert.equal(config.dbt, undefined);
     assert.equal(config.slackWebhooks.size, 0);
     assert.equal(readProcessorConfig({ ROUTING_CONFIG: slackOnly, SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X', SYNC_EVENT_SIGNING_KEY: full.SYNC_EVENT_SIGNING_KEY }).dbt, undefined);
+  });
+
+  it('starts without Slack: no SLACK_WEBHOOK_URL means no default webhook, even where routes notify', () => {
+    const config = readProcessorConfig({ ...full, SLACK_WEBHOOK_URL: undefined, ROUTING_CONFIG: JSON.stringify({ slack: { webhook: 'env:SLACK_WEBHOOK_URL' }, routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1 }], slack: { notify: ['sync.failed', 'sync.succeeded'] } }] }) });
+    assert.equal(config.slackWebhooks.has('env:SLACK_WEBHOOK_URL'), false);
+    assert.ok(config.dbt);
   });
 
   it('accepts Secret Manager references for the token and the webhook', () => {

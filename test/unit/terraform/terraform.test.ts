@@ -484,6 +484,14 @@ describe('terraform/ (static checks)', function () {
         problem: /the other environment variables take up to \d+ bytes/,
       },
       {
+        name: 'an optional secret whose value is a literal',
+        file: 'functions.tf',
+        from: '"sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url[0].secret_id}"',
+        to: '"https://hooks.slack.com/services/T/B/${google_secret_manager_secret.slack_webhook_url[0].secret_id}"',
+        check: 'secrets',
+        problem: /reads the secret SLACK_WEBHOOK_URL, but it is not set to a google_secret_manager_secret/,
+      },
+      {
         name: 'an alert without documentation',
         file: 'monitoring.tf',
         from: /(resource "google_monitoring_alert_policy" "processor_5xx" \{[\s\S]*?)  documentation \{[\s\S]*?\n  \}\n/,
