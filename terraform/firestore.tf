@@ -85,3 +85,81 @@ resource "google_firestore_index" "audit_connector_history" {
 
   depends_on = [google_firestore_database.database, google_project_service.apis]
 }
+
+# The status page and `postload events` (functions/read-model/event-query.ts) filter the
+# audit trail by one field in Firestore, newest first, and apply the other filters to the
+# records read; each such field needs its index with occurredAt descending (connectorId's
+# is above). Every query's index is checked against these by test/unit/read-model/indexes.test.ts.
+#   syncEvents where <field> == X and occurredAt in [since, until) order by occurredAt desc
+resource "google_firestore_index" "audit_by_type" {
+  database    = "(default)"
+  collection  = var.audit_collection
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "type"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "occurredAt"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.database, google_project_service.apis]
+}
+
+resource "google_firestore_index" "audit_by_sync_status" {
+  database    = "(default)"
+  collection  = var.audit_collection
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "syncStatus"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "occurredAt"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.database, google_project_service.apis]
+}
+
+resource "google_firestore_index" "audit_by_source" {
+  database    = "(default)"
+  collection  = var.audit_collection
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "source"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "occurredAt"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.database, google_project_service.apis]
+}
+
+# The processor's outcome (received, retrying, processed, failed, invalid) is stored as `status`.
+resource "google_firestore_index" "audit_by_outcome" {
+  database    = "(default)"
+  collection  = var.audit_collection
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "occurredAt"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.database, google_project_service.apis]
+}

@@ -1,8 +1,9 @@
-import { AuditTrail, type EventFilter, type EventView } from './audit-view.js';
+import { AuditTrail, type EventFilter, type EventView } from '../read-model/audit-trail.js';
 import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
 import type { Output } from './output.js';
-import { actionSummary, timelineOf } from './timeline.js';
+import { momentOf } from '../read-model/time.js';
+import { actionSummary, timelineOf } from '../read-model/timeline.js';
 
 /** `postload event ID`: one event's whole story as a timeline. */
 export async function showEvent(eventId: string, context: CloudContext, out: Output): Promise<ExitCode> {
@@ -79,12 +80,7 @@ function truncate(text: string, max: number): string {
 
 /** "24h", "30m", "7d", "90s" or an ISO date → the moment that long ago. */
 export function parseSince(value: string, now = Date.now()): Date {
-  const match = /^(\d+)\s*([smhd])$/.exec(value.trim());
-  if (match) {
-    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
-    return new Date(now - Number(match[1]) * unit);
-  }
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new CliError(`--since "${value}" is neither a duration nor a date`, 'use e.g. --since 24h, 30m, 7d, or an ISO date such as 2026-11-20T00:00:00Z', EXIT.usage);
-  return new Date(ms);
+  const moment = momentOf(value, now);
+  if (!moment) throw new CliError(`--since "${value}" is neither a duration nor a date`, 'use e.g. --since 24h, 30m, 7d, or an ISO date such as 2026-11-20T00:00:00Z', EXIT.usage);
+  return moment;
 }

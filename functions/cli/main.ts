@@ -28,6 +28,18 @@ function positiveInteger(value: string): number {
   return n;
 }
 
+function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of at least 0');
+  return n;
+}
+
+function port(value: string): number {
+  const n = nonNegativeInteger(value);
+  if (n > 65_535) throw new InvalidArgumentError('must be a port number from 0 to 65535');
+  return n;
+}
+
 /** The `postload` program. Every action resolves to an exit code; nothing calls process.exit here. */
 export function program(io: Io, setExit: (code: ExitCode) => void): Command {
   const root = new Command('postload')
@@ -150,6 +162,16 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
     .action((id: string, opts: { json?: boolean }) => run(opts, async (context, out) => (await import('./event-report.js')).showEvent(id, context, out))());
+
+  root
+    .command('ui')
+    .description('serve the status page on 127.0.0.1: connectors, events, runs, joins, quarantined events and dead letters (read-only, from the audit trail)')
+    .addOption(new Option('--port <port>', 'port on 127.0.0.1 (0: any free one)').argParser(port).default(8089))
+    .addOption(new Option('--refresh <seconds>', 'how often the pages reload themselves (0: never)').argParser(nonNegativeInteger).default(60))
+    .addHelpText('after', `\nExamples:\n  postload ui                      # the local stack's, when npm start runs (or with FIRESTORE_EMULATOR_HOST)\n  postload ui --project my-project # a deployment's, with your Application Default Credentials\n${EXIT_CODES_HELP}`)
+    .action((opts: { port: number; refresh: number; project?: string }) =>
+      run(opts, async (context, out) => (await import('./ui.js')).uiCommand({ port: opts.port, refreshSeconds: opts.refresh }, context, out))(),
+    );
 
   root
     .command('check')

@@ -1,7 +1,7 @@
 import { v1, type PubSub } from '@google-cloud/pubsub';
 import { DEPLOYMENT_NAMES } from '../shared/deployment-names.js';
 import { optionalString } from '../shared/settings.js';
-import { AuditTrail } from './audit-view.js';
+import { AuditTrail } from '../read-model/audit-trail.js';
 import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
 import type { Output } from './output.js';

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { signFivetranPayload } from '../ingest/fivetran/signature.js';
 import { Secret } from '../shared/secrets.js';
-import { AuditTrail, isFinal, type EventView } from './audit-view.js';
+import { AuditTrail, isFinal, type EventView } from '../read-model/audit-trail.js';
 import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
 import { renderTimeline } from './event-report.js';

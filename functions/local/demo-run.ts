@@ -82,12 +82,12 @@ export async function awaitOutcome(
   stack: LocalStack,
   sent: SentStep[],
   published: PublishedLog,
-  { timeoutMs = 60_000, quietMs = 1500 } = {},
+  { timeoutMs = 60_000, quietMs = 1500, auditCollection = 'syncEvents' } = {},
 ): Promise<ScenarioOutcome> {
   if (!stack.dbt || !stack.slack) throw new Error('the demo needs the dbt Cloud and Slack stand-ins');
   const dbt = stack.dbt;
   const slack = stack.slack;
-  const reader = new AuditReader(stack.firestoreHost, stack.projectId);
+  const reader = new AuditReader(stack.firestoreHost, stack.projectId, auditCollection);
   try {
     const events = expectedPerEvent(sent);
     const about = (requests: RecordedRequest[], id: string) => requests.filter((r) => r.body.includes(id));

@@ -26,6 +26,8 @@ export interface LocalPorts {
   slack: number;
   pubsub: number;
   firestore: number;
+  /** The status page (`postload ui`) that `npm start` serves. */
+  ui: number;
 }
 
 /** Everything the local stack needs to know, read once from the environment. */
@@ -58,6 +60,7 @@ export const PORT_SETTINGS: ReadonlyArray<{ variable: string; port: keyof LocalP
   { variable: 'SLACK_PORT', port: 'slack', fallback: 8083 },
   { variable: 'PUBSUB_PORT', port: 'pubsub', fallback: 8085 },
   { variable: 'FIRESTORE_PORT', port: 'firestore', fallback: 8086 },
+  { variable: 'UI_PORT', port: 'ui', fallback: 8089 },
 ];
 
 /**

@@ -8,6 +8,11 @@ import { startFunction, type FunctionProcess, type StartFunctionOptions } from '
 import { PORT_SETTINGS, type LocalPorts, type LocalSettings } from './local-settings.js';
 import { EmulatorAdmin } from './pubsub-admin.js';
 import type { RecordingServer } from './recording-server.js';
+import { readSettings, StatusReader } from '../read-model/status-reader.js';
+import { startStatusServer } from '../status/server.js';
+
+/** The local status page reloads itself this often: events flow fast on a laptop. */
+const LOCAL_REFRESH_SECONDS = 15;
 
 /** The local push subscription's max_delivery_attempts, also given to the processor. */
 const LOCAL_MAX_DELIVERY_ATTEMPTS = 5;
@@ -27,6 +32,8 @@ export interface StackOptions {
    * how each run ends and how soon. On unless false.
    */
   dbtRunWebhooks?: Pick<RunWebhooks, 'endFor' | 'errorMessage' | 'delayMs' | 'hold'> | false;
+  /** Serve the status page (`postload ui`) on UI_PORT, reading the stack's Firestore (`npm start` does). */
+  statusPage?: boolean;
 }
 
 export interface LocalStack {
@@ -52,6 +59,8 @@ export interface LocalStack {
   slack: RecordingServer | undefined;
   dbtBaseUrl: string;
   slackWebhookUrl: string;
+  /** The status page's URL, when it was asked for. */
+  statusPageUrl: string | undefined;
   /** Rejects when a function process exits on its own: the stack is broken. */
   failed: Promise<never>;
   /** Stops everything the stack started (idempotent). Emulators it did not start are left running. */
@@ -64,7 +73,7 @@ export interface LocalStack {
  * dbt Cloud and Slack stand-ins (unless real ones are given), the processor behind a push
  * subscription, and the ingest function. On any failure it stops what it had started.
  */
-export async function startStack({ settings, print = () => {}, paint = painter(false), onFunctionLine, functionEnv = {}, dbtRunWebhooks = {} }: StackOptions): Promise<LocalStack> {
+export async function startStack({ settings, print = () => {}, paint = painter(false), onFunctionLine, functionEnv = {}, dbtRunWebhooks = {}, statusPage = false }: StackOptions): Promise<LocalStack> {
   const stoppers: Array<() => Promise<void>> = [];
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -161,6 +170,8 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
       });
     }
 
+    const statusPageUrl = statusPage ? await startStatusPage({ ...process.env, ...functionEnv }, projectId, firestoreHost, ports.ui, stoppers) : undefined;
+
     const failed = new Promise<never>((_, reject) => {
       for (const fn of [ingest, processor]) {
         fn.child.once('exit', (code, signal) => {
@@ -191,6 +202,7 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
       slack,
       dbtBaseUrl,
       slackWebhookUrl,
+      statusPageUrl,
       failed,
       stop,
     };
@@ -198,6 +210,19 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
     await stop();
     throw error;
   }
+}
+
+/** The status page on the stack's Firestore emulator, reading the collections the functions write (their settings). */
+async function startStatusPage(env: Record<string, string | undefined>, projectId: string, firestoreHost: string, port: number, stoppers: Array<() => Promise<void>>): Promise<string> {
+  const { Firestore } = await import('@google-cloud/firestore');
+  const db = new Firestore({ projectId, host: firestoreHost, ssl: false });
+  stoppers.push(() => db.terminate());
+  const server = await startStatusServer({ reader: new StatusReader(db, readSettings(env)), port, refreshSeconds: LOCAL_REFRESH_SECONDS }).catch((error: unknown) => {
+    if ((error as { code?: string }).code === 'EADDRINUSE') throw new Error(`UI_PORT: port ${port} is already in use; set UI_PORT to a free port, or 0 for any`);
+    throw error;
+  });
+  stoppers.push(() => server.close());
+  return server.url;
 }
 
 /** Asks each emulator for its `Ok` every few seconds; two missed answers in a row mean it is gone. */

@@ -38,7 +38,7 @@ try {
 
 print(`starting postload locally (project ${settings.projectId})…`);
 try {
-  stack = await startStack({ settings, print, paint });
+  stack = await startStack({ settings, print, paint, statusPage: true });
 } catch (error) {
   console.error(paint('red', `postload could not start: ${(error as Error).message}`));
   await shutdown(1, 'start-up failed');
@@ -52,6 +52,7 @@ print(`Firestore emulator ${running.firestoreHost} (${given(settings.firestoreEm
 print(`processor          ${running.processor.url} routing ${settings.routing === DEFAULT_ROUTING_FILE ? 'functions/local/routing.local.json (default)' : settings.routing.trimStart().startsWith('{') ? 'inline JSON' : settings.routing}`);
 print(`dbt Cloud          ${running.dbt ? `stand-in at ${running.dbtBaseUrl} (prints each request; reports its runs to /dbt-cloud)` : running.dbtBaseUrl}, account ${settings.dbtAccountId}`);
 print(`Slack              ${running.slack ? `stand-in at ${running.slack.url} (prints each message)` : 'SLACK_WEBHOOK_URL'}`);
+print(`status page        ${running.statusPageUrl} (read-only; \`npx postload ui\` serves the same for a deployment)`);
 print(`secrets            FIVETRAN_WEBHOOK_SECRET${devSecret(settings.fivetranSecret, 'FIVETRAN_WEBHOOK_SECRET')}, AIRBYTE_WEBHOOK_TOKEN${devSecret(settings.airbyteToken, 'AIRBYTE_WEBHOOK_TOKEN')}, DBT_CLOUD_WEBHOOK_SECRET${devSecret(settings.dbtCloudWebhookSecret, 'DBT_CLOUD_WEBHOOK_SECRET')}`);
 print(paint('green', paint('bold', `postload is ready: Fivetran webhook ${running.fivetranUrl}  Airbyte webhook ${running.airbyteUrl}  dbt Cloud webhook ${running.dbtCloudUrl}`)));
 console.log(`\nSend a signed Fivetran webhook (paste it in another terminal):\n\n${curlExample(running.fivetranUrl, settings.fivetranSecret).join('\n\n')}\n\nCtrl-C stops everything.\n`);

@@ -26,7 +26,7 @@ import { cutText } from './store/document-size.js';
 import { connectorDocId, invalidDocId, refusedDocId } from './store/document-ids.js';
 import { initialEventRecord } from './store/event-record.js';
 import { alertedBy, quarantineAlertDocuments } from './store/quarantine-alert-documents.js';
-import { createFirestore, EventStore, type ActionOutcome, type ActionRecord, type Begun, type Claim } from './store/event-store.js';
+import { createFirestore, EventStore, FINAL_ALERT_ACTION_ID, type ActionOutcome, type ActionRecord, type Begun, type Claim } from './store/event-store.js';
 import { RunLoop } from './run-loop.js';
 import type { RunOrigin } from './store/run-origin.js';
 import { dbtCloudRuns } from './targets/dbt-cloud-runs.js';
@@ -43,7 +43,7 @@ export interface ProcessorDependencies {
 
 export type SyncEventProcessor = (event: CloudEvent<unknown>) => Promise<void>;
 
-const FINAL_ALERT = 'final-alert';
+const FINAL_ALERT = FINAL_ALERT_ACTION_ID;
 /**
  * A holder acts this long after its batch's closing time has passed by Firestore's clock,
  * measured from its claim commit's time (see ORCHESTRATION.md): room for the two clocks

@@ -16,7 +16,7 @@ import { fixtureText } from '../support/webhook-fixtures.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const START = `${ROOT}dist/local/start.js`;
 const READY = /postload is ready: Fivetran webhook (\S+)\s+Airbyte webhook (\S+)/;
-const PORT_VARIABLES = ['INGEST_PORT', 'PROCESSOR_PORT', 'DBT_PORT', 'SLACK_PORT', 'PUBSUB_PORT', 'FIRESTORE_PORT'] as const;
+const PORT_VARIABLES = ['INGEST_PORT', 'PROCESSOR_PORT', 'DBT_PORT', 'SLACK_PORT', 'PUBSUB_PORT', 'FIRESTORE_PORT', 'UI_PORT'] as const;
 
 interface Started {
   child: ChildProcess;
@@ -118,6 +118,16 @@ describe('npm start (node dist/local/start.js as a child process)', function () 
       assert.match(start.output(), /processor ▶ dbt run started: job 101/);
       assert.match(start.output(), /Slack\s+◀ message sent/);
 
+      // The status page is served on UI_PORT and shows the event the pasted example sent.
+      const statusPage = await waitFor('status page line', () => /status page\s+(http:\/\/\S+)/.exec(start.output())?.[1], 5000, start.output);
+      assert.equal(statusPage, `http://127.0.0.1:${ports[6]}/`);
+      const story = await fetch(`${statusPage}api/events/${id}`);
+      assert.equal(story.status, 200);
+      assert.equal(((await story.json()) as { event: { eventId: string } }).event.eventId, id);
+      const page = await fetch(`${statusPage}events/${id}`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), new RegExp(`<code>${id}</code>`));
+
       // The dbt Cloud endpoint is printed and takes requests signed with the development secret.
       assert.match(start.output(), new RegExp(`dbt Cloud webhook http://127\\.0\\.0\\.1:${ports[0]}/dbt-cloud\\b`));
       const dbtCloud = await postDbtCloud(`http://127.0.0.1:${ports[0]}/dbt-cloud`, fixtureText('dbt-cloud', 'job.run.started'), DEVELOPMENT_SECRETS.DBT_CLOUD_WEBHOOK_SECRET);
@@ -164,7 +174,7 @@ describe('npm start (node dist/local/start.js as a child process)', function () 
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const port = (busy.address() as { port: number }).port;
     try {
-      const start = runStart({ INGEST_PORT: String(port), PROCESSOR_PORT: '0', DBT_PORT: '0', SLACK_PORT: '0', PUBSUB_PORT: '0', FIRESTORE_PORT: '0' });
+      const start = runStart({ INGEST_PORT: String(port), PROCESSOR_PORT: '0', DBT_PORT: '0', SLACK_PORT: '0', PUBSUB_PORT: '0', FIRESTORE_PORT: '0', UI_PORT: '0' });
       const { code } = await start.exited;
       assert.equal(code, 1);
       assert.match(start.output(), new RegExp(`INGEST_PORT: port ${port} is already in use`));

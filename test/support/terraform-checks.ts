@@ -1,3 +1,4 @@
+import { indexKey, requiredIndex, type CollectionRole, type QueryShape } from '../../functions/read-model/query-shape.js';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { getReferencesInExpression, parse } from '@cdktf/hcl2json';
@@ -805,4 +806,44 @@ export function asArray(value: unknown): unknown[] {
 
 function entries(value: unknown): [string, unknown][] {
   return value && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : [];
+}
+
+// --- Firestore composite indexes ----------------------------------------------------
+
+/** The Terraform variable that names each collection the read model queries (variables.tf). */
+export const COLLECTION_VARIABLES: Record<CollectionRole, string> = {
+  audit: 'audit_collection',
+  connectors: 'connectors_collection',
+  joins: 'joins_collection',
+  jobState: 'job_state_collection',
+  freshness: 'freshness_collection',
+};
+
+/** The composite indexes terraform/ declares on the collections the read model reads, by role (indexKey form). */
+export function declaredIndexes(config: TerraformConfig): { indexes: Set<string>; problems: string[] } {
+  const indexes = new Set<string>();
+  const problems: string[] = [];
+  for (const resource of config.resources.filter((r) => r.type === 'google_firestore_index')) {
+    const collection = String(resource.body.collection ?? '');
+    const role = (Object.entries(COLLECTION_VARIABLES) as Array<[CollectionRole, string]>).find(([, variable]) => collection === `\${var.${variable}}`)?.[0];
+    // Another part's collection (the sweep's own state, …): not the read model's to check.
+    if (!role) continue;
+    if (resource.body.query_scope !== 'COLLECTION') problems.push(`${resource.file}: google_firestore_index.${resource.name} must have query_scope "COLLECTION"`);
+    const fields = asArray(resource.body.fields).map((f) => {
+      const body = f as Body;
+      return { field: String(body.field_path), order: body.order === 'DESCENDING' ? ('DESCENDING' as const) : ('ASCENDING' as const) };
+    });
+    indexes.add(indexKey({ collection: role, fields }));
+  }
+  return { indexes, problems };
+}
+
+/** The queries (by shape) whose composite index terraform/ does not declare. */
+export function checkQueryIndexes(config: TerraformConfig, shapes: Iterable<QueryShape>): string[] {
+  const { indexes, problems } = declaredIndexes(config);
+  for (const shape of shapes) {
+    const needed = requiredIndex(shape);
+    if (needed && !indexes.has(indexKey(needed))) problems.push(`no google_firestore_index for ${indexKey(needed)} (query ${JSON.stringify(shape)})`);
+  }
+  return problems;
 }

@@ -46,7 +46,7 @@ export interface CommandDeps {
 export async function connectCommand(vendor: ConnectVendor, options: ConnectOptions, context: CloudContext, out: Output, deps: CommandDeps = {}): Promise<ExitCode> {
   const endpoints = endpointsFrom(options.ingestUrl ?? context.env.POSTLOAD_INGEST_URL);
   const wanted = vendorWanted(vendor, options, context.env);
-  const { io, clients } = await setUp(context, out, deps);
+  const { io, clients } = await setUp(context, (text) => out.error(text), deps);
   const secret = secretTarget(context.env, vendor, await context.project());
   try {
     if (options.check) {
@@ -74,6 +74,17 @@ export async function connectCommand(vendor: ConnectVendor, options: ConnectOpti
  * pointing at postload compared with what postload expects. Exit 1 on any difference.
  */
 export async function connectCheckCommand(options: Pick<ConnectOptions, 'ingestUrl'>, context: CloudContext, out: Output, deps: CommandDeps = {}): Promise<ExitCode> {
+  const { findings, skipped } = await checkRegistrations(options, context, (text) => out.error(text), deps);
+  printFindings(findings, skipped, out);
+  return findings.every((f) => f.ok) ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * What `connect --check` finds, as data (for a status page as much as for the command):
+ * a finding per registration or missing one, and the vendors skipped for want of credentials.
+ * Throws a CliError when it cannot ask (no credentials at all, refused, unreachable).
+ */
+export async function checkRegistrations(options: Pick<ConnectOptions, 'ingestUrl'>, context: CloudContext, say: (text: string) => void, deps: CommandDeps = {}): Promise<{ findings: Finding[]; skipped: string[] }> {
   const endpoints = endpointsFrom(options.ingestUrl ?? context.env.POSTLOAD_INGEST_URL);
   const vendors = (Object.keys(VENDOR_NAMES) as ConnectVendor[]).filter((v) => credentialsGiven(context.env, v));
   if (vendors.length === 0) {
@@ -83,7 +94,7 @@ export async function connectCheckCommand(options: Pick<ConnectOptions, 'ingestU
       EXIT.environment,
     );
   }
-  const { io, clients } = await setUp(context, out, deps);
+  const { io, clients } = await setUp(context, say, deps);
   const project = await context.project();
   const findings: Finding[] = [];
   const skipped = (Object.keys(VENDOR_NAMES) as ConnectVendor[])
@@ -102,8 +113,7 @@ export async function connectCheckCommand(options: Pick<ConnectOptions, 'ingestU
       throw explainVendorError(error, vendor);
     }
   }
-  printFindings(findings, skipped, out);
-  return findings.every((f) => f.ok) ? EXIT.ok : EXIT.failed;
+  return { findings, skipped };
 }
 
 interface Wanted {
@@ -134,10 +144,9 @@ function vendorWanted(vendor: ConnectVendor, options: ConnectOptions, env: Recor
   return { types: AIRBYTE_TYPES, dbtAccount: account };
 }
 
-async function setUp(context: CloudContext, out: Output, deps: CommandDeps): Promise<{ io: Io; clients: VendorClientOptions }> {
+async function setUp(context: CloudContext, say: (text: string) => void, deps: CommandDeps): Promise<{ io: Io; clients: VendorClientOptions }> {
   const project = await context.project();
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const say = (text: string) => out.error(text);
   const retry: RetryPolicy = { ...CONNECT_RETRY, sleep, onWait: ({ label, waitMs, reason }) => say(`${label}: ${reason}; trying again in ${Math.ceil(waitMs / 1000)} s`) };
   const io: Io = { store: new SecretStore(() => secretManagerClient(context.env), project), deadline: deadlineIn(RUN_BUDGET_MS), sleep, say };
   return { io, clients: { env: context.env, project, retry } };

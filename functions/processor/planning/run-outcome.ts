@@ -36,6 +36,11 @@ const STATUS: Partial<Record<SyncEvent['type'], RunOutcome['status']>> = {
 /** Every run postload starts carries `[event <id>]` in its cause (clients/dbt-cloud.ts `causeFor`); dbt Cloud repeats the cause as `runReason`. */
 const MARKER = /\[event ([0-9a-f]{32})\]/;
 
+/** The event whose dbt action started a run, as its cause names it; undefined for a run postload did not start. */
+export function originEventIdOf(cause: string | null | undefined): string | undefined {
+  return MARKER.exec(cause ?? '')?.[1];
+}
+
 /**
  * What a dbt Cloud run event says about a run postload may have started, or undefined when
  * it names none: not a dbt-cloud run event, no run or job id, or a cause without postload's
@@ -45,7 +50,7 @@ export function runReport(event: SyncEvent): RunReport | undefined {
   const status = STATUS[event.type];
   const t = event.transformation;
   if (event.source !== 'dbt-cloud' || !status || !t?.runId || !t.jobId) return undefined;
-  const originEventId = MARKER.exec(t.cause ?? '')?.[1];
+  const originEventId = originEventIdOf(t.cause);
   const runId = Number(t.runId);
   if (!originEventId || !Number.isSafeInteger(runId) || originEventId === event.id) return undefined;
   const code = (event.payload as { data?: { runStatusCode?: unknown } }).data?.runStatusCode;

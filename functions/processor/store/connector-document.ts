@@ -3,6 +3,9 @@ import type { SyncEvent } from '../../shared/sync-event.js';
 import { cutStrings, cutText } from './document-size.js';
 
 const RECENT_EVENTS = 20;
+/** Finished syncs kept apart from the other events (starts, schema changes), for the status page's strip of the last 14. */
+const RECENT_SYNCS = 14;
+const FINISHED_SYNC_TYPES = new Set(['sync.succeeded', 'sync.failed', 'sync.cancelled', 'sync.rescheduled']);
 const MAX_TEXT_BYTES = 4_000;
 
 interface Summary {
@@ -17,7 +20,7 @@ interface Summary {
 
 /**
  * The connector's document after this event: latest event and status, last successful and
- * last failed sync, its 20 most recent events. Times are compared as instants (not as
+ * last failed sync, its 20 most recent events and its 14 most recent finished syncs. Times are compared as instants (not as
  * strings: `…00.500Z` is after `…00Z`, and offsets count), an event delivered late never
  * replaces a newer one, and an event is listed once. Returns undefined when the event
  * names no connector, or is a test: a Test button's ids are placeholders or random
@@ -46,12 +49,16 @@ export function mergeConnector(existing: Record<string, unknown> | undefined, ev
     source: event.source,
     connectorId: event.connector.id,
     updatedAt: Timestamp.fromMillis(nowMs),
-    recentEvents: [...recent, summary].sort((a, b) => instant(b.occurredAt) - instant(a.occurredAt)).slice(0, RECENT_EVENTS),
+    recentEvents: newestFirst(recent, summary, RECENT_EVENTS),
   };
+  if (FINISHED_SYNC_TYPES.has(event.type)) {
+    update.recentSyncs = newestFirst(((data.recentSyncs as Summary[] | undefined) ?? []).filter((e) => e.eventId !== event.id), summary, RECENT_SYNCS);
+  }
   if (newer('latestEvent')) {
     Object.assign(update, {
-      connectorName: event.connector.name ?? null,
-      connectorType: event.connector.type ?? null,
+      // An event that names no connector (Airbyte's schema-change notice) keeps the name known.
+      connectorName: event.connector.name ?? data.connectorName ?? null,
+      connectorType: event.connector.type ?? data.connectorType ?? null,
       destination: { id: event.destination.id ?? null, name: event.destination.name ?? null },
       latestEvent: summary,
     });
@@ -66,6 +73,10 @@ export function mergeConnector(existing: Record<string, unknown> | undefined, ev
   }
   if (typeof update.connectorName === 'string') update.connectorName = cutText(update.connectorName, MAX_TEXT_BYTES);
   return update;
+}
+
+function newestFirst(kept: Summary[], summary: Summary, max: number): Summary[] {
+  return [...kept, summary].sort((a, b) => instant(b.occurredAt) - instant(a.occurredAt)).slice(0, max);
 }
 
 /** An ISO 8601 time as epoch milliseconds; unreadable times sort first. */

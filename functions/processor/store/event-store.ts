@@ -154,6 +154,13 @@ export interface EventStoreOptions {
   now?: () => number;
 }
 
+/**
+ * The final alert's action id: planned only on the delivery that reaches the subscription's
+ * max_delivery_attempts, so a record still retrying with it was dead-lettered (the status
+ * page counts and lists those by this field).
+ */
+export const FINAL_ALERT_ACTION_ID = 'final-alert';
+
 const MAX_KEPT = 10;
 const MAX_ERROR_BYTES = 1_000;
 const MAX_MESSAGE_IDS = 50;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Firestore } from '@google-cloud/firestore';
-import { AuditTrail } from '../../../functions/cli/audit-view.js';
+import { AuditTrail } from '../../../functions/read-model/audit-trail.js';
 import { auditLastError } from '../../../functions/cli/replay.js';
-import { timelineOf } from '../../../functions/cli/timeline.js';
+import { timelineOf } from '../../../functions/read-model/timeline.js';
 import { fakeDbtCloud, type FakeDbtCloud } from '../../../functions/local/fake-dbt-cloud.js';
 import { fakeSlack } from '../../../functions/local/fake-slack.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
@@ -14,7 +14,7 @@ import { pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.j
 
 // The CLI reads what the processor really writes: the real processor, on the Firestore
 // emulator, with the dbt Cloud and Slack stand-ins, writes the audit records; the CLI's
-// one reader (functions/cli/audit-view.ts) turns them into the story it prints.
+// one reader (functions/read-model/audit-trail.ts) turns them into the story it prints.
 
 // No metadata server here: without this the Google auth library probes for one.
 process.env.METADATA_SERVER_DETECTION ??= 'none';

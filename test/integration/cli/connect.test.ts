@@ -140,12 +140,24 @@ describe('postload connect (against the vendor and Secret Manager stand-ins)', f
       assert.deepEqual(s.fivetran.webhooks.tests.map((t) => t.status), [202]);
     });
 
-    it('waits out a 429 with its Retry-After, then goes on', async () => {
+    it('waits out a 429 with its Retry-After (each vendor), then goes on; one longer than a minute is not waited for', async () => {
       s.fivetran.rateLimit(1, 42);
-      const run = await connectWithClock(s.env, 'fivetran', { fivetranScope: { type: 'account' } });
-      assert.equal(run.code, 0, run.stderr);
-      assert.deepEqual(run.waits, [42_000]);
-      assert.match(run.stderr, /Fivetran GET \/v1\/webhooks \(page 1\): rate-limited \(HTTP 429\); trying again in 42 s/);
+      const fivetran = await connectWithClock(s.env, 'fivetran', { fivetranScope: { type: 'account' } });
+      assert.equal(fivetran.code, 0, fivetran.stderr);
+      assert.deepEqual(fivetran.waits, [42_000]);
+      assert.match(fivetran.stderr, /Fivetran GET \/v1\/webhooks \(page 1\): rate-limited \(HTTP 429\); trying again in 42 s/);
+      s.airbyte.rateLimit(1, 7);
+      const airbyte = await connectWithClock(s.env, 'airbyte', { workspace: WORKSPACE });
+      assert.deepEqual([airbyte.code, airbyte.waits], [0, [7_000]], airbyte.stderr);
+      s.dbt.rateLimit(1);
+      const dbt = await connectWithClock(s.env, 'dbt-cloud', { dbtAccount: String(DBT_ACCOUNT) });
+      assert.deepEqual([dbt.code, dbt.waits], [0, [1_000]], dbt.stderr);
+      const writes = s.writes().length;
+      s.dbt.rateLimit(1, 3_600);
+      const gaveUp = await connectWithClock(s.env, 'dbt-cloud', { dbtAccount: String(DBT_ACCOUNT), newSecret: true });
+      assert.equal(gaveUp.code, 3);
+      assert.match(gaveUp.stderr, /dbt Cloud is rate-limiting this account: .*retry after 3600 s/);
+      assert.equal(s.writes().length, writes, 'nothing changed');
     });
 
     it('--dry-run prints the plan and changes nothing', async () => {

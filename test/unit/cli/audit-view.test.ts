@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { Timestamp } from '@google-cloud/firestore';
 import fc from 'fast-check';
-import { toEventView } from '../../../functions/cli/audit-view.js';
+import { toEventView } from '../../../functions/read-model/audit-trail.js';
 import { parseSince } from '../../../functions/cli/event-report.js';
-import { actionSummary, timelineOf } from '../../../functions/cli/timeline.js';
+import { actionSummary, timelineOf } from '../../../functions/read-model/timeline.js';
 import type { ActionStatus } from '../../../functions/processor/planning/claims.js';
 import { initialEventRecord } from '../../../functions/processor/store/event-record.js';
 import type { ActionRecord } from '../../../functions/processor/store/event-store.js';
@@ -89,7 +89,7 @@ const runOutcome = {
   recordedAt: '2026-11-29T10:03:06Z',
 };
 
-describe('cli/audit-view and cli/timeline', () => {
+describe('read-model/audit-trail and read-model/timeline', () => {
   it('maps an audit document to what the CLI prints: deliveries per message, the run, the newest error named', () => {
     const { event, doc } = auditDocument({ 'dbt-job-101': dbtJob }, { messageIds: ['m1', 'm2'], messageDeliveries: { m1: 2, m2: 1 } });
     const view = toEventView(event.id, doc);

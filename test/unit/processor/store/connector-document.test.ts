@@ -31,6 +31,29 @@ describe('processor/store/connector-document', () => {
     assert.ok(Buffer.byteLength((twice.lastFailedSync as { error: { message: string } }).error.message) <= 4000);
   });
 
+  it('keeps the 14 newest finished syncs apart from starts and other events, once each, newest first', () => {
+    let doc: Record<string, unknown> | undefined;
+    const at = (minute: number) => new Date(Date.UTC(2026, 4, 22, 0, minute)).toISOString();
+    const ended: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      doc = mergeConnector(doc, syncEvent({ type: 'sync.started', occurredAt: at(2 * i) }), 0);
+      const end = i % 3 === 0 ? failedSync({ occurredAt: at(2 * i + 1) }) : syncEvent({ occurredAt: at(2 * i + 1) });
+      ended.push(end.id);
+      doc = mergeConnector(mergeConnector(doc, end, 0), end, 0);
+    }
+    const syncs = doc!.recentSyncs as Array<{ eventId: string; type: string }>;
+    assert.deepEqual(syncs.map((s) => s.eventId), ended.slice(-14).reverse());
+    assert.ok(syncs.every((s) => s.type === 'sync.succeeded' || s.type === 'sync.failed'));
+    assert.equal((doc!.recentEvents as unknown[]).length, 20, 'recentEvents still holds every kind');
+  });
+
+  it('a later event that names no connector keeps the name and type known', () => {
+    const named = mergeConnector(undefined, syncEvent({ occurredAt: '2026-05-22T00:00:00Z' }), 0);
+    const unnamed = mergeConnector(named, syncEvent({ type: 'schema.changed', occurredAt: '2026-05-22T00:01:00Z', connector: { name: null, type: null } }), 0)!;
+    assert.equal(unnamed.connectorName, 'ftar_pg');
+    assert.equal(unnamed.connectorType, 'google_cloud_postgresql');
+  });
+
   it('latestTransformation: a later run replaces an earlier one, a final status its running, never the other way', () => {
     const link = (runId: number, status: string): TransformationLink => ({ originEventId: 'e', jobId: '101', runId, status, eventId: `${runId}-${status}`, finishedAt: null, recordedAt: 't' });
     const apply = (doc: Record<string, unknown> | undefined, next: TransformationLink) => ({ ...doc, ...mergeTransformationLink(doc, next) });

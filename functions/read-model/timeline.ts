@@ -1,4 +1,4 @@
-import { actionName, type ActionView, type EventView } from './audit-view.js';
+import { actionName, type ActionView, type EventView } from './audit-trail.js';
 
 // How the CLI tells an event's story: the timeline of `postload event ID` and the one-line
 // summary of each action in `postload events`. Pure: views in, text out.

@@ -1,8 +1,13 @@
-import { Timestamp, type DocumentData, type Firestore, type Query } from '@google-cloud/firestore';
+import { FieldPath, Timestamp, type DocumentData, type Firestore, type Query } from '@google-cloud/firestore';
 import type { ActionKind, ActionStatus } from '../processor/planning/claims.js';
 import type { ActionRecord } from '../processor/store/event-store.js';
+import { eventQueryShape, FILTER_FIELDS, matchesFilter, pushedDown, type EventCursor, type EventFilter, type EventPage } from './event-query.js';
+import type { QueryLog } from './query-shape.js';
+import { date, num, record, str } from './values.js';
 
-// The one place the CLI knows the shape of the processor's audit documents: the store
+export type { EventFilter } from './event-query.js';
+
+// The one place the CLI and the status page know the shape of the processor's audit documents: the store
 // writes them (functions/processor/store/event-record.ts for the event's own fields,
 // event-store.ts for deliveries and each action's ActionRecord). Everything the CLI prints
 // comes from the views below, so a change of the stored shape is adapted here alone.
@@ -64,6 +69,8 @@ export interface ActionView {
 }
 
 export interface EventView {
+  /** The audit document's id: the event id, or `invalid-<message id>` for a message that was no SyncEvent. */
+  docId: string;
   eventId: string;
   source: string;
   type: string;
@@ -87,10 +94,29 @@ export interface EventView {
   actions: ActionView[];
   /** For a message that was not a valid SyncEvent: what was wrong with it. */
   problems: Array<{ field: string; message: string }>;
+  /** What the vendor said went wrong with the sync or run (the event's `error.message`). */
+  syncError: string | null;
   /** The most recent error of any action (named), or an invalid message's problems: "why did it not work". */
   lastError: string | null;
   /** A quarantined event's problems, "code at pointer: message": what postload did not understand. */
   notUnderstood: string[];
+  /** What a dbt Cloud run event (source dbt-cloud) reports about its run. */
+  runReport: RunReportView | null;
+  /** What the event did to each join it is an upstream of (`joins.<name>` on the record). */
+  joins: Array<{ join: string; outcome: string; missing: string[]; firing: { round: number; upstreams: Array<{ upstream: string; eventId: string; connector: string; occurredAt: Date | null }> } | null }>;
+}
+
+/** A dbt Cloud run as one of its run events reports it (the record's normalised `event.transformation`, `sync` and `error`). */
+export interface RunReportView {
+  accountId: string | null;
+  jobId: string | null;
+  jobName: string | null;
+  runId: string | null;
+  cause: string | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  durationSeconds: number | null;
+  errorMessage: string | null;
 }
 
 const FINAL = new Set(['processed', 'failed', 'invalid']);
@@ -114,6 +140,7 @@ export function toEventView(id: string, doc: DocumentData): EventView {
   const attributes = (doc.attributes ?? {}) as Record<string, unknown>;
   const counts = (doc.messageDeliveries ?? {}) as Record<string, unknown>;
   return {
+    docId: id,
     eventId: str(doc.eventId) ?? id,
     source: str(doc.source) ?? str(attributes.source) ?? '',
     type: str(doc.type) ?? (invalid ? `${doc.kind} message` : ''),
@@ -133,10 +160,48 @@ export function toEventView(id: string, doc: DocumentData): EventView {
     routes: Array.isArray(doc.routes) ? (doc.routes as string[]) : [],
     actions,
     problems: invalid ? problems : [],
+    syncError: str(record(record(doc.event)?.error)?.message),
     lastError:
       latestError(actions) ??
       (notUnderstood.length ? notUnderstood.join('; ') : invalid && problems.length ? problems.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ') : null),
     notUnderstood,
+    runReport: toRunReport(doc),
+    joins: Object.entries(record(doc.joins) ?? {}).map(([join, value]) => {
+      const note = record(value) ?? {};
+      const firing = record(note.firing);
+      return {
+        join,
+        outcome: str(note.outcome) ?? '?',
+        missing: Array.isArray(note.missing) ? note.missing.map(String) : [],
+        firing: firing
+          ? {
+              round: num(firing.round) ?? 0,
+              upstreams: Object.entries(record(firing.upstreams) ?? {}).map(([upstream, success]) => {
+                const u = record(success) ?? {};
+                return { upstream, eventId: str(u.eventId) ?? '', connector: str(u.connector) ?? '', occurredAt: date(u.occurredAt) };
+              }),
+            }
+          : null,
+      };
+    }),
+  };
+}
+
+function toRunReport(doc: DocumentData): RunReportView | null {
+  if (doc.source !== 'dbt-cloud') return null;
+  const event = record(doc.event) ?? {};
+  const t = record(event.transformation) ?? {};
+  const sync = record(event.sync) ?? {};
+  return {
+    accountId: str(t.accountId),
+    jobId: str(t.jobId) ?? str(doc.connectorId),
+    jobName: str(t.jobName) ?? str(doc.connectorName),
+    runId: str(t.runId) ?? str(doc.syncId),
+    cause: str(t.cause),
+    startedAt: date(sync.startedAt),
+    finishedAt: date(sync.finishedAt),
+    durationSeconds: num(sync.durationSeconds),
+    errorMessage: str(record(event.error)?.message),
   };
 }
 
@@ -209,23 +274,13 @@ export function actionName(action: Pick<ActionView, 'kind' | 'target'>): string 
   }
 }
 
-export interface EventFilter {
-  source?: string;
-  connector?: string;
-  type?: string;
-  /** The sync's status (succeeded, failed, ...), as the message attribute `status`. */
-  status?: string;
-  /** The processor's outcome. */
-  outcome?: string;
-  since: Date;
-  limit: number;
-}
-
 /** Reads the audit collection. */
 export class AuditTrail {
   constructor(
     private readonly db: Firestore,
     private readonly collection: string,
+    /** Records the shape of every query (the index test). */
+    private readonly log?: QueryLog,
   ) {}
 
   async get(eventId: string): Promise<EventView | undefined> {
@@ -233,55 +288,69 @@ export class AuditTrail {
     return snapshot.exists ? toEventView(snapshot.id, snapshot.data()!) : undefined;
   }
 
+  /** Several records in one read, in the order asked; missing ones are left out. */
+  async getMany(eventIds: string[]): Promise<EventView[]> {
+    const ids = [...new Set(eventIds)];
+    if (ids.length === 0) return [];
+    const snapshots = await this.db.getAll(...ids.map((id) => this.db.collection(this.collection).doc(id)));
+    return snapshots.filter((s) => s.exists).map((s) => toEventView(s.id, s.data()!));
+  }
+
   /**
-   * Newest first. Only the queries Terraform has indexes for run in Firestore
-   * (terraform/firestore.tf: connectorId + occurredAt desc; occurredAt alone is a
-   * single-field index); the other filters are applied to the pages read, so any
-   * combination works without a new index.
+   * One page, newest first, after `cursor`: Firestore applies the time range and one
+   * equality filter (event-query.ts, each with its index in terraform/firestore.tf), the
+   * other filters are applied to the records read. At most `maxScan` records are read:
+   * when the filters applied here match too few of them, the page is `partial` and `next`
+   * goes on from where the read stopped.
    */
-  async list(filter: EventFilter): Promise<EventView[]> {
+  async page(filter: EventFilter, cursor?: EventCursor, maxScan = Math.max(filter.limit * 10, 500)): Promise<EventPage> {
+    const shape = eventQueryShape(filter);
+    this.log?.record(shape);
     let query: Query = this.db.collection(this.collection);
-    if (filter.connector) query = query.where('connectorId', '==', filter.connector);
-    query = query.where('occurredAt', '>=', Timestamp.fromDate(filter.since)).orderBy('occurredAt', 'desc');
+    const key = pushedDown(filter);
+    if (key) query = query.where(FILTER_FIELDS[key], '==', filter[key]);
+    query = query.where('occurredAt', '>=', Timestamp.fromDate(filter.since));
+    if (filter.until) query = query.where('occurredAt', '<', Timestamp.fromDate(filter.until));
+    // The id breaks ties between events of the same instant, so a cursor names one place.
+    query = query.orderBy('occurredAt', 'desc').orderBy(FieldPath.documentId(), 'desc');
     const found: EventView[] = [];
-    const page = Math.min(Math.max(filter.limit * 2, 50), 500);
-    let cursor: FirebaseFirestore.QueryDocumentSnapshot | undefined;
+    const batch = Math.min(Math.max(filter.limit + 1, 50), 300);
+    let after: [Timestamp, string] | undefined = cursor ? [Timestamp.fromMillis(cursor.occurredAtMs), cursor.id] : undefined;
+    let scanned = 0;
+    let scannedTo: Date | null = null;
     for (;;) {
-      const snapshot = await (cursor ? query.startAfter(cursor) : query).limit(page).get();
+      const asked = Math.min(batch, maxScan - scanned);
+      const snapshot = await (after ? query.startAfter(...after) : query).limit(asked).get();
       for (const doc of snapshot.docs) {
+        scanned++;
         const view = toEventView(doc.id, doc.data());
-        if (matches(view, filter)) found.push(view);
-        if (found.length >= filter.limit) return found;
+        const at = date(doc.get('occurredAt'));
+        scannedTo = at ?? scannedTo;
+        after = [doc.get('occurredAt') as Timestamp, doc.id];
+        if (!matchesFilter(view, filter)) continue;
+        if (found.length === filter.limit) {
+          // One more than the page holds: there is a next page, starting after the last shown.
+          const last = found.at(-1)!;
+          return { events: found, next: { occurredAtMs: last.occurredAt!.getTime(), id: last.docId }, scanned, partial: false, scannedTo };
+        }
+        found.push(view);
       }
-      if (snapshot.size < page) return found;
-      cursor = snapshot.docs.at(-1);
+      if (snapshot.size < asked) return { events: found, next: null, scanned, partial: false, scannedTo };
+      if (scanned >= maxScan) {
+        return { events: found, next: after ? { occurredAtMs: after[0].toMillis(), id: after[1] } : null, scanned, partial: true, scannedTo };
+      }
     }
   }
-}
 
-function matches(view: EventView, filter: EventFilter): boolean {
-  return (
-    (!filter.source || view.source === filter.source) &&
-    (!filter.type || view.type === filter.type) &&
-    (!filter.status || view.syncStatus === filter.status) &&
-    (!filter.outcome || view.outcome === filter.outcome)
-  );
-}
-
-function str(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
-}
-
-function num(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
-
-function date(value: unknown): Date | null {
-  if (value instanceof Timestamp) return value.toDate();
-  if (value instanceof Date) return value;
-  if (typeof value === 'string') {
-    const ms = Date.parse(value);
-    return Number.isNaN(ms) ? null : new Date(ms);
+  /** Newest first, up to `filter.limit`, reading on until the limit is met or the records run out (the CLI's `events`). */
+  async list(filter: EventFilter): Promise<EventView[]> {
+    const found: EventView[] = [];
+    let cursor: EventCursor | undefined;
+    for (;;) {
+      const page = await this.page({ ...filter, limit: filter.limit - found.length }, cursor);
+      found.push(...page.events);
+      if (!page.next || found.length >= filter.limit) return found;
+      cursor = page.next;
+    }
   }
-  return null;
 }
