@@ -1,6 +1,6 @@
 # The APIs postload needs. They stay enabled on destroy: other workloads may use them.
 resource "google_project_service" "apis" {
-  for_each = toset([
+  for_each = toset(concat([
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
@@ -13,7 +13,7 @@ resource "google_project_service" "apis" {
     "run.googleapis.com",
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
-  ])
+  ], var.sync_history_enabled ? ["bigquery.googleapis.com"] : []))
 
   project            = var.project_id
   service            = each.value

@@ -72,6 +72,11 @@ output "secret_ids" {
   )
 }
 
+output "sync_history_table" {
+  description = "The BigQuery table of the sync history (PROJECT.DATASET.TABLE), null unless sync_history_enabled."
+  value       = var.sync_history_enabled ? "${var.project_id}.${google_bigquery_table.sync_events[0].dataset_id}.${google_bigquery_table.sync_events[0].table_id}" : null
+}
+
 output "service_accounts" {
   description = "The identities postload runs as."
   value = {

@@ -536,6 +536,39 @@ variable "slack_route_webhook_secrets" {
 }
 
 # ---------------------------------------------------------------------------------------
+# Sync history in BigQuery (bigquery.tf)
+# ---------------------------------------------------------------------------------------
+
+variable "sync_history_enabled" {
+  description = "Write every SyncEvent to a BigQuery table (<name_prefix>_sync_history.sync_events) through a Pub/Sub BigQuery subscription, for SQL over the sync history (docs/sync-history.md)."
+  type        = bool
+  default     = false
+}
+
+variable "sync_history_retention_days" {
+  description = "Days a day's partition of the sync history is kept (partition expiration); 0 keeps them until deleted."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = var.sync_history_retention_days >= 0 && var.sync_history_retention_days <= 36500 && floor(var.sync_history_retention_days) == var.sync_history_retention_days
+    error_message = "sync_history_retention_days must be a whole number of days from 0 (keep) to 36500."
+  }
+}
+
+variable "sync_history_location" {
+  description = "BigQuery location of the sync history dataset (a region such as europe-west1, or US / EU). Defaults to var.region. Cannot change after creation."
+  type        = string
+  default     = null
+}
+
+variable "sync_history_deletion_protection" {
+  description = "Refuse to delete the sync history table on terraform destroy (or when sync_history_enabled turns false). Set to false and apply before destroying it."
+  type        = bool
+  default     = true
+}
+
+# ---------------------------------------------------------------------------------------
 # First apply
 # ---------------------------------------------------------------------------------------
 

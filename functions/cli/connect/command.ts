@@ -146,6 +146,8 @@ function vendorWanted(vendor: ConnectVendor, options: ConnectOptions, env: Recor
 
 async function setUp(context: CloudContext, say: (text: string) => void, deps: CommandDeps): Promise<{ io: Io; clients: VendorClientOptions }> {
   const project = await context.project();
+  // Asked first, as for Pub/Sub and Firestore: without credentials the client would fail later, less clearly.
+  if (!context.env.SECRET_MANAGER_EMULATOR_HOST?.trim()) await context.credentials('Secret Manager');
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const retry: RetryPolicy = { ...CONNECT_RETRY, sleep, onWait: ({ label, waitMs, reason }) => say(`${label}: ${reason}; trying again in ${Math.ceil(waitMs / 1000)} s`) };
   const io: Io = { store: new SecretStore(() => secretManagerClient(context.env), project), deadline: deadlineIn(RUN_BUDGET_MS), sleep, say };

@@ -90,6 +90,17 @@ describe('postload connect (against the vendor and Secret Manager stand-ins)', f
       assert.match(run.stdout, /updated +group warehouse_group webhook .*events \+ sync_start, connection_failure; activated/);
     });
 
+    it('two webhooks of the scope pointing here: the first is kept up to date, the second named, never deleted', async () => {
+      s.sm.addVersion(SECRETS.fivetran, 'd'.repeat(64));
+      const first = s.fivetran.webhooks.add({ url: `${s.ingest.url}/fivetran`, events: ['sync_start', 'sync_end', 'connection_failure'] });
+      const second = s.fivetran.webhooks.add({ url: `${s.ingest.url}/fivetran`, events: ['sync_end'] });
+      const run = await runCli(['connect', 'fivetran', '--account'], s.env);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, new RegExp(`unchanged +account webhook ${first.id}`));
+      assert.match(run.stdout, new RegExp(`note webhook ${second.id} points here too \\(left alone; delete it in Fivetran so nothing is sent twice\\)`));
+      assert.deepEqual(s.fivetran.webhooks.webhooks.get(second.id), second);
+    });
+
     it('finds its webhook on a later page of many (cursor paging, 1,000 a page)', async () => {
       for (let i = 0; i < 1_200; i++) s.fivetran.webhooks.add({ url: `https://other-${i}.example.com/hook` });
       const ours = s.fivetran.webhooks.add({ url: `${s.ingest.url}/fivetran`, events: [...['sync_start', 'sync_end', 'connection_failure']] });

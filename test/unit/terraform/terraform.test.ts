@@ -21,6 +21,7 @@ import {
   type CodeFacts,
   type TerraformConfig,
 } from '../../support/terraform-checks.js';
+import { checkSyncHistory } from '../../support/terraform-bigquery.js';
 import { checkAlertPolicies, checkLogMetricsMatchCode, checkMonitoringFilters } from '../../support/terraform-monitoring.js';
 
 // No terraform binary can run here, so terraform/ is checked statically: every file
@@ -49,6 +50,7 @@ const checks: Record<string, Check> = {
   'alert policies': (config) => checkAlertPolicies(config, RUNBOOK),
   'monitoring filters': (config) => checkMonitoringFilters(config),
   'log-based metrics': (config) => checkLogMetricsMatchCode(config, ROOT),
+  'sync history': (config) => checkSyncHistory(config),
 };
 
 describe('terraform/ (static checks)', function () {
@@ -482,6 +484,54 @@ describe('terraform/ (static checks)', function () {
         to: '32768 - 16',
         check: 'routing size',
         problem: /the other environment variables take up to \d+ bytes/,
+      },
+      {
+        name: 'a sync history subscription without the metadata columns',
+        file: 'bigquery.tf',
+        from: 'write_metadata = true',
+        to: 'write_metadata = false',
+        check: 'sync history',
+        problem: /write_metadata must be true/,
+      },
+      {
+        name: 'a sync history table partitioned by ingestion time, not publish time',
+        file: 'bigquery.tf',
+        from: 'field = "publish_time"',
+        to: 'field = "message_id"',
+        check: 'sync history',
+        problem: /must be partitioned by publish_time/,
+      },
+      {
+        name: 'a sync history table whose data column Pub/Sub cannot write',
+        file: 'bigquery.tf',
+        from: '{ name = "data", type = "JSON"',
+        to: '{ name = "data", type = "INTEGER"',
+        check: 'sync history',
+        problem: /column data is INTEGER; Pub\/Sub writes it as BYTES, STRING, JSON/,
+      },
+      {
+        name: 'a sync history table that never expires',
+        file: 'bigquery.tf',
+        from: 'expiration_ms = var.sync_history_retention_days > 0 ? var.sync_history_retention_days * 86400000 : null',
+        to: 'expiration_ms = null',
+        check: 'sync history',
+        problem: /expiration_ms must come from a retention variable/,
+      },
+      {
+        name: 'a sync history subscription created before the service agent may write the table',
+        file: 'bigquery.tf',
+        from: 'depends_on = [google_bigquery_table_iam_member.sync_history_writer]',
+        to: 'depends_on = [google_bigquery_table.sync_events]',
+        check: 'sync history',
+        problem: /must depend on google_bigquery_table_iam_member\.sync_history_writer/,
+      },
+      {
+        name: 'a sync history subscription on another topic',
+        file: 'bigquery.tf',
+        from: 'topic = google_pubsub_topic.sync_events.id\n\n  bigquery_config',
+        to: 'topic = google_pubsub_topic.dead_letter.id\n\n  bigquery_config',
+        check: 'sync history',
+        problem: /not the SyncEvent topic/,
       },
       {
         name: 'an optional secret whose value is a literal',
