@@ -14,6 +14,11 @@ if (!existsSync(fileURLToPath(entry))) {
 // would interleave with its own output (and break --json). The CLI reports what matters
 // itself (check: a short webhook secret); LOG_LEVEL=info shows the lines again.
 process.env.LOG_LEVEL ??= 'silent';
+// `postload events | head` closes the pipe early: that is the reader being done, not an error.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 const { main } = await import(entry.href);
 if (process.env.PUBSUB_EMULATOR_HOST || process.env.FIRESTORE_EMULATOR_HOST) {
   // No metadata server on a laptop: without this the Google clients probe for one.

@@ -1,5 +1,6 @@
 import * as functions from '@google-cloud/functions-framework';
 import type { CloudEvent, HttpFunction } from '@google-cloud/functions-framework';
+import { acceptOnlyPushes } from './processor/push-only.js';
 import { installBodyParsing } from './shared/body-parsing.js';
 
 // One package serves both functions, and each Cloud Functions instance runs one of them.
@@ -8,9 +9,11 @@ import { installBodyParsing } from './shared/body-parsing.js';
 // (FUNCTION_TARGET) is imported before the server starts, so a bad configuration (say a
 // routing file that fails its schema) stops the instance at start-up, failing the deploy,
 // instead of failing every event. Loading the ingest module also makes its bounded body
-// reader the only thing that reads request bodies (shared/body-parsing.ts).
+// reader the only thing that reads request bodies (shared/body-parsing.ts). The processor
+// answers 400 to anything that is not a Pub/Sub push (processor/push-only.ts).
 
 installBodyParsing();
+acceptOnlyPushes();
 
 const loadIngest = once(() => import('./ingest/index.js'));
 const loadProcessor = once(() => import('./processor/handler.js'));

@@ -3,6 +3,7 @@ import { readProcessorConfig } from '../processor/config.js';
 import { SLACK_NOT_SENT } from '../processor/actions.js';
 import { DEFAULT_WEBHOOK, loadRoutingConfig, RoutingConfigError, type LoadedRouting } from '../processor/planning/routing.js';
 import { isWithoutValue, type Secret } from '../shared/secrets.js';
+import { ConfigError, ConfigErrors, projectId } from '../shared/settings.js';
 import { EXIT, type ExitCode } from './errors.js';
 import type { Output } from './output.js';
 
@@ -28,9 +29,19 @@ export interface CheckOptions {
  * the rules are never restated), every secret readable, every routed dbt Cloud job known
  * to dbt Cloud with the token given. Values are never printed.
  */
-export async function runChecks(env: Env, options: CheckOptions = {}): Promise<CheckResult[]> {
+export async function runChecks(given: Env, options: CheckOptions = {}): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
+  const env = await withProjectForShortReferences(given, results);
   const processorEnv = options.routing ? { ...env, ROUTING_CONFIG: options.routing } : env;
+
+  // Every problem is a line of its own, so one run shows all there is to fix.
+  const failures = (check: string, error: unknown, skip = new Set<string>()): CheckResult[] => {
+    if (error instanceof RoutingConfigError) {
+      return error.problems.map((p) => ({ check, ok: false, detail: `ROUTING_CONFIG: ${error.source}: ${p.pointer || '(root)'} ${p.message}`, ...(p.pointer ? { pointer: p.pointer } : { pointer: '/' }) }));
+    }
+    const problems = error instanceof ConfigErrors ? error.problems : [error as Error];
+    return problems.filter((p) => !(p instanceof ConfigError && skip.has(p.variable))).map((p) => ({ check, ok: false, detail: p.message }));
+  };
 
   let routing: LoadedRouting | undefined;
   const routingValue = processorEnv.ROUTING_CONFIG?.trim();
@@ -41,8 +52,7 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
       routing = loadRoutingConfig(routingValue);
       results.push({ check: 'routing', ok: true, detail: `${routing.source}: valid, ${routing.routes.length} route(s)` });
     } catch (error) {
-      const pointer = error instanceof RoutingConfigError ? error.field || '/' : undefined;
-      results.push({ check: 'routing', ok: false, detail: (error as Error).message, ...(pointer ? { pointer } : {}) });
+      results.push(...failures('routing', error));
     }
   }
 
@@ -57,30 +67,29 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
     });
     secrets.push(ingest.fivetranSecret, ingest.airbyteToken, ingest.dbtCloudSecret, ingest.signingKey);
   } catch (error) {
-    results.push({ check: 'ingest settings', ok: false, detail: (error as Error).message });
+    results.push(...failures('ingest settings', error));
   }
 
   let dbt: ReturnType<typeof readProcessorConfig>['dbt'];
-  if (routing) {
-    try {
-      const processor = readProcessorConfig(processorEnv);
-      results.push({
-        check: 'processor settings',
-        ok: true,
-        detail: `audit in ${processor.auditCollection}, dbt Cloud ${processor.dbt ? `${processor.dbt.baseUrl} account ${processor.dbt.accountId}` : 'not used'}, ${processor.slackWebhooks.size} Slack webhook(s), final alert on delivery ${processor.maxDeliveryAttempts} (MAX_DELIVERY_ATTEMPTS)`,
-      });
-      dbt = processor.dbt;
-      if (dbt) secrets.push(dbt.token);
-      secrets.push(...processor.slackWebhooks.values());
-      // Slack is optional: its absence is a state to report, not a failure.
-      if (!processor.slackWebhooks.has(DEFAULT_WEBHOOK)) {
-        results.push({ check: 'Slack', ok: true, detail: `not configured (SLACK_WEBHOOK_URL is not set): no message goes to Slack; each is logged as "${SLACK_NOT_SENT}", which an alert policy matches` });
-      }
-    } catch (error) {
-      results.push({ check: 'processor settings', ok: false, detail: (error as Error).message });
+  try {
+    const processor = readProcessorConfig(processorEnv);
+    results.push({
+      check: 'processor settings',
+      ok: true,
+      detail: `audit in ${processor.auditCollection}, dbt Cloud ${processor.dbt ? `${processor.dbt.baseUrl} account ${processor.dbt.accountId}` : 'not used'}, ${processor.slackWebhooks.size} Slack webhook(s), final alert on delivery ${processor.maxDeliveryAttempts} (MAX_DELIVERY_ATTEMPTS)`,
+    });
+    dbt = processor.dbt;
+    if (dbt) secrets.push(dbt.token);
+    secrets.push(...processor.slackWebhooks.values());
+    // Slack is optional: its absence is a state to report, not a failure.
+    if (!processor.slackWebhooks.has(DEFAULT_WEBHOOK)) {
+      results.push({ check: 'Slack', ok: true, detail: `not configured (SLACK_WEBHOOK_URL is not set): no message goes to Slack; each is logged as "${SLACK_NOT_SENT}", which an alert policy matches` });
     }
-  } else {
-    results.push({ check: 'processor settings', ok: false, detail: 'not checked: the routing file is not usable' });
+  } catch (error) {
+    // The routing file's own problems are listed above; the settings that depend on it are read only once it loads.
+    const own = failures('processor settings', error, new Set(['ROUTING_CONFIG']));
+    results.push(...own);
+    if (!routing && !own.length) results.push({ check: 'processor settings', ok: false, detail: 'the settings the routing file needs (dbt Cloud, Slack) are checked once it loads' });
   }
 
   // Without credentials the Secret Manager client throws from a callback nobody can catch
@@ -102,6 +111,28 @@ export async function runChecks(env: Env, options: CheckOptions = {}): Promise<C
     for (const job of jobs) results.push(token === undefined ? { check: `dbt job ${job}`, ok: false, detail: 'not checked: DBT_CLOUD_API_TOKEN is unreadable' } : await checkDbtJob(dbt.baseUrl, dbt.accountId, job, token, options.fetch ?? fetch));
   }
   return results;
+}
+
+/**
+ * `sm://NAME` is in the project of GOOGLE_CLOUD_PROJECT, which Terraform sets for the
+ * functions. Run by hand, `check` may have no such setting: then the project is the one
+ * Application Default Credentials name (as gcloud's), said in a line of its own.
+ */
+async function withProjectForShortReferences(env: Env, results: CheckResult[]): Promise<Env> {
+  const short = Object.entries(env).filter(([, v]) => /^\s*sm:\/\/(?!projects\/)/.test(v ?? '')).map(([k]) => k);
+  if (!short.length || projectId(env)) return env;
+  const { SecretManagerServiceClient } = await import('@google-cloud/secret-manager');
+  const client = new SecretManagerServiceClient();
+  try {
+    const project = await client.auth.getProjectId();
+    results.push({ check: 'project', ok: true, detail: `${project} (from Application Default Credentials) for the sm://NAME references in ${short.join(', ')}; --project chooses another` });
+    return { ...env, GOOGLE_CLOUD_PROJECT: project };
+  } catch {
+    // The loaders then say which setting names no project, and how to give one.
+    return env;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
 }
 
 /** Every dbt Cloud job the routing file may start: in routes, the default route and joins. */

@@ -4,24 +4,35 @@ import { LOCAL_PROJECT_ID } from '../local/local-settings.js';
 import { optionalString, projectId as projectFromEnv } from '../shared/settings.js';
 import { DEPLOYMENT_NAMES, pubsubResource, type PubSubKind, type PubSubResource } from '../shared/deployment-names.js';
 import { CliError, EXIT, isCliError } from './errors.js';
+import { localStackEnv, type LocalStack } from './local-stack.js';
 
 type Env = Record<string, string | undefined>;
 
+/** What to do when there is neither a local stack nor a project: the local case first. */
+export const NO_PROJECT_FIX =
+  'for the local stack, start it with `npm start` in this folder (postload finds it by itself); for a deployment, pass --project PROJECT or set GOOGLE_CLOUD_PROJECT';
+
 /**
  * The Google Cloud side of a command, the same for the local stack and a deployment: the
- * clients find the emulators through PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST and
- * otherwise use Application Default Credentials. Names default as Terraform creates them.
+ * clients find the emulators through PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST (set
+ * by the user, or taken from the running `npm start`, local-stack.ts) and otherwise use
+ * Application Default Credentials. Names default as Terraform creates them.
  */
 export class CloudContext {
   private firestoreClient: Firestore | undefined;
   private pubsubClient: PubSub | undefined;
   private resolvedProject: string | undefined;
   private credentialsChecked = false;
+  readonly env: Env;
 
   constructor(
-    readonly env: Env,
+    env: Env,
     private readonly projectFlag: string | undefined,
-  ) {}
+    /** The running `npm start` this command uses, if it does. */
+    readonly localStack?: LocalStack,
+  ) {
+    this.env = localStack ? localStackEnv(env, localStack) : env;
+  }
 
   /** The topic as given (a name or a full id), else Terraform's default name. */
   get topic(): string {
@@ -57,6 +68,11 @@ export class CloudContext {
     }
   }
 
+  /** The processor's setting, with its default (functions/processor/config.ts). */
+  get connectorsCollection(): string {
+    return optionalString(this.env, 'CONNECTORS_COLLECTION') ?? 'connectors';
+  }
+
   get emulated(): boolean {
     return Boolean(optionalString(this.env, 'PUBSUB_EMULATOR_HOST') ?? optionalString(this.env, 'FIRESTORE_EMULATOR_HOST'));
   }
@@ -69,7 +85,7 @@ export class CloudContext {
     try {
       return (this.resolvedProject = await (await this.pubsub()).auth.getProjectId());
     } catch (error) {
-      throw new CliError(`no Google Cloud project given, and Application Default Credentials name none (${(error as Error).message.split('. ')[0]})`, 'pass --project PROJECT or set GOOGLE_CLOUD_PROJECT');
+      throw new CliError(`no local stack is running and no Google Cloud project is given (Application Default Credentials name none: ${(error as Error).message.split('. ')[0]})`, NO_PROJECT_FIX);
     }
   }
 
@@ -84,6 +100,12 @@ export class CloudContext {
 
   private givenProject(): string | undefined {
     return this.projectFlag ?? projectFromEnv(this.env) ?? (this.emulated ? LOCAL_PROJECT_ID : undefined);
+  }
+
+  /** Resolves the project and, off the emulators, checks the credentials: everything a read of `service` needs, before anything is done. */
+  async ready(service: string): Promise<void> {
+    await this.project();
+    if (!this.emulated) await this.credentials(service);
   }
 
   async firestore(): Promise<Firestore> {
@@ -112,7 +134,7 @@ export class CloudContext {
     } catch (error) {
       throw new CliError(
         `${service}: no Google Cloud credentials (${(error as Error).message.split('. ')[0]})`,
-        'run `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS); for the local stack set PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST',
+        'for the local stack, start it with `npm start` in this folder (postload finds it by itself); for a deployment, run `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS)',
       );
     }
   }

@@ -3,9 +3,10 @@
  * 0 done; 1 the answer is "no" (a check failed, a webhook was refused, an event failed,
  * a message could not be replayed); 2 the command line is wrong; 3 postload could not
  * even ask (credentials, project, a missing subscription, an unreachable service);
- * 4 --wait gave up before the processor finished.
+ * 4 --wait gave up before the processor finished; 5 the webhook was accepted, but
+ * following it failed (do not send it again: `postload event ID` follows it later).
  */
-export const EXIT = { ok: 0, failed: 1, usage: 2, environment: 3, timeout: 4 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, environment: 3, timeout: 4, notFollowed: 5 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** An error the CLI reports as one line (what went wrong, then how to fix it) with its exit code. */
@@ -38,10 +39,10 @@ export function explainGoogleError(error: unknown, what: string, project: string
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown }).code;
   if (/default credentials|Could not load the default credentials/i.test(message)) {
-    return new CliError(`${what}: no Google Cloud credentials`, 'run `gcloud auth application-default login`, or set PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST to use the local stack');
+    return new CliError(`${what}: no Google Cloud credentials`, 'for the local stack, start it with `npm start` in this folder (postload finds it by itself); for a deployment, run `gcloud auth application-default login`');
   }
   if (/Unable to detect a Project Id/i.test(message)) {
-    return new CliError(`${what}: no project`, 'pass --project PROJECT or set GOOGLE_CLOUD_PROJECT');
+    return new CliError(`${what}: no project`, 'for the local stack, start it with `npm start` in this folder (postload finds it by itself); for a deployment, pass --project PROJECT or set GOOGLE_CLOUD_PROJECT');
   }
   if (code === 5) return new CliError(`${what}: not found in project ${project} (${message})`, 'check --project and the name (`terraform output` prints them)');
   if (code === 7 || code === 16) {

@@ -1,17 +1,22 @@
 import { AuditTrail, type EventFilter, type EventView } from '../read-model/audit-trail.js';
+import { lookUpConnector } from '../read-model/connectors.js';
 import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
+import { resolveEventId } from './event-ids.js';
+import { closest } from '../shared/closest.js';
 import type { Output } from './output.js';
 import { momentOf } from '../read-model/time.js';
 import { actionSummary, timelineOf } from '../read-model/timeline.js';
 
-/** `postload event ID`: one event's whole story as a timeline. */
-export async function showEvent(eventId: string, context: CloudContext, out: Output): Promise<ExitCode> {
+/** `postload event ID`: one event's whole story as a timeline. ID may be a unique prefix of at least 8 characters. */
+export async function showEvent(given: string, context: CloudContext, out: Output): Promise<ExitCode> {
   const project = await context.project();
   const trail = new AuditTrail(await context.firestore(), context.auditCollection);
-  const view = await trail.get(eventId).catch((error: unknown) => {
-    throw explainGoogleError(error, `reading ${context.auditCollection}/${eventId} from Firestore`, project);
-  });
+  const explain = (error: unknown) => {
+    throw explainGoogleError(error, `reading ${context.auditCollection}/${given} from Firestore`, project);
+  };
+  const eventId = (await resolveEventId(trail, given).catch(explain)) ?? given;
+  const view = await trail.get(eventId).catch(explain);
   if (!view) {
     throw new CliError(
       `no audit record for event ${eventId} in ${context.auditCollection} (project ${project})`,
@@ -37,9 +42,26 @@ export function renderTimeline(view: EventView, out: Output): void {
 export async function listEvents(filter: EventFilter, context: CloudContext, out: Output): Promise<ExitCode> {
   const project = await context.project();
   const trail = new AuditTrail(await context.firestore(), context.auditCollection);
-  const views = await trail.list(filter).catch((error: unknown) => {
+  const explain = (error: unknown): never => {
     throw explainGoogleError(error, `querying ${context.auditCollection} in Firestore`, project);
-  });
+  };
+  let views = await trail.list(filter).catch(explain);
+  if (views.length === 0 && filter.connector !== undefined) {
+    // Not a connector id with events in the window: perhaps its name, or no connector at all.
+    const known = await lookUpConnector(await context.firestore(), context.connectorsCollection, filter.connector).catch(explain);
+    const ids = [...new Set(known.named.map((c) => c.connectorId))].filter((id) => id !== filter.connector);
+    if (ids.length) {
+      const lists = await Promise.all(ids.map((id) => trail.list({ ...filter, connector: id }).catch(explain)));
+      views = lists.flat().sort((a, b) => (b.occurredAt?.getTime() ?? 0) - (a.occurredAt?.getTime() ?? 0)).slice(0, filter.limit);
+    } else if (!known.exists) {
+      const suggestion = closest(filter.connector, known.sample.flatMap((c) => [c.connectorId, ...(c.connectorName ? [c.connectorName] : [])]));
+      throw new CliError(
+        `--connector "${filter.connector}" is no connector id or name postload has seen (project ${project}, collection ${context.connectorsCollection})`,
+        `${suggestion ? `did you mean --connector ${suggestion}? ` : ''}\`postload events\` lists the connectors of recent events`,
+        EXIT.failed,
+      );
+    }
+  }
   if (out.json) {
     out.data(views);
     return EXIT.ok;
@@ -60,8 +82,10 @@ export async function listEvents(filter: EventFilter, context: CloudContext, out
       v.outcome === 'processed' ? out.colour('green', v.outcome) : out.colour(v.outcome === 'failed' ? 'red' : 'yellow', v.outcome),
       String(v.deliveries),
       v.actions.map(actionSummary).join('; ') || '—',
-      v.lastError ? truncate(v.lastError, 60) : '',
+      v.lastError ?? '',
     ]),
+    // Never cut: what a reader matches on (time, id, source, type, status, outcome, count).
+    new Set([0, 1, 2, 3, 5, 6, 7]),
   );
   return EXIT.ok;
 }
@@ -72,10 +96,6 @@ function connectorLabel(view: EventView): string {
 
 function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** "24h", "30m", "7d", "90s" or an ISO date → the moment that long ago. */

@@ -2,9 +2,12 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { addConnectCommand } from './connect/register.js';
 import { CloudContext } from './context.js';
 import { EXIT, isCliError, type ExitCode } from './errors.js';
+import { chooseLocalStack } from './local-stack.js';
 import { Output, type Io } from './output.js';
 import { DEPLOYMENT_NAMES } from '../shared/deployment-names.js';
-import { SECRET_SETTINGS, VENDORS, type Vendor } from './payloads.js';
+import { SECRET_SETTINGS, VENDORS, VOCABULARY, type Vendor } from './payloads.js';
+import { MIN_PREFIX } from './event-ids.js';
+import { eventTypes, oneOf, OUTCOMES, sources, syncStatuses } from './vocabulary.js';
 
 // Each command's module (and the Google client libraries it needs) is loaded when the
 // command runs, so `postload --help` answers at once.
@@ -16,11 +19,20 @@ Exit codes:
   2  the command line is wrong
   3  could not ask: credentials, project, a missing subscription or collection, an unreachable service
   4  --wait gave up before the processor finished
+  5  send: the webhook was accepted, but following it failed (do not send it again)
 
-Environment: GOOGLE_CLOUD_PROJECT (or --project), PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST
-for the local stack (npm start), otherwise Application Default Credentials; SYNC_EVENTS_TOPIC,
-DEAD_LETTER_SUBSCRIPTION (a name or the full id \`terraform output\` prints), AUDIT_COLLECTION
-when not the Terraform defaults.`;
+The local stack: while \`npm start\` runs in this folder, every command uses it with no setup
+(it keeps .postload/local-stack.json, or POSTLOAD_STATE_FILE). --project, or
+PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST, choose otherwise.
+Google Cloud: --project (or GOOGLE_CLOUD_PROJECT) and Application Default Credentials;
+SYNC_EVENTS_TOPIC, DEAD_LETTER_SUBSCRIPTION (a name or the full id \`terraform output\` prints),
+AUDIT_COLLECTION, CONNECTORS_COLLECTION when not the Terraform defaults.`;
+
+/** What `send --event` and `--status` accept, per vendor. */
+function vocabularyHelp(): string {
+  const names: Record<Vendor, string> = { fivetran: 'Fivetran', airbyte: 'Airbyte', 'dbt-cloud': 'dbt Cloud' };
+  return VENDORS.map((v) => `${names[v]}:\n  --event  ${VOCABULARY[v].events.join(', ')}\n  --status ${VOCABULARY[v].statuses.join(', ')}`).join('\n');
+}
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -51,9 +63,17 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .exitOverride();
 
   // --project may come before or after the subcommand.
-  const run = (opts: { json?: boolean; project?: string }, action: (context: CloudContext, out: Output) => Promise<ExitCode>) => async () => {
-    const out = new Output(io, Boolean(opts.json));
-    const context = new CloudContext(io.env, opts.project ?? root.opts<{ project?: string }>().project);
+  const run = (opts: { json?: boolean; wide?: boolean; project?: string; url?: string }, action: (context: CloudContext, out: Output) => Promise<ExitCode>) => async () => {
+    const out = new Output(io, { json: Boolean(opts.json), wide: Boolean(opts.wide) });
+    const project = opts.project ?? root.opts<{ project?: string }>().project;
+    const localStack = chooseLocalStack(io.env, project, opts.url);
+    // No metadata server on a laptop: the Google clients would probe for one and warn (bin/postload.js does the same for emulator hosts given).
+    if (localStack) process.env.METADATA_SERVER_DETECTION ??= 'none';
+    // A project named in the shell loses to the running stack: say so, as it may surprise.
+    if (localStack && (io.env.GOOGLE_CLOUD_PROJECT?.trim() || io.env.GCLOUD_PROJECT?.trim())) {
+      out.error(`postload: using the local stack (npm start, pid ${localStack.pid}), not GOOGLE_CLOUD_PROJECT; pass --project to use Google Cloud`);
+    }
+    const context = new CloudContext(io.env, project, localStack);
     try {
       setExit(await action(context, out));
     } catch (error) {
@@ -74,10 +94,10 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .command('send')
     .description('send a webhook authenticated as the vendor does: its own test (--test, starts nothing), or a real event, named first')
     .addArgument(new Argument('<vendor>', 'who sends it').choices(VENDORS))
-    .option('--url <url>', "the ingest function's endpoint, e.g. http://127.0.0.1:8080/fivetran (not needed with --dry-run)")
+    .option('--url <url>', "the ingest function's endpoint, e.g. https://…/fivetran (default: the running local stack's; not needed with --dry-run)")
     .option('--test', "send what the vendor's own test sends (starts nothing) and follow it to its audit record")
-    .option('--event <name>', 'a real event: Fivetran sync_end, sync_start, ...; Airbyte sync-succeeded|sync-failed; dbt Cloud job.run.completed|started|errored')
-    .option('--status <status>', 'Fivetran SUCCESSFUL|FAILURE|RESCHEDULED|..., Airbyte succeeded|failed, dbt Cloud Success|Errored|Cancelled')
+    .option('--event <name>', 'a real event: the notification to send (the list is below)')
+    .option('--status <status>', 'how the sync or run ended (Fivetran sync_end, Airbyte, dbt Cloud job.run.completed; the list is below)')
     .option('--connector <id>', 'Fivetran connector id, Airbyte connection id, dbt Cloud job id')
     .option('--routing <file>', 'the routing file a real event is planned with, to name the dbt jobs and joins it starts (default: ROUTING_CONFIG)')
     .option('--dry-run', 'print what would be sent and what it would start; send nothing')
@@ -87,7 +107,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      `\nExamples:\n  postload send fivetran --test --url http://127.0.0.1:8080/fivetran --secret local-fivetran-secret\n  postload send fivetran --event sync_end --connector orders_pg --routing terraform/routing.json --dry-run\n  AIRBYTE_WEBHOOK_TOKEN=sm://postload-airbyte-webhook-token postload send airbyte --test --url "$(terraform output -raw airbyte_webhook_url)"\n${EXIT_CODES_HELP}`,
+      `\n${vocabularyHelp()}\n\nExamples:\n  postload send fivetran --event sync_end --wait               # to the running local stack (npm start), planned with its routing\n  postload send airbyte --event schema-propagated --wait\n  postload send fivetran --event sync_end --connector orders_pg --routing terraform/routing.json --dry-run\n  AIRBYTE_WEBHOOK_TOKEN=sm://postload-airbyte-webhook-token postload send airbyte --test --url "$(terraform output -raw airbyte_webhook_url)"\n${EXIT_CODES_HELP}`,
     )
     .action(
       (
@@ -138,18 +158,24 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
   root
     .command('events')
     .description('the sync history from the audit trail, newest first')
-    .option('--connector <id>', 'only this connector (Fivetran connector id, Airbyte connection id)')
+    .option('--connector <id or name>', 'only this connector: Fivetran connector id, Airbyte connection id, dbt Cloud job id, or its name')
     .option('--source <source>', 'only fivetran, airbyte or dbt-cloud')
-    .option('--type <type>', 'only this SyncEvent type, e.g. sync.failed')
+    .option('--type <type>', 'only this SyncEvent type, e.g. sync.failed (the list is in the help below)')
     .option('--status <status>', 'only this sync status (succeeded, failed, ...)')
-    .option('--outcome <outcome>', "only this processor outcome (processed, retrying, failed, received)")
+    .option('--outcome <outcome>', `only this processor outcome (${OUTCOMES.join(', ')})`)
     .option('--since <when>', 'how far back: 30m, 24h, 7d or an ISO date', '24h')
     .addOption(new Option('--limit <n>', 'at most this many').argParser(positiveInteger).default(50))
+    .option('--wide', 'never cut a column to fit the terminal')
     .option('--json', 'print JSON')
-    .addHelpText('after', EXIT_CODES_HELP)
-    .action((opts: { connector?: string; source?: string; type?: string; status?: string; outcome?: string; since: string; limit: number; json?: boolean; project?: string }) =>
+    .addHelpText('after', () => `\nSyncEvent types: ${eventTypes().join(', ')}\nSync statuses: ${syncStatuses().join(', ')}\n${EXIT_CODES_HELP}`)
+    .action((opts: { connector?: string; source?: string; type?: string; status?: string; outcome?: string; since: string; limit: number; wide?: boolean; json?: boolean; project?: string }) =>
       run(opts, async (context, out) => {
-        const { json: _json, project: _project, since, ...filters } = opts;
+        const { json: _json, wide: _wide, project: _project, since, ...filters } = opts;
+        // Checked before anything is read: a word that matches nothing would only say "no events".
+        if (filters.source !== undefined) filters.source = oneOf('--source', filters.source, 'a source', sources());
+        if (filters.type !== undefined) filters.type = oneOf('--type', filters.type, 'a SyncEvent type', eventTypes());
+        if (filters.status !== undefined) filters.status = oneOf('--status', filters.status, 'a sync status', syncStatuses(), { anyCase: true });
+        if (filters.outcome !== undefined) filters.outcome = oneOf('--outcome', filters.outcome, 'a processor outcome', OUTCOMES, { anyCase: true });
         const { listEvents, parseSince } = await import('./event-report.js');
         return listEvents({ ...filters, since: parseSince(since) }, context, out);
       })(),
@@ -158,7 +184,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
   root
     .command('event')
     .description("one event's story: deliveries, each action with its requests and errors, the dbt run, the Slack messages")
-    .argument('<id>', 'the event id (the ingest answer and `postload events` print it)')
+    .argument('<id>', `the event id, or its first ${MIN_PREFIX}+ characters (the ingest answer, \`postload events\` and the live log print them)`)
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
     .action((id: string, opts: { json?: boolean }) => run(opts, async (context, out) => (await import('./event-report.js')).showEvent(id, context, out))());

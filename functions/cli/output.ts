@@ -1,26 +1,40 @@
 import { coloursWanted, painter, type Colour, type Painter } from '../local/console-output.js';
+import { outputWidth, renderTable } from './table.js';
 
 export interface Io {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: Record<string, string | undefined>;
+}
+
+export interface OutputOptions {
+  /** --json: one JSON document, no colours. */
+  json?: boolean;
+  /** --wide: tables whole even on a terminal. */
+  wide?: boolean;
 }
 
 /**
  * Where a command writes: results to stdout (a table, lines, or JSON with --json),
  * progress and errors to stderr. Colours and progress only on a terminal, as the local
- * stack's console does (NO_COLOR / FORCE_COLOR respected).
+ * stack's console does (NO_COLOR / FORCE_COLOR respected); tables fit the terminal's width
+ * (table.ts), whole when piped or with --wide.
  */
 export class Output {
   readonly paint: Painter;
   readonly progressWanted: boolean;
+  readonly json: boolean;
+  /** The columns a table must fit in; undefined when piped or --wide. */
+  readonly width: number | undefined;
 
   constructor(
     private readonly io: Io,
-    readonly json: boolean,
+    { json = false, wide = false }: OutputOptions = {},
   ) {
+    this.json = json;
     this.paint = painter(!json && coloursWanted(io.stdout as NodeJS.WriteStream, io.env));
     this.progressWanted = Boolean(io.stderr.isTTY) && !json;
+    this.width = outputWidth(io.stdout, wide);
   }
 
   line(text = ''): void {
@@ -49,13 +63,13 @@ export class Output {
     return this.paint(colour, text);
   }
 
-  /** Aligned columns; widths ignore colour codes. */
-  table(headers: string[], rows: string[][]): void {
-    const visible = (s: string) => s.replace(/\u001b\[\d+m/g, '').length;
-    const widths = headers.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ''))));
-    const render = (cells: string[]) =>
-      cells.map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell)))).join('  ').trimEnd();
-    this.line(this.paint('bold', render(headers)));
-    for (const row of rows) this.line(render(row));
+  /**
+   * Aligned columns, the header in bold; on a terminal cut to its width (the columns in
+   * `keep` never: ids, times, statuses), whole when piped or with --wide.
+   */
+  table(headers: string[], rows: string[][], keep: ReadonlySet<number> = new Set()): void {
+    const [header, ...lines] = renderTable(headers, rows, { width: this.width, keep });
+    this.line(this.paint('bold', header!));
+    for (const line of lines) this.line(line);
   }
 }

@@ -2,6 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CliError, EXIT } from './errors.js';
+import { notInVocabulary, oneOf } from './vocabulary.js';
 
 export type Json = Record<string, unknown>;
 
@@ -93,52 +94,114 @@ export function buildPayload(vendor: Vendor, options: PayloadOptions = {}): Json
   }
 }
 
-const FIVETRAN_FAILURES = new Set(['FAILURE', 'FAILURE_WITH_TASK', 'FAILED']);
+// What `send` can send: every notification the vendor fixtures hold (test/fixtures/SOURCES.md
+// says where each comes from), by the name the vendor gives it. Fixtures that are variants of
+// these (edge cases, legacy shapes, the Test buttons) are listed in test/unit/cli/payloads.test.ts.
+
+/** Fivetran `event` values and their fixture; sync_end (and its deprecated name `status`) by `data.status`. */
+const FIVETRAN_EVENTS: Record<string, string> = {
+  sync_start: 'sync_start',
+  sync_end: 'sync_end-successful',
+  status: 'status-deprecated',
+  test_event: 'test_event',
+  connection_failure: 'connection_failure',
+  pause_connector: 'pause_connector',
+  resync_table: 'resync_table',
+  dbt_run_start: 'dbt_run_start',
+  dbt_run_succeeded: 'dbt_run_succeeded',
+  dbt_run_failed: 'dbt_run_failed',
+  transformation_run_failed: 'transformation_run_failed',
+  transformation_succeeded: 'transformation_succeeded',
+};
+
+/** Fivetran sync_end `data.status` values and their fixture (the statuses test/fixtures/SOURCES.md lists, fivetran.com/docs/logs). */
+const FIVETRAN_STATUSES: Record<string, string> = {
+  SUCCESSFUL: 'sync_end-successful',
+  FAILURE: 'sync_end-failure',
+  FAILURE_WITH_TASK: 'sync_end-failure_with_task',
+  FAILED: 'sync_end-failed',
+  RESCHEDULED: 'sync_end-rescheduled',
+  CANCELED: 'sync_end-canceled',
+};
+
+/** The Fivetran events --event accepts, and the sync_end statuses --status accepts. */
+export const FIVETRAN_EVENT_NAMES = Object.keys(FIVETRAN_EVENTS);
+export const FIVETRAN_STATUS_NAMES = Object.keys(FIVETRAN_STATUSES);
 
 export function fivetranPayload({ event = 'sync_end', status, connector, now = new Date() }: PayloadOptions = {}): Json {
-  if (event === 'test_event') return { ...fixturePayload('fivetran', 'test_event'), created: now.toISOString() };
-  if (status !== undefined && event !== 'sync_end') throw usage(`--status is only for Fivetran sync_end events, not ${event}`, 'leave out --status, or use --event sync_end');
-  const vendorStatus = (status ?? 'SUCCESSFUL').toUpperCase();
-  const payload = fixturePayload('fivetran', event === 'sync_end' ? (FIVETRAN_FAILURES.has(vendorStatus) ? 'sync_end-failure' : 'sync_end-successful') : 'sync_start');
-  payload.event = event;
+  const name = oneOf('--event', event, 'a Fivetran event', FIVETRAN_EVENT_NAMES);
+  const takesStatus = name === 'sync_end' || name === 'status';
+  if (status !== undefined && !takesStatus) throw usage(`--status is only for Fivetran sync_end events, not ${name}`, 'leave out --status, or use --event sync_end');
+  const vendorStatus = status === undefined ? undefined : oneOf('--status', status, 'a Fivetran sync_end status', FIVETRAN_STATUS_NAMES, { anyCase: true });
+  const payload = fixturePayload('fivetran', name === 'sync_end' && vendorStatus ? FIVETRAN_STATUSES[vendorStatus]! : FIVETRAN_EVENTS[name]!);
   payload.created = now.toISOString();
-  payload.sync_id = randomUUID();
-  if (connector) payload.connector_id = connector;
-  if (event === 'sync_end') payload.data = { ...(payload.data as Json), status: vendorStatus };
-  else payload.data = {};
+  if ('sync_id' in payload) payload.sync_id = randomUUID();
+  if (vendorStatus && name === 'status') payload.data = { ...(payload.data as Json), status: vendorStatus };
+  if (connector !== undefined) {
+    if (!('connector_id' in payload)) throw usage(`Fivetran ${name} events carry no connector`, 'leave out --connector');
+    payload.connector_id = connector;
+  }
   return payload;
 }
 
-const AIRBYTE_EVENTS = ['sync-succeeded', 'sync-failed'];
+/** Airbyte notifications (by the fixture's name, which is the notification's) that --event accepts. */
+export const AIRBYTE_EVENT_NAMES = [
+  'sync-succeeded',
+  'sync-failed',
+  'sync-queued',
+  'connection-disable-warning',
+  'connection-disabled',
+  'schema-propagated',
+  'schema-detected',
+  'schema-detected-connection-disabled',
+];
+
+const AIRBYTE_STATUSES = ['succeeded', 'failed'];
+const CONNECTION_IN_URL = /\/connections\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/;
 
 export function airbytePayload({ event, status, connector, now = new Date() }: PayloadOptions = {}): Json {
-  const name = event ?? (status === undefined ? 'sync-succeeded' : `sync-${status.toLowerCase()}`);
-  if (!AIRBYTE_EVENTS.includes(name)) throw usage(`unknown Airbyte notification "${name}"`, `use --event ${AIRBYTE_EVENTS.join(' or ')} (or --status succeeded|failed)`);
+  const fromStatus = status === undefined ? undefined : `sync-${oneOf('--status', status, 'an Airbyte sync status', AIRBYTE_STATUSES, { anyCase: true })}`;
+  if (event !== undefined && fromStatus !== undefined && event !== fromStatus) throw usage(`--status ${status} contradicts --event ${event}`, 'give one of them');
+  const name = event === undefined ? (fromStatus ?? 'sync-succeeded') : AIRBYTE_EVENT_NAMES.includes(event) ? event : undefined;
+  if (name === undefined) throw notInVocabulary('--event', event!, 'an Airbyte notification', AIRBYTE_EVENT_NAMES);
   const template = fixturePayload('airbyte', name);
   let text = JSON.stringify(template);
-  const templateConnection = ((template.data as Json).connection as Json).id as string;
   // The connection id also appears in the text and URLs: replace it everywhere, as Airbyte would.
-  if (connector) text = text.split(templateConnection).join(connector);
+  const templateConnection = ((template.data as Json | undefined)?.connection as Json | undefined)?.id ?? CONNECTION_IN_URL.exec(text)?.[1];
+  if (connector && typeof templateConnection === 'string') text = text.split(templateConnection).join(connector);
+  // Notifications without `data` carry no job id: Airbyte's own words tell one from another
+  // (ingest dedupes them by text per day). A schema change's diff names a column of its own and
+  // a disable notice its last job's duration, so each send is a new notification.
+  if (name.startsWith('schema-')) text = text.split('discount_code').join(`discount_code_${randomUUID().slice(0, 6)}`);
+  if (name.startsWith('connection-disable')) text = text.replace(/("\*Duration:\*"\},\{"type":"mrkdwn","text":")\d+ sec"/, `$1${randomInt(5, 3600)} sec"`);
   const payload = JSON.parse(text) as Json;
-  const data = payload.data as Json;
-  const jobId = randomInt(100_000, 1_000_000_000);
-  const started = new Date(now.getTime() - ((data.durationInSeconds as number) ?? 60) * 1000);
-  payload.text = (payload.text as string).replace(/Job ID: \d+/, `Job ID: ${jobId}`);
-  Object.assign(data, { jobId, startedAt: iso(started), finishedAt: iso(now) });
+  const data = payload.data as Json | undefined;
+  if (data) {
+    const jobId = randomInt(100_000, 1_000_000_000);
+    const started = new Date(now.getTime() - ((data.durationInSeconds as number) ?? 60) * 1000);
+    text = JSON.stringify(payload).replace(/(Job ID:\*? )\d+/g, `$1${jobId}`);
+    Object.assign(payload, JSON.parse(text) as Json);
+    Object.assign(payload.data as Json, { jobId, startedAt: iso(started), finishedAt: iso(now) });
+  }
   return payload;
 }
 
 // dbt Cloud's run statuses and codes (docs.getdbt.com/docs/deploy/webhooks, docs.getdbt.com/dbt-cloud/api-v2); "Canceled" is today's spelling, "Cancelled" the legacy one.
-const DBT_COMPLETED: Record<string, string> = { success: 'job.run.completed-success', errored: 'job.run.completed-errored', cancelled: 'job.run.completed-canceled', canceled: 'job.run.completed-canceled' };
-const DBT_EVENTS = ['job.run.started', 'job.run.completed', 'job.run.errored'];
+const DBT_COMPLETED: Record<string, string> = {
+  Success: 'job.run.completed-success',
+  Errored: 'job.run.completed-errored',
+  Canceled: 'job.run.completed-canceled',
+  Cancelled: 'job.run.completed-cancelled-legacy',
+};
+export const DBT_EVENT_NAMES = ['job.run.started', 'job.run.completed', 'job.run.errored'];
+export const DBT_STATUS_NAMES = Object.keys(DBT_COMPLETED);
 
 export function dbtCloudPayload({ event = 'job.run.completed', status, connector, now = new Date() }: PayloadOptions = {}): Json {
-  if (!DBT_EVENTS.includes(event)) throw usage(`unknown dbt Cloud event "${event}"`, `use --event ${DBT_EVENTS.join(', ')}`);
-  if (status !== undefined && event !== 'job.run.completed') throw usage(`--status is only for job.run.completed, not ${event}`, 'leave out --status, or use --event job.run.completed');
-  const fixture = event === 'job.run.completed' ? DBT_COMPLETED[(status ?? 'Success').toLowerCase()] : event;
-  if (fixture === undefined) throw usage(`unknown dbt Cloud run status "${status}"`, 'use --status Success, Errored or Cancelled');
+  const name = oneOf('--event', event, 'a dbt Cloud event', DBT_EVENT_NAMES);
+  if (status !== undefined && name !== 'job.run.completed') throw usage(`--status is only for job.run.completed, not ${name}`, 'leave out --status, or use --event job.run.completed');
+  const runStatus = oneOf('--status', status ?? 'Success', 'a dbt Cloud run status', DBT_STATUS_NAMES, { anyCase: true });
   if (connector !== undefined && !/^\d+$/.test(connector)) throw usage(`dbt Cloud job ids are numbers, got "${connector}"`, 'pass the job id, e.g. --connector 101');
-  const payload = fixturePayload('dbt-cloud', fixture);
+  const payload = fixturePayload('dbt-cloud', name === 'job.run.completed' ? DBT_COMPLETED[runStatus]! : name);
   const data = payload.data as Json;
   Object.assign(payload, {
     eventId: `wev_${randomUUID().replace(/-/g, '').slice(0, 24)}`,
@@ -150,12 +213,30 @@ export function dbtCloudPayload({ event = 'job.run.completed', status, connector
   Object.assign(data, { runId: String(randomInt(70_000_000, 80_000_000)), runReason: 'Kicked off from the postload CLI' });
   if (connector) data.jobId = connector;
   // The fixture's times, moved so the run finishes now.
-  const end = Date.parse(String(data.runFinishedAt ?? data.runErroredAt ?? data.runStartedAt));
-  for (const key of ['runStartedAt', 'runFinishedAt', 'runErroredAt']) {
+  const end = Date.parse(String(data.runFinishedAt ?? data.runErroredAt ?? data.runCanceledAt ?? data.runStartedAt));
+  for (const key of ['runStartedAt', 'runFinishedAt', 'runErroredAt', 'runCanceledAt']) {
     if (typeof data[key] === 'string' && !Number.isNaN(Date.parse(data[key] as string))) data[key] = iso(new Date(now.getTime() - (end - Date.parse(data[key] as string))));
   }
   return payload;
 }
+
+/** Every notification `send` can build, by --event and --status, with the fixture it starts from. */
+export function sendable(): Array<{ vendor: Vendor; event: string; status?: string; fixture: string }> {
+  return [
+    ...FIVETRAN_EVENT_NAMES.filter((e) => e !== 'sync_end').map((event) => ({ vendor: 'fivetran' as const, event, fixture: FIVETRAN_EVENTS[event]! })),
+    ...Object.entries(FIVETRAN_STATUSES).map(([status, fixture]) => ({ vendor: 'fivetran' as const, event: 'sync_end', status, fixture })),
+    ...AIRBYTE_EVENT_NAMES.map((event) => ({ vendor: 'airbyte' as const, event, fixture: event })),
+    ...DBT_EVENT_NAMES.filter((e) => e !== 'job.run.completed').map((event) => ({ vendor: 'dbt-cloud' as const, event, fixture: event })),
+    ...Object.entries(DBT_COMPLETED).map(([status, fixture]) => ({ vendor: 'dbt-cloud' as const, event: 'job.run.completed', status, fixture })),
+  ];
+}
+
+/** The --event names and --status values each vendor accepts (for help texts and checks). */
+export const VOCABULARY: Record<Vendor, { events: readonly string[]; statuses: readonly string[] }> = {
+  fivetran: { events: FIVETRAN_EVENT_NAMES, statuses: FIVETRAN_STATUS_NAMES },
+  airbyte: { events: AIRBYTE_EVENT_NAMES, statuses: AIRBYTE_STATUSES },
+  'dbt-cloud': { events: DBT_EVENT_NAMES, statuses: DBT_STATUS_NAMES },
+};
 
 function iso(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');

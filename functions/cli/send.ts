@@ -3,15 +3,16 @@ import { signFivetranPayload } from '../ingest/fivetran/signature.js';
 import { Secret } from '../shared/secrets.js';
 import { AuditTrail, isFinal, type EventView } from '../read-model/audit-trail.js';
 import type { CloudContext } from './context.js';
-import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
+import { CliError, EXIT, explainGoogleError, isCliError, type ExitCode } from './errors.js';
 import { renderTimeline } from './event-report.js';
 import type { Output } from './output.js';
 import { loadRoutingConfig, type LoadedRouting } from '../processor/planning/routing.js';
-import { buildPayload, SECRET_SETTINGS, testPayload, type Json, type PayloadOptions, type Vendor } from './payloads.js';
+import { DEVELOPMENT_SECRETS } from '../local/local-settings.js';
+import { buildPayload, SECRET_SETTINGS, testPayload, VENDORS, type Json, type PayloadOptions, type Vendor } from './payloads.js';
 import { planSend, renderPlan, type SendPlan } from './send-plan.js';
 
 export interface SendOptions extends PayloadOptions {
-  /** The endpoint; not needed for a dry run. */
+  /** The endpoint; the running local stack's when left out; not needed for a dry run. */
   url?: string;
   secret?: string;
   wait: boolean;
@@ -60,11 +61,48 @@ export function redactUrl(url: string): string {
   return parsed.toString().replace('token=***', 'token=…');
 }
 
+/** The ingest endpoint's last path segment for each vendor (terraform/outputs.tf, npm start). */
+const ENDPOINTS: Record<Vendor, string> = { fivetran: 'fivetran', airbyte: 'airbyte', 'dbt-cloud': 'dbt-cloud' };
+
+/**
+ * The URL to send to: --url, else the running local stack's endpoint. A URL that ends in
+ * another vendor's endpoint is refused before sending: the answer would be a 401 blaming
+ * the wrong secret.
+ */
+export function targetUrl(vendor: Vendor, given: string | undefined, context: Pick<CloudContext, 'localStack'>): URL {
+  if (given === undefined) {
+    if (context.localStack) return new URL(`${context.localStack.ingestUrl}/${ENDPOINTS[vendor]}`);
+    throw new CliError(
+      '--url is required to send: no local stack is running',
+      `start the local stack with \`npm start\` in this folder and leave --url out, or pass the ingest function's endpoint, e.g. "$(terraform output -raw ${vendor === 'dbt-cloud' ? 'dbt_cloud' : vendor}_webhook_url)"`,
+      EXIT.usage,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    throw new CliError(`--url "${given}" is not a URL`, `pass the ingest function's URL, e.g. http://127.0.0.1:8080/${ENDPOINTS[vendor]} (npm start prints it)`, EXIT.usage);
+  }
+  const last = url.pathname.replace(/\/+$/, '').split('/').at(-1) ?? '';
+  const other = VENDORS.find((v) => v !== vendor && ENDPOINTS[v] === last);
+  if (other) {
+    throw new CliError(
+      `--url ends in /${last}, the ${other} endpoint, but this is a ${vendor} webhook`,
+      `send it to the /${ENDPOINTS[vendor]} endpoint: ${url.origin}${url.pathname.replace(/\/[^/]*\/*$/, '')}/${ENDPOINTS[vendor]}, or send ${other} instead`,
+      EXIT.usage,
+    );
+  }
+  return url;
+}
+
 /**
  * `postload send`. A test (`--test`) is what the vendor's own test sends and starts
  * nothing. Anything else is a real event, sent only when named (`--event`, `--status`), and
  * only after the routing file said which dbt jobs and joins it starts (`--dry-run` stops
- * there): a smoke test must never start production jobs by accident.
+ * there): a smoke test must never start production jobs by accident. The answer and the
+ * event id are printed as soon as the webhook is accepted, so that a failure to follow it
+ * afterwards never hides an accepted webhook (exit 5).
  */
 export async function send(vendor: Vendor, options: SendOptions, context: CloudContext, out: Output): Promise<ExitCode> {
   const setting = SECRET_SETTINGS[vendor];
@@ -82,22 +120,23 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
   const plan = await planOf(vendor, payload, options, context, out);
   if (options.dryRun) {
     if (out.json) out.data({ vendor, dryRun: true, payload, plan: plan ?? null });
-    else out.line(`dry run: nothing sent (${vendor} ${payloadLabel(vendor, payload)})`);
+    else out.line(`dry run: nothing sent (${vendor} ${payloadLabel(vendor, payload, options)})`);
     return EXIT.ok;
   }
-  if (!options.url) throw new CliError('--url is required to send', `pass the ingest function's endpoint, e.g. "$(terraform output -raw ${vendor === 'dbt-cloud' ? 'dbt_cloud' : vendor}_webhook_url)" (npm start prints the local ones)`, EXIT.usage);
-  const raw = options.secret ?? context.env[setting];
-  let url: URL;
-  try {
-    url = new URL(options.url);
-  } catch {
-    throw new CliError(`--url "${options.url}" is not a URL`, `pass the ingest function's URL, e.g. http://127.0.0.1:8080/${vendor} (npm start prints it)`, EXIT.usage);
-  }
+  const url = targetUrl(vendor, options.url, context);
+  // The running local stack's public development value, when it uses one and nothing else is given.
+  const development = context.localStack?.developmentSecrets.includes(setting) ? DEVELOPMENT_SECRETS[setting as keyof typeof DEVELOPMENT_SECRETS] : undefined;
+  const raw = options.secret ?? context.env[setting] ?? development;
   // An Airbyte URL may already carry its token, as Airbyte is configured.
   const urlToken = vendor === 'airbyte' ? url.searchParams.get('token') : null;
   if (!raw?.trim() && !urlToken) {
-    throw new CliError(`no ${vendor} secret`, `pass --secret, or set ${setting} to the value or to an sm:// Secret Manager reference (the local stack's development values are in docs/development.md, npm start)`, EXIT.usage);
+    throw new CliError(`no ${vendor} secret`, `pass --secret, or set ${setting} to the value or to an sm:// Secret Manager reference (with the local stack running, \`npm start\`, its development values are used: docs/development.md)`, EXIT.usage);
   }
+  // A test is followed to its audit record: that is what proves the deployment works.
+  const wait = options.wait || Boolean(options.test);
+  // Where the event will be followed is settled before anything is sent, so a missing
+  // project or credentials stop the command while nothing has happened yet.
+  if (wait) await context.ready('Firestore');
   const secret = raw?.trim() ? await readSecret(setting, raw, context) : urlToken!;
   const body = JSON.stringify(payload);
   const request = signRequest(vendor, url.toString(), body, secret);
@@ -119,30 +158,39 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
   }
   const accepted = response.ok;
   const eventId = accepted ? (answer as { id?: string }).id : undefined;
+  const sent = { vendor, test: Boolean(options.test), url: redactUrl(request.url), status: response.status, answer, payload, ...(plan ? { plan } : {}) };
 
-  let view: EventView | undefined;
-  let waitCode: ExitCode = EXIT.ok;
-  // A test is followed to its audit record: that is what proves the deployment works.
-  const wait = options.wait || Boolean(options.test);
-  if (accepted && wait && eventId) {
-    const followed = await follow(eventId, options.timeoutSeconds, context, out);
-    view = followed.view;
-    waitCode = followed.timedOut ? EXIT.timeout : view && view.outcome !== 'processed' ? EXIT.failed : EXIT.ok;
-  }
-
-  if (out.json) {
-    out.data({ vendor, test: Boolean(options.test), url: redactUrl(request.url), status: response.status, answer, payload, ...(plan ? { plan } : {}), ...(wait ? { event: view ?? null, waited: waitCode !== EXIT.timeout } : {}) });
-  } else {
+  if (!out.json) {
+    // At once: whatever happens while following it, the webhook was accepted (a re-send of a new sync would start more runs).
     const mark = accepted ? out.colour('green', '✔') : out.colour('red', '✖');
-    out.line(`${mark} ${vendor} ${payloadLabel(vendor, payload)} → ${redactUrl(request.url)}: ${response.status} ${typeof answer === 'string' ? answer : JSON.stringify(answer)}`);
-    if (!accepted) out.line(hintFor(response.status, vendor, setting));
-    if (wait && eventId) {
-      if (view) renderTimeline(view, out);
-      if (waitCode === EXIT.timeout) out.line(out.colour('yellow', `… event ${eventId} not finished after ${options.timeoutSeconds} s (${view ? `outcome so far: ${view.outcome}` : 'no audit record yet'}); follow it with: postload event ${eventId}`));
-    }
+    out.line(`${mark} ${vendor} ${payloadLabel(vendor, payload, options)} → ${redactUrl(request.url)}: ${response.status} ${typeof answer === 'string' ? answer : JSON.stringify(answer)}`);
+    if (!accepted) out.line(hintFor(response.status, vendor, setting, answer));
   }
-  if (!accepted) return EXIT.failed;
-  return waitCode;
+  if (!accepted || !wait || !eventId) {
+    if (out.json) out.data(sent);
+    return accepted ? EXIT.ok : EXIT.failed;
+  }
+
+  let followed: { view: EventView | undefined; timedOut: boolean };
+  try {
+    followed = await follow(eventId, options.timeoutSeconds, context, out);
+  } catch (error) {
+    out.endProgress();
+    const problem = isCliError(error) ? error : explainGoogleError(error, 'reading the audit trail', context.env.GOOGLE_CLOUD_PROJECT ?? '?');
+    if (out.json) out.data({ ...sent, event: null, waited: false, followError: problem.message });
+    out.error(`postload: accepted as ${eventId}; could not follow it: ${problem.message}`);
+    out.error(`  fix: ${problem.fix ? `${problem.fix}; then ` : ''}follow it with: postload event ${eventId}`);
+    return EXIT.notFollowed;
+  }
+  const { view, timedOut } = followed;
+  const code: ExitCode = timedOut ? EXIT.timeout : view && view.outcome !== 'processed' ? EXIT.failed : EXIT.ok;
+  if (out.json) {
+    out.data({ ...sent, event: view ?? null, waited: !timedOut });
+  } else {
+    if (view) renderTimeline(view, out);
+    if (timedOut) out.line(out.colour('yellow', `… event ${eventId} not finished after ${options.timeoutSeconds} s (${view ? `outcome so far: ${view.outcome}` : 'no audit record yet'}); follow it with: postload event ${eventId}`));
+  }
+  return code;
 }
 
 /** The `--event` that sends a real event, per vendor, for the messages. */
@@ -211,18 +259,25 @@ async function readSecret(setting: string, raw: string, context: CloudContext): 
   }
 }
 
-function payloadLabel(vendor: Vendor, payload: Record<string, unknown>): string {
-  if (vendor === 'fivetran') return `${payload.event}${(payload.data as { status?: string } | undefined)?.status ? ` ${(payload.data as { status: string }).status}` : ''} (connector ${payload.connector_id})`;
+function payloadLabel(vendor: Vendor, payload: Record<string, unknown>, options: PayloadOptions & { test?: boolean }): string {
+  if (vendor === 'fivetran') {
+    const status = (payload.data as { status?: string } | undefined)?.status;
+    return `${payload.event}${status ? ` ${status}` : ''}${payload.connector_id ? ` (connector ${payload.connector_id})` : ''}`;
+  }
   if (vendor === 'airbyte') {
-    const data = payload.data as { success: boolean; connection: { id: string } };
-    return `sync ${data.success ? 'succeeded' : 'failed'} (connection ${data.connection.id})`;
+    const name = options.test ? 'test notification' : (options.event ?? (options.status ? `sync-${options.status.toLowerCase()}` : 'sync-succeeded'));
+    const connection = ((payload.data as { connection?: { id?: string } } | undefined)?.connection?.id ?? /\/connections\/([0-9a-f-]{36})/.exec(JSON.stringify(payload))?.[1]) as string | undefined;
+    return `${name}${connection ? ` (connection ${connection})` : ''}`;
   }
   const data = payload.data as { jobId: string; runStatus: string };
   return `${payload.eventType} ${data.runStatus} (job ${data.jobId})`;
 }
 
-function hintFor(status: number, vendor: Vendor, setting: string): string {
-  if (status === 401 || status === 403) return `  the secret does not match the one the ingest function uses: pass the value of its ${setting}`;
+function hintFor(status: number, vendor: Vendor, setting: string, answer: unknown): string {
+  const said = typeof answer === 'object' && answer !== null ? (answer as { message?: unknown }).message : undefined;
+  if (status === 401 || status === 403) {
+    return `  the ${vendor} endpoint refused the credentials${typeof said === 'string' ? ` (${said})` : ''}: pass the value of the ingest function's ${setting} with --secret, or set ${setting}`;
+  }
   if (status === 404) return `  no such route: is the URL the ingest function's /${vendor} endpoint (and is this version deployed)?`;
   if (status === 503) return `  the function could not store the event or has no ${setting}: see its logs`;
   return '  see the answer above and the ingest function\'s logs';

@@ -1,7 +1,7 @@
 import { logLevel } from '../shared/logger.js';
-import { secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type Secret } from '../shared/secrets.js';
+import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS } from '../shared/secrets.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
-import { integer, optionalString, projectId } from '../shared/settings.js';
+import { integer, optionalString, projectId, SettingsProblems } from '../shared/settings.js';
 import type { Source } from './read-request.js';
 import { SourceRanges } from './source-ranges.js';
 
@@ -39,34 +39,41 @@ const SOURCE_RANGE_SETTINGS: Record<Source | 'dbt-cloud', (env: Env) => SourceRa
   'dbt-cloud': (env) => sourceRanges(env, 'DBT_CLOUD_SOURCE_RANGES'),
 };
 
-/** The ingest function's settings; the only place it reads the environment. */
+/**
+ * The ingest function's settings; the only place it reads the environment. Every bad
+ * setting is reported, together (a ConfigErrors when there are several).
+ */
 export function loadIngestConfig(env: Env = process.env): IngestConfig {
+  const problems = new SettingsProblems();
   // Read by the logger; checked here too, so that start-up and `postload check` name a bad value.
-  logLevel(env);
+  problems.take(() => logLevel(env), undefined);
   const project = projectId(env);
   const secretOptions = {
-    ttlMs: secretCacheTtlMs(env),
+    ttlMs: problems.take(() => secretCacheTtlMs(env), 300_000),
     warnShorterThan: SHORT_SECRET_CHARS,
     ...(project ? { projectId: project } : {}),
   };
   const ranges: Partial<Record<string, SourceRanges>> = {};
   for (const [source, read] of Object.entries(SOURCE_RANGE_SETTINGS)) {
-    const parsed = read(env);
+    const parsed = problems.take(() => read(env), undefined);
     if (parsed) ranges[source] = parsed;
   }
-  return {
+  const unset = (name: string) => new Secret(name, undefined);
+  const config: IngestConfig = {
     projectId: project,
     topic: optionalString(env, 'SYNC_EVENTS_TOPIC') ?? 'sync-events',
-    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1024 * 1024, { min: 1024, max: MAX_BODY_BYTES_LIMIT }),
+    maxBodyBytes: problems.take(() => integer(env, 'MAX_BODY_BYTES', 1024 * 1024, { min: 1024, max: MAX_BODY_BYTES_LIMIT }), 1024 * 1024),
     // Fivetran gives up after ~10 s; answer before it does.
-    publishTimeoutMs: integer(env, 'PUBLISH_TIMEOUT_MS', 8000, { min: 100, max: 60_000 }),
-    fivetranSecret: secretSetting(env, 'FIVETRAN_WEBHOOK_SECRET', secretOptions),
-    airbyteToken: secretSetting(env, 'AIRBYTE_WEBHOOK_TOKEN', secretOptions),
-    dbtCloudSecret: secretSetting(env, 'DBT_CLOUD_WEBHOOK_SECRET', secretOptions),
-    signingKey: signingKeySetting(env, secretOptions),
+    publishTimeoutMs: problems.take(() => integer(env, 'PUBLISH_TIMEOUT_MS', 8000, { min: 100, max: 60_000 }), 8000),
+    fivetranSecret: problems.take(() => secretSetting(env, 'FIVETRAN_WEBHOOK_SECRET', secretOptions), unset('FIVETRAN_WEBHOOK_SECRET')),
+    airbyteToken: problems.take(() => secretSetting(env, 'AIRBYTE_WEBHOOK_TOKEN', secretOptions), unset('AIRBYTE_WEBHOOK_TOKEN')),
+    dbtCloudSecret: problems.take(() => secretSetting(env, 'DBT_CLOUD_WEBHOOK_SECRET', secretOptions), unset('DBT_CLOUD_WEBHOOK_SECRET')),
+    signingKey: problems.take(() => signingKeySetting(env, secretOptions), unset('SYNC_EVENT_SIGNING_KEY')),
     sourceRanges: ranges,
-    trustedProxyHops: integer(env, 'TRUSTED_PROXY_HOPS', 0, { min: 0, max: 10 }),
+    trustedProxyHops: problems.take(() => integer(env, 'TRUSTED_PROXY_HOPS', 0, { min: 0, max: 10 }), 0),
   };
+  problems.throwIfAny();
+  return config;
 }
 
 function sourceRanges(env: Env, name: string): SourceRanges | undefined {

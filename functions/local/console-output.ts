@@ -1,3 +1,4 @@
+import { tableLayout, type TableOptions } from '../cli/table.js';
 import type { RecordedRequest, Reply } from './recording-server.js';
 
 // Short, coloured lines for what flows through the local stack: the functions' JSON log
@@ -43,6 +44,14 @@ interface LogEntry {
 }
 
 const FRAMEWORK_BANNER = /^(Serving function\.\.\.|Function: |Signature type: |URL: http)/;
+/** A stack trace's frame, or the cause and brace lines Node prints around one. */
+const STACK_LINE = /^\s+(at\s|\[cause\]|\{|\}|[\w$]+: )|^\s*\}$/;
+/**
+ * The first line of a stack the Functions Framework prints when the function throws. A
+ * TransientError is how the processor asks Pub/Sub to redeliver: its own log line already
+ * said so, in one line.
+ */
+const THROWN_TRANSIENT = /^TransientError: /;
 
 export const short = (id: string | undefined): string => (id ? id.slice(0, 8) : '?');
 
@@ -50,18 +59,32 @@ function label(name: string, paint: Painter, colour: Colour): string {
   return paint(colour, name.padEnd(9));
 }
 
+export interface FormatOptions {
+  /** LOG_LEVEL debug (or trace): stack traces are shown; otherwise a retry is one line and frames are left out. */
+  debug?: boolean;
+}
+
+/** Whether the local stack runs at debug level (LOG_LEVEL, as the functions read it). */
+export function debugWanted(env: Record<string, string | undefined> = process.env): boolean {
+  return /^(debug|trace)$/i.test(env.LOG_LEVEL?.trim() ?? '');
+}
+
 /**
  * One line of a function's output as a readable line, or undefined for noise (the
- * framework's start-up banner). Lines that are not JSON (a crash, a stack trace) are
- * shown as they are.
+ * framework's start-up banner; below debug level, the stack trace the framework prints when
+ * the processor throws to be retried, whose one-line reason the processor logged already).
+ * Other lines that are not JSON (a crash) are shown as they are, without their frames
+ * unless at debug level.
  */
-export function formatFunctionLine(target: 'ingestWebhook' | 'processSyncEvent', raw: string, paint: Painter): string | undefined {
+export function formatFunctionLine(target: 'ingestWebhook' | 'processSyncEvent', raw: string, paint: Painter, { debug = false }: FormatOptions = {}): string | undefined {
   const who = target === 'ingestWebhook' ? label('ingest', paint, 'cyan') : label('processor', paint, 'magenta');
   let entry: LogEntry;
   try {
     entry = JSON.parse(raw) as LogEntry;
   } catch {
-    return FRAMEWORK_BANNER.test(raw.trim()) ? undefined : `${who} ${paint('dim', raw)}`;
+    if (FRAMEWORK_BANNER.test(raw.trim())) return undefined;
+    if (!debug && (STACK_LINE.test(raw) || THROWN_TRANSIENT.test(raw))) return undefined;
+    return `${who} ${paint('dim', raw)}`;
   }
   if (typeof entry !== 'object' || entry === null) return `${who} ${raw}`;
   const message = entry.message ?? '';
@@ -85,6 +108,9 @@ export function formatFunctionLine(target: 'ingestWebhook' | 'processSyncEvent',
   }
   if (message === 'action already done by an earlier delivery; skipped') {
     return `${who} ${paint('dim', `↺ duplicate delivery: ${entry.actionId} already done, skipped`)}${event}`;
+  }
+  if (message === 'transient failure; throwing so that Pub/Sub redelivers') {
+    return `${who} ${paint('yellow', '↻ not done yet, Pub/Sub will redeliver')}:${event} ${paint('dim', typeof entry.err === 'string' ? entry.err : '')}`.trimEnd();
   }
   const outcome = /^event (processed|failed)$/.exec(message);
   if (outcome) {
@@ -117,14 +143,12 @@ function firstLine(text: string): string {
   return line.length > 140 ? `${line.slice(0, 139)}…` : line;
 }
 
-/** A table with a header row, columns padded to their widest cell. */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(visible(h).length, ...rows.map((r) => visible(r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c + ' '.repeat(widths[i]! - visible(c).length)).join('  ').trimEnd();
-  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-function visible(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\u001b\[\d+m/g, '');
+/**
+ * A table with a header row and a rule under it, fitted to `width` columns when given (the
+ * terminal's, cli/table.ts), whole otherwise.
+ */
+export function table(header: string[], rows: string[][], options: TableOptions = {}): string {
+  const { lines, widths } = tableLayout(header, rows, options);
+  const [head, ...body] = lines;
+  return [head, widths.map((w) => '─'.repeat(w)).join('  '), ...body].join('\n');
 }

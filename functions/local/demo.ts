@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { stopAll } from './emulators.js';
+import { exitCodeFor, onStopRequest, stopAll } from './lifecycle.js';
+import { fitLine, outputWidth } from '../cli/table.js';
 import { coloursWanted, painter, short, table } from './console-output.js';
 import type { AuditRecord } from './audit-reader.js';
 import { awaitOutcome, PublishedLog, sendSteps, type ScenarioOutcome } from './demo-run.js';
@@ -14,7 +15,10 @@ import { startStack, type LocalStack } from './stack.js';
 // No metadata server on a laptop: stop the Firestore client used to read the audit trail from probing for one.
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 const paint = painter(coloursWanted());
-const print = (line: string) => console.log(`  ${line}`);
+// Ctrl-C, a signal to npm (package.json `exec`s this process in npm's place) or npm going away stop everything it started.
+onStopRequest((request) => void stopAll().finally(() => process.exit(exitCodeFor(request))), { watchParent: true });
+const width = outputWidth(process.stdout, false);
+const print = (line: string) => console.log(fitLine(`  ${line}`, width));
 let stack: LocalStack | undefined;
 
 async function main(): Promise<number> {
@@ -60,7 +64,8 @@ function printSummary(outcome: ScenarioOutcome): void {
       problems.length ? paint('red', `✗ ${problems.join('; ')}`) : paint('green', '✔'),
     ];
   });
-  console.log(`\n${table(['#', 'sent', 'HTTP', 'event', 'published', 'dbt runs', 'Slack', 'audit record', 'dups suppressed', 'as expected'], rows)}\n`);
+  // On a terminal, fitted to its width (the step's label and the runs give way first); whole when piped.
+  console.log(`\n${table(['#', 'sent', 'HTTP', 'event', 'published', 'dbt runs', 'Slack', 'audit record', 'dups suppressed', 'as expected'], rows, { width, keep: new Set([0, 2, 3, 4, 6, 9]) })}\n`);
   printLoop(outcome);
   for (const problem of outcome.problems) console.log(paint('red', `✗ ${problem}`));
   console.log(
@@ -89,12 +94,12 @@ function printLoop(outcome: ScenarioOutcome): void {
         String(s.sent.index + 1),
         seen ? `job ${seen.jobId}, run ${seen.runId ?? '?'}` : '—',
         seen?.status ?? 'no outcome',
-        seen?.errorMessage ? (seen.errorMessage.length > 48 ? `${seen.errorMessage.slice(0, 47)}…` : seen.errorMessage) : '—',
+        seen?.errorMessage ?? '—',
         alert,
         seen?.status === expected ? paint('green', '✔') : paint('red', `✗ expected ${expected}`),
       ];
     });
-  if (rows.length) console.log(`dbt Cloud loop (run webhooks → /dbt-cloud → the load's audit record):\n${table(['#', 'run', 'outcome recorded', 'error', 'Slack alert', 'as expected'], rows)}\n`);
+  if (rows.length) console.log(`dbt Cloud loop (run webhooks → /dbt-cloud → the load's audit record):\n${table(['#', 'run', 'outcome recorded', 'error', 'Slack alert', 'as expected'], rows, { width, keep: new Set([0, 2, 5]) })}\n`);
 }
 
 const countRuns = (o: ScenarioOutcome) => new Set(o.steps.flatMap((s) => s.dbtRuns)).size;

@@ -2,6 +2,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { forgetGroup, registerForCleanup } from './lifecycle.js';
 
 export type EmulatorKind = 'pubsub' | 'firestore';
 
@@ -128,43 +129,5 @@ export async function stopGroup(child: ChildProcess, graceMs = 5000): Promise<vo
   clearTimeout(timer);
   // java may outlive the launcher that was our direct child: make sure the group is gone.
   signal('SIGKILL');
-  groups.delete(child.pid);
-}
-
-const cleanups = new Set<() => Promise<void>>();
-const groups = new Set<number>();
-let hooked = false;
-
-/**
- * Remembers a stop function so that Ctrl-C, SIGTERM and SIGHUP stop what this process
- * started. A plain `exit` (a crash, mocha finishing) cannot wait for async work, so every
- * tracked process group is SIGKILLed synchronously there.
- */
-export function registerForCleanup(stop: () => Promise<void>, child?: ChildProcess): void {
-  cleanups.add(stop);
-  if (child?.pid !== undefined) {
-    groups.add(child.pid);
-  }
-  if (hooked) return;
-  hooked = true;
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    });
-  }
-  process.once('exit', () => {
-    for (const pid of groups) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
-
-export async function stopAll(): Promise<void> {
-  const pending = [...cleanups];
-  cleanups.clear();
-  await Promise.allSettled(pending.map((stop) => stop()));
+  forgetGroup(child.pid);
 }

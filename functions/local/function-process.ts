@@ -2,14 +2,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { registerForCleanup, stopGroup } from './emulators.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { stopGroup } from './emulators.js';
+import { registerForCleanup } from './lifecycle.js';
 import { pollUntil } from './poll.js';
 
 // The framework's CLI (its `bin`), found beside its package entry point.
 const FRAMEWORK_MAIN = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
 /** The compiled package, as Cloud Functions loads it (package.json `main`). */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Makes the framework listen on 127.0.0.1 only (built with the package, like the functions). */
+const LOOPBACK_ONLY = join(PACKAGE_ROOT, 'dist/local/loopback-only.js');
 
 export interface FunctionProcess {
   target: string;
@@ -40,10 +43,11 @@ export interface StartFunctionOptions {
 /**
  * Serves one function target from the built package with the Functions Framework, in its
  * own process group, exactly as Cloud Functions runs it: FUNCTION_TARGET picks the target
- * and `main` in package.json the code (so `npm run build` must have run).
+ * and `main` in package.json the code (so `npm run build` must have run). It listens on
+ * 127.0.0.1 only (loopback-only.ts).
  */
 export async function startFunction({ target, port, source, execArgv = [], env, onLine, readyTimeoutMs = 30_000, readyPollMs = 100 }: StartFunctionOptions): Promise<FunctionProcess> {
-  const child = spawn(process.execPath, [...execArgv, FRAMEWORK_MAIN, `--port=${port}`, ...(source ? [`--source=${source}`] : [])], {
+  const child = spawn(process.execPath, [...execArgv, `--import=${pathToFileURL(LOOPBACK_ONLY).href}`, FRAMEWORK_MAIN, `--port=${port}`, ...(source ? [`--source=${source}`] : [])], {
     cwd: PACKAGE_ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,13 +6,16 @@ type Env = Record<string, string | undefined>;
 /** The routing file `npm start` uses unless ROUTING_CONFIG is set (the same path from functions/local and dist/local). */
 export const DEFAULT_ROUTING_FILE = fileURLToPath(new URL('../../functions/local/routing.local.json', import.meta.url));
 
-/** Development-only secrets: fine on a laptop, never for a deployment. */
+/**
+ * Development-only secrets: fine on a laptop, never for a deployment (they are public). Each
+ * is at least SHORT_SECRET_CHARS long, so the functions' short-secret warning, meant for a
+ * deployment's values, says nothing about the values `npm start` sets itself.
+ */
 export const DEVELOPMENT_SECRETS = {
-  FIVETRAN_WEBHOOK_SECRET: 'local-fivetran-secret',
-  AIRBYTE_WEBHOOK_TOKEN: 'local-airbyte-token',
-  DBT_CLOUD_WEBHOOK_SECRET: 'local-dbt-cloud-secret',
-  DBT_CLOUD_API_TOKEN: 'local-dbt-token',
-  // At least 32 characters, like any key postload accepts without a warning.
+  FIVETRAN_WEBHOOK_SECRET: 'local-fivetran-secret-for-development',
+  AIRBYTE_WEBHOOK_TOKEN: 'local-airbyte-token-for-development',
+  DBT_CLOUD_WEBHOOK_SECRET: 'local-dbt-cloud-secret-for-development',
+  DBT_CLOUD_API_TOKEN: 'local-dbt-cloud-token-for-development',
   SYNC_EVENT_SIGNING_KEY: 'local-sync-event-signing-key-for-development-only',
 } as const;
 

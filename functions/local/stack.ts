@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 import { DEPLOYMENT_NAMES } from '../shared/deployment-names.js';
-import { freePort, registerForCleanup, startEmulator, type EmulatorKind } from './emulators.js';
-import { formatFunctionLine, formatStandInRequest, painter, type Painter } from './console-output.js';
+import { freePort, startEmulator, type EmulatorKind } from './emulators.js';
+import { registerForCleanup } from './lifecycle.js';
+import { debugWanted, formatFunctionLine, formatStandInRequest, painter, type Painter } from './console-output.js';
 import { fakeDbtCloud, type FakeDbtCloud, type RunWebhooks } from './fake-dbt-cloud.js';
 import { fakeSlack } from './fake-slack.js';
 import { startFunction, type FunctionProcess, type StartFunctionOptions } from './function-process.js';
@@ -112,9 +113,10 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
       // No metadata server on a laptop: without this the Google clients probe for one and warn.
       METADATA_SERVER_DETECTION: process.env.METADATA_SERVER_DETECTION ?? 'none',
     };
+    const debug = debugWanted({ ...process.env, ...functionEnv });
     const lines = (target: StartFunctionOptions['target']) => (line: string) => {
       onFunctionLine?.(target, line);
-      const text = formatFunctionLine(target, line, paint);
+      const text = formatFunctionLine(target, line, paint, { debug });
       if (text !== undefined) print(text);
     };
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { signDbtCloudPayload } from '../ingest/dbt-cloud/signature.js';
 import { signFivetranPayload } from '../ingest/fivetran/signature.js';
 
@@ -30,30 +31,36 @@ export function postAirbyte(urlWithToken: string, body: string): Promise<Respons
   return fetch(urlWithToken, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(15_000) });
 }
 
-/** A successful Fivetran sync_end, as the ready-to-paste example. */
-export const EXAMPLE_FIVETRAN_BODY = JSON.stringify({
-  event: 'sync_end',
-  created: '2026-05-22T00:06:08.638Z',
-  connector_type: 'google_cloud_postgresql',
-  connector_id: 'assimilate_seem',
-  connector_name: 'ftar_pg',
-  sync_id: 'b4703f73-8d8e-4b5f-9f3e-0f3a1b2c3d4e',
-  destination_group_id: 'inappropriate_implode',
-  data: { status: 'SUCCESSFUL' },
-});
+/**
+ * A successful Fivetran sync_end, as the ready-to-paste example: dated now, with a sync id of
+ * its own, so it shows in `postload events` (whose default window is the last 24 h) and is
+ * not taken for a re-send of an earlier example.
+ */
+export function exampleFivetranBody(now = new Date()): string {
+  return JSON.stringify({
+    event: 'sync_end',
+    created: now.toISOString(),
+    connector_type: 'google_cloud_postgresql',
+    connector_id: 'assimilate_seem',
+    connector_name: 'ftar_pg',
+    sync_id: randomUUID(),
+    destination_group_id: 'inappropriate_implode',
+    data: { status: 'SUCCESSFUL' },
+  });
+}
 
 /**
  * Shell commands a user can paste: a signed Fivetran request (when the secret is a
  * literal; a Secret Manager reference cannot be signed here) and one that signs any body
  * with openssl.
  */
-export function curlExample(fivetranUrl: string, secret: string): string[] {
+export function curlExample(fivetranUrl: string, secret: string, body = exampleFivetranBody()): string[] {
   if (secret.startsWith('sm://')) {
     return [`# FIVETRAN_WEBHOOK_SECRET is a Secret Manager reference: sign with its value, e.g. with openssl as below.`];
   }
-  const signature = signFivetranPayload(EXAMPLE_FIVETRAN_BODY, secret);
+  const signature = signFivetranPayload(body, secret);
   return [
-    `curl -sS -X POST ${fivetranUrl} -H 'Content-Type: application/json' -H 'X-Fivetran-Signature-256: ${signature}' --data-raw '${EXAMPLE_FIVETRAN_BODY}'`,
+    `curl -sS -X POST ${fivetranUrl} -H 'Content-Type: application/json' -H 'X-Fivetran-Signature-256: ${signature}' --data-raw '${body}'`,
     `# any body: body='{...}'; curl -sS -X POST ${fivetranUrl} -H 'Content-Type: application/json' -H "X-Fivetran-Signature-256: $(printf %s "$body" | openssl dgst -sha256 -hmac '${secret}' -r | cut -d' ' -f1)" --data-raw "$body"`,
   ];
 }

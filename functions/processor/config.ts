@@ -1,7 +1,7 @@
 import { logLevel } from '../shared/logger.js';
 import { secretManagerClient } from '../shared/secret-manager-client.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
-import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
+import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString, SettingsProblems } from '../shared/settings.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
 import { DBT_CLOUD_BASE_URL } from '../vendors/dbt-cloud.js';
 import type { RetryPolicy } from './clients/http-retry.js';
@@ -56,75 +56,91 @@ export interface ProcessorConfig {
 
 /**
  * Reads and checks every processor setting. Throws a ConfigError naming the variable (or
- * the routing file's field) when something is missing or malformed: the function then
- * fails at start-up instead of on every event.
+ * the routing file's field) when something is missing or malformed, every such problem at
+ * once (a ConfigErrors when there are several): the function then fails at start-up
+ * instead of on every event, and one round of fixes is enough.
  */
 export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
+  const problems = new SettingsProblems();
   // Read by the logger; checked here too, so that start-up and `postload check` name a bad value.
-  logLevel(env);
+  problems.take(() => logLevel(env), undefined);
   const project = projectId(env);
-  const routing = loadRoutingConfig(
-    requiredString(env, 'ROUTING_CONFIG', 'set it to the path of a routing file or to inline JSON (see schemas/routing-config.schema.json)'),
+  const routing = problems.take(
+    () => loadRoutingConfig(requiredString(env, 'ROUTING_CONFIG', 'set it to the path of a routing file or to inline JSON (see schemas/routing-config.schema.json)')),
+    undefined,
   );
 
-  const outboundBudgetMs = integer(env, 'OUTBOUND_BUDGET_MS', 45_000, { min: 100, max: 3_600_000 });
-  const leaseMs = integer(env, 'ACTION_LEASE_SECONDS', 120, { min: 1, max: 86_400 }) * 1000;
+  const outboundBudgetMs = problems.take(() => integer(env, 'OUTBOUND_BUDGET_MS', 45_000, { min: 100, max: 3_600_000 }), 45_000);
+  const leaseMs = problems.take(() => integer(env, 'ACTION_LEASE_SECONDS', 120, { min: 1, max: 86_400 }), 120) * 1000;
   if (leaseMs <= outboundBudgetMs) {
-    throw new ConfigError('ACTION_LEASE_SECONDS', `must be longer than OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms), or a delivery still working could lose its claim`);
+    problems.add(new ConfigError('ACTION_LEASE_SECONDS', `must be longer than OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms), or a delivery still working could lose its claim`));
   }
 
-  const coalesceWindowMs = integer(env, 'COALESCE_WINDOW_MS', 1000, { min: 50, max: 3000 });
+  const coalesceWindowMs = problems.take(() => integer(env, 'COALESCE_WINDOW_MS', 1000, { min: 50, max: 3000 }), 1000);
   if (coalesceWindowMs * 2 > outboundBudgetMs) {
-    throw new ConfigError('COALESCE_WINDOW_MS', `must be at most half of OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms): a batch's holder waits for its batch to close before it starts the run`);
+    problems.add(new ConfigError('COALESCE_WINDOW_MS', `must be at most half of OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms): a batch's holder waits for its batch to close before it starts the run`));
   }
 
   // Both functions' secrets: cached as SECRET_CACHE_TTL_SECONDS says, warned about when short.
-  const secrets: SecretOptions = { warnShorterThan: SHORT_SECRET_CHARS, ttlMs: secretCacheTtlMs(env), client: () => secretManagerClient(env), ...(project ? { projectId: project } : {}) };
-  const signingKey = signingKeySetting(env, secrets);
-  const slackWebhookOrigins = [SLACK_WEBHOOK_ORIGIN, ...origins(env, 'SLACK_WEBHOOK_HOSTS', { bareHosts: true }).map((o) => (o.includes('://') ? o : `https://${o}`))];
-  if (!signingKey.configured) {
-    throw new ConfigError(
-      signingKey.setting,
-      'is not set; set it to the key the ingest function signs SyncEvents with (the same value, or the same sm:// Secret Manager secret): the processor acts on no message without it',
+  const secrets: SecretOptions = {
+    warnShorterThan: SHORT_SECRET_CHARS,
+    ttlMs: problems.take(() => secretCacheTtlMs(env), 300_000),
+    client: () => secretManagerClient(env),
+    ...(project ? { projectId: project } : {}),
+  };
+  const signingKey = problems.take(() => signingKeySetting(env, secrets), undefined);
+  const slackWebhookOrigins = [SLACK_WEBHOOK_ORIGIN, ...problems.take(() => origins(env, 'SLACK_WEBHOOK_HOSTS', { bareHosts: true }), []).map((o) => (o.includes('://') ? o : `https://${o}`))];
+  if (signingKey && !signingKey.configured) {
+    problems.add(
+      new ConfigError(
+        signingKey.setting,
+        'is not set; set it to the key the ingest function signs SyncEvents with (the same value, or the same sm:// Secret Manager secret): the processor acts on no message without it',
+      ),
     );
   }
-  return {
+  const config = {
     projectId: project,
-    signingKey,
-    routing,
-    dbt: namesDbtJobs(routing) ? readDbtCloud(env, secrets) : undefined,
-    slackWebhooks: readSlackWebhooks(env, routing, secrets, slackWebhookOrigins),
+    // The settings that depend on the routing file are read only when it could be.
+    dbt: routing && namesDbtJobs(routing) ? problems.take(() => readDbtCloud(env, secrets), undefined) : undefined,
+    slackWebhooks: routing ? readSlackWebhooks(env, routing, secrets, slackWebhookOrigins, problems) : new Map<string, Secret>(),
     slackWebhookOrigins,
-    slackLinks: linkPolicy(baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })),
-    auditCollection: firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'),
-    connectorsCollection: firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'),
-    jobStateCollection: firestoreId(env, 'JOB_STATE_COLLECTION', TARGET_STATE_COLLECTION),
+    slackLinks: problems.take(() => linkPolicy(baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })), undefined),
+    auditCollection: problems.take(() => firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'), 'syncEvents'),
+    connectorsCollection: problems.take(() => firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'), 'connectors'),
+    jobStateCollection: problems.take(() => firestoreId(env, 'JOB_STATE_COLLECTION', TARGET_STATE_COLLECTION), TARGET_STATE_COLLECTION),
     coalesceWindowMs,
-    joinsCollection: firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION),
-    retentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 }),
+    joinsCollection: problems.take(() => firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION), JOIN_STATE_COLLECTION),
+    retentionDays: problems.take(() => integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 }), 90),
     retry: {
-      callTimeoutMs: integer(env, 'OUTBOUND_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
-      minDelayMs: integer(env, 'OUTBOUND_RETRY_MIN_DELAY_MS', 500, { min: 0, max: 60_000 }),
-      maxDelayMs: integer(env, 'OUTBOUND_RETRY_MAX_DELAY_MS', 8_000, { min: 0, max: 600_000 }),
-      maxAttempts: integer(env, 'OUTBOUND_MAX_ATTEMPTS', 5, { min: 1, max: 20 }),
+      callTimeoutMs: problems.take(() => integer(env, 'OUTBOUND_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }), 10_000),
+      minDelayMs: problems.take(() => integer(env, 'OUTBOUND_RETRY_MIN_DELAY_MS', 500, { min: 0, max: 60_000 }), 500),
+      maxDelayMs: problems.take(() => integer(env, 'OUTBOUND_RETRY_MAX_DELAY_MS', 8_000, { min: 0, max: 600_000 }), 8_000),
+      maxAttempts: problems.take(() => integer(env, 'OUTBOUND_MAX_ATTEMPTS', 5, { min: 1, max: 20 }), 5),
     },
     outboundBudgetMs,
     leaseMs,
-    firestoreTimeoutMs: integer(env, 'FIRESTORE_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+    firestoreTimeoutMs: problems.take(() => integer(env, 'FIRESTORE_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }), 10_000),
     // Pub/Sub allows 5 to 100; Terraform passes the subscription's value.
-    maxDeliveryAttempts: integer(env, 'MAX_DELIVERY_ATTEMPTS', 10, { min: 5, max: 100 }),
+    maxDeliveryAttempts: problems.take(() => integer(env, 'MAX_DELIVERY_ATTEMPTS', 10, { min: 5, max: 100 }), 10),
   };
+  problems.throwIfAny();
+  // No problem found: what a problem would have left undefined is set.
+  return { ...config, routing: routing!, signingKey: signingKey!, slackLinks: config.slackLinks! };
 }
 
 function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
+  const problems = new SettingsProblems();
   const hint = 'the routing file names dbt Cloud jobs';
-  const accountId = requiredString(env, 'DBT_CLOUD_ACCOUNT_ID', `${hint}; set it to the number in your dbt Cloud URLs (/deploy/ACCOUNT/...)`);
-  if (!/^\d+$/.test(accountId)) throw new ConfigError('DBT_CLOUD_ACCOUNT_ID', `must be a number, got "${accountId}"`);
-  const token = secretSetting(env, 'DBT_CLOUD_API_TOKEN', options);
-  if (!token.configured) {
-    throw new ConfigError('DBT_CLOUD_API_TOKEN', `is not set; ${hint}: set it to a service token or to an sm:// Secret Manager reference`);
+  const accountId = problems.take(() => requiredString(env, 'DBT_CLOUD_ACCOUNT_ID', `${hint}; set it to the number in your dbt Cloud URLs (/deploy/ACCOUNT/...)`), '');
+  if (accountId && !/^\d+$/.test(accountId)) problems.add(new ConfigError('DBT_CLOUD_ACCOUNT_ID', `must be a number, got "${accountId}"`));
+  const token = problems.take(() => secretSetting(env, 'DBT_CLOUD_API_TOKEN', options), undefined);
+  if (token && !token.configured) {
+    problems.add(new ConfigError('DBT_CLOUD_API_TOKEN', `is not set; ${hint}: set it to a service token or to an sm:// Secret Manager reference`));
   }
-  return { baseUrl: baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), accountId, token };
+  // The Slack link policy reads DBT_CLOUD_BASE_URL too: a bad one is reported once (SettingsProblems.add).
+  const url = problems.take(() => baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), '');
+  problems.throwIfAny();
+  return { baseUrl: url, accountId, token: token! };
 }
 
 /**
@@ -157,29 +173,36 @@ function origins(env: Env, name: string, { bareHosts = false } = {}): string[] {
  * The webhooks the routing file refers to. Slack is optional: with no SLACK_WEBHOOK_URL
  * (the default webhook) no message goes to Slack, and each is logged instead. A webhook the
  * routing file names itself (env:OTHER, sm://...) and notifies through must be set: naming
- * it is asking for it, and a deployment that does not provide it is misconfigured.
+ * it is asking for it, and a deployment that does not provide it is misconfigured. Every
+ * problem goes to `problems`.
  */
-function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions, allowedOrigins: readonly string[]): Map<string, Secret> {
+function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions, allowedOrigins: readonly string[], problems: SettingsProblems): Map<string, Secret> {
   const required = notifyingWebhooks(routing);
   required.delete(DEFAULT_WEBHOOK);
   const webhooks = new Map<string, Secret>();
   for (const reference of allWebhooks(routing)) {
-    const secret =
-      reference === DEFAULT_WEBHOOK
-        ? secretSetting(env, 'SLACK_WEBHOOK_URL', options)
-        : reference.startsWith('env:')
-          ? secretSetting(env, reference.slice('env:'.length), options)
-          : new Secret(`routing webhook ${reference}`, reference, options);
+    const secret = problems.take(
+      () =>
+        reference === DEFAULT_WEBHOOK
+          ? secretSetting(env, 'SLACK_WEBHOOK_URL', options)
+          : reference.startsWith('env:')
+            ? secretSetting(env, reference.slice('env:'.length), options)
+            : new Secret(`routing webhook ${reference}`, reference, options),
+      undefined,
+    );
+    if (!secret) continue;
     if (secret.configured) {
       // A literal value is checked now; one read from Secret Manager when it is sent (clients/slack.ts).
       const literal = secret.valuesAtHand()?.[0]?.toString('utf8');
       const problem = literal === undefined ? undefined : webhookProblem(literal, allowedOrigins);
-      if (problem) throw new ConfigError(secret.setting, problem);
-      webhooks.set(reference, secret);
+      if (problem) problems.add(new ConfigError(secret.setting, problem));
+      else webhooks.set(reference, secret);
     } else if (required.has(reference)) {
-      throw new ConfigError(
-        secret.setting,
-        `is not set; the routing file (${routing.source}) sends Slack messages to it: set it to the webhook URL or to an sm:// Secret Manager reference, or set "notify": [] for those routes`,
+      problems.add(
+        new ConfigError(
+          secret.setting,
+          `is not set; the routing file (${routing.source}) sends Slack messages to it: set it to the webhook URL or to an sm:// Secret Manager reference, or set "notify": [] for those routes`,
+        ),
       );
     }
   }

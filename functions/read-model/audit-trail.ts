@@ -297,6 +297,25 @@ export class AuditTrail {
   }
 
   /**
+   * The ids of at most `limit` records whose id starts with `prefix`, in id order: one range
+   * query on the document id (the built-in index), never a scan of the collection.
+   */
+  async idsStartingWith(prefix: string, limit: number): Promise<string[]> {
+    if (prefix === '') throw new Error('an empty prefix matches every record');
+    // The smallest string after every string that starts with the prefix: its last unit plus one.
+    const after = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    const snapshot = await this.db
+      .collection(this.collection)
+      .where(FieldPath.documentId(), '>=', prefix)
+      .where(FieldPath.documentId(), '<', after)
+      .orderBy(FieldPath.documentId())
+      .limit(limit)
+      .select()
+      .get();
+    return snapshot.docs.map((doc) => doc.id);
+  }
+
+  /**
    * One page, newest first, after `cursor`: Firestore applies the time range and one
    * equality filter (event-query.ts, each with its index in terraform/firestore.tf), the
    * other filters are applied to the records read. At most `maxScan` records are read:

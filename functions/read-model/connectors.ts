@@ -215,3 +215,27 @@ export class ConnectorReader {
     return views;
   }
 }
+
+/** A connector as its document names it. */
+export interface ConnectorSeen {
+  connectorId: string;
+  connectorName: string | null;
+  source: string | null;
+}
+
+/**
+ * What the connector documents (processor/store/connector-document.ts) say of a value given
+ * as a connector (`postload events --connector`): those named so, whether any has it as id
+ * or name, and when none does, a bounded sample of the known ones to suggest from. Equality
+ * queries on single fields (Firestore's automatic indexes), each limited.
+ */
+export async function lookUpConnector(db: Firestore, collection: string, value: string): Promise<{ named: ConnectorSeen[]; exists: boolean; sample: ConnectorSeen[] }> {
+  const connectors = db.collection(collection);
+  const seen = (docs: FirebaseFirestore.QueryDocumentSnapshot[]): ConnectorSeen[] =>
+    docs.map((doc) => ({ connectorId: str(doc.get('connectorId')) ?? doc.id, connectorName: str(doc.get('connectorName')), source: str(doc.get('source')) }));
+  const [byId, byName] = await Promise.all([connectors.where('connectorId', '==', value).limit(10).get(), connectors.where('connectorName', '==', value).limit(10).get()]);
+  const named = seen(byName.docs);
+  const exists = !byId.empty || named.length > 0;
+  const sample = exists ? [] : seen((await connectors.select('connectorId', 'connectorName', 'source').limit(200).get()).docs);
+  return { named, exists, sample };
+}

@@ -22,8 +22,12 @@ export type BodyReader = (req: IncomingMessage, done: () => void) => void;
 let reader: BodyReader | undefined;
 const READ = Symbol('postload.bodyRead');
 
-/** Makes `read` the only thing that touches request bodies in this process (the ingest function). */
-export function readBodiesWith(read: BodyReader): void {
+/**
+ * Makes `read` the only thing that touches request bodies in this process (the ingest
+ * function). Undefined gives them back to the framework's parsers, as in the processor's
+ * process (for a test that serves the processor's kind of function after the ingest's).
+ */
+export function readBodiesWith(read: BodyReader | undefined): void {
   reader = read;
 }
 

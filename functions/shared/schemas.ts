@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
+import { closest } from './closest.js';
 import type addFormatsModule from 'ajv-formats';
 
 /** The schemas folder, found from this file both in functions/ (tests) and in dist/ (deployed). */
@@ -48,6 +49,23 @@ export function validator<T>(name: SchemaName): ValidateFunction<T> {
   return validate as ValidateFunction<T>;
 }
 
+/**
+ * A validator whose errors carry the schema and the value they are about (ajv's `verbose`),
+ * for files a person writes: explainErrors() names the unknown key or bad value with them.
+ */
+export function verboseValidator<T>(name: SchemaName): ValidateFunction<T> {
+  let validate = verbose.get(name);
+  if (!validate) {
+    verboseAjv ??= createAjv({ verbose: true });
+    validate = verboseAjv.compile(loadSchema(name));
+    verbose.set(name, validate);
+  }
+  return validate as ValidateFunction<T>;
+}
+
+let verboseAjv: Ajv | undefined;
+const verbose = new Map<SchemaName, ValidateFunction>();
+
 export interface SchemaProblem {
   /** JSON pointer to the offending field ('' for the whole document). */
   field: string;
@@ -71,4 +89,47 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, limit =
     if (problems.length === limit) break;
   }
   return problems;
+}
+
+/**
+ * ajv errors (of a verboseValidator) as problems that teach: an unknown key is named with
+ * the closest known one and every key allowed there; a value outside an enum or a const is
+ * quoted with the closest allowed value and the list. Other errors are as describeErrors
+ * words them. At most `limit`, duplicates dropped.
+ */
+export function explainErrors(errors: ErrorObject[] | null | undefined, limit = 50): SchemaProblem[] {
+  const problems: SchemaProblem[] = [];
+  const seen = new Set<string>();
+  for (const error of errors ?? []) {
+    const problem = explainError(error);
+    const key = `${problem.field} ${problem.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push(problem);
+    if (problems.length === limit) break;
+  }
+  return problems;
+}
+
+function explainError(error: ErrorObject): SchemaProblem {
+  const quote = (value: unknown) => JSON.stringify(value);
+  const offer = (given: unknown, allowed: unknown[]) => {
+    const words = allowed.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+    const near = typeof given === 'string' ? closest(given, words) : undefined;
+    return `${near !== undefined ? `did you mean ${quote(near)}? ` : ''}(allowed: ${words.join(', ')})`;
+  };
+  if (error.keyword === 'additionalProperties') {
+    const key = String((error.params as { additionalProperty: string }).additionalProperty);
+    const known = Object.keys((error.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
+    return { field: `${error.instancePath}/${key}`, message: `is not a key this object has: ${known.length ? offer(key, known) : 'it takes no other keys'}` };
+  }
+  if (error.keyword === 'enum') {
+    const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
+    return { field: error.instancePath, message: `is ${quote(error.data)}, not an allowed value: ${offer(error.data, allowed)}` };
+  }
+  if (error.keyword === 'const') {
+    const allowed = (error.params as { allowedValue: unknown }).allowedValue;
+    return { field: error.instancePath, message: `is ${quote(error.data)}, but must be ${quote(allowed)}` };
+  }
+  return describeErrors([error], 1)[0]!;
 }

@@ -1,6 +1,6 @@
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { logger } from './logger.js';
-import { integer } from './settings.js';
+import { ConfigError, integer } from './settings.js';
 import { secretManagerClient } from './secret-manager-client.js';
 
 /** The two Secret Manager calls postload makes; a sinon stub or the real client. */
@@ -148,12 +148,10 @@ export class Secret {
       return;
     }
     const match = REFERENCE.exec(value);
-    const project = match?.[1] ?? options.projectId;
-    if (!match || !project) {
-      throw new Error(
-        `${setting}: "${value}" is not a Secret Manager reference; use sm://projects/PROJECT/secrets/NAME[/versions/N]` +
-          (match ? ' or set GOOGLE_CLOUD_PROJECT for sm://NAME' : ''),
-      );
+    if (!match) throw new ConfigError(setting, `"${value}" is not a Secret Manager reference; use sm://projects/PROJECT/secrets/NAME[/versions/N] or sm://NAME`);
+    const project = match[1] ?? options.projectId;
+    if (!project) {
+      throw new ConfigError(setting, `"${value}" names no project: set GOOGLE_CLOUD_PROJECT (as Terraform does for the functions; --project for postload check), or write sm://projects/PROJECT/secrets/${match[2]}${match[3] ? `/versions/${match[3]}` : ''}`);
     }
     this.reference = { secret: `projects/${project}/secrets/${match[2]}`, version: match[3] };
   }

@@ -9,6 +9,43 @@ export class ConfigError extends Error {
   }
 }
 
+/** Every settings problem found at once (start-up names them all; `postload check` lists each). */
+export class ConfigErrors extends ConfigError {
+  constructor(readonly problems: ConfigError[]) {
+    super(problems[0]!.variable, '');
+    this.message = problems.map((p) => p.message).join('; ');
+  }
+}
+
+/**
+ * Reads settings without stopping at the first bad one: `take` returns what a reader
+ * returns, or keeps its ConfigError and returns the fallback, so the next settings are still
+ * read; `throwIfAny` then throws them together. A configuration is fixed in one round.
+ */
+export class SettingsProblems {
+  readonly found: ConfigError[] = [];
+
+  take<T>(read: () => T, fallback: T): T {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const problem of error instanceof ConfigErrors ? error.problems : [error]) this.add(problem);
+      return fallback;
+    }
+  }
+
+  /** A problem found; one already found (a setting two readers share) is not repeated. */
+  add(error: ConfigError): void {
+    if (!this.found.some((found) => found.message === error.message)) this.found.push(error);
+  }
+
+  throwIfAny(): void {
+    if (this.found.length === 1) throw this.found[0]!;
+    if (this.found.length > 1) throw new ConfigErrors(this.found);
+  }
+}
+
 type Env = Record<string, string | undefined>;
 
 export function optionalString(env: Env, name: string): string | undefined {

@@ -151,6 +151,19 @@ describe('postload CLI against the local stack', function () {
       const missing = await runCli(['event', 'no-such-event'], env);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /no audit record for event no-such-event .*\n  fix: /);
+
+      // The short id `events` prints is enough.
+      const short = await runCli(['event', eventId.slice(0, 8)], env);
+      assert.equal(short.code, 0, short.stderr);
+      assert.equal(short.stdout, story.stdout);
+
+      // A connector by its name (the failure fixture's, salesforce_prod), as well as by its id.
+      const byName = await runCli(['events', '--connector', 'salesforce_prod', '--since', '1h', '--json'], env);
+      assert.equal(byName.code, 0, byName.stderr);
+      assert.ok((JSON.parse(byName.stdout) as Array<{ eventId: string }>).some((e) => e.eventId === eventId));
+      const unknown = await runCli(['events', '--connector', 'salesforce_prd'], env);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /--connector "salesforce_prd" is no connector id or name postload has seen .*\n  fix: did you mean --connector salesforce_prod\?/);
     });
   });
 

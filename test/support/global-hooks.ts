@@ -1,4 +1,5 @@
-import { EmulatorMissingError, startEmulator, stopAll, type EmulatorKind, type RunningEmulator } from '../../functions/local/emulators.js';
+import { EmulatorMissingError, startEmulator, type EmulatorKind, type RunningEmulator } from '../../functions/local/emulators.js';
+import { stopAll } from '../../functions/local/lifecycle.js';
 
 // Integration tests share one Pub/Sub and one Firestore emulator per run, started lazily
 // by the first test that asks, and stopped when mocha is done.

@@ -7,7 +7,11 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `postload ARGS` in this process with the given environment, capturing its output (not a terminal: no colours). */
+/**
+ * Runs `postload ARGS` in this process with the given environment, capturing its output
+ * (not a terminal: no colours). No local stack is found unless the environment names a
+ * state file (POSTLOAD_STATE_FILE): a developer's running `npm start` must not change a test.
+ */
 export async function runCli(args: string[], env: Record<string, string | undefined>): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
@@ -18,6 +22,6 @@ export async function runCli(args: string[], env: Record<string, string | undefi
         done();
       },
     });
-  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env: { METADATA_SERVER_DETECTION: 'none', ...env } });
+  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env: { METADATA_SERVER_DETECTION: 'none', POSTLOAD_STATE_FILE: '/nonexistent/postload-test/local-stack.json', ...env } });
   return { code, stdout, stderr };
 }

@@ -10,7 +10,7 @@ import type {
 } from '../../generated/routing-config.schema.js';
 import type { ErrorObject } from 'ajv';
 import { ConfigError } from '../../shared/settings.js';
-import { describeErrors, validator } from '../../shared/schemas.js';
+import { explainErrors, verboseValidator } from '../../shared/schemas.js';
 import type { SyncEvent } from '../../shared/sync-event.js';
 import { checkOrchestration } from './check-orchestration.js';
 import { compileJoin, type CompiledJoin } from './join.js';
@@ -44,14 +44,33 @@ export const DEFAULT_WEBHOOK = 'env:SLACK_WEBHOOK_URL';
 
 const DEFAULT_ROUTE_NAME = '(default)';
 
-/** A routing file that cannot be used: names the file and the offending field (JSON pointer). */
+/** One thing wrong in a routing file: where (a JSON pointer) and what. */
+export interface RoutingProblem {
+  pointer: string;
+  message: string;
+}
+
+/**
+ * A routing file that cannot be used: names the file and the offending field (JSON pointer);
+ * `problems` holds every problem found (the message names the first and counts the rest).
+ */
 export class RoutingConfigError extends ConfigError {
+  readonly problems: RoutingProblem[];
   constructor(
     readonly source: string,
     readonly field: string,
     problem: string,
+    problems: RoutingProblem[] = [{ pointer: field, message: problem }],
   ) {
     super('ROUTING_CONFIG', `${source}: ${field || '(root)'} ${problem}`);
+    this.problems = problems;
+  }
+
+  /** The error for a list of problems: the first named, three more quoted, the rest counted. */
+  static of(source: string, problems: RoutingProblem[]): RoutingConfigError {
+    const [first, ...rest] = problems;
+    const more = rest.length ? ` (also: ${rest.slice(0, 3).map((p) => `${p.pointer || '(root)'} ${p.message}`).join('; ')}${rest.length > 3 ? `; and ${rest.length - 3} more` : ''})` : '';
+    return new RoutingConfigError(source, first!.pointer, `${first!.message}${more}`, problems);
   }
 }
 
@@ -76,21 +95,30 @@ export function loadRoutingConfig(value: string, cwd: string = process.cwd()): L
 
 /** Validates a parsed routing file against schemas/routing-config.schema.json and prepares its matchers. */
 export function compileRouting(parsed: unknown, source = 'routing config'): LoadedRouting {
-  const validate = validator<RoutingConfig>('routing-config');
-  if (!validate(parsed)) {
-    const [first, ...rest] = describeErrors(mostSpecificFirst(validate.errors ?? []), 4);
-    const more = rest.length ? ` (also: ${rest.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ')})` : '';
-    throw new RoutingConfigError(source, first?.field ?? '', `${first?.message ?? 'is invalid'}${more}`);
-  }
-  const names = new Set<string>();
+  const problems = routingProblems(parsed);
+  if (problems.length) throw RoutingConfigError.of(source, problems);
+  const config = parsed as RoutingConfig;
+  const routes = config.routes.map((route) => ({ name: route.name, matches: matcher(route.match), actions: route }));
+  return { config, source, routes, joins: (config.joins ?? []).map(compileJoin) };
+}
+
+/**
+ * Everything wrong with a parsed routing file, in one list: the schema's findings (each
+ * unknown key or bad value named, with the closest valid one and the allowed ones), then,
+ * for a file that fits the schema, duplicate route names, triggers that never start a job,
+ * and the joins' and coalescing's own rules.
+ */
+export function routingProblems(parsed: unknown): RoutingProblem[] {
+  const validate = verboseValidator<RoutingConfig>('routing-config');
+  if (!validate(parsed)) return explainErrors(mostSpecificFirst(validate.errors ?? [])).map((p) => ({ pointer: p.field, message: p.message }));
+  const problems: RoutingProblem[] = [];
+  const names = new Map<string, number>();
   parsed.routes.forEach((route, i) => {
-    if (names.has(route.name)) throw new RoutingConfigError(source, `/routes/${i}/name`, `"${route.name}" is used by two routes`);
-    names.add(route.name);
+    const first = names.get(route.name);
+    if (first !== undefined) problems.push({ pointer: `/routes/${i}/name`, message: `"${route.name}" is used by two routes (also /routes/${first})` });
+    else names.set(route.name, i);
   });
-  const [problem] = [...neverStartingTriggers(parsed), ...checkOrchestration(parsed)];
-  if (problem) throw new RoutingConfigError(source, problem.pointer, problem.message);
-  const routes = parsed.routes.map((route) => ({ name: route.name, matches: matcher(route.match), actions: route }));
-  return { config: parsed, source, routes, joins: (parsed.joins ?? []).map(compileJoin) };
+  return [...problems, ...neverStartingTriggers(parsed), ...checkOrchestration(parsed)];
 }
 
 export interface LoadedRouting {
@@ -191,12 +219,23 @@ export function slackActionId(webhook: string): string {
   return webhook === DEFAULT_WEBHOOK ? 'slack' : `slack-${createHash('sha256').update(webhook).digest('hex').slice(0, 12)}`;
 }
 
-// ajv reports every branch of an anyOf; the deepest error about a value (not a shape) is
-// the one a person needs to read first.
+// ajv reports every branch of an anyOf that failed, and the anyOf itself. A person needs
+// one: the branch error that got deepest into the value (a value, not a shape, on a tie),
+// which is what they nearly wrote. Deepest first overall.
 function mostSpecificFirst(errors: ErrorObject[]): ErrorObject[] {
-  const shape = new Set(['anyOf', 'oneOf', 'required', 'additionalProperties', 'type']);
-  const score = (e: ErrorObject) => e.instancePath.split('/').length * 2 + (shape.has(e.keyword) ? 0 : 1);
-  return errors.filter((e) => e.keyword !== 'anyOf').sort((a, b) => score(b) - score(a));
+  // A key named in the error (unknown or missing) is one level deeper than the object;
+  // at the same depth, a bad value says more than an unknown key, which says more than a
+  // missing one, which says more than a wrong type.
+  const rank: Record<string, number> = { additionalProperties: 2, required: 1, type: 0, anyOf: 0, oneOf: 0 };
+  const score = (e: ErrorObject) => (e.instancePath.split('/').length + (e.keyword === 'additionalProperties' || e.keyword === 'required' ? 1 : 0)) * 4 + (rank[e.keyword] ?? 3);
+  const alternatives = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
+  const dropped = new Set<ErrorObject>(alternatives);
+  for (const group of alternatives) {
+    const branches = errors.filter((e) => e !== group && e.schemaPath.startsWith(`${group.schemaPath}/`) && e.instancePath.startsWith(group.instancePath));
+    const best = [...branches].sort((a, b) => score(b) - score(a))[0];
+    for (const e of branches) if (e !== best) dropped.add(e);
+  }
+  return errors.filter((e) => !dropped.has(e)).sort((a, b) => score(b) - score(a));
 }
 
 export function matcher(match: RouteMatch): (event: SyncEvent) => boolean {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,5 +55,23 @@ describe('postload bin', () => {
     } finally {
       rmSync(clone, { recursive: true, force: true });
     }
+  });
+
+  it('a reader that stops early (postload … | head) ends it quietly, not with an EPIPE trace', async () => {
+    const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve) => {
+      const child = spawn(process.execPath, ['bin/postload.js', 'send', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      // Read the first chunk, then close the pipe, as `head -1` does.
+      child.stdout.once('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        child.stdout.destroy();
+      });
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      child.once('exit', (exitCode) => resolve({ stdout: out, stderr: err, code: exitCode }));
+    });
+    assert.match(stdout, /^Usage: postload send/);
+    assert.doesNotMatch(stderr, /EPIPE|Unhandled 'error' event/);
+    assert.equal(code, 0);
   });
 });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DEMO_ROUTING } from '../../../functions/local/demo-scenario.js';
 import { fakeDbtCloud } from '../../../functions/local/fake-dbt-cloud.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
@@ -70,6 +73,51 @@ describe('postload check', () => {
       assert.match(run.stdout, /\d+ of \d+ checks failed/);
     });
   }
+
+  it('reports every problem in one run: each routing mistake and each bad or missing setting, a line each', async function () {
+    this.timeout(60_000);
+    const { DBT_CLOUD_ACCOUNT_ID: _a, DBT_CLOUD_API_TOKEN: _t, SYNC_EVENT_SIGNING_KEY: _k, ...rest } = good();
+    const routing = { version: 1, routes: [{ name: 'orders', match: { source: 'fivetrn' }, dbtjobs: [{ jobId: 101 }] }, { name: 'crm', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 102, onBusy: 'coalese' }] }] };
+    const run = await runCli(['check'], { ...rest, ROUTING_CONFIG: JSON.stringify(routing), MAX_BODY_BYTES: 'lots', PUBLISH_TIMEOUT_MS: '5', MAX_DELIVERY_ATTEMPTS: '3' });
+    assert.equal(run.code, 1, run.stdout);
+    for (const expected of [
+      /✖ routing\s+ROUTING_CONFIG: inline JSON: \/routes\/0\/dbtjobs is not a key this object has: did you mean "dbtJobs"\? \(allowed: name, match, dbtJobs, slack\)/,
+      /✖ routing\s+ROUTING_CONFIG: inline JSON: \/routes\/0\/match\/source is "fivetrn", not an allowed value: did you mean "fivetran"\?/,
+      /✖ routing\s+ROUTING_CONFIG: inline JSON: \/routes\/1\/dbtJobs\/0\/onBusy is "coalese", not an allowed value: did you mean "coalesce"\? \(allowed: coalesce, queue, skip\)/,
+      /✖ ingest settings\s+MAX_BODY_BYTES: must be a whole number/,
+      /✖ ingest settings\s+PUBLISH_TIMEOUT_MS: must be a whole number/,
+      /✖ processor settings\s+MAX_DELIVERY_ATTEMPTS: /,
+    ]) assert.match(run.stdout, expected);
+    // With a routing file that loads, the settings it needs are all named in the same run.
+    const second = await runCli(['check'], rest);
+    assert.equal(second.code, 1);
+    for (const setting of ['DBT_CLOUD_ACCOUNT_ID: is not set', 'DBT_CLOUD_API_TOKEN: is not set', 'SYNC_EVENT_SIGNING_KEY: is not set']) {
+      assert.match(second.stdout, new RegExp(`✖ processor settings\\s+${setting}`));
+    }
+  });
+
+  it('takes sm://NAME in the project of GOOGLE_CLOUD_PROJECT (or --project), as the functions do; without one, says how to give it', async function () {
+    this.timeout(60_000);
+    const short = { ...good(), FIVETRAN_WEBHOOK_SECRET: 'sm://postload-fivetran-webhook-secret' };
+    const run = await runCli(['check'], short);
+    assert.doesNotMatch(run.stdout, /not a Secret Manager reference/);
+    assert.match(run.stdout, /✖ secret FIVETRAN_WEBHOOK_SECRET\s+unreadable: /, 'read as a reference (there are no credentials here)');
+    const { GOOGLE_CLOUD_PROJECT: _p, ...noProject } = short;
+    // No project anywhere Application Default Credentials look (environment, credentials file, gcloud's configuration).
+    const saved = { ...process.env };
+    for (const name of ['GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT', 'GOOGLE_APPLICATION_CREDENTIALS', 'CLOUDSDK_CORE_PROJECT']) delete process.env[name];
+    process.env.CLOUDSDK_CONFIG = mkdtempSync(join(tmpdir(), 'postload-gcloud-'));
+    let without: Awaited<ReturnType<typeof runCli>>;
+    try {
+      without = await runCli(['check'], noProject);
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+    }
+    assert.match(without.stdout, /✖ ingest settings\s+FIVETRAN_WEBHOOK_SECRET: "sm:\/\/postload-fivetran-webhook-secret" names no project: set GOOGLE_CLOUD_PROJECT .*--project for postload check.*, or write sm:\/\/projects\/PROJECT\/secrets\/postload-fivetran-webhook-secret/);
+    const flagged = await runCli(['check', '--project', 'postload-local'], noProject);
+    assert.doesNotMatch(flagged.stdout, /names no project/);
+  });
 
   it('checks the job a join starts like any routed job, and reports the ingest settings it read', async () => {
     const run = await runCli(['check'], { ...good(), ROUTING_CONFIG: JSON.stringify(withJoin(201)), FIVETRAN_SOURCE_RANGES: '35.234.176.0/20', TRUSTED_PROXY_HOPS: '1', MAX_DELIVERY_ATTEMPTS: '7' });

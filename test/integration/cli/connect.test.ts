@@ -26,7 +26,7 @@ async function connectWithClock(env: Record<string, string>, vendor: 'fivetran' 
   const context = new CloudContext(env, undefined);
   let code: number;
   try {
-    code = await connectCommand(vendor, { dryRun: false, check: false, newSecret: false, ...options }, context, new Output(io, false), { sleep: async (ms) => void waits.push(ms) });
+    code = await connectCommand(vendor, { dryRun: false, check: false, newSecret: false, ...options }, context, new Output(io), { sleep: async (ms) => void waits.push(ms) });
   } catch (error) {
     if (!isCliError(error)) throw error;
     stderr += `${error.message}\n  fix: ${error.fix}\n`;

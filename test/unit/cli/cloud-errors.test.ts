@@ -16,17 +16,17 @@ describe('cli: errors that name the fix', () => {
     Object.assign(process.env, saved);
   });
 
-  it('no project: pass --project', async () => {
+  it('no local stack and no project: the fix names the local stack first, then --project', async () => {
     const run = await runCli(['events'], {});
     assert.equal(run.code, 3);
-    assert.match(run.stderr, /no Google Cloud project given.*\n  fix: pass --project PROJECT or set GOOGLE_CLOUD_PROJECT/);
+    assert.match(run.stderr, /no local stack is running and no Google Cloud project is given.*\n  fix: for the local stack, start it with `npm start` in this folder \(postload finds it by itself\); for a deployment, pass --project PROJECT or set GOOGLE_CLOUD_PROJECT/);
   });
 
   for (const args of [['events'], ['event', 'abc'], ['replay'], ['replay', '--dry-run']]) {
     it(`no credentials: postload ${args.join(' ')} says how to log in`, async () => {
       const run = await runCli([...args, '--project', 'postload-test'], {});
       assert.equal(run.code, 3, run.stderr);
-      assert.match(run.stderr, /no Google Cloud credentials .*\n  fix: run `gcloud auth application-default login`/);
+      assert.match(run.stderr, /no Google Cloud credentials .*\n  fix: for the local stack, start it with `npm start` .*; for a deployment, run `gcloud auth application-default login`/);
       assert.equal(run.stdout, '');
     });
   }

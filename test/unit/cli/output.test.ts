@@ -27,7 +27,7 @@ describe('cli/output', () => {
     for (const [tty, env, json, coloured] of cases) {
       const stdout = stream(tty);
       const stderr = stream(tty);
-      const out = new Output({ stdout, stderr, env }, json);
+      const out = new Output({ stdout, stderr, env }, { json });
       out.line(out.colour('green', 'ok'));
       out.progress('working…');
       assert.equal(stdout.text.includes('\u001b['), coloured, `tty=${tty} env=${JSON.stringify(env)} json=${json}`);
@@ -37,7 +37,7 @@ describe('cli/output', () => {
 
   it('aligns table columns by visible width, colour codes ignored', () => {
     const stdout = stream(true);
-    const out = new Output({ stdout, stderr: stream(true), env: {} }, false);
+    const out = new Output({ stdout, stderr: stream(true), env: {} });
     out.table(['a', 'bb', 'c'], [[out.colour('red', 'xxx'), 'y', 'last'], ['z', 'yyyy', '']]);
     const plain = stdout.text.replace(/\u001b\[\d+m/g, '').split('\n');
     assert.deepEqual(plain.slice(0, 3), ['a    bb    c', 'xxx  y     last', 'z    yyyy']);

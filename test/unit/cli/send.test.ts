@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { checkFivetranSignature } from '../../../functions/ingest/fivetran/signature.js';
-import { redactUrl, signRequest } from '../../../functions/cli/send.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import type { CloudContext } from '../../../functions/cli/context.js';
+import { EXIT } from '../../../functions/cli/errors.js';
+import { Output } from '../../../functions/cli/output.js';
+import { redactUrl, send, signRequest } from '../../../functions/cli/send.js';
 
 describe('cli/send: authenticates as each vendor does', () => {
   it('Fivetran: X-Fivetran-Signature-256 that the ingest function accepts, over exactly the bytes sent', () => {
@@ -32,5 +38,85 @@ describe('cli/send: authenticates as each vendor does', () => {
     assert.deepEqual(Object.keys(request.headers), ['content-type']);
     assert.ok(!redactUrl(request.url).includes('a%26b'));
     assert.match(redactUrl(request.url), /token=…/);
+  });
+});
+
+/** A routing file that starts nothing: a real event may be sent once it is planned. */
+const NO_ROUTES = '{"version":1,"routes":[]}';
+
+describe('cli/send: an accepted webhook is never hidden', () => {
+  let server: Server;
+  let url: string;
+  let bodies: string[];
+
+  before(async () => {
+    bodies = [];
+    // The ingest function's answer to a webhook it published (handler.ts): 202 with the event id.
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        bodies.push(body);
+        res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'e44cfe98aa0011223344556677889900', type: 'sync.succeeded' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fivetran`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  /** A context whose Firestore fails once asked (an emulator gone, a permission missing). */
+  function failingContext(failure: Error): CloudContext {
+    return {
+      env: {},
+      localStack: undefined,
+      auditCollection: 'syncEvents',
+      emulated: true,
+      ready: async () => {},
+      project: async () => 'postload-local',
+      firestore: async () => {
+        throw failure;
+      },
+    } as unknown as CloudContext;
+  }
+
+  function capture(json = false) {
+    const text = { stdout: '', stderr: '' };
+    const sink = (key: 'stdout' | 'stderr') => new Writable({ write: (chunk, _e, done) => ((text[key] += String(chunk)), done()) });
+    return { text, out: new Output({ stdout: sink('stdout'), stderr: sink('stderr'), env: {} }, { json }) };
+  }
+
+  it('following fails: the answer and the id are printed first, then "accepted as <id>; could not follow it", exit 5', async () => {
+    const { text, out } = capture();
+    const code = await send('fivetran', { url, secret: 's', event: 'sync_end', routing: NO_ROUTES, wait: true, timeoutSeconds: 5 }, failingContext(Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 })), out);
+    assert.equal(code, EXIT.notFollowed);
+    assert.equal(code, 5);
+    assert.equal(bodies.length, 1, 'sent once');
+    assert.match(text.stdout, /^✔ fivetran sync_end SUCCESSFUL \(connector \S+\) → http:\/\/127\.0\.0\.1:\d+\/fivetran: 202 \{"id":"e44cfe98aa0011223344556677889900"/m);
+    assert.match(text.stderr, /^postload: accepted as e44cfe98aa0011223344556677889900; could not follow it: .*did not answer.*\n  fix: .*follow it with: postload event e44cfe98aa0011223344556677889900\n$/);
+  });
+
+  it('with --json: one document that has the answer and why following failed', async () => {
+    const { text, out } = capture(true);
+    const code = await send('fivetran', { url, secret: 's', test: true, wait: false, timeoutSeconds: 5 }, failingContext(new Error('Could not load the default credentials')), out);
+    assert.equal(code, 5);
+    const result = JSON.parse(text.stdout) as { status: number; answer: { id: string }; event: null; followError: string };
+    assert.deepEqual([result.status, result.answer.id, result.event], [202, 'e44cfe98aa0011223344556677889900', null]);
+    assert.match(result.followError, /no Google Cloud credentials/);
+  });
+
+  it('refuses a URL of another vendor\'s endpoint before sending (the answer would blame the wrong secret)', async () => {
+    const { out } = capture();
+    const before = bodies.length;
+    await assert.rejects(
+      send('fivetran', { url: url.replace(/fivetran$/, 'airbyte'), secret: 's', test: true, wait: false, timeoutSeconds: 5 }, failingContext(new Error('unused')), out),
+      (e: Error & { fix: string; exitCode: number }) => /--url ends in \/airbyte, the airbyte endpoint, but this is a fivetran webhook/.test(e.message) && /\/fivetran/.test(e.fix) && e.exitCode === 2,
+    );
+    assert.equal(bodies.length, before);
+  });
+
+  it('no --url and no local stack: a usage error naming npm start and the Terraform output', async () => {
+    const { out } = capture();
+    await assert.rejects(send('airbyte', { secret: 's', test: true, wait: false, timeoutSeconds: 5 }, failingContext(new Error('unused')), out), (e: Error & { fix: string }) => /npm start/.test(e.fix) && /terraform output -raw airbyte_webhook_url/.test(e.fix));
   });
 });

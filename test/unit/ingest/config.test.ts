@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { loadIngestConfig } from '../../../functions/ingest/config.js';
-import { ConfigError } from '../../../functions/shared/settings.js';
+import { ConfigError, ConfigErrors } from '../../../functions/shared/settings.js';
 
 describe('ingest settings', () => {
   it('has production defaults: topic sync-events, 1 MiB bodies, an 8 s publish timeout', () => {
@@ -34,4 +34,20 @@ describe('ingest settings', () => {
       assert.throws(() => loadIngestConfig({ [variable]: value }), (error: Error) => error instanceof ConfigError && error.variable === variable);
     });
   }
+
+  it('names every bad setting at once', () => {
+    assert.throws(
+      () => loadIngestConfig({ MAX_BODY_BYTES: 'lots', TRUSTED_PROXY_HOPS: '-1', FIVETRAN_SOURCE_RANGES: '300.0.0.0/8', AIRBYTE_WEBHOOK_TOKEN: 'sm://a/b/c' }),
+      (error: unknown) => error instanceof ConfigErrors && error.problems.map((p) => p.variable).sort().join() === 'AIRBYTE_WEBHOOK_TOKEN,FIVETRAN_SOURCE_RANGES,MAX_BODY_BYTES,TRUSTED_PROXY_HOPS',
+    );
+  });
+
+  it('sm://NAME without a project: names the setting and both ways to give the project', () => {
+    assert.throws(() => loadIngestConfig({ FIVETRAN_WEBHOOK_SECRET: 'sm://postload-fivetran' }), (error: Error) => {
+      assert.ok(error instanceof ConfigError && error.variable === 'FIVETRAN_WEBHOOK_SECRET');
+      assert.match(error.message, /"sm:\/\/postload-fivetran" names no project: set GOOGLE_CLOUD_PROJECT .*, or write sm:\/\/projects\/PROJECT\/secrets\/postload-fivetran$/);
+      assert.doesNotMatch(error.message, /not a Secret Manager reference/);
+      return true;
+    });
+  });
 });

@@ -367,3 +367,38 @@ describe('ingestWebhook during a secret rotation', () => {
     }
   });
 });
+
+describe('ingestWebhook: each refusal names the endpoint and the setting it checked', () => {
+  let served: Served;
+  before(async () => {
+    served = await serve({ dbtCloudSecret: new Secret('DBT_CLOUD_WEBHOOK_SECRET', 'dbt-cloud-secret-value-0123456789') });
+  });
+  after(() => served.close());
+
+  const refusals: Array<[string, string, Record<string, string>, string, RegExp]> = [
+    ['a Fivetran webhook sent to /airbyte', '/airbyte', signed(fivetranBody), fivetranBody, /^the \/airbyte endpoint needs the token of AIRBYTE_WEBHOOK_TOKEN: .* \(it carries X-Fivetran-Signature-256: Fivetran webhooks go to \/fivetran\)$/],
+    ['an Airbyte webhook sent to /fivetran', `/fivetran?token=${AIRBYTE_TOKEN}`, json, airbyteBody, /^the \/fivetran endpoint needs X-Fivetran-Signature-256, the HMAC-SHA256 of the body with FIVETRAN_WEBHOOK_SECRET: .* \(it carries \?token=, as Airbyte sends: Airbyte webhooks go to \/airbyte\)$/],
+    ['a dbt Cloud webhook sent to /airbyte', '/airbyte', { ...json, authorization: 'a'.repeat(64) }, '{}', /\(its Authorization is a bare HMAC, as dbt Cloud signs: dbt Cloud webhooks go to \/dbt-cloud\)$/],
+    ['a wrong Airbyte token', '/airbyte?token=guess', json, airbyteBody, /^the \/airbyte endpoint: the token does not match AIRBYTE_WEBHOOK_TOKEN/],
+    ['a wrong Fivetran signature', '/fivetran', signed(fivetranBody, 'wrong'), fivetranBody, /^the \/fivetran endpoint: X-Fivetran-Signature-256 does not match the body signed with FIVETRAN_WEBHOOK_SECRET/],
+    ['a wrong dbt Cloud signature', '/dbt-cloud', { ...json, authorization: 'a'.repeat(64) }, '{}', /^the \/dbt-cloud endpoint: Authorization does not match the body signed with DBT_CLOUD_WEBHOOK_SECRET/],
+  ];
+  for (const [what, path, headers, body, message] of refusals) {
+    it(`${what}: 401, saying so`, async () => {
+      const response = await fetch(`${served.base}${path}`, { method: 'POST', headers, body });
+      assert.equal(response.status, 401);
+      assert.match(String(((await response.json()) as { message: unknown }).message), message);
+    });
+  }
+
+  it('an endpoint whose secret is not set: 503, naming the setting', async () => {
+    const unset = await serve();
+    try {
+      const response = await fetch(`${unset.base}/dbt-cloud`, { method: 'POST', headers: { ...json, authorization: 'a'.repeat(64) }, body: '{}' });
+      assert.equal(response.status, 503);
+      assert.match(String(((await response.json()) as { message: unknown }).message), /^the \/dbt-cloud endpoint cannot authenticate requests yet: DBT_CLOUD_WEBHOOK_SECRET is not set; retry later$/);
+    } finally {
+      await unset.close();
+    }
+  });
+});

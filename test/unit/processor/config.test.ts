@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readProcessorConfig } from '../../../functions/processor/config.js';
 import sinon from 'sinon';
 import { logger } from '../../../functions/shared/logger.js';
-import { ConfigError } from '../../../functions/shared/settings.js';
+import { ConfigError, ConfigErrors } from '../../../functions/shared/settings.js';
 
 const withDbt = JSON.stringify({ routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1 }] }] });
 const slackOnly = JSON.stringify({ routes: [] });
@@ -63,6 +63,28 @@ describe('processor/config', () => {
       assert.throws(() => readProcessorConfig(env), (error: unknown) => error instanceof ConfigError && error.variable === variable && error.message.startsWith(variable));
     });
   }
+
+  it('names every problem at once, so one round of fixes is enough', () => {
+    const env = { ROUTING_CONFIG: withDbt, DBT_CLOUD_ACCOUNT_ID: 'acme', DBT_CLOUD_BASE_URL: 'ftp://x', AUDIT_RETENTION_DAYS: '0', MAX_DELIVERY_ATTEMPTS: '3' };
+    assert.throws(
+      () => readProcessorConfig(env),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigErrors);
+        assert.ok(error instanceof ConfigError, 'still a ConfigError for whoever catches one');
+        assert.deepEqual(error.problems.map((p) => p.variable).sort(), ['AUDIT_RETENTION_DAYS', 'DBT_CLOUD_ACCOUNT_ID', 'DBT_CLOUD_API_TOKEN', 'DBT_CLOUD_BASE_URL', 'MAX_DELIVERY_ATTEMPTS', 'SYNC_EVENT_SIGNING_KEY']);
+        for (const problem of error.problems) assert.ok(error.message.includes(problem.message), problem.message);
+        return true;
+      },
+    );
+  });
+
+  it('a routing file with several mistakes: each one named, and the settings it needs are not guessed at', () => {
+    const routing = JSON.stringify({ routes: [{ name: 'a', match: { source: 'fivetrn' }, dbtjobs: [{ jobId: 1 }] }] });
+    assert.throws(
+      () => readProcessorConfig({ ROUTING_CONFIG: routing, AUDIT_RETENTION_DAYS: '0' }),
+      (error: unknown) => error instanceof ConfigErrors && error.problems.map((p) => p.variable).join() === 'ROUTING_CONFIG,SYNC_EVENT_SIGNING_KEY,AUDIT_RETENTION_DAYS' && /did you mean "dbtJobs"/.test(error.message),
+    );
+  });
 
   it('refuses at start-up a literal Slack webhook URL that is not on hooks.slack.com, unless SLACK_WEBHOOK_HOSTS allows its origin', () => {
     for (const url of ['https://evil.example/services/T/B/X', 'http://hooks.slack.com/services/T/B/X', 'https://hooks.slack.com.evil.example/services/T/B/X']) {

@@ -98,7 +98,7 @@ describe('processor/planning/check-orchestration', () => {
       '/joins/1/dbtJob',
       /threads_override different from \/joins\/0\/dbtJob/,
     ],
-    ['an unknown policy (schema)', { routes: [{ name: 'r', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1, onBusy: 'later' }] }] }, '/routes/0/dbtJobs/0/onBusy', /must be equal to one of the allowed values/],
+    ['an unknown policy (schema)', { routes: [{ name: 'r', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1, onBusy: 'later' }] }] }, '/routes/0/dbtJobs/0/onBusy', /is "later", not an allowed value: \(allowed: coalesce, queue, skip\)/],
   ];
   for (const [name, parsed, pointer, message] of refused) {
     it(`refuses ${name} at ${pointer}`, () => {

@@ -11,6 +11,7 @@ import {
   notifyingWebhooks,
   planFor,
   RoutingConfigError,
+  routingProblems,
   stringTest,
 } from '../../../../functions/processor/planning/routing.js';
 import { interpret } from '../../../../functions/ingest/interpret.js';
@@ -100,8 +101,9 @@ describe('processor/routing', () => {
       ['a join upstream without a source', { routes: [], joins: [{ name: 'j', within: 'PT1H', upstreams: [{ name: 'a', match: { connectorName: 'orders' } }, { name: 'b', match: { source: 'airbyte' } }], dbtJob: { jobId: 1 } }] }, '/joins/0/upstreams/0/match/source'],
       ['an invalid regex', { routes: [{ name: 'a', match: { source: 'fivetran', connectorId: { regex: '(' } } }] }, '/routes/0/match/connectorId/regex'],
       ['a Slack URL written into the file', { routes: [{ name: 'a', match: { source: 'airbyte' }, slack: { webhook: 'https://hooks.slack.com/services/T/B/X' } }] }, '/routes/0/slack/webhook'],
-      ['an unknown dbt option', { routes: [{ name: 'a', match: { source: 'airbyte' }, dbtJobs: [{ jobId: 1, steps: ['dbt run'] }] }] }, '/routes/0/dbtJobs/0'],
-      ['a missing routes list', { route: [] }, '/routes'],
+      ['an unknown dbt option', { routes: [{ name: 'a', match: { source: 'airbyte' }, dbtJobs: [{ jobId: 1, steps: ['dbt run'] }] }] }, '/routes/0/dbtJobs/0/steps'],
+      ['a routes list under a mistyped key', { route: [] }, '/route'],
+      ['a missing routes list', {}, '/routes'],
       ['two routes with one name', { routes: [{ name: 'a', match: { source: 'airbyte' } }, { name: 'a', match: { source: 'fivetran' } }] }, '/routes/1/name'],
     ];
     for (const [name, config, field] of bad) {
@@ -118,6 +120,34 @@ describe('processor/routing', () => {
         );
       });
     }
+
+    it('names the unknown key, suggests the closest valid one and lists the allowed ones', () => {
+      const config = { routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1 }] }, { name: 'b', match: { source: 'fivetran' }, dbtjobs: [{ jobId: 2 }] }] };
+      assert.deepEqual(routingProblems(config), [{ pointer: '/routes/1/dbtjobs', message: 'is not a key this object has: did you mean "dbtJobs"? (allowed: name, match, dbtJobs, slack)' }]);
+      assert.throws(() => compileRouting(config, 'r.json'), /ROUTING_CONFIG: r\.json: \/routes\/1\/dbtjobs is not a key this object has: did you mean "dbtJobs"\?/);
+    });
+
+    it('names the bad value, suggests the closest allowed one and lists them', () => {
+      const problems = routingProblems({ routes: [{ name: 'a', match: { source: 'fivetrn' }, dbtJobs: [{ jobId: 1, onBusy: 'coalese' }], slack: { notify: ['sync.fail'] } }] });
+      assert.deepEqual(problems.map((p) => p.pointer).sort(), ['/routes/0/dbtJobs/0/onBusy', '/routes/0/match/source', '/routes/0/slack/notify/0']);
+      const said = (pointer: string) => problems.find((p) => p.pointer === pointer)!.message;
+      assert.equal(said('/routes/0/dbtJobs/0/onBusy'), 'is "coalese", not an allowed value: did you mean "coalesce"? (allowed: coalesce, queue, skip)');
+      assert.equal(said('/routes/0/match/source'), 'is "fivetrn", not an allowed value: did you mean "fivetran"? (allowed: fivetran, airbyte, dbt-cloud)');
+      assert.match(said('/routes/0/slack/notify/0'), /^is "sync.fail", not an allowed value: did you mean "sync.failed"\? \(allowed: sync.queued, .*, other\)$/);
+    });
+
+    it('of a glob/regex choice, says what was nearly written, not every alternative', () => {
+      assert.deepEqual(routingProblems({ routes: [{ name: 'a', match: { source: 'fivetran', connectorId: { glb: 'orders_*' } } }] }), [
+        { pointer: '/routes/0/match/connectorId/glb', message: 'is not a key this object has: did you mean "glob"? (allowed: glob)' },
+      ]);
+    });
+
+    it('lists every problem of a file at once (the start-up error names the first and counts the rest)', () => {
+      const config = { version: 2, slak: {}, routes: [{ name: 'a', match: { source: 'fivetrn' } }, { name: 'b', match: { source: 'airbyte' }, dbtjobs: [] }, { name: 'c', match: {}, slack: { notify: ['sync.fail'] } }] };
+      const problems = routingProblems(config);
+      assert.deepEqual(problems.map((p) => p.pointer).sort(), ['/routes/0/match/source', '/routes/1/dbtjobs', '/routes/2/match/source', '/routes/2/slack/notify/0', '/slak', '/version']);
+      assert.throws(() => compileRouting(config), (e: RoutingConfigError) => e.problems.length === 6 && /\(also: .*; and 2 more\)$/.test(e.message));
+    });
 
     it('says that the source is required, by name', () => {
       assert.throws(() => compileRouting({ routes: [{ name: 'a', match: { connectorId: 'orders' } }] }), /\/routes\/0\/match\/source is required/);
