@@ -4,6 +4,7 @@ import type { DbtCloudSettings } from '../config.js';
 import { PermanentError } from '../errors.js';
 import { RetryableRequestError, sendOnce, withinDeadline, withRetries, type AttemptRecord, type CallOptions, type Deadline, type FetchLike, type RetryPolicy } from './http-retry.js';
 import type { DbtJobAction } from '../../generated/routing-config.schema.js';
+import { causeMarker, markedEventId, vendorText } from '../planning/cause-marker.js';
 
 /** A dbt Cloud run postload started (or found it had already started). */
 export interface DbtRun {
@@ -16,33 +17,32 @@ export interface DbtRun {
 
 export const MAX_CAUSE_LENGTH = 254;
 
-/** The marker in every cause that lets postload recognise its own runs: "event <id>". */
-export function eventMarker(eventId: string): string {
-  return `event ${eventId}`;
-}
-
 /**
- * The run's cause: what happened (source, connector, sync) and always the event id, kept
- * under dbt Cloud's 255 characters by shortening the description, never the id.
+ * The run's cause: what happened (source, connector, sync), then always the marker
+ * ` [event <id>]` at the very end (planning/cause-marker.ts), kept under dbt Cloud's 255
+ * characters by shortening the description, never the marker. Vendor text loses its
+ * brackets, and an operator's template only writes the description: neither can move or
+ * fake the marker.
  */
 export function causeFor(event: SyncEvent, template?: string): string {
-  const connector = event.connector.name ?? event.connector.id ?? 'unknown connector';
+  const connector = vendorText(event.connector.name ?? event.connector.id ?? 'unknown connector');
+  const connectorId = vendorText(event.connector.id ?? '');
+  const syncId = vendorText(event.sync.id ?? '');
   const description = template
     ? template.replace(/\{(source|connector|connectorId|syncId|type|eventId)\}/g, (_, key: string) => {
         switch (key) {
           case 'source': return event.source;
           case 'connector': return connector;
-          case 'connectorId': return event.connector.id ?? '';
-          case 'syncId': return event.sync.id ?? '';
+          case 'connectorId': return connectorId;
+          case 'syncId': return syncId;
           case 'type': return event.type;
           default: return event.id;
         }
       })
     : `postload: ${capitalise(event.source)} ${event.type} for ${connector}` +
-      (event.connector.id && event.connector.id !== connector ? ` (${event.connector.id})` : '') +
-      (event.sync.id ? `, sync ${event.sync.id}` : '');
-  const marker = ` [${eventMarker(event.id)}]`;
-  if (description.includes(eventMarker(event.id)) && description.length <= MAX_CAUSE_LENGTH) return description;
+      (connectorId && connectorId !== connector ? ` (${connectorId})` : '') +
+      (syncId ? `, sync ${syncId}` : '');
+  const marker = causeMarker(event.id);
   const room = MAX_CAUSE_LENGTH - marker.length;
   const shortened = description.length > room ? `${description.slice(0, room - 1)}…` : description;
   return `${shortened}${marker}`;
@@ -64,10 +64,9 @@ export interface ListedRun {
   createdAt: string | null;
 }
 
-/** The run among these whose cause carries the event's marker (the one postload started for it). */
+/** The run among these whose cause ends with the event's marker (the one postload started for it; planning/cause-marker.ts). */
 export function runOfEvent(runs: readonly ListedRun[], eventId: string): ListedRun | undefined {
-  const marker = eventMarker(eventId);
-  return runs.find((run) => run.cause !== null && run.cause.includes(marker));
+  return runs.find((run) => markedEventId(run.cause) === eventId);
 }
 
 function listedRun(run: Record<string, unknown>): ListedRun | undefined {
@@ -143,7 +142,7 @@ export class DbtCloudClient {
   }
 
   /**
-   * The run of the job whose trigger's cause carries the event's marker. A Run has no
+   * The run of the job whose trigger's cause ends with the event's marker. A Run has no
    * `cause` of its own: it is on the related trigger, returned only when asked for with
    * `include_related=["trigger"]`. Pages back from the newest run (100 a page) until a page
    * reaches runs created before `since` (less a clock-skew margin), for at most
@@ -159,7 +158,7 @@ export class DbtCloudClient {
       if (runs.length < PAGE_SIZE || reachedOlder) return undefined;
     }
     throw new RunLookupExhaustedError(
-      `dbt Cloud job ${jobId} has more than ${LOOKUP_MAX_PAGES * PAGE_SIZE} runs since this action was first attempted; postload cannot tell whether it already started a run for event ${eventId}, so it does not start another: check the job's runs for "[${eventMarker(eventId)}]" and start it by hand if none is there`,
+      `dbt Cloud job ${jobId} has more than ${LOOKUP_MAX_PAGES * PAGE_SIZE} runs since this action was first attempted; postload cannot tell whether it already started a run for event ${eventId}, so it does not start another: check the job's runs for a cause ending "${causeMarker(eventId).trim()}" and start it by hand if none is there`,
       { system: 'dbt Cloud' },
     );
   }
