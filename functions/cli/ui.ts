@@ -1,7 +1,8 @@
 import { StatusReader, readSettings } from '../read-model/status-reader.js';
+import type { RegistrationsProvider, RegistrationsView } from '../status/registrations.js';
 import { startStatusServer } from '../status/server.js';
 import type { CloudContext } from './context.js';
-import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
+import { CliError, EXIT, explainGoogleError, isCliError, type ExitCode } from './errors.js';
 import type { Output } from './output.js';
 
 export interface UiOptions {
@@ -27,6 +28,7 @@ export async function uiCommand(options: UiOptions, context: CloudContext, out: 
     reader,
     port: options.port,
     refreshSeconds: options.refreshSeconds,
+    registrations: registrationsCheck(context, (text) => out.error(`postload ui: ${text}`)),
     onError: (error, path) => out.error(`postload ui: ${path}: ${(error as Error).message}`),
   }).catch((error: unknown) => {
     if ((error as { code?: string }).code === 'EADDRINUSE') throw new CliError(`port ${options.port} on 127.0.0.1 is in use`, 'pass --port with another port, or --port 0 for any free one', EXIT.environment);
@@ -37,6 +39,39 @@ export async function uiCommand(options: UiOptions, context: CloudContext, out: 
   await (options.until ?? untilSignal());
   await server.close();
   return EXIT.ok;
+}
+
+/** How long one check of the vendors' registrations is shown before it is asked again: their APIs are rate-limited, and the page refreshes every minute. */
+export const REGISTRATIONS_TTL_MS = 5 * 60_000;
+
+/**
+ * The Webhooks view's data: what `postload connect --check` finds (the vendors whose API
+ * credentials are in this environment, the ingest URL from POSTLOAD_INGEST_URL), asked when
+ * the view is first opened and again once REGISTRATIONS_TTL_MS has passed. A check that
+ * cannot ask says why on the page instead.
+ */
+export function registrationsCheck(context: CloudContext, say: (text: string) => void, now: () => number = Date.now): RegistrationsProvider {
+  let last: { at: number; view: Promise<RegistrationsView> } | undefined;
+  const ask = async (): Promise<RegistrationsView> => {
+    const checkedAt = new Date(now());
+    try {
+      const { checkRegistrations } = await import('./connect/command.js');
+      const { findings, skipped } = await checkRegistrations({}, context, say);
+      return { checkedAt, findings, skipped };
+    } catch (error) {
+      if (!isCliError(error)) throw error;
+      return { checkedAt, notChecked: error.message, ...(error.fix ? { fix: error.fix } : {}) };
+    }
+  };
+  return () => {
+    if (!last || now() - last.at >= REGISTRATIONS_TTL_MS) {
+      const view = ask();
+      last = { at: now(), view };
+      // A failure not of the check's own (a bug) is not kept: the next view asks again.
+      view.catch(() => (last?.view === view ? (last = undefined) : undefined));
+    }
+    return last.view;
+  };
 }
 
 function untilSignal(): Promise<void> {

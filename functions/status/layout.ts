@@ -8,7 +8,7 @@ import { href, html, raw, type Html, type Renderable } from './html.js';
 export interface PageOptions {
   title: string;
   /** The section of the navigation it belongs to. */
-  section: 'overview' | 'connectors' | 'events' | 'runs' | 'joins' | 'problems';
+  section: 'overview' | 'connectors' | 'events' | 'runs' | 'joins' | 'problems' | 'registrations';
   counts: HeaderCounts | undefined;
   /** Seconds between refreshes; 0: none. */
   refreshSeconds: number;
@@ -24,6 +24,7 @@ const SECTIONS: Array<[PageOptions['section'], string, string]> = [
   ['runs', 'Runs', '/runs'],
   ['joins', 'Joins', '/joins'],
   ['problems', 'Quarantine & dead letters', '/problems'],
+  ['registrations', 'Webhooks', '/registrations'],
 ];
 
 export function page(options: PageOptions, body: Html): Html {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { StatusReader } from '../read-model/status-reader.js';
 import { html, type Html } from './html.js';
 import { page, STYLE, type PageOptions } from './layout.js';
+import { registrationsBody, type RegistrationsProvider } from './registrations.js';
 import { connectorBody, connectorsBody, eventBody, eventsBody, joinBody, joinsBody, overviewBody, problemsBody, runBody, runsBody, targetLabel } from './pages.js';
 import * as views from './views.js';
 
@@ -18,6 +19,8 @@ export interface StatusServerOptions {
   refreshSeconds: number;
   limits?: views.ViewLimits;
   now?: () => Date;
+  /** The vendors' webhook registrations (`postload connect --check`) for /registrations; without it that page says it was not checked. */
+  registrations?: RegistrationsProvider;
   /** A request that failed on the server's side (Firestore unreachable, …), for the operator's terminal. */
   onError?: (error: unknown, path: string) => void;
 }
@@ -49,7 +52,7 @@ interface Answer {
   body: (now: Date) => Html;
 }
 
-type Route = (reader: StatusReader, params: URLSearchParams, now: Date, limits: views.ViewLimits, parts: string[]) => Promise<Answer>;
+type Route = (reader: StatusReader, params: URLSearchParams, now: Date, limits: views.ViewLimits, parts: string[], options: StatusServerOptions) => Promise<Answer>;
 
 const ROUTES: Array<{ pattern: RegExp; route: Route }> = [
   { pattern: /^$/, route: async (r, _p, now, l) => { const d = await views.overview(r, now, l); return { title: 'Overview', section: 'overview', data: d, body: (n) => overviewBody(d, n) }; } },
@@ -62,6 +65,7 @@ const ROUTES: Array<{ pattern: RegExp; route: Route }> = [
   { pattern: /^joins$/, route: async (r, p, _now, l) => { const d = await views.joins(r, p, l); return { title: 'Joins', section: 'joins', data: d, body: (n) => joinsBody(d, n) }; } },
   { pattern: /^joins\/([^/]+)$/, route: async (r, _p, _now, _l, [name]) => { const d = await views.join(r, name!); return { title: `Join ${d.join.name}`, section: 'joins', data: d, body: (n) => joinBody(d.join, n) }; } },
   { pattern: /^problems$/, route: async (r, p, now, l) => { const d = await views.problems(r, p, now, l); return { title: 'Quarantined events and dead letters', section: 'problems', data: d, body: (n) => problemsBody(d, n) }; } },
+  { pattern: /^registrations$/, route: async (_r, _p, _now, _l, _parts, o) => { const d = await o.registrations?.(); return { title: 'Webhook registrations', section: 'registrations', data: d ?? { notChecked: "this page was started without the vendors' check" }, body: (n) => registrationsBody(d, n) }; } },
   { pattern: /^counts$/, route: async (r, _p, now, l) => { const d = await r.counts(now, l.maxJoins); return { title: 'Counts', section: 'overview', data: d, body: () => html`<p>See the header.</p>` }; } },
 ];
 
@@ -116,7 +120,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       }
       try {
         const [answer, counts] = await Promise.all([
-          route(options.reader, url.searchParams, at, limits, parts),
+          route(options.reader, url.searchParams, at, limits, parts, options),
           api || path === '' ? undefined : options.reader.counts(at, limits.maxJoins),
         ]);
         if (api) send(response, 200, 'application/json; charset=utf-8', `${JSON.stringify(answer.data, null, 2)}\n`, request.method === 'HEAD');

@@ -77,7 +77,9 @@ export async function connectDbtCloud(client: DbtCloudAdminClient, io: Io, wante
     if (!isCliError(why)) throw why;
     throw new CliError(
       `${why.message}; webhook ${created.id} was created inactive and its hmac_secret is stored, but it was not activated`,
-      `run the same postload connect again: it activates webhook ${created.id}${plan.kind === 'replace' ? ' (then delete the old one it replaces in dbt Cloud, Account settings → Webhooks)' : ''}`,
+      plan.kind === 'create'
+        ? `run the same postload connect again: it activates webhook ${created.id}`
+        : `in dbt Cloud (Account settings → Webhooks), activate webhook ${created.id} and delete ${plan.old.map((w) => w.id).join(', ')}, which it replaces (a second run would keep the old one)`,
       why.exitCode,
     );
   }

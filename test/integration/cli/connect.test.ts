@@ -412,6 +412,8 @@ describe('postload connect (against the vendor and Secret Manager stand-ins)', f
       { name: 'an unknown dbt Cloud account', args: () => ['connect', 'dbt-cloud', '--account', '71'], code: 2, message: /dbt Cloud answered 404 for account 71/ },
       { name: 'an unknown dbt Cloud job', args: () => ['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT), '--job', '999'], code: 2, message: /account 70 has no job 999/ },
       { name: 'an ingest URL that is not HTTPS', args: () => ['connect', 'fivetran', '--account', '--ingest-url', 'http://ingest.example.com'], code: 2, message: /the ingest URL http:\/\/ingest\.example\.com is not HTTPS/ },
+      { name: 'an ingest URL that is not HTTPS (Airbyte)', args: () => ['connect', 'airbyte', '--workspace', WORKSPACE, '--ingest-url', 'http://ingest.example.com'], code: 2, message: /the ingest URL http:\/\/ingest\.example\.com is not HTTPS/ },
+      { name: 'an ingest URL that is not HTTPS (dbt Cloud)', args: () => ['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT), '--ingest-url', 'http://ingest.example.com'], code: 2, message: /the ingest URL http:\/\/ingest\.example\.com is not HTTPS/ },
       { name: 'no ingest URL', args: () => ['connect', 'fivetran', '--account'], env: () => ({ POSTLOAD_INGEST_URL: '' }), code: 2, message: /no ingest URL[\s\S]*terraform output -raw ingest_url/ },
       { name: 'no Fivetran scope', args: () => ['connect', 'fivetran'], code: 2, message: /needs a scope/ },
       { name: 'a literal webhook secret where connect must write a version', args: () => ['connect', 'fivetran', '--account'], env: () => ({ FIVETRAN_WEBHOOK_SECRET: 'literal-value' }), code: 2, message: /FIVETRAN_WEBHOOK_SECRET holds a value, not a Secret Manager reference/ },
