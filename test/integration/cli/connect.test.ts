@@ -336,6 +336,16 @@ describe('postload connect (against the vendor and Secret Manager stand-ins)', f
       ]);
     });
 
+    it('when activating a replacement fails, the old webhook stays as it was, and the message says what to do in dbt Cloud', async () => {
+      const old = s.dbt.subscriptions.add({ accountId: DBT_ACCOUNT, client_url: `${s.ingest.url}/dbt-cloud`, event_types: ['job.run.started', 'job.run.completed'] });
+      const run = await runCli(['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT)], s.env, () => void s.dbt.script({ status: 500, body: { data: null, status: { code: 500, is_success: false } } }));
+      assert.equal(run.code, 3, run.stdout + run.stderr);
+      const fresh = [...s.dbt.subscriptions.subscriptions.values()].find((w) => w.id !== old.id)!;
+      assert.deepEqual([s.dbt.subscriptions.subscriptions.size, old.active, fresh.active], [2, true, false]);
+      assert.deepEqual(s.sm.enabledValues(SECRETS.dbtCloud), [fresh.hmac_secret], 'its secret stored before the activation was tried');
+      assert.match(run.stderr, new RegExp(`fix: in dbt Cloud \\(Account settings → Webhooks\\), activate webhook ${fresh.id} and delete ${old.id}, which it replaces`));
+    });
+
     it('--new-secret replaces a working webhook the same way, waiting the function\'s 30 s re-read interval; the old secret stays enabled', async () => {
       assert.equal((await runCli(['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT)], s.env)).code, 0);
       const [first] = s.dbt.subscriptions.subscriptions.values();
