@@ -109,6 +109,8 @@ export class EventOrchestration {
   private readonly joins: CompiledJoin[];
   private readonly targets: TargetKey[];
   private result: AttemptResult;
+  /** Firestore's time of this delivery's first claim read (attempt() runs again after a lost commit race). */
+  private firstReadTimeMs: number | undefined;
 
   constructor(
     private readonly event: SyncEvent,
@@ -178,6 +180,7 @@ export class EventOrchestration {
   }
 
   private attempt(audit: Record<string, unknown> | undefined, docs: SharedDocs, readTimeMs: number): SharedAttempt {
+    this.firstReadTimeMs ??= readTimeMs;
     const now = new Date(readTimeMs);
     const writes: SharedDocs = new Map();
     const merges: SharedMerges = new Map();
@@ -244,6 +247,7 @@ export class EventOrchestration {
         fingerprint: run.fingerprint,
         options: run.options,
         readTimeMs,
+        firstReadTimeMs: this.firstReadTimeMs,
         windowMs: this.settings.windowMs,
         lease,
         runLog,

@@ -187,10 +187,11 @@ class World {
     if (!this.accepted.has(event.id)) this.accepted.set(event.id, clock.now);
     const plan = planFor(event, ROUTING);
     const deliveryId = `${event.id}-${clock.now}-${Math.random()}`;
+    // One per delivery, as in process-sync-event.ts: its attempts after a lost commit race share it.
+    const orchestration = new EventOrchestration(event, plan, ROUTING, SETTINGS, () => clock.now);
     for (let attempt = 1; ; attempt++) {
       assert.ok(attempt < 50, 'the claim kept conflicting');
       await clock.sleep(this.options.latency());
-      const orchestration = new EventOrchestration(event, plan, ROUTING, SETTINGS, () => clock.now);
       const request = orchestration.request();
       const auditKey = `audit/${event.id}`;
       const keys = [auditKey, ...(request?.refs ?? []).map((r) => `${r.collection}/${r.docId}`)];
