@@ -23,7 +23,9 @@ import { FirestoreProxy } from './firestore-proxy.js';
 // floor), then all routed to one dbt Cloud job under each onBusy mode. The dbt Cloud
 // stand-in moves runs from queued to running to success in 3 s steps. Firestore is behind a
 // proxy that decodes every commit (firestore-proxy.ts), for the writes per document.
-// Figures, not assertions (test/integration/bench/run.test.ts only checks they are written).
+// BENCH_BURST_DIRECT=1 points the processors at the emulator itself (no write counts), to
+// rule the proxy out of a figure. Figures, not assertions (test/integration/bench/run.test.ts
+// only checks they are written).
 
 const EVENTS = integer(process.env, 'BENCH_BURST_EVENTS', 300, { min: 1, max: 5000 });
 const INSTANCES = integer(process.env, 'BENCH_BURST_INSTANCES', 4, { min: 1, max: 16 });
@@ -105,7 +107,7 @@ export async function benchBurst(pubsubHost: string): Promise<BurstResults> {
             env: {
               ROUTING_CONFIG: routing,
               ...standInEnv(dbt, slack, { token: 'dbtc_bench_burst_token_0123456789abcdef', webhookPath: '/services/T/B/burst' }, PROJECT),
-              FIRESTORE_EMULATOR_HOST: proxied,
+              FIRESTORE_EMULATOR_HOST: process.env.BENCH_BURST_DIRECT ? firestore.host : proxied,
               AUDIT_COLLECTION: `burst-events-${suffix}`,
               CONNECTORS_COLLECTION: `burst-connectors-${suffix}`,
               JOB_STATE_COLLECTION: `burst-jobs-${suffix}`,
