@@ -249,6 +249,17 @@ variable "dbt_cloud_source_ranges" {
   }
 }
 
+variable "stale_event_age_hours" {
+  description = "An event the ingest function receives more than this many hours after it happened (the vendor's time) is published marked stale, and the processor starts and alerts nothing for it: a captured webhook sent again once its audit record is gone must not run dbt jobs again. Must be shorter than audit_retention_days (checked at plan time); keep it above the vendors' retry windows (Fivetran retries for 24 hours)."
+  type        = number
+  default     = 48
+
+  validation {
+    condition     = var.stale_event_age_hours >= 1 && floor(var.stale_event_age_hours) == var.stale_event_age_hours
+    error_message = "stale_event_age_hours must be a whole number of hours, 1 or more (and shorter than audit_retention_days)."
+  }
+}
+
 variable "trusted_proxy_hops" {
   description = "Proxies of your own between Google's front end and the ingest function (1 behind a Google external Application Load Balancer); the client address is read that many X-Forwarded-For entries before the last."
   type        = number

@@ -5,7 +5,7 @@ import { DEFAULT_WEBHOOK, loadRoutingConfig, RoutingConfigError, type LoadedRout
 import { isWithoutValue, type Secret } from '../shared/secrets.js';
 import { ConfigError, ConfigErrors, projectId } from '../shared/settings.js';
 import { EXIT, type ExitCode } from './errors.js';
-import type { Output } from './output.js';
+import { terminalText, type Output } from './output.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -205,7 +205,7 @@ export async function checkCommand(env: Env, options: CheckOptions, out: Output)
   const failed = results.filter((r) => !r.ok);
   if (out.json) out.data({ ok: failed.length === 0, results });
   else {
-    for (const r of results) out.line(`${r.ok ? out.colour('green', '✔') : out.colour('red', '✖')} ${r.check.padEnd(34)} ${r.detail}${r.pointer && !r.detail.includes(r.pointer) ? ` (at ${r.pointer})` : ''}`);
+    for (const r of results) out.line(`${r.ok ? out.colour('green', '✔') : out.colour('red', '✖')} ${terminalText(r.check).padEnd(34)} ${terminalText(r.detail)}${r.pointer && !r.detail.includes(r.pointer) ? ` (at ${terminalText(r.pointer)})` : ''}`);
     out.line(failed.length ? out.colour('red', `${failed.length} of ${results.length} checks failed`) : out.colour('green', `all ${results.length} checks passed`));
   }
   return failed.length ? EXIT.failed : EXIT.ok;

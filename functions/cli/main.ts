@@ -101,7 +101,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--connector <id>', 'Fivetran connector id, Airbyte connection id, dbt Cloud job id')
     .option('--routing <file>', 'the routing file a real event is planned with, to name the dbt jobs and joins it starts (default: ROUTING_CONFIG)')
     .option('--dry-run', 'print what would be sent and what it would start; send nothing')
-    .option('--secret <value>', `the secret or an sm:// reference (default: ${Object.values(SECRET_SETTINGS).join(' / ')})`)
+    .option('--secret <value>', `an sm:// Secret Manager reference (preferred), or the secret itself, which is warned about: it stays in shell history and shows in ps (default: ${Object.values(SECRET_SETTINGS).join(' / ')} from the environment)`)
     .option('--wait', 'follow the event in the audit trail until the processor is done, and print what happened (--test always does)')
     .addOption(new Option('--timeout <seconds>', 'how long --wait waits').argParser(positiveInteger).default(60))
     .option('--json', 'print JSON')

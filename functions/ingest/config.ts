@@ -1,7 +1,7 @@
 import { logLevel } from '../shared/logger.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS } from '../shared/secrets.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
-import { integer, optionalString, projectId, SettingsProblems } from '../shared/settings.js';
+import { auditRetentionDays, ConfigError, integer, optionalString, projectId, SettingsProblems } from '../shared/settings.js';
 import type { Source } from './read-request.js';
 import { SourceRanges } from './source-ranges.js';
 
@@ -20,6 +20,8 @@ export interface IngestConfig {
   sourceRanges: Partial<Record<Source, SourceRanges>>;
   /** Proxies of the deployment's own between Google's front end and the function. */
   trustedProxyHops: number;
+  /** An event received more than this long after it happened is published marked stale (the processor acts on none). */
+  staleAfterMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -71,9 +73,27 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     signingKey: problems.take(() => signingKeySetting(env, secretOptions), unset('SYNC_EVENT_SIGNING_KEY')),
     sourceRanges: ranges,
     trustedProxyHops: problems.take(() => integer(env, 'TRUSTED_PROXY_HOPS', 0, { min: 0, max: 10 }), 0),
+    staleAfterMs: problems.take(() => staleAge(env), 48) * HOUR_MS,
   };
   problems.throwIfAny();
   return config;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * STALE_EVENT_AGE_HOURS, which must be shorter than AUDIT_RETENTION_DAYS: Fivetran's and
+ * dbt Cloud's signatures carry no time, so a captured webhook sent again is recognised as a
+ * duplicate only while the processor still keeps its record. Anything older than the stale
+ * age is published as stale and acted on by no one; inside it, the record still exists.
+ */
+function staleAge(env: Env): number {
+  const retentionHours = auditRetentionDays(env) * 24;
+  const hours = integer(env, 'STALE_EVENT_AGE_HOURS', Math.min(48, retentionHours - 1), { min: 1, max: 3650 * 24 - 1 });
+  if (hours >= retentionHours) {
+    throw new ConfigError('STALE_EVENT_AGE_HOURS', `must be shorter than AUDIT_RETENTION_DAYS (${retentionHours / 24} days, ${retentionHours} hours): an event older than the retention could be a replay that no audit record remembers; got ${hours}`);
+  }
+  return hours;
 }
 
 function sourceRanges(env: Env, name: string): SourceRanges | undefined {

@@ -1,7 +1,7 @@
 import { logLevel } from '../shared/logger.js';
 import { secretManagerClient } from '../shared/secret-manager-client.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
-import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString, SettingsProblems } from '../shared/settings.js';
+import { auditRetentionDays, baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString, SettingsProblems } from '../shared/settings.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
 import { DBT_CLOUD_BASE_URL } from '../vendors/dbt-cloud.js';
 import type { RetryPolicy } from './clients/http-retry.js';
@@ -102,7 +102,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     connectorsCollection: problems.take(() => firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'), 'connectors'),
     jobStateCollection: problems.take(() => firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION), JOB_STATE_COLLECTION),
     joinsCollection: problems.take(() => firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION), JOIN_STATE_COLLECTION),
-    retentionDays: problems.take(() => integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 }), 90),
+    retentionDays: problems.take(() => auditRetentionDays(env), 90),
     retry: {
       callTimeoutMs: problems.take(() => integer(env, 'OUTBOUND_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }), 10_000),
       minDelayMs: problems.take(() => integer(env, 'OUTBOUND_RETRY_MIN_DELAY_MS', 500, { min: 0, max: 60_000 }), 500),

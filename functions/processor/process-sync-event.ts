@@ -21,6 +21,7 @@ import { EventOrchestration, firingNotified, LIST_LAG_MS, sharedRetentionMs, typ
 import type { ActiveRunsObservation } from './planning/coalesce.js';
 import type { RunStatus } from './planning/job-state.js';
 import { coalescedLine, joinFiredMessage, joinWaitingMessage, skippedLine, type JoinRunReport } from './planning/join-messages.js';
+import { staleReason } from './planning/staleness.js';
 import { readPubSubMessage, type PubSubMessage } from './pubsub-message.js';
 import { mergeConnector } from './store/connector-document.js';
 import { cutText } from './store/document-size.js';
@@ -87,6 +88,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   if (!config.slackWebhooks.has(DEFAULT_WEBHOOK)) log.warn({ setting: 'SLACK_WEBHOOK_URL' }, SLACK_NOT_CONFIGURED);
 
   async function processEvent(event: SyncEvent, message: PubSubMessage, ctx: ActionContext): Promise<void> {
+    const stale = staleReason(event, now(), config.retentionDays);
+    if (stale) return recordStale(event, message, stale, ctx);
     const plan = planFor(event, config.routing);
     const deliveryId = randomUUID();
     const quarantineKeys = quarantineAlertKeys(event, now());
@@ -269,6 +272,29 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       );
     }
     return outcomes;
+  }
+
+  /**
+   * A stale event (planning/staleness.ts): recorded with why, and nothing else: no dbt job,
+   * no join, no Slack message, not even an alert (a flood of replays stays quiet; the log
+   * line says it). A stale copy of an event already recorded changes nothing.
+   */
+  async function recordStale(event: SyncEvent, message: PubSubMessage, reason: string, ctx: ActionContext): Promise<void> {
+    const deliveryId = randomUUID();
+    const begun = await store.begin({
+      docId: event.id,
+      deliveryId,
+      messageId: message.messageId,
+      planned: [],
+      initial: () => ({ ...initialEventRecord(event, []), stale: reason }),
+      deadline: ctx.deadline.total,
+    });
+    if (begun.finished || begun.data.stale === undefined) {
+      ctx.log.info({ reason }, 'stale copy of an event already recorded; nothing done');
+      return;
+    }
+    await store.settle(begun, deliveryId, new Map(), () => 'processed', ctx.deadline.total);
+    ctx.log.warn({ reason }, 'stale event recorded: nothing started, nothing alerted');
   }
 
   /** A message that is not a valid SyncEvent: recorded under its message id and alerted, every one (only a bug in a publisher makes one). */

@@ -106,3 +106,12 @@ export function firestoreId(env: Env, name: string, fallback: string): string {
   }
   return value;
 }
+
+/**
+ * AUDIT_RETENTION_DAYS: how long the processor keeps an event's audit record, and so how
+ * long it recognises a duplicate. Both functions read it: the processor to keep records,
+ * the ingest function to keep its stale age inside it.
+ */
+export function auditRetentionDays(env: Env): number {
+  return integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 });
+}

@@ -22,6 +22,8 @@ export interface SyncEventAttributes {
   connectorName: string;
   destinationId: string;
   status: string;
+  /** "true" for an event received long after it happened (`stale`), else "". */
+  stale: string;
 }
 
 /** Pub/Sub's limit on one attribute value, in UTF-8 bytes. */
@@ -46,6 +48,7 @@ export function attributesOf(event: SyncEvent): SyncEventAttributes {
     connectorName: storable(event.connector.name ?? '', 256),
     destinationId: storable(event.destination.id ?? ''),
     status: event.sync.status ?? '',
+    stale: event.stale ? 'true' : '',
   };
 }
 

@@ -8,7 +8,7 @@ import { HclError, type Value } from './hcl-eval.js';
 import { codeBlocks, type Doc } from './markdown-docs.js';
 import { expandLocals } from './terraform-monitoring.js';
 import { asArray, firstBody, type Body, type CodeFacts, type Declared, type TerraformConfig } from './terraform-checks.js';
-import { functionEnvironment, instancesOf, plan, validates, type Apply } from './terraform-eval.js';
+import { failedPreconditions, functionEnvironment, instancesOf, plan, validates, type Apply } from './terraform-eval.js';
 
 /**
  * The deployment contract: what terraform/ gives the functions (read from the HCL and
@@ -345,6 +345,8 @@ export function checkValidationsAgainstCode(config: TerraformConfig, code: CodeF
         if (error instanceof HclError) continue;
         throw error;
       }
+      // A value a precondition refuses never reaches a function: Terraform refuses the plan.
+      if (failedPreconditions(config, probe).length) continue;
       for (const { entryPoint, fn } of users) {
         const load = loaders[entryPoint];
         if (!load) {
