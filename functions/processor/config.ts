@@ -82,7 +82,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     ...(project ? { projectId: project } : {}),
   };
   const signingKey = problems.take(() => signingKeySetting(env, secrets), undefined);
-  const slackWebhookOrigins = [SLACK_WEBHOOK_ORIGIN, ...problems.take(() => origins(env, 'SLACK_WEBHOOK_HOSTS', { bareHosts: true }), []).map((o) => (o.includes('://') ? o : `https://${o}`))];
+  const slackWebhookOrigins = problems.take(() => readSlackWebhookOrigins(env, 'SLACK_WEBHOOK_HOSTS'), [SLACK_WEBHOOK_ORIGIN]);
   if (signingKey && !signingKey.configured) {
     problems.add(
       new ConfigError(
@@ -133,6 +133,11 @@ function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
   const url = problems.take(() => baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), '');
   problems.throwIfAny();
   return { baseUrl: url, accountId, token: token! };
+}
+
+/** Origins Slack webhook URLs may point to: https://hooks.slack.com and what SLACK_WEBHOOK_HOSTS adds (the sweep's freshness messages too). */
+export function readSlackWebhookOrigins(env: Env, setting: string): string[] {
+  return [SLACK_WEBHOOK_ORIGIN, ...origins(env, setting, { bareHosts: true }).map((o) => (o.includes('://') ? o : `https://${o}`))];
 }
 
 /**

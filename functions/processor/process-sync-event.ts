@@ -16,6 +16,7 @@ import { startDeadline } from './deadline.js';
 import { classifyError, describeError, PermanentError, TransientError } from './errors.js';
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
 import { quarantineAlertKeys, quarantineVerdict, utcDay, type QuarantineAlertKey, type QuarantineVerdict } from './planning/quarantine-alerts.js';
+import { recoveredDuplicateOf } from './planning/recovered-duplicate.js';
 import { DEFAULT_WEBHOOK, planFor, slackActionId, type RoutePlan } from './planning/routing.js';
 import { EventOrchestration, firingNotified, LIST_LAG_MS, sharedRetentionMs, type BusyNote, type JoinMessageAction } from './orchestration.js';
 import type { ActiveRunsObservation } from './planning/coalesce.js';
@@ -115,13 +116,14 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
           messageId: message.messageId,
           planned,
           initial: () => initialEventRecord(event, plan.routes),
-          ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()) } } : {}),
+          ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()), duplicateOf: (existing) => recoveredDuplicateOf(event, existing) } } : {}),
           ...(shared ? { shared } : {}),
           finalAlert,
           also: [...(loop ? [loop.document] : []), ...quarantineAlertDocuments(quarantineKeys, event.id, now())],
           deadline: ctx.deadline.total,
         })
         .catch((error: unknown) => alertUnrecorded(event, error, ctx));
+      if (begun.duplicateOf) return recordDuplicate(event, message, begun.duplicateOf, deliveryId, ctx);
       if (!begun.confirm.length) break;
       if (round >= 3) throw new TransientError(`event ${event.id}: the dbt jobs' state kept changing while confirming their waiting runs`, { system: 'postload' });
       await confirmWaitingRuns(begun.confirm, observed, ctx);
@@ -154,6 +156,25 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       throw new TransientError(`event ${event.id} is not done yet: ${left.join('; ')}`, { system: 'postload' });
     }
     ctx.log.info(fields, `event ${status}`);
+  }
+
+  /**
+   * The late webhook of a sync the sweep already recovered (issue 27): recorded, with the
+   * recovered event it duplicates, and nothing else, since routes, joins and dbt runs already
+   * followed the recovered event. Costs one more read than an event, and only such an event pays it.
+   */
+  async function recordDuplicate(event: SyncEvent, message: PubSubMessage, duplicateOf: string, deliveryId: string, ctx: ActionContext): Promise<void> {
+    const begun = await store.begin({
+      docId: event.id,
+      deliveryId,
+      messageId: message.messageId,
+      planned: [],
+      initial: () => ({ ...initialEventRecord(event, []), duplicateOf }),
+      ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now(), duplicateOf) } } : {}),
+      deadline: ctx.deadline.total,
+    });
+    if (!begun.finished) await store.settle(begun, deliveryId, new Map(), () => 'processed', ctx.deadline.total);
+    ctx.log.info({ duplicateOf }, 'late webhook of a sync already recovered by reconciliation: recorded as its duplicate, nothing started');
   }
 
   /**

@@ -38,7 +38,7 @@ export const PUBSUB_MESSAGE_MAX_BYTES = 10_000_000;
  * bytes, enough to filter on). The full values stay in the message data.
  */
 export function attributesOf(event: SyncEvent): SyncEventAttributes {
-  return {
+  const attributes: SyncEventAttributes = {
     eventId: event.id,
     schemaVersion: event.schemaVersion,
     source: event.source,
@@ -50,6 +50,9 @@ export function attributesOf(event: SyncEvent): SyncEventAttributes {
     status: event.sync.status ?? '',
     stale: event.stale ? 'true' : '',
   };
+  // Only on events the sweep recovered from a vendor's API (docs/syncevent.md, recovered events).
+  if (event.recovery) attributes.recovery = event.recovery.by;
+  return attributes;
 }
 
 /** The bytes Pub/Sub counts against its message limit: data plus every attribute key and value. */

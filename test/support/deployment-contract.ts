@@ -472,7 +472,11 @@ export function checkSettingsDocs(config: TerraformConfig, code: CodeFacts, mark
       }
       const secret = /the secret `<name_prefix>-([a-z0-9-]+)`/.exec(origin)?.[1];
       if (secret) {
-        const value = String(apply.value(env[row.name]));
+        // An optional secret ("... when `fivetran_api_enabled`") is checked with its switch on.
+        const enabler = /\bwhen `([a-z_][a-z0-9_]*)`/.exec(origin)?.[1];
+        const view = enabler && config.variables.has(enabler) ? plan(config, { ...EXAMPLE_VARIABLES, routing_config_file: routingFile, [enabler]: true }) : apply;
+        const enabledEnv = (firstBody(deployedFunctions(config, view, code).get(fn.entryPoint)?.body.service_config).environment_variables ?? {}) as Body;
+        const value = String(view.value(enabledEnv[row.name]));
         if (!value.endsWith(`/secrets/postload-${secret}`)) problems.push(`docs/settings.md says ${row.name} is the secret <name_prefix>-${secret}, but Terraform sets it to ${value} (${fn.entryPoint})`);
       }
     }

@@ -135,8 +135,8 @@ export function checkFirestoreCondition(config: TerraformConfig): string[] {
 /** Roles the build service account may hold: what Google documents a function build needs, and nothing that publishes. */
 export const BUILD_ROLES = new Set(['roles/run.builder']);
 
-/** Service accounts allowed to publish SyncEvents: the ingest function (the sweep joins them when it lands). */
-export const PUBLISHERS = new Set(['ingest']);
+/** Service accounts allowed to publish SyncEvents: the ingest function and the scheduled sweep (recovered events); both sign. */
+export const PUBLISHERS = new Set(['ingest', 'sweep']);
 
 /** Roles that carry pubsub.topics.publish. */
 const PUBLISHING_ROLES = new Set(['roles/pubsub.publisher', 'roles/pubsub.editor', 'roles/pubsub.admin', 'roles/editor', 'roles/owner', 'roles/cloudbuild.builds.builder']);
