@@ -163,7 +163,7 @@ export function routedJobs(routing: LoadedRouting): Set<string> {
   const { config } = routing;
   const jobs = new Set<string>();
   for (const actions of [...config.routes, config.defaultRoute ?? {}]) for (const job of actions.dbtJobs ?? []) jobs.add(String(job.jobId));
-  for (const join of config.joins ?? []) jobs.add(String(join.dbtJob.jobId));
+  for (const join of config.joins ?? []) if (join.dbtJob) jobs.add(String(join.dbtJob.jobId));
   return jobs;
 }
 

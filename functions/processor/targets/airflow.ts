@@ -69,6 +69,7 @@ export const airflowKind: RunTargetKind<AirflowDagAction> = {
       options: { ...options },
       fingerprint: optionsFingerprint({ ...options }),
       action,
+      followed: true,
       ...(problem ? { problem } : {}),
     };
   },

@@ -104,6 +104,7 @@ export const cloudRunKind: RunTargetKind<CloudRunJobAction> = {
       options: { ...options },
       fingerprint: optionsFingerprint({ ...options }),
       action,
+      followed: true,
       startsAtOnce: true,
       ...(problem ? { problem } : {}),
     };

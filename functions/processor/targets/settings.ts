@@ -26,6 +26,11 @@ export interface TargetSettings {
   http: Map<string, HttpTargetSettings>;
 }
 
+/** No targets beyond dbt Cloud (a routing file that could not be read). */
+export function noTargets(): TargetSettings {
+  return { cloudRunBaseUrl: undefined, airflow: new Map(), http: new Map() };
+}
+
 /** Every target of each kind the routing file names (routes, the default route, joins), with its JSON pointer. */
 export function namedTargets(config: RoutingConfig): {
   cloudRun: Array<{ pointer: string; action: CloudRunJobAction }>;

@@ -3,7 +3,7 @@
 // guarded by the update time it read (an overlapping tick that wrote first wins; this one
 // reads again next time), so a run's end is recorded, and its failure alerted, once.
 import type { FollowedStatus } from '../../processor/targets/run-target.js';
-import type { FollowedOutcome, FollowedRun } from './record.js';
+import type { FollowedOutcome, FollowedRun } from '../../processor/store/followed-run.js';
 
 /** A run still not ended this long after it started is given up (Cloud Run's longest task is 168 h). */
 export const MAX_FOLLOW_MS = 8 * 86_400_000;

@@ -1,5 +1,5 @@
 import { codeBlock, escape, header, mrkdwn, mrkdwnLink, section, truncate, vendorName, type SlackMessage } from '../../processor/clients/slack-message.js';
-import type { FollowedRun } from './record.js';
+import type { FollowedRun } from '../../processor/store/followed-run.js';
 
 const WORDS: Record<string, string> = { failed: 'failed', cancelled: 'was cancelled', unknown: 'cannot be followed' };
 

@@ -3,7 +3,7 @@ import type { Deadline } from '../../processor/clients/http-retry.js';
 import { runLogDocId } from '../../processor/store/document-ids.js';
 import type { TargetKey } from '../../processor/targets/run-target.js';
 import { guarded } from '../guard.js';
-import type { FollowedOutcome, FollowedRun } from './record.js';
+import type { FollowedOutcome, FollowedRun } from '../../processor/store/followed-run.js';
 
 export interface RunsStoreOptions {
   followedRunsCollection: string;

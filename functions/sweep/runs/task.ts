@@ -10,7 +10,7 @@ import { isConflict } from '../guard.js';
 import type { SweepTask, TickContext } from '../task.js';
 import { followDeferred, followOpen, type Observation } from './decide.js';
 import { renderRunFailure } from './messages.js';
-import type { FollowedRun } from './record.js';
+import type { FollowedRun } from '../../processor/store/followed-run.js';
 import type { RunsStore, RunWrite, StoredRun } from './store.js';
 
 /** Records handled per tick at most; more wait for the next tick (the query is ordered by when each is due). */
@@ -129,7 +129,7 @@ export function createRunsTask({ store, targets, slack, webhook, linkOrigins, le
       if (decision.kind === 'covered') {
         const committed = await commit({ docId: stored.docId, record: decision.record, readTime: stored.updateTime, action: { deferredRun: { runId: decision.runId, covered: true, at: new Date(ctx.nowMs).toISOString() } } }, ctx, totals);
         if (committed) {
-          totals.deferredCovered++;
+          totals.deferredCovered!++;
           ctx.log.info({ target: record.label, runId: decision.runId, originEventId: record.origin.eventId }, 'deferred loads covered by a run started since');
         }
         continue;
@@ -160,7 +160,7 @@ export function createRunsTask({ store, targets, slack, webhook, linkOrigins, le
         totals,
       );
       if (done) {
-        totals.deferredStarted++;
+        totals.deferredStarted!++;
         startedNow.push({ target: `${record.target.kind}/${record.target.id}`, fingerprint: record.fingerprint, runId: started.runId, triggeredAt });
         ctx.log.info({ target: record.label, runId: started.runId, behind: record.behind, originEventId: record.origin.eventId, recovered: started.recovered }, 'deferred run started');
       }

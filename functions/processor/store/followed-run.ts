@@ -4,7 +4,7 @@
 // it already makes: no round trip added), read by the sweep's "runs" task (one query per
 // tick for the documents due), and by the status page's runs view.
 
-import type { TargetKey } from '../../processor/targets/run-target.js';
+import type { TargetKey } from '../targets/run-target.js';
 
 /** FOLLOWED_RUNS_COLLECTION's default. */
 export const FOLLOWED_RUNS_COLLECTION = 'followedRuns';
@@ -89,4 +89,49 @@ export interface FollowedRun {
 /** The document's id: the originating event and action, so one action has one record. */
 export function followedRunId(eventId: string, actionId: string): string {
   return `${eventId}.${actionId}`;
+}
+
+/**
+ * The fields the processor merges into `<collection>/<event id>.<action id>` when it settles
+ * a run the sweep must follow (a Cloud Run execution or Airflow DAG run this event started or
+ * found), or a deferred batch the sweep must start a run for. Part of the settle commit the
+ * processor makes anyway: no round trip added. `nextCheckAt` due now: the next tick looks.
+ */
+export function followedRunFields(input: {
+  event: { id: string; source: string; type: string; connector: { id: string | null; name: string | null }; sync: { id: string | null }; occurredAt: string };
+  run: { actionId: string; target: TargetKey; label: string; route: string; fingerprint: string; options: Record<string, unknown> };
+  started?: { runId: string; href: string | null };
+  deferred?: { behind: string };
+  /** Started by a batch's holder: the target's run log keeps it. */
+  logged: boolean;
+  webhook: string;
+  nowMs: number;
+  timestamp: (ms: number) => unknown;
+}): Record<string, unknown> {
+  const at = new Date(input.nowMs).toISOString();
+  const { event, run } = input;
+  const record: Omit<FollowedRun, 'nextCheckAt'> = {
+    schemaVersion: 1,
+    target: run.target,
+    label: run.label,
+    actionId: run.actionId,
+    route: run.route,
+    fingerprint: run.fingerprint,
+    state: input.started ? 'open' : 'deferred',
+    runId: input.started?.runId ?? null,
+    href: input.started?.href ?? null,
+    triggeredAt: input.started ? at : null,
+    outcome: null,
+    origin: { eventId: event.id, source: event.source, type: event.type, connectorId: event.connector.id, connectorName: event.connector.name, syncId: event.sync.id, occurredAt: event.occurredAt },
+    covers: [],
+    logged: input.logged,
+    ...(input.deferred ? { behind: input.deferred.behind, options: run.options, decidedAt: at, leaseUntil: null } : {}),
+    webhook: input.webhook,
+    alert: null,
+    checks: 0,
+    lastCheckedAt: null,
+    lastError: null,
+    createdAt: at,
+  };
+  return { ...record, nextCheckAt: input.timestamp(input.nowMs) };
 }
