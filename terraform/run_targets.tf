@@ -47,6 +47,11 @@ locals {
     [for join in try(local.routing_config_parsed.joins, []) : join.airflowDag if can(join.airflowDag.dagId)],
   )
   # Composer is reached with the runtime's Google token ("google", the default auth).
+  # The two identities that use run targets: the processor starts runs, the sweep follows them.
+  run_target_members = {
+    processor = "serviceAccount:${google_service_account.processor.email}"
+    sweep     = "serviceAccount:${google_service_account.sweep.email}"
+  }
   composer_used = length([for dag in local.airflow_dags : dag if try(dag.auth, "google") == "google" && !startswith(dag.api, "http://")]) > 0
 }
 
@@ -57,7 +62,7 @@ resource "google_cloud_run_v2_job_iam_member" "run_target" {
   location = local.cloud_run_job_parts[each.value.job].location
   name     = local.cloud_run_job_parts[each.value.job].name
   role     = each.value.role
-  member   = "serviceAccount:${each.value.who == "processor" ? google_service_account.processor.email : google_service_account.sweep.email}"
+  member   = local.run_target_members[each.value.who]
 }
 
 resource "google_project_iam_member" "composer_user" {
@@ -65,7 +70,7 @@ resource "google_project_iam_member" "composer_user" {
 
   project = var.project_id
   role    = "roles/composer.user"
-  member  = "serviceAccount:${each.key == "processor" ? google_service_account.processor.email : google_service_account.sweep.email}"
+  member  = local.run_target_members[each.key]
 }
 
 resource "google_secret_manager_secret" "run_target" {
@@ -87,7 +92,7 @@ resource "google_secret_manager_secret_iam_member" "run_target_accessor" {
 
   secret_id = google_secret_manager_secret.run_target[each.value.id].id
   role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${each.value.who == "processor" ? google_service_account.processor.email : google_service_account.sweep.email}"
+  member    = local.run_target_members[each.value.who]
 }
 
 resource "google_secret_manager_secret_iam_member" "run_target_lister" {
@@ -97,7 +102,7 @@ resource "google_secret_manager_secret_iam_member" "run_target_lister" {
 
   secret_id = google_secret_manager_secret.run_target[each.value.id].id
   role      = "roles/secretmanager.viewer"
-  member    = "serviceAccount:${each.value.who == "processor" ? google_service_account.processor.email : google_service_account.sweep.email}"
+  member    = local.run_target_members[each.value.who]
 }
 
 # Runs the sweep follows to their end: one document per run, deleted after the audit retention.
