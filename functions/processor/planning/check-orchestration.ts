@@ -102,7 +102,16 @@ function badLimits(config: RoutingConfig): OrchestrationProblem[] {
 /** Every target named anywhere (joins first), of every kind, with what identifies it and its options as written. */
 function allNamings(config: RoutingConfig): Naming[] {
   const naming = (target: AnyTargetAction, pointer: string): Naming => {
-    const run = plannedRun(target, '');
+    // Planned without its limits, whose problems badLimits reports with their pointer; a
+    // field the kind cannot read (a bad timeout) is checkTargets' to report, so it plans as a
+    // run with no options here instead of stopping every other check.
+    const unlimited = { ...target, action: { ...target.action, limits: undefined } } as AnyTargetAction;
+    let run: ReturnType<typeof plannedRun>;
+    try {
+      run = plannedRun(unlimited, '');
+    } catch {
+      run = { ...plannedRun({ ...unlimited, action: { ...unlimited.action, timeout: undefined } } as AnyTargetAction, ''), options: {} };
+    }
     return { pointer, key: `${run.target.kind}/${run.target.id}`, label: run.label, job: target.action, options: run.options };
   };
   const places = [...config.routes.map((route, r) => [`/routes/${r}`, route] as const), ...(config.defaultRoute ? [['/defaultRoute', config.defaultRoute] as const] : [])];

@@ -87,7 +87,7 @@ describe('postload check', () => {
     const run = await runCli(['check'], { ...rest, ROUTING_CONFIG: JSON.stringify(routing), MAX_BODY_BYTES: 'lots', PUBLISH_TIMEOUT_MS: '5', MAX_DELIVERY_ATTEMPTS: '3' });
     assert.equal(run.code, 1, run.stdout);
     for (const expected of [
-      /✖ routing\s+ROUTING_CONFIG: inline JSON: \/routes\/0\/dbtjobs is not a key this object has: did you mean "dbtJobs"\? \(allowed: name, match, dbtJobs, slack\)/,
+      /✖ routing\s+ROUTING_CONFIG: inline JSON: \/routes\/0\/dbtjobs is not a key this object has: did you mean "dbtJobs"\? \(allowed: name, match, dbtJobs, cloudRunJobs, airflowDags, httpCalls, slack\)/,
       /✖ routing\s+ROUTING_CONFIG: inline JSON: \/routes\/0\/match\/source is "fivetrn", not an allowed value: did you mean "fivetran"\?/,
       /✖ routing\s+ROUTING_CONFIG: inline JSON: \/routes\/1\/dbtJobs\/0\/onBusy is "coalese", not an allowed value: did you mean "coalesce"\? \(allowed: coalesce, queue, skip\)/,
       /✖ ingest settings\s+MAX_BODY_BYTES: must be a whole number/,
