@@ -23,6 +23,16 @@ export function cloudRunRuns(client: CloudRunClient): RunTargetClient {
       const started = await client.run(run.target.id, actionMarker(event.id, run.actionId), options, { deadline, attempts, checkFirst, since });
       return { runId: executionId(started.execution), href: started.execution.logUri, recovered: started.recovered };
     },
+    /**
+     * The execution a deferred batch is owed, started by the sweep for the batch's holder
+     * event: the same marker the holder would have used, so a tick that died after the call
+     * finds it (checkFirst) instead of starting a second one.
+     */
+    async startDeferred(holderEventId, run, { deadline, attempts, checkFirst, since }) {
+      const options = run.options as unknown as CloudRunOptions;
+      const started = await client.run(run.target.id, actionMarker(holderEventId, run.actionId), options, { deadline, attempts, checkFirst, since });
+      return { runId: executionId(started.execution), href: started.execution.logUri, recovered: started.recovered };
+    },
     /** Each tracked execution by name; the executions of earlier holders from one page of the job's newest. */
     async observe(target, ask, { deadline, attempts }): Promise<RunObservation> {
       const runs = new Map<string, ObservedRun>();
