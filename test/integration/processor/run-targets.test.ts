@@ -9,6 +9,9 @@ import { airflowActionId, dagRunId } from '../../../functions/processor/targets/
 import { cloudRunActionId } from '../../../functions/processor/targets/cloud-run.js';
 import { httpActionId } from '../../../functions/processor/targets/http.js';
 import type { SyncEvent } from '../../../functions/shared/sync-event.js';
+import { deliveredMessages } from '../../../functions/local/fake-slack.js';
+import { readSweepConfig } from '../../../functions/sweep/config.js';
+import { createSweep } from '../../../functions/sweep/sweep.js';
 import { processorHarness } from '../../support/processor-harness.js';
 import { pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
 
@@ -28,6 +31,8 @@ const receiver = fakeHttpReceiver({ secret: SIGNING_SECRET });
 const match = (id: string) => ({ source: 'fivetran' as const, connectorId: id });
 const ROUTING = () => ({
   routes: [
+    // Cloud Run under the default onBusy (coalesce): a load while an execution runs is deferred.
+    { name: 'coalesced', match: match('coalesced'), cloudRunJobs: [{ job: JOB, args: ['build'] }], slack: { notify: [] } },
     {
       name: 'dbt-core',
       match: match('cloud-run'),
@@ -60,6 +65,9 @@ describe('run targets (issue 28) through the processor on the Firestore emulator
       FOLLOWED_RUNS_COLLECTION: `targets-followed-${process.pid}-${++followed}`,
       // A lost answer costs one call timeout.
       OUTBOUND_TIMEOUT_MS: '400',
+      COALESCE_WINDOW_MS: '50',
+      FRESHNESS_COLLECTION: `targets-freshness-${process.pid}-${followed}`,
+      SWEEP_COLLECTION: `targets-sweep-${process.pid}-${followed}`,
     }),
   });
   beforeEach(() => {
@@ -81,6 +89,7 @@ describe('run targets (issue 28) through the processor on the Firestore emulator
     }
     throw new Error('never acknowledged');
   };
+  const tick = () => createSweep(readSweepConfig(h.env), { firestore: h.db, logger: h.logger }).tick();
   const followedRun = async (event: SyncEvent, actionId: string) => (await h.db.collection(h.env.FOLLOWED_RUNS_COLLECTION!).doc(`${event.id}.${actionId}`).get()).data();
 
   describe('Cloud Run job', () => {
@@ -163,6 +172,62 @@ describe('run targets (issue 28) through the processor on the Firestore emulator
         assert.equal((await h.audit(second.id)).actions[actionId]!.status, 'succeeded');
       });
     }
+  });
+
+  describe('followed to the end by the sweep', () => {
+    it('a Cloud Run execution that fails: its outcome lands on the load that started it, alerted once naming that load', async () => {
+      const actionId = cloudRunActionId(JOB);
+      const event = syncEvent({ connector: { id: 'cloud-run', name: 'stripe_prod' } });
+      await deliver(event);
+      const [execution] = cloudRun.executions;
+      cloudRun.setState(execution!.name, 'running');
+      await tick();
+      let action = (await h.audit(event.id)).actions[actionId]!;
+      assert.equal((action.runOutcome as { status?: string } | undefined)?.status ?? 'running', 'running', 'not ended yet');
+      cloudRun.setState(execution!.name, 'failed', 2);
+      await tick();
+      action = (await h.audit(event.id)).actions[actionId]!;
+      assert.equal((action.runOutcome as { status: string }).status, 'failed');
+      const alerts = () => deliveredMessages(h.slack).filter((m) => m.text.includes('Cloud Run job dbt-core'));
+      assert.equal(alerts().length, 1);
+      assert.match(alerts()[0]!.text, /stripe_prod/);
+      assert.match(alerts()[0]!.text, new RegExp(event.id));
+      await tick();
+      assert.equal(alerts().length, 1, 'alerted once, whatever the ticks');
+      assert.equal((await followedRun(event, actionId))?.state, 'ended');
+    });
+
+    it('an Airflow DAG run that succeeds: succeeded on the audit record, nothing alerted', async () => {
+      const actionId = airflowActionId({ api: airflow3.apiBase, dagId: 'dbt_build' });
+      const event = syncEvent({ connector: { id: 'airflow3', name: 'stripe_prod' } });
+      await deliver(event);
+      airflow3.setState(airflow3.runs[0]!.runId, 'success');
+      await tick();
+      assert.equal(((await h.audit(event.id)).actions[actionId]!.runOutcome as { status: string }).status, 'succeeded');
+      assert.equal(deliveredMessages(h.slack).length, 0);
+    });
+
+    it('coalesce on Cloud Run: a load while an execution runs is deferred; when it ends the sweep starts exactly one execution for it', async () => {
+      const actionId = cloudRunActionId(JOB);
+      const first = syncEvent({ connector: { id: 'coalesced', name: 'stripe_prod' } });
+      await deliver(first);
+      assert.equal(cloudRun.executions.length, 1);
+      cloudRun.setState(cloudRun.executions[0]!.name, 'running');
+      const second = syncEvent({ connector: { id: 'coalesced', name: 'stripe_prod' } });
+      await deliver(second);
+      assert.equal(cloudRun.executions.length, 1, 'no second execution beside the running one');
+      const busy = (await h.audit(second.id)).actions[actionId]!.busy as { outcome: string; runId?: string };
+      assert.equal(busy.outcome, 'deferred');
+      await tick();
+      assert.equal(cloudRun.executions.length, 1, 'still running: still deferred');
+      cloudRun.setState(cloudRun.executions[0]!.name, 'succeeded');
+      await tick();
+      await tick();
+      assert.equal(cloudRun.executions.length, 2, 'one execution for the deferred load');
+      assert.equal(cloudRun.executionsWithEnv('POSTLOAD_ACTION_ID', `${second.id}.${actionId}`).length, 1);
+      const deferredRun = (await h.audit(second.id)).actions[actionId]!.deferredRun as { runId: string };
+      assert.equal(deferredRun.runId, cloudRun.executions[1]!.name.split('/').pop());
+    });
   });
 
   describe('HTTP call', () => {
