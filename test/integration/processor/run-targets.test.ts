@@ -174,6 +174,57 @@ describe('run targets (issue 28) through the processor on the Firestore emulator
     }
   });
 
+  // The fault-injecting cases, for every kind: a 429 (with Retry-After), a 5xx, a lost
+  // answer, and one event delivered to two instances at once; each ends with exactly one run.
+  describe('faults, for every kind: exactly one run each time', () => {
+    const kinds = [
+      {
+        kind: 'Cloud Run',
+        server: cloudRun,
+        connector: 'cloud-run',
+        actionId: () => cloudRunActionId(JOB),
+        inject: { rateLimited: () => cloudRun.rateLimit(1, 0), unavailable: () => cloudRun.failRuns({ status: 503, body: { error: { code: 503, message: 'The service is currently unavailable.', status: 'UNAVAILABLE' } } }), lost: () => cloudRun.failRuns('lost') },
+        runs: (event: SyncEvent) => cloudRun.executionsWithEnv('POSTLOAD_ACTION_ID', `${event.id}.${cloudRunActionId(JOB)}`).length,
+      },
+      {
+        kind: 'Airflow (API v2)',
+        server: airflow3,
+        connector: 'airflow3',
+        actionId: () => airflowActionId({ api: airflow3.apiBase, dagId: 'dbt_build' }),
+        inject: { rateLimited: () => airflow3.rateLimit(1, 0), unavailable: () => airflow3.failTriggers({ status: 503, body: { detail: 'Service Unavailable' } }), lost: () => airflow3.failTriggers('lost') },
+        runs: (event: SyncEvent) => airflow3.runs.filter((r) => r.runId === dagRunId(event.id, airflowActionId({ api: airflow3.apiBase, dagId: 'dbt_build' }))).length,
+      },
+      {
+        kind: 'HTTP',
+        server: receiver,
+        connector: 'http',
+        actionId: () => httpActionId('refresh-dashboards'),
+        inject: { rateLimited: () => receiver.rateLimit(1, 0), unavailable: () => receiver.failCalls({ status: 503, body: { error: 'unavailable' } }), lost: () => receiver.failCalls('lost') },
+        runs: (event: SyncEvent) => receiver.effects.filter((e) => e.idempotencyKey === `${event.id}.${httpActionId('refresh-dashboards')}`).length,
+      },
+    ];
+    for (const k of kinds) {
+      for (const fault of ['rateLimited', 'unavailable', 'lost'] as const) {
+        it(`${k.kind}: ${fault === 'rateLimited' ? '429 with Retry-After' : fault === 'unavailable' ? 'a 503' : 'a lost answer'}, then redelivered`, async () => {
+          k.inject[fault]();
+          const event = syncEvent({ connector: { id: k.connector, name: 'stripe_prod' } });
+          await deliver(event);
+          await h.processor()(pubSubCloudEvent(event, 'm-again'));
+          assert.equal(k.runs(event), 1);
+          assert.equal((await h.audit(event.id)).actions[k.actionId()]!.status, 'succeeded');
+          const injected = fault === 'lost' ? (r: unknown) => r === 'drop' : (r: unknown) => typeof r === 'object' && (r as { status: number }).status === (fault === 'rateLimited' ? 429 : 503);
+          assert.ok(k.server.replies.some(injected), 'the fault was met');
+        });
+      }
+      it(`${k.kind}: one event delivered to two instances at once`, async () => {
+        const event = syncEvent({ connector: { id: k.connector, name: 'stripe_prod' } });
+        await Promise.all([deliver(event), deliver(event)]);
+        assert.equal(k.runs(event), 1);
+        assert.equal((await h.audit(event.id)).actions[k.actionId()]!.status, 'succeeded');
+      });
+    }
+  });
+
   describe('followed to the end by the sweep', () => {
     it('a Cloud Run execution that fails: its outcome lands on the load that started it, alerted once naming that load', async () => {
       const actionId = cloudRunActionId(JOB);
