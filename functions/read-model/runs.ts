@@ -225,16 +225,25 @@ export class RunReader {
    * left out: that load's entry shows the run.
    */
   async page(filter: RunFilter, cursor?: EventCursor, maxScan = Math.max(filter.limit * 10, 500)): Promise<{ runs: RunView[]; next: EventCursor | null; partial: boolean; scanned: number }> {
+    // Run events of runs a listed load shows are left out after the read: a page short of
+    // its limit reads on from where it ended (twice at most), so pages stay nearly full.
+    const page = { runs: [] as RunView[], next: cursor ?? null, partial: false, scanned: 0 };
+    for (let round = 0; round < 3; round++) {
+      const part = await this.onePage({ ...filter, limit: filter.limit - page.runs.length }, page.next ?? undefined, maxScan);
+      page.runs.push(...part.runs);
+      page.next = part.next;
+      page.partial = part.partial;
+      page.scanned += part.scanned;
+      if (!part.next || part.partial || page.runs.length >= filter.limit) break;
+    }
+    return page;
+  }
+
+  private async onePage(filter: RunFilter, cursor: EventCursor | undefined, maxScan: number): Promise<{ runs: RunView[]; next: EventCursor | null; partial: boolean; scanned: number }> {
     const wantsReports = filter.status !== 'started' && (!filter.kind || filter.kind === 'dbt-cloud');
     const [reported, started] = await Promise.all([wantsReports ? this.reportedPage(filter, cursor) : undefined, this.startedPage(filter, cursor, maxScan)]);
     const merged = mergePages([...(reported ? [reported.page] : []), started.page], filter.limit);
-    const runs = merged.entries.flatMap((e) => e.runs);
-    const reports = runs.filter((r) => r.reportedBy !== null && r.triggeredAt === null);
-    const origins = new Map((await this.trail.getMany(reports.flatMap((r) => (r.originEventId ? [r.originEventId] : [])))).map((o) => [o.eventId, o]));
-    const shown = runs
-      .filter((r) => !reports.includes(r) || !r.originEventId || !origins.get(r.originEventId)?.startedRuns.includes(runKey(r.kind, r.target, r.runId)))
-      .map((r) => (reports.includes(r) ? { ...r, ...causesFrom(r, r.originEventId ? origins.get(r.originEventId) : undefined) } : r));
-    return { runs: shown, next: merged.next, partial: (reported?.partial ?? false) || started.partial, scanned: (reported?.scanned ?? 0) + started.scanned };
+    return { runs: merged.entries.flatMap((e) => e.runs), next: merged.next, partial: (reported?.partial ?? false) || started.partial, scanned: (reported?.scanned ?? 0) + started.scanned };
   }
 
   /** dbt Cloud's run events, as the events feed reads them (source dbt-cloud; status and job pushed down as type and connector). */
@@ -244,8 +253,14 @@ export class RunReader {
       { source: 'dbt-cloud', ...(status ? { type: TYPE_OF[status] } : {}), ...(filter.target ? { connector: filter.target } : {}), since: filter.since, ...(filter.until ? { until: filter.until } : {}), limit: filter.limit },
       cursor,
     );
-    let runs = page.events.map(toRunView).filter((r): r is RunView => r !== undefined);
-    const starts = page.events.filter((e) => e.type === TYPE_OF.running && e.runReport?.accountId && e.runReport.runId);
+    // The loads that started these runs (one read of each): a run its load lists is that load's entry, not this one.
+    const origins = new Map((await this.trail.getMany(page.events.flatMap((e) => originEventIdOf(e.runReport?.cause) ?? []))).map((o) => [o.eventId, o]));
+    let runs = page.events
+      .map(toRunView)
+      .filter((r): r is RunView => r !== undefined)
+      .filter((r) => !r.originEventId || !origins.get(r.originEventId)?.startedRuns.includes(runKey(r.kind, r.target, r.runId)))
+      .map((r) => ({ ...r, ...causesFrom(r, r.originEventId ? origins.get(r.originEventId) : undefined) }));
+    const starts = page.events.filter((e) => e.type === TYPE_OF.running && e.runReport?.accountId && e.runReport.runId && runs.some((r) => r.reportedBy === e.eventId));
     if (starts.length) {
       const ids = starts.flatMap((e) => finalEventIds(e.runReport!.accountId!, e.runReport!.runId!));
       const ended = new Set((await this.trail.getMany(ids)).map((e) => `${e.runReport?.jobId}/${e.runReport?.runId}`));
