@@ -340,7 +340,7 @@ variable "job_state_collection" {
 }
 
 variable "coalesce_window_ms" {
-  description = "How far apart the batches of one dbt job (per option set) close under a burst of loads, in ms: loads arriving within a window are covered by one run decision, and the job's state documents take about one write per window. A single load after a quiet spell is never delayed."
+  description = "How far apart the batches of one dbt job (per option set) close under a burst of loads, in ms: loads arriving within a window are covered by one run decision, and the job's state documents take about one write per window. A single load after a quiet spell waits 0.2 s at most."
   type        = number
   default     = 1000
 

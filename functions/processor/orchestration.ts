@@ -13,7 +13,7 @@ import { DEFAULT_JOIN_NOTIFY } from './planning/join-messages.js';
 import { joinDocId, type JoinFiring, type JoinRun, type JoinStateDoc, type UpstreamFailure } from './planning/join-state.js';
 import { applyToJoin, joinRun, joinsFor, type CompiledJoin, type JoinOutcome } from './planning/join.js';
 import { DEFAULT_WEBHOOK, type LoadedRouting, type RoutePlan } from './planning/routing.js';
-import type { TargetLeaseDoc, TargetRunLogDoc } from './planning/target-state.js';
+import { storedRunLog, type TargetLeaseDoc, type TargetRunLogDoc } from './planning/target-state.js';
 import type { CapVerdict } from './planning/run-limits.js';
 import { runLogDocId, targetDocId } from './store/document-ids.js';
 import type { ActionOutcome, ActionRecord, SharedAttempt, SharedDocs, SharedMerges, SharedRequest, SharedSettle } from './store/event-store.js';
@@ -109,6 +109,8 @@ export class EventOrchestration {
   private readonly joins: CompiledJoin[];
   private readonly targets: TargetKey[];
   private result: AttemptResult;
+  /** Firestore's time of this delivery's first claim read (attempt() runs again after a lost commit race). */
+  private firstReadTimeMs: number | undefined;
 
   constructor(
     private readonly event: SyncEvent,
@@ -178,6 +180,7 @@ export class EventOrchestration {
   }
 
   private attempt(audit: Record<string, unknown> | undefined, docs: SharedDocs, readTimeMs: number): SharedAttempt {
+    this.firstReadTimeMs ??= readTimeMs;
     const now = new Date(readTimeMs);
     const writes: SharedDocs = new Map();
     const merges: SharedMerges = new Map();
@@ -216,7 +219,7 @@ export class EventOrchestration {
     // phase is its own field, written once, so events arriving out of order cannot regress it.
     const news = runNewsOf(this.event);
     if (news) {
-      const runLog = read<TargetRunLogDoc>(this.runLogKey(news.target));
+      const runLog = storedRunLog(read<Record<string, unknown>>(this.runLogKey(news.target)));
       if (runLog?.runs[String(news.runId)]) {
         const at = news.at.toISOString();
         const fields = news.phase === 'ended' ? { endedAt: at, endStatus: news.status } : news.phase === 'running' ? { startedAt: at } : undefined;
@@ -232,7 +235,7 @@ export class EventOrchestration {
     const capAlerts: CapAlertAction[] = [];
     for (const run of runs) {
       const lease = read<TargetLeaseDoc>(this.leaseKey(run.target));
-      const runLog = docs.get(this.runLogKey(run.target)) as TargetRunLogDoc | undefined;
+      const runLog = storedRunLog(docs.get(this.runLogKey(run.target)));
       leases.set(this.leaseKey(run.target), lease);
       runLogs.set(this.runLogKey(run.target), runLog);
       if (actions[run.actionId] && ['succeeded', 'failed'].includes(actions[run.actionId]!.status)) continue;
@@ -244,6 +247,7 @@ export class EventOrchestration {
         fingerprint: run.fingerprint,
         options: run.options,
         readTimeMs,
+        firstReadTimeMs: this.firstReadTimeMs,
         windowMs: this.settings.windowMs,
         lease,
         runLog,

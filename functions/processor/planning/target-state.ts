@@ -88,6 +88,17 @@ export interface TargetRunLogDoc {
   updatedAt: string;
 }
 
+/**
+ * A run log as read: it is only ever written by blind merges that leave out the maps that do
+ * not change (a batch that started no run writes no `runs` or `days`), so a stored one may
+ * lack any of them.
+ */
+export function storedRunLog(stored: Record<string, unknown> | undefined): TargetRunLogDoc | undefined {
+  if (!stored) return undefined;
+  const doc = stored as Partial<TargetRunLogDoc>;
+  return { ...doc, runs: doc.runs ?? {}, batches: doc.batches ?? {}, days: doc.days ?? {} } as TargetRunLogDoc;
+}
+
 export const MAX_BATCHES_KEPT = 10;
 export const MAX_RUNS_KEPT = 20;
 export const MAX_DAYS_KEPT = 3;
