@@ -127,6 +127,12 @@ export type BatchDecision =
   | { kind: 'coalesce'; runId: RunId; status: string }
   /** No new run: `runId` is active (skip). */
   | { kind: 'skip'; runId: RunId; status: string }
+  /**
+   * No new run now: the target has no queue (Cloud Run) and `runId` is executing (coalesce).
+   * One run is started for this batch when it ends (the sweep starts it), so two runs of
+   * the same work never execute side by side.
+   */
+  | { kind: 'defer'; runId: RunId; status: string }
   /** No new run: the target's run limits forbid one now. */
   | { kind: 'capped'; cap: CapVerdict };
 
@@ -144,6 +150,8 @@ export interface BatchInputs {
   /** Set at claim: the limits were reached already. */
   cap: CapVerdict | undefined;
   nowMs: number;
+  /** The target has no queue (its runs start when created): under coalesce, a batch defers behind a run executing. */
+  startsAtOnce?: boolean;
 }
 
 /**
@@ -179,7 +187,12 @@ export function decideBatch(input: BatchInputs, observed: RunObservation | 'unav
   }
   const found = seen ? pendingHolders(input).map((holder) => seen.byHolder.get(holder)).filter((run): run is ObservedRun => !!run) : [];
   const cap = capAt(input.limits, runsSoFar(input.runLog, utcDay(input.nowMs), found), input.nowMs);
-  return cap ? { kind: 'capped', cap } : { kind: 'trigger' };
+  if (cap) return { kind: 'capped', cap };
+  if (seen && input.policy === 'coalesce' && input.startsAtOnce) {
+    const executing = candidateRuns(input, seen).filter((run) => run.phase === 'running').sort((a, b) => compareRunIds(b.runId, a.runId))[0];
+    if (executing) return { kind: 'defer', runId: executing.runId, status: executing.status };
+  }
+  return { kind: 'trigger' };
 }
 
 /** The runs the target reported that belong to this slot: its logged runs, and the runs of unsettled older batches. */

@@ -63,7 +63,7 @@ export interface LoggedRun {
   endStatus?: string;
 }
 
-export type BatchDecisionKind = 'triggered' | 'coalesced' | 'skipped' | 'capped' | 'failed';
+export type BatchDecisionKind = 'triggered' | 'coalesced' | 'skipped' | 'deferred' | 'capped' | 'failed';
 
 /** What a batch came to, by its holder. */
 export interface BatchOutcome {

@@ -46,7 +46,7 @@ const ROUTING = compileRouting({
   ],
 });
 
-const SETTINGS = { jobStateCollection: 'targets', joinsCollection: 'joins', windowMs: WINDOW_MS, settingOf: (r: string) => r, alertWebhook: 'env:SLACK_WEBHOOK_URL' };
+const SETTINGS = { jobStateCollection: 'targets', joinsCollection: 'joins', windowMs: WINDOW_MS, settingOf: (r: string) => r, alertWebhook: 'env:SLACK_WEBHOOK_URL', followedRunsCollection: 'followedRuns', webhookOf: () => 'env:SLACK_WEBHOOK_URL' };
 
 /** A simulated clock: `at(t)` resolves when the driver reaches t; the driver runs every timer in order. */
 class Clock {
