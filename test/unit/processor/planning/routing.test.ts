@@ -123,7 +123,7 @@ describe('processor/routing', () => {
 
     it('names the unknown key, suggests the closest valid one and lists the allowed ones', () => {
       const config = { routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1 }] }, { name: 'b', match: { source: 'fivetran' }, dbtjobs: [{ jobId: 2 }] }] };
-      assert.deepEqual(routingProblems(config), [{ pointer: '/routes/1/dbtjobs', message: 'is not a key this object has: did you mean "dbtJobs"? (allowed: name, match, dbtJobs, slack)' }]);
+      assert.deepEqual(routingProblems(config), [{ pointer: '/routes/1/dbtjobs', message: 'is not a key this object has: did you mean "dbtJobs"? (allowed: name, match, dbtJobs, cloudRunJobs, airflowDags, httpCalls, slack)' }]);
       assert.throws(() => compileRouting(config, 'r.json'), /ROUTING_CONFIG: r\.json: \/routes\/1\/dbtjobs is not a key this object has: did you mean "dbtJobs"\?/);
     });
 
@@ -215,7 +215,7 @@ describe('processor/routing: test and quarantined events never start dbt jobs', 
         (error: unknown) => {
           assert.ok(error instanceof RoutingConfigError);
           assert.equal(error.field, type === 'test' ? '/routes/0/dbtJobs/0/on/1' : '/defaultRoute/dbtJobs/1/on/0');
-          assert.match(error.message, new RegExp(`"${type}" never starts a dbt job`));
+          assert.match(error.message, new RegExp(`"${type}" never starts a run`));
           return true;
         },
       );
