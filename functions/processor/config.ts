@@ -1,7 +1,7 @@
 import { logLevel } from '../shared/logger.js';
 import { secretManagerClient } from '../shared/secret-manager-client.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
-import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString, SettingsProblems } from '../shared/settings.js';
+import { baseUrlSetting, ConfigError, firestoreId, integer, originsSetting, projectId, requiredString, SettingsProblems } from '../shared/settings.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
 import { DBT_CLOUD_BASE_URL } from '../vendors/dbt-cloud.js';
 import type { RetryPolicy } from './clients/http-retry.js';
@@ -82,7 +82,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     ...(project ? { projectId: project } : {}),
   };
   const signingKey = problems.take(() => signingKeySetting(env, secrets), undefined);
-  const slackWebhookOrigins = [SLACK_WEBHOOK_ORIGIN, ...problems.take(() => origins(env, 'SLACK_WEBHOOK_HOSTS', { bareHosts: true }), []).map((o) => (o.includes('://') ? o : `https://${o}`))];
+  const slackWebhookOrigins = [SLACK_WEBHOOK_ORIGIN, ...problems.take(() => originsSetting(env, 'SLACK_WEBHOOK_HOSTS', { bareHosts: true }), []).map((o) => (o.includes('://') ? o : `https://${o}`))];
   if (signingKey && !signingKey.configured) {
     problems.add(
       new ConfigError(
@@ -97,7 +97,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     dbt: routing && namesDbtJobs(routing) ? problems.take(() => readDbtCloud(env, secrets), undefined) : undefined,
     slackWebhooks: routing ? readSlackWebhooks(env, routing, secrets, slackWebhookOrigins, problems) : new Map<string, Secret>(),
     slackWebhookOrigins,
-    slackLinks: problems.take(() => linkPolicy(baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })), undefined),
+    slackLinks: problems.take(() => linkPolicy(baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), originsSetting(env, 'SLACK_LINK_HOSTS', { bareHosts: true })), undefined),
     auditCollection: problems.take(() => firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'), 'syncEvents'),
     connectorsCollection: problems.take(() => firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'), 'connectors'),
     jobStateCollection: problems.take(() => firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION), JOB_STATE_COLLECTION),
@@ -133,32 +133,6 @@ function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
   const url = problems.take(() => baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), '');
   problems.throwIfAny();
   return { baseUrl: url, accountId, token: token! };
-}
-
-/**
- * A comma-separated list of origins (`https://host`, `http://127.0.0.1:8083`), checked at
- * start-up; with `bareHosts`, a bare host stands for https on it and its subdomains.
- */
-function origins(env: Env, name: string, { bareHosts = false } = {}): string[] {
-  const raw = optionalString(env, name);
-  if (raw === undefined) return [];
-  return raw
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      if (bareHosts && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(entry)) return entry.toLowerCase();
-      let url: URL | undefined;
-      try {
-        url = new URL(entry);
-      } catch {
-        url = undefined;
-      }
-      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== entry.replace(/\/+$/, '')) {
-        throw new ConfigError(name, `"${entry}" is not an origin such as https://host or http://127.0.0.1:8083${bareHosts ? ', nor a host name' : ''}`);
-      }
-      return url.origin;
-    });
 }
 
 /**

@@ -106,3 +106,43 @@ export function firestoreId(env: Env, name: string, fallback: string): string {
   }
   return value;
 }
+
+/**
+ * A comma-separated list of origins (`https://host`, `http://127.0.0.1:8083`), checked at
+ * start-up; with `bareHosts`, a bare host stands for https on it and its subdomains.
+ */
+export function originsSetting(env: Env, name: string, { bareHosts = false } = {}): string[] {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      if (bareHosts && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(entry)) return entry.toLowerCase();
+      let url: URL | undefined;
+      try {
+        url = new URL(entry);
+      } catch {
+        url = undefined;
+      }
+      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== entry.replace(/\/+$/, '')) {
+        throw new ConfigError(name, `"${entry}" is not an origin such as https://host or http://127.0.0.1:8083${bareHosts ? ', nor a host name' : ''}`);
+      }
+      return url.origin;
+    });
+}
+
+/**
+ * A comma-separated list of Slack ids (users U…/W…, user groups S…), checked at start-up:
+ * `prefixes` are the letters an id of that kind starts with.
+ */
+export function slackIdList(env: Env, name: string, prefixes: string, what: string): string[] {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return [];
+  const ids = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const id of ids) {
+    if (!new RegExp(`^[${prefixes}][A-Z0-9]{2,40}$`).test(id)) throw new ConfigError(name, `"${id.slice(0, 60)}" is not a Slack ${what} id (${prefixes.split('').join('…, ')}… in capitals, as Slack shows it in a profile's "Copy member ID")`);
+  }
+  return [...new Set(ids)];
+}

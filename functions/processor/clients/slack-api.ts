@@ -1,4 +1,5 @@
 import { MissingSecretError, type Secret } from '../../shared/secrets.js';
+import { SLACK_API_BASE_URL } from '../../shared/vendor-hosts.js';
 import { PermanentError } from '../errors.js';
 import { RetryableRequestError, sendOnce, withinDeadline, withRetries, type AttemptRecord, type Deadline, type FetchLike, type RetryPolicy } from './http-retry.js';
 
@@ -9,8 +10,7 @@ import { RetryableRequestError, sendOnce, withinDeadline, withRetries, type Atte
 // The bot token is a secret: it is sent in the Authorization header only, never logged,
 // never part of an error.
 
-/** Where the Web API lives; SLACK_API_BASE_URL points elsewhere only for the local stand-in. */
-export const SLACK_API_BASE_URL = 'https://slack.com/api';
+export { SLACK_API_BASE_URL } from '../../shared/vendor-hosts.js';
 
 /**
  * Codes that may go away on a retry. `ambiguous`: Slack documents that "it's possible some

@@ -6,7 +6,7 @@ import { createGzip } from 'node:zlib';
 import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import sinon from 'sinon';
-import type { IngestConfig } from '../../../functions/ingest/config.js';
+import { loadIngestConfig, type IngestConfig } from '../../../functions/ingest/config.js';
 import { signFivetranPayload } from '../../../functions/ingest/fivetran/signature.js';
 import { createIngestHandler } from '../../../functions/ingest/handler.js';
 import { createBodyReader } from '../../../functions/ingest/read-request.js';
@@ -42,6 +42,7 @@ async function serve(overrides: Partial<IngestConfig> = {}) {
     signingKey: new Secret('SYNC_EVENT_SIGNING_KEY', TEST_SIGNING_KEY),
     sourceRanges: {},
     trustedProxyHops: 0,
+    slack: loadIngestConfig({}).slack,
     ...overrides,
   };
   const name = `frontDoor${Math.random().toString(36).slice(2)}`;
