@@ -85,7 +85,7 @@ export interface FakeSlackApiOptions {
   /** Tokens by value; default: LOCAL_SLACK_BOT_TOKEN with every scope postload asks for. */
   tokens?: Record<string, Partial<FakeSlackToken>>;
   /** Channels; default: LOCAL_SLACK_CHANNEL (#data-alerts), the bot a member. */
-  channels?: Array<Partial<FakeSlackChannel> & { id: string; members?: Iterable<string> }>;
+  channels?: Array<Partial<Omit<FakeSlackChannel, 'members'>> & { id: string; members?: Iterable<string> }>;
   /** User groups (S…) by id: their members' user ids. */
   userGroups?: Record<string, string[]>;
   /** A seeded share of calls to the methods that change or read messages answered with one of `faults`. */

@@ -5,18 +5,20 @@ import type { Logger } from 'pino';
 import { logger as defaultLogger } from '../shared/logger.js';
 import { decodeSyncEvent, InvalidSyncEventError, type SyncEvent } from '../shared/sync-event.js';
 import { verifySyncEventSignature, type SignatureVerdict } from '../shared/sync-event-signature.js';
-import { performDbtJob, performSlack, SLACK_NOT_CONFIGURED, type ActionContext } from './actions.js';
+import { performDbtJob, performSlack, SLACK_NOT_CONFIGURED, type ActionContext, type SlackAppTarget } from './actions.js';
 import { DbtCloudClient } from './clients/dbt-cloud.js';
 import type { FetchLike } from './clients/http-retry.js';
 import { renderQuarantineAlert } from './clients/quarantine-message.js';
 import { renderEventMessage, renderFinalAlert, renderInvalidMessage, renderRefusedMessage, renderUnrecordedAlert, type DbtJobReport, type LinkPolicy, type SlackMessage } from './clients/slack-message.js';
 import { SlackClient } from './clients/slack.js';
+import { SlackApiClient } from './clients/slack-api.js';
+import { eventButtons } from './clients/message-buttons.js';
 import type { ProcessorConfig } from './config.js';
 import { startDeadline } from './deadline.js';
 import { classifyError, describeError, PermanentError, TransientError } from './errors.js';
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
 import { quarantineAlertKeys, quarantineVerdict, utcDay, type QuarantineAlertKey, type QuarantineVerdict } from './planning/quarantine-alerts.js';
-import { DEFAULT_WEBHOOK, planFor, slackActionId, type RoutePlan } from './planning/routing.js';
+import { DEFAULT_WEBHOOK, planFor, slackActionId, slackTargetOf, type RoutePlan } from './planning/routing.js';
 import { EventOrchestration, firingNotified, LIST_LAG_MS, sharedRetentionMs, type BusyNote, type JoinMessageAction } from './orchestration.js';
 import type { ActiveRunsObservation } from './planning/coalesce.js';
 import type { RunStatus } from './planning/job-state.js';
@@ -71,7 +73,17 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   const http = { policy: config.retry, ...(deps.fetch ? { fetch: deps.fetch } : {}) };
   const dbt = config.dbt ? new DbtCloudClient({ settings: config.dbt, ...http }) : undefined;
   const slack = new SlackClient({ ...http, allowedOrigins: config.slackWebhookOrigins });
-  const alertWebhook = config.routing.config.slack?.webhook ?? DEFAULT_WEBHOOK;
+  // One Web API client per bot token, shared by the app targets that post with it.
+  const apis = new Map<string, SlackApiClient>();
+  const slackApps = new Map<string, SlackAppTarget>(
+    [...config.slackApps].map(([reference, app]) => {
+      const api = apis.get(app.token.setting) ?? new SlackApiClient({ token: app.token, policy: config.retry, baseUrl: config.slackApiBaseUrl, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+      apis.set(app.token.setting, api);
+      return [reference, { channel: app.channel, api }];
+    }),
+  );
+  const buttonOptions = { dbt: config.dbtRetry, statusPageUrl: config.statusPageUrl };
+  const alertWebhook = slackTargetOf(undefined, config.routing.config);
   // Recording after the last outbound call needs at most two Firestore round trips.
   const reserveMs = Math.min(config.firestoreTimeoutMs, Math.floor(config.outboundBudgetMs / 4));
   const settingOf = (reference: string) => config.slackWebhooks.get(reference)?.setting ?? reference;
@@ -84,7 +96,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   };
   const finalAlert = { actionId: FINAL_ALERT, target: settingOf(alertWebhook), fromDelivery: config.maxDeliveryAttempts };
   // Said once per instance: every message meant for the default webhook is logged instead.
-  if (!config.slackWebhooks.has(DEFAULT_WEBHOOK)) log.warn({ setting: 'SLACK_WEBHOOK_URL' }, SLACK_NOT_CONFIGURED);
+  if (alertWebhook === DEFAULT_WEBHOOK && !config.slackWebhooks.has(DEFAULT_WEBHOOK)) log.warn({ setting: 'SLACK_WEBHOOK_URL' }, SLACK_NOT_CONFIGURED);
 
   async function processEvent(event: SyncEvent, message: PubSubMessage, ctx: ActionContext): Promise<void> {
     const plan = planFor(event, config.routing);
@@ -189,7 +201,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   async function alertUnrecorded(event: SyncEvent, error: unknown, ctx: ActionContext): Promise<never> {
     if (classifyError(error) === 'transient') throw error;
     const reason = describeError(error);
-    const sent = await performSlack('unrecorded-alert', alertWebhook, renderUnrecordedAlert(event, reason), ctx);
+    const sent = await performSlack('unrecorded-alert', alertWebhook, renderUnrecordedAlert(event, reason), ctx, { docId: event.id, claim: undefined });
     if (sent.status !== 'succeeded' || sent.sent === false) {
       throw new TransientError(`the audit record cannot be written (${reason}) and the alert about it did not go out`, { system: 'postload' });
     }
@@ -233,6 +245,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   ): Promise<Map<string, ActionOutcome>> {
     const outcomes = new Map<string, ActionOutcome>();
     const claimed = (id: string) => begun.claims.get(id)?.decision.decision === 'claim';
+    const delivery = (actionId: string) => ({ docId: event.id, claim: begun.claims.get(actionId) });
     const allJobs = orchestration.jobs;
     const jobs = allJobs.filter((job) => claimed(job.actionId));
     // performDbtJob never throws and every call inside is cut to the deadline: allSettled
@@ -249,14 +262,17 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       if (!jobsSettled) outcomes.set(target.actionId, { status: 'waiting' });
       // A quarantine alert goes out whatever notify says, once a day per problem (see planning/quarantine-alerts.ts).
       else if (quarantine && !quarantine.alertCodes.length) outcomes.set(target.actionId, { status: 'succeeded', sent: false, alreadyAlertedBy: quarantine.alreadyAlertedBy, requests: [] });
-      else if (quarantine) outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderQuarantineAlert(event, quarantine.alertCodes), ctx));
+      else if (quarantine) outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderQuarantineAlert(event, quarantine.alertCodes), ctx, delivery(target.actionId)));
       else if (!target.notify && !anyJobFailed) outcomes.set(target.actionId, { status: 'succeeded', sent: false, requests: [] });
-      else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { links: config.slackLinks, alert: !target.notify, ...(origin ? { origin } : {}) }), ctx));
+      else {
+        const message = renderEventMessage(event, reports, { links: config.slackLinks, alert: !target.notify, ...(origin ? { origin } : {}) });
+        outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, message, ctx, { ...delivery(target.actionId), buttons: eventButtons(event, buttonOptions) }));
+      }
     }
     for (const join of orchestration.messages.filter((m) => claimed(m.actionId))) {
       const message = joinMessage(join, begun, outcomes, config.slackLinks);
       if (message === 'not-notified') outcomes.set(join.actionId, { status: 'succeeded', sent: false, requests: [] });
-      else outcomes.set(join.actionId, message ? await performSlack(join.actionId, join.webhook, message, ctx) : { status: 'waiting' });
+      else outcomes.set(join.actionId, message ? await performSlack(join.actionId, join.webhook, message, ctx, delivery(join.actionId)) : { status: 'waiting' });
     }
 
     if (claimed(FINAL_ALERT)) {
@@ -265,7 +281,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
         .map((id) => ({ actionId: id, target: recordOf(begun, id)?.target ?? id, lastError: lastErrorOf(begun, outcomes, id) }));
       outcomes.set(
         FINAL_ALERT,
-        unfinished.length ? await performSlack(FINAL_ALERT, alertWebhook, renderFinalAlert(event, unfinished, begun.messageDeliveries), ctx) : { status: 'waiting' },
+        unfinished.length ? await performSlack(FINAL_ALERT, alertWebhook, renderFinalAlert(event, unfinished, begun.messageDeliveries), ctx, delivery(FINAL_ALERT)) : { status: 'waiting' },
       );
     }
     return outcomes;
@@ -321,7 +337,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
         actionId,
         alertedFirst !== undefined && alertedFirst !== docId
           ? { status: 'succeeded', sent: false, alreadyAlertedBy: [alertedFirst], requests: [] }
-          : await performSlack(actionId, alertWebhook, dropped.alert, ctx),
+          : await performSlack(actionId, alertWebhook, dropped.alert, ctx, { docId, claim: begun.claims.get(actionId) }),
       );
     }
     const status = await store.settle(begun, deliveryId, outcomes, (actions) => (isFinal(actions[actionId]?.status) ? 'invalid' : 'retrying'), ctx.deadline.total);
@@ -332,7 +348,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     const deadline = startDeadline(config.outboundBudgetMs, reserveMs);
     const message = readPubSubMessage(cloudEvent);
     let eventLog = log.child({ messageId: message.messageId });
-    const ctx = (l: Logger): ActionContext => ({ dbt, slack, slackWebhooks: config.slackWebhooks, deadline, log: l, now });
+    const ctx = (l: Logger): ActionContext => ({ dbt, slack, slackWebhooks: config.slackWebhooks, slackApps, slackFallbackWebhook: config.slackFallbackWebhook, deadline, log: l, now });
     try {
       // Before anything is read from the data: only a message postload signed is acted on.
       const signature = await verifySyncEventSignature(message.data ?? Buffer.alloc(0), message.attributes, config.signingKey, { publishedAtMs: message.publishedAtMs });

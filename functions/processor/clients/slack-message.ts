@@ -182,6 +182,26 @@ export function renderUnrecordedAlert(event: SyncEvent, reason: string): SlackMe
   };
 }
 
+/**
+ * Said through the fallback webhook when the Slack app cannot post at all (Slack's
+ * permanent errors): why, what to fix, and the message it could not post (postload's own
+ * blocks, already safe; its buttons left out: a webhook message has no app behind it).
+ */
+export function renderAppFailure(channel: string, error: string, message: SlackMessage): SlackMessage {
+  const headline = `:rotating_light: postload's Slack app cannot post to channel ${channel}`;
+  const kept = message.blocks.filter((block) => block.type !== 'actions').slice(0, 40);
+  return {
+    text: truncate(escape(`postload's Slack app cannot post to channel ${channel}: ${error}`), 3000),
+    blocks: [
+      header(headline),
+      section(`Slack refused it for good, so postload will not retry:\n${codeBlock(error, SECTION_LIMIT - 100)}`),
+      { type: 'context', elements: [mrkdwn('The message it could not post follows. `postload check` tests the token, the channel membership and the scopes (docs/slack-app.md).')] },
+      { type: 'divider' },
+      ...kept,
+    ],
+  };
+}
+
 function detailFields(event: SyncEvent): string[] {
   const fields = [
     `*Connector*\n${escape(event.connector.name ?? '—')}${event.connector.id ? ` (\`${escape(event.connector.id)}\`)` : ''}${event.connector.type ? `\n${escape(event.connector.type)}` : ''}`,

@@ -29,6 +29,11 @@ export interface ActionRecord {
   recovered?: boolean;
   /** For a message: false when there was nothing to say (no notified type, nothing failed). */
   sent?: boolean;
+  /** For a message posted through the Slack app: its channel and ts (the message to update, the thread to reply in). */
+  slackChannel?: string;
+  slackTs?: string;
+  /** For an app message Slack refused for good: what the fallback webhook was told. */
+  fallback?: string;
   /** For a dbt job the event did not start: coalesced into, or skipped for, another run (issue 12). */
   busy?: { outcome: 'coalesced' | 'skipped'; runId: number; runStatus: string; runTriggeredAt: string };
   /** For a quarantine alert not sent: the events that already reported the same problems that day. */
@@ -42,8 +47,8 @@ export interface ActionRecord {
 
 /** What performing a claimed action came to. */
 export type ActionOutcome =
-  | { status: 'succeeded'; runId?: number; runHref?: string | null; recovered?: boolean; sent?: boolean; alreadyAlertedBy?: string[]; requests: ActionRecord['requestLog'] }
-  | { status: 'failed'; error: string; httpStatus: number | null; requests: ActionRecord['requestLog'] }
+  | { status: 'succeeded'; runId?: number; runHref?: string | null; recovered?: boolean; sent?: boolean; slackChannel?: string; slackTs?: string; alreadyAlertedBy?: string[]; requests: ActionRecord['requestLog'] }
+  | { status: 'failed'; error: string; httpStatus: number | null; fallback?: string; requests: ActionRecord['requestLog'] }
   | { status: 'retry'; error: string; httpStatus: number | null; notBeforeMs: number | null; uncertain: boolean; requests: ActionRecord['requestLog'] }
   | { status: 'waiting' };
 
@@ -511,7 +516,7 @@ function settled(record: ActionRecord, outcome: ActionOutcome, nowMs: number): A
   const kind = outcome.status === 'failed' ? 'permanent' : 'transient';
   const errors = [...record.errors, { at: new Date(nowMs).toISOString(), attempt: record.attempts, kind, message, status: outcome.httpStatus } as const].slice(-MAX_KEPT);
   if (outcome.status === 'failed') {
-    return { ...released, ...requests, status: 'failed', lastError: message, errors, completedAt: Timestamp.fromMillis(nowMs) };
+    return { ...released, ...requests, status: 'failed', lastError: message, errors, completedAt: Timestamp.fromMillis(nowMs), ...(outcome.fallback ? { fallback: outcome.fallback } : {}) };
   }
   return {
     ...released,
