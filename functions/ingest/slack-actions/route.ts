@@ -146,7 +146,7 @@ export function createSlackActionsRoute(config: IngestConfig, deps: SlackActions
       } catch (error) {
         if (error instanceof EffectRefused) {
           await book.settle(claim.docId, { status: 'failed', summary: `could not ${describe(action)}`, error: error.message });
-          log.error({ ...fields, err: error.message }, 'Slack action failed for good');
+          log.error({ ...fields, err: error.message }, 'Slack action refused by the service it acts on; recorded as failed');
           text = `postload could not ${escape(describe(action))}: ${escape(error.message)}. Nothing was done.`;
         } else {
           const message = error instanceof EffectUnavailable ? error.message : `unexpected error (${(error as Error).message})`;
