@@ -3,7 +3,8 @@ import type { CloudEvent, HttpFunction } from '@google-cloud/functions-framework
 import { acceptOnlyPushes } from './processor/push-only.js';
 import { installBodyParsing } from './shared/body-parsing.js';
 
-// One package serves both functions, and each Cloud Functions instance runs one of them.
+// One package serves all three functions (ingest, processor, the scheduled sweep), and each
+// Cloud Functions instance runs one of them.
 // The handlers are imported on demand so the ingest function never loads the processor's
 // Firestore, dbt Cloud or Slack code (and the other way round). The instance's own target
 // (FUNCTION_TARGET) is imported before the server starts, so a bad configuration (say a
@@ -17,9 +18,11 @@ acceptOnlyPushes();
 
 const loadIngest = once(() => import('./ingest/index.js'));
 const loadProcessor = once(() => import('./processor/handler.js'));
+const loadSweep = once(() => import('./sweep/handler.js'));
 
 export const INGEST_FUNCTION = 'ingestWebhook';
 export const PROCESSOR_FUNCTION = 'processSyncEvent';
+export const SWEEP_FUNCTION = 'runSweep';
 
 // Once loaded, the handler is called directly: every extra promise per request costs twice
 // under the framework's per-request domain (its async hooks track each one).
@@ -31,9 +34,11 @@ functions.http(INGEST_FUNCTION, ingestWebhook);
 functions.cloudEvent(PROCESSOR_FUNCTION, async (event: CloudEvent<unknown>) =>
   (await loadProcessor()).processSyncEvent(event),
 );
+functions.cloudEvent(SWEEP_FUNCTION, async (event: CloudEvent<unknown>) => (await loadSweep()).runSweep(event));
 
 if (process.env.FUNCTION_TARGET === INGEST_FUNCTION) await loadIngest();
 if (process.env.FUNCTION_TARGET === PROCESSOR_FUNCTION) await loadProcessor();
+if (process.env.FUNCTION_TARGET === SWEEP_FUNCTION) await loadSweep();
 
 function once<T>(load: () => Promise<T>): () => Promise<T> {
   let loaded: Promise<T> | undefined;

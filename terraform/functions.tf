@@ -47,6 +47,8 @@ resource "google_cloudfunctions2_function" "ingest" {
       AIRBYTE_SOURCE_RANGES    = join(",", var.airbyte_source_ranges)
       DBT_CLOUD_SOURCE_RANGES  = join(",", var.dbt_cloud_source_ranges)
       TRUSTED_PROXY_HOPS       = tostring(var.trusted_proxy_hops)
+      STALE_EVENT_AGE_HOURS    = tostring(var.stale_event_age_hours)
+      AUDIT_RETENTION_DAYS     = tostring(var.audit_retention_days)
     }
   }
 
@@ -59,6 +61,11 @@ resource "google_cloudfunctions2_function" "ingest" {
     precondition {
       condition     = var.trusted_proxy_hops == 0 || var.ingest_ingress == "ALLOW_INTERNAL_AND_GCLB"
       error_message = "trusted_proxy_hops is ${var.trusted_proxy_hops}: the client address is then read from X-Forwarded-For entries a load balancer appended, and a direct call to the function's own URL could write them itself. Set ingest_ingress = \"ALLOW_INTERNAL_AND_GCLB\", so that requests arrive only through your load balancer, or trusted_proxy_hops = 0."
+    }
+
+    precondition {
+      condition     = var.stale_event_age_hours < var.audit_retention_days * 24
+      error_message = "stale_event_age_hours (${var.stale_event_age_hours}) must be shorter than audit_retention_days (${var.audit_retention_days} days, ${var.audit_retention_days * 24} hours): an event older than the retention could be a replay that no audit record remembers. Lower stale_event_age_hours or keep the audit trail longer."
     }
   }
 }

@@ -249,6 +249,17 @@ variable "dbt_cloud_source_ranges" {
   }
 }
 
+variable "stale_event_age_hours" {
+  description = "An event the ingest function receives more than this many hours after it happened (the vendor's time) is published marked stale, and the processor starts and alerts nothing for it: a captured webhook sent again once its audit record is gone must not run dbt jobs again. Must be shorter than audit_retention_days (checked at plan time); keep it above the vendors' retry windows (Fivetran retries for 24 hours)."
+  type        = number
+  default     = 48
+
+  validation {
+    condition     = var.stale_event_age_hours >= 1 && floor(var.stale_event_age_hours) == var.stale_event_age_hours
+    error_message = "stale_event_age_hours must be a whole number of hours, 1 or more (and shorter than audit_retention_days)."
+  }
+}
+
 variable "trusted_proxy_hops" {
   description = "Proxies of your own between Google's front end and the ingest function (1 behind a Google external Application Load Balancer); the client address is read that many X-Forwarded-For entries before the last."
   type        = number
@@ -669,4 +680,158 @@ variable "alert_on_permanent_action_failures" {
   description = "Also alert on every permanent action failure the processor logs (a dbt Cloud job that cannot start, a Slack webhook that is gone): the alert matches those log entries themselves, at most one notification per 5 minutes."
   type        = bool
   default     = true
+}
+
+# ---------------------------------------------------------------------------------------
+# The scheduled sweep: freshness and reconciliation (sweep.tf; docs/freshness.md)
+# ---------------------------------------------------------------------------------------
+
+variable "sweep_enabled" {
+  description = "Run the scheduled sweep (freshness alerts, reconciliation). false pauses its Cloud Scheduler job."
+  type        = bool
+  default     = true
+}
+
+variable "sweep_interval_minutes" {
+  description = "Minutes between two sweep ticks (Cloud Scheduler: */N * * * *). Alerts come at most this late; the cost per tick grows with the connectors that changed, not with their number."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = contains([1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60], var.sweep_interval_minutes)
+    error_message = "sweep_interval_minutes must divide an hour evenly: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60."
+  }
+}
+
+variable "sweep_timeout_seconds" {
+  description = "Timeout of one sweep tick. The sweep stops its own work at 80 % of it."
+  type        = number
+  default     = 240
+
+  validation {
+    condition     = var.sweep_timeout_seconds >= 60 && var.sweep_timeout_seconds <= 540 && floor(var.sweep_timeout_seconds) == var.sweep_timeout_seconds
+    error_message = "sweep_timeout_seconds must be a whole number from 60 to 540."
+  }
+}
+
+variable "sweep_memory" {
+  description = "Memory of the sweep function."
+  type        = string
+  default     = "256Mi"
+
+  validation {
+    condition     = contains(["256Mi", "512Mi", "1Gi", "2Gi"], var.sweep_memory)
+    error_message = "sweep_memory must be 256Mi, 512Mi, 1Gi or 2Gi."
+  }
+}
+
+variable "freshness_collection" {
+  description = "Firestore collection with one freshness document per connector (state, expectation and its source, incidents)."
+  type        = string
+  default     = "freshness"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.freshness_collection)) && !can(regex("^__.*__$", var.freshness_collection))
+    error_message = "freshness_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
+  }
+}
+
+variable "sweep_collection" {
+  description = "Firestore collection of the sweep's own documents (its progress, what each vendor API said last)."
+  type        = string
+  default     = "sweep"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.sweep_collection)) && !can(regex("^__.*__$", var.sweep_collection))
+    error_message = "sweep_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
+  }
+}
+
+variable "fivetran_api_enabled" {
+  description = "Create the secrets <name_prefix>-fivetran-api-key and -fivetran-api-secret and give them to the sweep: it then reads Fivetran's schedules and recovers syncs whose webhook never arrived. Add their values (a Fivetran API key and secret) like the other secrets."
+  type        = bool
+  default     = false
+}
+
+variable "fivetran_api_base_url" {
+  description = "Fivetran REST API base URL."
+  type        = string
+  default     = "https://api.fivetran.com/v1"
+
+  validation {
+    condition     = can(regex("^https://[^?#]+$", var.fivetran_api_base_url))
+    error_message = "fivetran_api_base_url must be an https:// URL with no query."
+  }
+}
+
+variable "fivetran_group_id" {
+  description = "Only the connections of this Fivetran destination group (\"\": all the API key sees)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_]*$", var.fivetran_group_id))
+    error_message = "fivetran_group_id must be a Fivetran group id (letters, digits, _)."
+  }
+}
+
+variable "airbyte_api_enabled" {
+  description = "Create the secrets <name_prefix>-airbyte-api-client-id and -airbyte-api-client-secret and give them to the sweep: it then reads Airbyte's schedules and jobs and recovers syncs whose webhook never arrived. Add their values (an Airbyte application's client id and secret) like the other secrets."
+  type        = bool
+  default     = false
+}
+
+variable "airbyte_api_base_url" {
+  description = "Airbyte API base URL: https://api.airbyte.com/v1 for Airbyte Cloud, https://HOST/api/public/v1 for a self-managed Airbyte."
+  type        = string
+  default     = "https://api.airbyte.com/v1"
+
+  validation {
+    condition     = can(regex("^https?://[^?#]+$", var.airbyte_api_base_url))
+    error_message = "airbyte_api_base_url must be an http(s):// URL with no query."
+  }
+}
+
+variable "airbyte_workspace_ids" {
+  description = "Airbyte workspaces to watch (UUIDs); empty: every workspace the application may read."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.airbyte_workspace_ids : can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", id))])
+    error_message = "airbyte_workspace_ids must be workspace UUIDs."
+  }
+}
+
+variable "reconcile_after_seconds" {
+  description = "A sync the vendor finished is recovered only once its webhook is this overdue (Fivetran retries a failed delivery after 5 minutes)."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.reconcile_after_seconds >= 60 && var.reconcile_after_seconds <= 3600 && floor(var.reconcile_after_seconds) == var.reconcile_after_seconds
+    error_message = "reconcile_after_seconds must be a whole number from 60 to 3600."
+  }
+}
+
+variable "reconcile_lookback_hours" {
+  description = "Syncs that ended longer ago are never recovered (their dbt run would come too late to matter)."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.reconcile_lookback_hours >= 2 && var.reconcile_lookback_hours <= 168 && floor(var.reconcile_lookback_hours) == var.reconcile_lookback_hours
+    error_message = "reconcile_lookback_hours must be a whole number from 2 to 168."
+  }
+}
+
+variable "vendor_api_timeout_ms" {
+  description = "Each vendor API request is given up after this long; the vendor is then skipped for the tick."
+  type        = number
+  default     = 10000
+
+  validation {
+    condition     = var.vendor_api_timeout_ms >= 100 && var.vendor_api_timeout_ms <= 120000 && floor(var.vendor_api_timeout_ms) == var.vendor_api_timeout_ms
+    error_message = "vendor_api_timeout_ms must be a whole number from 100 to 120000."
+  }
 }

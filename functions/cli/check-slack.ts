@@ -25,14 +25,15 @@ export async function checkSlackApps(processor: Pick<ProcessorConfig, 'slackApps
   for (const [setting, entry] of tokens) {
     const check = `Slack app token ${setting}`;
     try {
-      entry.auth = await entry.api.authTest({ deadline: deadlineIn(20_000), attempts: [] });
-      const missing = ['chat:write', ...(needsGroups ? ['usergroups:read'] : [])].filter((scope) => !entry.auth!.scopes.includes(scope));
-      const history = ['channels:history', 'groups:history'].filter((scope) => entry.auth!.scopes.includes(scope));
+      const auth = await entry.api.authTest({ deadline: deadlineIn(20_000), attempts: [] });
+      entry.auth = auth;
+      const missing = ['chat:write', ...(needsGroups ? ['usergroups:read'] : [])].filter((scope) => !auth.scopes.includes(scope));
+      const history = ['channels:history', 'groups:history'].filter((scope) => auth.scopes.includes(scope));
       if (!history.length) missing.push('channels:history (or groups:history for private channels)');
       results.push(
         missing.length
           ? { check, ok: false, detail: `the app lacks ${missing.join(', ')}: add them under OAuth & Permissions and reinstall the app (docs/slack-app.md)` }
-          : { check, ok: true, detail: `accepted: bot ${entry.auth.userId} in workspace ${entry.auth.team || entry.auth.teamId}, scopes ${entry.auth.scopes.join(', ')}` },
+          : { check, ok: true, detail: `accepted: bot ${auth.userId} in workspace ${auth.team || auth.teamId}, scopes ${auth.scopes.join(', ')}` },
       );
     } catch (error) {
       entry.auth = error as Error;

@@ -4,9 +4,11 @@ import { readProcessorConfig, type ProcessorConfig } from '../processor/config.j
 import { SLACK_NOT_SENT } from '../processor/actions.js';
 import { DEFAULT_WEBHOOK, loadRoutingConfig, RoutingConfigError, type LoadedRouting } from '../processor/planning/routing.js';
 import { isWithoutValue, type Secret } from '../shared/secrets.js';
+import { readSweepConfig } from '../sweep/config.js';
+import { formatSpan } from '../sweep/freshness/duration.js';
 import { ConfigError, ConfigErrors, projectId } from '../shared/settings.js';
 import { EXIT, type ExitCode } from './errors.js';
-import type { Output } from './output.js';
+import { terminalText, type Output } from './output.js';
 import { checkSlackApps } from './check-slack.js';
 
 type Env = Record<string, string | undefined>;
@@ -97,6 +99,27 @@ export async function runChecks(given: Env, options: CheckOptions = {}): Promise
     const own = failures('processor settings', error, new Set(['ROUTING_CONFIG']));
     results.push(...own);
     if (!routing && !own.length) results.push({ check: 'processor settings', ok: false, detail: 'the settings the routing file needs (dbt Cloud, Slack) are checked once it loads' });
+  }
+
+  if (routing) {
+    try {
+      const sweep = readSweepConfig(processorEnv);
+      const vendors = [sweep.fivetran && `Fivetran API ${sweep.fivetran.baseUrl}`, sweep.airbyte && `Airbyte API ${sweep.airbyte.baseUrl}`].filter(Boolean);
+      results.push({
+        check: 'sweep settings',
+        ok: true,
+        detail: `${sweep.freshness.ruleCount} freshness rule(s), reminders ${sweep.freshness.realertMs === null ? 'off' : `every ${formatSpan(sweep.freshness.realertMs)}`}, messages ${sweep.slackWebhook ? `to ${sweep.slackWebhook.setting}` : 'only logged (no Slack webhook set)'}, reconciliation with ${vendors.join(' and ') || 'no vendor API (freshness from the webhooks alone)'}`,
+      });
+      for (const vendor of [sweep.fivetran, sweep.airbyte]) {
+        if (!vendor) continue;
+        secrets.push(...('apiKey' in vendor ? [vendor.apiKey, vendor.apiSecret] : [vendor.clientId, vendor.clientSecret]));
+      }
+    } catch (error) {
+      const pointer = error instanceof RoutingConfigError ? error.field || '/' : undefined;
+      results.push({ check: 'sweep settings', ok: false, detail: (error as Error).message, ...(pointer ? { pointer } : {}) });
+    }
+  } else {
+    results.push({ check: 'sweep settings', ok: false, detail: 'not checked: the routing file is not usable' });
   }
 
   // Without credentials the Secret Manager client throws from a callback nobody can catch
@@ -214,7 +237,7 @@ export async function checkCommand(env: Env, options: CheckOptions, out: Output)
   const failed = results.filter((r) => !r.ok);
   if (out.json) out.data({ ok: failed.length === 0, results });
   else {
-    for (const r of results) out.line(`${r.ok ? out.colour('green', '✔') : out.colour('red', '✖')} ${r.check.padEnd(34)} ${r.detail}${r.pointer && !r.detail.includes(r.pointer) ? ` (at ${r.pointer})` : ''}`);
+    for (const r of results) out.line(`${r.ok ? out.colour('green', '✔') : out.colour('red', '✖')} ${terminalText(r.check).padEnd(34)} ${terminalText(r.detail)}${r.pointer && !r.detail.includes(r.pointer) ? ` (at ${terminalText(r.pointer)})` : ''}`);
     out.line(failed.length ? out.colour('red', `${failed.length} of ${results.length} checks failed`) : out.colour('green', `all ${results.length} checks passed`));
   }
   return failed.length ? EXIT.failed : EXIT.ok;

@@ -68,6 +68,11 @@ export class CloudContext {
     }
   }
 
+  /** The sweep's setting, with its default (functions/sweep/config.ts). */
+  get freshnessCollection(): string {
+    return optionalString(this.env, 'FRESHNESS_COLLECTION') ?? 'freshness';
+  }
+
   /** The processor's setting, with its default (functions/processor/config.ts). */
   get connectorsCollection(): string {
     return optionalString(this.env, 'CONNECTORS_COLLECTION') ?? 'connectors';

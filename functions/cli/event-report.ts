@@ -4,7 +4,7 @@ import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
 import { resolveEventId } from './event-ids.js';
 import { closest } from '../shared/closest.js';
-import type { Output } from './output.js';
+import { terminalSafe, type Output } from './output.js';
 import { momentOf } from '../read-model/time.js';
 import { actionSummary, timelineOf } from '../read-model/timeline.js';
 
@@ -29,7 +29,9 @@ export async function showEvent(given: string, context: CloudContext, out: Outpu
   return EXIT.ok;
 }
 
-export function renderTimeline(view: EventView, out: Output): void {
+export function renderTimeline(raw: EventView, out: Output): void {
+  // Every string of the record is the vendor's or the processor's: made visible before it is coloured.
+  const view = terminalSafe(raw);
   const outcome = view.outcome === 'processed' ? out.colour('green', view.outcome) : out.colour(view.outcome === 'failed' ? 'red' : 'yellow', view.outcome);
   out.line(`${out.colour('bold', `event ${view.eventId}`)}  ${view.source} ${view.type}  connector ${connectorLabel(view)}  ${outcome}, ${plural(view.deliveries, 'delivery', 'deliveries')}`);
   for (const entry of timelineOf(view)) {
@@ -70,9 +72,15 @@ export async function listEvents(filter: EventFilter, context: CloudContext, out
     out.line(`no events since ${filter.since.toISOString()} match (project ${project}, collection ${context.auditCollection})`);
     return EXIT.ok;
   }
+  renderEventTable(views, out);
+  return EXIT.ok;
+}
+
+/** The `events` table: one row per event, every vendor string made visible before it is coloured. */
+export function renderEventTable(views: EventView[], out: Output): void {
   out.table(
     ['occurred', 'event', 'source', 'type', 'connector', 'sync', 'outcome', 'deliveries', 'actions', 'last error'],
-    views.map((v) => [
+    views.map(terminalSafe).map((v) => [
       v.occurredAt?.toISOString().replace(/\.\d{3}Z$/, 'Z') ?? '—',
       v.eventId.slice(0, 8),
       v.source,
@@ -87,7 +95,6 @@ export async function listEvents(filter: EventFilter, context: CloudContext, out
     // Never cut: what a reader matches on (time, id, source, type, status, outcome, count).
     new Set([0, 1, 2, 3, 5, 6, 7]),
   );
-  return EXIT.ok;
 }
 
 function connectorLabel(view: EventView): string {

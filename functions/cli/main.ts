@@ -26,7 +26,7 @@ The local stack: while \`npm start\` runs in this folder, every command uses it 
 PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST, choose otherwise.
 Google Cloud: --project (or GOOGLE_CLOUD_PROJECT) and Application Default Credentials;
 SYNC_EVENTS_TOPIC, DEAD_LETTER_SUBSCRIPTION (a name or the full id \`terraform output\` prints),
-AUDIT_COLLECTION, CONNECTORS_COLLECTION when not the Terraform defaults.`;
+AUDIT_COLLECTION, CONNECTORS_COLLECTION, FRESHNESS_COLLECTION when not the Terraform defaults.`;
 
 /** What `send --event` and `--status` accept, per vendor. */
 function vocabularyHelp(): string {
@@ -101,7 +101,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--connector <id>', 'Fivetran connector id, Airbyte connection id, dbt Cloud job id')
     .option('--routing <file>', 'the routing file a real event is planned with, to name the dbt jobs and joins it starts (default: ROUTING_CONFIG)')
     .option('--dry-run', 'print what would be sent and what it would start; send nothing')
-    .option('--secret <value>', `the secret or an sm:// reference (default: ${Object.values(SECRET_SETTINGS).join(' / ')})`)
+    .option('--secret <value>', `an sm:// Secret Manager reference (preferred), or the secret itself, which is warned about: it stays in shell history and shows in ps (default: ${Object.values(SECRET_SETTINGS).join(' / ')} from the environment)`)
     .option('--wait', 'follow the event in the audit trail until the processor is done, and print what happened (--test always does)')
     .addOption(new Option('--timeout <seconds>', 'how long --wait waits').argParser(positiveInteger).default(60))
     .option('--json', 'print JSON')
@@ -188,6 +188,29 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
     .action((id: string, opts: { json?: boolean }) => run(opts, async (context, out) => (await import('./event-report.js')).showEvent(id, context, out))());
+
+  const freshness = root
+    .command('freshness')
+    .description("every watched connector's freshness as the scheduled sweep judged it: failing and overdue first, with the expectation and its source")
+    .option('--json', 'print JSON')
+    .addHelpText('after', `\nExamples:\n  postload freshness\n  postload freshness pause fivetran:assimilate_seem --for 2d --reason "source migration"\n  postload freshness resume fivetran:assimilate_seem\n${EXIT_CODES_HELP}`)
+    .action((opts: { json?: boolean }) => run(opts, async (context, out) => (await import('./freshness.js')).listFreshness(context, out))());
+  freshness
+    .command('pause')
+    .description('snooze one connector: no freshness alert or reminder until the time is up')
+    .argument('<connector>', 'fivetran:ID or airbyte:ID, or a connector id or name that names one watched connector')
+    .requiredOption('--for <duration>', 'how long: 2h, 1d, 2d, 1w')
+    .option('--reason <text>', 'why, kept with the snooze')
+    .option('--json', 'print JSON')
+    .action((connector: string, opts: { for: string; reason?: string; json?: boolean }) =>
+      run(opts, async (context, out) => (await import('./freshness.js')).pauseConnector(connector, opts.for, opts.reason, context, out))(),
+    );
+  freshness
+    .command('resume')
+    .description('end a snooze now')
+    .argument('<connector>', 'fivetran:ID or airbyte:ID, or a connector id or name')
+    .option('--json', 'print JSON')
+    .action((connector: string, opts: { json?: boolean }) => run(opts, async (context, out) => (await import('./freshness.js')).pauseConnector(connector, null, undefined, context, out))());
 
   root
     .command('ui')

@@ -4,7 +4,7 @@ import { optionalString } from '../shared/settings.js';
 import { AuditTrail } from '../read-model/audit-trail.js';
 import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, type ExitCode } from './errors.js';
-import type { Output } from './output.js';
+import { terminalSafe, type Output } from './output.js';
 
 export interface DeadLetter {
   ackId: string;
@@ -197,7 +197,7 @@ export async function replayCommand({ subscription: givenSubscription, topic: gi
   let lines: ReplayLine[];
   try {
     lines = await replay(queue, pubsubRepublisher(pubsub, topic), { ...options, lastError }, (line) => {
-      if (!out.json) out.line(formatLine(line, out));
+      if (!out.json) out.line(formatReplayLine(line, out));
     });
   } catch (error) {
     const explained = explainGoogleError(error, `replaying ${subscription} to ${topic}`, project);
@@ -219,7 +219,10 @@ export async function replayCommand({ subscription: givenSubscription, topic: gi
   return failed ? EXIT.failed : EXIT.ok;
 }
 
-function formatLine(line: ReplayLine, out: Output): string {
+/** One replayed (or dry-run) dead letter as a line of the report. */
+export function formatReplayLine(raw: ReplayLine, out: Output): string {
+  // Type, connector and errors come from the dead letter's attributes and its audit record.
+  const line = terminalSafe(raw);
   const mark = line.outcome === 'replayed' ? out.colour('green', '✔') : line.outcome === 'failed' ? out.colour('red', '✖') : out.colour('dim', '·');
   const parts = [
     `${mark} ${line.outcome.padEnd(12)}`,

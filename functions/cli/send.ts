@@ -1,13 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { signFivetranPayload } from '../ingest/fivetran/signature.js';
+import { DEVELOPMENT_SECRETS } from '../local/local-settings.js';
 import { Secret } from '../shared/secrets.js';
 import { AuditTrail, isFinal, type EventView } from '../read-model/audit-trail.js';
 import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, isCliError, type ExitCode } from './errors.js';
 import { renderTimeline } from './event-report.js';
-import type { Output } from './output.js';
+import { terminalText, type Output } from './output.js';
 import { loadRoutingConfig, type LoadedRouting } from '../processor/planning/routing.js';
-import { DEVELOPMENT_SECRETS } from '../local/local-settings.js';
 import { buildPayload, SECRET_SETTINGS, testPayload, VENDORS, type Json, type PayloadOptions, type Vendor } from './payloads.js';
 import { planSend, renderPlan, type SendPlan } from './send-plan.js';
 
@@ -97,6 +97,22 @@ export function targetUrl(vendor: Vendor, given: string | undefined, context: Pi
 }
 
 /**
+ * The warning for a secret typed on the command line: it stays in the shell's history and
+ * shows in `ps` to every user of the machine while the command runs. An `sm://` reference
+ * or the environment variable avoids both. The local stack's development values are public
+ * and are not warned about.
+ */
+export function literalSecretWarning(vendor: Vendor, flag: string | undefined, urlToken: string | null): string | undefined {
+  const setting = SECRET_SETTINGS[vendor];
+  const development = new Set<string>(Object.values(DEVELOPMENT_SECRETS));
+  const literal = (value: string | undefined | null): value is string => !!value?.trim() && !value.trim().startsWith('sm://') && !development.has(value.trim());
+  const fix = `pass --secret sm://NAME (read from Secret Manager) or set ${setting} in the environment instead`;
+  if (literal(flag)) return `warning: --secret was given the secret itself: it stays in your shell history and shows in \`ps\` while postload runs; ${fix}`;
+  if (flag === undefined && literal(urlToken)) return `warning: --url carries the Airbyte token itself: it stays in your shell history and shows in \`ps\` while postload runs; ${fix} (postload adds it to the URL)`;
+  return undefined;
+}
+
+/**
  * `postload send`. A test (`--test`) is what the vendor's own test sends and starts
  * nothing. Anything else is a real event, sent only when named (`--event`, `--status`), and
  * only after the routing file said which dbt jobs and joins it starts (`--dry-run` stops
@@ -132,6 +148,8 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
   if (!raw?.trim() && !urlToken) {
     throw new CliError(`no ${vendor} secret`, `pass --secret, or set ${setting} to the value or to an sm:// Secret Manager reference (with the local stack running, \`npm start\`, its development values are used: docs/development.md)`, EXIT.usage);
   }
+  const warning = literalSecretWarning(vendor, options.secret, urlToken);
+  if (warning) out.error(`postload: ${warning}`);
   // A test is followed to its audit record: that is what proves the deployment works.
   const wait = options.wait || Boolean(options.test);
   // Where the event will be followed is settled before anything is sent, so a missing
@@ -163,7 +181,7 @@ export async function send(vendor: Vendor, options: SendOptions, context: CloudC
   if (!out.json) {
     // At once: whatever happens while following it, the webhook was accepted (a re-send of a new sync would start more runs).
     const mark = accepted ? out.colour('green', '✔') : out.colour('red', '✖');
-    out.line(`${mark} ${vendor} ${payloadLabel(vendor, payload, options)} → ${redactUrl(request.url)}: ${response.status} ${typeof answer === 'string' ? answer : JSON.stringify(answer)}`);
+    out.line(`${mark} ${vendor} ${payloadLabel(vendor, payload, options)} → ${redactUrl(request.url)}: ${response.status} ${terminalText(typeof answer === 'string' ? answer : JSON.stringify(answer))}`);
     if (!accepted) out.line(hintFor(response.status, vendor, setting, answer));
   }
   if (!accepted || !wait || !eventId) {

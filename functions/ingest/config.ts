@@ -2,7 +2,7 @@ import { logLevel } from '../shared/logger.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
 import { DBT_CLOUD_BASE_URL, SLACK_API_BASE_URL, SLACK_WEBHOOK_ORIGIN } from '../shared/vendor-hosts.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
-import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, originsSetting, projectId, SettingsProblems, slackIdList } from '../shared/settings.js';
+import { auditRetentionDays, baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, readSlackWebhookOrigins, SettingsProblems, slackIdList } from '../shared/settings.js';
 import type { Source } from './read-request.js';
 import { SourceRanges } from './source-ranges.js';
 
@@ -21,6 +21,8 @@ export interface IngestConfig {
   sourceRanges: Partial<Record<Source, SourceRanges>>;
   /** Proxies of the deployment's own between Google's front end and the function. */
   trustedProxyHops: number;
+  /** An event received more than this long after it happened is published marked stale (the processor acts on none). */
+  staleAfterMs: number;
   /** The Slack app's buttons (/slack/actions): who may press them and what they act through. */
   slack: SlackActionsSettings;
 }
@@ -40,6 +42,8 @@ export interface SlackActionsSettings {
   /** The audit collection: each button action is recorded there with who pressed it, kept as long as events. */
   auditCollection: string;
   retentionDays: number;
+  /** The sweep's freshness documents, where "snooze this connector" sets the pause (as `postload freshness pause` does). */
+  freshnessCollection: string;
   /** dbt Cloud, for "retry this dbt run" (the processor's settings, the same values). */
   dbt: { baseUrl: string; accountId: string; token: Secret } | undefined;
 }
@@ -93,10 +97,28 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     signingKey: problems.take(() => signingKeySetting(env, secretOptions), unset('SYNC_EVENT_SIGNING_KEY')),
     sourceRanges: ranges,
     trustedProxyHops: problems.take(() => integer(env, 'TRUSTED_PROXY_HOPS', 0, { min: 0, max: 10 }), 0),
+    staleAfterMs: problems.take(() => staleAge(env), 48) * HOUR_MS,
     slack: slackActionsSettings(env, secretOptions, problems),
   };
   problems.throwIfAny();
   return config;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * STALE_EVENT_AGE_HOURS, which must be shorter than AUDIT_RETENTION_DAYS: Fivetran's and
+ * dbt Cloud's signatures carry no time, so a captured webhook sent again is recognised as a
+ * duplicate only while the processor still keeps its record. Anything older than the stale
+ * age is published as stale and acted on by no one; inside it, the record still exists.
+ */
+function staleAge(env: Env): number {
+  const retentionHours = auditRetentionDays(env) * 24;
+  const hours = integer(env, 'STALE_EVENT_AGE_HOURS', Math.min(48, retentionHours - 1), { min: 1, max: 3650 * 24 - 1 });
+  if (hours >= retentionHours) {
+    throw new ConfigError('STALE_EVENT_AGE_HOURS', `must be shorter than AUDIT_RETENTION_DAYS (${retentionHours / 24} days, ${retentionHours} hours): an event older than the retention could be a replay that no audit record remembers; got ${hours}`);
+  }
+  return hours;
 }
 
 function sourceRanges(env: Env, name: string): SourceRanges | undefined {
@@ -116,9 +138,10 @@ function slackActionsSettings(env: Env, secretOptions: SecretOptions, problems: 
     apiBaseUrl: problems.take(() => baseUrlSetting(env, 'SLACK_API_BASE_URL', SLACK_API_BASE_URL), SLACK_API_BASE_URL),
     allowedUsers: problems.take(() => slackIdList(env, 'SLACK_ACTION_USERS', 'UW', 'user'), []),
     allowedGroups: problems.take(() => slackIdList(env, 'SLACK_ACTION_GROUPS', 'S', 'user group'), []),
-    responseOrigins: [SLACK_WEBHOOK_ORIGIN, ...problems.take(() => originsSetting(env, 'SLACK_WEBHOOK_HOSTS', { bareHosts: true }), []).map((o) => (o.includes('://') ? o : `https://${o}`))],
+    responseOrigins: problems.take(() => readSlackWebhookOrigins(env, 'SLACK_WEBHOOK_HOSTS'), [SLACK_WEBHOOK_ORIGIN]),
     auditCollection: problems.take(() => firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'), 'syncEvents'),
-    retentionDays: problems.take(() => integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 }), 90),
+    retentionDays: problems.take(() => auditRetentionDays(env), 90),
+    freshnessCollection: problems.take(() => firestoreId(env, 'FRESHNESS_COLLECTION', 'freshness'), 'freshness'),
     dbt: undefined,
   };
   if (settings.allowedGroups.length && settings.signingSecret.configured && !settings.botToken.configured) {

@@ -58,9 +58,9 @@ export function createIngestHandler({ config, publisher, logger, acceptedLogger 
       const authenticating = SOURCES[request.route].authenticate(req, request.raw, config);
       if (authenticating) await authenticating;
       const key = signingKeyFor(config.signingKey);
-      const message = outboundMessage(request.route, request.raw, receivedAt, { signingKey: Buffer.isBuffer(key) ? key : await key });
+      const message = outboundMessage(request.route, request.raw, receivedAt, { signingKey: Buffer.isBuffer(key) ? key : await key, staleAfterMs: config.staleAfterMs });
       const { event } = message;
-      const context = { eventId: event.id, source, type: event.type, connectorId: event.connector.id };
+      const context = Object.assign({ eventId: event.id, source, type: event.type, connectorId: event.connector.id }, event.stale ? { stale: true } : {});
       let messageId: string;
       try {
         messageId = await publisher.publish(message);

@@ -76,8 +76,8 @@ export function debugWanted(env: Record<string, string | undefined> = process.en
  * Other lines that are not JSON (a crash) are shown as they are, without their frames
  * unless at debug level.
  */
-export function formatFunctionLine(target: 'ingestWebhook' | 'processSyncEvent', raw: string, paint: Painter, { debug = false }: FormatOptions = {}): string | undefined {
-  const who = target === 'ingestWebhook' ? label('ingest', paint, 'cyan') : label('processor', paint, 'magenta');
+export function formatFunctionLine(target: 'ingestWebhook' | 'processSyncEvent' | 'runSweep', raw: string, paint: Painter, { debug = false }: FormatOptions = {}): string | undefined {
+  const who = target === 'ingestWebhook' ? label('ingest', paint, 'cyan') : target === 'runSweep' ? label('sweep', paint, 'green') : label('processor', paint, 'magenta');
   let entry: LogEntry;
   try {
     entry = JSON.parse(raw) as LogEntry;
@@ -116,6 +116,17 @@ export function formatFunctionLine(target: 'ingestWebhook' | 'processSyncEvent',
     const dbt = entry.dbtJobs?.length ? `, dbt jobs ${entry.dbtJobs.join(', ')}` : '';
     return `${who} ${what}:${event} ${entry.type ?? ''} ${outcome[1]} ${paint('dim', `(routes ${(entry.routes ?? []).join(', ') || 'none'}${dbt})`)}`;
   }
+  if (message === 'freshness state changed') {
+    const bad = entry.to === 'overdue' || entry.to === 'failing';
+    return `${who} ${paint(bad ? 'red' : entry.to === 'late' ? 'yellow' : 'green', `◆ ${String(entry.connector)} ${String(entry.from ?? 'new')} → ${String(entry.to)}`)} ${paint('dim', `(${String(entry.expectation)}, ${String(entry.expectationSource)})`)}`;
+  }
+  if (message === 'sweep tick done') {
+    const tasks = (entry.tasks ?? {}) as Record<string, Record<string, number>>;
+    const f = tasks.freshness ?? {};
+    // A quiet tick is not worth a line.
+    if (!f.stateChanges && !f.messagesSent && !tasks.reconciliation?.recovered) return undefined;
+    return `${who} ${paint('dim', `tick: ${f.candidates ?? 0} connector(s) looked at, ${f.stateChanges ?? 0} change(s), ${f.messagesSent ?? 0} message(s), ${tasks.reconciliation?.recovered ?? 0} recovered`)}`;
+  }
   const severity = entry.severity ?? 'INFO';
   const colour: Colour | undefined = severity === 'ERROR' || severity === 'CRITICAL' ? 'red' : severity === 'WARNING' ? 'yellow' : undefined;
   const detail = entry.err ? ` ${paint('dim', typeof entry.err === 'string' ? entry.err : JSON.stringify(entry.err))}` : '';
@@ -124,11 +135,14 @@ export function formatFunctionLine(target: 'ingestWebhook' | 'processSyncEvent',
 }
 
 /** A request a stand-in received, as one line: what dbt Cloud was asked to run, what Slack was sent. */
-export function formatStandInRequest(name: 'dbt Cloud' | 'Slack', request: RecordedRequest, reply: Reply, paint: Painter): string {
+export function formatStandInRequest(name: 'dbt Cloud' | 'Slack' | 'Fivetran API' | 'Airbyte API', request: RecordedRequest, reply: Reply, paint: Painter): string {
   const status = reply === 'hang' ? 'no answer' : reply === 'drop' ? 'connection dropped' : String(reply.status);
   if (name === 'Slack') {
     const text = (request.json as { text?: string } | undefined)?.text ?? request.body;
     return `${label('Slack', paint, 'yellow')} ${paint('yellow', '◀ message sent')}: ${firstLine(text)} ${paint('dim', `(${status})`)}`;
+  }
+  if (name === 'Fivetran API' || name === 'Airbyte API') {
+    return `${label(name.replace(' API', ''), paint, 'cyan')} ${paint('dim', `◀ ${request.method} ${request.url.split('?')[0]} (${status})`)}`;
   }
   const body = request.json as { cause?: string } | undefined;
   const run = typeof reply === 'object' && typeof reply.body === 'object' ? (reply.body as { data?: { id?: number } }).data?.id : undefined;

@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { DEMO_FRESHNESS_ROUTE, DEMO_FRESHNESS_SETTINGS } from './demo-freshness.js';
 import type { RunWebhooks } from './fake-dbt-cloud.js';
 
 // The demo's story: what a data team's Fivetran and Airbyte send in an afternoon, and what
@@ -48,6 +49,8 @@ export const DEMO_ROUTING = {
     { name: 'crm', match: { source: 'fivetran', connectorId: DEMO_CONNECTORS.crmSalesforce }, dbtJobs: [{ jobId: DEMO_JOBS.crm }] },
     { name: 'billing', match: { source: 'airbyte', connectorId: DEMO_CONNECTORS.billingConnection }, dbtJobs: [{ jobId: DEMO_JOBS.billing }] },
     { name: 'events', match: { source: 'fivetran', connectorId: DEMO_CONNECTORS.eventsPostgres }, dbtJobs: [{ jobId: DEMO_JOBS.events, onBusy: 'coalesce' }] },
+    // Issue 27: the connector of the freshness story (demo-freshness.ts).
+    DEMO_FRESHNESS_ROUTE,
   ],
   joins: [
     {
@@ -60,6 +63,7 @@ export const DEMO_ROUTING = {
       dbtJob: { jobId: DEMO_JOBS.financeMart, steps_override: ['dbt build --select marts.finance+'] },
     },
   ],
+  freshness: DEMO_FRESHNESS_SETTINGS,
 };
 
 export interface DemoExpectation {

@@ -4,6 +4,7 @@ import { fitLine, outputWidth } from '../cli/table.js';
 import { coloursWanted, painter, short, table } from './console-output.js';
 import type { AuditRecord } from './audit-reader.js';
 import { awaitOutcome, PublishedLog, sendSteps, type ScenarioOutcome } from './demo-run.js';
+import { DEMO_FRESHNESS, freshnessStory, type FreshnessStory } from './demo-freshness.js';
 import { DEMO_ROUTING, DEMO_RUN_WEBHOOKS, demoScenario } from './demo-scenario.js';
 import { DEVELOPMENT_SECRETS, readLocalSettings } from './local-settings.js';
 import { startStack, type LocalStack } from './stack.js';
@@ -30,13 +31,16 @@ async function main(): Promise<number> {
     routing: JSON.stringify(DEMO_ROUTING),
     // Its own topic and push subscription: on shared emulators it must not take over those of a running `npm start`.
     topic: `sync-events-demo-${randomUUID().slice(0, 8)}`,
+    // The demo ticks the sweep itself, during its freshness story.
+    sweepTickSeconds: 0,
   };
   console.log(paint('bold', 'postload demo: starting the local stack (emulators, both functions, dbt Cloud and Slack stand-ins)…'));
   const published = new PublishedLog();
   const started = Date.now();
   // Its own job state and joins (issue 12): a run on reused emulators starts from an idle job and an empty join.
   const run = settings.topic.slice(-8);
-  const functionEnv = { JOB_STATE_COLLECTION: `dbtJobState-demo-${run}`, JOINS_COLLECTION: `joins-demo-${run}` };
+  const freshnessCollection = `freshness-demo-${run}`;
+  const functionEnv = { JOB_STATE_COLLECTION: `dbtJobState-demo-${run}`, JOINS_COLLECTION: `joins-demo-${run}`, FRESHNESS_COLLECTION: freshnessCollection, SWEEP_COLLECTION: `sweep-demo-${run}` };
   stack = await startStack({ settings, print, paint, onFunctionLine: published.onLine, functionEnv, dbtRunWebhooks: DEMO_RUN_WEBHOOKS });
   console.log(paint('bold', `stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; sending the scenario to ${stack.ingest.url}…`));
 
@@ -44,7 +48,24 @@ async function main(): Promise<number> {
   const sent = await sendSteps(stack, steps);
   const outcome = await Promise.race([awaitOutcome(stack, sent, published), stack.failed]);
   printSummary(outcome);
-  return outcome.ok ? 0 : 1;
+  console.log(paint('bold', `freshness: ${DEMO_FRESHNESS.name} expects a sync every ${DEMO_FRESHNESS.every} (grace ${DEMO_FRESHNESS.grace}); it syncs once, goes silent, then syncs again, while the sweep ticks every second…`));
+  const story = await Promise.race([freshnessStory(stack, { collection: freshnessCollection }), stack.failed]);
+  printFreshness(story);
+  return outcome.ok && story.ok ? 0 : 1;
+}
+
+function printFreshness(story: FreshnessStory): void {
+  const row = [
+    `fivetran ${DEMO_FRESHNESS.name}`,
+    story.expectation ?? '—',
+    story.states.join(' → ') || '—',
+    `${story.alerts.length} alert, ${story.recoveries.length} recovery`,
+    String(story.dbtRuns),
+    story.problems.length ? paint('red', `✗ ${story.problems.join('; ')}`) : paint('green', '✔'),
+  ];
+  console.log(`\nfreshness (the scheduled sweep):\n${table(['connector', 'expectation (source)', 'states judged', 'Slack', 'dbt runs', 'as expected'], [row])}\n`);
+  for (const text of [...story.alerts, ...story.recoveries]) console.log(`  Slack: ${text}`);
+  console.log(story.ok ? paint('green', '✔ went overdue (one alert) and recovered (one message saying how long and how many syncs were missed)') : paint('red', '✗ the freshness story did not go as expected'));
 }
 
 function printSummary(outcome: ScenarioOutcome): void {

@@ -26,7 +26,7 @@ export interface FunctionProcess {
 }
 
 export interface StartFunctionOptions {
-  target: 'ingestWebhook' | 'processSyncEvent';
+  target: 'ingestWebhook' | 'processSyncEvent' | 'runSweep';
   port: number;
   /** Another function folder than the built package (the bench's bare handler), as `--source`. */
   source?: string;

@@ -44,6 +44,11 @@ export interface LocalSettings {
   /** Set: the real (or another) dbt Cloud / Slack is used and no stand-in starts. */
   dbtCloudBaseUrl: string | undefined;
   slackWebhookUrl: string | undefined;
+  /** Set: that Fivetran / Airbyte API is used (with the credentials in the environment) and no stand-in starts. */
+  fivetranApiBaseUrl: string | undefined;
+  airbyteApiBaseUrl: string | undefined;
+  /** Seconds between the local sweep's ticks (0: none). */
+  sweepTickSeconds: number;
   /** ROUTING_CONFIG as given: a path or inline JSON. */
   routing: string;
   fivetranSecret: string;
@@ -82,6 +87,9 @@ export function readLocalSettings(env: Env = process.env, { anyFreePort = false 
     firestoreEmulatorHost: emulatorHost(env, 'FIRESTORE_EMULATOR_HOST'),
     dbtCloudBaseUrl: optionalString(env, 'DBT_CLOUD_BASE_URL'),
     slackWebhookUrl: optionalString(env, 'SLACK_WEBHOOK_URL'),
+    fivetranApiBaseUrl: optionalString(env, 'FIVETRAN_API_BASE_URL'),
+    airbyteApiBaseUrl: optionalString(env, 'AIRBYTE_API_BASE_URL'),
+    sweepTickSeconds: integer(env, 'SWEEP_TICK_SECONDS', 15, { min: 0, max: 3600 }),
     routing: optionalString(env, 'ROUTING_CONFIG') ?? DEFAULT_ROUTING_FILE,
     fivetranSecret: optionalString(env, 'FIVETRAN_WEBHOOK_SECRET') ?? DEVELOPMENT_SECRETS.FIVETRAN_WEBHOOK_SECRET,
     airbyteToken: optionalString(env, 'AIRBYTE_WEBHOOK_TOKEN') ?? DEVELOPMENT_SECRETS.AIRBYTE_WEBHOOK_TOKEN,

@@ -29,7 +29,7 @@ export class EmulatorAdmin {
    */
   async ensurePushSubscription(
     name: string,
-    { topic, endpoint, deadLetterTopic, maxDeliveryAttempts = 5 }: { topic: string; endpoint: string; deadLetterTopic: string; maxDeliveryAttempts?: number },
+    { topic, endpoint, deadLetterTopic, maxDeliveryAttempts = 5 }: { topic: string; endpoint: string; deadLetterTopic?: string; maxDeliveryAttempts?: number },
   ): Promise<{ deadLetterPolicy: boolean }> {
     const base = {
       topic: this.topicPath(topic),
@@ -37,9 +37,10 @@ export class EmulatorAdmin {
       ackDeadlineSeconds: 60,
       retryPolicy: { minimumBackoff: '1s', maximumBackoff: '10s' },
     };
-    let deadLetterPolicy = true;
+    let deadLetterPolicy = deadLetterTopic !== undefined;
     let created: boolean;
     try {
+      if (!deadLetterTopic) throw new Error('no dead-letter topic');
       const answer = await this.call(
         'PUT',
         `subscriptions/${name}`,
@@ -53,6 +54,11 @@ export class EmulatorAdmin {
     }
     if (!created) await this.call('POST', `subscriptions/${name}:modifyPushConfig`, { pushConfig: base.pushConfig });
     return { deadLetterPolicy };
+  }
+
+  /** Publishes messages as Pub/Sub would deliver them (data as text): the local sweep's ticks, tests. */
+  async publish(topic: string, messages: Array<{ data: string; attributes?: Record<string, string> }>): Promise<void> {
+    await this.call('POST', `topics/${topic}:publish`, { messages: messages.map((m) => ({ data: Buffer.from(m.data).toString('base64'), attributes: m.attributes ?? {} })) });
   }
 
   /** The parsed answer, or undefined when the resource already existed (409) and that was allowed. */

@@ -3,7 +3,9 @@ import { DEPLOYMENT_NAMES } from '../shared/deployment-names.js';
 import { freePort, startEmulator, type EmulatorKind } from './emulators.js';
 import { registerForCleanup } from './lifecycle.js';
 import { debugWanted, formatFunctionLine, formatStandInRequest, painter, type Painter } from './console-output.js';
+import { fakeAirbyte, type FakeAirbyte } from './fake-airbyte.js';
 import { fakeDbtCloud, type FakeDbtCloud, type RunWebhooks } from './fake-dbt-cloud.js';
+import { fakeFivetran, type FakeFivetran } from './fake-fivetran.js';
 import { fakeSlack } from './fake-slack.js';
 import { startFunction, type FunctionProcess, type StartFunctionOptions } from './function-process.js';
 import { PORT_SETTINGS, type LocalPorts, type LocalSettings } from './local-settings.js';
@@ -50,6 +52,13 @@ export interface LocalStack {
   deadLetterPolicy: boolean;
   ingest: FunctionProcess;
   processor: FunctionProcess;
+  /** The scheduled sweep, ticked through the emulator every SWEEP_TICK_SECONDS (docs/freshness.md). */
+  sweep: FunctionProcess;
+  /** The Fivetran and Airbyte API stand-ins the sweep reconciles with (unless real ones are given). */
+  fivetranApi: FakeFivetran | undefined;
+  airbyteApi: FakeAirbyte | undefined;
+  /** Publishes one tick now (tests and the demo; the timer does the same). */
+  tick(): Promise<void>;
   fivetranUrl: string;
   /** The Airbyte webhook URL with its token, as Airbyte is configured. */
   airbyteUrl: string;
@@ -149,6 +158,37 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
       maxDeliveryAttempts: LOCAL_MAX_DELIVERY_ATTEMPTS,
     });
 
+    // The sweep, ticked as Cloud Scheduler does (docs/freshness.md), and the vendor API stand-ins it reconciles with.
+    const fivetranApi = settings.fivetranApiBaseUrl ? undefined : await standIn(fakeFivetran(), 0, 'Fivetran API', stoppers, print, paint);
+    const airbyteApi = settings.airbyteApiBaseUrl ? undefined : await standIn(fakeAirbyte(), 0, 'Airbyte API', stoppers, print, paint);
+    const sweep = await startFunction({
+      target: 'runSweep',
+      port: await freePort(),
+      onLine: lines('runSweep'),
+      env: {
+        ...shared,
+        ROUTING_CONFIG: settings.routing,
+        SLACK_WEBHOOK_URL: slackWebhookUrl,
+        SLACK_WEBHOOK_HOSTS: new URL(slackWebhookUrl).origin,
+        SYNC_EVENTS_TOPIC: topic,
+        ...(fivetranApi ? { FIVETRAN_API_BASE_URL: `${fivetranApi.url}/v1`, FIVETRAN_API_KEY: fivetranApi.apiKey, FIVETRAN_API_SECRET: fivetranApi.apiSecret } : {}),
+        ...(airbyteApi ? { AIRBYTE_API_BASE_URL: `${airbyteApi.url}/v1`, AIRBYTE_API_CLIENT_ID: airbyteApi.clientId, AIRBYTE_API_CLIENT_SECRET: airbyteApi.clientSecret } : {}),
+        // Locally a lost webhook is recovered after a minute, not fifteen.
+        RECONCILE_AFTER_SECONDS: process.env.RECONCILE_AFTER_SECONDS ?? '60',
+        ...functionEnv,
+      },
+    });
+    stoppers.push(() => sweep.stop());
+    const ticks = `${topic}-sweep-ticks`;
+    await admin.ensureTopic(ticks);
+    await admin.ensurePushSubscription(`${topic}-sweep`, { topic: ticks, endpoint: `${sweep.url}/projects/${projectId}/topics/${ticks}` });
+    const tick = () => admin.publish(ticks, [{ data: '{"tick":"postload local sweep"}' }]);
+    if (settings.sweepTickSeconds > 0) {
+      const timer = setInterval(() => void tick().catch(() => undefined), settings.sweepTickSeconds * 1000);
+      timer.unref();
+      stoppers.push(async () => clearInterval(timer));
+    }
+
     const ingest = await startFunction({
       target: 'ingestWebhook',
       port: ports.ingest,
@@ -175,7 +215,7 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
     const statusPageUrl = statusPage ? await startStatusPage({ ...process.env, ...functionEnv }, projectId, firestoreHost, ports.ui, stoppers) : undefined;
 
     const failed = new Promise<never>((_, reject) => {
-      for (const fn of [ingest, processor]) {
+      for (const fn of [ingest, processor, sweep]) {
         fn.child.once('exit', (code, signal) => {
           if (!stopping) reject(new Error(`${fn.target} exited on its own (${signal ?? `code ${code}`}):\n${fn.output().slice(-2000)}`));
         });
@@ -197,6 +237,10 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
       deadLetterPolicy,
       ingest,
       processor,
+      sweep,
+      fivetranApi,
+      airbyteApi,
+      tick,
       fivetranUrl: `${ingest.url}/fivetran`,
       airbyteUrl: `${ingest.url}/airbyte?token=${encodeURIComponent(settings.airbyteToken)}`,
       dbtCloudUrl: `${ingest.url}/dbt-cloud`,
@@ -294,12 +338,16 @@ async function emulator(kind: EmulatorKind, given: string | undefined, port: num
 async function standIn<T extends RecordingServer>(
   server: T,
   port: number,
-  name: 'dbt Cloud' | 'Slack',
+  name: 'dbt Cloud' | 'Slack' | 'Fivetran API' | 'Airbyte API',
   stoppers: Array<() => Promise<void>>,
   print: (line: string) => void,
   paint: Painter,
 ): Promise<T> {
-  server.onRequest = (request, reply) => print(formatStandInRequest(name, request, reply, paint));
+  // The vendor APIs are read on every tick: only their refusals are worth a line.
+  const quiet = name === 'Fivetran API' || name === 'Airbyte API';
+  server.onRequest = (request, reply) => {
+    if (!quiet || typeof reply !== 'object' || reply.status >= 400) print(formatStandInRequest(name, request, reply, paint));
+  };
   await server.start(port);
   stoppers.push(() => server.stop());
   return server;

@@ -83,6 +83,7 @@ say(`Firestore emulator ${running.firestoreHost} (${given(settings.firestoreEmul
 say(`processor          ${running.processor.url} routing ${settings.routing === DEFAULT_ROUTING_FILE ? 'functions/local/routing.local.json (default)' : settings.routing.trimStart().startsWith('{') ? 'inline JSON' : settings.routing}`);
 say(`dbt Cloud          ${running.dbt ? `stand-in at ${running.dbtBaseUrl} (prints each request; reports its runs to /dbt-cloud)` : running.dbtBaseUrl}, account ${settings.dbtAccountId}`);
 say(`Slack              ${running.slack ? `stand-in at ${running.slack.url} (prints each message)` : 'SLACK_WEBHOOK_URL'}`);
+say(`sweep              ${running.sweep.url}, ticked every ${settings.sweepTickSeconds || '(never: SWEEP_TICK_SECONDS=0)'}${settings.sweepTickSeconds ? ' s' : ''} through the emulator; Fivetran API ${running.fivetranApi ? `stand-in at ${running.fivetranApi.url}/v1` : settings.fivetranApiBaseUrl}, Airbyte API ${running.airbyteApi ? `stand-in at ${running.airbyteApi.url}/v1` : settings.airbyteApiBaseUrl} (npx postload freshness shows what it judged)`);
 say(`status page        ${running.statusPageUrl} (read-only; \`npx postload ui\` serves the same for a deployment)`);
 say(`secrets            FIVETRAN_WEBHOOK_SECRET${devSecret('FIVETRAN_WEBHOOK_SECRET')}, AIRBYTE_WEBHOOK_TOKEN${devSecret('AIRBYTE_WEBHOOK_TOKEN')}, DBT_CLOUD_WEBHOOK_SECRET${devSecret('DBT_CLOUD_WEBHOOK_SECRET')}`);
 say(paint('green', paint('bold', `postload is ready: Fivetran webhook ${running.fivetranUrl}  Airbyte webhook ${running.airbyteUrl}  dbt Cloud webhook ${running.dbtCloudUrl}`)));
@@ -94,6 +95,7 @@ console.log(
     '  npx postload send fivetran --test                  # what Fivetran\'s own test sends: starts nothing',
     '  npx postload send fivetran --event sync_end --wait # a real sync_end: names the jobs it starts, sends it, follows it',
     '  npx postload events                                # what happened, newest first',
+  '  npx postload freshness                             # what the sweep judged of each connector',
     '',
     'Or paste a signed Fivetran webhook:',
     '',

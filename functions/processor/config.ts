@@ -1,7 +1,7 @@
 import { logLevel } from '../shared/logger.js';
 import { secretManagerClient } from '../shared/secret-manager-client.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
-import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, originsSetting, projectId, requiredString, SettingsProblems } from '../shared/settings.js';
+import { auditRetentionDays, baseUrlSetting, ConfigError, firestoreId, integer, optionalString, originsSetting, projectId, readSlackWebhookOrigins, requiredString, SettingsProblems } from '../shared/settings.js';
 import { SLACK_API_BASE_URL } from '../shared/vendor-hosts.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
 import { DBT_CLOUD_BASE_URL } from '../vendors/dbt-cloud.js';
@@ -99,7 +99,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     ...(project ? { projectId: project } : {}),
   };
   const signingKey = problems.take(() => signingKeySetting(env, secrets), undefined);
-  const slackWebhookOrigins = [SLACK_WEBHOOK_ORIGIN, ...problems.take(() => originsSetting(env, 'SLACK_WEBHOOK_HOSTS', { bareHosts: true }), []).map((o) => (o.includes('://') ? o : `https://${o}`))];
+  const slackWebhookOrigins = problems.take(() => readSlackWebhookOrigins(env, 'SLACK_WEBHOOK_HOSTS'), [SLACK_WEBHOOK_ORIGIN]);
   if (signingKey && !signingKey.configured) {
     problems.add(
       new ConfigError(
@@ -123,7 +123,7 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     connectorsCollection: problems.take(() => firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'), 'connectors'),
     jobStateCollection: problems.take(() => firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION), JOB_STATE_COLLECTION),
     joinsCollection: problems.take(() => firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION), JOIN_STATE_COLLECTION),
-    retentionDays: problems.take(() => integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 }), 90),
+    retentionDays: problems.take(() => auditRetentionDays(env), 90),
     retry: {
       callTimeoutMs: problems.take(() => integer(env, 'OUTBOUND_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }), 10_000),
       minDelayMs: problems.take(() => integer(env, 'OUTBOUND_RETRY_MIN_DELAY_MS', 500, { min: 0, max: 60_000 }), 500),
@@ -155,6 +155,8 @@ function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
   problems.throwIfAny();
   return { baseUrl: url, accountId, token: token! };
 }
+
+export { readSlackWebhookOrigins };
 
 /**
  * The Slack targets the routing file refers to: webhooks, and Slack app targets with their

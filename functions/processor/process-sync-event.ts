@@ -18,11 +18,13 @@ import { startDeadline } from './deadline.js';
 import { classifyError, describeError, PermanentError, TransientError } from './errors.js';
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
 import { quarantineAlertKeys, quarantineVerdict, utcDay, type QuarantineAlertKey, type QuarantineVerdict } from './planning/quarantine-alerts.js';
+import { recoveredDuplicateOf } from './planning/recovered-duplicate.js';
 import { DEFAULT_WEBHOOK, planFor, slackActionId, slackTargetOf, type RoutePlan } from './planning/routing.js';
 import { EventOrchestration, firingNotified, LIST_LAG_MS, sharedRetentionMs, type BusyNote, type JoinMessageAction } from './orchestration.js';
 import type { ActiveRunsObservation } from './planning/coalesce.js';
 import type { RunStatus } from './planning/job-state.js';
 import { coalescedLine, joinFiredMessage, joinWaitingMessage, skippedLine, type JoinRunReport } from './planning/join-messages.js';
+import { staleReason } from './planning/staleness.js';
 import { readPubSubMessage, type PubSubMessage } from './pubsub-message.js';
 import { mergeConnector } from './store/connector-document.js';
 import { cutText } from './store/document-size.js';
@@ -99,6 +101,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   if (alertWebhook === DEFAULT_WEBHOOK && !config.slackWebhooks.has(DEFAULT_WEBHOOK)) log.warn({ setting: 'SLACK_WEBHOOK_URL' }, SLACK_NOT_CONFIGURED);
 
   async function processEvent(event: SyncEvent, message: PubSubMessage, ctx: ActionContext): Promise<void> {
+    const stale = staleReason(event, now(), config.retentionDays);
+    if (stale) return recordStale(event, message, stale, ctx);
     const plan = planFor(event, config.routing);
     const deliveryId = randomUUID();
     const quarantineKeys = quarantineAlertKeys(event, now());
@@ -124,13 +128,14 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
           messageId: message.messageId,
           planned,
           initial: () => initialEventRecord(event, plan.routes),
-          ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()) } } : {}),
+          ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()), duplicateOf: (existing) => recoveredDuplicateOf(event, existing) } } : {}),
           ...(shared ? { shared } : {}),
           finalAlert,
           also: [...(loop ? [loop.document] : []), ...quarantineAlertDocuments(quarantineKeys, event.id, now())],
           deadline: ctx.deadline.total,
         })
         .catch((error: unknown) => alertUnrecorded(event, error, ctx));
+      if (begun.duplicateOf) return recordDuplicate(event, message, begun.duplicateOf, deliveryId, ctx);
       if (!begun.confirm.length) break;
       if (round >= 3) throw new TransientError(`event ${event.id}: the dbt jobs' state kept changing while confirming their waiting runs`, { system: 'postload' });
       await confirmWaitingRuns(begun.confirm, observed, ctx);
@@ -163,6 +168,25 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       throw new TransientError(`event ${event.id} is not done yet: ${left.join('; ')}`, { system: 'postload' });
     }
     ctx.log.info(fields, `event ${status}`);
+  }
+
+  /**
+   * The late webhook of a sync the sweep already recovered (issue 27): recorded, with the
+   * recovered event it duplicates, and nothing else, since routes, joins and dbt runs already
+   * followed the recovered event. Costs one more read than an event, and only such an event pays it.
+   */
+  async function recordDuplicate(event: SyncEvent, message: PubSubMessage, duplicateOf: string, deliveryId: string, ctx: ActionContext): Promise<void> {
+    const begun = await store.begin({
+      docId: event.id,
+      deliveryId,
+      messageId: message.messageId,
+      planned: [],
+      initial: () => ({ ...initialEventRecord(event, []), duplicateOf }),
+      ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now(), duplicateOf) } } : {}),
+      deadline: ctx.deadline.total,
+    });
+    if (!begun.finished) await store.settle(begun, deliveryId, new Map(), () => 'processed', ctx.deadline.total);
+    ctx.log.info({ duplicateOf }, 'late webhook of a sync already recovered by reconciliation: recorded as its duplicate, nothing started');
   }
 
   /**
@@ -285,6 +309,29 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       );
     }
     return outcomes;
+  }
+
+  /**
+   * A stale event (planning/staleness.ts): recorded with why, and nothing else: no dbt job,
+   * no join, no Slack message, not even an alert (a flood of replays stays quiet; the log
+   * line says it). A stale copy of an event already recorded changes nothing.
+   */
+  async function recordStale(event: SyncEvent, message: PubSubMessage, reason: string, ctx: ActionContext): Promise<void> {
+    const deliveryId = randomUUID();
+    const begun = await store.begin({
+      docId: event.id,
+      deliveryId,
+      messageId: message.messageId,
+      planned: [],
+      initial: () => ({ ...initialEventRecord(event, []), stale: reason }),
+      deadline: ctx.deadline.total,
+    });
+    if (begun.finished || begun.data.stale === undefined) {
+      ctx.log.info({ reason }, 'stale copy of an event already recorded; nothing done');
+      return;
+    }
+    await store.settle(begun, deliveryId, new Map(), () => 'processed', ctx.deadline.total);
+    ctx.log.warn({ reason }, 'stale event recorded: nothing started, nothing alerted');
   }
 
   /** A message that is not a valid SyncEvent: recorded under its message id and alerted, every one (only a bug in a publisher makes one). */

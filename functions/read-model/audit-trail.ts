@@ -96,6 +96,8 @@ export interface EventView {
   lastError: string | null;
   /** A quarantined event's problems, "code at pointer: message": what postload did not understand. */
   notUnderstood: string[];
+  /** Why the processor acted on nothing for a stale event (processor/planning/staleness.ts), else null. */
+  stale: string | null;
   /** What a dbt Cloud run event (source dbt-cloud) reports about its run. */
   runReport: RunReportView | null;
   /** What the event did to each join it is an upstream of (`joins.<name>` on the record). */
@@ -159,8 +161,9 @@ export function toEventView(id: string, doc: DocumentData): EventView {
     syncError: str(record(record(doc.event)?.error)?.message),
     lastError:
       latestError(actions) ??
-      (notUnderstood.length ? notUnderstood.join('; ') : invalid && problems.length ? problems.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ') : null),
+      (notUnderstood.length ? notUnderstood.join('; ') : invalid && problems.length ? problems.map((p) => `${p.field || '(root)'} ${p.message}`).join('; ') : typeof doc.stale === 'string' ? `stale: ${doc.stale}` : null),
     notUnderstood,
+    stale: str(doc.stale),
     runReport: toRunReport(doc),
     joins: Object.entries(record(doc.joins) ?? {}).map(([join, value]) => {
       const note = record(value) ?? {};

@@ -1,6 +1,7 @@
 import { FieldPath, type Firestore } from '@google-cloud/firestore';
 import { FINAL_ALERT_ACTION_ID } from '../processor/store/event-store.js';
 import { toEventView, type AuditTrail, type EventView } from './audit-trail.js';
+import { encodeCursor, type EventCursor } from './event-query.js';
 import type { QueryLog } from './query-shape.js';
 
 // Quarantined events and dead letters, grouped by problem, from the audit trail alone (the
@@ -34,8 +35,10 @@ export interface ProblemList {
   groups: ProblemGroup[];
   /** Records read. */
   read: number;
-  /** More records matched than were read (the bound): the groups cover the newest `read`. */
+  /** More records matched than were read: the groups cover these `read`, and `next` reads on. */
   more: boolean;
+  /** Where the next page starts: an event cursor (quarantined) or a document id (dead letters). */
+  next: string | null;
 }
 
 const SAMPLE = 10;
@@ -103,26 +106,29 @@ export class ProblemReader {
     private readonly log?: QueryLog,
   ) {}
 
-  /** Quarantined events since `since`, newest `limit` read, grouped. Nothing to replay: a replay would be quarantined the same way. */
-  async quarantined(since: Date, limit: number): Promise<ProblemList> {
-    const page = await this.trail.page({ type: 'quarantined', since, limit }, undefined, limit + 1);
+  /** Quarantined events since `since`, `limit` at a time (newest first, after `cursor`), grouped. Nothing to replay: a replay would be quarantined the same way. */
+  async quarantined(since: Date, limit: number, cursor?: EventCursor): Promise<ProblemList> {
+    const page = await this.trail.page({ type: 'quarantined', since, limit }, cursor, limit + 1);
     const groups = groupProblems(page.events, quarantineKey, (members) => [`npx postload event ${members[0]!.eventId}`, `npx postload events --type quarantined --source ${members[0]!.source} --since 7d`]);
-    return { groups, read: page.events.length, more: page.next !== null };
+    return { groups, read: page.events.length, more: page.next !== null, next: page.next ? encodeCursor(page.next) : null };
   }
 
-  /** Dead letters (at most `limit` read, in document order), grouped by their last error. */
-  async deadLetters(limit: number): Promise<ProblemList> {
+  /** Dead letters, `limit` at a time in document order (after the document id `after`), grouped by their last error. */
+  async deadLetters(limit: number, after?: string): Promise<ProblemList> {
     this.log?.record({ collection: 'audit', equalities: DEAD_LETTER_FILTERS.map((f) => ('label' in f ? f.label : f.field)) });
     let query = this.db.collection(this.audit).where(DEAD_LETTER_FILTERS[0].field, '==', DEAD_LETTER_FILTERS[0].value);
-    query = query.where(DEAD_LETTER_FILTERS[1].field, '==', DEAD_LETTER_FILTERS[1].value);
+    query = query.where(DEAD_LETTER_FILTERS[1].field, '==', DEAD_LETTER_FILTERS[1].value).orderBy(FieldPath.documentId());
+    if (after) query = query.startAfter(after);
     const snapshot = await query.limit(limit + 1).get();
-    const events = snapshot.docs.slice(0, limit).map((d) => toEventView(d.id, d.data()));
+    const docs = snapshot.docs.slice(0, limit);
+    const events = docs.map((d) => toEventView(d.id, d.data()));
     const groups = groupProblems(
       events,
       deadLetterKey,
       (members) => [...members.slice(0, 3).map((e) => `npx postload replay --event ${e.eventId}`), 'npx postload replay --dry-run'],
       (e) => e.lastError,
     );
-    return { groups, read: events.length, more: snapshot.size > limit };
+    const more = snapshot.size > limit;
+    return { groups, read: events.length, more, next: more ? docs.at(-1)!.id : null };
   }
 }

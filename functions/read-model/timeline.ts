@@ -23,6 +23,7 @@ export function timelineOf(view: EventView): TimelineEntry[] {
       : `delivered to the processor (1st delivery; routes ${view.routes.join(', ') || 'none'})`;
     entries.push({ at: view.firstDeliveredAt, what, level: view.problems.length ? 'error' : 'info' });
   }
+  if (view.stale) entries.push({ at: view.firstDeliveredAt, what: `stale, so nothing started and nothing alerted: ${view.stale}`, level: 'error' });
   if (view.deliveries > 1 && view.lastDeliveredAt) entries.push({ at: view.lastDeliveredAt, what: `delivered again (${deliveriesText(view)})`, level: 'info' });
   for (const action of view.actions) entries.push(...actionEntries(action));
   if (view.processedAt) entries.push({ at: view.processedAt, what: `outcome: ${view.outcome}`, level: view.outcome === 'processed' ? 'ok' : 'error' });

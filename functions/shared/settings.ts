@@ -1,3 +1,5 @@
+import { SLACK_WEBHOOK_ORIGIN } from './vendor-hosts.js';
+
 /** A setting that is missing or malformed. Names the environment variable to fix. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -108,6 +110,15 @@ export function firestoreId(env: Env, name: string, fallback: string): string {
 }
 
 /**
+ * AUDIT_RETENTION_DAYS: how long the processor keeps an event's audit record, and so how
+ * long it recognises a duplicate. Both functions read it: the processor to keep records,
+ * the ingest function to keep its stale age inside it.
+ */
+export function auditRetentionDays(env: Env): number {
+  return integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 });
+}
+
+/**
  * A comma-separated list of origins (`https://host`, `http://127.0.0.1:8083`), checked at
  * start-up; with `bareHosts`, a bare host stands for https on it and its subdomains.
  */
@@ -131,6 +142,15 @@ export function originsSetting(env: Env, name: string, { bareHosts = false } = {
       }
       return url.origin;
     });
+}
+
+/**
+ * Origins Slack webhook URLs (and interactivity response URLs) may point to:
+ * https://hooks.slack.com and what SLACK_WEBHOOK_HOSTS adds. Read alike by the processor,
+ * the sweep (freshness messages) and the ingest function (button answers).
+ */
+export function readSlackWebhookOrigins(env: Env, setting: string): string[] {
+  return [SLACK_WEBHOOK_ORIGIN, ...originsSetting(env, setting, { bareHosts: true }).map((o) => (o.includes('://') ? o : `https://${o}`))];
 }
 
 /**

@@ -22,6 +22,8 @@ export interface SyncEventAttributes {
   connectorName: string;
   destinationId: string;
   status: string;
+  /** "true" for an event received long after it happened (`stale`), else "". */
+  stale: string;
 }
 
 /** Pub/Sub's limit on one attribute value, in UTF-8 bytes. */
@@ -36,7 +38,7 @@ export const PUBSUB_MESSAGE_MAX_BYTES = 10_000_000;
  * bytes, enough to filter on). The full values stay in the message data.
  */
 export function attributesOf(event: SyncEvent): SyncEventAttributes {
-  return {
+  const attributes: SyncEventAttributes = {
     eventId: event.id,
     schemaVersion: event.schemaVersion,
     source: event.source,
@@ -46,7 +48,11 @@ export function attributesOf(event: SyncEvent): SyncEventAttributes {
     connectorName: storable(event.connector.name ?? '', 256),
     destinationId: storable(event.destination.id ?? ''),
     status: event.sync.status ?? '',
+    stale: event.stale ? 'true' : '',
   };
+  // Only on events the sweep recovered from a vendor's API (docs/syncevent.md, recovered events).
+  if (event.recovery) attributes.recovery = event.recovery.by;
+  return attributes;
 }
 
 /** The bytes Pub/Sub counts against its message limit: data plus every attribute key and value. */

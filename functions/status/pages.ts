@@ -257,9 +257,9 @@ ${d.moreCoalesced ? html`<p class="muted">More loads were coalesced into it than
 ${table('What dbt Cloud reported', ['occurred', 'event', 'type', 'outcome'], d.events.map((e) => [time(e.occurredAt, now), eventLink(e.eventId), html`${e.type}`, badge(e.outcome)]), 'None.')}`;
 }
 
-function groups(list: ProblemList, now: Date, empty: string): Html {
+function groups(list: ProblemList, now: Date, empty: string, nextLink: string | null): Html {
   if (list.groups.length === 0) return html`<p class="empty">${empty}</p>`;
-  return html`${list.more ? html`<p class="notice" role="status">Grouped from the newest ${list.read} records; more exist.</p>` : ''}
+  return html`${list.more ? html`<p class="notice" role="status">These groups are made of ${list.read} records; more exist: <a rel="next" href="${nextLink ?? ''}">the next ${list.read}</a>.</p>` : ''}
 ${list.groups.map(
   (g) => html`<section class="group">
 <h3>${clip(g.problem, 300)} <span class="muted">× ${g.count}</span></h3>
@@ -273,8 +273,8 @@ ${list.groups.map(
 export function problemsBody(d: ProblemsData, now: Date): Html {
   return html`<h2 id="dead-letters">Dead letters</h2>
 <p class="muted">Events the processor gave up on after the subscription's maximum delivery attempts; Pub/Sub holds them on the dead-letter subscription. Fix the cause, then replay from a terminal (this page changes nothing).</p>
-${groups(d.deadLetters, now, 'No dead letter.')}
+${groups(d.deadLetters, now, 'No dead letter.', d.deadLetters.next ? `${href('/problems', { ...d.filter, dlafter: d.deadLetters.next })}#dead-letters` : null)}
 <h2 id="quarantined">Quarantined events since ${d.since.toISOString()}</h2>
 <p class="muted">Authenticated payloads ingest could not interpret: recorded whole and alerted, never acted on. A replay would be quarantined the same way, so there is nothing to replay; the commands show an event and its kind.</p>
-${groups(d.quarantined, now, 'No quarantined event.')}`;
+${groups(d.quarantined, now, 'No quarantined event.', d.quarantined.next ? `${href('/problems', { ...d.filter, qcursor: d.quarantined.next })}#quarantined` : null)}`;
 }

@@ -255,6 +255,10 @@ export interface ProblemsData {
 
 export async function problems(reader: StatusReader, params: Params, now: Date, limits: ViewLimits): Promise<ProblemsData> {
   const since = moment(params, 'since', '7d', now)!;
-  const [quarantined, deadLetters] = await Promise.all([reader.problems.quarantined(since, limits.maxProblems), reader.problems.deadLetters(limits.maxProblems)]);
+  const qToken = params.get('qcursor');
+  const qCursor = qToken ? decodeCursor(qToken) : undefined;
+  if (qToken && !qCursor) throw new BadRequest('qcursor is not one this page made; start again from the first page');
+  const dlAfter = text(params, 'dlafter');
+  const [quarantined, deadLetters] = await Promise.all([reader.problems.quarantined(since, limits.maxProblems, qCursor), reader.problems.deadLetters(limits.maxProblems, dlAfter)]);
   return { since, filter: echo(params, ['since']), quarantined, deadLetters };
 }

@@ -58,6 +58,8 @@ export interface AirbyteConnection {
   connectionId: string;
   name: string | null;
   workspaceId: string | null;
+  sourceId: string | null;
+  destinationId: string | null;
   /** active, inactive (disabled), deprecated or locked. */
   status: string;
   schedule: AirbyteSchedule;
@@ -263,6 +265,8 @@ export function readConnection(item: unknown): AirbyteConnection | { problem: st
     connectionId: item.connectionId,
     name: typeof item.name === 'string' ? item.name : null,
     workspaceId: typeof item.workspaceId === 'string' ? item.workspaceId : null,
+    sourceId: typeof item.sourceId === 'string' ? item.sourceId : null,
+    destinationId: typeof item.destinationId === 'string' ? item.destinationId : null,
     status: item.status,
     schedule: read,
   };

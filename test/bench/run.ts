@@ -13,6 +13,7 @@ import { startFunction, type FunctionProcess } from '../../functions/local/funct
 import { EmulatorAdmin } from '../../functions/local/pubsub-admin.js';
 import { integer } from '../../functions/shared/settings.js';
 import { benchProcessor } from './processor.js';
+import { benchSweep } from './sweep.js';
 import { benchStatusPage } from './status-page.js';
 import { compare, GOALS, median, type Figures } from './ratios.js';
 import { readProc } from './proc.js';
@@ -27,7 +28,7 @@ import { readProc } from './proc.js';
 // same load: V8 needs thousands of calls to optimise a handler, and the emulator's JVM its
 // own JIT warm-up, so a short warm-up penalised whichever function ran first (postload
 // measured 0.73× in a first round and 0.88–0.93× in the next seven of one run). Then the
-// processor's part (processor.ts), then the status page's (status-page.ts: Firestore reads and
+// processor's part (processor.ts), then the sweep's (sweep.ts), then the status page's (status-page.ts: Firestore reads and
 // server time per view over BENCH_STATUS_EVENTS, 10,000). Writes bench-results/latest.json. Bounded: BENCH_ROUNDS
 // (8) load rounds of BENCH_DURATION_SECONDS (5) each per function, BENCH_CONNECTIONS (32),
 // BENCH_COLD_STARTS (5) per function.
@@ -40,6 +41,7 @@ const DURATION = integer(process.env, 'BENCH_DURATION_SECONDS', 5, { min: 1, max
 const WARMUP = integer(process.env, 'BENCH_WARMUP_SECONDS', 10, { min: 1, max: 120 });
 const CONNECTIONS = integer(process.env, 'BENCH_CONNECTIONS', 32, { min: 1, max: 200 });
 const COLD_STARTS = integer(process.env, 'BENCH_COLD_STARTS', 5, { min: 1, max: 20 });
+const SWEEP_CONNECTORS = integer(process.env, 'SWEEP_BENCH_CONNECTORS', 1000, { min: 20, max: 10_000 });
 /** The status page's part: views over this many events, each requested this many times. */
 const STATUS_EVENTS = integer(process.env, 'BENCH_STATUS_EVENTS', 10_000, { min: 100, max: 100_000 });
 const STATUS_REPEATS = integer(process.env, 'BENCH_STATUS_REPEATS', 5, { min: 1, max: 50 });
@@ -301,6 +303,7 @@ async function main(): Promise<void> {
 
   const pipeline = await benchProcessor(pubsub.host);
   await pubsub.stop();
+  const sweep = await benchSweep(SWEEP_CONNECTORS);
 
   const firestore = await startEmulator('firestore');
   const statusPage = await benchStatusPage(firestore.host, STATUS_EVENTS, STATUS_REPEATS);
@@ -313,6 +316,7 @@ async function main(): Promise<void> {
     settings: { rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, coldStarts: COLD_STARTS },
     ingest: { medians: both, ratios, pairedRoundRatios: paired, bareWithPostloadShapedMessage: { medians: shaped, postloadOverIt: vsShaped }, rounds, coldStarts: colds, forgedSignature: { requestsPerSecond: forged.requests.average, p99Ms: forged.latency.p99, answers: answers(forged) } },
     pipeline,
+    sweep,
     statusPage,
   };
   mkdirSync(new URL('.', RESULTS), { recursive: true });

@@ -99,6 +99,9 @@ describe('postload CLI against the local stack', function () {
       const run = await runCli(['send', 'fivetran', '--test', '--url', stack.fivetranUrl, '--secret', 'not-the-secret'], env);
       assert.equal(run.code, 1);
       assert.match(run.stdout, /: 401 .*\n.*FIVETRAN_WEBHOOK_SECRET/);
+      // A secret typed on the command line is warned about (issue 25, finding 11), on stderr, never echoed.
+      assert.match(run.stderr, /warning: --secret was given the secret itself/);
+      assert.ok(!run.stderr.includes('not-the-secret'));
     });
 
     it('no secret at all: exit 2 before sending, naming the flag and the variable', async () => {

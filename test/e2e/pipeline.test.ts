@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { AuditReader, type AuditRecord } from '../../functions/local/audit-reader.js';
 import { awaitOutcome, PublishedLog, sendSteps } from '../../functions/local/demo-run.js';
 import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_ROUTING, DEMO_RUN_WEBHOOKS, demoScenario } from '../../functions/local/demo-scenario.js';
+import { freshnessStory } from '../../functions/local/demo-freshness.js';
 import { triggerRequests } from '../../functions/local/fake-dbt-cloud.js';
 import { DEVELOPMENT_SECRETS } from '../../functions/local/local-settings.js';
 import type { RecordedRequest } from '../../functions/local/recording-server.js';
@@ -42,11 +43,13 @@ describe('end to end: webhook → ingest → Pub/Sub emulator → processor → 
   let stack: LocalStack;
   let audit: AuditReader;
   const published = new PublishedLog();
+  const freshnessCollection = `freshness-e2e-${randomUUID().slice(0, 8)}`;
 
   before(async function () {
     stack = await startTestStack(this, {
       topicPrefix: 'sync-events-e2e',
       routing: DEMO_ROUTING,
+      functionEnv: { FRESHNESS_COLLECTION: freshnessCollection, SWEEP_COLLECTION: `${freshnessCollection}-sweep` },
       onFunctionLine: published.onLine,
       dbtRunWebhooks: DEMO_RUN_WEBHOOKS,
     });
@@ -180,6 +183,15 @@ describe('end to end: webhook → ingest → Pub/Sub emulator → processor → 
     // orders, billing, the finance mart join (one firing message), and one run for the burst.
     assert.equal(triggerRequests(stack.dbt!).length, 4);
     assert.equal(stack.slack!.requests.length, 6, 'four about the events, the join\'s firing message, one about the billing run that failed (the dbt Cloud loop)');
+  });
+
+  it('freshness through the deployed path (tick → Pub/Sub → the sweep function): a connector goes overdue, is alerted once, and recovers with one message', async () => {
+    stack.dbt!.reset();
+    stack.slack!.reset();
+    const story = await freshnessStory(stack, { collection: freshnessCollection, tickMs: 1000 });
+    assert.deepEqual(story.problems, []);
+    assert.match(story.expectation ?? '', /routing file, freshness rule 1/);
+    assert.match(story.recoveries[0]!, /inventory_pg recovered after \d+s overdue; \d+ expected syncs? (was|were) missed/);
   });
 
   it('quarantine over real HTTP: an authenticated body postload cannot read is 202, recorded and alerted once; the same problem again is recorded, not alerted', async () => {

@@ -8,7 +8,7 @@ import { HclError, type Value } from './hcl-eval.js';
 import { codeBlocks, type Doc } from './markdown-docs.js';
 import { expandLocals } from './terraform-monitoring.js';
 import { asArray, firstBody, type Body, type CodeFacts, type Declared, type TerraformConfig } from './terraform-checks.js';
-import { functionEnvironment, instancesOf, plan, validates, type Apply } from './terraform-eval.js';
+import { failedPreconditions, functionEnvironment, instancesOf, plan, validates, type Apply } from './terraform-eval.js';
 
 /**
  * The deployment contract: what terraform/ gives the functions (read from the HCL and
@@ -345,6 +345,8 @@ export function checkValidationsAgainstCode(config: TerraformConfig, code: CodeF
         if (error instanceof HclError) continue;
         throw error;
       }
+      // A value a precondition refuses never reaches a function: Terraform refuses the plan.
+      if (failedPreconditions(config, probe).length) continue;
       for (const { entryPoint, fn } of users) {
         const load = loaders[entryPoint];
         if (!load) {
@@ -470,7 +472,11 @@ export function checkSettingsDocs(config: TerraformConfig, code: CodeFacts, mark
       }
       const secret = /the secret `<name_prefix>-([a-z0-9-]+)`/.exec(origin)?.[1];
       if (secret) {
-        const value = String(apply.value(env[row.name]));
+        // An optional secret ("... when `fivetran_api_enabled`") is checked with its switch on.
+        const enabler = /\bwhen `([a-z_][a-z0-9_]*)`/.exec(origin)?.[1];
+        const view = enabler && config.variables.has(enabler) ? plan(config, { ...EXAMPLE_VARIABLES, routing_config_file: routingFile, [enabler]: true }) : apply;
+        const enabledEnv = (firstBody(deployedFunctions(config, view, code).get(fn.entryPoint)?.body.service_config).environment_variables ?? {}) as Body;
+        const value = String(view.value(enabledEnv[row.name]));
         if (!value.endsWith(`/secrets/postload-${secret}`)) problems.push(`docs/settings.md says ${row.name} is the secret <name_prefix>-${secret}, but Terraform sets it to ${value} (${fn.entryPoint})`);
       }
     }

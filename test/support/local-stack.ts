@@ -22,6 +22,8 @@ export async function startTestStack(context: Mocha.Context, { topicPrefix, rout
       ...readLocalSettings({ ...DEVELOPMENT_SECRETS, PUBSUB_EMULATOR_HOST: pubsubHost, FIRESTORE_EMULATOR_HOST: firestoreHost }, { anyFreePort: true }),
       topic: `${topicPrefix}-${randomUUID().slice(0, 8)}`,
       routing: JSON.stringify(routing),
+      // The sweep ticks only when a test asks (stack.tick()): suites share the emulators and their connectors.
+      sweepTickSeconds: 0,
     },
   });
 }

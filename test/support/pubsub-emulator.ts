@@ -24,11 +24,6 @@ export class EmulatorPubSub extends EmulatorAdmin {
     return name;
   }
 
-  /** Publishes messages as Pub/Sub would deliver them (data as text). */
-  async publish(topic: string, messages: Array<{ data: string; attributes?: Record<string, string> }>): Promise<void> {
-    await this.call('POST', `topics/${topic}:publish`, { messages: messages.map((m) => ({ data: Buffer.from(m.data).toString('base64'), attributes: m.attributes ?? {} })) });
-  }
-
   /** Pulls and acknowledges what is there now (none when the topic got nothing). */
   async pull(subscription: string, max = 100): Promise<PulledMessage[]> {
     const result = await this.call('POST', `subscriptions/${subscription}:pull`, { maxMessages: max, returnImmediately: true });

@@ -21,7 +21,7 @@ type Overrides = Partial<Omit<SyncEvent, 'connector' | 'destination' | 'sync'>> 
 
 /**
  * A SyncEvent valid against schemas/sync-event.v1.schema.json (checked on every call), by
- * default a successful Fivetran sync of connector assimilate_seem. Independent of the
+ * default a successful Fivetran sync of connector assimilate_seem, received just now. Independent of the
  * ingest normaliser on purpose.
  */
 export function syncEvent(overrides: Overrides = {}): SyncEvent {
@@ -33,7 +33,8 @@ export function syncEvent(overrides: Overrides = {}): SyncEvent {
     type: 'sync.succeeded',
     vendorEvent: 'sync_end',
     occurredAt: '2026-05-22T00:06:08.638Z',
-    receivedAt: '2026-05-22T00:06:09.001Z',
+    // Received now: the processor acts on nothing received longer ago than AUDIT_RETENTION_DAYS (staleness.ts).
+    receivedAt: new Date().toISOString(),
     connector: { id: 'assimilate_seem', name: 'ftar_pg', type: 'google_cloud_postgresql', ...connector },
     destination: { id: 'inappropriate_implode', name: null, ...destination },
     sync: {

@@ -302,6 +302,7 @@ export interface CodeFacts {
 const FUNCTION_FOLDERS = [
   { folder: 'ingest', constant: 'INGEST_FUNCTION' },
   { folder: 'processor', constant: 'PROCESSOR_FUNCTION' },
+  { folder: 'sweep', constant: 'SWEEP_FUNCTION' },
 ];
 
 /**

@@ -135,6 +135,29 @@ export function plan(config: TerraformConfig, variables: Record<string, Value> =
   return { scope, value: (value) => evaluate(value, scope), resource: resourceValue };
 }
 
+/**
+ * The lifecycle preconditions of every resource, evaluated in this apply: the ones that fail
+ * (Terraform refuses to plan), as "type.name: condition". A condition that reads what only
+ * the API knows cannot be judged here and is left out.
+ */
+export function failedPreconditions(config: TerraformConfig, apply: Apply): string[] {
+  const failed: string[] = [];
+  for (const declared of config.resources) {
+    for (const precondition of asArray(firstBody(declared.body.lifecycle).precondition)) {
+      const condition = (precondition as Body).condition;
+      let holds: Value;
+      try {
+        holds = apply.value(condition);
+      } catch (error) {
+        if (error instanceof HclError) continue;
+        throw error;
+      }
+      if (holds !== true) failed.push(`${declared.type}.${declared.name}: ${String(condition)}`);
+    }
+  }
+  return failed;
+}
+
 /** Every argument of a declared variable's validation blocks, evaluated for `value`: true when all hold. */
 export function validates(config: TerraformConfig, name: string, value: Value, others: Record<string, Value> = {}): boolean {
   const declared = config.variables.get(name);

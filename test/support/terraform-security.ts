@@ -1,4 +1,7 @@
+import { fileURLToPath } from 'node:url';
+import type { Value } from './hcl-eval.js';
 import { asArray, firstBody, resolveString, type Body, type Declared, type TerraformConfig } from './terraform-checks.js';
+import { failedPreconditions, plan } from './terraform-eval.js';
 
 // Static checks of what issue 25 asked of terraform/ (no terraform binary runs here). Each
 // returns the problems it found; test/unit/terraform/security.test.ts runs them on the real
@@ -56,7 +59,6 @@ export function checkIngestIngress(config: TerraformConfig): string[] {
   const variable = config.variables.get('ingest_ingress');
   if (!variable) problems.push('no variable ingest_ingress is declared');
   else if (!asArray(variable.body.validation).some((v) => /ALLOW_INTERNAL_AND_GCLB/.test(String((v as Body).condition)))) problems.push('variable ingest_ingress has no validation of its values');
-  const preconditions = asArray(firstBody(ingest.body.lifecycle).precondition).map((p) => String((p as Body).condition ?? ''));
   // Every combination the operator can choose: hops > 0 passes only with ALLOW_INTERNAL_AND_GCLB.
   const cases: Array<[number, string, boolean]> = [
     [0, 'ALLOW_ALL', true],
@@ -65,29 +67,41 @@ export function checkIngestIngress(config: TerraformConfig): string[] {
     [2, 'ALLOW_INTERNAL_ONLY', false],
     [1, 'ALLOW_INTERNAL_AND_GCLB', true],
   ];
-  for (const [hops, ingress, allowed] of cases) {
-    const verdicts = preconditions.map((condition) => evaluate(condition, { trusted_proxy_hops: hops, ingest_ingress: ingress }));
-    if (verdicts.some((v) => typeof v === 'string')) {
-      problems.push(`${where}: a precondition cannot be evaluated here: ${verdicts.find((v) => typeof v === 'string')}`);
-      break;
-    }
-    const passes = verdicts.every((v) => v === true);
-    if (passes !== allowed) problems.push(`${where}: trusted_proxy_hops = ${hops} with ingest_ingress = ${ingress} is ${passes ? 'accepted' : 'refused'} at plan time; it must be ${allowed ? 'accepted' : 'refused'}`);
-  }
+  for (const [hops, ingress, allowed] of cases) problems.push(...planVerdict(config, { trusted_proxy_hops: hops, ingest_ingress: ingress }, allowed).map((p) => `${where}: ${p}`));
   return problems;
 }
 
-/**
- * Evaluates a precondition made of variables, numbers, strings, ==, !=, <, >, &&, || and
- * parentheses, as Terraform would; anything else is returned as a string (not evaluable).
- */
-function evaluate(condition: string, vars: Record<string, number | string>): boolean | string {
-  const expression = condition.replace(/^\$\{([\s\S]*)\}$/, '$1');
-  const js = expression.replace(/var\.(\w+)/g, (whole, name: string) => (name in vars ? JSON.stringify(vars[name]) : whole));
-  if (/var\.|local\.|\w+\(/.test(js) || !/^[\s\d"A-Za-z_=!<>&|()]*$/.test(js)) return `"${expression}" uses more than variables, literals and comparisons`;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a whitelisted expression of literals
-  return Boolean(new Function(`return (${js.replace(/==/g, '===').replace(/!===/g, '!==')});`)());
+// --- finding 4: the stale age stays inside the audit retention --------------------------------
+
+export function checkStaleAge(config: TerraformConfig): string[] {
+  const ingest = ingestFunction(config);
+  if (!ingest) return ['no google_cloudfunctions2_function deploys ingestWebhook'];
+  const env = (firstBody(ingest.body.service_config).environment_variables ?? {}) as Body;
+  const problems: string[] = [];
+  if (env.STALE_EVENT_AGE_HOURS !== '${tostring(var.stale_event_age_hours)}') problems.push(`${ingest.file}: the ingest function must set STALE_EVENT_AGE_HOURS from var.stale_event_age_hours`);
+  if (env.AUDIT_RETENTION_DAYS !== '${tostring(var.audit_retention_days)}') problems.push(`${ingest.file}: the ingest function must set AUDIT_RETENTION_DAYS from var.audit_retention_days (its stale age is checked against it)`);
+  const cases: Array<[number, number, boolean]> = [
+    [48, 90, true],
+    [23, 1, true],
+    [24, 1, false],
+    [2159, 90, true],
+    [2160, 90, false],
+    [100000, 3650, false],
+  ];
+  for (const [hours, days, allowed] of cases) problems.push(...planVerdict(config, { stale_event_age_hours: hours, audit_retention_days: days }, allowed));
+  return problems;
 }
+
+/** Whether Terraform would plan with these variables (and an example's required ones), as `allowed` says; else a problem. */
+function planVerdict(config: TerraformConfig, variables: Record<string, Value>, allowed: boolean): string[] {
+  const failed = failedPreconditions(config, plan(config, { project_id: 'my-data-platform', dbt_cloud_account_id: '12345', routing_config_file: ROUTING_FILE, ...variables }));
+  const passes = failed.length === 0;
+  const what = Object.entries(variables).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(' with ');
+  return passes === allowed ? [] : [`${what} is ${passes ? 'accepted' : 'refused'} at plan time; it must be ${allowed ? 'accepted' : 'refused'}${failed.length ? ` (${failed.join('; ')})` : ''}`];
+}
+
+/** A routing file for the plans above (the processor's precondition reads it). */
+const ROUTING_FILE = fileURLToPath(new URL('../../schemas/examples/routing.example.json', import.meta.url));
 
 // --- finding 10: the processor's Firestore role covers postload's database only -----------
 
@@ -121,8 +135,8 @@ export function checkFirestoreCondition(config: TerraformConfig): string[] {
 /** Roles the build service account may hold: what Google documents a function build needs, and nothing that publishes. */
 export const BUILD_ROLES = new Set(['roles/run.builder']);
 
-/** Service accounts allowed to publish SyncEvents: the ingest function (the sweep joins them when it lands). */
-export const PUBLISHERS = new Set(['ingest']);
+/** Service accounts allowed to publish SyncEvents: the ingest function and the scheduled sweep (recovered events); both sign. */
+export const PUBLISHERS = new Set(['ingest', 'sweep']);
 
 /** Roles that carry pubsub.topics.publish. */
 const PUBLISHING_ROLES = new Set(['roles/pubsub.publisher', 'roles/pubsub.editor', 'roles/pubsub.admin', 'roles/editor', 'roles/owner', 'roles/cloudbuild.builds.builder']);

@@ -2,6 +2,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import type { Deadline } from '../../processor/clients/http-retry.js';
 import type { ButtonAction } from '../../shared/slack-buttons.js';
 import type { DbtCloudAdminClient } from '../../vendors/dbt-cloud.js';
+import { setFreshnessPause } from '../../sweep/freshness/pause.js';
 import { VendorApiError } from '../../vendors/vendor-error.js';
 import type { SlackUserRef } from './ledger.js';
 
@@ -21,6 +22,8 @@ export interface EffectResult {
 
 export interface EffectContext {
   db: Firestore;
+  freshnessCollection: string;
+  now: () => number;
   /** dbt Cloud, when the ingest function has its settings (the same as the processor's). */
   dbt: { client: DbtCloudAdminClient; accountId: string } | undefined;
   by: SlackUserRef;
@@ -41,8 +44,13 @@ const EFFECTS: { [K in ButtonAction['kind']]: Effect<Extract<ButtonAction, { kin
       throw new EffectUnavailable(`dbt Cloud could not be asked to retry run ${action.runId} (${error.message}); press the button again in a minute`);
     }
   },
-  snooze: async () => {
-    throw new EffectRefused('snoozing a connector needs the freshness sweep');
+  snooze: async (action, { db, freshnessCollection, by, now }) => {
+    const until = now() + action.forMs;
+    const found = await setFreshnessPause(db, freshnessCollection, action.connector, { until, by: `Slack user ${by.name} (${by.id})`, reason: `snoozed from Slack, incident ${action.incident}`, at: now() }).catch((error: unknown) => {
+      throw new EffectUnavailable(`Firestore could not be written (${(error as Error).message})`);
+    });
+    if (!found) throw new EffectRefused(`${action.connector} is not watched for freshness (no freshness document)`);
+    return { summary: `snoozed ${action.connector} until ${new Date(until).toISOString().replace(/\.\d{3}Z$/, 'Z')}: no freshness alert or reminder until then`, result: { pausedUntil: until } };
   },
 };
 

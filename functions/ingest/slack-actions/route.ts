@@ -138,7 +138,7 @@ export function createSlackActionsRoute(config: IngestConfig, deps: SlackActions
       let text: string;
       try {
         // Its own budget: the claim's first Firestore call on a cold instance must not eat the effect's time.
-        const done = await performEffect(action, { db: db!, dbt, by: user, deadline: deadlineIn(WORK_BUDGET_MS) });
+        const done = await performEffect(action, { db: db!, freshnessCollection: settings.freshnessCollection, now, dbt, by: user, deadline: deadlineIn(WORK_BUDGET_MS) });
         await book.settle(claim.docId, { status: 'succeeded', summary: done.summary, result: done.result });
         log.info({ ...fields, attempt: claim.attempt, result: done.result }, 'Slack action performed');
         text = `Done: ${escape(done.summary)}.`;
@@ -211,7 +211,7 @@ function describe(action: ButtonAction): string {
     case 'retry-run':
       return `retry dbt Cloud run ${action.runId}`;
     case 'snooze':
-      return `snooze ${action.connector} for ${Math.round(action.forMs / 3_600_000)} h`;
+      return `snooze ${action.connector} for ${action.forMs % 86_400_000 === 0 ? `${action.forMs / 86_400_000} day(s)` : `${Math.round(action.forMs / 3_600_000)} h`}`;
   }
 }
 

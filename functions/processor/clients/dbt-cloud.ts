@@ -7,6 +7,7 @@ import type { DbtJobAction } from '../planning/routing.js';
 import type { ActiveRunsObservation } from '../planning/coalesce.js';
 import { runStatusFromCode, type RunStatus } from '../planning/job-state.js';
 import { activeRunsFrom, activeRunsQuery } from '../planning/dbt-observations.js';
+import { causeMarker, markedEventId, vendorText } from '../planning/cause-marker.js';
 
 /** A dbt Cloud run postload started (or found it had already started). */
 export interface DbtRun {
@@ -19,33 +20,32 @@ export interface DbtRun {
 
 export const MAX_CAUSE_LENGTH = 254;
 
-/** The marker in every cause that lets postload recognise its own runs: "event <id>". */
-export function eventMarker(eventId: string): string {
-  return `event ${eventId}`;
-}
-
 /**
- * The run's cause: what happened (source, connector, sync) and always the event id, kept
- * under dbt Cloud's 255 characters by shortening the description, never the id.
+ * The run's cause: what happened (source, connector, sync), then always the marker
+ * ` [event <id>]` at the very end (planning/cause-marker.ts), kept under dbt Cloud's 255
+ * characters by shortening the description, never the marker. Vendor text loses its
+ * brackets, and an operator's template only writes the description: neither can move or
+ * fake the marker.
  */
 export function causeFor(event: SyncEvent, template?: string): string {
-  const connector = event.connector.name ?? event.connector.id ?? 'unknown connector';
+  const connector = vendorText(event.connector.name ?? event.connector.id ?? 'unknown connector');
+  const connectorId = vendorText(event.connector.id ?? '');
+  const syncId = vendorText(event.sync.id ?? '');
   const description = template
     ? template.replace(/\{(source|connector|connectorId|syncId|type|eventId)\}/g, (_, key: string) => {
         switch (key) {
           case 'source': return event.source;
           case 'connector': return connector;
-          case 'connectorId': return event.connector.id ?? '';
-          case 'syncId': return event.sync.id ?? '';
+          case 'connectorId': return connectorId;
+          case 'syncId': return syncId;
           case 'type': return event.type;
           default: return event.id;
         }
       })
     : `postload: ${capitalise(event.source)} ${event.type} for ${connector}` +
-      (event.connector.id && event.connector.id !== connector ? ` (${event.connector.id})` : '') +
-      (event.sync.id ? `, sync ${event.sync.id}` : '');
-  const marker = ` [${eventMarker(event.id)}]`;
-  if (description.includes(eventMarker(event.id)) && description.length <= MAX_CAUSE_LENGTH) return description;
+      (connectorId && connectorId !== connector ? ` (${connectorId})` : '') +
+      (syncId ? `, sync ${syncId}` : '');
+  const marker = causeMarker(event.id);
   const room = MAX_CAUSE_LENGTH - marker.length;
   const shortened = description.length > room ? `${description.slice(0, room - 1)}…` : description;
   return `${shortened}${marker}`;
@@ -119,14 +119,13 @@ export class DbtCloudClient {
   }
 
   /**
-   * The run of the job whose trigger's cause carries the event's marker. A Run has no
+   * The run of the job whose trigger's cause ends with the event's marker. A Run has no
    * `cause` of its own: it is on the related trigger, returned only when asked for with
    * `include_related=["trigger"]`. Pages back from the newest run (100 a page) until a page
    * reaches runs created before `since` (less a clock-skew margin), for at most
    * LOOKUP_MAX_PAGES pages; past that it cannot tell and throws RunLookupExhaustedError.
    */
   async findRunFor(eventId: string, jobId: string, since: Date, call: CallOptions): Promise<DbtRun | undefined> {
-    const marker = eventMarker(eventId);
     const oldest = since.getTime() - CLOCK_SKEW_MS;
     for (let page = 0; page < LOOKUP_MAX_PAGES; page++) {
       const query = `job_definition_id=${encodeURIComponent(jobId)}&include_related=${encodeURIComponent('["trigger"]')}&order_by=-id&limit=${PAGE_SIZE}&offset=${page * PAGE_SIZE}`;
@@ -136,14 +135,14 @@ export class DbtCloudClient {
       const runs = Array.isArray(body?.data) ? (body.data as Array<Record<string, unknown>>) : [];
       const found = runs.find((run) => {
         const cause = (run.trigger as { cause?: unknown } | null | undefined)?.cause;
-        return typeof cause === 'string' && cause.includes(marker);
+        return typeof cause === 'string' && markedEventId(cause) === eventId;
       });
       if (found) return runFrom({ data: found }, true);
       const reachedOlder = runs.some((run) => Date.parse(String(run.created_at)) < oldest);
       if (runs.length < PAGE_SIZE || reachedOlder) return undefined;
     }
     throw new RunLookupExhaustedError(
-      `dbt Cloud job ${jobId} has more than ${LOOKUP_MAX_PAGES * PAGE_SIZE} runs since this action was first attempted; postload cannot tell whether it already started a run for event ${eventId}, so it does not start another: check the job's runs for "[${marker}]" and start it by hand if none is there`,
+      `dbt Cloud job ${jobId} has more than ${LOOKUP_MAX_PAGES * PAGE_SIZE} runs since this action was first attempted; postload cannot tell whether it already started a run for event ${eventId}, so it does not start another: check the job's runs for a cause ending "${causeMarker(eventId).trim()}" and start it by hand if none is there`,
       { system: 'dbt Cloud' },
     );
   }

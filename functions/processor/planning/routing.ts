@@ -281,10 +281,13 @@ function mostSpecificFirst(errors: ErrorObject[]): ErrorObject[] {
   return errors.filter((e) => !dropped.has(e)).sort((a, b) => score(b) - score(a));
 }
 
-export function matcher(match: RouteMatch): (event: SyncEvent) => boolean {
-  const checks: Array<(event: SyncEvent) => boolean> = [];
+/** What a `match` reads: an event, or a connector as the sweep knows it (freshness rules). */
+export type MatchSubject = Pick<SyncEvent, 'source' | 'connector' | 'destination'>;
+
+export function matcher(match: RouteMatch): (event: MatchSubject) => boolean {
+  const checks: Array<(event: MatchSubject) => boolean> = [];
   if (match.source) checks.push((event) => event.source === match.source);
-  const fields: Array<[StringMatch | undefined, (event: SyncEvent) => string | null | undefined]> = [
+  const fields: Array<[StringMatch | undefined, (event: MatchSubject) => string | null | undefined]> = [
     [match.connectorId, (e) => e.connector.id],
     [match.connectorName, (e) => e.connector.name],
     [match.connectorType, (e) => e.connector.type],

@@ -4,6 +4,7 @@
 // store writes in the same commit.
 
 import type { SyncEvent } from '../../shared/sync-event.js';
+import { markedEventId } from './cause-marker.js';
 
 /** The run's outcome on the originating event's dbt action (`actions.<id>.runOutcome`; shape fixed for the CLI too). */
 export interface RunOutcome {
@@ -33,12 +34,9 @@ const STATUS: Partial<Record<SyncEvent['type'], RunOutcome['status']>> = {
   'transformation.cancelled': 'cancelled',
 };
 
-/** Every run postload starts carries `[event <id>]` in its cause (clients/dbt-cloud.ts `causeFor`); dbt Cloud repeats the cause as `runReason`. */
-const MARKER = /\[event ([0-9a-f]{32})\]/;
-
-/** The event whose dbt action started a run, as its cause names it; undefined for a run postload did not start. */
+/** The event whose dbt action started a run, as the marker ending its cause names it; undefined for a run postload did not start. */
 export function originEventIdOf(cause: string | null | undefined): string | undefined {
-  return MARKER.exec(cause ?? '')?.[1];
+  return markedEventId(cause);
 }
 
 /**
@@ -50,6 +48,7 @@ export function runReport(event: SyncEvent): RunReport | undefined {
   const status = STATUS[event.type];
   const t = event.transformation;
   if (event.source !== 'dbt-cloud' || !status || !t?.runId || !t.jobId) return undefined;
+  // Every run postload starts has a cause ending with ` [event <id>]` (cause-marker.ts); dbt Cloud repeats it as `runReason`.
   const originEventId = originEventIdOf(t.cause);
   const runId = Number(t.runId);
   if (!originEventId || !Number.isSafeInteger(runId) || originEventId === event.id) return undefined;

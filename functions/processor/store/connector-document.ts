@@ -1,8 +1,10 @@
 import { Timestamp } from '@google-cloud/firestore';
 import type { SyncEvent } from '../../shared/sync-event.js';
+import type { RecoveredSync } from '../planning/recovered-duplicate.js';
 import { cutStrings, cutText } from './document-size.js';
 
 const RECENT_EVENTS = 20;
+const RECOVERED_KEPT = 10;
 /** Finished syncs kept apart from the other events (starts, schema changes), for the status page's strip of the last 14. */
 const RECENT_SYNCS = 14;
 const FINISHED_SYNC_TYPES = new Set(['sync.succeeded', 'sync.failed', 'sync.cancelled', 'sync.rescheduled']);
@@ -26,7 +28,7 @@ interface Summary {
  * names no connector, or is a test: a Test button's ids are placeholders or random
  * (Airbyte since 1.3), so it would make up a connector or overwrite a real one's status.
  */
-export function mergeConnector(existing: Record<string, unknown> | undefined, event: SyncEvent, nowMs: number): Record<string, unknown> | undefined {
+export function mergeConnector(existing: Record<string, unknown> | undefined, event: SyncEvent, nowMs: number, duplicateOf?: string): Record<string, unknown> | undefined {
   if (!event.connector.id || event.type === 'test') return undefined;
   const data = existing ?? {};
   const summary: Summary = {
@@ -72,6 +74,13 @@ export function mergeConnector(existing: Record<string, unknown> | undefined, ev
     update.lastFailedSync = { ...summary, error };
   }
   if (typeof update.connectorName === 'string') update.connectorName = cutText(update.connectorName, MAX_TEXT_BYTES);
+  // Syncs the sweep recovered (their webhook never came), so their late webhook is known when it comes.
+  const recovered = (data.recoveredSyncs as RecoveredSync[] | undefined) ?? [];
+  if (event.recovery && !recovered.some((r) => r.eventId === event.id)) {
+    const entry: RecoveredSync = { eventId: event.id, type: event.type, syncId: event.sync.id, occurredAt: event.occurredAt, dedupe: event.recovery.dedupe, consumedBy: null };
+    update.recoveredSyncs = [...recovered, entry].slice(-RECOVERED_KEPT);
+  }
+  if (duplicateOf) update.recoveredSyncs = recovered.map((r) => (r.eventId === duplicateOf ? { ...r, consumedBy: event.id } : r));
   return update;
 }
 

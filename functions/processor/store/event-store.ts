@@ -116,6 +116,8 @@ export interface Begun {
   sharedTimes: Map<string, Timestamp | null>;
   /** Set when nothing was committed: these jobs' waiting runs must be confirmed with dbt Cloud first. */
   confirm: RunToConfirm[];
+  /** Set when nothing was committed: the event is the late webhook of this recovered event (see planning/recovered-duplicate.ts). */
+  duplicateOf?: string;
 }
 
 export interface BeginRequest {
@@ -126,7 +128,12 @@ export interface BeginRequest {
   /** The audit document's fields on first delivery (everything but deliveries and actions). */
   initial: () => Record<string, unknown>;
   /** The connector document to write with the first delivery, computed from what is stored. */
-  connector?: { docId: string; merge: (existing: Record<string, unknown> | undefined) => Record<string, unknown> | undefined };
+  connector?: {
+    docId: string;
+    merge: (existing: Record<string, unknown> | undefined) => Record<string, unknown> | undefined;
+    /** On a first delivery: the recovered event this one duplicates, read from the connector document; nothing is committed then. */
+    duplicateOf?: (existing: Record<string, unknown> | undefined) => string | undefined;
+  };
   /**
    * Further documents read in the same read and written in the same commit as the claims,
    * under the same preconditions (a conflict re-reads and decides again; never skipped).
@@ -214,7 +221,7 @@ export class EventStore {
       const alsoSnapshots = snapshots.slice(first, first + alsoRefs.length);
       const sharedSnapshots = snapshots.slice(first + alsoRefs.length);
       const prepared = this.prepareBegin(request, snapshot, connectorSnapshot, skipConnector, alsoSnapshots, sharedSnapshots);
-      if (prepared.begun.confirm.length) return { ...prepared.begun, writeTime: snapshot.readTime };
+      if (prepared.begun.confirm.length || prepared.begun.duplicateOf) return { ...prepared.begun, writeTime: snapshot.readTime };
       try {
         const results = await this.guard('record the delivery', request.deadline, () => prepared.batch.commit());
         const writeTime = results[0]!.writeTime;
@@ -246,6 +253,10 @@ export class EventStore {
     const existing = snapshot.exists ? (snapshot.data() as Record<string, unknown>) : undefined;
     const actions = { ...((existing?.actions as Record<string, ActionRecord> | undefined) ?? {}) };
     const finished = existing !== undefined && FINAL_EVENT_STATUSES.has(existing.status as string);
+    const duplicateOf = !existing && connectorSnapshot && request.connector?.duplicateOf?.(connectorSnapshot.exists ? connectorSnapshot.data() : undefined);
+    if (duplicateOf) {
+      return { batch: this.db.batch(), sharedWritten: [], begun: { docId: request.docId, claims: new Map(), data: {}, messageDeliveries: 1, finished, connectorSkipped: undefined, also: new Map(), shared: new Map(), sharedTimes: new Map(), confirm: [], duplicateOf } };
+    }
     const messageKey = request.messageId;
     const counts = { ...((existing?.messageDeliveries as Record<string, number> | undefined) ?? {}) };
     counts[messageKey] = (counts[messageKey] ?? 0) + 1;

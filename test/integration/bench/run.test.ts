@@ -22,12 +22,13 @@ describe('npm run bench (smallest settings)', function () {
 
   it('measures postload and the bare handler side by side and writes the results', async () => {
     const results = join(dir, 'results.json');
-    const env = { ...process.env, BENCH_ROUNDS: '1', BENCH_DURATION_SECONDS: '1', BENCH_WARMUP_SECONDS: '1', BENCH_COLD_STARTS: '1', BENCH_CONNECTIONS: '4', BENCH_STATUS_EVENTS: '300', BENCH_STATUS_REPEATS: '1', BENCH_RESULTS: results };
+    const env = { ...process.env, BENCH_ROUNDS: '1', BENCH_DURATION_SECONDS: '1', BENCH_WARMUP_SECONDS: '1', BENCH_COLD_STARTS: '1', BENCH_CONNECTIONS: '4', SWEEP_BENCH_CONNECTORS: '100', BENCH_STATUS_EVENTS: '300', BENCH_STATUS_REPEATS: '1', BENCH_RESULTS: results };
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/bench/run.ts'], { cwd: ROOT, env, maxBuffer: 64 * 1024 * 1024 });
     assert.match(stdout, /Ingest side by side/);
     const written = JSON.parse(readFileSync(results, 'utf8')) as {
       ingest: { medians: Record<'postload' | 'bare', Record<string, number>>; ratios: Record<string, { ratio: number; met?: boolean }>; pairedRoundRatios: Record<string, number[]>; forgedSignature: { answers: string } };
       pipeline: { firestoreRpcs: Record<string, number>; webhookToDbtTrigger: { samples: number }; emulatorPublishToPush: { samples: number } };
+      sweep: Record<'firstTick' | 'noneChanging' | 'tenBecomingOverdue' | 'tenWithNewSyncs', { rpcs: number; candidates: number; stateChanges: number; messagesSent: number }> & { connectors: number };
       statusPage: { events: number; views: Array<{ view: string; reads: number; medianMs: number }> };
     };
     for (const name of ['postload', 'bare'] as const) {
@@ -42,6 +43,14 @@ describe('npm run bench (smallest settings)', function () {
     // The processor's part: RPCs counted on the wire, both latency paths sampled.
     assert.ok(Object.keys(written.pipeline.firestoreRpcs).length >= 4);
     assert.ok(written.pipeline.webhookToDbtTrigger.samples > 0 && written.pipeline.emulatorPublishToPush.samples > 0);
+    // The sweep's part: what each tick looked at follows what changed, not the number of connectors.
+    const { sweep } = written;
+    assert.equal(sweep.connectors, 100);
+    assert.equal(sweep.firstTick.candidates, 100);
+    assert.equal(sweep.noneChanging.candidates, 0);
+    assert.deepEqual([sweep.tenBecomingOverdue.candidates, sweep.tenBecomingOverdue.stateChanges, sweep.tenBecomingOverdue.messagesSent], [10, 10, 10]);
+    assert.equal(sweep.tenWithNewSyncs.candidates, 10);
+    for (const tick of Object.values(sweep)) if (typeof tick === 'object') assert.ok(tick.rpcs > 0);
     // The status page's part: every view answered (the bench fails itself otherwise), with its reads counted.
     assert.equal(written.statusPage.events, 300);
     assert.ok(written.statusPage.views.length >= 10 && written.statusPage.views.every((v) => v.reads >= 1 && v.medianMs > 0), JSON.stringify(written.statusPage.views));

@@ -16,7 +16,7 @@ process.env.METADATA_SERVER_DETECTION ??= 'none';
 describe('postload check', () => {
   let dbt: RecordingServer;
   before(async () => {
-    dbt = fakeDbtCloud({ jobs: [101, 102, 201, 301, 401] });
+    dbt = fakeDbtCloud({ jobs: [101, 102, 201, 301, 401, 501] });
     await dbt.start();
   });
   after(() => dbt?.stop());
@@ -62,6 +62,12 @@ describe('postload check', () => {
     ['a malformed TRUSTED_PROXY_HOPS', (e) => ({ ...e, TRUSTED_PROXY_HOPS: '-1' }), /✖ ingest settings\s+TRUSTED_PROXY_HOPS: /],
     ['MAX_DELIVERY_ATTEMPTS out of Pub/Sub\'s range', (e) => ({ ...e, MAX_DELIVERY_ATTEMPTS: '3' }), /✖ processor settings\s+MAX_DELIVERY_ATTEMPTS: /],
     ['a dbt job only a join names, unknown to the account', (e) => ({ ...e, ROUTING_CONFIG: JSON.stringify(withJoin(998)) }), /✖ dbt job 998\s+not found in account 1/],
+    [
+      'a malformed freshness rule (naming the field)',
+      (e) => ({ ...e, ROUTING_CONFIG: JSON.stringify({ ...DEMO_ROUTING, freshness: { rules: [{ match: { source: 'fivetran' }, freshness: { cron: '0 7 * * 1-5', timezone: 'Europe/Berlinn' } }] } }) }),
+      /✖ sweep settings\s+ROUTING_CONFIG: inline JSON: \/freshness\/rules\/0\/freshness\/timezone "Europe\/Berlinn" is not an IANA time zone/,
+    ],
+    ['half a vendor API credential', (e) => ({ ...e, AIRBYTE_API_CLIENT_ID: 'client' }), /✖ sweep settings\s+AIRBYTE_API_CLIENT_SECRET: is not set, but AIRBYTE_API_CLIENT_ID is/],
     ['a dbt job the account does not have', (e) => ({ ...e, ROUTING_CONFIG: JSON.stringify({ version: 1, routes: [{ name: 'x', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 999 }] }] }) }), /✖ dbt job 999\s+not found in account 1/],
   ];
   for (const [what, breakIt, expected] of broken) {
@@ -126,6 +132,15 @@ describe('postload check', () => {
     assert.match(run.stdout, /✔ ingest settings .*source ranges: fivetran from FIVETRAN_SOURCE_RANGES, 1 trusted proxy hop/);
     assert.match(run.stdout, /✔ processor settings .*final alert on delivery 7 \(MAX_DELIVERY_ATTEMPTS\)/);
     assert.match(run.stdout, /✔ secret DBT_CLOUD_WEBHOOK_SECRET\s+readable/);
+  });
+
+  it('reports the sweep\'s freshness settings, and checks the vendor API credentials like the other secrets', async () => {
+    const routing = { ...DEMO_ROUTING, freshness: { rules: [{ match: { source: 'fivetran' }, freshness: { every: '1h' } }], realert: '12h' } };
+    const run = await runCli(['check'], { ...good(), ROUTING_CONFIG: JSON.stringify(routing), FIVETRAN_API_KEY: 'key', FIVETRAN_API_SECRET: 'secret' });
+    assert.equal(run.code, 0, run.stdout);
+    assert.match(run.stdout, /✔ sweep settings\s+1 freshness rule\(s\), reminders every 12h, messages to SLACK_WEBHOOK_URL, reconciliation with Fivetran API https:\/\/api\.fivetran\.com\/v1/);
+    assert.match(run.stdout, /✔ secret FIVETRAN_API_KEY\s+readable/);
+    assert.match(run.stdout, /✔ secret FIVETRAN_API_SECRET\s+readable/);
   });
 
   it('says Slack is not configured when SLACK_WEBHOOK_URL is unset, and passes (Slack is optional)', async () => {

@@ -50,7 +50,10 @@ describe('dbt Cloud webhooks → ingestWebhook → Pub/Sub emulator (real functi
       connectorId: '101',
       connectorName: 'Nightly build',
       destinationId: '7',
-      status: 'failed',      // Signed with the key the function was given (issue 25): the processor acts on nothing else.
+      status: 'failed',
+      // The fixture happened months ago: received now, it is stale (issue 25, finding 4).
+      stale: 'true',
+      // Signed with the key the function was given (issue 25): the processor acts on nothing else.
       postloadSignature: signSyncEventData(Buffer.from(message!.data), Buffer.from(TEST_SIGNING_KEY)),
     });
   });

@@ -42,6 +42,7 @@ async function serve(overrides: Partial<IngestConfig> = {}) {
     signingKey: new Secret('SYNC_EVENT_SIGNING_KEY', TEST_SIGNING_KEY),
     sourceRanges: {},
     trustedProxyHops: 0,
+    staleAfterMs: 48 * 3_600_000,
     slack: loadIngestConfig({}).slack,
     ...overrides,
   };

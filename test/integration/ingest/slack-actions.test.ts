@@ -28,6 +28,8 @@ import { TEST_SIGNING_KEY } from '../../support/sync-event-fixtures.js';
 // the Slack and dbt Cloud stand-ins and the Firestore emulator: Slack's signature, who may
 // press, one effect per action id however often pressed, and the record of who did it.
 
+process.env.METADATA_SERVER_DETECTION ??= 'none';
+
 const SIGNING_SECRET = 'slack-signing-secret-for-tests-0123456789';
 const ALICE: SlackUser = { id: 'U0ALICE', username: 'alice' };
 const BOB: SlackUser = { id: 'U0BOB', username: 'bob' };
@@ -255,6 +257,28 @@ describe('the ingest function’s /slack/actions route (the Slack app’s button
     await press(alert.ts, buttonActionId(alert.action), BOB);
     assert.match(answers()[1]!.text, /^<@U0ALICE> tried this at \S+ and it did not work: .*RETRY_NOT_LATEST_RUN/);
     assert.equal(retries().length, 1);
+  });
+
+  it('"snooze this connector 1 day" pauses its freshness as `postload freshness pause` does, recorded with the Slack user', async () => {
+    const docId = 'fivetran-assimilate_seem';
+    const freshness = `slack-actions-freshness-${process.pid}-${suite}`;
+    server.close();
+    await serve({ FRESHNESS_COLLECTION: freshness });
+    await db.collection(freshness).doc(docId).set({ state: 'overdue', pause: null, nextCheckAt: new Date(Date.now() + 3_600_000) });
+    const action = { kind: 'snooze' as const, connector: docId, incident: `${docId}@1767225600000`, forMs: 86_400_000 };
+    const api = new SlackApiClient({ token: new Secret('SLACK_BOT_TOKEN', LOCAL_SLACK_BOT_TOKEN), policy: { callTimeoutMs: 2000, minDelayMs: 1, maxDelayMs: 5, maxAttempts: 1 }, baseUrl: `${slack.url}/api` });
+    const ts = await api.postMessage(LOCAL_SLACK_CHANNEL, { text: 'orders_pg is overdue', blocks: [{ type: 'actions', elements: [actionButton(action, 'Snooze this connector 1 day')] }] }, {}, { deadline: deadlineIn(5000), attempts: [] });
+    const before = Date.now();
+    await press(ts, buttonActionId(action), BOB);
+    const stored = (await db.collection(freshness).doc(docId).get()).data()!;
+    assert.equal(stored.pause.by, 'Slack user bob (U0BOB)');
+    assert.ok(stored.pause.until >= before + 86_400_000 && stored.pause.until <= Date.now() + 86_400_000);
+    assert.match(stored.pause.reason, /snoozed from Slack, incident fivetran-assimilate_seem@1767225600000/);
+    assert.equal(stored.nextCheckAt.toMillis(), 0, 'due at once: the next tick judges it paused');
+    assert.match(answers()[0]!.text, /^Done: snoozed fivetran-assimilate_seem until \S+Z: no freshness alert or reminder until then\.$/);
+    await press(ts, buttonActionId(action), ALICE);
+    assert.match(answers()[1]!.text, /^Already done by <@U0BOB>/);
+    assert.equal((await ledger())[0]!.status, 'succeeded');
   });
 
   it('dbt Cloud unavailable: nothing done, the claim released, and the next press retries the run', async () => {

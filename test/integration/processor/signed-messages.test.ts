@@ -20,8 +20,10 @@ import { pubSubCloudEvent, syncEvent, TEST_SIGNING_KEY } from '../../support/syn
 const WEBHOOK_PATH = '/services/T000/B000/signedmessages';
 const ROUTING = { routes: [{ name: 'orders', match: { source: 'fivetran', connectorId: 'assimilate_seem' }, dbtJobs: [{ jobId: 601 }], slack: { notify: ['sync.succeeded'] } }] };
 
-// The alert day documents live in one fixed collection shared with other suites: every test gets a day of its own.
-const BASE_DAY = Date.UTC(2000 + randomInt(0, 900), 5, 1, 12);
+// The alert day documents live in one fixed collection shared with other suites: every test
+// gets a day of its own, in the past (the processor's clock), so that the events, received
+// now, are not older than the audit retention by that clock.
+const BASE_DAY = Date.now() - randomInt(1, 1000) * 30 * 86_400_000;
 let days = 0;
 
 describe('processSyncEvent: only messages postload signed are acted on (Firestore emulator, loopback dbt Cloud and Slack)', function () {
@@ -31,7 +33,7 @@ describe('processSyncEvent: only messages postload signed are acted on (Firestor
 
   let day: number;
   beforeEach(() => {
-    day = BASE_DAY + days++ * 2 * 86_400_000;
+    day = BASE_DAY - days++ * 4 * 86_400_000;
   });
   /** A processor whose clock is on this test's day. */
   const processor = (configure: (config: ReturnType<typeof readProcessorConfig>) => void = () => {}) => {

@@ -4,7 +4,7 @@ import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { AuditTrail } from '../../../functions/read-model/audit-trail.js';
-import type { EventCursor, EventFilter } from '../../../functions/read-model/event-query.js';
+import { decodeCursor, type EventCursor, type EventFilter } from '../../../functions/read-model/event-query.js';
 import { StatusReader, type ReadSettings } from '../../../functions/read-model/status-reader.js';
 import { CONTENT_SECURITY_POLICY, startStatusServer, type StatusServer } from '../../../functions/status/server.js';
 import { emulator } from '../../support/global-hooks.js';
@@ -80,6 +80,33 @@ describe('status page: read model on the emulator, and the server', function () 
       ),
       { numRuns: 12 },
     );
+  });
+
+  it('dead letters and quarantined events page through every record once; only records still retrying with the final alert are dead letters', async () => {
+    const settings: ReadSettings = { audit: `problems-${randomUUID().slice(0, 8)}`, connectors: 'p-c', joins: 'p-j', jobState: 'p-s', freshness: 'p-f' };
+    const batch = db.batch();
+    const at = (i: number) => Timestamp.fromMillis(Date.UTC(2026, 0, 1, 0, i));
+    const retrying = (final: boolean) => ({ 'dbt-job-1': { kind: 'dbt', target: '1', status: 'retry', lastError: 'dbt Cloud answered 503' }, ...(final ? { 'final-alert': { kind: 'alert', target: 'SLACK_WEBHOOK_URL', status: 'succeeded' } } : {}) });
+    for (let i = 0; i < 5; i++) batch.set(db.collection(settings.audit).doc(`dead${i}`), { eventId: `dead${i}`, status: 'retrying', occurredAt: at(i), actions: retrying(true) });
+    batch.set(db.collection(settings.audit).doc('inflight'), { eventId: 'inflight', status: 'retrying', occurredAt: at(9), actions: retrying(false) });
+    batch.set(db.collection(settings.audit).doc('replayed'), { eventId: 'replayed', status: 'processed', occurredAt: at(9), actions: retrying(true) });
+    for (let i = 0; i < 3; i++) batch.set(db.collection(settings.audit).doc(`q${i}`), { eventId: `q${i}`, source: 'fivetran', type: 'quarantined', status: 'processed', occurredAt: at(i), problems: [{ code: 'schema_violation', pointer: '/x', message: 'bad' }] });
+    await batch.commit();
+    const reader = new StatusReader(db, settings);
+    const dead: string[] = [];
+    let after: string | undefined;
+    for (let pages = 0; pages < 5; pages++) {
+      const page = await reader.problems.deadLetters(2, after);
+      dead.push(...page.groups.flatMap((g) => g.events.map((e) => e.eventId)));
+      if (!page.next) break;
+      after = page.next;
+    }
+    assert.deepEqual(dead.sort(), ['dead0', 'dead1', 'dead2', 'dead3', 'dead4']);
+    assert.equal((await reader.counts(new Date(Date.UTC(2026, 0, 1, 12)), 10)).deadLetters, 5);
+    const first = await reader.problems.quarantined(new Date(Date.UTC(2026, 0, 1)), 2);
+    assert.deepEqual([first.read, first.more, first.groups[0]!.count], [2, true, 2]);
+    const second = await reader.problems.quarantined(new Date(Date.UTC(2026, 0, 1)), 2, decodeCursor(first.next!));
+    assert.deepEqual([second.read, second.more, second.groups[0]!.events[0]!.eventId], [1, false, 'q0']);
   });
 
   describe('the server', () => {

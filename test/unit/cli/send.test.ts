@@ -8,7 +8,8 @@ import { Writable } from 'node:stream';
 import type { CloudContext } from '../../../functions/cli/context.js';
 import { EXIT } from '../../../functions/cli/errors.js';
 import { Output } from '../../../functions/cli/output.js';
-import { redactUrl, send, signRequest } from '../../../functions/cli/send.js';
+import { literalSecretWarning, redactUrl, send, signRequest } from '../../../functions/cli/send.js';
+import { DEVELOPMENT_SECRETS } from '../../../functions/local/local-settings.js';
 
 describe('cli/send: authenticates as each vendor does', () => {
   it('Fivetran: X-Fivetran-Signature-256 that the ingest function accepts, over exactly the bytes sent', () => {
@@ -38,6 +39,29 @@ describe('cli/send: authenticates as each vendor does', () => {
     assert.deepEqual(Object.keys(request.headers), ['content-type']);
     assert.ok(!redactUrl(request.url).includes('a%26b'));
     assert.match(redactUrl(request.url), /token=…/);
+  });
+});
+
+describe('cli/send: a secret typed on the command line is warned about (issue 25, finding 11)', () => {
+  it('warns when --secret is the secret itself, naming the better ways, never the value', () => {
+    const warning = literalSecretWarning('fivetran', 's3cr3t-value-0123456789', null);
+    assert.ok(warning);
+    assert.match(warning, /shell history/);
+    assert.match(warning, /sm:\/\/NAME/);
+    assert.match(warning, /FIVETRAN_WEBHOOK_SECRET/);
+    assert.ok(!warning.includes('s3cr3t'));
+  });
+
+  it('warns when an Airbyte URL carries its token and no --secret is given', () => {
+    assert.match(literalSecretWarning('airbyte', undefined, 'tok-0123456789') ?? '', /--url carries the Airbyte token itself.*AIRBYTE_WEBHOOK_TOKEN/);
+  });
+
+  it('does not warn for an sm:// reference, for the environment, or for the local stack\'s public development values', () => {
+    assert.equal(literalSecretWarning('fivetran', 'sm://postload-fivetran-webhook-secret', null), undefined);
+    assert.equal(literalSecretWarning('dbt-cloud', ' sm://projects/p/secrets/s ', null), undefined);
+    assert.equal(literalSecretWarning('fivetran', undefined, null), undefined, 'from FIVETRAN_WEBHOOK_SECRET');
+    assert.equal(literalSecretWarning('fivetran', DEVELOPMENT_SECRETS.FIVETRAN_WEBHOOK_SECRET, null), undefined);
+    assert.equal(literalSecretWarning('airbyte', undefined, DEVELOPMENT_SECRETS.AIRBYTE_WEBHOOK_TOKEN), undefined);
   });
 });
 
@@ -88,7 +112,8 @@ describe('cli/send: an accepted webhook is never hidden', () => {
 
   it('following fails: the answer and the id are printed first, then "accepted as <id>; could not follow it", exit 5', async () => {
     const { text, out } = capture();
-    const code = await send('fivetran', { url, secret: 's', event: 'sync_end', routing: NO_ROUTES, wait: true, timeoutSeconds: 5 }, failingContext(Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 })), out);
+    // A development value: a real secret typed here would add the --secret warning to stderr.
+    const code = await send('fivetran', { url, secret: DEVELOPMENT_SECRETS.FIVETRAN_WEBHOOK_SECRET, event: 'sync_end', routing: NO_ROUTES, wait: true, timeoutSeconds: 5 }, failingContext(Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 })), out);
     assert.equal(code, EXIT.notFollowed);
     assert.equal(code, 5);
     assert.equal(bodies.length, 1, 'sent once');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadIngestConfig } from '../../../functions/ingest/config.js';
 import { readProcessorConfig } from '../../../functions/processor/config.js';
+import { readSweepConfig } from '../../../functions/sweep/config.js';
 import { pino } from 'pino';
 import { DEPLOYMENT_NAMES } from '../../../functions/shared/deployment-names.js';
 import {
@@ -40,6 +41,7 @@ describe('deployment contract (terraform/ against the code, the CLI and the docs
   let code: CodeFacts;
   let ingest: string;
   let processor: string;
+  let sweep: string;
 
   before(async () => {
     const loaded = await loadTerraform(join(ROOT, 'terraform'));
@@ -48,6 +50,7 @@ describe('deployment contract (terraform/ against the code, the CLI and the docs
     code = readCodeFacts(ROOT);
     ingest = code.functions.find((f) => f.folder === 'ingest')!.entryPoint;
     processor = code.functions.find((f) => f.folder === 'processor')!.entryPoint;
+    sweep = code.functions.find((f) => f.folder === 'sweep')!.entryPoint;
   });
 
   describe('every routing file loads in the processor under the environment Terraform gives it', () => {
@@ -94,7 +97,11 @@ describe('deployment contract (terraform/ against the code, the CLI and the docs
     });
 
     it('no value a validation accepts stops a function at start-up (each probed through the function\'s own loader)', () => {
-      const loaders = { [ingest]: (env: Record<string, string>) => loadIngestConfig(env), [processor]: (env: Record<string, string>) => readProcessorConfig(env) };
+      const loaders = {
+        [ingest]: (env: Record<string, string>) => loadIngestConfig(env),
+        [processor]: (env: Record<string, string>) => readProcessorConfig(env),
+        [sweep]: (env: Record<string, string>) => readSweepConfig(env),
+      };
       assert.deepEqual(checkValidationsAgainstCode(config, code, ROOT, PROBE_ROUTING, loaders), []);
     });
 

@@ -50,4 +50,28 @@ describe('ingest settings', () => {
       return true;
     });
   });
+
+  describe('the stale age (issue 25, finding 4): shorter than the audit retention, validated as such', () => {
+    const HOUR = 3_600_000;
+    it('defaults to 48 hours, or an hour less than the retention when that is shorter', () => {
+      assert.equal(loadIngestConfig({}).staleAfterMs, 48 * HOUR);
+      assert.equal(loadIngestConfig({ AUDIT_RETENTION_DAYS: '1' }).staleAfterMs, 23 * HOUR);
+      assert.equal(loadIngestConfig({ STALE_EVENT_AGE_HOURS: '72', AUDIT_RETENTION_DAYS: '7' }).staleAfterMs, 72 * HOUR);
+    });
+
+    for (const [stale, retention] of [['24', '1'], ['2160', '90'], ['9999', undefined]] as const) {
+      it(`refuses STALE_EVENT_AGE_HOURS=${stale} with AUDIT_RETENTION_DAYS=${retention ?? '(default 90)'}: not shorter than the retention`, () => {
+        assert.throws(
+          () => loadIngestConfig({ STALE_EVENT_AGE_HOURS: stale, ...(retention ? { AUDIT_RETENTION_DAYS: retention } : {}) }),
+          (error: Error) => error instanceof ConfigError && error.variable === 'STALE_EVENT_AGE_HOURS' && /shorter than AUDIT_RETENTION_DAYS/.test(error.message),
+        );
+      });
+    }
+
+    for (const value of ['0', '1.5', 'two days']) {
+      it(`refuses STALE_EVENT_AGE_HOURS=${value}`, () => {
+        assert.throws(() => loadIngestConfig({ STALE_EVENT_AGE_HOURS: value }), (error: Error) => error instanceof ConfigError && error.variable === 'STALE_EVENT_AGE_HOURS');
+      });
+    }
+  });
 });

@@ -111,6 +111,7 @@ describe('normalising dbt Cloud webhooks', () => {
       connectorName: 'Nightly build',
       destinationId: '7',
       status: 'failed',
+      stale: '',
     });
   });
 

@@ -47,6 +47,7 @@ async function serve(overrides: Partial<IngestConfig> = {}, publish?: sinon.Sino
     signingKey: new Secret('SYNC_EVENT_SIGNING_KEY', TEST_SIGNING_KEY),
     sourceRanges: {},
     trustedProxyHops: 0,
+    staleAfterMs: 48 * 3_600_000,
     slack: loadIngestConfig({}).slack,
     ...overrides,
   };
@@ -210,7 +211,8 @@ describe('ingestWebhook over HTTP (stub publisher)', () => {
 
 describe('ingestWebhook log lines', () => {
   it('carry the event id, source, type, connector and the trace of the request', async () => {
-    const served = await serve();
+    // The fixture's event happened long ago: no stale age here, so the line has only the usual fields.
+    const served = await serve({ staleAfterMs: Number.POSITIVE_INFINITY });
     try {
       const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
       const response = await fetch(`${served.base}/fivetran`, { method: 'POST', headers: { ...signed(fivetranBody), traceparent: `00-${trace}-00f067aa0ba902b7-01` }, body: fivetranBody });
@@ -285,6 +287,30 @@ describe('ingestWebhook when it cannot store or authenticate (503, never 2xx)', 
       const response = await fetch(`${served.base}/fivetran`, { method: 'POST', headers: signed(fivetranBody), body: fivetranBody });
       assert.equal(response.status, 503);
       assert.equal(((await response.json()) as { error: string }).error, 'secret_unavailable');
+    } finally {
+      await served.close();
+    }
+  });
+});
+
+describe('ingestWebhook marks stale events (issue 25, finding 4)', () => {
+  const sent = (created: Date) => JSON.stringify({ ...(JSON.parse(fivetranBody) as Record<string, unknown>), created: created.toISOString() });
+
+  it('an event received more than the stale age after it happened is published marked stale (field and attribute) and logged so; a fresh one is not', async () => {
+    const served = await serve({ staleAfterMs: 48 * 3_600_000 });
+    try {
+      const old = sent(new Date(Date.now() - 49 * 3_600_000));
+      const fresh = sent(new Date(Date.now() - 47 * 3_600_000));
+      for (const body of [old, fresh]) assert.equal((await fetch(`${served.base}/fivetran`, { method: 'POST', headers: signed(body), body })).status, 202, 'accepted either way: the sender proved who it is');
+      const [stale, recent] = (served.publisher.publish as sinon.SinonStub).getCalls().map((call) => call.args[0] as OutboundMessage);
+      assert.equal(stale!.event.stale, true);
+      assert.equal(stale!.attributes.stale, 'true');
+      assert.equal(recent!.event.stale, undefined);
+      assert.equal(recent!.attributes.stale, '');
+      // The signature covers the mark: nobody can unmark it without the key.
+      assert.deepEqual(await verifySyncEventSignature(stale!.data, stale!.attributes, new Secret('SYNC_EVENT_SIGNING_KEY', TEST_SIGNING_KEY)), { verdict: 'valid' });
+      const lines = served.logs.filter((l) => l.message === 'webhook published');
+      assert.deepEqual(lines.map((l) => l.stale), [true, undefined]);
     } finally {
       await served.close();
     }

@@ -10,7 +10,7 @@ import { messageBytes, PUBSUB_MESSAGE_MAX_BYTES, storable, type SyncEvent } from
 import { TEST_SIGNING_KEY } from '../../support/sync-event-fixtures.js';
 import { fixtureNames, fixtureText } from '../../support/webhook-fixtures.js';
 
-const SIGNING = { signingKey: Buffer.from(TEST_SIGNING_KEY) };
+const SIGNING = { signingKey: Buffer.from(TEST_SIGNING_KEY), staleAfterMs: 48 * 3_600_000 };
 
 const isSyncEvent = validator<SyncEvent>('sync-event.v1');
 const receivedAt = new Date('2026-11-29T12:00:00.000Z');

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkProviderSchema, checkReferences, loadTerraform, type TerraformConfig } from '../../support/terraform-checks.js';
-import { checkFirestoreCondition, checkIngestIngress, checkPublishers, checkRequestLogExclusion } from '../../support/terraform-security.js';
+import { checkFirestoreCondition, checkIngestIngress, checkPublishers, checkRequestLogExclusion, checkStaleAge } from '../../support/terraform-security.js';
 
 // Issue 25's Terraform findings, checked statically (no terraform binary runs here): the
 // Airbyte token never reaches Cloud Run's request log (1), the build service account cannot
-// publish (3), trusted proxy hops require the load balancer's ingress (5), and the
+// publish (3), the stale age stays inside the audit retention (4), trusted proxy hops
+// require the load balancer's ingress (5), and the
 // processor's Firestore role covers postload's database only (10). Each check also runs on
 // a copy of terraform/ broken in one place, to prove it can fail.
 
@@ -17,6 +18,7 @@ const TERRAFORM = join(dirname(fileURLToPath(import.meta.url)), '../../../terraf
 const checks = {
   'request-log exclusion': checkRequestLogExclusion,
   'ingest ingress': checkIngestIngress,
+  'stale age': checkStaleAge,
   'Firestore condition': checkFirestoreCondition,
   publishers: checkPublishers,
 } satisfies Record<string, (config: TerraformConfig) => string[]>;
@@ -99,7 +101,7 @@ describe('terraform/: issue 25 (static checks)', function () {
         from: 'var.trusted_proxy_hops == 0 || var.ingest_ingress == "ALLOW_INTERNAL_AND_GCLB"',
         to: 'true',
         check: 'ingest ingress',
-        problem: /trusted_proxy_hops = 1 with ingest_ingress = ALLOW_ALL is accepted at plan time; it must be refused/,
+        problem: /trusted_proxy_hops = 1 with ingest_ingress = "ALLOW_ALL" is accepted at plan time; it must be refused/,
       },
       {
         name: 'a precondition that also accepts internal-only ingress with hops (no load balancer can reach it)',
@@ -107,7 +109,31 @@ describe('terraform/: issue 25 (static checks)', function () {
         from: 'var.ingest_ingress == "ALLOW_INTERNAL_AND_GCLB"',
         to: 'var.ingest_ingress != "ALLOW_ALL"',
         check: 'ingest ingress',
-        problem: /trusted_proxy_hops = 2 with ingest_ingress = ALLOW_INTERNAL_ONLY is accepted/,
+        problem: /trusted_proxy_hops = 2 with ingest_ingress = "ALLOW_INTERNAL_ONLY" is accepted/,
+      },
+      {
+        name: 'no plan-time check of the stale age against the retention',
+        file: 'functions.tf',
+        from: 'var.stale_event_age_hours < var.audit_retention_days * 24',
+        to: 'true',
+        check: 'stale age',
+        problem: /stale_event_age_hours = 24 with audit_retention_days = 1 is accepted at plan time; it must be refused/,
+      },
+      {
+        name: 'a check that lets the stale age equal the retention',
+        file: 'functions.tf',
+        from: 'var.stale_event_age_hours < var.audit_retention_days * 24',
+        to: 'var.stale_event_age_hours <= var.audit_retention_days * 24',
+        check: 'stale age',
+        problem: /stale_event_age_hours = 2160 with audit_retention_days = 90 is accepted/,
+      },
+      {
+        name: 'the ingest function not told the retention its stale age is checked against',
+        file: 'functions.tf',
+        from: /\n      AUDIT_RETENTION_DAYS     = tostring\(var\.audit_retention_days\)\n(?=[\s\S]*resource "google_cloudfunctions2_function" "processor")/,
+        to: '\n',
+        check: 'stale age',
+        problem: /must set AUDIT_RETENTION_DAYS/,
       },
       {
         name: 'the Firestore role on every database of the project',

@@ -77,9 +77,9 @@ describe('terraform/ (static checks)', function () {
       });
     }
 
-    it('deploys both functions the code registers', () => {
-      assert.deepEqual([...code.registered].sort(), ['ingestWebhook', 'processSyncEvent']);
-      assert.equal(config.resources.filter((r) => r.type === 'google_cloudfunctions2_function').length, 2);
+    it('deploys every function the code registers: ingest, processor and the scheduled sweep', () => {
+      assert.deepEqual([...code.registered].sort(), ['ingestWebhook', 'processSyncEvent', 'runSweep']);
+      assert.equal(config.resources.filter((r) => r.type === 'google_cloudfunctions2_function').length, 3);
     });
 
     it('dead-letters the processor subscription to a topic that has its own subscription', () => {
@@ -126,6 +126,53 @@ describe('terraform/ (static checks)', function () {
         assert.equal(field.field, 'expireAt');
         assert.ok(Array.isArray(field.ttl_config));
       }
+    });
+
+    it('ticks the sweep from Cloud Scheduler through Pub/Sub, pushed with OIDC to an internal-only function that only the push identity may invoke', () => {
+      const job = resource('google_cloud_scheduler_job', 'sweep');
+      assert.equal(job.schedule, '*/${var.sweep_interval_minutes} * * * *');
+      assert.equal(config.variables.get('sweep_interval_minutes')?.body.default, 5);
+      assert.match(String(block(job, 'pubsub_target').topic_name), /google_pubsub_topic\.sweep_ticks\.id/);
+      const subscription = resource('google_pubsub_subscription', 'sweep');
+      assert.match(String(subscription.topic), /google_pubsub_topic\.sweep_ticks\.id/);
+      assert.match(String(block(subscription, 'push_config').push_endpoint), /google_cloudfunctions2_function\.sweep\b/);
+      assert.equal(block(block(subscription, 'push_config'), 'oidc_token').service_account_email, '${google_service_account.push.email}');
+      // A tick older than ten minutes is dropped, never piled up: the next one does the same work.
+      assert.equal(subscription.message_retention_duration, '600s');
+      const fn = resource('google_cloudfunctions2_function', 'sweep');
+      assert.equal(block(fn, 'service_config').ingress_settings, 'ALLOW_INTERNAL_ONLY');
+      assert.equal(block(fn, 'service_config').service_account_email, '${google_service_account.sweep.email}');
+      const invokers = config.resources.filter((r) => r.type === 'google_cloud_run_service_iam_member' && String(r.body.service).includes('.sweep.'));
+      assert.deepEqual(invokers.map((r) => r.body.member), ['serviceAccount:${google_service_account.push.email}']);
+    });
+
+    it('gives the sweep identity only what it uses: Firestore, publishing to the SyncEvent topic, the signing key, the Slack and (when enabled) vendor API secrets', () => {
+      const grants = config.resources.filter((r) => /_iam_member$/.test(r.type) && String(r.body.member).includes('google_service_account.sweep.'));
+      const summary = grants.map((g) => `${g.type} ${g.body.role} ${String(g.body.topic ?? g.body.secret_id ?? g.body.project).replace(/\$\{|\}/g, '')}`).sort();
+      assert.deepEqual(summary, [
+        'google_project_iam_member roles/datastore.user var.project_id',
+        'google_pubsub_topic_iam_member roles/pubsub.publisher google_pubsub_topic.sync_events.id',
+        ...['airbyte_api_client_id', 'airbyte_api_client_secret', 'fivetran_api_key', 'fivetran_api_secret'].flatMap((s) => [
+          `google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor google_secret_manager_secret.${s}[count.index].id`,
+          `google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.${s}[count.index].id`,
+        ]),
+        'google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor each.value.id',
+        'google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor google_secret_manager_secret.slack_webhook_url[count.index].id',
+        'google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor google_secret_manager_secret.sync_event_signing_key.id',
+        'google_secret_manager_secret_iam_member roles/secretmanager.viewer each.value.id',
+        'google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.slack_webhook_url[count.index].id',
+        'google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.sync_event_signing_key.id',
+      ].sort());
+      for (const name of ['fivetran_api_key', 'fivetran_api_secret', 'airbyte_api_client_id', 'airbyte_api_client_secret']) {
+        assert.match(String(resource('google_secret_manager_secret', name).count), /^\$\{var\.(fivetran|airbyte)_api_enabled \? 1 : 0\}$/, `${name} exists only when enabled`);
+      }
+    });
+
+    it('declares the index the sweep\'s due query needs when a vendor is skipped, and TTL policies on the freshness history', () => {
+      const index = resource('google_firestore_index', 'freshness_due_by_source');
+      assert.equal(index.collection, '${var.freshness_collection}');
+      assert.deepEqual(asArrayOf(index.fields).map((f) => f.field_path), ['source', 'nextCheckAt']);
+      for (const name of ['freshness_changes_expire_at', 'freshness_incidents_expire_at']) assert.ok(Array.isArray(resource('google_firestore_field', name).ttl_config));
     });
 
     it('keeps the processor internal-only and the dead-letter subscription under name_prefix, output as a full id', () => {
@@ -221,6 +268,22 @@ describe('terraform/ (static checks)', function () {
     }
 
     const breakages: Breakage[] = [
+      {
+        name: 'the sweep given a vendor API credential as a literal, not a secret reference',
+        file: 'sweep.tf',
+        from: /FIVETRAN_API_KEY\s+= var\.fivetran_api_enabled[^\n]*/,
+        to: 'FIVETRAN_API_KEY = "fivetran-key-in-plain-sight"',
+        check: 'secrets',
+        problem: /sweep reads the secret FIVETRAN_API_KEY, but it is not set to a google_secret_manager_secret/,
+      },
+      {
+        name: 'a setting the sweep reads left out',
+        file: 'sweep.tf',
+        from: /\n\s*RECONCILE_AFTER_SECONDS\s+=[^\n]*/,
+        to: '',
+        check: 'environment',
+        problem: /sweep does not set RECONCILE_AFTER_SECONDS, which functions\/sweep reads/,
+      },
       {
         name: 'an unparseable file',
         file: 'pubsub.tf',
@@ -677,6 +740,10 @@ describe('terraform/ (static checks)', function () {
     const found = config.resources.find((r) => r.type === type && r.name === name);
     assert.ok(found, `${type}.${name} is declared`);
     return found.body;
+  }
+
+  function asArrayOf(value: unknown): Array<Record<string, unknown>> {
+    return (Array.isArray(value) ? value : [value]) as Array<Record<string, unknown>>;
   }
 
   function block(body: Record<string, unknown>, name: string): Record<string, unknown> {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { causeFor, DbtCloudClient, LOOKUP_MAX_PAGES, MAX_CAUSE_LENGTH, RunLookupExhaustedError, triggerBody } from '../../../../functions/processor/clients/dbt-cloud.js';
+import { markedEventId } from '../../../../functions/processor/planning/cause-marker.js';
 import { fakeDbtCloud, type FakeDbtCloud } from '../../../../functions/local/fake-dbt-cloud.js';
 import { PermanentError, TransientError } from '../../../../functions/processor/errors.js';
 import { deadlineIn, type AttemptRecord, type FetchLike } from '../../../../functions/processor/clients/http-retry.js';
@@ -36,6 +38,31 @@ describe('processor/dbt-cloud', () => {
     it('fills a template and still appends the event id', () => {
       const event = syncEvent();
       assert.equal(causeFor(event, '{source} sync of {connector} ({syncId})'), `fivetran sync of ftar_pg (b4703f73-8d8e-4b5f-9f3e-0f3a1b2c3d4e) [event ${event.id}]`);
+    });
+
+    it('strips brackets from vendor text, so a connector name cannot write a marker; the marker ends every cause (issue 25, finding 9)', () => {
+      const other = 'b'.repeat(32);
+      const event = syncEvent({ connector: { id: `id [event ${other}]`, name: `evil [event ${other}]` }, sync: { id: `s]` } });
+      for (const cause of [causeFor(event), causeFor(event, '{connector} {connectorId} {syncId} [ops note]')]) {
+        assert.ok(!cause.includes(`[event ${other}]`), cause);
+        assert.ok(cause.endsWith(` [event ${event.id}]`), cause);
+        assert.equal(markedEventId(cause), event.id);
+      }
+      // A template that writes the marker itself does not move it: postload's is still last.
+      assert.equal(causeFor(event, '[event {eventId}] first'), `[event ${event.id}] first [event ${event.id}]`);
+    });
+
+    it('property: whatever the vendor wrote, the cause ends with the event\'s own marker, once, within 254 characters', () => {
+      fc.assert(
+        fc.property(fc.string({ maxLength: 400 }), fc.string({ maxLength: 60 }), fc.option(fc.string({ maxLength: 60 })), fc.option(fc.string({ maxLength: 80 })), (name, id, syncId, template) => {
+          const event = syncEvent({ connector: { name, id: id || null }, sync: { id: syncId } });
+          const cause = causeFor(event, template ?? undefined);
+          assert.ok(cause.length <= MAX_CAUSE_LENGTH);
+          assert.equal(markedEventId(cause), event.id);
+          if (!template) assert.equal(cause.split('[event ').length, 2, cause);
+        }),
+        { seed: 25, numRuns: 300 },
+      );
     });
 
     it('stays under 255 characters by shortening the description, never the event id', () => {
@@ -152,6 +179,17 @@ describe('processor/dbt-cloud', () => {
       for (let i = 0; i < LOOKUP_MAX_PAGES * 100 + 1; i++) dbt.addRun({ accountId: 42, jobId: 77, cause: `busy ${i}` });
       await assert.rejects(real().findRunFor(event.id, '77', new Date(Date.now() - 1000), call()), RunLookupExhaustedError);
       assert.equal(dbt.requests.length, LOOKUP_MAX_PAGES);
+    });
+
+    it('a run whose cause has the marker anywhere but at its end is not ours: a connector name cannot mislink a run (issue 25, finding 9)', async () => {
+      const event = syncEvent();
+      const since = new Date(Date.now() - 60_000);
+      // Another load's run, its connector named after this event's marker (as an older version could write it).
+      dbt.addRun({ accountId: 42, jobId: 77, cause: `postload: Fivetran sync.succeeded for evil [event ${event.id}], sync s [event ${'c'.repeat(32)}]` });
+      dbt.addRun({ accountId: 42, jobId: 77, cause: `see [event ${event.id}] later` });
+      assert.equal(await real().findRunFor(event.id, '77', since, call()), undefined);
+      dbt.addRun({ accountId: 42, jobId: 77, cause: `postload: Fivetran sync.succeeded for orders [event ${event.id}]` });
+      assert.ok(await real().findRunFor(event.id, '77', since, call()));
     });
 
     it('a run whose own object carries the marker (a shape dbt Cloud never returns) is not mistaken for ours', async () => {

@@ -43,12 +43,17 @@ describe('run outcome: what a dbt Cloud run event says about a run postload star
       assert.equal(runReport(eventOf('job.run.started', (p) => { p.data!.runId = 'None'; })), undefined, 'no run id');
     });
 
-    it('finds the marker wherever a custom cause template put it', () => {
-      const event = eventOf('job.run.completed-canceled', (p) => { p.data!.runReason = `orders loaded, see [event ${ORIGIN}] (custom template)`; });
+    it('reads the marker only at the end of the cause, where postload put it (issue 25, finding 9)', () => {
+      const event = eventOf('job.run.completed-canceled', (p) => { p.data!.runReason = `orders loaded (custom template) [event ${ORIGIN}]`; });
       const report = runReport(event)!;
       assert.equal(report.originEventId, ORIGIN);
       assert.equal(report.outcome.status, 'cancelled');
       assert.equal(report.outcome.errorMessage, null);
+      // A marker anywhere else was written by someone else: a connector name, a hand-made cause.
+      const OTHER = 'a'.repeat(32);
+      const named = eventOf('job.run.completed-canceled', (p) => { p.data!.runReason = `postload: Fivetran sync.succeeded for evil [event ${OTHER}] [event ${ORIGIN}]`; });
+      assert.equal(runReport(named)!.originEventId, ORIGIN, 'the first marker is a connector name, not the one postload wrote');
+      assert.equal(runReport(eventOf('job.run.started', (p) => { p.data!.runReason = `see [event ${ORIGIN}] for why`; })), undefined, 'a marker in the middle is not postload\'s');
     });
   });
 
