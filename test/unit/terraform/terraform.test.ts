@@ -162,6 +162,9 @@ describe('terraform/ (static checks)', function () {
         'google_secret_manager_secret_iam_member roles/secretmanager.viewer each.value.id',
         'google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.slack_webhook_url[count.index].id',
         'google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.sync_event_signing_key.id',
+        // The Slack app's bot token (slack_app.tf), when var.slack_app_enabled: freshness incidents threaded.
+        'google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor google_secret_manager_secret.slack_bot_token[0].id',
+        'google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.slack_bot_token[0].id',
       ].sort());
       for (const name of ['fivetran_api_key', 'fivetran_api_secret', 'airbyte_api_client_id', 'airbyte_api_client_secret']) {
         assert.match(String(resource('google_secret_manager_secret', name).count), /^\$\{var\.(fivetran|airbyte)_api_enabled \? 1 : 0\}$/, `${name} exists only when enabled`);
