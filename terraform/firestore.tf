@@ -40,9 +40,10 @@ resource "google_firestore_field" "quarantine_alerts_expire_at" {
   depends_on = [google_firestore_database.database, google_project_service.apis]
 }
 
-# A dbt job's state (coalescing) and a join's state (issue 12) carry expireAt: their last
-# write plus the audit retention (at least a day past the longest join window), so a job
-# or join no longer used is deleted; one still in use keeps pushing it out.
+# A run target's state (its lease document and its run log `<id>#runs`, one collection;
+# issues 12 and 26) and a join's state carry expireAt: their last write plus the audit
+# retention (at least a day past the longest join window), so a job or join no longer used
+# is deleted; one still in use keeps pushing it out.
 resource "google_firestore_field" "job_state_expire_at" {
   database   = local.firestore_database
   collection = var.job_state_collection

@@ -129,6 +129,7 @@ resource "google_cloudfunctions2_function" "processor" {
       AUDIT_COLLECTION         = var.audit_collection
       CONNECTORS_COLLECTION    = var.connectors_collection
       JOB_STATE_COLLECTION     = var.job_state_collection
+      COALESCE_WINDOW_MS       = tostring(var.coalesce_window_ms)
       JOINS_COLLECTION         = var.joins_collection
       AUDIT_RETENTION_DAYS     = tostring(var.audit_retention_days)
       OUTBOUND_BUDGET_MS       = tostring(local.processor_outbound_budget_ms)

@@ -329,13 +329,24 @@ variable "connectors_collection" {
 }
 
 variable "job_state_collection" {
-  description = "Firestore collection with one state document per dbt job postload triggers (coalescing, issue 12)."
+  description = "Firestore collection of run-target state: per dbt job postload starts, a lease document (its batches) and a run log (coalescing, issues 12 and 26)."
   type        = string
-  default     = "dbtJobState"
+  default     = "targetState"
 
   validation {
     condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.job_state_collection)) && !can(regex("^__.*__$", var.job_state_collection))
     error_message = "job_state_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
+  }
+}
+
+variable "coalesce_window_ms" {
+  description = "How far apart the batches of one dbt job (per option set) close under a burst of loads, in ms: loads arriving within a window are covered by one run decision, and the job's state documents take about one write per window. A single load after a quiet spell is never delayed."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.coalesce_window_ms >= 50 && var.coalesce_window_ms <= 3000 && floor(var.coalesce_window_ms) == var.coalesce_window_ms
+    error_message = "coalesce_window_ms must be a whole number from 50 to 3000 (at most half of the shortest processor deadline Terraform allows)."
   }
 }
 

@@ -27,7 +27,7 @@ export function planSend(vendor: Vendor, payload: Json, routing: LoadedRouting, 
     type: event.type,
     connector: event.connector.name ?? event.connector.id ?? '(none)',
     routes: plan.routes,
-    jobs: plan.dbtJobs.map((job) => ({ jobId: job.jobId, route: job.route })),
+    jobs: plan.runs.map((run) => ({ jobId: run.target.id, route: run.route })),
     joins: event.type.endsWith('.succeeded')
       ? joinsFor(event, routing.joins).map((join) => {
           const upstream = join.upstreams.find((u) => u.matches(event))!.name;

@@ -7,7 +7,7 @@ export interface AuditRecord {
   type: string;
   status: string;
   deliveries: number;
-  actions: Record<string, { kind: 'dbt' | 'slack'; target: string; status: string; attempts: number; runId?: number | null; runHref?: string | null; runOutcome?: RunOutcome; busy?: { outcome: 'coalesced' | 'skipped'; runId: number } }>;
+  actions: Record<string, { kind: 'dbt' | 'slack'; target: string; status: string; attempts: number; runId?: number | null; runHref?: string | null; runOutcome?: RunOutcome; busy?: { outcome: 'joined' | 'coalesced' | 'skipped' | 'capped'; runId?: number; holder?: string } }>;
   [field: string]: unknown;
 }
 

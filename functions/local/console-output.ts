@@ -97,9 +97,11 @@ export function formatFunctionLine(target: 'ingestWebhook' | 'processSyncEvent' 
   if (message.startsWith('webhook refused: ')) {
     return `${who} ${paint('yellow', `✗ refused ${entry.status}`)} ${message.slice('webhook refused: '.length)}`;
   }
-  if (message === 'dbt Cloud run started' || message === 'dbt Cloud run found already started') {
-    const verb = message === 'dbt Cloud run started' ? 'dbt run started' : 'dbt run found already started';
-    return `${who} ${paint('blue', `▶ ${verb}`)}: job ${entry.jobId} → run ${entry.runId}${event}`;
+  if (message === 'run started' || message === 'run found already started') {
+    const kind = entry.targetKind === 'dbt-cloud' ? 'dbt run' : 'run';
+    const verb = message === 'run started' ? `${kind} started` : `${kind} found already started`;
+    const target = entry.targetKind === 'dbt-cloud' ? `job ${entry.jobId}` : String(entry.target ?? entry.jobId);
+    return `${who} ${paint('blue', `▶ ${verb}`)}: ${target} → run ${entry.runId}${event}`;
   }
   if (message === 'Slack message sent') {
     return `${who} ${paint('yellow', '▶ Slack message sent')} via ${entry.webhook}${event}`;

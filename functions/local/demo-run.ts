@@ -187,7 +187,7 @@ function judgeStep(
   const messages = siblings.reduce((n, o) => n + o.step.expect.slackMessages, 0);
   const ranJobs = seen.dbtRuns.map((r) => Number(/\/jobs\/(\d+)\/run\//.exec(r.url)?.[1])).sort();
   const burst = expect.burst;
-  // One of a burst: it started the job's run, or was coalesced into a run (issue 12).
+  // One of a burst: it started the job's run, or was coalesced into a run, or covered by another burst event's batch (issues 12, 26).
   const burstAction = burst && seen.audit?.actions?.[`dbt-job-${burst.job}`];
   const joinOutcome = expect.join && (seen.audit?.joins as Record<string, { outcome?: string }> | undefined)?.[expect.join.name]?.outcome;
   if (expect.join) {
@@ -198,7 +198,7 @@ function judgeStep(
     if (seen.slackMessages.length !== (fired ? 1 : 0)) problems.push(`${seen.slackMessages.length} Slack messages for a join upstream that ${fired ? 'fired' : 'waited'}`);
   } else if (burst) {
     const started = burstAction?.status === 'succeeded' && burstAction.runId != null && JSON.stringify(ranJobs) === JSON.stringify([burst.job]);
-    const coalesced = burstAction?.status === 'succeeded' && burstAction.busy?.outcome === 'coalesced' && ranJobs.length === 0;
+    const coalesced = burstAction?.status === 'succeeded' && (burstAction.busy?.outcome === 'coalesced' || burstAction.busy?.outcome === 'joined') && ranJobs.length === 0;
     if (!started && !coalesced) problems.push(`dbt job ${burst.job} neither started once nor coalesced (runs [${ranJobs.join(', ')}], action ${burstAction?.status ?? 'missing'})`);
   } else if (JSON.stringify(ranJobs) !== JSON.stringify(jobs)) problems.push(`dbt jobs run [${ranJobs.join(', ')}], expected [${jobs.join(', ')}]`);
   if (!expect.join && seen.slackMessages.length !== messages) problems.push(`${seen.slackMessages.length} Slack messages, expected ${messages}`);

@@ -96,10 +96,11 @@ function printSummary(outcome: ScenarioOutcome): void {
   );
 }
 
-/** "coalesced → run R" for an event whose job was busy (issue 12), and the join it completed or waits on. */
+/** "coalesced → run R", or "covered by 1a2b3c4d" (its batch's holder), for an event that started no run of its own (issues 12, 26). */
 function coalescedInto(audit: AuditRecord | undefined): string | undefined {
   const busy = Object.values(audit?.actions ?? {}).find((a) => a.busy)?.busy;
-  return busy ? `${busy.outcome} → run ${busy.runId}` : undefined;
+  if (!busy) return undefined;
+  return busy.outcome === 'joined' ? `covered by ${busy.holder?.slice(0, 8) ?? '?'}` : busy.runId !== undefined ? `${busy.outcome} → run ${busy.runId}` : busy.outcome;
 }
 
 /** The dbt Cloud loop: each run a step started, as dbt Cloud's run webhooks reported it back onto the step's audit record. */

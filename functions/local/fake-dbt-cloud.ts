@@ -92,8 +92,11 @@ export interface FakeDbtCloudOptions {
   accounts?: number[];
   /** The API token it accepts; unset: it checks none. */
   token?: string;
-  /** For chaos tests: a random fault for some triggers, drawn from a seeded generator. */
-  chaos?: { seed: number; rate: number; faults: TriggerFault[] };
+  /**
+   * For chaos tests: a random fault for some triggers, drawn from a seeded generator; with
+   * `lists`, also for some list-runs calls (429 or 500 only: a read cannot be half done).
+   */
+  chaos?: { seed: number; rate: number; faults: TriggerFault[]; lists?: boolean };
 }
 
 export class FakeDbtCloud extends RecordingServer {
@@ -102,6 +105,7 @@ export class FakeDbtCloud extends RecordingServer {
   private nextRunId = 70_000_000;
   private random: () => number;
   private webhooks: RunWebhooks | undefined;
+  private progress: { startAfterMs: number; runForMs: number } | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   /** The run webhooks sent (after their last attempt), in order. */
   readonly webhookDeliveries: WebhookDelivery[] = [];
@@ -133,6 +137,7 @@ export class FakeDbtCloud extends RecordingServer {
     this.runs.length = 0;
     this.faults.length = 0;
     this.webhookDeliveries.length = 0;
+    this.progress = undefined;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
   }
@@ -201,23 +206,37 @@ export class FakeDbtCloud extends RecordingServer {
     return delivery;
   }
 
-  /** The run's life after it is queued: starts after delayMs, ends delayMs later, each step reported by its webhooks. */
-  private playRun(run: FakeRun, webhooks: RunWebhooks): void {
-    const delay = webhooks.delayMs ?? 300;
-    const later = (step: () => Promise<void>) => {
+  /**
+   * From now on, every run this stand-in queues starts (status 3) `startAfterMs` after it
+   * was queued and succeeds (10) `runForMs` later (default: as long again), as runs of an
+   * idle dbt Cloud job do, without webhooks (they are optional in dbt Cloud); undefined
+   * stops it. Off unless asked.
+   */
+  progressRuns(startAfterMs: number | undefined, runForMs = startAfterMs): this {
+    this.progress = startAfterMs === undefined ? undefined : { startAfterMs, runForMs: runForMs ?? startAfterMs };
+    return this;
+  }
+
+  /** The run's life after it is queued: starts after delayMs, ends delayMs later, each step reported by its webhooks when they are set. */
+  private playRun(run: FakeRun, webhooks: RunWebhooks | undefined, delays = { startAfterMs: webhooks?.delayMs ?? 300, runForMs: webhooks?.delayMs ?? 300 }): void {
+    let step = 0;
+    const later = (next: () => Promise<void>) => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
-        void step();
-      }, delay);
+        void next();
+      }, step++ === 0 ? delays.startAfterMs : delays.runForMs);
       this.timers.add(timer);
     };
     later(async () => {
+      if (!webhooks && run.status !== 1) return; // moved by a test meanwhile
       run.status = 3;
       run.startedAt = new Date().toISOString();
-      await this.deliverWebhook(webhooks, run, this.webhookBody(run, 'job.run.started'), 'job.run.started');
+      if (webhooks) await this.deliverWebhook(webhooks, run, this.webhookBody(run, 'job.run.started'), 'job.run.started');
       later(async () => {
-        const end = webhooks.endFor?.(run) ?? 'success';
+        if (!webhooks && run.status !== 3) return;
+        const end = webhooks?.endFor?.(run) ?? 'success';
         this.setStatus(run.id, end === 'success' ? 10 : end === 'error' ? 20 : 30);
+        if (!webhooks) return;
         if (end === 'error') {
           const message = webhooks.errorMessage?.(run) ?? `Database Error in model job_${run.jobId}_model`;
           // errored fires as soon as the run errors, completed once its artifacts are in: a failed run sends both.
@@ -264,7 +283,12 @@ export class FakeDbtCloud extends RecordingServer {
     if (retry) return this.retry(Number(retry[1]), Number(retry[2]));
     if (request.method !== 'GET') return notFound();
     const list = LIST_RUNS.exec(path);
-    if (list) return this.list(Number(list[1]), url.searchParams);
+    if (list) {
+      const fault = this.options.chaos?.lists ? this.chaosFault() : undefined;
+      if (fault && typeof fault === 'object') return fault;
+      if (fault) return { status: 500, body: 'error' };
+      return this.list(Number(list[1]), url.searchParams);
+    }
     const one = GET_RUN.exec(path);
     if (one) {
       const run = this.runs.find((r) => r.id === Number(one[2]) && r.accountId === Number(one[1]));
@@ -289,6 +313,7 @@ export class FakeDbtCloud extends RecordingServer {
     const { cause, ...overrides } = body;
     const run = this.createRun(accountId, jobId, { cause, ...overrides });
     if (this.webhooks && !this.webhooks.hold?.(run)) this.playRun(run, this.webhooks);
+    else if (!this.webhooks && this.progress) this.playRun(run, undefined, this.progress);
     if (fault === 'lost') return 'drop';
     if (fault === 'started-then-502') return { status: 502, body: 'Bad Gateway' };
     return ok(this.view(run, new Set()));

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { isWithoutValue, type Secret } from '../shared/secrets.js';
 import type { SyncEvent } from '../shared/sync-event.js';
-import type { DbtCloudClient } from './clients/dbt-cloud.js';
 import type { AttemptRecord } from './clients/http-retry.js';
 import type { SlackApiClient } from './clients/slack-api.js';
 import { postExactlyOnce } from './clients/slack-app.js';
@@ -9,12 +8,13 @@ import { renderAppFailure, type SlackMessage } from './clients/slack-message.js'
 import type { SlackClient } from './clients/slack.js';
 import type { InvocationDeadline } from './deadline.js';
 import { classifyError, describeError, TransientError } from './errors.js';
-import type { PlannedDbtJob } from './planning/routing.js';
 import type { ActionOutcome, Claim } from './store/event-store.js';
+import type { PlannedRun, RunTargetClient, TargetKindName } from './targets/run-target.js';
 
 /** What one delivery needs to perform actions. */
 export interface ActionContext {
-  dbt: DbtCloudClient | undefined;
+  /** The run targets' clients by kind (only the kinds the routing file names are configured). */
+  targets: ReadonlyMap<TargetKindName, RunTargetClient>;
   slack: SlackClient;
   slackWebhooks: Map<string, Secret>;
   /** Slack app targets by reference: their channel and Web API client (bot token). */
@@ -27,23 +27,36 @@ export interface ActionContext {
 }
 
 /**
- * Starts one dbt Cloud job for the event. Never throws: every failure becomes an outcome
- * (failed for good, or retry with the Retry-After kept as notBefore). When an earlier
- * attempt may have reached dbt Cloud (any attempt after the first, or one whose lease ran
- * out), the trigger first looks for the run by the event id in its cause.
+ * Starts one run of the target for the event. Never throws: every failure becomes an
+ * outcome (failed for good, or retry with the Retry-After kept as notBefore). When an
+ * earlier attempt may have reached the target (any attempt after the first, or one whose
+ * lease ran out), the kind first looks for the run this event started. `requests` is where
+ * the holder's earlier calls to the target (its look at the runs) are counted too.
  */
-export async function performDbtJob(event: SyncEvent, job: PlannedDbtJob, claim: Claim, ctx: ActionContext): Promise<ActionOutcome> {
-  const requests: AttemptRecord[] = [];
+export async function performRun(event: SyncEvent, run: PlannedRun, claim: Claim, ctx: ActionContext, requests: AttemptRecord[] = []): Promise<ActionOutcome> {
   try {
-    if (!ctx.dbt) throw new TransientError('dbt Cloud is not configured', { system: 'postload' });
+    const client = targetClient(run, ctx);
     const checkFirst = claim.decision.decision === 'claim' && claim.decision.checkFirst;
     const since = claim.record?.firstAttemptAt?.toDate() ?? new Date(ctx.now());
-    const run = await ctx.dbt.trigger(event, job.options, { deadline: ctx.deadline.outbound, attempts: requests, checkFirst, since });
-    ctx.log.info({ jobId: job.jobId, runId: run.id, recovered: run.recovered, route: job.route }, run.recovered ? 'dbt Cloud run found already started' : 'dbt Cloud run started');
-    return { status: 'succeeded', runId: run.id, runHref: run.href, recovered: run.recovered, requests };
+    const started = await client.start(event, run, { deadline: ctx.deadline.outbound, attempts: requests, checkFirst, since });
+    // Stable messages (the local console and log queries match them); the target in fields.
+    ctx.log.info({ target: run.label, targetKind: run.target.kind, jobId: run.target.id, runId: started.runId, recovered: started.recovered, route: run.route }, started.recovered ? 'run found already started' : 'run started');
+    return { status: 'succeeded', runId: started.runId, runHref: started.href, recovered: started.recovered, requests };
   } catch (error) {
-    return failure(job.actionId, error, requests, ctx);
+    return failure(run.actionId, error, requests, ctx);
   }
+}
+
+/** The client of the run's kind; a kind the routing file names is always configured at start-up. */
+export function targetClient(run: PlannedRun, ctx: ActionContext): RunTargetClient {
+  const client = ctx.targets.get(run.target.kind);
+  if (!client) throw new TransientError(`${run.target.kind} is not configured`, { system: 'postload' });
+  return client;
+}
+
+/** An action's failure as its outcome (never thrown): permanent, or transient with the Retry-After kept. */
+export function failureOutcome(actionId: string, error: unknown, requests: AttemptRecord[], ctx: ActionContext): ActionOutcome {
+  return failure(actionId, error, requests, ctx);
 }
 
 /**

@@ -9,7 +9,7 @@ import type { RetryPolicy } from './clients/http-retry.js';
 import { linkPolicy, type LinkPolicy } from './clients/slack-message.js';
 import { SLACK_WEBHOOK_ORIGIN, webhookProblem } from './clients/slack.js';
 import { allWebhooks, appTargetOf, DEFAULT_BOT_TOKEN, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
-import { JOB_STATE_COLLECTION } from './planning/job-state.js';
+import { TARGET_STATE_COLLECTION } from './planning/target-state.js';
 import { JOIN_STATE_COLLECTION } from './planning/join-state.js';
 
 type Env = Record<string, string | undefined>;
@@ -52,8 +52,10 @@ export interface ProcessorConfig {
   slackWebhookOrigins: string[];
   auditCollection: string;
   connectorsCollection: string;
-  /** Per-job state for coalescing (`<collection>/job-<jobId>`, issue 12). */
+  /** Run targets' state for coalescing (`<collection>/<kind>-<id>` and its run log `…#runs`, issue 26). */
   jobStateCollection: string;
+  /** How far apart one target's batches close (COALESCE_WINDOW_MS): the write rate its state documents take under a burst. */
+  coalesceWindowMs: number;
   /** One document per join (`<collection>/<join name>`, issue 12). */
   joinsCollection: string;
   retentionDays: number;
@@ -91,6 +93,11 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     problems.add(new ConfigError('ACTION_LEASE_SECONDS', `must be longer than OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms), or a delivery still working could lose its claim`));
   }
 
+  const coalesceWindowMs = problems.take(() => integer(env, 'COALESCE_WINDOW_MS', 1000, { min: 50, max: 3000 }), 1000);
+  if (coalesceWindowMs * 2 > outboundBudgetMs) {
+    problems.add(new ConfigError('COALESCE_WINDOW_MS', `must be at most half of OUTBOUND_BUDGET_MS (${outboundBudgetMs} ms): a batch's holder waits for its batch to close before it starts the run`));
+  }
+
   // Both functions' secrets: cached as SECRET_CACHE_TTL_SECONDS says, warned about when short.
   const secrets: SecretOptions = {
     warnShorterThan: SHORT_SECRET_CHARS,
@@ -121,7 +128,8 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     slackLinks: problems.take(() => linkPolicy(baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), originsSetting(env, 'SLACK_LINK_HOSTS', { bareHosts: true })), undefined),
     auditCollection: problems.take(() => firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'), 'syncEvents'),
     connectorsCollection: problems.take(() => firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'), 'connectors'),
-    jobStateCollection: problems.take(() => firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION), JOB_STATE_COLLECTION),
+    jobStateCollection: problems.take(() => firestoreId(env, 'JOB_STATE_COLLECTION', TARGET_STATE_COLLECTION), TARGET_STATE_COLLECTION),
+    coalesceWindowMs,
     joinsCollection: problems.take(() => firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION), JOIN_STATE_COLLECTION),
     retentionDays: problems.take(() => auditRetentionDays(env), 90),
     retry: {

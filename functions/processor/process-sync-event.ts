@@ -5,11 +5,11 @@ import type { Logger } from 'pino';
 import { logger as defaultLogger } from '../shared/logger.js';
 import { decodeSyncEvent, InvalidSyncEventError, type SyncEvent } from '../shared/sync-event.js';
 import { verifySyncEventSignature, type SignatureVerdict } from '../shared/sync-event-signature.js';
-import { performDbtJob, performSlack, SLACK_NOT_CONFIGURED, type ActionContext, type SlackAppTarget } from './actions.js';
+import { failureOutcome, performRun, performSlack, SLACK_NOT_CONFIGURED, targetClient, type ActionContext, type SlackAppTarget } from './actions.js';
 import { DbtCloudClient } from './clients/dbt-cloud.js';
-import type { FetchLike } from './clients/http-retry.js';
+import type { AttemptRecord, FetchLike } from './clients/http-retry.js';
 import { renderQuarantineAlert } from './clients/quarantine-message.js';
-import { renderEventMessage, renderFinalAlert, renderInvalidMessage, renderRefusedMessage, renderUnrecordedAlert, type DbtJobReport, type LinkPolicy, type SlackMessage } from './clients/slack-message.js';
+import { renderCapAlert, renderEventMessage, renderFinalAlert, renderInvalidMessage, renderRefusedMessage, renderUnrecordedAlert, type DbtJobReport, type LinkPolicy, type SlackMessage } from './clients/slack-message.js';
 import { SlackClient } from './clients/slack.js';
 import { SlackApiClient } from './clients/slack-api.js';
 import { eventButtons } from './clients/message-buttons.js';
@@ -20,10 +20,9 @@ import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './p
 import { quarantineAlertKeys, quarantineVerdict, utcDay, type QuarantineAlertKey, type QuarantineVerdict } from './planning/quarantine-alerts.js';
 import { recoveredDuplicateOf } from './planning/recovered-duplicate.js';
 import { DEFAULT_WEBHOOK, planFor, slackActionId, slackTargetOf, type RoutePlan } from './planning/routing.js';
-import { EventOrchestration, firingNotified, LIST_LAG_MS, sharedRetentionMs, type BusyNote, type JoinMessageAction } from './orchestration.js';
-import type { ActiveRunsObservation } from './planning/coalesce.js';
-import type { RunStatus } from './planning/job-state.js';
-import { coalescedLine, joinFiredMessage, joinWaitingMessage, skippedLine, type JoinRunReport } from './planning/join-messages.js';
+import { EventOrchestration, firingNotified, sharedRetentionMs, type BusyNote, type JoinMessageAction } from './orchestration.js';
+import { decideBatch, observationFor, type BatchInputs, type ClaimVerdict } from './planning/batch.js';
+import { busyLine, joinFiredMessage, joinWaitingMessage, type JoinRunReport } from './planning/join-messages.js';
 import { staleReason } from './planning/staleness.js';
 import { readPubSubMessage, type PubSubMessage } from './pubsub-message.js';
 import { mergeConnector } from './store/connector-document.js';
@@ -31,20 +30,30 @@ import { cutText } from './store/document-size.js';
 import { connectorDocId, invalidDocId, refusedDocId } from './store/document-ids.js';
 import { initialEventRecord } from './store/event-record.js';
 import { alertedBy, quarantineAlertDocuments } from './store/quarantine-alert-documents.js';
-import { createFirestore, EventStore, FINAL_ALERT_ACTION_ID, type ActionOutcome, type ActionRecord, type Begun, type RunToConfirm } from './store/event-store.js';
+import { createFirestore, EventStore, FINAL_ALERT_ACTION_ID, type ActionOutcome, type ActionRecord, type Begun, type Claim } from './store/event-store.js';
 import { RunLoop } from './run-loop.js';
 import type { RunOrigin } from './store/run-origin.js';
+import { dbtCloudRuns } from './targets/dbt-cloud-runs.js';
+import type { PlannedRun, RunObservation, RunTargetClient, TargetKindName } from './targets/run-target.js';
 
 export interface ProcessorDependencies {
   firestore?: Firestore;
   fetch?: FetchLike;
   logger?: Logger;
   now?: () => number;
+  /** How a batch's holder waits for it to close (a fake clock in tests). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export type SyncEventProcessor = (event: CloudEvent<unknown>) => Promise<void>;
 
 const FINAL_ALERT = FINAL_ALERT_ACTION_ID;
+/**
+ * A holder acts this long after its batch's closing time has passed by Firestore's clock,
+ * measured from its claim commit's time (see ORCHESTRATION.md): room for the two clocks
+ * running at slightly different rates over a window.
+ */
+const CLOSE_MARGIN_MS = 20;
 
 /**
  * The processor, one delivery at a time:
@@ -73,8 +82,10 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     now,
   });
   const http = { policy: config.retry, ...(deps.fetch ? { fetch: deps.fetch } : {}) };
-  const dbt = config.dbt ? new DbtCloudClient({ settings: config.dbt, ...http }) : undefined;
+  const targets = new Map<TargetKindName, RunTargetClient>();
+  if (config.dbt) targets.set('dbt-cloud', dbtCloudRuns(new DbtCloudClient({ settings: config.dbt, ...http })));
   const slack = new SlackClient({ ...http, allowedOrigins: config.slackWebhookOrigins });
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   // One Web API client per bot token, shared by the app targets that post with it.
   const apis = new Map<string, SlackApiClient>();
   const slackApps = new Map<string, SlackAppTarget>(
@@ -92,9 +103,9 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   const orchestrationSettings = {
     jobStateCollection: config.jobStateCollection,
     joinsCollection: config.joinsCollection,
-    leaseMs: config.leaseMs,
-    listLagMs: LIST_LAG_MS,
+    windowMs: config.coalesceWindowMs,
     settingOf,
+    alertWebhook,
   };
   const finalAlert = { actionId: FINAL_ALERT, target: settingOf(alertWebhook), fromDelivery: config.maxDeliveryAttempts };
   // Said once per instance: every message meant for the default webhook is logged instead.
@@ -107,39 +118,32 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     const deliveryId = randomUUID();
     const quarantineKeys = quarantineAlertKeys(event, now());
     const planned: Array<PlannedAction & { target: string }> = [
-      ...plan.dbtJobs.map((job) => ({ actionId: job.actionId, kind: 'dbt' as const, target: job.jobId })),
+      ...plan.runs.map((run) => ({ actionId: run.actionId, kind: run.actionKind, target: run.target.id })),
       ...plan.slack.map((target) => ({ actionId: target.actionId, kind: 'slack' as const, target: settingOf(target.webhook) })),
     ];
     // A dbt Cloud run event naming a run postload started: its outcome goes on the originating record in the same commit.
     const loop = RunLoop.for(event, config.auditCollection, now);
-    // Issue 12: the jobs' state and the joins are read and written in the claim transaction.
-    // A decision that needs dbt Cloud's word on a waiting run commits nothing; the list is
-    // asked outside the transaction and the transaction runs again with its answer.
-    const observed = new Map<string, ActiveRunsObservation>();
-    let orchestration: EventOrchestration;
-    let begun: Begun;
-    for (let round = 1; ; round++) {
-      orchestration = new EventOrchestration(event, plan, config.routing, orchestrationSettings, now, observed);
-      const shared = orchestration.request();
-      begun = await store
-        .begin({
-          docId: event.id,
-          deliveryId,
-          messageId: message.messageId,
-          planned,
-          initial: () => initialEventRecord(event, plan.routes),
-          ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()), duplicateOf: (existing) => recoveredDuplicateOf(event, existing) } } : {}),
-          ...(shared ? { shared } : {}),
-          finalAlert,
-          also: [...(loop ? [loop.document] : []), ...quarantineAlertDocuments(quarantineKeys, event.id, now())],
-          deadline: ctx.deadline.total,
-        })
-        .catch((error: unknown) => alertUnrecorded(event, error, ctx));
-      if (begun.duplicateOf) return recordDuplicate(event, message, begun.duplicateOf, deliveryId, ctx);
-      if (!begun.confirm.length) break;
-      if (round >= 3) throw new TransientError(`event ${event.id}: the dbt jobs' state kept changing while confirming their waiting runs`, { system: 'postload' });
-      await confirmWaitingRuns(begun.confirm, observed, ctx);
-    }
+    // Issues 12 and 26: the run targets' state and the joins are read and written in the
+    // claim read and commit; what a run action comes to is decided there, never by waiting
+    // for another event.
+    const orchestration = new EventOrchestration(event, plan, config.routing, orchestrationSettings, now);
+    const shared = orchestration.request();
+    const begun = await store
+      .begin({
+        docId: event.id,
+        deliveryId,
+        messageId: message.messageId,
+        planned,
+        initial: () => initialEventRecord(event, plan.routes),
+        ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()), duplicateOf: (existing) => recoveredDuplicateOf(event, existing) } } : {}),
+        ...(shared ? { shared } : {}),
+        finalAlert,
+        also: [...(loop ? [loop.document] : []), ...quarantineAlertDocuments(quarantineKeys, event.id, now())],
+        deadline: ctx.deadline.total,
+      })
+      .catch((error: unknown) => alertUnrecorded(event, error, ctx));
+    if (begun.duplicateOf) return recordDuplicate(event, message, begun.duplicateOf, deliveryId, ctx);
+    const claimedAt = now();
     if (begun.connectorSkipped) ctx.log.warn({ reason: begun.connectorSkipped }, 'connector document not updated for this event');
     if (begun.finished) {
       ctx.log.info({ deliveries: begun.data.deliveries }, 'event already processed by an earlier delivery; acknowledged');
@@ -152,7 +156,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       const said = quarantine.alertCodes.length ? `alerting ${quarantine.alertCodes.join(', ')}` : `already alerted today by ${quarantine.alreadyAlertedBy.join(', ')}`;
       ctx.log.warn({ problemCodes: quarantineKeys.map((key) => key.code), ...quarantine }, `quarantined event recorded: postload could not interpret it; ${said}`);
     }
-    const outcomes = await performActions(event, loop ? loop.plan(plan) : plan, orchestration, begun, ctx, { origin: loop?.origin, quarantine });
+    const outcomes = await performActions(event, loop ? loop.plan(plan) : plan, orchestration, begun, ctx, { origin: loop?.origin, quarantine, claimedAt });
     const ids = [...begun.claims.keys()].filter((id) => id !== FINAL_ALERT);
     const status = await store.settle(
       begun,
@@ -160,7 +164,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       outcomes,
       (actions) => eventStatus(ids.map((id) => actions[id]?.status ?? 'waiting')),
       ctx.deadline.total,
-      (docs, ours) => orchestration.sharedAfter(docs, ours),
+      (ours) => orchestration.settleMerges(ours),
     );
     const fields = { status, routes: plan.routes, actions: Object.fromEntries([...outcomes].map(([id, o]) => [id, o.status])), ...(begun.data.joins ? { joins: begun.data.joins } : {}) };
     if (status === 'retrying') {
@@ -233,54 +237,83 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   }
 
   /**
-   * dbt Cloud's word on each run that would absorb this event: the job's queued, starting
-   * and running runs (list-runs, `status__in=[1,2,3]`), and, for a tracked run the list
-   * does not show, that run by id (finished, or unknown to dbt Cloud: a new run starts;
-   * the list may lag a run triggered moments ago). What cannot be read is left out: then
-   * postload's own record decides (a run it triggered within a minute counts as waiting,
-   * an older one as finished, so a new run starts: never a lost load).
+   * A batch's holder (issue 26): once the batch has closed by Firestore's clock, look at the
+   * target once (the runs that could absorb the batch), decide, and start a run only if
+   * none can. Every event whose claim read saw the batch open is covered by this decision:
+   * their reads came before the close, the look and any new run after it.
    */
-  async function confirmWaitingRuns(runs: RunToConfirm[], observed: Map<string, ActiveRunsObservation>, ctx: ActionContext): Promise<void> {
-    await Promise.all(
-      runs.map(async ({ jobId, runId }) => {
-        const statuses = new Map<number, RunStatus>();
-        try {
-          for (const [id, status] of (await ctx.dbt!.activeRuns(jobId, ctx.deadline.outbound, [])).runs) statuses.set(id, status);
-          if (!statuses.has(runId)) {
-            const status = await ctx.dbt!.runStatus(runId, ctx.deadline.outbound, []);
-            statuses.set(runId, status === 'unknown' ? 'ended' : status);
-          }
-        } catch (error) {
-          ctx.log.warn({ jobId, runId, err: describeError(error) }, "dbt Cloud could not confirm the waiting run; deciding from postload's own record");
-        }
-        observed.set(jobId, { runs: statuses });
-      }),
-    );
+  async function performHeld(event: SyncEvent, run: PlannedRun, verdict: Extract<ClaimVerdict, { kind: 'hold' }>, orchestration: EventOrchestration, begun: Begun, claim: Claim, claimedAt: number, ctx: ActionContext): Promise<ActionOutcome> {
+    const requests: AttemptRecord[] = [];
+    const closesInMs = Date.parse(verdict.batch.closesAt) - begun.writeTime.toMillis() + CLOSE_MARGIN_MS - (now() - claimedAt);
+    if (closesInMs > 0) {
+      if (closesInMs > ctx.deadline.outbound.remainingMs()) {
+        return { status: 'retry', error: `the batch closes at ${verdict.batch.closesAt}, after this invocation's deadline`, httpStatus: null, notBeforeMs: null, uncertain: false, requests };
+      }
+      await sleep(closesInMs);
+    }
+    const { lease, runLog } = orchestration.targetDocs(run.target);
+    const retry = claim.decision.decision === 'claim' && claim.decision.checkFirst;
+    const input: BatchInputs = { eventId: event.id, policy: run.policy, limits: run.limits, fingerprint: run.fingerprint, batch: verdict.batch, lease, runLog, retry, cap: verdict.cap, nowMs: now() };
+    const ask = observationFor(input);
+    let observed: RunObservation | 'unavailable' | undefined;
+    if (ask) {
+      try {
+        observed = await targetClient(run, ctx).observe(run.target, ask, { deadline: ctx.deadline.outbound, attempts: requests });
+      } catch (error) {
+        ctx.log.warn({ target: run.label, err: describeError(error) }, `${run.label}: could not look at its runs; starting a new run rather than merging into one not confirmed waiting`);
+        observed = 'unavailable';
+      }
+    }
+    const decision = decideBatch({ ...input, nowMs: now() }, observed);
+    const fields = { target: run.label, batch: verdict.batch, decision: decision.kind };
+    switch (decision.kind) {
+      case 'adopt':
+      case 'trigger':
+        return performRun(event, run, claim, ctx, requests);
+      case 'coalesce':
+      case 'skip': {
+        const busy: BusyNote = { outcome: decision.kind === 'coalesce' ? 'coalesced' : 'skipped', runId: decision.runId, runStatus: decision.status };
+        ctx.log.info({ ...fields, runId: decision.runId, status: decision.status }, `${run.label}: batch ${busy.outcome} ${decision.kind === 'coalesce' ? 'into' : 'for'} run ${decision.runId}`);
+        return { status: 'succeeded', busy, requests };
+      }
+      case 'capped': {
+        const busy: BusyNote = { outcome: 'capped', cap: decision.cap.cap, reason: decision.cap.reason, until: decision.cap.until };
+        ctx.log.warn({ ...fields, ...decision.cap }, `${run.label}: run cap reached; no run started for this batch`);
+        return { status: 'succeeded', busy, requests };
+      }
+    }
   }
 
-  /** Step 4: the dbt jobs in parallel, then each message once the jobs it reports are settled, then (last delivery only) the final alert. */
+  /** Step 4: the runs in parallel, then each message once the runs it reports are settled, then (last delivery only) the final alert. */
   async function performActions(
     event: SyncEvent,
     plan: RoutePlan,
     orchestration: EventOrchestration,
     begun: Begun,
     ctx: ActionContext,
-    { origin, quarantine }: { origin?: RunOrigin | undefined; quarantine?: QuarantineVerdict | undefined } = {},
+    { origin, quarantine, claimedAt }: { origin?: RunOrigin | undefined; quarantine?: QuarantineVerdict | undefined; claimedAt: number },
   ): Promise<Map<string, ActionOutcome>> {
     const outcomes = new Map<string, ActionOutcome>();
     const claimed = (id: string) => begun.claims.get(id)?.decision.decision === 'claim';
     const delivery = (actionId: string) => ({ docId: event.id, claim: begun.claims.get(actionId) });
-    const allJobs = orchestration.jobs;
-    const jobs = allJobs.filter((job) => claimed(job.actionId));
-    // performDbtJob never throws and every call inside is cut to the deadline: allSettled
+    const allRuns = orchestration.runs;
+    const runs = allRuns.filter((run) => claimed(run.actionId));
+    // Each of these never throws and every call inside is cut to the deadline: allSettled
     // waits for all of them, so nothing outlives the invocation.
-    const settled = await Promise.allSettled(jobs.map((job) => performDbtJob(event, job, begun.claims.get(job.actionId)!, ctx)));
+    const settled = await Promise.allSettled(
+      runs.map((run) => {
+        const claim = begun.claims.get(run.actionId)!;
+        const verdict = orchestration.verdict(run.actionId);
+        if (verdict?.kind === 'hold') return performHeld(event, run, verdict, orchestration, begun, claim, claimedAt, ctx).catch((error: unknown) => failureOutcome(run.actionId, error, [], ctx));
+        return performRun(event, run, claim, ctx);
+      }),
+    );
     settled.forEach((result, i) => {
-      outcomes.set(jobs[i]!.actionId, result.status === 'fulfilled' ? result.value : { status: 'retry', error: describeError(result.reason), httpStatus: null, notBeforeMs: null, uncertain: true, requests: [] });
+      outcomes.set(runs[i]!.actionId, result.status === 'fulfilled' ? result.value : { status: 'retry', error: describeError(result.reason), httpStatus: null, notBeforeMs: null, uncertain: true, requests: [] });
     });
 
-    const reports = allJobs.map((job) => reportFor(job.jobId, recordOf(begun, job.actionId), outcomes.get(job.actionId), new Date(now())));
-    const jobsSettled = allJobs.every((job) => isFinal(stateAfter(begun, outcomes, job.actionId)));
+    const reports = allRuns.map((run) => reportFor(run, recordOf(begun, run.actionId), outcomes.get(run.actionId), new Date(now())));
+    const jobsSettled = allRuns.every((run) => isFinal(stateAfter(begun, outcomes, run.actionId)));
     const anyJobFailed = reports.some((r) => r.state === 'failed');
     for (const target of plan.slack.filter((t) => claimed(t.actionId))) {
       if (!jobsSettled) outcomes.set(target.actionId, { status: 'waiting' });
@@ -294,13 +327,17 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       }
     }
     for (const join of orchestration.messages.filter((m) => claimed(m.actionId))) {
-      const message = joinMessage(join, begun, outcomes, config.slackLinks);
+      const message = joinMessage(join, allRuns, begun, outcomes, config.slackLinks);
       if (message === 'not-notified') outcomes.set(join.actionId, { status: 'succeeded', sent: false, requests: [] });
       else outcomes.set(join.actionId, message ? await performSlack(join.actionId, join.webhook, message, ctx, delivery(join.actionId)) : { status: 'waiting' });
     }
+    // The day's run-cap alert for a target, owned by this event since its claim (issue 25 finding 6).
+    for (const alert of orchestration.capAlerts.filter((a) => claimed(a.actionId))) {
+      outcomes.set(alert.actionId, await performSlack(alert.actionId, alert.webhook, renderCapAlert(event, alert.run.label, alert.cap), ctx, delivery(alert.actionId)));
+    }
 
     if (claimed(FINAL_ALERT)) {
-      const unfinished = [...allJobs.map((j) => j.actionId), ...plan.slack.map((s) => s.actionId), ...orchestration.messages.map((m) => m.actionId)]
+      const unfinished = [...allRuns.map((r) => r.actionId), ...plan.slack.map((s) => s.actionId), ...orchestration.messages.map((m) => m.actionId), ...orchestration.capAlerts.map((a) => a.actionId)]
         .filter((id) => !isFinal(stateAfter(begun, outcomes, id)))
         .map((id) => ({ actionId: id, target: recordOf(begun, id)?.target ?? id, lastError: lastErrorOf(begun, outcomes, id) }));
       outcomes.set(
@@ -395,7 +432,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     const deadline = startDeadline(config.outboundBudgetMs, reserveMs);
     const message = readPubSubMessage(cloudEvent);
     let eventLog = log.child({ messageId: message.messageId });
-    const ctx = (l: Logger): ActionContext => ({ dbt, slack, slackWebhooks: config.slackWebhooks, slackApps, slackFallbackWebhook: config.slackFallbackWebhook, deadline, log: l, now });
+    const ctx = (l: Logger): ActionContext => ({ targets, slack, slackWebhooks: config.slackWebhooks, slackApps, slackFallbackWebhook: config.slackFallbackWebhook, deadline, log: l, now });
     try {
       // Before anything is read from the data: only a message postload signed is acted on.
       const signature = await verifySyncEventSignature(message.data ?? Buffer.alloc(0), message.attributes, config.signingKey, { publishedAtMs: message.publishedAtMs });
@@ -444,7 +481,7 @@ function recordOf(begun: Begun, id: string): ActionRecord | undefined {
 function stateAfter(begun: Begun, outcomes: Map<string, ActionOutcome>, id: string): ActionStatus {
   const outcome = outcomes.get(id);
   if (outcome) return outcome.status;
-  // As this delivery's begin left it: an action coalesced or skipped there is final already.
+  // As this delivery's begin left it: an action covered, coalesced or capped there is final already.
   return recordOf(begun, id)?.status ?? 'waiting';
 }
 
@@ -457,8 +494,8 @@ function lastErrorOf(begun: Begun, outcomes: Map<string, ActionOutcome>, id: str
   return recordOf(begun, id)?.lastError ?? null;
 }
 
-/** A join's Slack message, once what it reports is known (the firing waits for its job's outcome). */
-function joinMessage(action: JoinMessageAction, begun: Begun, outcomes: Map<string, ActionOutcome>, links: LinkPolicy): SlackMessage | 'not-notified' | undefined {
+/** A join's Slack message, once what it reports is known (the firing waits for its run's outcome). */
+function joinMessage(action: JoinMessageAction, runs: PlannedRun[], begun: Begun, outcomes: Map<string, ActionOutcome>, links: LinkPolicy): SlackMessage | 'not-notified' | undefined {
   const now = new Date();
   if (action.kind === 'waiting') {
     const [first] = action.note.failures ?? [];
@@ -467,27 +504,31 @@ function joinMessage(action: JoinMessageAction, begun: Begun, outcomes: Map<stri
   if (!action.note.firing || !isFinal(stateAfter(begun, outcomes, action.jobActionId))) return undefined;
   const record = recordOf(begun, action.jobActionId);
   const outcome = outcomes.get(action.jobActionId);
-  const busy = record?.busy as BusyNote | undefined;
-  const jobId = action.join.jobId;
+  const busy = (outcome?.status === 'succeeded' ? outcome.busy : undefined) ?? record?.busy;
+  const label = runs.find((r) => r.actionId === action.jobActionId)?.label ?? `dbt Cloud job ${action.join.jobId}`;
   let run: JoinRunReport;
-  if (outcome?.status === 'succeeded' && outcome.runId !== undefined) run = { jobId, outcome: 'triggered', runId: outcome.runId, href: outcome.runHref ?? null };
-  else if (outcome?.status === 'failed') run = { jobId, outcome: 'failed', error: outcome.error };
-  else if (busy) run = { jobId, outcome: busy.outcome, runId: busy.runId };
-  else if (record?.status === 'succeeded' && typeof record.runId === 'number') run = { jobId, outcome: 'triggered', runId: record.runId, href: record.runHref ?? null };
-  else run = { jobId, outcome: 'failed', error: record?.lastError ?? 'failed' };
+  if (outcome?.status === 'succeeded' && outcome.runId !== undefined) run = { label, outcome: 'triggered', runId: outcome.runId, href: outcome.runHref ?? null };
+  else if (outcome?.status === 'failed') run = { label, outcome: 'failed', error: outcome.error };
+  else if (busy) {
+    const note = busy as BusyNote;
+    run = { label, outcome: note.outcome, busy: note, ...('runId' in note ? { runId: note.runId } : {}) };
+  }
+  else if (record?.status === 'succeeded' && record.runId != null) run = { label, outcome: 'triggered', runId: record.runId, href: record.runHref ?? null };
+  else run = { label, outcome: 'failed', error: record?.lastError ?? 'failed' };
   if (!firingNotified(action.join, run.outcome)) return 'not-notified';
   return joinFiredMessage(action.join.name, action.note.firing, run, links);
 }
 
-function reportFor(jobId: string, previous: ActionRecord | undefined, outcome: ActionOutcome | undefined, now: Date): DbtJobReport {
-  const busy = !outcome ? (previous?.busy as BusyNote | undefined) : undefined;
+function reportFor(run: PlannedRun, previous: ActionRecord | undefined, outcome: ActionOutcome | undefined, now: Date): DbtJobReport {
+  const jobId = run.target.id;
+  const busy = (outcome?.status === 'succeeded' ? outcome.busy : undefined) ?? (!outcome ? previous?.busy : undefined);
   if (busy) {
-    const note = busy.outcome === 'coalesced' ? coalescedLine(jobId, { id: busy.runId, status: busy.runStatus, triggeredAt: busy.runTriggeredAt }, now) : skippedLine(jobId, busy.runId, busy.runStatus);
-    return { jobId, state: busy.outcome, runId: busy.runId, note };
+    const note = busyLine(run.label, busy as BusyNote, now);
+    return { jobId, label: run.label, state: (busy as BusyNote).outcome, note };
   }
   const state = outcome ?? (previous && { ...previous, error: previous.lastError ?? 'failed' });
-  if (state?.status === 'succeeded') return { jobId, state: 'started', ...(state.runId == null ? {} : { runId: state.runId }), href: state.runHref ?? null };
-  if (state?.status === 'failed') return { jobId, state: 'failed', error: 'error' in state ? String(state.error) : 'failed' };
-  if (state?.status === 'retry') return { jobId, state: 'retrying', error: 'error' in state ? String(state.error) : '' };
-  return { jobId, state: 'in-progress' };
+  if (state?.status === 'succeeded') return { jobId, label: run.label, state: 'started', ...(state.runId == null ? {} : { runId: state.runId }), href: state.runHref ?? null };
+  if (state?.status === 'failed') return { jobId, label: run.label, state: 'failed', error: 'error' in state ? String(state.error) : 'failed' };
+  if (state?.status === 'retry') return { jobId, label: run.label, state: 'retrying', error: 'error' in state ? String(state.error) : '' };
+  return { jobId, label: run.label, state: 'in-progress' };
 }

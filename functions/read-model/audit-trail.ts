@@ -60,8 +60,12 @@ export interface ActionView {
   errors: Array<{ at: Date | null; attempt: number | null; message: string; kind: string; status: number | null }>;
   requestLog: Array<{ at: Date | null; status: number | null; error: string | null }>;
   runOutcome: RunOutcomeView | null;
-  /** A dbt job not started because the job was busy (`onBusy`, issue 12): the run it was coalesced into or skipped for. */
-  busy: { outcome: string; runId: number | null; runStatus: string | null } | null;
+  /**
+   * A run this event did not start (issues 12, 26, 25.6): `joined` (covered by `holder`'s
+   * batch: that event's record says which run), `coalesced` into or `skipped` for `runId`,
+   * or `capped` (`reason`).
+   */
+  busy: { outcome: string; runId: number | string | null; runStatus: string | null; holder: string | null; reason: string | null } | null;
 }
 
 export interface EventView {
@@ -228,7 +232,7 @@ function toActionView(id: string, a: Partial<ActionRecord> & DocumentData): Acti
     errors: ((a.errors ?? []) as DocumentData[]).map((e) => ({ at: date(e.at), attempt: num(e.attempt), message: String(e.message ?? ''), kind: String(e.kind ?? ''), status: num(e.status) })),
     requestLog: ((a.requestLog ?? []) as DocumentData[]).map((r) => ({ at: date(r.at), status: num(r.status), error: str(r.error) })),
     runOutcome: toRunOutcome(a.runOutcome),
-    busy: a.busy && typeof a.busy === 'object' ? { outcome: String(a.busy.outcome ?? '?'), runId: num(a.busy.runId), runStatus: str(a.busy.runStatus) } : null,
+    busy: a.busy && typeof a.busy === 'object' ? { outcome: String(a.busy.outcome ?? '?'), runId: num(a.busy.runId) ?? str(a.busy.runId), runStatus: str(a.busy.runStatus), holder: str(a.busy.holder), reason: str(a.busy.reason) } : null,
   };
 }
 

@@ -62,7 +62,8 @@ export function toJoinView(id: string, doc: DocumentData): JoinView {
   const missing = upstreams.filter((u) => !u.success).map((u) => u.name);
   const successes = upstreams.flatMap((u) => (u.success?.occurredAt ? [u.success] : [])).sort((a, b) => a.occurredAt!.getTime() - b.occurredAt!.getTime());
   const firing = Array.isArray(doc.firings) ? record(doc.firings[0]) : null;
-  const run = firing ? record(firing.run) : null;
+  // What the firing's run came to is merged in by round (issue 26), once its action has an outcome.
+  const run = firing ? record(record(doc.runs)?.[String(firing.round)]) : null;
   return {
     name: str(doc.join) ?? id,
     jobId: String(doc.jobId ?? ''),
@@ -74,7 +75,7 @@ export function toJoinView(id: string, doc: DocumentData): JoinView {
     waiting: present.length > 0 && missing.length > 0,
     waitingSince: successes[0]?.occurredAt ?? null,
     deadline: successes[0]?.staleAt ?? null,
-    lastFiring: firing ? { round: num(firing.round) ?? 0, firedAt: date(firing.firedAt), eventId: str(firing.eventId) ?? '', run: run ? { id: num(run.id), outcome: str(run.outcome) ?? '?' } : null } : null,
+    lastFiring: firing ? { round: num(firing.round) ?? 0, firedAt: date(firing.firedAt), eventId: str(firing.eventId) ?? '', run: run ? { id: num(run.runId), outcome: str(run.outcome) ?? '?' } : null } : null,
     updatedAt: date(doc.updatedAt),
   };
 }

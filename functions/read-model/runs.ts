@@ -154,8 +154,9 @@ export class RunReader {
 
   /**
    * One run with every load that caused it: its run events (by run id), the load that
-   * started it, and the loads coalesced into it (their dbt action names the run: one
-   * equality query on that field, served by its single-field index).
+   * started it, the loads coalesced into it (their dbt action names the run: one equality
+   * query on that field, served by its single-field index), and the loads covered by those
+   * loads' batches (their dbt action names the batch's holder).
    */
   async get(target: string, runId: string, limit: number): Promise<{ run: RunView; events: EventView[]; coalesced: EventView[]; moreCoalesced: boolean } | undefined> {
     this.log?.record({ collection: 'audit', equalities: ['syncId'] });
@@ -174,7 +175,16 @@ export class RunReader {
     const coalescedSnapshot = Number.isSafeInteger(numeric) ? await this.db.collection(this.audit).where(field, '==', numeric).limit(limit + 1).get() : undefined;
     const coalesced = (coalescedSnapshot?.docs ?? []).slice(0, limit).map((d) => toEventView(d.id, d.data()));
     run!.causes.push(...coalesced.map((e) => ({ eventId: e.eventId, how: 'coalesced into it', source: e.source, connector: e.connectorName ?? e.connectorId, type: e.type, occurredAt: e.occurredAt })));
-    return { run: run!, events, coalesced, moreCoalesced: (coalescedSnapshot?.size ?? 0) > limit };
+    // Loads covered by a batch (issue 26) name its holder, not the run: those of the batch that
+    // started the run and of the batches that were coalesced into it (one `in` query on that field).
+    const holders = [...new Set([...(run!.originEventId ? [run!.originEventId] : []), ...coalesced.map((e) => e.eventId)])].slice(0, 30);
+    const holderField = new FieldPath('actions', `dbt-job-${target}`, 'busy', 'holder');
+    if (holders.length) this.log?.record({ collection: 'audit', equalities: ['actions.dbt-job-<job>.busy.holder'] });
+    const room = Math.max(0, limit - coalesced.length);
+    const coveredSnapshot = holders.length && room ? await this.db.collection(this.audit).where(holderField, 'in', holders).limit(room + 1).get() : undefined;
+    const covered = (coveredSnapshot?.docs ?? []).slice(0, room).map((d) => toEventView(d.id, d.data()));
+    run!.causes.push(...covered.map((e) => ({ eventId: e.eventId, how: `covered by the batch of ${e.actions.find((a) => a.busy?.holder)?.busy?.holder?.slice(0, 8) ?? '?'}`, source: e.source, connector: e.connectorName ?? e.connectorId, type: e.type, occurredAt: e.occurredAt })));
+    return { run: run!, events, coalesced: [...coalesced, ...covered], moreCoalesced: (coalescedSnapshot?.size ?? 0) > limit || (coveredSnapshot?.size ?? 0) > room };
   }
 
   private async withCauses(runs: RunView[]): Promise<RunView[]> {

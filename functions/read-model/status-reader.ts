@@ -1,5 +1,5 @@
 import { Timestamp, type Firestore, type Query } from '@google-cloud/firestore';
-import { JOB_STATE_COLLECTION } from '../processor/planning/job-state.js';
+import { TARGET_STATE_COLLECTION } from '../processor/planning/target-state.js';
 import { JOIN_STATE_COLLECTION } from '../processor/planning/join-state.js';
 import { firestoreId } from '../shared/settings.js';
 import { AuditTrail } from './audit-trail.js';
@@ -27,7 +27,7 @@ export function readSettings(env: Env): ReadSettings {
     audit: firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'),
     connectors: firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'),
     joins: firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION),
-    jobState: firestoreId(env, 'JOB_STATE_COLLECTION', JOB_STATE_COLLECTION),
+    jobState: firestoreId(env, 'JOB_STATE_COLLECTION', TARGET_STATE_COLLECTION),
     freshness: firestoreId(env, 'FRESHNESS_COLLECTION', 'freshness'),
   };
 }

@@ -90,10 +90,7 @@ function actionEntries(action: ActionView): TimelineEntry[] {
 
 function succeeded(action: ActionView): Omit<TimelineEntry, 'at'> {
   const name = actionName(action);
-  if (action.kind === 'dbt' && action.busy) {
-    const { outcome, runId, runStatus } = action.busy;
-    return { what: `${name}: not started: ${outcome} ${outcome === 'coalesced' ? 'into' : 'for'} run ${runId ?? '?'}${runStatus ? ` (${runStatus})` : ''}`, level: 'ok' };
-  }
+  if (action.kind === 'dbt' && action.busy) return { what: `${name}: ${busyText(action.busy)}`, level: action.busy.outcome === 'capped' ? 'error' : 'ok' };
   if (action.kind === 'dbt') {
     const run = action.runId !== null ? ` run ${action.runId}${action.recovered ? ' (found already started, not started again)' : ''}${action.runHref ? ` ${action.runHref}` : ''}` : '';
     return { what: `${name}: started${run}`, level: 'ok' };
@@ -102,6 +99,18 @@ function succeeded(action: ActionView): Omit<TimelineEntry, 'at'> {
   if (action.sent === false) return { what: `${name}: nothing to send (no notified type, nothing failed)`, level: 'info' };
   if (action.kind === 'alert') return { what: `${name}: sent (the delivery that reached MAX_DELIVERY_ATTEMPTS still had unfinished actions)`, level: 'ok' };
   return { what: `${name}: message sent`, level: 'ok' };
+}
+
+/** Why a run action started no run itself: covered by another event's batch, coalesced, skipped or capped. */
+function busyText(busy: NonNullable<ActionView['busy']>): string {
+  switch (busy.outcome) {
+    case 'joined':
+      return `not started by this event: covered by the run event ${busy.holder ?? '?'} starts or joins (postload event ${busy.holder ?? '?'})`;
+    case 'capped':
+      return `not started: run cap reached${busy.reason ? ` (${busy.reason})` : ''}`;
+    default:
+      return `not started: ${busy.outcome} ${busy.outcome === 'coalesced' ? 'into' : 'for'} run ${busy.runId ?? '?'}${busy.runStatus ? ` (${busy.runStatus})` : ''}`;
+  }
 }
 
 /** What dbt Cloud reported about the run: started, then its final status. */
@@ -125,7 +134,9 @@ function runEntries(action: ActionView): TimelineEntry[] {
 export function actionSummary(action: ActionView): string {
   const details: string[] = [];
   if (action.runId !== null) details.push(`run ${action.runId}${action.runOutcome ? ` ${action.runOutcome.status}` : ''}`);
-  if (action.busy) details.push(`${action.busy.outcome} → run ${action.busy.runId ?? '?'}`);
+  if (action.busy?.outcome === 'joined') details.push(`covered by ${action.busy.holder?.slice(0, 8) ?? '?'}`);
+  else if (action.busy?.outcome === 'capped') details.push('capped');
+  else if (action.busy) details.push(`${action.busy.outcome} → run ${action.busy.runId ?? '?'}`);
   if (action.alreadyAlertedBy.length) details.push('already alerted today');
   else if (action.sent === false) details.push('nothing to send');
   if (action.status === 'retry' && action.notBefore) details.push(`not before ${action.notBefore.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);

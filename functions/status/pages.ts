@@ -251,7 +251,7 @@ export function runBody(d: { run: RunView; events: EventView[]; moreCoalesced: b
 ${r.href ? html`<dt>in dbt Cloud</dt><dd><code>${r.href}</code></dd>` : ''}
 </dl>
 <h2>Loads that caused it</h2>
-${table('The load that started it, the loads coalesced into it, and a join\u2019s upstreams', ['event', 'connector', 'how', 'occurred'], r.causes.map((c) => [eventLink(c.eventId), html`${c.connector ?? '—'}`, html`${c.how}`, time(c.occurredAt, now)]), 'Not started by postload: no load caused it.')}
+${table('The load that started it, the loads coalesced into it or covered by its batches, and a join\u2019s upstreams', ['event', 'connector', 'how', 'occurred'], r.causes.map((c) => [eventLink(c.eventId), html`${c.connector ?? '—'}`, html`${c.how}`, time(c.occurredAt, now)]), 'Not started by postload: no load caused it.')}
 ${d.moreCoalesced ? html`<p class="muted">More loads were coalesced into it than are shown.</p>` : ''}
 <h2>Run events</h2>
 ${table('What dbt Cloud reported', ['occurred', 'event', 'type', 'outcome'], d.events.map((e) => [time(e.occurredAt, now), eventLink(e.eventId), html`${e.type}`, badge(e.outcome)]), 'None.')}`;

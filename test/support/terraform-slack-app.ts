@@ -1,5 +1,6 @@
 import { firstBody, resolveString, type Body, type Declared, type TerraformConfig } from './terraform-checks.js';
-import { functionEnvironment, instancesOf, plan, validates, type Value } from './terraform-eval.js';
+import type { Value } from './hcl-eval.js';
+import { functionEnvironment, instancesOf, plan, validates } from './terraform-eval.js';
 
 // Static checks of the optional Slack app (terraform/slack_app.tf, issue 31): off by default
 // and then nothing of it exists (no secret, no grant, the app settings blank); on, each

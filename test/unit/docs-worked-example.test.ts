@@ -32,7 +32,7 @@ describe('docs/routing.md: the worked example\'s table is what the processor pla
     it(`${row.source} ${row.connector}: success → ${row.success}; failure → ${row.failure}`, () => {
       const connector = { id: `${row.connector}-id`, name: row.connector, type: 'postgres' };
       const success = syncEvent({ source: row.source, connector });
-      const jobs = planFor(success, ROUTING).dbtJobs.map((j) => j.jobId);
+      const jobs = planFor(success, ROUTING).runs.map((r) => r.target.id);
       const joins = joinsFor(success, ROUTING.joins).map((j) => j.name);
       assert.deepEqual(jobs, [...row.success.matchAll(/job (\d+)/g)].map((m) => m[1]));
       assert.deepEqual(joins, [...row.success.matchAll(/join \*([^*]+)\*/g)].map((m) => m[1]));
@@ -41,7 +41,7 @@ describe('docs/routing.md: the worked example\'s table is what the processor pla
       const failure = failedSync({ source: row.source, connector });
       const notified = planFor(failure, ROUTING).slack.filter((t) => t.notify).map((t) => t.webhook).sort();
       assert.deepEqual(notified, row.failure.split(', ').map((name) => CHANNELS[name]).sort());
-      assert.deepEqual(planFor(failure, ROUTING).dbtJobs, [], 'a failure starts nothing');
+      assert.deepEqual(planFor(failure, ROUTING).runs, [], 'a failure starts nothing');
     });
   }
 });

@@ -3,10 +3,7 @@ import { cutHead } from '../../shared/text-cut.js';
 import type { DbtCloudSettings } from '../config.js';
 import { PermanentError } from '../errors.js';
 import { RetryableRequestError, sendOnce, withinDeadline, withRetries, type AttemptRecord, type CallOptions, type Deadline, type FetchLike, type RetryPolicy } from './http-retry.js';
-import type { DbtJobAction } from '../planning/routing.js';
-import type { ActiveRunsObservation } from '../planning/coalesce.js';
-import { runStatusFromCode, type RunStatus } from '../planning/job-state.js';
-import { activeRunsFrom, activeRunsQuery } from '../planning/dbt-observations.js';
+import type { DbtJobAction } from '../../generated/routing-config.schema.js';
 import { causeMarker, markedEventId, vendorText } from '../planning/cause-marker.js';
 
 /** A dbt Cloud run postload started (or found it had already started). */
@@ -53,8 +50,34 @@ export function causeFor(event: SyncEvent, template?: string): string {
 
 /** The body of POST /api/v2/accounts/{account}/jobs/{job}/run/: the cause and the job's options. */
 export function triggerBody(event: SyncEvent, job: DbtJobAction): Record<string, unknown> {
-  const { jobId: _jobId, on: _on, onBusy: _onBusy, cause, ...overrides } = job;
+  const { jobId: _jobId, on: _on, onBusy: _onBusy, limits: _limits, cause, ...overrides } = job;
   return { cause: causeFor(event, cause), ...overrides };
+}
+
+/** A run as list-runs shows it with `include_related=["trigger"]`: what the core needs of it. */
+export interface ListedRun {
+  id: number;
+  /** dbt Cloud's status code (1 Queued, 2 Starting, 3 Running, 10 Success, 20 Error, 30 Cancelled). */
+  status: number | null;
+  /** The trigger's cause, where postload's marker is. */
+  cause: string | null;
+  createdAt: string | null;
+}
+
+/** The run among these whose cause ends with the event's marker (the one postload started for it; planning/cause-marker.ts). */
+export function runOfEvent(runs: readonly ListedRun[], eventId: string): ListedRun | undefined {
+  return runs.find((run) => markedEventId(run.cause) === eventId);
+}
+
+function listedRun(run: Record<string, unknown>): ListedRun | undefined {
+  if (typeof run.id !== 'number') return undefined;
+  const cause = (run.trigger as { cause?: unknown } | null | undefined)?.cause;
+  return {
+    id: run.id,
+    status: typeof run.status === 'number' ? run.status : null,
+    cause: typeof cause === 'string' ? cause : null,
+    createdAt: typeof run.created_at === 'string' ? run.created_at : null,
+  };
 }
 
 export interface DbtCloudClientOptions {
@@ -128,16 +151,9 @@ export class DbtCloudClient {
   async findRunFor(eventId: string, jobId: string, since: Date, call: CallOptions): Promise<DbtRun | undefined> {
     const oldest = since.getTime() - CLOCK_SKEW_MS;
     for (let page = 0; page < LOOKUP_MAX_PAGES; page++) {
-      const query = `job_definition_id=${encodeURIComponent(jobId)}&include_related=${encodeURIComponent('["trigger"]')}&order_by=-id&limit=${PAGE_SIZE}&offset=${page * PAGE_SIZE}`;
-      const response = await sendOnce({ method: 'GET', url: this.url(`runs/?${query}`), headers: await this.headers(false, call.deadline) }, call);
-      if (response.status >= 300) throw this.permanent(response.status, response.text, jobId);
-      const body = parseJson(response.text) as { data?: unknown } | undefined;
-      const runs = Array.isArray(body?.data) ? (body.data as Array<Record<string, unknown>>) : [];
-      const found = runs.find((run) => {
-        const cause = (run.trigger as { cause?: unknown } | null | undefined)?.cause;
-        return typeof cause === 'string' && markedEventId(cause) === eventId;
-      });
-      if (found) return runFrom({ data: found }, true);
+      const runs = await this.listRuns(jobId, page, call);
+      const found = runOfEvent(runs.map(listedRun).filter((run): run is ListedRun => !!run), eventId);
+      if (found) return runFrom({ data: runs.find((run) => run.id === found.id) }, true);
       const reachedOlder = runs.some((run) => Date.parse(String(run.created_at)) < oldest);
       if (runs.length < PAGE_SIZE || reachedOlder) return undefined;
     }
@@ -147,31 +163,34 @@ export class DbtCloudClient {
     );
   }
 
-  /**
-   * The job's queued, starting and running runs (list runs with `status__in=[1,2,3]`): the
-   * confirmation that a run postload is about to coalesce into is still waiting (issue 12).
-   */
-  async activeRuns(jobId: string, deadline: Deadline, attempts: AttemptRecord[]): Promise<ActiveRunsObservation> {
-    const call = this.callOptions(`dbt Cloud job ${jobId} (active runs)`, deadline, attempts);
-    return withRetries(async () => {
-      const response = await sendOnce({ method: 'GET', url: this.url(`runs/?${activeRunsQuery(jobId)}`), headers: await this.headers(false, deadline) }, call);
-      if (response.status >= 300) throw this.permanent(response.status, response.text, jobId);
-      return activeRunsFrom(parseJson(response.text));
-    }, call);
+  /** One page of the job's runs, newest first, with their triggers (where the cause is). */
+  private async listRuns(jobId: string, page: number, call: CallOptions): Promise<Array<Record<string, unknown>>> {
+    const query = `job_definition_id=${encodeURIComponent(jobId)}&include_related=${encodeURIComponent('["trigger"]')}&order_by=-id&limit=${PAGE_SIZE}&offset=${page * PAGE_SIZE}`;
+    const response = await sendOnce({ method: 'GET', url: this.url(`runs/?${query}`), headers: await this.headers(false, call.deadline) }, call);
+    if (response.status >= 300) throw this.permanent(response.status, response.text, jobId);
+    const body = parseJson(response.text) as { data?: unknown } | undefined;
+    if (!Array.isArray(body?.data)) throw new RetryableRequestError('dbt Cloud list-runs answered without a "data" array', { system: 'dbt Cloud' });
+    return body.data as Array<Record<string, unknown>>;
   }
 
   /**
-   * One run's status (`GET .../runs/{id}/`), for a run the active list does not show: it
-   * may have finished, or the list may lag. undefined when dbt Cloud does not know the run.
+   * The job's newest 100 runs with their statuses and causes (one list-runs call): what the
+   * holder of a batch asks before it merges into a run or starts one (issue 26).
    */
-  async runStatus(runId: number, deadline: Deadline, attempts: AttemptRecord[]): Promise<RunStatus | 'unknown'> {
+  async recentRuns(jobId: string, deadline: Deadline, attempts: AttemptRecord[]): Promise<ListedRun[]> {
+    const call = this.callOptions(`dbt Cloud job ${jobId} (recent runs)`, deadline, attempts);
+    return withRetries(async () => (await this.listRuns(jobId, 0, call)).map(listedRun).filter((run): run is ListedRun => !!run), call);
+  }
+
+  /** One run's status code (`GET .../runs/{id}/`), for a tracked run older than the recent page; undefined when dbt Cloud does not know it. */
+  async runStatusCode(runId: number, deadline: Deadline, attempts: AttemptRecord[]): Promise<number | undefined> {
     const call = this.callOptions(`dbt Cloud run ${runId}`, deadline, attempts);
     return withRetries(async () => {
       const response = await sendOnce({ method: 'GET', url: this.url(`runs/${runId}/`), headers: await this.headers(false, deadline) }, call);
-      if (response.status === 404) return 'unknown';
+      if (response.status === 404) return undefined;
       if (response.status >= 300) throw this.permanent(response.status, response.text, `of run ${runId}`);
       const status = (parseJson(response.text) as { data?: { status?: unknown } } | undefined)?.data?.status;
-      return (typeof status === 'number' && runStatusFromCode(status)) || 'unknown';
+      return typeof status === 'number' ? status : undefined;
     }, call);
   }
 

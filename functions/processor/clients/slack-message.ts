@@ -9,14 +9,16 @@ export interface SlackMessage {
   blocks: Array<Record<string, unknown>>;
 }
 
-/** What happened to one dbt Cloud job for the event, as the message reports it. */
+/** What happened to one run target (a dbt Cloud job) for the event, as the message reports it. */
 export interface DbtJobReport {
   jobId: string;
-  state: 'started' | 'failed' | 'retrying' | 'in-progress' | 'coalesced' | 'skipped';
-  runId?: number;
+  /** How the target is named: "dbt Cloud job 123". */
+  label: string;
+  state: 'started' | 'failed' | 'retrying' | 'in-progress' | 'joined' | 'coalesced' | 'skipped' | 'capped';
+  runId?: number | string;
   href?: string | null;
   error?: string;
-  /** For coalesced and skipped: the line that says into which run, or which run was busy (issue 12). */
+  /** For joined, coalesced, skipped and capped: the line that says which run covers the load, or why none started (issue 26). */
   note?: string;
 }
 
@@ -231,16 +233,18 @@ function postloadDid(event: SyncEvent, dbt: DbtJobReport[], links: LinkPolicy): 
     .map((job) => {
       switch (job.state) {
         case 'started':
-          return `• Started dbt Cloud job ${job.jobId}: ${mrkdwnLink(job.href, `run ${job.runId}`, links.dbtCloud)}`;
+          return `• Started ${job.label}: ${mrkdwnLink(job.href, `run ${job.runId}`, links.dbtCloud)}`;
         case 'failed':
-          return `• :x: dbt Cloud job ${job.jobId} was not started: ${escape(job.error ?? 'failed')}`;
+          return `• :x: ${job.label} was not started: ${escape(job.error ?? 'failed')}`;
         case 'retrying':
-          return `• dbt Cloud job ${job.jobId} not started yet, will retry: ${escape(job.error ?? 'temporary failure')}`;
+          return `• ${job.label} not started yet, will retry: ${escape(job.error ?? 'temporary failure')}`;
+        case 'joined':
         case 'coalesced':
         case 'skipped':
-          return `• ${escape(job.note ?? `dbt Cloud job ${job.jobId} ${job.state} (run ${job.runId})`)}`;
+        case 'capped':
+          return `• ${escape(job.note ?? `${job.label}: ${job.state}`)}`;
         default:
-          return `• dbt Cloud job ${job.jobId} is being started by another delivery of this event`;
+          return `• ${job.label} is being started by another delivery of this event`;
       }
     })
     .join('\n');
@@ -250,7 +254,7 @@ function fallbackText(event: SyncEvent, headline: string, dbt: DbtJobReport[], o
   const plain = headline.replace(/^:[a-z_]+: /, '');
   const reason = event.error?.message ? ` — ${event.error.message}` : '';
   const started = dbt.filter((j) => j.state === 'started').map((j) => j.jobId);
-  const failed = dbt.filter((j) => j.state === 'failed').map((j) => j.jobId);
+  const failed = dbt.filter((j) => j.state === 'failed' || j.state === 'capped').map((j) => j.jobId);
   const did = [started.length ? `started dbt jobs ${started.join(', ')}` : '', failed.length ? `could not start dbt jobs ${failed.join(', ')}` : '']
     .filter(Boolean)
     .join('; ');
@@ -300,6 +304,20 @@ export function mrkdwn(text: string): Record<string, unknown> {
 /** Slack's three control characters escaped (`&`, `<`, `>`), so vendor text shows as written and never becomes a link or a mention. */
 export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * The day's alert that a run target reached its run cap (issue 25 finding 6): which target,
+ * which cap, until when, and that loads keep being recorded. Sent once per target per UTC
+ * day, by the event that found the cap reached first.
+ */
+export function renderCapAlert(event: SyncEvent, label: string, cap: { reason: string; until: string }): SlackMessage {
+  const headline = `:no_entry_sign: postload: ${label} reached its run cap`;
+  const text = `${label} reached its run cap: ${cap.reason}. No run starts before ${cap.until}; every load is still recorded (\`postload events\`), and its data is read by the next run that starts. This alert is sent once a day per job.`;
+  return {
+    text: truncate(escape(`${headline.replace(/^:[a-z_]+: /, '')} — ${cap.reason}`), 3000),
+    blocks: [header(headline), section(escape(text)), { type: 'context', elements: [mrkdwn(`first capped load: ${escape(vendorName(event.source))} ${escape(event.connector.name ?? event.connector.id ?? 'unknown connector')} · event \`${event.id}\``)] }],
+  };
 }
 
 /**

@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { DbtJobAction, RouteMatch, RoutingConfig, StringMatch } from '../../generated/routing-config.schema.js';
-import { DEFAULT_BUSY_POLICY } from './coalesce.js';
+import { DEFAULT_BUSY_POLICY } from '../targets/run-target.js';
+import { dbtRunOptions } from '../targets/dbt-cloud.js';
 import { DurationError, parseDuration } from './duration.js';
-import { runOptions } from './job-state.js';
 
 /** A routing file problem the schema cannot express, at a JSON pointer into the file. */
 export interface OrchestrationProblem {
@@ -56,8 +56,53 @@ export function checkOrchestration(config: RoutingConfig): OrchestrationProblem[
     });
   });
 
-  problems.push(...conflictingJobs(config));
+  problems.push(...conflictingJobs(config), ...badLimits(config));
   return problems;
+}
+
+/**
+ * Run limits (issue 25 finding 6) are per job: a bad minInterval is refused, and every
+ * naming of a job must give the same limits (or none, where another names them, would be
+ * ambiguous: say them once per job everywhere it is named). With limits, `queue` and the
+ * batching policies keep separate counts, so one job must use one onBusy.
+ */
+function badLimits(config: RoutingConfig): OrchestrationProblem[] {
+  const problems: OrchestrationProblem[] = [];
+  const byJob = new Map<string, Naming[]>();
+  for (const naming of allNamings(config)) {
+    const list = byJob.get(String(naming.job.jobId)) ?? [];
+    list.push(naming);
+    byJob.set(String(naming.job.jobId), list);
+    const interval = naming.job.limits?.minInterval;
+    if (interval === undefined) continue;
+    try {
+      parseDuration(interval);
+    } catch (error) {
+      if (!(error instanceof DurationError)) throw error;
+      problems.push({ pointer: `${naming.pointer}/limits/minInterval`, message: error.message });
+    }
+  }
+  for (const [jobId, namings] of byJob) {
+    const limited = namings.find((n) => n.job.limits !== undefined);
+    if (!limited) continue;
+    for (const other of namings) {
+      if (other === limited) continue;
+      if (!isDeepStrictEqual(other.job.limits, limited.job.limits)) {
+        problems.push({ pointer: `${other.pointer}/limits`, message: `names dbt job ${jobId} with other limits than ${limited.pointer}: a job's run limits must be the same wherever it is named` });
+      } else if ((other.job.onBusy ?? DEFAULT_BUSY_POLICY) !== (limited.job.onBusy ?? DEFAULT_BUSY_POLICY)) {
+        problems.push({ pointer: `${other.pointer}/onBusy`, message: `names dbt job ${jobId} with another onBusy than ${limited.pointer}: a job with run limits must use one onBusy everywhere` });
+      }
+    }
+  }
+  return problems;
+}
+
+function allNamings(config: RoutingConfig): Naming[] {
+  return [
+    ...(config.joins ?? []).map((join, j) => ({ pointer: `/joins/${j}/dbtJob`, job: join.dbtJob })),
+    ...config.routes.flatMap((route, r) => (route.dbtJobs ?? []).map((job, i) => ({ pointer: `/routes/${r}/dbtJobs/${i}`, job }))),
+    ...(config.defaultRoute?.dbtJobs ?? []).map((job, i) => ({ pointer: `/defaultRoute/dbtJobs/${i}`, job })),
+  ];
 }
 
 /** Why no SyncEvent can ever satisfy this upstream, or undefined when some can. */
@@ -89,14 +134,11 @@ interface Naming {
 /** Every job a join names must be named everywhere else with the same run options and policy. */
 function conflictingJobs(config: RoutingConfig): OrchestrationProblem[] {
   const byJob = new Map<string, Naming[]>();
-  const add = (pointer: string, job: DbtJobAction) => {
-    const list = byJob.get(String(job.jobId)) ?? [];
-    list.push({ pointer, job });
-    byJob.set(String(job.jobId), list);
-  };
-  (config.joins ?? []).forEach((join, j) => add(`/joins/${j}/dbtJob`, join.dbtJob));
-  config.routes.forEach((route, r) => (route.dbtJobs ?? []).forEach((job, i) => add(`/routes/${r}/dbtJobs/${i}`, job)));
-  (config.defaultRoute?.dbtJobs ?? []).forEach((job, i) => add(`/defaultRoute/dbtJobs/${i}`, job));
+  for (const naming of allNamings(config)) {
+    const list = byJob.get(String(naming.job.jobId)) ?? [];
+    list.push(naming);
+    byJob.set(String(naming.job.jobId), list);
+  }
 
   const problems: OrchestrationProblem[] = [];
   for (const [jobId, namings] of byJob) {
@@ -118,8 +160,8 @@ function conflictingJobs(config: RoutingConfig): OrchestrationProblem[] {
 }
 
 function differences(a: DbtJobAction, b: DbtJobAction): string[] {
-  const optionsA = runOptions(a);
-  const optionsB = runOptions(b);
+  const optionsA = dbtRunOptions(a);
+  const optionsB = dbtRunOptions(b);
   const keys = [...new Set([...Object.keys(optionsA), ...Object.keys(optionsB)])].sort();
   const differ = keys.filter((key) => !isDeepStrictEqual(optionsA[key], optionsB[key]));
   if ((a.onBusy ?? DEFAULT_BUSY_POLICY) !== (b.onBusy ?? DEFAULT_BUSY_POLICY)) differ.push('onBusy');

@@ -5,7 +5,13 @@
 /** pending: held by a delivery at work; retry: failed transiently; waiting: a message held back until the jobs it reports are settled; succeeded/failed: final. */
 export type ActionStatus = 'pending' | 'retry' | 'waiting' | 'succeeded' | 'failed';
 
-export type ActionKind = 'dbt' | 'slack' | 'alert';
+/** `slack` and `alert` are messages; every other kind is a run target's (`dbt` for dbt Cloud jobs). */
+export type ActionKind = 'slack' | 'alert' | (string & {});
+
+/** A run target's action (a dbt Cloud job), as opposed to a message. */
+export function isRunAction(kind: ActionKind): boolean {
+  return kind !== 'slack' && kind !== 'alert';
+}
 
 /** The parts of a recorded action the decisions read (times in epoch milliseconds). */
 export interface ActionView {
@@ -39,12 +45,12 @@ export function isFinal(status: ActionStatus | undefined): boolean {
   return status === 'succeeded' || status === 'failed';
 }
 
-/** Decides every planned action for one delivery. dbt jobs first; messages only when no job is left to another delivery or to later. */
+/** Decides every planned action for one delivery. Runs first; messages only when no run is left to another delivery or to later. */
 export function decideClaims(planned: PlannedAction[], existing: Record<string, ActionView | undefined>, deliveryId: string, nowMs: number): Map<string, ClaimDecision> {
   const decisions = new Map<string, ClaimDecision>();
-  for (const action of planned.filter((a) => a.kind === 'dbt')) decisions.set(action.actionId, decideOne(existing[action.actionId], deliveryId, nowMs));
+  for (const action of planned.filter((a) => isRunAction(a.kind))) decisions.set(action.actionId, decideOne(existing[action.actionId], deliveryId, nowMs));
   const jobsOpen = [...decisions.values()].some((d) => d.decision === 'busy' || d.decision === 'deferred');
-  for (const action of planned.filter((a) => a.kind !== 'dbt')) {
+  for (const action of planned.filter((a) => !isRunAction(a.kind))) {
     const one = decideOne(existing[action.actionId], deliveryId, nowMs);
     // A message about jobs that another delivery (or a later one) is still starting would be a half-truth.
     decisions.set(action.actionId, one.decision === 'claim' && action.kind === 'slack' && jobsOpen ? { decision: 'wait' } : one);

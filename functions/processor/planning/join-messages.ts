@@ -1,15 +1,23 @@
 import type { JoinSlack } from '../../generated/routing-config.schema.js';
 import { escape, header, mrkdwnLink, section, truncate, vendorName, type LinkPolicy, type SlackMessage } from '../clients/slack-message.js';
+import type { RunId } from '../targets/run-target.js';
 import type { JoinFiring, UpstreamFailure } from './join-state.js';
-import type { RunStatus, TrackedRun } from './job-state.js';
 
-/** What the join's job action came to, for the firing message. */
+/** What a run action the event did not start came to (orchestration's BusyNote, as messages read it). */
+export type BusyLineNote =
+  | { outcome: 'joined'; holder: string; closesAt: string }
+  | { outcome: 'coalesced' | 'skipped'; runId: RunId; runStatus: string }
+  | { outcome: 'capped'; reason: string; until: string };
+
+/** What the join's run action came to, for the firing message. */
 export interface JoinRunReport {
-  jobId: string;
-  outcome: 'triggered' | 'coalesced' | 'skipped' | 'failed';
-  runId?: number;
+  /** "dbt Cloud job 123". */
+  label: string;
+  outcome: 'triggered' | 'joined' | 'coalesced' | 'skipped' | 'capped' | 'failed';
+  runId?: RunId;
   href?: string | null;
   error?: string;
+  busy?: BusyLineNote;
 }
 
 const SECTION_LIMIT = 3000;
@@ -55,14 +63,30 @@ export function joinWaitingMessage(joinName: string, upstream: string, failure: 
   };
 }
 
-/** "dbt job 123: coalesced into run 456 (queued since 09:41 UTC), which will read this load's data". */
-export function coalescedLine(jobId: string, run: Pick<TrackedRun, 'id' | 'status' | 'triggeredAt'>, now: Date): string {
-  return `dbt job ${jobId}: coalesced into run ${run.id} (${run.status} since ${clock(run.triggeredAt, now)}), which will read this load's data`;
+/**
+ * The line that says which run covers a load the event did not start a run for, or why
+ * none started: "dbt Cloud job 123: coalesced into run 456 (queued), which will read this
+ * load's data"; "…: covered by the run event 1a2b3c4d starts or joins (its batch closed at
+ * 09:41:05 UTC)"; "…: skipped, run 456 is running"; "…: not started, run cap: …".
+ */
+export function busyLine(label: string, busy: BusyLineNote, now: Date): string {
+  switch (busy.outcome) {
+    case 'joined':
+      return `${label}: covered by the run event ${busy.holder.slice(0, 8)} starts or joins for the loads of this moment (its batch closed at ${clockSeconds(busy.closesAt, now)}), which will read this load's data`;
+    case 'coalesced':
+      return `${label}: coalesced into run ${busy.runId} (${busy.runStatus}), which will read this load's data`;
+    case 'skipped':
+      return `${label}: skipped, run ${busy.runId} is ${busy.runStatus}`;
+    case 'capped':
+      return `${label}: not started, run cap reached (${busy.reason}); the next run may start after ${clockSeconds(busy.until, now)}`;
+  }
 }
 
-/** "dbt job 123: skipped, run 456 is running". */
-export function skippedLine(jobId: string, runId: number, status: RunStatus): string {
-  return `dbt job ${jobId}: skipped, run ${runId} is ${status}`;
+/** HH:MM:SS UTC, with the date when it is not the reference's day. */
+function clockSeconds(iso: string, reference: Date): string {
+  const at = new Date(iso);
+  const time = `${at.toISOString().slice(11, 19)} UTC`;
+  return at.toISOString().slice(0, 10) === reference.toISOString().slice(0, 10) ? time : `${at.toISOString().slice(0, 10)} ${time}`;
 }
 
 /** HH:MM UTC, with the date when it is not the reference's day. */
@@ -75,13 +99,17 @@ export function clock(iso: string, reference: Date): string {
 function runPhrase(run: JoinRunReport, runText = run.runId !== undefined ? `run ${run.runId}` : 'a run'): string {
   switch (run.outcome) {
     case 'triggered':
-      return `dbt job ${run.jobId} started (${runText})`;
+      return `${run.label} started (${runText})`;
     case 'coalesced':
-      return `dbt job ${run.jobId} coalesced into ${runText}, not started yet`;
+      return `${run.label} coalesced into ${runText}, not started yet`;
     case 'skipped':
-      return `dbt job ${run.jobId} skipped: ${runText} is busy`;
+      return `${run.label} skipped: ${runText} is busy`;
+    case 'joined':
+      return run.busy?.outcome === 'joined' ? `${run.label}: covered by the run event ${run.busy.holder.slice(0, 8)} starts or joins` : `${run.label}: covered by another load's run`;
+    case 'capped':
+      return `${run.label} not started: run cap reached${run.busy?.outcome === 'capped' ? ` (${run.busy.reason})` : ''}`;
     default:
-      return `dbt job ${run.jobId} could not be started: ${run.error ?? 'failed'}`;
+      return `${run.label} could not be started: ${run.error ?? 'failed'}`;
   }
 }
 

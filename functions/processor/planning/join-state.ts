@@ -1,4 +1,5 @@
 import type { SyncEvent } from '../../shared/sync-event.js';
+import type { RunId } from '../targets/run-target.js';
 
 /**
  * Firestore collection of join documents: `joins/<join name>` (the routing schema limits
@@ -46,11 +47,21 @@ export interface UpstreamState {
 export interface JoinFiring {
   round: number;
   firedAt: string;
-  /** The event that completed the set (its action starts the job: `join-<round>` in its audit record). */
+  /** The event that completed the set (its action starts the job: `dbt-job-<id>` in its audit record). */
   eventId: string;
   upstreams: Record<string, UpstreamSuccess>;
-  /** Filled once the job action has an outcome. */
-  run: { id: number; outcome: 'triggered' | 'coalesced' | 'skipped' } | null;
+}
+
+/**
+ * What a firing's job action came to (`runs.<round>`), written blind when it is known, so
+ * recording it never conflicts with upstream events counting towards the next round.
+ */
+export interface JoinRun {
+  outcome: 'triggered' | 'coalesced' | 'skipped' | 'capped' | 'joined' | 'failed';
+  runId: RunId | null;
+  /** For `joined`: the event whose batch decides the run. */
+  holder?: string;
+  at: string;
 }
 
 /** The document at `joins/<name>`: anyone can read why the join's job did or did not start. */
@@ -66,6 +77,8 @@ export interface JoinStateDoc {
   upstreams: Record<string, UpstreamState>;
   /** The latest firings, newest first (at most MAX_FIRINGS_KEPT): a redelivered event of any of them is recognised. */
   firings: JoinFiring[];
+  /** By firing round: the run each firing started or was covered by. */
+  runs?: Record<string, JoinRun>;
   updatedAt: string;
 }
 

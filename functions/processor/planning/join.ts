@@ -1,6 +1,8 @@
 import type { Join } from '../../generated/routing-config.schema.js';
 import type { SyncEvent } from '../../shared/sync-event.js';
-import { matcher, type PlannedDbtJob } from './routing.js';
+import { matcher } from './routing.js';
+import { plannedDbtJob } from '../targets/kinds.js';
+import type { PlannedRun } from '../targets/run-target.js';
 import { parseDuration } from './duration.js';
 import {
   emptyJoinState,
@@ -34,12 +36,12 @@ export function compileJoin(join: Join): CompiledJoin {
 }
 
 /**
- * The dbt job a firing adds to the completing event's plan. Its action id is the one a
- * route would give the job, so an event whose routes already start the job (with the
- * same options: checkOrchestration insists) plans it once, never twice.
+ * The run a firing adds to the completing event's plan. Its action id is the one a route
+ * would give the target, so an event whose routes already start it (with the same options:
+ * checkOrchestration insists) plans it once, never twice.
  */
-export function joinJob(join: CompiledJoin): PlannedDbtJob {
-  return { actionId: `dbt-job-${join.jobId}`, jobId: join.jobId, route: `join ${join.name}`, options: join.config.dbtJob };
+export function joinRun(join: CompiledJoin): PlannedRun {
+  return plannedDbtJob(join.config.dbtJob, `join ${join.name}`);
 }
 
 /** The joins that have this event among their upstreams' successes or failures. */
@@ -155,23 +157,16 @@ export function applyToJoin(join: CompiledJoin, current: JoinStateDoc | undefine
     firedAt: at,
     eventId: event.id,
     upstreams: Object.fromEntries(join.upstreams.map((u) => [u.name, upstreams[u.name]!.success!])),
-    run: null,
   };
+  const firings = [firing, ...state.firings].slice(0, MAX_FIRINGS_KEPT);
+  const kept = new Set(firings.map((f) => String(f.round)));
   const next: JoinStateDoc = {
     ...emptyJoinState(stateKey(join), now),
     round: firing.round,
-    firings: [firing, ...state.firings].slice(0, MAX_FIRINGS_KEPT),
+    firings,
+    runs: Object.fromEntries(Object.entries(state.runs ?? {}).filter(([round]) => kept.has(round))),
   };
   return { outcome: { kind: 'fired', upstreams: newer, firing }, state: next, changed: true };
-}
-
-/** The document after the firing's job action got its outcome. */
-export function recordJoinRun(state: JoinStateDoc, round: number, run: NonNullable<JoinFiring['run']>, now: Date): JoinStateDoc {
-  return {
-    ...state,
-    firings: state.firings.map((f) => (f.round === round ? { ...f, run } : f)),
-    updatedAt: now.toISOString(),
-  };
 }
 
 /** Upstreams that do not count right now, with why: for "why did this job not start?". */

@@ -15,6 +15,8 @@ import type { SyncEvent } from '../../shared/sync-event.js';
 import { checkOrchestration } from './check-orchestration.js';
 import { compileJoin, type CompiledJoin } from './join.js';
 import { DEFAULT_JOIN_NOTIFY } from './join-messages.js';
+import { plannedDbtJob } from '../targets/kinds.js';
+import type { PlannedRun } from '../targets/run-target.js';
 
 export type { DbtJobAction, RoutingConfig, RoutedEventType } from '../../generated/routing-config.schema.js';
 
@@ -164,14 +166,6 @@ export interface LoadedRouting {
   joins: CompiledJoin[];
 }
 
-/** A dbt Cloud job to trigger for one event. */
-export interface PlannedDbtJob {
-  actionId: string;
-  jobId: string;
-  route: string;
-  options: DbtJobAction;
-}
-
 /** A Slack webhook (or Slack app target) that may receive one message about the event. */
 export interface PlannedSlackTarget {
   actionId: string;
@@ -184,7 +178,8 @@ export interface PlannedSlackTarget {
 
 export interface RoutePlan {
   routes: string[];
-  dbtJobs: PlannedDbtJob[];
+  /** The runs to start (dbt Cloud jobs today), at most one per target. */
+  runs: PlannedRun[];
   slack: PlannedSlackTarget[];
 }
 
@@ -195,13 +190,13 @@ export function planFor(event: SyncEvent, routing: LoadedRouting): RoutePlan {
     ? matched.map((route) => ({ name: route.name, actions: route.actions }))
     : [{ name: DEFAULT_ROUTE_NAME, actions: routing.config.defaultRoute ?? {} }];
 
-  const dbtJobs = new Map<string, PlannedDbtJob>();
+  const runs = new Map<string, PlannedRun>();
   const slack = new Map<string, PlannedSlackTarget>();
   for (const { name, actions } of applied) {
     for (const job of actions.dbtJobs ?? []) {
-      const jobId = String(job.jobId);
-      if (dbtJobs.has(jobId) || !(job.on ?? DEFAULT_DBT_ON).includes(event.type) || NEVER_STARTS_DBT.includes(event.type)) continue;
-      dbtJobs.set(jobId, { actionId: `dbt-job-${jobId}`, jobId, route: name, options: job });
+      if (!(job.on ?? DEFAULT_DBT_ON).includes(event.type) || NEVER_STARTS_DBT.includes(event.type)) continue;
+      const run = plannedDbtJob(job, name);
+      if (!runs.has(run.actionId)) runs.set(run.actionId, run);
     }
     const webhook = slackTargetOf(actions.slack, routing.config);
     const notify = (actions.slack?.notify ?? routing.config.slack?.notify ?? DEFAULT_SLACK_NOTIFY).includes(event.type);
@@ -213,7 +208,7 @@ export function planFor(event: SyncEvent, routing: LoadedRouting): RoutePlan {
       slack.set(webhook, { actionId: slackActionId(webhook), webhook, notify, routes: [name] });
     }
   }
-  return { routes: applied.map((r) => r.name), dbtJobs: [...dbtJobs.values()], slack: [...slack.values()] };
+  return { routes: applied.map((r) => r.name), runs: [...runs.values()], slack: [...slack.values()] };
 }
 
 /** Every target (webhook reference or app target) some event would notify, so start-up can insist it is set. */

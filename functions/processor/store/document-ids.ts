@@ -29,6 +29,19 @@ export function connectorDocId(source: string, connectorId: string): string {
   return boundedId(source, connectorId);
 }
 
+/** A run target's lease document: `<kind>-<id>`, encoded (a dbt Cloud job: `dbt-cloud-123`); a long id is hashed. */
+export function targetDocId(target: { kind: string; id: string }): string {
+  return boundedId(target.kind, target.id);
+}
+
+/**
+ * The run log beside a target's lease document. An encoded id never holds `#` (a hashed one
+ * has it right after the kind, with no `-`), so this never names another target's document.
+ */
+export function runLogDocId(target: { kind: string; id: string }): string {
+  return `${targetDocId(target)}#runs`;
+}
+
 /** The record of a Pub/Sub message that is not a SyncEvent: `invalid-<message id>` (encoded). */
 export function invalidDocId(messageId: string): string {
   return boundedId('invalid', messageId);

@@ -23,7 +23,8 @@ export interface ActionRecord {
   firstAttemptAt: Timestamp | null;
   lastAttemptAt: Timestamp | null;
   completedAt: Timestamp | null;
-  runId?: number | null;
+  /** The run this event started (the target's own id: a number for dbt Cloud). */
+  runId?: number | string | null;
   runHref?: string | null;
   /** The run was found already started (after a lost answer or a crash) instead of started again. */
   recovered?: boolean;
@@ -34,8 +35,10 @@ export interface ActionRecord {
   slackTs?: string;
   /** For an app message Slack refused for good: what the fallback webhook was told. */
   fallback?: string;
-  /** For a dbt job the event did not start: coalesced into, or skipped for, another run (issue 12). */
-  busy?: { outcome: 'coalesced' | 'skipped'; runId: number; runStatus: string; runTriggeredAt: string };
+  /** For a run the event did not start (issue 26): covered by another event's batch, coalesced into or skipped for a run, or capped. */
+  busy?: Record<string, unknown>;
+  /** For a run action whose delivery holds a batch's trigger lease: the batch (a redelivery stays its holder). */
+  batch?: { holder: string; openedAt: string; closesAt: string };
   /** For a quarantine alert not sent: the events that already reported the same problems that day. */
   alreadyAlertedBy?: string[];
   lastError: string | null;
@@ -47,7 +50,7 @@ export interface ActionRecord {
 
 /** What performing a claimed action came to. */
 export type ActionOutcome =
-  | { status: 'succeeded'; runId?: number; runHref?: string | null; recovered?: boolean; sent?: boolean; slackChannel?: string; slackTs?: string; alreadyAlertedBy?: string[]; requests: ActionRecord['requestLog'] }
+  | { status: 'succeeded'; runId?: number | string; runHref?: string | null; recovered?: boolean; sent?: boolean; slackChannel?: string; slackTs?: string; alreadyAlertedBy?: string[]; busy?: Record<string, unknown>; requests: ActionRecord['requestLog'] }
   | { status: 'failed'; error: string; httpStatus: number | null; fallback?: string; requests: ActionRecord['requestLog'] }
   | { status: 'retry'; error: string; httpStatus: number | null; notBeforeMs: number | null; uncertain: boolean; requests: ActionRecord['requestLog'] }
   | { status: 'waiting' };
@@ -58,19 +61,16 @@ export interface Claim {
   record: ActionRecord | undefined;
 }
 
-/** A run postload tracks as waiting (or active), to ask dbt Cloud about before merging into it. */
-export interface RunToConfirm {
-  jobId: string;
-  runId: number;
-}
-
 /** Shared documents by `collection/docId`; undefined when the document does not exist. */
 export type SharedDocs = Map<string, Record<string, unknown> | undefined>;
 
+/** Fields merged into documents without a precondition (set with merge), by `collection/docId`. */
+export type SharedMerges = Map<string, Record<string, unknown>>;
+
 /**
- * One attempt of the claim transaction as the orchestration sees it (issue 12): extra
- * actions planned from the shared documents (a join that fires), then, once the claims
- * are decided, what the shared documents say about each claimed dbt action.
+ * One attempt of the claim commit as the orchestration sees it (issues 12 and 26): extra
+ * actions planned from the shared documents (a join that fires, a run-cap alert), then,
+ * once the claims are decided, what becomes of each claimed run action.
  */
 export interface SharedAttempt {
   planned: Array<PlannedAction & { target: string }>;
@@ -78,22 +78,28 @@ export interface SharedAttempt {
 }
 
 export interface SharedDecision {
-  /** Documents to write in the claim commit (full documents, by key). */
+  /** Documents to write in the claim commit (full documents, by key), under the precondition on what was read. */
   writes: SharedDocs;
-  /** Actions done in this commit without being performed (coalesced, skipped): fields added to their record. */
+  /** Fields merged blind (no precondition) in the claim commit: never a reason for the commit to fail. */
+  merges: SharedMerges;
+  /** Actions done in this commit without being performed (covered, coalesced, skipped, capped): fields added to their record. */
   done: Map<string, Record<string, unknown>>;
-  /** Actions left unclaimed for now, with why (another event is starting the job). */
-  held: Map<string, string>;
-  /** Jobs whose waiting run must be confirmed with dbt Cloud before deciding: nothing is committed. */
-  confirm: RunToConfirm[];
+  /** Fields added to the record of an action this delivery claims (a batch it holds). */
+  claimFields: Map<string, Record<string, unknown>>;
   /** Fields merged into the audit record. */
   auditFields: Record<string, unknown>;
 }
 
+/** What a delivery writes to shared documents when it settles: only merges, so settling never conflicts there. */
+export interface SharedSettle {
+  merges: SharedMerges;
+}
+
 export interface SharedRequest {
-  /** Documents read with the audit record and written in the claim commit, under preconditions. */
+  /** Documents read with the audit record; `writes` are committed under preconditions on them, `merges` blind. */
   refs: Array<{ collection: string; docId: string }>;
-  attempt(audit: Record<string, unknown> | undefined, docs: SharedDocs): SharedAttempt;
+  /** `readTimeMs`: Firestore's time of the read (what a batch's closing time is compared with). */
+  attempt(audit: Record<string, unknown> | undefined, docs: SharedDocs, readTimeMs: number): SharedAttempt;
 }
 
 /** The result of recording a delivery: the claims this delivery holds and what to fence its settle on. */
@@ -111,11 +117,8 @@ export interface Begun {
   connectorSkipped: string | undefined;
   /** The `also` documents as this delivery left them, by collection/docId. */
   also: Map<string, Record<string, unknown> | undefined>;
-  /** The shared documents as this delivery left them, and their update times (null: absent). */
+  /** The shared documents as this delivery read them (before its own writes). */
   shared: SharedDocs;
-  sharedTimes: Map<string, Timestamp | null>;
-  /** Set when nothing was committed: these jobs' waiting runs must be confirmed with dbt Cloud first. */
-  confirm: RunToConfirm[];
   /** Set when nothing was committed: the event is the late webhook of this recovered event (see planning/recovered-duplicate.ts). */
   duplicateOf?: string;
 }
@@ -221,12 +224,10 @@ export class EventStore {
       const alsoSnapshots = snapshots.slice(first, first + alsoRefs.length);
       const sharedSnapshots = snapshots.slice(first + alsoRefs.length);
       const prepared = this.prepareBegin(request, snapshot, connectorSnapshot, skipConnector, alsoSnapshots, sharedSnapshots);
-      if (prepared.begun.confirm.length || prepared.begun.duplicateOf) return { ...prepared.begun, writeTime: snapshot.readTime };
+      if (prepared.begun.duplicateOf) return { ...prepared.begun, writeTime: snapshot.readTime };
       try {
         const results = await this.guard('record the delivery', request.deadline, () => prepared.batch.commit());
         const writeTime = results[0]!.writeTime;
-        // A shared document written in this commit now carries the commit's time.
-        for (const key of prepared.sharedWritten) prepared.begun.sharedTimes.set(key, writeTime);
         return { ...prepared.begun, writeTime, connectorSkipped: prepared.begun.connectorSkipped ?? skipConnector };
       } catch (error) {
         const code = (error as { cause?: { code?: unknown } }).cause?.code;
@@ -234,7 +235,9 @@ export class EventStore {
         // Another delivery or event wrote first. The connector is best-effort: after a
         // fourth conflict, leave it out rather than hold the event's actions back.
         if (attempt >= 4 && connectorRef) skipConnector = 'the connector document kept changing under concurrent events';
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+        // Jittered and growing: writers of one document (a join's upstreams arriving
+        // together) spread out instead of colliding again in step.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(250, 10 * 2 ** attempt)));
       }
     }
   }
@@ -246,7 +249,7 @@ export class EventStore {
     skipConnector: string | undefined,
     alsoSnapshots: DocumentSnapshot[],
     sharedSnapshots: DocumentSnapshot[],
-  ): { batch: WriteBatch; begun: Omit<Begun, 'writeTime'>; sharedWritten: string[] } {
+  ): { batch: WriteBatch; begun: Omit<Begun, 'writeTime'> } {
     const nowMs = this.now();
     const now = Timestamp.fromMillis(nowMs);
     const ref = snapshot.ref;
@@ -255,7 +258,7 @@ export class EventStore {
     const finished = existing !== undefined && FINAL_EVENT_STATUSES.has(existing.status as string);
     const duplicateOf = !existing && connectorSnapshot && request.connector?.duplicateOf?.(connectorSnapshot.exists ? connectorSnapshot.data() : undefined);
     if (duplicateOf) {
-      return { batch: this.db.batch(), sharedWritten: [], begun: { docId: request.docId, claims: new Map(), data: {}, messageDeliveries: 1, finished, connectorSkipped: undefined, also: new Map(), shared: new Map(), sharedTimes: new Map(), confirm: [], duplicateOf } };
+      return { batch: this.db.batch(), begun: { docId: request.docId, claims: new Map(), data: {}, messageDeliveries: 1, finished, connectorSkipped: undefined, also: new Map(), shared: new Map(), duplicateOf } };
     }
     const messageKey = request.messageId;
     const counts = { ...((existing?.messageDeliveries as Record<string, number> | undefined) ?? {}) };
@@ -264,14 +267,12 @@ export class EventStore {
     const messageIds = [...new Set([...((existing?.messageIds as string[] | undefined) ?? []), request.messageId])].slice(-MAX_MESSAGE_IDS);
 
     const shared: SharedDocs = new Map();
-    const sharedTimes = new Map<string, Timestamp | null>();
     const sharedKeys = (request.shared?.refs ?? []).map((doc) => `${doc.collection}/${doc.docId}`);
     sharedKeys.forEach((key, i) => {
       const stored = sharedSnapshots[i]!;
       shared.set(key, stored.exists ? stored.data() : undefined);
-      sharedTimes.set(key, stored.exists ? stored.updateTime! : null);
     });
-    const attempt = !finished && request.shared ? request.shared.attempt(existing, shared) : undefined;
+    const attempt = !finished && request.shared ? request.shared.attempt(existing, shared, snapshot.readTime.toMillis()) : undefined;
     const planned = [...request.planned, ...(attempt?.planned ?? []).filter((a) => !request.planned.some((p) => p.actionId === a.actionId))];
     if (request.finalAlert && messageDeliveries >= request.finalAlert.fromDelivery) {
       planned.push({ actionId: request.finalAlert.actionId, kind: 'alert', target: request.finalAlert.target });
@@ -283,29 +284,21 @@ export class EventStore {
       for (const [id, record] of Object.entries(actions)) views[id] = viewOf(record);
       const decisions = decideClaims(planned, views, request.deliveryId, nowMs);
       sharedDecision = attempt?.decide(decisions);
-      if (sharedDecision?.confirm.length) {
-        return { batch: this.db.batch(), sharedWritten: [], begun: { docId: request.docId, claims, data: existing ?? {}, messageDeliveries, finished, connectorSkipped: undefined, also: new Map(), shared, sharedTimes, confirm: sharedDecision.confirm } };
-      }
-      const held = sharedDecision?.held ?? new Map<string, string>();
       for (const action of planned) {
         let decision = decisions.get(action.actionId)!;
         const previous = actions[action.actionId];
         const done = sharedDecision?.done.get(action.actionId);
         if (decision.decision === 'claim' && done) {
-          // Coalesced or skipped: final in this commit, nothing to perform.
+          // Covered, coalesced, skipped or capped: final in this commit, nothing to perform.
           decision = { decision: 'done' };
           actions[action.actionId] = { ...newRecord(action, now), ...previous, ...done, status: 'succeeded', claimedBy: null, leaseUntil: null, lastAttemptAt: now, completedAt: now } as ActionRecord;
-        } else if (decision.decision === 'claim' && held.has(action.actionId)) {
-          decision = { decision: 'wait' };
-          actions[action.actionId] = { ...newRecord(action, now), ...previous, status: 'waiting', lastError: held.get(action.actionId)! };
-        } else if (decision.decision === 'claim' && action.kind === 'slack' && held.size) {
-          decision = { decision: 'wait' }; // a message about a job not started yet would be a half-truth
         }
         claims.set(action.actionId, { actionId: action.actionId, decision, record: previous });
         if (decision.decision !== 'claim') continue;
         actions[action.actionId] = {
           ...newRecord(action, now),
           ...previous,
+          ...sharedDecision?.claimFields.get(action.actionId),
           status: 'pending',
           uncertain: (previous?.uncertain ?? false) || decision.takenOver,
           attempts: decision.attempt,
@@ -369,7 +362,6 @@ export class EventStore {
       if (stored.exists) batch.update(stored.ref, next, { lastUpdateTime: stored.updateTime! });
       else batch.create(stored.ref, next);
     });
-    const sharedWritten: string[] = [];
     for (const [key, next] of sharedDecision?.writes ?? []) {
       const i = sharedKeys.indexOf(key);
       if (i < 0 || !next) continue;
@@ -379,10 +371,9 @@ export class EventStore {
       // update() replaces each top-level field it is given: the document's own fields, whole.
       if (stored.exists) batch.update(stored.ref, kept, { lastUpdateTime: stored.updateTime! });
       else batch.create(stored.ref, kept);
-      shared.set(key, kept);
-      sharedWritten.push(key);
     }
-    return { batch, sharedWritten, begun: { docId: request.docId, claims, data, messageDeliveries, finished, connectorSkipped, also, shared, sharedTimes, confirm: [] } };
+    this.mergeInto(batch, sharedDecision?.merges, nowMs);
+    return { batch, begun: { docId: request.docId, claims, data, messageDeliveries, finished, connectorSkipped, also, shared } };
   }
 
   /**
@@ -417,8 +408,8 @@ export class EventStore {
     outcomes: Map<string, ActionOutcome>,
     status: (actions: Record<string, ActionRecord>) => string,
     deadline: Deadline,
-    /** The shared documents after the outcomes this delivery still holds (issue 12): only changed ones are returned. */
-    sharedAfter?: (docs: SharedDocs, ours: Map<string, ActionOutcome>) => SharedDocs,
+    /** What the outcomes this delivery still holds write to shared documents: blind merges only. */
+    sharedAfter?: (ours: Map<string, ActionOutcome>) => SharedSettle,
   ): Promise<string> {
     const ref = this.eventRef(begun.docId);
     const nowMs = this.now();
@@ -438,47 +429,37 @@ export class EventStore {
       const final = next.status !== 'retrying' && next.status !== 'received';
       return { changes: { actions: next.actions, status: next.status, processedAt: final ? ((stored.processedAt as Timestamp | null) ?? Timestamp.fromMillis(nowMs)) : null }, ours: next.ours };
     };
-    const sharedRef = (key: string) => this.db.doc(key);
-
     const fast = changesFor(begun.data);
     this.assertFits(ref, { ...begun.data, ...fast.changes });
-    const fastShared = sharedAfter?.(begun.shared, fast.ours) ?? new Map();
     try {
       const batch = this.db.batch().update(ref, fast.changes, { lastUpdateTime: begun.writeTime });
-      for (const [key, next] of fastShared) {
-        const time = begun.sharedTimes.get(key);
-        if (!next) continue;
-        const kept = this.expiring(next, nowMs);
-        this.assertFits(sharedRef(key), kept);
-        if (time) batch.update(sharedRef(key), kept, { lastUpdateTime: time });
-        else batch.create(sharedRef(key), kept);
-      }
+      this.mergeInto(batch, sharedAfter?.(fast.ours).merges, nowMs);
       await this.guard('record the outcomes', deadline, () => batch.commit());
       return fast.changes.status;
     } catch (error) {
       const code = (error as { cause?: { code?: unknown } }).cause?.code;
       if (!(typeof code === 'number' && CONFLICT_CODES.has(code))) throw error;
     }
-    const keys = [...begun.shared.keys()];
     return this.guard('record the outcomes (fenced)', deadline, () =>
       this.db.runTransaction(async (tx) => {
-        const [snapshot, ...sharedSnapshots] = await tx.getAll(ref, ...(sharedAfter ? keys.map(sharedRef) : []));
-        const stored = snapshot!.data() ?? {};
+        const snapshot = await tx.get(ref);
+        const stored = snapshot.data() ?? {};
         const { changes, ours } = changesFor(stored);
         this.assertFits(ref, { ...stored, ...changes });
         tx.update(ref, changes);
-        if (sharedAfter) {
-          const current: SharedDocs = new Map(keys.map((key, i) => [key, sharedSnapshots[i]!.exists ? sharedSnapshots[i]!.data() : undefined]));
-          for (const [key, next] of sharedAfter(current, ours)) {
-            if (!next) continue;
-            const kept = this.expiring(next, nowMs);
-            this.assertFits(sharedRef(key), kept);
-            tx.set(sharedRef(key), kept, { merge: false });
-          }
-        }
+        for (const [key, fields] of sharedAfter?.(ours).merges ?? []) tx.set(this.db.doc(key), this.expiring(fields, nowMs), { merge: true });
         return changes.status;
       }),
     );
+  }
+
+  /**
+   * Blind merges (set with merge, no precondition): fields written key by key, so writers
+   * of one document (a batch's holder settling, a run event) never make each other's commit
+   * fail. Their size is bounded by what they prune (ORCHESTRATION.md).
+   */
+  private mergeInto(batch: WriteBatch, merges: SharedMerges | undefined, nowMs: number): void {
+    for (const [key, fields] of merges ?? []) batch.set(this.db.doc(key), this.expiring(fields, nowMs), { merge: true });
   }
 
   /** A shared document as written: deleted by its collection's TTL policy once unused this long. */

@@ -8,7 +8,7 @@ import type { BlockedJoin, RoutedJobOutcome } from './messages.js';
 
 /** The dbt jobs a successful sync of this connector would start (its routes, not joins). */
 export function routedJobs(identity: MatchSubject, routing: LoadedRouting): string[] {
-  return planFor(syntheticSuccess(identity), routing).dbtJobs.map((job) => job.jobId);
+  return planFor(syntheticSuccess(identity), routing).runs.map((run) => run.target.id);
 }
 
 /** Joins that have this connector among their upstreams: the document to read for each. */

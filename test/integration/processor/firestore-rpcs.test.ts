@@ -28,6 +28,9 @@ const ROUTING = {
     { name: 'one-job', match: { source: 'fivetran', connectorId: 'one' }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } },
     { name: 'three-jobs', match: { source: 'fivetran', connectorId: 'three' }, dbtJobs: [{ jobId: 31 }, { jobId: 32 }, { jobId: 33 }], slack: { notify: ['sync.succeeded', 'sync.failed'] } },
     { name: 'coalescing', match: { source: 'fivetran', connectorId: 'busy' }, dbtJobs: [{ jobId: 41 }], slack: { notify: [] } },
+    { name: 'batched', match: { source: 'fivetran', connectorId: 'batched' }, dbtJobs: [{ jobId: 42 }], slack: { notify: [] } },
+    { name: 'skipping', match: { source: 'fivetran', connectorId: 'skipping' }, dbtJobs: [{ jobId: 43, onBusy: 'skip' }], slack: { notify: [] } },
+    { name: 'queued', match: { source: 'fivetran', connectorId: 'queued' }, dbtJobs: [{ jobId: 44, onBusy: 'queue' }], slack: { notify: [] } },
     // Its own job: job 11's first run stays queued in the stand-in, so a second load would be coalesced into it.
     { name: 'loop', match: { source: 'fivetran', connectorId: 'loop' }, dbtJobs: [{ jobId: 12 }], slack: { notify: [] } },
     { name: 'quiet', match: { source: 'fivetran', connectorId: { glob: 'up-*' } }, slack: { notify: [] } },
@@ -46,10 +49,6 @@ const ROUTING = {
   ],
 };
 
-// Issue 12: an event that merges into a waiting run asks dbt Cloud first (list-runs), and
-// decides again on what it read: one more read than a routed event.
-export const ORCHESTRATED_BUDGETS = { coalesced: 4 };
-
 describe('Firestore round trips per event, counted against the emulator', function () {
   this.timeout(60_000);
   let counter: GrpcStreamCounter;
@@ -57,17 +56,25 @@ describe('Firestore round trips per event, counted against the emulator', functi
   let dbt: FakeDbtCloud;
   let slack: RecordingServer;
   let run: ReturnType<typeof createSyncEventProcessor>;
+  /** A second instance with its own counted connection: its RPCs apart from another delivery's running at the same time. */
+  let otherCounter: GrpcStreamCounter;
+  let otherDb: Firestore;
+  let other: ReturnType<typeof createSyncEventProcessor>;
+  let env: Record<string, string>;
 
   before(async function () {
     const host = await emulator('firestore', this);
     counter = new GrpcStreamCounter(host);
     const proxied = await counter.start();
     db = emulatorFirestore(proxied);
+    otherCounter = new GrpcStreamCounter(host);
+    otherDb = emulatorFirestore(await otherCounter.start());
     dbt = fakeDbtCloud();
     slack = fakeSlack();
     await Promise.all([dbt.start(), slack.start()]);
-    const env = {
+    env = {
       ROUTING_CONFIG: JSON.stringify(ROUTING),
+      COALESCE_WINDOW_MS: '1500',
       ...standInEnv(dbt, slack, { token: 'dbtc_rpc', webhookPath: '/services/T/B/rpc' }),
       AUDIT_COLLECTION: `rpc-events-${process.pid}`,
       CONNECTORS_COLLECTION: `rpc-connectors-${process.pid}`,
@@ -75,14 +82,16 @@ describe('Firestore round trips per event, counted against the emulator', functi
       JOB_STATE_COLLECTION: `rpc-jobs-${process.pid}`,
     };
     run = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger: quietLogger() });
-    // Warm the client (channel set-up is not an RPC, but keep the first count clean).
+    other = createSyncEventProcessor(readProcessorConfig(env), { firestore: otherDb, logger: quietLogger() });
+    // Warm the clients (channel set-up is not an RPC, but keep the first count clean).
     await db.collection('warm-up').doc('x').get();
+    await otherDb.collection('warm-up').doc('x').get();
   });
 
   after(async () => {
     await Promise.all([dbt?.stop(), slack?.stop()]);
-    await db?.terminate();
-    await counter?.stop();
+    await Promise.all([db?.terminate(), otherDb?.terminate()]);
+    await Promise.all([counter?.stop(), otherCounter?.stop()]);
   });
 
   async function rpcsFor(work: () => Promise<void>): Promise<number> {
@@ -151,12 +160,57 @@ describe('Firestore round trips per event, counted against the emulator', functi
     assert.ok(completing <= BUDGETS.routed, `completing upstream: ${completing} RPCs`);
   });
 
-  it(`an event coalesced into a waiting run (confirmed with dbt Cloud): at most ${ORCHESTRATED_BUDGETS.coalesced} RPCs`, async () => {
-    await run(pubSubCloudEvent(syncEvent({ connector: { id: 'busy', name: 'busy' } })));
-    const triggers = triggerRequests(dbt).length;
-    const rpcs = await rpcsFor(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'busy', name: 'busy' } }))));
-    assert.equal(triggerRequests(dbt).length, triggers, 'coalesced, not triggered');
-    assert.ok(rpcs <= ORCHESTRATED_BUDGETS.coalesced, `${rpcs} RPCs`);
+  // Issue 26: every onBusy mode, and every part an event can play in a batch, within the
+  // routed budget; only the delivery holding a batch's trigger lease talks to dbt Cloud.
+  describe(`every onBusy mode and every part in a batch: at most ${BUDGETS.routed} RPCs`, () => {
+    const load = (connector: string) => syncEvent({ connector: { id: connector, name: connector } });
+
+    it('coalesce, an idle job: the event holds its batch and starts the run', async () => {
+      const triggers = triggerRequests(dbt).length;
+      const rpcs = await rpcsFor(() => run(pubSubCloudEvent(load('busy'))));
+      assert.equal(triggerRequests(dbt).length, triggers + 1);
+      assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+    });
+
+    it('coalesce, the batch merged into a run that is still waiting (dbt Cloud says so, asked once by the holder)', async () => {
+      const triggers = triggerRequests(dbt).length;
+      const rpcs = await rpcsFor(() => run(pubSubCloudEvent(load('busy'))));
+      assert.equal(triggerRequests(dbt).length, triggers, 'coalesced, not triggered');
+      assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+    });
+
+    it("coalesce, covered by another event's open batch: recorded and acknowledged in its claim commit, nothing asked of dbt Cloud", async () => {
+      await run(pubSubCloudEvent(load('batched'))); // an idle job: its run starts at once
+      const holding = run(pubSubCloudEvent(load('batched'))); // holds the next batch for a window
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const calls = dbt.requests.length;
+      otherCounter.reset();
+      const covered = load('batched');
+      await other(pubSubCloudEvent(covered));
+      const rpcs = otherCounter.count;
+      assert.equal(dbt.requests.length, calls, 'a covered event does not talk to dbt Cloud');
+      await holding;
+      const action = (await db.collection(`rpc-events-${process.pid}`).doc(covered.id).get()).data()!.actions['dbt-job-42'];
+      assert.equal(action.busy.outcome, 'joined', 'it was covered by the open batch');
+      assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+    });
+
+    it('skip, the batch skipped for a run that is running', async () => {
+      await run(pubSubCloudEvent(load('skipping')));
+      dbt.setStatus(dbt.runs.at(-1)!.id, 3);
+      const triggers = triggerRequests(dbt).length;
+      const rpcs = await rpcsFor(() => run(pubSubCloudEvent(load('skipping'))));
+      assert.equal(triggerRequests(dbt).length, triggers, 'skipped');
+      assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+    });
+
+    it('queue: a run per event', async () => {
+      await run(pubSubCloudEvent(load('queued')));
+      const triggers = triggerRequests(dbt).length;
+      const rpcs = await rpcsFor(() => run(pubSubCloudEvent(load('queued'))));
+      assert.equal(triggerRequests(dbt).length, triggers + 1);
+      assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+    });
   });
 
   // The day documents that keep quarantine alerts to one a day are read and created in the

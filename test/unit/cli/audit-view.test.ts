@@ -180,17 +180,27 @@ describe('read-model/audit-trail and read-model/timeline', () => {
     assert.equal(actionSummary(view.actions[0]!), 'dbt job 101 coalesced');
   });
 
-  it('a dbt job not started because the job was busy (coalesced or skipped, issue 12) names the run it went to', () => {
+  it('a dbt job not started by this event (covered by a batch, coalesced, skipped or capped; issues 12, 26) says where the load went', () => {
+    const holder = 'a1b2c3d4'.repeat(4);
     const { event, doc } = auditDocument({
-      'dbt-job-101': action({ kind: 'dbt', target: '101', status: 'succeeded', completedAt: at('2026-11-29T10:00:03Z'), busy: { outcome: 'coalesced', runId: 70000003, runStatus: 'queued', runTriggeredAt: '2026-11-29T09:59:00.000Z' } }),
-      'dbt-job-102': action({ kind: 'dbt', target: '102', status: 'succeeded', completedAt: at('2026-11-29T10:00:04Z'), busy: { outcome: 'skipped', runId: 70000004, runStatus: 'running', runTriggeredAt: '2026-11-29T09:58:00.000Z' } }),
+      'dbt-job-101': action({ kind: 'dbt', target: '101', status: 'succeeded', completedAt: at('2026-11-29T10:00:03Z'), busy: { outcome: 'coalesced', runId: 70000003, runStatus: 'queued' } }),
+      'dbt-job-102': action({ kind: 'dbt', target: '102', status: 'succeeded', completedAt: at('2026-11-29T10:00:04Z'), busy: { outcome: 'skipped', runId: 70000004, runStatus: 'running' } }),
+      'dbt-job-103': action({ kind: 'dbt', target: '103', status: 'succeeded', completedAt: at('2026-11-29T10:00:05Z'), busy: { outcome: 'joined', holder, closesAt: '2026-11-29T10:00:05.500Z' } }),
+      'dbt-job-104': action({ kind: 'dbt', target: '104', status: 'succeeded', completedAt: at('2026-11-29T10:00:06Z'), busy: { outcome: 'capped', cap: 'maxRunsPerDay', reason: 'at most 24 runs a day (24 started today, UTC)', until: '2026-11-30T00:00:00.000Z' } }),
     });
     const view = toEventView(event.id, doc);
     const lines = timelineOf(view).map((e) => e.what);
     assert.ok(lines.includes('dbt job 101: not started: coalesced into run 70000003 (queued)'), lines.join('\n'));
     assert.ok(lines.includes('dbt job 102: not started: skipped for run 70000004 (running)'), lines.join('\n'));
+    assert.ok(lines.includes(`dbt job 103: not started by this event: covered by the run event ${holder} starts or joins (postload event ${holder})`), lines.join('\n'));
+    assert.ok(lines.includes('dbt job 104: not started: run cap reached (at most 24 runs a day (24 started today, UTC))'), lines.join('\n'));
     assert.ok(!lines.some((l) => l.includes(': started')), 'never said to have started a run');
-    assert.deepEqual(view.actions.map(actionSummary).sort(), ['dbt job 101 succeeded (coalesced → run 70000003)', 'dbt job 102 succeeded (skipped → run 70000004)']);
+    assert.deepEqual(view.actions.map(actionSummary).sort(), [
+      'dbt job 101 succeeded (coalesced → run 70000003)',
+      'dbt job 102 succeeded (skipped → run 70000004)',
+      'dbt job 103 succeeded (covered by a1b2c3d4)',
+      'dbt job 104 succeeded (capped)',
+    ]);
   });
 
   it('summarises each action in a line for the events table', () => {

@@ -1,196 +1,389 @@
 import assert from 'node:assert/strict';
+import { FieldValue } from '@google-cloud/firestore';
 import fc from 'fast-check';
-import { EventOrchestration, LIST_LAG_MS, sharedRetentionMs } from '../../../functions/processor/orchestration.js';
-import type { ActiveRunsObservation } from '../../../functions/processor/planning/coalesce.js';
-import type { ClaimDecision } from '../../../functions/processor/planning/claims.js';
-import type { JobStateDoc, RunStatus } from '../../../functions/processor/planning/job-state.js';
+import { EventOrchestration, sharedRetentionMs, type BusyNote } from '../../../functions/processor/orchestration.js';
+import { decideBatch, observationFor } from '../../../functions/processor/planning/batch.js';
+import { decideClaims, type ActionView } from '../../../functions/processor/planning/claims.js';
 import type { JoinStateDoc } from '../../../functions/processor/planning/join-state.js';
 import { compileRouting, planFor } from '../../../functions/processor/planning/routing.js';
-import type { ActionOutcome, SharedDocs } from '../../../functions/processor/store/event-store.js';
+import type { ActionOutcome, ActionRecord, SharedDocs } from '../../../functions/processor/store/event-store.js';
+import type { RunObservation } from '../../../functions/processor/targets/run-target.js';
 import type { SyncEvent } from '../../../functions/shared/sync-event.js';
-import { airbyteSucceeded, failedSync, syncEvent } from '../../support/sync-event-fixtures.js';
+import { airbyteSucceeded, syncEvent } from '../../support/sync-event-fixtures.js';
 
-// The orchestration glue without Firestore: an in-memory store plays the claim
-// transaction (attempt → claims → decide → commit; confirm → ask the "dbt Cloud" below →
-// again) and the settle (sharedAfter), one delivery at a time. The emulator tests prove
-// the same under real concurrency; these prove the bookkeeping over many orders.
+// The coalescing protocol (issue 26) as a simulation, with the real orchestration and
+// planning code: deliveries on several "instances" interleave at every Firestore round
+// trip and every call to the target, on a simulated clock, against a store that behaves
+// like Firestore for what the code uses (a read at a time, commits under preconditions on
+// what was read, blind merges) and a target whose runs wait, start and end. fast-check
+// chooses burst sizes, arrival times and latencies. The emulator tests prove the real code
+// path (test/integration/processor/burst.test.ts); these prove the protocol over far more
+// orders than the emulator can run.
+
+const T0 = Date.parse('2026-05-22T09:00:00.000Z');
+const WINDOW_MS = 1000;
+const MARGIN_MS = 20;
 
 const ROUTING = compileRouting({
   routes: [
-    { name: 'coalesce', match: { source: 'fivetran', connectorId: 'c' }, dbtJobs: [{ jobId: 1 }] },
-    { name: 'queue', match: { source: 'fivetran', connectorId: 'q' }, dbtJobs: [{ jobId: 2, onBusy: 'queue' }] },
+    { name: 'coalesce', match: { source: 'fivetran', connectorId: { glob: 'c*' } }, dbtJobs: [{ jobId: 1 }], slack: { notify: [] } },
+    { name: 'queue', match: { source: 'fivetran', connectorId: { glob: 'q*' } }, dbtJobs: [{ jobId: 2, onBusy: 'queue' }], slack: { notify: [] } },
+    { name: 'skip', match: { source: 'fivetran', connectorId: { glob: 's*' } }, dbtJobs: [{ jobId: 4, onBusy: 'skip' }], slack: { notify: [] } },
+    { name: 'quiet', match: { source: 'airbyte' }, slack: { notify: [] } },
   ],
   joins: [
     {
       name: 'mart',
       upstreams: [
-        { name: 'sf', match: { source: 'fivetran', connectorId: 'sf' } },
+        { name: 'sf', match: { source: 'fivetran', connectorId: 'up-sf' } },
+        { name: 'erp', match: { source: 'fivetran', connectorId: 'up-erp' } },
         { name: 'billing', match: { source: 'airbyte', connectorName: 'billing' } },
       ],
       within: 'PT6H',
       dbtJob: { jobId: 3 },
+      slack: { notify: [] },
     },
   ],
 });
 
-const SETTINGS = { jobStateCollection: 'jobs', joinsCollection: 'joins', leaseMs: 120_000, listLagMs: LIST_LAG_MS, settingOf: (r: string) => r };
+const SETTINGS = { jobStateCollection: 'targets', joinsCollection: 'joins', windowMs: WINDOW_MS, settingOf: (r: string) => r, alertWebhook: 'env:SLACK_WEBHOOK_URL' };
 
-class World {
-  docs: SharedDocs = new Map();
-  audits = new Map<string, { joins?: Record<string, unknown>; actions: Record<string, { status: 'succeeded' | 'failed'; busy?: unknown; runId?: number }> }>();
-  runs: Array<{ id: number; jobId: string; eventId: string; status: RunStatus }> = [];
-  messages: string[] = [];
-  clock = Date.parse('2026-11-29T09:00:00Z');
+/** A simulated clock: `at(t)` resolves when the driver reaches t; the driver runs every timer in order. */
+class Clock {
+  now = T0;
+  private timers: Array<{ at: number; seq: number; resolve: () => void }> = [];
+  private seq = 0;
 
-  deliver(event: SyncEvent, { failTrigger = false } = {}): void {
-    const plan = planFor(event, ROUTING);
-    const observed = new Map<string, ActiveRunsObservation>();
-    for (let round = 0; round < 3; round++) {
-      const orchestration = new EventOrchestration(event, plan, ROUTING, SETTINGS, () => this.clock, observed);
-      const request = orchestration.request();
-      const audit = this.audits.get(event.id) ?? { actions: {} };
-      const docs: SharedDocs = new Map((request?.refs ?? []).map((r) => [`${r.collection}/${r.docId}`, this.docs.get(`${r.collection}/${r.docId}`)]));
-      const attempt = request?.attempt(Object.keys(audit.actions).length || audit.joins ? (audit as unknown as Record<string, unknown>) : undefined, docs);
-      const jobs = orchestration.jobs;
-      const decisions = new Map<string, ClaimDecision>(jobs.map((j) => [j.actionId, audit.actions[j.actionId] ? { decision: 'done' } : { decision: 'claim', attempt: 1, checkFirst: false, takenOver: false }]));
-      const decided = attempt?.decide(decisions);
-      if (decided?.confirm.length) {
-        // dbt Cloud: the active runs of each job (status__in=[1,2,3]).
-        for (const { jobId } of decided.confirm) observed.set(jobId, { runs: new Map(this.runs.filter((r) => r.jobId === jobId && ['queued', 'starting', 'running'].includes(r.status)).map((r) => [r.id, r.status])) });
-        continue;
-      }
-      // Commit: shared writes, the audit's joins and the done (coalesced) actions.
-      for (const [key, doc] of decided?.writes ?? []) if (doc) this.docs.set(key, doc);
-      Object.assign(audit, decided?.auditFields ?? {});
-      for (const [id, fields] of decided?.done ?? []) audit.actions[id] = { status: 'succeeded', ...fields };
-      this.audits.set(event.id, audit);
-      for (const message of orchestration.messages) if (!audit.actions[message.actionId]) {
-        audit.actions[message.actionId] = { status: 'succeeded' };
-        this.messages.push(`${message.kind}:${message.join.name}`);
-      }
-      // Perform the claimed jobs, then settle.
-      const outcomes = new Map<string, ActionOutcome>();
-      for (const job of jobs) {
-        if (decisions.get(job.actionId)?.decision !== 'claim' || decided?.done.has(job.actionId) || decided?.held.has(job.actionId)) continue;
-        if (failTrigger) {
-          outcomes.set(job.actionId, { status: 'failed', error: 'refused', httpStatus: 403, requests: [] });
-          audit.actions[job.actionId] = { status: 'failed' };
-          continue;
-        }
-        const run = { id: 1000 + this.runs.length, jobId: job.jobId, eventId: event.id, status: 'queued' as RunStatus };
-        this.runs.push(run);
-        outcomes.set(job.actionId, { status: 'succeeded', runId: run.id, requests: [] });
-        audit.actions[job.actionId] = { status: 'succeeded', runId: run.id };
-      }
-      for (const [key, doc] of orchestration.sharedAfter(this.docs, outcomes)) if (doc) this.docs.set(key, doc);
-      return;
+  at(t: number): Promise<void> {
+    return new Promise((resolve) => this.timers.push({ at: Math.max(t, this.now), seq: this.seq++, resolve }));
+  }
+
+  sleep(ms: number): Promise<void> {
+    return this.at(this.now + ms);
+  }
+
+  async drain(): Promise<void> {
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (!this.timers.length) return;
+      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const next = this.timers.shift()!;
+      this.now = next.at;
+      next.resolve();
     }
-    throw new Error('confirmation did not settle');
-  }
-
-  job(jobId: number): JobStateDoc | undefined {
-    return this.docs.get(`jobs/job-${jobId}`) as JobStateDoc | undefined;
-  }
-  join(): JoinStateDoc | undefined {
-    return this.docs.get('joins/mart') as JoinStateDoc | undefined;
   }
 }
 
-describe('EventOrchestration (the claim transaction\'s orchestration, in memory)', () => {
-  it('coalesce: any number of successes while the run is queued start one run; each later event is recorded as coalesced into it; the trigger lease is released', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 20 }), fc.array(fc.boolean(), { maxLength: 20 }), (count, redeliver) => {
-        const world = new World();
-        const events = Array.from({ length: count }, () => syncEvent({ connector: { id: 'c' } }));
-        events.forEach((event, i) => {
-          world.deliver(event);
-          if (redeliver[i]) world.deliver(event);
-        });
-        assert.equal(world.runs.length, 1);
-        const [first, ...rest] = events.map((e) => world.audits.get(e.id)!.actions['dbt-job-1']!);
-        assert.equal(first!.runId, world.runs[0]!.id);
-        for (const a of rest) assert.deepEqual([a.runId, (a.busy as { runId: number; outcome: string }).runId, (a.busy as { outcome: string }).outcome], [undefined, world.runs[0]!.id, 'coalesced']);
-        const slot = Object.values(world.job(1)!.slots)[0]!;
-        assert.equal(slot.trigger, null);
-        assert.equal(slot.run!.coalescedCount, count - 1, 'a redelivery is not counted twice');
-      }),
-      { seed: 1212, numRuns: 60 },
-    );
-  });
+interface ModelRun {
+  id: number;
+  jobId: string;
+  holder: string;
+  createdAt: number;
+  startedAt?: number;
+  endedAt?: number;
+}
 
-  it('coalesce: once the run is running, the next event starts a new run', () => {
-    const world = new World();
-    world.deliver(syncEvent({ connector: { id: 'c' } }));
-    world.runs[0]!.status = 'running';
-    world.deliver(syncEvent({ connector: { id: 'c' } }));
-    assert.equal(world.runs.length, 2);
-  });
+/** Firestore, as far as the code uses it: documents with versions, reads at an instant, preconditioned writes, blind merges. */
+class Store {
+  docs = new Map<string, { data: Record<string, unknown>; version: number }>();
+  writes = new Map<string, number[]>();
 
-  it('queue: one run per event, and no job state written', () => {
-    const world = new World();
-    for (let i = 0; i < 5; i++) world.deliver(syncEvent({ connector: { id: 'q' } }));
-    assert.equal(world.runs.length, 5);
-    assert.equal(world.job(2), undefined);
-  });
-
-  it('a trigger that fails for good releases the lease: the next event triggers', () => {
-    const world = new World();
-    world.deliver(syncEvent({ connector: { id: 'c' } }), { failTrigger: true });
-    assert.equal(Object.values(world.job(1)!.slots)[0]!.trigger, null);
-    world.deliver(syncEvent({ connector: { id: 'c' } }));
-    assert.equal(world.runs.length, 1);
-  });
-
-  it('join: in any order, with duplicates, each full set fires the join job exactly once, from the completing event, with one firing message', () => {
-    fc.assert(
-      fc.property(fc.array(fc.record({ upstream: fc.constantFrom('sf', 'billing'), duplicate: fc.boolean() }), { minLength: 1, maxLength: 30 }), (steps) => {
-        const world = new World();
-        const held = new Set<string>();
-        let sets = 0;
-        for (const step of steps) {
-          world.clock += 60_000;
-          const at = new Date(world.clock).toISOString();
-          const event = step.upstream === 'sf' ? syncEvent({ connector: { id: 'sf' }, occurredAt: at }) : airbyteSucceeded({ connector: { name: 'billing' }, occurredAt: at });
-          world.deliver(event);
-          if (step.duplicate) world.deliver(event);
-          held.add(step.upstream);
-          if (held.size === 2) {
-            sets++;
-            held.clear();
-            // The run finishes before the next set, so each firing starts its own run.
-            for (const run of world.runs) run.status = 'success';
-          }
-        }
-        const joinRuns = world.runs.filter((r) => r.jobId === '3');
-        assert.equal(joinRuns.length, sets);
-        assert.equal(world.join()?.round ?? 0, sets);
-        assert.equal(world.messages.filter((m) => m === 'fired:mart').length, sets);
-        for (const firing of world.join()?.firings ?? []) {
-          assert.equal(firing.run?.outcome, 'triggered');
-          assert.equal(firing.run?.id, joinRuns.find((r) => r.eventId === firing.eventId)?.id, 'the firing names the run its completing event started');
-        }
-      }),
-      { seed: 1213, numRuns: 60 },
-    );
-  });
-
-  it('join: a failed upstream is alerted once per streak and keeps the other upstream', () => {
-    const world = new World();
-    world.deliver(syncEvent({ connector: { id: 'sf' }, occurredAt: new Date(world.clock).toISOString() }));
-    for (let i = 0; i < 3; i++) {
-      world.clock += 60_000;
-      world.deliver(failedSync({ source: 'airbyte', vendorEvent: 'sync_failed', connector: { id: 'b', name: 'billing', type: 'Postgres' }, occurredAt: new Date(world.clock).toISOString() }));
+  read(keys: string[]): { docs: SharedDocs; versions: Map<string, number> } {
+    const docs: SharedDocs = new Map();
+    const versions = new Map<string, number>();
+    for (const key of keys) {
+      const stored = this.docs.get(key);
+      docs.set(key, stored ? structuredClone(stored.data) : undefined);
+      versions.set(key, stored?.version ?? 0);
     }
-    assert.deepEqual(world.messages, ['waiting:mart']);
-    assert.ok(world.join()!.upstreams.sf!.success);
-    assert.equal(world.join()!.upstreams.billing!.failure?.count, 3);
-    world.clock += 60_000;
-    world.deliver(airbyteSucceeded({ connector: { name: 'billing' }, occurredAt: new Date(world.clock).toISOString() }));
-    assert.equal(world.runs.length, 1);
+    return { docs, versions };
+  }
+
+  /** All or nothing: false when a precondition no longer holds. */
+  commit(now: number, writes: Map<string, Record<string, unknown> | undefined>, expected: Map<string, number>, merges: Map<string, Record<string, unknown>>): boolean {
+    for (const key of writes.keys()) if ((this.docs.get(key)?.version ?? 0) !== expected.get(key)) return false;
+    for (const [key, data] of writes) if (data) this.put(key, structuredClone(data), now);
+    for (const [key, fields] of merges) this.put(key, merge(this.docs.get(key)?.data ?? {}, fields), now);
+    return true;
+  }
+
+  private put(key: string, data: Record<string, unknown>, now: number): void {
+    this.docs.set(key, { data, version: (this.docs.get(key)?.version ?? 0) + 1 });
+    this.writes.set(key, [...(this.writes.get(key) ?? []), now]);
+  }
+}
+
+/**
+ * Firestore's set-with-merge: non-empty maps merged key by key (an empty map is a value
+ * like any other, and replaces what is stored); FieldValue.delete() and increment applied.
+ */
+function merge(base: Record<string, unknown>, fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(fields)) {
+    if (value instanceof FieldValue) {
+      if (value.isEqual(FieldValue.delete())) delete out[key];
+      else out[key] = ((out[key] as number | undefined) ?? 0) + (value as unknown as { operand: number }).operand;
+    } else if (value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length) out[key] = merge((out[key] as Record<string, unknown>) ?? {}, value as Record<string, unknown>);
+    else out[key] = value;
+  }
+  return out;
+}
+
+interface Options {
+  /** Latency of each round trip and call, by the delivery's instance and step. */
+  latency: () => number;
+  /** When set, a run starts this long after it was created and ends after as long again. */
+  startsAfterMs?: number;
+}
+
+class World {
+  readonly clock = new Clock();
+  readonly store = new Store();
+  readonly runs: ModelRun[] = [];
+  readonly audits = new Map<string, { actions: Record<string, ActionRecord>; joins?: Record<string, unknown> }>();
+  readonly accepted = new Map<string, number>();
+  /** Snapshots of the waiting runs per job, taken whenever a run is created. */
+  maxWaiting = new Map<string, number>();
+  constructor(private readonly options: Options) {}
+
+  private waitingAt(jobId: string, t: number): number {
+    return this.runs.filter((r) => r.jobId === jobId && r.createdAt <= t && (r.startedAt === undefined || r.startedAt > t)).length;
+  }
+
+  private trigger(jobId: string, holder: string): ModelRun {
+    const run: ModelRun = { id: 1000 + this.runs.length, jobId, holder, createdAt: this.clock.now };
+    if (this.options.startsAfterMs !== undefined) {
+      run.startedAt = this.clock.now + this.options.startsAfterMs;
+      run.endedAt = run.startedAt + this.options.startsAfterMs;
+    }
+    this.runs.push(run);
+    this.maxWaiting.set(jobId, Math.max(this.maxWaiting.get(jobId) ?? 0, this.waitingAt(jobId, this.clock.now)));
+    return run;
+  }
+
+  private observe(jobId: string, ask: { runIds: Array<string | number>; holders: string[] }): RunObservation {
+    const t = this.clock.now;
+    const view = (run: ModelRun) => ({ runId: run.id, phase: run.endedAt !== undefined && run.endedAt <= t ? ('ended' as const) : run.startedAt !== undefined && run.startedAt <= t ? ('running' as const) : ('waiting' as const), status: 'x', createdAt: new Date(run.createdAt).toISOString() });
+    const runs = new Map(ask.runIds.map((id) => this.runs.find((r) => r.id === Number(id))).filter((r): r is ModelRun => !!r).map((r) => [String(r.id), view(r)]));
+    const byHolder = new Map(ask.holders.map((h) => [h, this.runs.find((r) => r.jobId === jobId && r.holder === h)] as const).filter((e): e is [string, ModelRun] => !!e[1]).map(([h, r]) => [h, view(r)]));
+    return { runs, byHolder };
+  }
+
+  /** One delivery, start to finish, through the same steps as process-sync-event.ts. */
+  async deliver(event: SyncEvent): Promise<void> {
+    const { clock, store } = this;
+    if (!this.accepted.has(event.id)) this.accepted.set(event.id, clock.now);
+    const plan = planFor(event, ROUTING);
+    const deliveryId = `${event.id}-${clock.now}-${Math.random()}`;
+    for (let attempt = 1; ; attempt++) {
+      assert.ok(attempt < 50, 'the claim kept conflicting');
+      await clock.sleep(this.options.latency());
+      const orchestration = new EventOrchestration(event, plan, ROUTING, SETTINGS, () => clock.now);
+      const request = orchestration.request();
+      const auditKey = `audit/${event.id}`;
+      const keys = [auditKey, ...(request?.refs ?? []).map((r) => `${r.collection}/${r.docId}`)];
+      const { docs, versions } = store.read(keys);
+      const readTime = clock.now;
+      const audit = docs.get(auditKey) as { actions: Record<string, ActionRecord>; joins?: Record<string, unknown> } | undefined;
+      const shared: SharedDocs = new Map([...docs].filter(([key]) => key !== auditKey));
+      const attemptResult = request?.attempt(audit as Record<string, unknown> | undefined, shared, readTime);
+      const planned = [...plan.runs.map((r) => ({ actionId: r.actionId, kind: r.actionKind })), ...(attemptResult?.planned ?? [])];
+      const views: Record<string, ActionView | undefined> = Object.fromEntries(Object.entries(audit?.actions ?? {}).map(([id, a]) => [id, { status: a.status, claimedBy: a.claimedBy, leaseUntilMs: a.claimedBy ? readTime + 60_000 : null, notBeforeMs: null, attempts: a.attempts, uncertain: false }]));
+      const decisions = decideClaims(planned, views, deliveryId, readTime);
+      const decided = attemptResult?.decide(decisions);
+      await clock.sleep(this.options.latency());
+      const actions: Record<string, ActionRecord> = { ...audit?.actions };
+      for (const action of planned) {
+        const done = decided?.done.get(action.actionId);
+        if (decisions.get(action.actionId)?.decision !== 'claim') continue;
+        actions[action.actionId] = done
+          ? ({ ...actions[action.actionId], ...done, status: 'succeeded', claimedBy: null } as ActionRecord)
+          : ({ ...actions[action.actionId], ...decided?.claimFields.get(action.actionId), status: 'pending', claimedBy: deliveryId, attempts: (actions[action.actionId]?.attempts ?? 0) + 1 } as ActionRecord);
+      }
+      const writes = new Map<string, Record<string, unknown> | undefined>([...(decided?.writes ?? []), [auditKey, { ...audit, actions, ...(decided?.auditFields ?? {}) }]]);
+      if (!store.commit(clock.now, writes, versions, decided?.merges ?? new Map())) continue;
+
+      const outcomes = new Map<string, ActionOutcome>();
+      await Promise.all(
+        orchestration.runs
+          .filter((run) => actions[run.actionId]?.status === 'pending' && actions[run.actionId]?.claimedBy === deliveryId)
+          .map(async (run) => {
+            const verdict = orchestration.verdict(run.actionId);
+            if (verdict?.kind === 'hold') {
+              await clock.at(Date.parse(verdict.batch.closesAt) + MARGIN_MS);
+              await clock.sleep(this.options.latency());
+              const { lease, runLog } = orchestration.targetDocs(run.target);
+              const input = { eventId: event.id, policy: run.policy, limits: run.limits, fingerprint: run.fingerprint, batch: verdict.batch, lease, runLog, retry: false, cap: verdict.cap, nowMs: clock.now };
+              const ask = observationFor(input);
+              const decision = decideBatch(input, ask ? this.observe(run.target.id, ask) : undefined);
+              if (decision.kind === 'coalesce' || decision.kind === 'skip') {
+                outcomes.set(run.actionId, { status: 'succeeded', busy: { outcome: decision.kind === 'coalesce' ? 'coalesced' : 'skipped', runId: decision.runId, runStatus: decision.status }, requests: [] });
+                return;
+              }
+              if (decision.kind === 'capped') {
+                outcomes.set(run.actionId, { status: 'succeeded', busy: { outcome: 'capped', cap: decision.cap.cap, reason: decision.cap.reason, until: decision.cap.until }, requests: [] });
+                return;
+              }
+            }
+            await clock.sleep(this.options.latency());
+            outcomes.set(run.actionId, { status: 'succeeded', runId: this.trigger(run.target.id, event.id).id, requests: [] });
+          }),
+      );
+      await clock.sleep(this.options.latency());
+      const settled: Record<string, ActionRecord> = { ...(store.docs.get(auditKey)!.data.actions as Record<string, ActionRecord>) };
+      for (const [id, outcome] of outcomes) settled[id] = { ...settled[id], ...outcome, status: outcome.status, claimedBy: null } as ActionRecord;
+      store.commit(clock.now, new Map([[auditKey, { ...store.docs.get(auditKey)!.data, actions: settled }]]), new Map([[auditKey, store.docs.get(auditKey)!.version]]), orchestration.settleMerges(outcomes).merges);
+      this.audits.set(event.id, store.docs.get(auditKey)!.data as { actions: Record<string, ActionRecord> });
+      return;
+    }
+  }
+
+  /** The run that covers an event's action: the run it started, merged into, or its batch's holder's. */
+  coveringRun(eventId: string, actionId: string, depth = 0): ModelRun | undefined {
+    assert.ok(depth < 20, 'a cycle of holders');
+    const action = this.audits.get(eventId)?.actions[actionId];
+    assert.ok(action, `${eventId} has no ${actionId}`);
+    assert.equal(action.status, 'succeeded', `${eventId} ${actionId} is ${action.status}`);
+    if (action.runId != null) return this.runs.find((r) => r.id === action.runId);
+    const busy = action.busy as BusyNote | undefined;
+    if (busy?.outcome === 'joined') return this.coveringRun(busy.holder, actionId, depth + 1);
+    if (busy?.outcome === 'coalesced' || busy?.outcome === 'skipped') return this.runs.find((r) => r.id === busy.runId);
+    return undefined;
+  }
+
+  writesPerSecond(key: string): number {
+    const times = this.store.writes.get(key) ?? [];
+    return Math.max(0, ...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
+  }
+}
+
+/** A burst: events arrive at the given offsets, each delivered once; returns when every delivery has finished. */
+async function burst(world: World, events: Array<{ event: SyncEvent; offset: number }>): Promise<void> {
+  const deliveries = events.map(async ({ event, offset }) => {
+    await world.clock.at(T0 + offset);
+    await world.deliver(event);
+  });
+  await world.clock.drain();
+  await Promise.all(deliveries);
+}
+
+/** The same events one at a time, each finished before the next arrives. */
+async function oneByOne(world: World, events: SyncEvent[]): Promise<void> {
+  for (const event of events) {
+    const delivery = world.deliver(event);
+    await world.clock.drain();
+    await delivery;
+  }
+}
+
+const burstArb = fc.record({
+  size: fc.integer({ min: 1, max: 60 }),
+  spreadMs: fc.integer({ min: 0, max: 5000 }),
+  seed: fc.integer(),
+  maxLatency: fc.integer({ min: 1, max: Math.floor(WINDOW_MS / 4) }),
+});
+
+function arrivals(size: number, spreadMs: number, seed: number, make: (i: number) => SyncEvent): Array<{ event: SyncEvent; offset: number }> {
+  const random = fc.sample(fc.integer({ min: 0, max: Math.max(0, spreadMs) }), { seed, numRuns: size });
+  return random.map((offset, i) => ({ event: make(i), offset }));
+}
+
+function latencies(seed: number, max: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state = (state * 1103515245 + 12345) >>> 0;
+    return 1 + (state % max);
+  };
+}
+
+describe('the coalescing protocol, simulated with the real orchestration (issue 26)', () => {
+  it('coalesce: a burst of any size, arrival spread and latencies starts the same runs as the same events one by one (one, the job kept busy); every load is covered by it; no event waits for another', async () => {
+    await fc.assert(
+      fc.asyncProperty(burstArb, async ({ size, spreadMs, seed, maxLatency }) => {
+        const make = (i: number) => syncEvent({ connector: { id: `c${i}`, name: `c${i}` } });
+        const events = arrivals(size, spreadMs, seed, make);
+        const together = new World({ latency: latencies(seed, maxLatency) });
+        await burst(together, events);
+        const apart = new World({ latency: latencies(seed, maxLatency) });
+        await oneByOne(apart, events.map((e) => e.event));
+        assert.equal(together.runs.length, apart.runs.length);
+        assert.equal(together.runs.length, 1);
+        for (const { event } of events) assert.equal(together.coveringRun(event.id, 'dbt-job-1')?.id, together.runs[0]!.id);
+        // The lease document takes one write per batch, batches closing a window apart.
+        assert.ok(together.writesPerSecond('targets/dbt-cloud-1') <= 2, `${together.writesPerSecond('targets/dbt-cloud-1')} lease writes in one second`);
+      }),
+      { seed: 2626, numRuns: 60 },
+    );
+  });
+
+  it('coalesce with runs that start soon after they are created: every load is covered by a run that began executing after the load arrived, and never two runs wait at once', async () => {
+    await fc.assert(
+      fc.asyncProperty(burstArb, fc.integer({ min: 1, max: 4000 }), async ({ size, spreadMs, seed, maxLatency }, startsAfterMs) => {
+        const events = arrivals(size, spreadMs, seed, (i) => syncEvent({ connector: { id: `c${i}`, name: `c${i}` } }));
+        const world = new World({ latency: latencies(seed, maxLatency), startsAfterMs });
+        await burst(world, events);
+        for (const { event } of events) {
+          const run = world.coveringRun(event.id, 'dbt-job-1');
+          assert.ok(run, `${event.id} is covered by no run`);
+          assert.ok(run.startedAt! > world.accepted.get(event.id)!, `run ${run.id} began at ${run.startedAt! - T0}, before load ${event.id} arrived at ${world.accepted.get(event.id)! - T0}`);
+        }
+        assert.ok((world.maxWaiting.get('1') ?? 0) <= 1, `${world.maxWaiting.get('1')} runs waiting at once`);
+      }),
+      { seed: 2627, numRuns: 60 },
+    );
+  });
+
+  it('skip: a burst while a run is active starts no second run; once none is active, one run covers the next loads', async () => {
+    await fc.assert(
+      fc.asyncProperty(burstArb, async ({ size, spreadMs, seed, maxLatency }) => {
+        const events = arrivals(size, spreadMs, seed, (i) => syncEvent({ connector: { id: `s${i}`, name: `s${i}` } }));
+        const together = new World({ latency: latencies(seed, maxLatency) });
+        await burst(together, events);
+        const apart = new World({ latency: latencies(seed, maxLatency) });
+        await oneByOne(apart, events.map((e) => e.event));
+        assert.equal(together.runs.length, 1);
+        assert.equal(apart.runs.length, 1);
+        for (const { event } of events) assert.ok(together.coveringRun(event.id, 'dbt-job-4'));
+      }),
+      { seed: 2628, numRuns: 40 },
+    );
+  });
+
+  it('queue: one run per load, burst or not, and nothing shared written', async () => {
+    await fc.assert(
+      fc.asyncProperty(burstArb, async ({ size, spreadMs, seed, maxLatency }) => {
+        const events = arrivals(size, spreadMs, seed, (i) => syncEvent({ connector: { id: `q${i}`, name: `q${i}` } }));
+        const world = new World({ latency: latencies(seed, maxLatency) });
+        await burst(world, events);
+        assert.equal(world.runs.length, size);
+        assert.deepEqual(new Set(events.map(({ event }) => world.coveringRun(event.id, 'dbt-job-2')?.holder)), new Set(events.map(({ event }) => event.id)));
+        assert.equal(world.store.docs.has('targets/dbt-cloud-2'), false);
+      }),
+      { seed: 2629, numRuns: 30 },
+    );
+  });
+
+  it('a join whose upstreams arrive together in any order fires exactly once, and its run covers the completing load', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 3, maxLength: 3 }), fc.integer(), fc.integer({ min: 1, max: 200 }), async (offsets, seed, maxLatency) => {
+        const at = new Date(T0 - 60_000).toISOString();
+        const upstreams = [syncEvent({ connector: { id: 'up-sf', name: 'sf' }, occurredAt: at }), syncEvent({ connector: { id: 'up-erp', name: 'erp' }, occurredAt: at }), airbyteSucceeded({ connector: { name: 'billing' }, occurredAt: at })];
+        const world = new World({ latency: latencies(seed, maxLatency) });
+        await burst(world, upstreams.map((event, i) => ({ event, offset: offsets[i]! })));
+        const join = world.store.docs.get('joins/mart')!.data as unknown as JoinStateDoc;
+        assert.equal(join.round, 1);
+        assert.equal(world.runs.filter((r) => r.jobId === '3').length, 1);
+        const completing = join.firings[0]!.eventId;
+        assert.equal(world.coveringRun(completing, 'dbt-job-3')?.jobId, '3');
+        assert.equal(join.runs?.['1']?.outcome, 'triggered', 'the firing records its run');
+        for (const name of ['sf', 'erp', 'billing']) assert.equal(join.upstreams[name]!.success, null);
+      }),
+      { seed: 2630, numRuns: 60 },
+    );
   });
 });
 
-describe('sharedRetentionMs: how long job state and join documents outlive their last write', () => {
+describe('sharedRetentionMs: how long target state and join documents outlive their last write', () => {
   const day = 86_400_000;
   it('is the audit retention when every join window is shorter', () => {
     assert.equal(sharedRetentionMs(90, [{ withinMs: 6 * 3_600_000 }]), 90 * day);

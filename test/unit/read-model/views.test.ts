@@ -51,7 +51,8 @@ describe('read-model: views of stored documents', () => {
     const view = toJoinView('finance mart', {
       join: 'finance mart', jobId: '401', within: 'PT6H', round: 2,
       upstreams: { salesforce: { success: { eventId: 's', connector: 'sf', source: 'fivetran', occurredAt: '2026-01-01T10:00:00Z' }, failure: null }, billing: { success: null, failure: { eventId: 'f', connector: 'b', occurredAt: '2026-01-01T11:00:00Z', since: '2026-01-01T09:00:00Z', count: 3, message: 'down' } } },
-      firings: [{ round: 2, firedAt: '2026-01-01T08:00:00Z', eventId: 'x', run: { id: 7, outcome: 'triggered' } }],
+      firings: [{ round: 2, firedAt: '2026-01-01T08:00:00Z', eventId: 'x' }],
+      runs: { '2': { outcome: 'triggered', runId: 7, at: '2026-01-01T08:00:01Z' } },
     });
     assert.deepEqual([view.present, view.missing, view.waiting], [['salesforce'], ['billing'], true]);
     assert.equal(view.deadline?.toISOString(), '2026-01-01T16:00:00.000Z');

@@ -43,7 +43,7 @@ describe('processor/slack-message', () => {
 
   it('a success: volumes, duration, the vendor link and the dbt runs started with their links', () => {
     const event = airbyteSucceeded();
-    const message = renderEventMessage(event, [{ jobId: '21', state: 'started', runId: 70000001, href: 'https://cloud.getdbt.com/deploy/1/projects/1/runs/70000001/' }], { links: LINKS });
+    const message = renderEventMessage(event, [{ jobId: '21', label: 'dbt Cloud job 21', state: 'started', runId: 70000001, href: 'https://cloud.getdbt.com/deploy/1/projects/1/runs/70000001/' }], { links: LINKS });
     checkLimits(message);
     const blocks = allText(message);
     assert.match(message.text, /Airbyte sync succeeded: finance_postgres \(started dbt jobs 21\)/);
@@ -62,13 +62,13 @@ describe('processor/slack-message', () => {
   });
 
   it('an alert for a job that could not start says what is wrong', () => {
-    const message = renderEventMessage(syncEvent(), [{ jobId: '404', state: 'failed', error: 'dbt Cloud job 404 was not found in account 1' }], { links: LINKS, alert: true });
+    const message = renderEventMessage(syncEvent(), [{ jobId: '404', label: 'dbt Cloud job 404', state: 'failed', error: 'dbt Cloud job 404 was not found in account 1' }], { links: LINKS, alert: true });
     assert.match(message.text, /postload could not start dbt Cloud jobs for Fivetran ftar_pg \(could not start dbt jobs 404\)/);
     assert.match(allText(message), /:x: dbt Cloud job 404 was not started: dbt Cloud job 404 was not found/);
   });
 
   it('jobs still retrying or held by another delivery are reported as such', () => {
-    const blocks = allText(renderEventMessage(syncEvent(), [{ jobId: '1', state: 'retrying', error: 'HTTP 503' }, { jobId: '2', state: 'in-progress' }], { links: LINKS }));
+    const blocks = allText(renderEventMessage(syncEvent(), [{ jobId: '1', label: 'dbt Cloud job 1', state: 'retrying', error: 'HTTP 503' }, { jobId: '2', label: 'dbt Cloud job 2', state: 'in-progress' }], { links: LINKS }));
     assert.match(blocks, /dbt Cloud job 1 not started yet, will retry: HTTP 503/);
     assert.match(blocks, /dbt Cloud job 2 is being started by another delivery/);
   });
@@ -188,7 +188,7 @@ describe('processor/slack-message', () => {
             destination: { name: summary },
             sync: { id: status, status: failed ? 'failed' : 'succeeded', vendorStatus: status, startedAt: null, finishedAt: '2026-05-22T00:02:05Z' },
           });
-          const message = renderEventMessage(event, [{ jobId: '7', state: 'started', runId: 1, href }, { jobId: '8', state: 'failed', error }], { links: LINKS });
+          const message = renderEventMessage(event, [{ jobId: '7', label: 'dbt Cloud job 7', state: 'started', runId: 1, href }, { jobId: '8', label: 'dbt Cloud job 8', state: 'failed', error }], { links: LINKS });
           for (const sequence of controlSequences(message)) {
             const link = /^<([^|<>]*)\|[^|<>]*>$/.exec(sequence);
             assert.ok(link, `not a link: ${sequence}`);
@@ -202,7 +202,7 @@ describe('processor/slack-message', () => {
     });
 
     it('links a dbt run only to the configured dbt Cloud origin; elsewhere the run is named, unlinked', () => {
-      const run = (href: string) => allText(renderEventMessage(syncEvent(), [{ jobId: '21', state: 'started', runId: 5, href }], { links: LINKS }));
+      const run = (href: string) => allText(renderEventMessage(syncEvent(), [{ jobId: '21', label: 'dbt Cloud job 21', state: 'started', runId: 5, href }], { links: LINKS }));
       assert.match(run('https://cloud.getdbt.com/deploy/1/projects/1/runs/5/'), /<https:\/\/cloud.getdbt.com\/deploy\/1\/projects\/1\/runs\/5\/\|run 5>/);
       for (const elsewhere of ['https://evil.example/deploy/1/runs/5/', 'https://cloud.getdbt.com.evil.example/', 'http://cloud.getdbt.com/deploy/', 'javascript:alert(1)', 'https://user:pw@cloud.getdbt.com/']) {
         const text = run(elsewhere);

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import {
+  busyLine,
   clock,
-  coalescedLine,
   joinFiredMessage,
   joinWaitingLine,
   joinWaitingMessage,
-  skippedLine,
 } from '../../../../functions/processor/planning/join-messages.js';
 import type { JoinFiring, UpstreamFailure } from '../../../../functions/processor/planning/join-state.js';
 import { linkPolicy } from '../../../../functions/processor/clients/slack-message.js';
@@ -31,7 +30,6 @@ const firing: JoinFiring = {
     billing: { eventId: '2'.repeat(32), source: 'airbyte', connector: 'billing <script>', occurredAt: '2026-05-21T23:58:00.000Z', countedAt: '2026-05-22T00:00:00.000Z' },
     ledger: { eventId: '3'.repeat(32), source: 'dbt-cloud', connector: 'ledger build', occurredAt: '2026-05-22T09:44:00.000Z', countedAt: '2026-05-22T09:45:00.000Z' },
   },
-  run: null,
 };
 
 describe('processor/planning/join-messages', () => {
@@ -56,16 +54,16 @@ describe('processor/planning/join-messages', () => {
       const emoji = `${prefix}${'😀'.repeat(2_000)}`;
       const waiting = joinWaitingMessage('finance mart', 'billing', { ...failure, message: emoji }, NOW);
       const upstreams = { ...firing.upstreams, billing: { ...firing.upstreams.billing!, connector: emoji } };
-      const fired = joinFiredMessage('finance mart', { ...firing, upstreams }, { jobId: '42', outcome: 'triggered', runId: 1 }, LINKS);
+      const fired = joinFiredMessage('finance mart', { ...firing, upstreams }, { label: 'dbt Cloud job 42', outcome: 'triggered', runId: 1 }, LINKS);
       for (const text of strings([waiting, fired])) assert.doesNotMatch(text, /\p{Cs}/u, 'a lone surrogate');
     }
   });
 
   it('the firing message lists every upstream with its vendor and time, the date when it is not today', () => {
-    const message = joinFiredMessage('finance mart', firing, { jobId: '42', outcome: 'triggered', runId: 4711, href: 'https://cloud.getdbt.com/deploy/1/projects/2/runs/4711' }, LINKS);
+    const message = joinFiredMessage('finance mart', firing, { label: 'dbt Cloud job 42', outcome: 'triggered', runId: 4711, href: 'https://cloud.getdbt.com/deploy/1/projects/2/runs/4711' }, LINKS);
     assert.equal(
       message.text,
-      'finance mart: all 3 upstreams in, dbt job 42 started (run 4711): salesforce at 09:12 UTC, billing at 2026-05-21 23:58 UTC, ledger at 09:44 UTC',
+      'finance mart: all 3 upstreams in, dbt Cloud job 42 started (run 4711): salesforce at 09:12 UTC, billing at 2026-05-21 23:58 UTC, ledger at 09:44 UTC',
     );
     const body = JSON.stringify(message.blocks);
     assert.match(body, /salesforce \(Fivetran, sf_prod\) succeeded at 09:12 UTC/);
@@ -75,18 +73,27 @@ describe('processor/planning/join-messages', () => {
     assert.match(body, /round 3/);
   });
 
-  it('the firing message says when the job was coalesced, skipped or could not start', () => {
-    assert.match(joinFiredMessage('m', firing, { jobId: '42', outcome: 'coalesced', runId: 9 }, LINKS).text, /dbt job 42 coalesced into run 9, not started yet/);
-    assert.match(joinFiredMessage('m', firing, { jobId: '42', outcome: 'skipped', runId: 9 }, LINKS).text, /dbt job 42 skipped: run 9 is busy/);
-    assert.match(joinFiredMessage('m', firing, { jobId: '42', outcome: 'failed', error: 'HTTP 404: job not found' }, LINKS).text, /dbt job 42 could not be started: HTTP 404: job not found/);
+  it('the firing message says when the job was coalesced, skipped, covered, capped or could not start', () => {
+    const label = 'dbt Cloud job 42';
+    assert.match(joinFiredMessage('m', firing, { label, outcome: 'coalesced', runId: 9 }, LINKS).text, /dbt Cloud job 42 coalesced into run 9, not started yet/);
+    assert.match(joinFiredMessage('m', firing, { label, outcome: 'skipped', runId: 9 }, LINKS).text, /dbt Cloud job 42 skipped: run 9 is busy/);
+    assert.match(joinFiredMessage('m', firing, { label, outcome: 'joined', busy: { outcome: 'joined', holder: 'abcdef12'.repeat(4), closesAt: NOW.toISOString() } }, LINKS).text, /dbt Cloud job 42: covered by the run event abcdef12 starts or joins/);
+    assert.match(joinFiredMessage('m', firing, { label, outcome: 'capped', busy: { outcome: 'capped', reason: 'at most 2 runs a day', until: NOW.toISOString() } }, LINKS).text, /dbt Cloud job 42 not started: run cap reached \(at most 2 runs a day\)/);
+    assert.match(joinFiredMessage('m', firing, { label, outcome: 'failed', error: 'HTTP 404: job not found' }, LINKS).text, /dbt Cloud job 42 could not be started: HTTP 404: job not found/);
   });
 
-  it('coalesced and skipped lines name the run and why', () => {
+  it('the line for a run the event did not start names the run that covers the load, or why none started', () => {
+    const label = 'dbt Cloud job 42';
+    assert.equal(busyLine(label, { outcome: 'coalesced', runId: 4711, runStatus: 'queued' }, NOW), "dbt Cloud job 42: coalesced into run 4711 (queued), which will read this load's data");
+    assert.equal(busyLine(label, { outcome: 'skipped', runId: 4711, runStatus: 'running' }, NOW), 'dbt Cloud job 42: skipped, run 4711 is running');
     assert.equal(
-      coalescedLine('42', { id: 4711, status: 'queued', triggeredAt: '2026-05-22T09:41:00.000Z' }, NOW),
-      "dbt job 42: coalesced into run 4711 (queued since 09:41 UTC), which will read this load's data",
+      busyLine(label, { outcome: 'joined', holder: `1a2b3c4d${'0'.repeat(24)}`, closesAt: '2026-05-22T09:44:59.250Z' }, NOW),
+      "dbt Cloud job 42: covered by the run event 1a2b3c4d starts or joins for the loads of this moment (its batch closed at 09:44:59 UTC), which will read this load's data",
     );
-    assert.equal(skippedLine('42', 4711, 'running'), 'dbt job 42: skipped, run 4711 is running');
+    assert.equal(
+      busyLine(label, { outcome: 'capped', reason: 'at most one run every PT15M (the last started at 2026-05-22T09:40:00.000Z)', until: '2026-05-22T09:55:00.000Z' }, NOW),
+      'dbt Cloud job 42: not started, run cap reached (at most one run every PT15M (the last started at 2026-05-22T09:40:00.000Z)); the next run may start after 09:55:00 UTC',
+    );
   });
 
   it('clock compares instants, not strings', () => {

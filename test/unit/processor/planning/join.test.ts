@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Join } from '../../../../functions/generated/routing-config.schema.js';
-import { applyToJoin, compileJoin, joinJob, joinsFor, missingUpstreams, recordJoinRun, type JoinOutcome } from '../../../../functions/processor/planning/join.js';
+import { applyToJoin, compileJoin, joinRun, joinsFor, missingUpstreams, type JoinOutcome } from '../../../../functions/processor/planning/join.js';
 import type { JoinStateDoc } from '../../../../functions/processor/planning/join-state.js';
 import type { SyncEvent } from '../../../../functions/shared/sync-event.js';
 import { failedSync, syncEvent } from '../../../support/sync-event-fixtures.js';
@@ -182,8 +182,7 @@ describe('processor/planning/join', () => {
       [upstreamEvent.billing!(1), 2],
       [upstreamEvent.ledger!(2), 3],
     ]);
-    const updated = recordJoinRun(state!, 1, { id: 4711, outcome: 'triggered' }, at(4));
-    assert.deepEqual(updated.firings[0]?.run, { id: 4711, outcome: 'triggered' });
+    assert.deepEqual(state!.runs, {}, 'a firing starts with no run recorded: its run is merged in when its action has an outcome');
   });
 
   it('ignores events that are not an upstream, and upstream events that are neither success nor failure', () => {
@@ -197,7 +196,8 @@ describe('processor/planning/join', () => {
   });
 
   it('plans the firing job under the action id a route would give it, so an event starts it once', () => {
-    assert.deepEqual(joinJob(join), { actionId: 'dbt-job-70403103936004', jobId: '70403103936004', route: 'join finance mart', options: FINANCE.dbtJob });
+    const run = joinRun(join);
+    assert.deepEqual({ actionId: run.actionId, target: run.target, route: run.route, action: run.action }, { actionId: 'dbt-job-70403103936004', target: { kind: 'dbt-cloud', id: '70403103936004' }, route: 'join finance mart', action: FINANCE.dbtJob });
   });
 
   it('follows the routing file when upstreams are added or removed', () => {

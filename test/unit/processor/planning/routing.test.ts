@@ -43,19 +43,20 @@ describe('processor/routing', () => {
       it(c.name, () => {
         const plan = planFor(c.event(), routing);
         assert.deepEqual(plan.routes, c.routes);
-        assert.deepEqual(plan.dbtJobs.map((j) => j.jobId), c.jobs);
+        assert.deepEqual(plan.runs.map((r) => r.target.id), c.jobs);
         assert.deepEqual(plan.slack.map((s) => [s.webhook, s.notify]), c.slack);
       });
     }
 
     it('keeps the options of the first route that names a job', () => {
-      const job = planFor(syncEvent(), routing).dbtJobs.find((j) => j.jobId === '11');
-      assert.equal(job?.route, 'exact-id');
-      assert.equal(job?.options.cause, undefined);
+      const run = planFor(syncEvent(), routing).runs.find((r) => r.target.id === '11');
+      assert.equal(run?.route, 'exact-id');
+      assert.equal((run?.action as { cause?: string }).cause, undefined);
+      assert.deepEqual(run?.target, { kind: 'dbt-cloud', id: '11' });
     });
 
     it('gives stable action ids: dbt-job-<id>, slack for the default webhook, slack-<hash> otherwise', () => {
-      assert.deepEqual(planFor(syncEvent(), routing).dbtJobs.map((j) => j.actionId), ['dbt-job-11', 'dbt-job-12', 'dbt-job-13']);
+      assert.deepEqual(planFor(syncEvent(), routing).runs.map((r) => r.actionId), ['dbt-job-11', 'dbt-job-12', 'dbt-job-13']);
       assert.equal(planFor(syncEvent(), routing).slack[0]?.actionId, 'slack');
       assert.match(planFor(airbyteSucceeded(), routing).slack[0]?.actionId ?? '', /^slack-[0-9a-f]{12}$/);
     });
@@ -199,7 +200,7 @@ describe('processor/routing: test and quarantined events never start dbt jobs', 
       assert.equal(event.type, 'test');
       const plan = planFor(event, everyAirbyteEvent);
       assert.deepEqual(plan.routes, ['all-airbyte']);
-      assert.deepEqual(plan.dbtJobs, []);
+      assert.deepEqual(plan.runs, []);
       assert.equal(plan.slack[0]?.notify, false, 'tests are not notified unless a route asks');
     });
   }
@@ -225,13 +226,13 @@ describe('processor/routing: test and quarantined events never start dbt jobs', 
     const loaded = compileRouting({ routes: [{ name: 'a', match: { source: 'airbyte' }, dbtJobs: [{ jobId: 1 }] }] });
     loaded.routes[0]!.actions.dbtJobs![0]!.on = ['test'];
     const event = interpret('airbyte', Buffer.from(fixtureText('airbyte', 'test-sync-succeeded')), new Date());
-    assert.deepEqual(planFor(event, loaded).dbtJobs, []);
+    assert.deepEqual(planFor(event, loaded).runs, []);
   });
 
   it('a quarantined event plans no job and is not a notified type (its alert is decided by the day documents)', () => {
     const event = quarantinedEvent({ source: 'airbyte', raw: Buffer.from('{"x":1}'), parsed: { x: 1 }, problems: [{ code: 'unrecognised_shape', message: 'no' }], receivedAt: new Date() });
     const plan = planFor(event, compileRouting({ routes: [], defaultRoute: { dbtJobs: [{ jobId: 1, on: ['sync.succeeded'] }] } }));
-    assert.deepEqual(plan.dbtJobs, []);
+    assert.deepEqual(plan.runs, []);
     assert.deepEqual(plan.slack.map((s) => s.actionId), ['slack']);
   });
 

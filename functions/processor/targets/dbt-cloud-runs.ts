@@ -1,0 +1,40 @@
+// dbt Cloud jobs as run targets, the I/O side: starting a run exactly once (the cause
+// marker and the lookup after a lost answer are clients/dbt-cloud.ts's) and one look at the
+// job's runs for the holder of a batch.
+import type { DbtJobAction } from '../../generated/routing-config.schema.js';
+import { runOfEvent, type DbtCloudClient, type ListedRun } from '../clients/dbt-cloud.js';
+import { dbtRunPhase } from './dbt-cloud.js';
+import type { ObservedRun, RunObservation, RunTargetClient } from './run-target.js';
+
+/** The dbt Cloud client behind the core's RunTargetClient. */
+export function dbtCloudRuns(client: DbtCloudClient): RunTargetClient {
+  return {
+    async start(event, run, { deadline, attempts, checkFirst, since }) {
+      const started = await client.trigger(event, run.action as DbtJobAction, { deadline, attempts, checkFirst, since });
+      return { runId: started.id, href: started.href, recovered: started.recovered };
+    },
+    /**
+     * One list-runs call (the job's newest 100 runs with their triggers) answers both
+     * questions in the usual case; a tracked run older than that page is asked for by id.
+     */
+    async observe(target, ask, { deadline, attempts }): Promise<RunObservation> {
+      const listed = await client.recentRuns(target.id, deadline, attempts);
+      const observed = (run: ListedRun): ObservedRun => ({ runId: run.id, ...dbtRunPhase(run.status), ...(run.createdAt ? { createdAt: run.createdAt } : {}) });
+      const runs = new Map<string, ObservedRun>();
+      for (const runId of ask.runIds) {
+        const inPage = listed.find((run) => run.id === Number(runId));
+        if (inPage) runs.set(String(runId), observed(inPage));
+        else {
+          const code = await client.runStatusCode(Number(runId), deadline, attempts);
+          runs.set(String(runId), { runId: Number(runId), ...(code === undefined ? { phase: 'ended' as const, status: 'unknown' } : dbtRunPhase(code)) });
+        }
+      }
+      const byHolder = new Map<string, ObservedRun>();
+      for (const holder of ask.holders) {
+        const found = runOfEvent(listed, holder);
+        if (found) byHolder.set(holder, observed(found));
+      }
+      return { runs, byHolder };
+    },
+  };
+}
