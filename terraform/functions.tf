@@ -145,6 +145,11 @@ resource "google_cloudfunctions2_function" "processor" {
       condition     = local.routing_config_bytes <= local.routing_config_max_bytes
       error_message = "The routing file ${var.routing_config_file} is ${local.routing_config_bytes} bytes compacted, more than the ${local.routing_config_max_bytes} bytes it may take of the processor's environment (32 KiB in total for every variable, a Cloud Run limit). Shorten it: fewer routes, shorter names."
     }
+
+    precondition {
+      condition     = var.slack_app_enabled || !local.routing_uses_slack_app
+      error_message = "The routing file ${var.routing_config_file} posts through the Slack app (\"app\": {\"channel\": …}), but slack_app_enabled is false: set slack_app_enabled = true (docs/slack-app.md), or name webhooks instead."
+    }
   }
 
   depends_on = [

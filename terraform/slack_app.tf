@@ -50,6 +50,12 @@ variable "slack_status_page_url" {
   }
 }
 
+locals {
+  # A Slack app target anywhere in the routing file ("app": {…} exists only there, as a slack object's key):
+  # the processor would refuse to start without the bot token, so plan refuses first.
+  routing_uses_slack_app = strcontains(local.routing_config_json, "\"app\":{")
+}
+
 # --- the bot token (xoxb-…): the processor and the sweep post with it, ingest reads user groups -----
 
 resource "google_secret_manager_secret" "slack_bot_token" {

@@ -326,6 +326,8 @@ export class FakeDbtCloud extends RecordingServer {
     if (run.status !== 20) return { status: 400, body: envelope(400, `Run ${runId} cannot be retried: RETRY_NOT_FAILED_RUN`, null) };
     if (latest.id !== run.id) return { status: 400, body: envelope(400, `Run ${runId} cannot be retried: RETRY_NOT_LATEST_RUN`, null) };
     const retried = this.createRun(accountId, run.jobId, { cause: `Retry of run ${runId}` });
+    // A retried run runs like any other: reported by its webhooks when they are set.
+    if (this.webhooks && !this.webhooks.hold?.(retried)) this.playRun(retried, this.webhooks);
     return ok(this.view(retried, new Set()));
   }
 

@@ -1,6 +1,9 @@
 import { firstBody, resolveString, type Body, type Declared, type TerraformConfig } from './terraform-checks.js';
 import type { Value } from './hcl-eval.js';
-import { functionEnvironment, instancesOf, plan, validates } from './terraform-eval.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { failedPreconditions, functionEnvironment, instancesOf, plan, validates } from './terraform-eval.js';
 
 // Static checks of the optional Slack app (terraform/slack_app.tf, issue 31): off by default
 // and then nothing of it exists (no secret, no grant, the app settings blank); on, each
@@ -77,6 +80,19 @@ export function checkSlackApp(config: TerraformConfig, routingFile: string): str
   const firestore = config.resources.find((r) => r.type === 'google_project_iam_member' && r.name === 'ingest_firestore');
   const condition = firestore && firstBody(firestore.body.condition);
   if (!condition || !String((condition as Body).expression).includes('databases/${local.firestore_database}')) problems.push('the ingest function\'s Firestore grant is not conditioned on postload\'s database');
+
+  // A routing file with an app target needs the app: plan refuses it otherwise, naming the variable.
+  const dir = mkdtempSync(join(tmpdir(), 'postload-slack-app-routing-'));
+  try {
+    const withApp = join(dir, 'routing.json');
+    writeFileSync(withApp, JSON.stringify({ slack: { app: { channel: 'C0123ABC' } }, routes: [{ name: 'all', match: { source: 'fivetran' } }] }));
+    const refused = (enabled: boolean) => failedPreconditions(config, plan(config, { ...base, routing_config_file: withApp, slack_app_enabled: enabled })).some((p) => p.includes('slack_app_enabled'));
+    if (!refused(false)) problems.push('a routing file with a Slack app target plans with slack_app_enabled = false (the processor would not start)');
+    if (refused(true)) problems.push('a routing file with a Slack app target is refused with slack_app_enabled = true');
+    if (failedPreconditions(config, plan(config, off)).some((p) => p.includes('slack_app_enabled'))) problems.push('a routing file without app targets is refused with slack_app_enabled = false');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 
   // The allow-lists validate as the code reads them (shared/settings.ts slackIdList).
   const cases: Array<[string, Value, boolean]> = [

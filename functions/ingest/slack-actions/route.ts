@@ -142,7 +142,7 @@ export function createSlackActionsRoute(config: IngestConfig, deps: SlackActions
         await book.settle(claim.docId, { status: 'succeeded', summary: done.summary, result: done.result });
         log.info({ ...fields, attempt: claim.attempt, result: done.result }, 'Slack action performed');
         text = `Done: ${escape(done.summary)}.`;
-        await noteInThread(payload, claim.docId, claim.attempt, claim.pressedAt, `<@${user.id}> ${escape(done.summary)} (${describe(action)}).`, deadlineIn(WORK_BUDGET_MS), fields);
+        await noteInThread(payload, claim.docId, claim.attempt, claim.pressedAt, `<@${user.id}> ${escape(done.summary)}.`, deadlineIn(WORK_BUDGET_MS), fields);
       } catch (error) {
         if (error instanceof EffectRefused) {
           await book.settle(claim.docId, { status: 'failed', summary: `could not ${describe(action)}`, error: error.message });

@@ -37,6 +37,7 @@ describe('terraform/: the Slack app (static checks)', function () {
     { name: 'the ingest function\'s Firestore grant on every database', file: 'slack_app.tf', from: /\n  condition \{[\s\S]*?\n  \}\n/, to: '\n', problem: /not conditioned on postload's database/ },
     { name: 'the signing secret not given to the ingest function', file: 'functions.tf', from: /\n      SLACK_SIGNING_SECRET     = [^\n]*/, to: '', problem: /ingest SLACK_SIGNING_SECRET gets nothing/ },
     { name: 'the dbt Cloud token given to the ingest function with the app off', file: 'functions.tf', from: 'DBT_CLOUD_API_TOKEN      = var.slack_app_enabled ? ', to: 'DBT_CLOUD_API_TOKEN      = true ? ', problem: /ingest: DBT_CLOUD_API_TOKEN is set with slack_app_enabled = false/ },
+    { name: 'no plan-time check of app targets against slack_app_enabled', file: 'functions.tf', from: 'var.slack_app_enabled || !local.routing_uses_slack_app', to: 'true', problem: /plans with slack_app_enabled = false/ },
     { name: 'user ids not validated', file: 'slack_app.tf', from: '"^[UW][A-Z0-9]{2,40}$"', to: '".*"', problem: /var\.slack_action_users = \["alice"\] passes its validation/ },
   ];
 
