@@ -1,15 +1,16 @@
 import { FieldPath, type DocumentData, type Firestore, type Query } from '@google-cloud/firestore';
+import { describeExpectation, type Expectation } from '../sweep/freshness/expectation.js';
+import { STATE_ORDER, type FreshnessState } from '../sweep/freshness/state-machine.js';
 import type { QueryLog } from './query-shape.js';
 import { date, num, record, str } from './values.js';
 
 // The connectors as the processor's connector documents (processor/store/connector-document.ts)
-// and the sweep's freshness documents (issue 27: `<freshness collection>/<connector document
-// id>`) describe them. Read in pages by document id, with one read of both documents per
+// and the sweep's freshness documents (sweep/freshness/record.ts: `<freshness collection>/<connector
+// document id>`) describe them. Read in pages by document id, with one read of both documents per
 // connector; the ones that need attention come first, from their own small query.
 
-/** Freshness states (issue 27), most urgent first: the order the page lists them in. */
-export const FRESHNESS_STATES = ['failing', 'overdue', 'late', 'unknown', 'paused', 'fresh'] as const;
-export type FreshnessState = (typeof FRESHNESS_STATES)[number];
+/** Freshness states (the sweep's), most urgent first: the order the page lists them in. */
+export const FRESHNESS_STATES: readonly FreshnessState[] = STATE_ORDER;
 const NEEDS_ATTENTION: readonly string[] = ['failing', 'overdue', 'late'];
 
 /** What the sweep says of a connector, when it has judged it. */
@@ -20,8 +21,10 @@ export interface FreshnessView {
   why: string | null;
   /** Where the expectation came from: routing, fivetran, airbyte, learned, none. */
   expectationSource: string | null;
-  /** The expectation in words ("every 1h, grace 30m"). */
+  /** The expectation in words, as `postload freshness` says it ("every 1h, grace 30m"). */
   expectation: string | null;
+  /** Where it came from, in words ("Fivetran sync_frequency 360 min"). */
+  expectationDetail: string | null;
   expectedBy: Date | null;
   overdueAt: Date | null;
   pausedUntil: Date | null;
@@ -131,7 +134,8 @@ function toFreshnessView(f: DocumentData): FreshnessView | null {
     since: date(f.since),
     why: str(f.why),
     expectationSource: str(expectation?.source),
-    expectation: str(expectation?.detail),
+    expectation: expectation && ['every', 'cron', 'none'].includes(String(expectation.kind)) ? describeExpectation(expectation as unknown as Expectation) : null,
+    expectationDetail: str(expectation?.detail),
     expectedBy: date(f.expectedBy),
     overdueAt: date(f.overdueAt),
     pausedUntil: pause ? date(pause.until) : null,

@@ -46,7 +46,7 @@ function freshnessCells(c: ConnectorView, now: Date): Html[] {
   const f = c.freshness;
   return [
     html`${badge(c.health)}${f?.since ? html` <span class="muted">since ${time(f.since, now)}</span>` : ''}${f?.pausedUntil ? html` <span class="muted">paused until ${time(f.pausedUntil, now)}</span>` : ''}`,
-    f ? html`${clip(f.expectation ?? '—', LIST_TEXT)}${f.expectationSource ? html` <span class="muted">(${f.expectationSource})</span>` : ''}` : html`<span class="none">not judged yet</span>`,
+    f ? html`<span title="${f.expectationDetail ?? ''}">${clip(f.expectation ?? '—', LIST_TEXT)}</span>${f.expectationSource ? html` <span class="muted">(${f.expectationSource})</span>` : ''}` : html`<span class="none">not judged yet</span>`,
     time(c.lastSuccess?.occurredAt, now),
     f?.expectedBy ? time(f.expectedBy, now) : html`<span class="none">—</span>`,
   ];
@@ -114,7 +114,7 @@ export function connectorBody(d: ConnectorData, now: Date): Html {
 <dt>type</dt><dd>${c.connectorType ?? '—'}</dd>
 <dt>destination</dt><dd>${c.destination ?? '—'}</dd>
 <dt>state</dt><dd>${badge(c.health)}${f?.why ? html` ${f.why}` : ''}</dd>
-<dt>expectation</dt><dd>${f ? html`${f.expectation ?? '—'} <span class="muted">(source: ${f.expectationSource ?? '—'})</span>` : html`<span class="none">not judged by the freshness sweep yet</span>`}</dd>
+<dt>expectation</dt><dd>${f ? html`${f.expectation ?? '—'} <span class="muted">(source: ${f.expectationSource ?? '—'}${f.expectationDetail ? `: ${f.expectationDetail}` : ''})</span>` : html`<span class="none">not judged by the freshness sweep yet</span>`}</dd>
 <dt>next expected</dt><dd>${time(f?.expectedBy, now)}</dd>
 <dt>last success</dt><dd>${time(c.lastSuccess?.occurredAt, now)}${c.lastSuccess ? html` ${eventLink(c.lastSuccess.eventId)}` : ''}</dd>
 <dt>last failure</dt><dd>${time(c.lastFailure?.occurredAt, now)}${c.lastFailure ? html` ${eventLink(c.lastFailure.eventId)} ${c.lastFailure.error ?? ''}` : ''}</dd>

@@ -8,6 +8,7 @@ import { toJoinView } from '../../../functions/read-model/joins.js';
 import { deadLetterKey, groupProblems, problemKey } from '../../../functions/read-model/problems.js';
 import { causesFrom, finalEventIds, toRunView } from '../../../functions/read-model/runs.js';
 import { eventId } from '../../../functions/ingest/event-id.js';
+import { describeExpectation } from '../../../functions/sweep/freshness/expectation.js';
 
 describe('read-model: views of stored documents', () => {
   it('cursors round-trip, and anything else is refused rather than misread', () => {
@@ -39,9 +40,11 @@ describe('read-model: views of stored documents', () => {
     const view = toConnectorView('fivetran-c', { source: 'fivetran', connectorId: 'c', latestStatus: 'failed', recentSyncs: syncs }, undefined);
     assert.deepEqual(view.strip.map((s) => s.eventId), syncs.slice(0, 14).map((s) => s.eventId).reverse());
     assert.equal(view.health, 'failing');
-    const judged = toConnectorView('fivetran-c', { source: 'fivetran', connectorId: 'c', latestStatus: 'failed' }, { state: 'overdue', expectation: { kind: 'every', source: 'fivetran', detail: 'every 6h' }, expectedBy: Timestamp.fromMillis(5) });
+    const judged = toConnectorView('fivetran-c', { source: 'fivetran', connectorId: 'c', latestStatus: 'failed' }, { state: 'overdue', expectation: { kind: 'every', everyMs: 6 * 3_600_000, graceMs: 1_800_000, source: 'fivetran', detail: 'Fivetran sync_frequency 360' }, expectedBy: Timestamp.fromMillis(5) });
     assert.equal(judged.health, 'overdue');
     assert.equal(judged.freshness?.expectationSource, 'fivetran');
+    assert.equal(judged.freshness?.expectation, describeExpectation({ kind: 'every', everyMs: 6 * 3_600_000, graceMs: 1_800_000, source: 'fivetran', detail: '' }));
+    assert.equal(judged.freshness?.expectationDetail, 'Fivetran sync_frequency 360');
     assert.equal(judged.freshness?.expectedBy?.getTime(), 5);
     const names = ['late', 'fresh', 'failing', 'overdue', 'unknown'].map((state, i) => toConnectorView(`d${i}`, { connectorId: `c${i}` }, { state }));
     assert.deepEqual(names.sort(byUrgency).map((c) => c.health), ['failing', 'overdue', 'late', 'unknown', 'fresh']);
