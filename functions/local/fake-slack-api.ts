@@ -91,6 +91,8 @@ export interface FakeSlackApiOptions {
   /** A seeded share of calls to the methods that change or read messages answered with one of `faults`. */
   chaos?: { seed: number; rate: number; faults: SlackApiFault[] };
   now?: () => number;
+  /** Called when a message is stored, before the answer goes back (a test can fail what the poster does next). */
+  onPosted?: (message: FakeSlackMessage) => void;
 }
 
 export interface ResponseUrlPost {
@@ -276,6 +278,7 @@ export class FakeSlackApi {
       updates: 0,
     };
     this.messages.push(message);
+    this.options.onPosted?.(message);
     return { body: { ok: true, channel: channel.id, ts: message.ts, message: view(message, true) } };
   }
 
