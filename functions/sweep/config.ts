@@ -36,6 +36,8 @@ export interface SweepConfig {
   slackWebhook: Secret | undefined;
   /** Or the Slack app: its channel and bot token (an incident is one message, threaded). */
   slackApp: { channel: string; token: Secret } | undefined;
+  /** With the app: the webhook told when Slack refuses it for good (the routing file's slack.fallbackWebhook), when set. */
+  slackFallbackWebhook: Secret | undefined;
   /** The Web API (SLACK_API_BASE_URL), and the status page for the alert's button (SLACK_STATUS_PAGE_URL). */
   slackApiBaseUrl: string;
   statusPageUrl: string | undefined;
@@ -106,6 +108,7 @@ export function readSweepConfig(env: Env = process.env): SweepConfig {
     freshness,
     slackWebhook: appTargetOf(freshness.webhook) ? undefined : slackWebhook(env, freshness.webhook, options),
     slackApp: slackApp(env, freshness.webhook, options),
+    slackFallbackWebhook: appTargetOf(freshness.webhook) && routing.config.slack?.fallbackWebhook ? slackWebhook(env, routing.config.slack.fallbackWebhook, options) : undefined,
     slackApiBaseUrl: apiBaseUrl(env, 'SLACK_API_BASE_URL', SLACK_API_BASE_URL),
     statusPageUrl: optionalString(env, 'SLACK_STATUS_PAGE_URL') === undefined ? undefined : apiBaseUrl(env, 'SLACK_STATUS_PAGE_URL', 'http://127.0.0.1:8089'),
     slackWebhookOrigins: readSlackWebhookOrigins(env, 'SLACK_WEBHOOK_HOSTS'),

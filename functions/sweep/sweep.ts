@@ -13,7 +13,7 @@ import { FivetranClient } from '../vendors/fivetran.js';
 import type { Vendor } from '../vendors/vendor-error.js';
 import { createReconcileTask } from './reconcile/task.js';
 import type { SweepConfig } from './config.js';
-import { appSender, webhookSender } from './freshness/slack-sender.js';
+import { appSender, webhookSender, withFallback } from './freshness/slack-sender.js';
 import { FreshnessStore } from './freshness/store.js';
 import { createFreshnessTask } from './freshness/task.js';
 import type { SweepTask, TickContext } from './task.js';
@@ -51,10 +51,12 @@ export function createSweep(config: SweepConfig, deps: SweepDependencies = {}): 
   const now = deps.now ?? Date.now;
   const firestore = deps.firestore ?? createFirestore(config.projectId);
   const http = { policy: config.retry, ...(deps.fetch ? { fetch: deps.fetch } : {}) };
+  const webhooks = new SlackClient({ ...http, allowedOrigins: config.slackWebhookOrigins });
+  const fallback = config.slackFallbackWebhook && { slack: webhooks, webhook: config.slackFallbackWebhook };
   const slack = config.slackApp
-    ? appSender(new SlackApiClient({ ...http, token: config.slackApp.token, baseUrl: config.slackApiBaseUrl }), config.slackApp.channel, config.statusPageUrl)
+    ? withFallback(appSender(new SlackApiClient({ ...http, token: config.slackApp.token, baseUrl: config.slackApiBaseUrl }), config.slackApp.channel, config.statusPageUrl), config.slackApp.channel, fallback)
     : config.slackWebhook
-      ? webhookSender(new SlackClient({ ...http, allowedOrigins: config.slackWebhookOrigins }), config.slackWebhook)
+      ? webhookSender(webhooks, config.slackWebhook)
       : undefined;
   const store = new FreshnessStore(firestore, { connectorsCollection: config.connectorsCollection, freshnessCollection: config.freshnessCollection, timeoutMs: config.firestoreTimeoutMs });
   const configuredClients = {

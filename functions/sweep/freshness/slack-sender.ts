@@ -2,8 +2,9 @@ import type { Deadline, AttemptRecord } from '../../processor/clients/http-retry
 import { statusPageButton } from '../../processor/clients/message-buttons.js';
 import type { SlackApiClient } from '../../processor/clients/slack-api.js';
 import { postExactlyOnce } from '../../processor/clients/slack-app.js';
-import type { SlackMessage } from '../../processor/clients/slack-message.js';
+import { renderAppFailure, type SlackMessage } from '../../processor/clients/slack-message.js';
 import type { SlackClient } from '../../processor/clients/slack.js';
+import { classifyError, describeError } from '../../processor/errors.js';
 import type { Secret } from '../../shared/secrets.js';
 import { actionButton } from '../../shared/slack-buttons.js';
 import type { OutboxMessage } from './record.js';
@@ -80,6 +81,34 @@ export function appSender(api: SlackApiClient, channel: string, statusPageUrl: s
       await api.update(channel, own.ts, message.message, undefined, ctx);
       await post(message, message.message, ctx, own.ts);
       return undefined;
+    },
+  };
+}
+
+/** The incoming webhook told when the app cannot post at all (the routing file's `slack.fallbackWebhook`). */
+export interface FallbackWebhook {
+  slack: SlackClient;
+  webhook: Secret;
+}
+
+/**
+ * The app sender, with Slack's permanent refusals (a revoked token, a channel the app left,
+ * the lookup that cannot tell) said through the fallback webhook with the message that could
+ * not be posted, as the processor does. The refusal is still thrown: the outbox records the
+ * message as not sent. A fallback that fails too is given up quietly: the tick logs the refusal.
+ */
+export function withFallback(sender: FreshnessSender, channel: string, fallback: FallbackWebhook | undefined): FreshnessSender {
+  if (!fallback) return sender;
+  return {
+    async send(message, docId, thread, ctx) {
+      try {
+        return await sender.send(message, docId, thread, ctx);
+      } catch (error) {
+        if (classifyError(error) === 'permanent') {
+          await fallback.slack.post(fallback.webhook, renderAppFailure(channel, describeError(error), message.message), ctx).catch(() => undefined);
+        }
+        throw error;
+      }
     },
   };
 }

@@ -143,6 +143,39 @@ describe('a freshness incident through the Slack app: one message, threaded, upd
     assert.deepEqual((await freshnessRef().get()).get('outbox'), []);
     assert.equal((await freshnessRef().get()).get('slackThread.ts'), top()[0]!.ts);
   });
+
+  it('Slack refuses the app for good (not in the channel): the alert is said through the fallback webhook once, and recorded as not sent', async () => {
+    slack.api.channels.set('C0LEFT', { id: 'C0LEFT', name: 'left', private: false, archived: false, members: new Set() });
+    const routing = JSON.parse(env.ROUTING_CONFIG!) as { slack: Record<string, unknown>; freshness: Record<string, unknown> };
+    routing.slack.fallbackWebhook = 'env:SLACK_WEBHOOK_URL';
+    routing.freshness.slack = { app: { channel: 'C0LEFT' } };
+    env = { ...env, ROUTING_CONFIG: JSON.stringify(routing), SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/fallback`, SLACK_WEBHOOK_HOSTS: new URL(slack.url).origin };
+    await loadAt(T0);
+    await at(T0 + 10 * MIN);
+    await at(T0 + 95 * MIN);
+    assert.equal(slack.api.channelMessages('C0LEFT').length, 0);
+    const told = deliveredMessages(slack);
+    assert.equal(told.length, 1);
+    assert.match(told[0]!.text, /^postload's Slack app cannot post to channel C0LEFT: Slack chat.postMessage refused: not_in_channel/);
+    assert.ok(JSON.stringify(told[0]!.blocks).includes('orders_pg is overdue'), 'the alert it could not post is included');
+    assert.deepEqual((await freshnessRef().get()).get('outbox'), [], 'given up, not retried');
+    const incident = (await freshnessRef().collection('freshnessIncidents').get()).docs[0]!.data() as { messages: Record<string, { skipped?: string }> };
+    assert.match(Object.values(incident.messages)[0]!.skipped ?? '', /not sent: .*not_in_channel/);
+    await at(T0 + 100 * MIN);
+    assert.equal(deliveredMessages(slack).length, 1, 'said once');
+  });
+
+  it('without a fallback webhook, the refusal is only recorded and logged', async () => {
+    slack.api.channels.set('C0LEFT', { id: 'C0LEFT', name: 'left', private: false, archived: false, members: new Set() });
+    const routing = JSON.parse(env.ROUTING_CONFIG!) as { freshness: Record<string, unknown> };
+    routing.freshness.slack = { app: { channel: 'C0LEFT' } };
+    env = { ...env, ROUTING_CONFIG: JSON.stringify(routing), SLACK_WEBHOOK_URL: `${slack.url}/services/T/B/fallback`, SLACK_WEBHOOK_HOSTS: new URL(slack.url).origin };
+    await loadAt(T0);
+    await at(T0 + 10 * MIN);
+    await at(T0 + 95 * MIN);
+    assert.deepEqual(deliveredMessages(slack), []);
+    assert.ok(logs.some((l) => l.includes('freshness message not sent, given up') && l.includes('not_in_channel')));
+  });
 });
 
 /** The emulator's Firestore, except that the `nth` batch commit (from 1) fails as an outage would. */
