@@ -85,7 +85,7 @@ export function baseUrlSetting(env: Env, name: string, fallback: string): string
   } catch {
     throw new ConfigError(name, `is not a URL: "${raw}"`);
   }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username || url.password) {
     throw new ConfigError(name, `must be an http(s) URL with no query or credentials, such as ${fallback}`);
   }
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');

@@ -5,7 +5,7 @@ import { SLACK_API_BASE_URL } from '../shared/vendor-hosts.js';
 import { JOIN_STATE_COLLECTION } from '../processor/planning/join-state.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
-import { ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
+import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
 import { AIRBYTE_API_BASE_URL } from '../vendors/airbyte.js';
 import { FIVETRAN_API_BASE_URL } from '../vendors/fivetran.js';
 import { compileFreshness, type FreshnessSettings } from './freshness/rules.js';
@@ -88,13 +88,13 @@ export function readSweepConfig(env: Env = process.env): SweepConfig {
   const reconcileAfterMs = integer(env, 'RECONCILE_AFTER_SECONDS', 900, { min: 60, max: 3_600 }) * 1000;
   const reconcileLookbackMs = integer(env, 'RECONCILE_LOOKBACK_HOURS', 24, { min: 2, max: 168 }) * 3_600_000;
   const fivetran = vendorPair(secretSetting(env, 'FIVETRAN_API_KEY', vendorOptions), secretSetting(env, 'FIVETRAN_API_SECRET', vendorOptions), (apiKey, apiSecret) => ({
-    baseUrl: apiBaseUrl(env, 'FIVETRAN_API_BASE_URL', FIVETRAN_API_BASE_URL),
+    baseUrl: baseUrlSetting(env, 'FIVETRAN_API_BASE_URL', FIVETRAN_API_BASE_URL),
     apiKey,
     apiSecret,
     groupId: optionalString(env, 'FIVETRAN_GROUP_ID'),
   }));
   const airbyte = vendorPair(secretSetting(env, 'AIRBYTE_API_CLIENT_ID', vendorOptions), secretSetting(env, 'AIRBYTE_API_CLIENT_SECRET', vendorOptions), (clientId, clientSecret) => ({
-    baseUrl: apiBaseUrl(env, 'AIRBYTE_API_BASE_URL', AIRBYTE_API_BASE_URL),
+    baseUrl: baseUrlSetting(env, 'AIRBYTE_API_BASE_URL', AIRBYTE_API_BASE_URL),
     clientId,
     clientSecret,
     workspaceIds: workspaceIds(env),
@@ -171,20 +171,6 @@ function vendorPair<T>(a: Secret, b: Secret, build: (a: Secret, b: Secret) => T)
     throw new ConfigError(missing, `is not set, but ${set} is: set both (the API's credentials, values or sm:// references) or neither`);
   }
   return build(a, b);
-}
-
-function apiBaseUrl(env: Env, name: string, fallback: string): string {
-  const raw = optionalString(env, name) ?? fallback;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(name, `is not a URL: "${raw}"`);
-  }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username || url.password) {
-    throw new ConfigError(name, `must be an http(s) URL with no query or credentials, such as ${fallback}`);
-  }
-  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -3,7 +3,7 @@ import type { CloudContext } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../errors.js';
 import type { Output } from '../output.js';
 
-type Run = (opts: { json?: boolean; project?: string }, action: (context: CloudContext, out: Output) => Promise<ExitCode>) => () => Promise<void>;
+type Run = (opts: { json?: boolean; project?: string; url?: string }, action: (context: CloudContext, out: Output) => Promise<ExitCode>) => () => Promise<void>;
 
 interface Shared {
   ingestUrl?: string;
@@ -44,7 +44,7 @@ function jobId(value: string, previous: number[] = []): number[] {
  * every vendor shares live on `connect` itself (commander gives them to it wherever they
  * appear on the line); each vendor's own are on its subcommand.
  */
-export function addConnectCommand(root: Command, run: Run): Command {
+export function addConnectCommand(root: Command, run: Run, env: Record<string, string | undefined>): Command {
   const connect = root
     .command('connect')
     .description("register postload's webhooks with Fivetran, Airbyte and dbt Cloud through their APIs; --check compares what is registered")
@@ -59,7 +59,12 @@ export function addConnectCommand(root: Command, run: Run): Command {
     const s = shared();
     return { ingestUrl: s.ingestUrl, dryRun: Boolean(s.dryRun), check: Boolean(s.check), newSecret: Boolean(s.newSecret), ...own };
   };
-  const go = (own: { project?: string }, action: (context: CloudContext, out: Output) => Promise<ExitCode>) => run({ json: Boolean(shared().json), project: own.project ?? shared().project }, action)();
+  // The ingest URL goes to `run` as the command's URL: connect works on the deployment it names,
+  // never on a local stack that happens to run in this clone (vendors cannot reach 127.0.0.1).
+  const go = (own: { project?: string }, action: (context: CloudContext, out: Output) => Promise<ExitCode>) => {
+    const url = shared().ingestUrl ?? env.POSTLOAD_INGEST_URL?.trim();
+    return run({ json: Boolean(shared().json), project: own.project ?? shared().project, ...(url ? { url } : {}) }, action)();
+  };
 
   connect.action(() =>
     go({}, async (context, out) => {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { connectCommand, type ConnectOptions } from '../../../functions/cli/connect/command.js';
 import { SECRET_PICKUP_AFTER_NONE_MS, SECRET_PICKUP_MS } from '../../../functions/cli/connect/dbt-cloud.js';
@@ -6,6 +9,7 @@ import { TEST_RETRY_WAITS_MS } from '../../../functions/cli/connect/fivetran.js'
 import { CloudContext } from '../../../functions/cli/context.js';
 import { isCliError } from '../../../functions/cli/errors.js';
 import { Output } from '../../../functions/cli/output.js';
+import { writeStackState } from '../../../functions/local/stack-state.js';
 import { DBT_ACCOUNT, DBT_ADMIN_TOKEN, GROUP, SECRETS, startStandIns, WORKSPACE, type StandIns } from '../../support/connect-stand-ins.js';
 import { runCli } from '../../support/run-cli.js';
 
@@ -399,6 +403,32 @@ describe('postload connect (against the vendor and Secret Manager stand-ins)', f
       assert.equal(nothing.code, 3);
       assert.match(nothing.stderr, /no vendor API credentials are set/);
     });
+  });
+
+  it('works on the deployment its ingest URL names, even while a local stack (npm start) runs in this clone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'postload-connect-'));
+    try {
+      const file = join(dir, 'local-stack.json');
+      writeStackState(file, {
+        version: 1, pid: process.pid, startedAt: new Date().toISOString(), projectId: 'postload-stack', pubsubEmulatorHost: '127.0.0.1:1', firestoreEmulatorHost: '127.0.0.1:2',
+        topic: 't', deadLetterSubscription: 'd', auditCollection: 'a', connectorsCollection: 'c', ingestUrl: 'http://127.0.0.1:3', developmentSecrets: [], routing: '{}',
+      });
+      const run = await runCli(['connect', 'fivetran', '--account'], { ...s.env, POSTLOAD_STATE_FILE: file });
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(!run.stderr.includes('using the local stack'));
+      assert.equal(s.sm.versions(SECRETS.fivetran).length, 1, "the deployment's secret (project postload-local), not the stack's project");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("prints a vendor's text with its control characters made visible", async () => {
+    const hostile = s.airbyte.workspaces.add({ name: 'Analytics\u001b]52;c;cm0gLXJmIH4=\u0007\u202e' });
+    assert.equal((await runCli(['connect', 'airbyte', '--workspace', hostile.workspaceId], s.env)).code, 0);
+    const check = await runCli(['connect', 'airbyte', '--workspace', hostile.workspaceId, '--check'], s.env);
+    assert.equal(check.code, 0, check.stdout);
+    assert.ok(check.stdout.includes('(Analytics\\x1b]52;c;cm0gLXJmIH4=\\x07\\u202e)'), check.stdout);
+    assert.doesNotMatch(check.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
   });
 
   it('never takes a credential as a flag', async () => {
