@@ -82,7 +82,15 @@ export interface AppDelivery {
   claim: Claim | undefined;
   /** Buttons for app targets (webhook messages never carry them). */
   buttons?: Array<Record<string, unknown>>;
+  /** App targets: what this message does to its connector's incident (planning/slack-incident.ts). */
+  incident?: AppIncidentStep;
 }
+
+/** Open an incident with this message, reply in an open one's thread, or close it: update its message in place, then reply. */
+export type AppIncidentStep =
+  | { change: 'opened' }
+  | { change: 'threaded'; ts: string }
+  | { change: 'closed'; ts: string; recovered: SlackMessage };
 
 /**
  * Sends one Slack message. Never throws. A webhook that is not set, or whose secret holds no
@@ -118,16 +126,22 @@ async function performSlackApp(actionId: string, app: SlackAppTarget, message: S
   const decision = delivery.claim?.decision;
   const checkFirst = decision === undefined || (decision.decision === 'claim' && decision.checkFirst);
   const since = delivery.claim?.record?.firstAttemptAt?.toDate() ?? new Date(ctx.now() - (decision === undefined ? 3_600_000 : 0));
+  const step = delivery.incident;
+  const call = { deadline: ctx.deadline.outbound, attempts: requests };
   try {
+    // A recovery first says so on the incident's message (setting content again is harmless on a retry).
+    if (step?.change === 'closed') await app.api.update(app.channel, step.ts, step.recovered, undefined, call);
+    const threadTs = step && step.change !== 'opened' ? step.ts : undefined;
     const posted = await postExactlyOnce(app.api, app.channel, withButtons(message, delivery.buttons), {
       key: { key: `${delivery.docId}/${actionId}`, kind: actionId },
+      ...(threadTs ? { threadTs } : {}),
       checkFirst,
       since,
-      deadline: ctx.deadline.outbound,
-      attempts: requests,
+      ...call,
     });
-    ctx.log.info({ actionId, channel: app.channel, ts: posted.ts, recovered: posted.recovered }, posted.recovered ? 'Slack message found already posted' : 'Slack message posted');
-    return { status: 'succeeded', sent: true, slackChannel: app.channel, slackTs: posted.ts, recovered: posted.recovered, requests };
+    ctx.log.info({ actionId, channel: app.channel, ts: posted.ts, threadTs, recovered: posted.recovered }, posted.recovered ? 'Slack message found already posted' : 'Slack message posted');
+    const incident = step && { channel: app.channel, ts: threadTs ?? posted.ts, change: step.change };
+    return { status: 'succeeded', sent: true, slackChannel: app.channel, slackTs: posted.ts, recovered: posted.recovered, ...(incident ? { incident } : {}), requests };
   } catch (error) {
     if (isWithoutValue(error)) return notSent(actionId, app.api.tokenSetting, message, describeError(error), ctx);
     const outcome = failure(actionId, error, requests, ctx);

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { Firestore } from '@google-cloud/firestore';
+import { FieldValue, type Firestore } from '@google-cloud/firestore';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Logger } from 'pino';
 import { logger as defaultLogger } from '../shared/logger.js';
 import { decodeSyncEvent, InvalidSyncEventError, type SyncEvent } from '../shared/sync-event.js';
 import { verifySyncEventSignature, type SignatureVerdict } from '../shared/sync-event-signature.js';
-import { failureOutcome, performRun, performSlack, SLACK_NOT_CONFIGURED, targetClient, type ActionContext, type SlackAppTarget } from './actions.js';
+import { failureOutcome, performRun, performSlack, SLACK_NOT_CONFIGURED, targetClient, type ActionContext, type AppIncidentStep, type SlackAppTarget } from './actions.js';
 import { DbtCloudClient } from './clients/dbt-cloud.js';
 import type { AttemptRecord, FetchLike } from './clients/http-retry.js';
 import { renderQuarantineAlert } from './clients/quarantine-message.js';
-import { renderCapAlert, renderEventMessage, renderFinalAlert, renderInvalidMessage, renderRefusedMessage, renderUnrecordedAlert, type DbtJobReport, type LinkPolicy, type SlackMessage } from './clients/slack-message.js';
+import { renderCapAlert, renderEventMessage, renderFinalAlert, renderIncidentRecovered, renderInvalidMessage, renderRefusedMessage, renderUnrecordedAlert, type DbtJobReport, type LinkPolicy, type SlackMessage } from './clients/slack-message.js';
 import { SlackClient } from './clients/slack.js';
 import { SlackApiClient } from './clients/slack-api.js';
 import { eventButtons } from './clients/message-buttons.js';
@@ -19,7 +19,8 @@ import { classifyError, describeError, PermanentError, TransientError } from './
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
 import { quarantineAlertKeys, quarantineVerdict, utcDay, type QuarantineAlertKey, type QuarantineVerdict } from './planning/quarantine-alerts.js';
 import { recoveredDuplicateOf } from './planning/recovered-duplicate.js';
-import { DEFAULT_WEBHOOK, planFor, slackActionId, slackTargetOf, type RoutePlan } from './planning/routing.js';
+import { appTargetOf, DEFAULT_WEBHOOK, planFor, slackActionId, slackTargetOf, type RoutePlan } from './planning/routing.js';
+import { incidentMerge, planIncident, type IncidentPlan } from './planning/slack-incident.js';
 import { EventOrchestration, firingNotified, sharedRetentionMs, type BusyNote, type JoinMessageAction } from './orchestration.js';
 import { decideBatch, observationFor, type BatchInputs, type ClaimVerdict } from './planning/batch.js';
 import { busyLine, joinFiredMessage, joinWaitingMessage, type JoinRunReport } from './planning/join-messages.js';
@@ -137,6 +138,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
         initial: () => initialEventRecord(event, plan.routes),
         ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()), duplicateOf: (existing) => recoveredDuplicateOf(event, existing) } } : {}),
         ...(shared ? { shared } : {}),
+        firstClaim: (actionId, connector) => incidentPlanFor(event, plan, actionId, connector),
         finalAlert,
         also: [...(loop ? [loop.document] : []), ...quarantineAlertDocuments(quarantineKeys, event.id, now())],
         deadline: ctx.deadline.total,
@@ -164,7 +166,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       outcomes,
       (actions) => eventStatus(ids.map((id) => actions[id]?.status ?? 'waiting')),
       ctx.deadline.total,
-      (ours) => orchestration.settleMerges(ours),
+      (ours) => ({ ...orchestration.settleMerges(ours), lasting: incidentMerges(event, ours) }),
     );
     const fields = { status, routes: plan.routes, actions: Object.fromEntries([...outcomes].map(([id, o]) => [id, o.status])), ...(begun.data.joins ? { joins: begun.data.joins } : {}) };
     if (status === 'retrying') {
@@ -226,6 +228,36 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
    * first) must not acknowledge the event silently: it is alerted, without a claim, and
    * acknowledged only once the alert is out; a transient failure is rethrown as it is.
    */
+  /**
+   * Where an event's app message goes (planning/slack-incident.ts), decided when its action
+   * is first claimed and kept on its record (null: decided, no incident). Webhook targets
+   * and events without a connector have none.
+   */
+  function incidentPlanFor(event: SyncEvent, plan: RoutePlan, actionId: string, connector: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+    const target = plan.slack.find((t) => t.actionId === actionId);
+    const app = target && slackApps.has(target.webhook) ? appTargetOf(target.webhook) : undefined;
+    if (!app) return undefined;
+    return { incidentPlan: (app && event.connector.id ? planIncident(event.type, connector, app.channel) : undefined) ?? null };
+  }
+
+  /** The recorded plan as a step; a success whose dbt jobs failed is an alert, not a recovery (stable: the jobs were settled). */
+  function incidentStep(event: SyncEvent, plan: IncidentPlan | null | undefined, anyJobFailed: boolean): AppIncidentStep | undefined {
+    if (!plan) return undefined;
+    if (plan.change !== 'closed') return plan;
+    if (anyJobFailed) return undefined;
+    return { change: 'closed', ts: plan.ts, recovered: renderIncidentRecovered(event, plan.failedAt, plan.failedEventId) };
+  }
+
+  /** The connector document's incidents after this delivery's app messages: written with the outcomes, never expiring. */
+  function incidentMerges(event: SyncEvent, ours: Map<string, ActionOutcome>): Map<string, Record<string, unknown>> | undefined {
+    if (!event.connector.id) return undefined;
+    const changes = [...ours.values()].flatMap((o) =>
+      o.status === 'succeeded' && o.incident ? [{ ...o.incident, incident: { ts: o.incident.ts, eventId: event.id, type: event.type, occurredAt: event.occurredAt } }] : [],
+    );
+    const fields = incidentMerge(changes, FieldValue.delete());
+    return fields && new Map([[store.connectorRef(connectorDocId(event.source, event.connector.id)).path, fields]]);
+  }
+
   async function alertUnrecorded(event: SyncEvent, error: unknown, ctx: ActionContext): Promise<never> {
     if (classifyError(error) === 'transient') throw error;
     const reason = describeError(error);
@@ -320,10 +352,15 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       // A quarantine alert goes out whatever notify says, once a day per problem (see planning/quarantine-alerts.ts).
       else if (quarantine && !quarantine.alertCodes.length) outcomes.set(target.actionId, { status: 'succeeded', sent: false, alreadyAlertedBy: quarantine.alreadyAlertedBy, requests: [] });
       else if (quarantine) outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderQuarantineAlert(event, quarantine.alertCodes), ctx, delivery(target.actionId)));
-      else if (!target.notify && !anyJobFailed) outcomes.set(target.actionId, { status: 'succeeded', sent: false, requests: [] });
       else {
-        const message = renderEventMessage(event, reports, { links: config.slackLinks, alert: !target.notify, ...(origin ? { origin } : {}) });
-        outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, message, ctx, { ...delivery(target.actionId), buttons: eventButtons(event, buttonOptions) }));
+        const incident = incidentStep(event, recordOf(begun, target.actionId)?.incidentPlan, anyJobFailed);
+        const closing = incident?.change === 'closed';
+        // A success the route does not notify is still said when it ends an incident: in its thread.
+        if (!target.notify && !anyJobFailed && !closing) outcomes.set(target.actionId, { status: 'succeeded', sent: false, requests: [] });
+        else {
+          const message = renderEventMessage(event, reports, { links: config.slackLinks, alert: !target.notify && !closing, ...(origin ? { origin } : {}) });
+          outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, message, ctx, { ...delivery(target.actionId), buttons: eventButtons(event, buttonOptions), ...(incident ? { incident } : {}) }));
+        }
       }
     }
     for (const join of orchestration.messages.filter((m) => claimed(m.actionId))) {

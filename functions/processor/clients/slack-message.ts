@@ -411,3 +411,23 @@ export function formatDuration(seconds: number): string {
   const rest = s % 60;
   return [h ? `${h}h` : '', m ? `${m}m` : '', rest || (!h && !m) ? `${rest}s` : ''].filter(Boolean).join(' ');
 }
+
+/**
+ * An incident's message once it recovered (chat.update replaces it: its buttons go): what
+ * failed, when, and the success that ended it; the details are in its thread.
+ */
+export function renderIncidentRecovered(event: SyncEvent, failedAt: string, failedEventId: string): SlackMessage {
+  const vendor = vendorName(event.source);
+  const connector = event.connector.name ?? event.connector.id ?? 'unknown connector';
+  const what = event.type === 'transformation.succeeded' ? 'run' : 'sync';
+  const headline = `:white_check_mark: ${vendor} ${connector} recovered`;
+  const line = `${vendor} ${connector}: the ${what} failed at ${failedAt}, and succeeded again at ${event.sync.finishedAt ?? event.occurredAt}.`;
+  return {
+    text: truncate(escape(`${vendor} ${connector} recovered: ${line}`), SECTION_LIMIT),
+    blocks: [
+      header(truncate(headline, HEADER_LIMIT)),
+      section(`${escape(line)} The failures and the recovery are in this thread.`),
+      { type: 'context', elements: [mrkdwn(`postload · failed: event \`${escape(failedEventId)}\` · recovered: event \`${event.id}\``)] },
+    ],
+  };
+}

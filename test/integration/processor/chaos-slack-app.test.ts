@@ -36,7 +36,7 @@ const DUPLICATE_SHARE = 0.3;
 const SEED = Number(process.env.CHAOS_SEED ?? 20261208);
 const JOB = 4343;
 const OUTAGE_MS = 8000;
-/** The top-level messages (1-based) whose storing cuts Firestore off, and kills the instances. */
+/** The messages (1-based, thread replies included) whose storing cuts Firestore off, and kills the instances. */
 const CUT_AT = 8;
 const KILL_AT = Math.ceil(EVENTS / 2);
 
@@ -62,15 +62,14 @@ describe(`chaos with the Slack app: ${EVENTS} events, vendor duplicates, faulty 
     proxy = new TcpOutageProxy(firestoreHost);
     const proxied = await proxy.start();
     dbt = fakeDbtCloud({ chaos: { seed: SEED, rate: 0.2, faults: [{ status: 429, headers: { 'retry-after': '1' }, body: { status: { code: 429 } } }, { status: 500, body: 'error' }, 'lost', 'started-then-502'] } });
-    let topLevel = 0;
+    let posts = 0;
     slack = fakeSlack({
       api: {
         chaos: { seed: SEED + 1, rate: 0.2, faults: ['ratelimited', 'internal_error', 'service_unavailable', 'posted-then-drop', 'posted-then-internal_error'] },
         onPosted: (message: FakeSlackMessage) => {
-          if (message.threadTs !== undefined) return;
-          topLevel++;
-          if (topLevel === CUT_AT) proxy.cut(OUTAGE_MS);
-          if (topLevel === KILL_AT) {
+          posts++;
+          if (posts === CUT_AT) proxy.cut(OUTAGE_MS);
+          if (posts === KILL_AT) {
             killedAfter = String(message.metadata?.event_payload.key);
             const killed = served.splice(0);
             for (const fn of killed) process.kill(-fn.child.pid!, 'SIGKILL');
@@ -157,14 +156,16 @@ describe(`chaos with the Slack app: ${EVENTS} events, vendor duplicates, faulty 
         const done = await audits.where('status', '==', 'processed').count().get();
         return done.data().count === EVENTS ? true : undefined;
       },
-      { timeoutMs: this.timeout() - 20_000, everyMs: 1000, failure: () => `not every event was processed (${slack.api.channelMessages(LOCAL_SLACK_CHANNEL).length} messages so far, ${proxy.cuts} outages)` },
+      { timeoutMs: this.timeout() - 20_000, everyMs: 1000, failure: () => `not every event was processed (${slack.api.messages.length} messages so far, ${proxy.cuts} outages)` },
     );
     // Let stragglers (redeliveries of duplicates) land before counting.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     await restarted;
 
     const APP = slackActionId(appTargetReference({ channel: LOCAL_SLACK_CHANNEL, token: DEFAULT_BOT_TOKEN }));
-    const messages = slack.api.channelMessages(LOCAL_SLACK_CHANNEL);
+    // Incidents: a connector's further failures are replies in its incident's thread, and the
+    // success that ends it updates the incident's message and replies. Each is one message.
+    const messages = slack.api.messages.filter((m) => m.channel === LOCAL_SLACK_CHANNEL);
     const problems: string[] = [];
     let recovered = 0;
     for (const event of all) {
@@ -185,5 +186,7 @@ describe(`chaos with the Slack app: ${EVENTS} events, vendor duplicates, faulty 
     assert.equal(record?.recovered, true, `the message ${killedAfter}, stored as its instance died, was found by the takeover`);
     assert.ok(recovered > 1, `lost answers were recovered too (${recovered} recovered in all)`);
     assert.deepEqual(deliveredMessages(slack), [], 'nothing went to a webhook');
+    assert.ok(messages.some((m) => m.threadTs !== undefined && m.threadTs !== m.ts), 'further failures went into their incident\'s thread');
+    assert.ok(slack.api.channelMessages(LOCAL_SLACK_CHANNEL).some((m) => m.updates > 0), 'incidents were closed in place');
   });
 });

@@ -11,6 +11,8 @@ import { buttonActionId } from '../../../functions/shared/slack-buttons.js';
 import type { SyncEvent } from '../../../functions/shared/sync-event.js';
 import type { DbtCloudWebhook } from '../../../functions/generated/dbt-cloud-webhook.schema.js';
 import { processorHarness } from '../../support/processor-harness.js';
+import { SLACK_INCIDENTS_FIELD } from '../../../functions/processor/planning/slack-incident.js';
+import { connectorDocId } from '../../../functions/processor/store/document-ids.js';
 import { failedSync, pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
 import { fixture } from '../../support/webhook-fixtures.js';
 
@@ -91,6 +93,105 @@ describe('the processor posting through the Slack app (Firestore emulator, Slack
     assert.equal(status, 'processed');
     assert.equal(actions[APP]!.recovered, true);
     assert.equal(actions[APP]!.slackTs, posted(event)[0]!.ts);
+  });
+
+  it('a failure and its recovery are one message: a second failure in its thread, the success updating it in place and replying there', async () => {
+    const connectorDoc = async () => (await h.db.collection(h.env.CONNECTORS_COLLECTION!).doc(connectorDocId('fivetran', 'assimilate_seem')).get()).get(SLACK_INCIDENTS_FIELD) as Record<string, unknown> | undefined;
+    const top = () => h.slack.api.channelMessages(LOCAL_SLACK_CHANNEL);
+    const first = failedSync();
+    await h.run(first);
+    const [opened] = posted(first);
+    assert.ok(opened, 'the first failure is posted');
+    assert.deepEqual(await connectorDoc(), { [LOCAL_SLACK_CHANNEL]: { ts: opened.ts, eventId: first.id, type: 'sync.failed', occurredAt: first.occurredAt } });
+    assert.deepEqual((await h.audit(first.id)).actions[APP]!.incident, { channel: LOCAL_SLACK_CHANNEL, ts: opened.ts, change: 'opened' });
+
+    const second = failedSync();
+    await h.run(second);
+    assert.equal(top().length, 1, 'a further failure is no new message in the channel');
+    const [again] = h.slack.api.threadReplies(LOCAL_SLACK_CHANNEL, opened.ts);
+    assert.equal(again!.metadata?.event_payload.key, `${second.id}/${APP}`);
+    assert.deepEqual((await h.audit(second.id)).actions[APP]!.incident, { channel: LOCAL_SLACK_CHANNEL, ts: opened.ts, change: 'threaded' });
+
+    // The route does not notify successes: this one is said because it ends the incident.
+    const success = syncEvent();
+    await h.run(success);
+    assert.equal(top().length, 1);
+    assert.equal(top()[0]!.updates, 1, 'the incident message was updated in place');
+    assert.match(top()[0]!.text, /Fivetran ftar_pg recovered/);
+    assert.ok(!top()[0]!.blocks.some((b) => (b as { type: string }).type === 'actions'), 'its buttons are gone');
+    assert.equal(top()[0]!.metadata?.event_payload.key, `${first.id}/${APP}`, 'it still carries the metadata its lookup finds');
+    const replies = h.slack.api.threadReplies(LOCAL_SLACK_CHANNEL, opened.ts);
+    assert.deepEqual(replies.map((r) => r.metadata?.event_payload.key), [`${second.id}/${APP}`, `${success.id}/${APP}`]);
+    assert.match(replies[1]!.text, /Fivetran sync succeeded: ftar_pg/);
+    assert.deepEqual(await connectorDoc(), {}, 'the incident is closed');
+
+    // Delivered again: nothing more. The next failure opens a new incident.
+    await h.run(success, 'redelivered');
+    assert.equal(top()[0]!.updates, 1);
+    assert.equal(h.slack.api.threadReplies(LOCAL_SLACK_CHANNEL, opened.ts).length, 2);
+    const later = failedSync();
+    await h.run(later);
+    assert.equal(top().length, 2);
+    assert.equal((await connectorDoc())?.[LOCAL_SLACK_CHANNEL] && ((await connectorDoc())![LOCAL_SLACK_CHANNEL] as { eventId: string }).eventId, later.id);
+  });
+
+  it('an incident whose recovery was posted but not recorded: the next delivery says it recovered and replies once', async () => {
+    const failure = failedSync();
+    await h.run(failure);
+    const [opened] = posted(failure);
+    const success = syncEvent();
+    const message = pubSubCloudEvent(success, 'm-recovery');
+    // The recovery's settle fails after Slack updated the message and took the reply.
+    await assert.rejects(createSyncEventProcessor(readProcessorConfig(h.env), { firestore: failingCommit(h.db, 2), logger: h.logger })(message), /Firestore/);
+    assert.equal(h.slack.api.threadReplies(LOCAL_SLACK_CHANNEL, opened!.ts).length, 1);
+    await createSyncEventProcessor(readProcessorConfig(h.env), { firestore: h.db, logger: h.logger, now: () => Date.now() + 600_000 })(message);
+    const replies = h.slack.api.threadReplies(LOCAL_SLACK_CHANNEL, opened!.ts);
+    assert.equal(replies.length, 1, 'the reply was found, not posted again');
+    assert.match(h.slack.api.channelMessages(LOCAL_SLACK_CHANNEL)[0]!.text, /recovered/);
+    const { actions } = await h.audit(success.id);
+    assert.equal(actions[APP]!.recovered, true);
+    assert.equal(actions[APP]!.incident?.change, 'closed');
+  });
+
+  it('where a message goes is decided at its first claim: a retry after an incident opened meanwhile looks where it posted, one message', async () => {
+    const late = failedSync();
+    const message = pubSubCloudEvent(late, 'm-late');
+    // Its first attempt: no incident yet, so a message of its own; Slack takes it, the outcome is not recorded.
+    await assert.rejects(createSyncEventProcessor(readProcessorConfig(h.env), { firestore: failingCommit(h.db, 2), logger: h.logger })(message), /Firestore/);
+    assert.deepEqual((await h.audit(late.id)).actions[APP]!.incidentPlan, { change: 'opened' });
+    // Another failure of the connector opens an incident meanwhile.
+    const other = failedSync();
+    await h.run(other);
+    assert.equal((await h.audit(other.id)).actions[APP]!.incident?.change, 'opened');
+    // The retry keeps its plan: it looks in the channel, not in the new incident's thread, and finds its message.
+    await createSyncEventProcessor(readProcessorConfig(h.env), { firestore: h.db, logger: h.logger, now: () => Date.now() + 600_000 })(message);
+    assert.equal(posted(late).length, 1);
+    assert.equal(h.slack.api.messages.filter((m) => m.metadata?.event_payload.key === `${late.id}/${APP}`).length, 1, 'not posted again in a thread');
+    assert.equal((await h.audit(late.id)).actions[APP]!.recovered, true);
+  });
+
+  it('a dbt Cloud run that failed and then succeeded: one message, updated in place, its retry button gone', async () => {
+    const failed = normaliseDbtCloud(fixture<DbtCloudWebhook>('dbt-cloud', 'job.run.errored'), new Date());
+    await h.run(failed);
+    const top = () => h.slack.api.channelMessages(LOCAL_SLACK_CHANNEL);
+    assert.equal(top().length, 1);
+    assert.ok(JSON.stringify(top()[0]!.blocks).includes('retry-run'), 'the failure offers a retry');
+    const succeeded = normaliseDbtCloud(fixture<DbtCloudWebhook>('dbt-cloud', 'job.run.completed-success'), new Date());
+    await h.run(succeeded);
+    assert.equal(top().length, 1);
+    assert.equal(top()[0]!.updates, 1);
+    assert.match(top()[0]!.text, /dbt Cloud .* recovered: .*the run failed at/);
+    assert.ok(!JSON.stringify(top()[0]!.blocks).includes('retry-run'), 'no retry on a recovered run');
+    const [reply] = h.slack.api.threadReplies(LOCAL_SLACK_CHANNEL, top()[0]!.ts);
+    assert.equal(reply!.metadata?.event_payload.key, `${succeeded.id}/${APP}`);
+  });
+
+  it('a route that posts through a webhook keeps one message per event: no incident', async () => {
+    const failure = failedSync({ connector: { id: 'by_webhook', name: 'hooked' } });
+    await h.run(failure);
+    await h.run(failedSync({ connector: { id: 'by_webhook', name: 'hooked' } }));
+    assert.equal(deliveredMessages(h.slack).length, 2);
+    assert.equal((await h.db.collection(h.env.CONNECTORS_COLLECTION!).doc(connectorDocId('fivetran', 'by_webhook')).get()).get(SLACK_INCIDENTS_FIELD), undefined);
   });
 
   it('a permanent refusal (the app is not in the channel): failed, and said through the fallback webhook with the message', async () => {
