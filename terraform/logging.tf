@@ -3,7 +3,8 @@
 # could then forge Airbyte events. Those entries are excluded from the _Default sink, so
 # they are never stored: no postload endpoint takes a query string for anything else, so
 # every ingest request with one is excluded, whatever its parameter is called or however
-# it is encoded. postload's own log lines keep only the path (functions/shared/logger.ts).
+# it is encoded. postload's own log lines keep only the path (functions/shared/body-parsing.ts
+# for refusals before the function runs, functions/ingest/handler.ts after).
 #
 # Exclusion rather than routing them to a restricted bucket: a stored token is a token
 # someone can read (a bucket's readers, its exports, whoever is granted it later), while

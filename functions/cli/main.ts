@@ -236,7 +236,7 @@ export function program(io: Io, setExit: (code: ExitCode) => void): Command {
         return checkCommand(project ? { ...io.env, GOOGLE_CLOUD_PROJECT: project } : io.env, opts.routing ? { routing: opts.routing } : {}, out);
       })());
 
-  addConnectCommand(root, run, io.env);
+  addConnectCommand(root, run, io.env, io.sleep ? { sleep: io.sleep } : {});
 
   for (const command of root.commands.flatMap((c) => [c, ...c.commands])) {
     command

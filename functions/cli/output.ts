@@ -67,6 +67,8 @@ export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: Record<string, string | undefined>;
+  /** How a command waits before trying again (connect); tests pass a clock that only records. Default: real time. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface OutputOptions {

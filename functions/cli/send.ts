@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { signFivetranPayload } from '../ingest/fivetran/signature.js';
 import { DEVELOPMENT_SECRETS } from '../local/local-settings.js';
-import { Secret } from '../shared/secrets.js';
+import { secretSetting } from '../shared/secrets.js';
 import { AuditTrail, isFinal, type EventView } from '../read-model/audit-trail.js';
 import type { CloudContext } from './context.js';
 import { CliError, EXIT, explainGoogleError, isCliError, type ExitCode } from './errors.js';
@@ -271,7 +271,8 @@ export async function follow(eventId: string, timeoutSeconds: number, context: C
 
 async function readSecret(setting: string, raw: string, context: CloudContext): Promise<string> {
   try {
-    return await new Secret(setting, raw, raw.startsWith('sm://') ? { projectId: await context.project() } : {}).currentValue();
+    // Through the command's environment, as every other read (SECRET_MANAGER_EMULATOR_HOST included).
+    return await secretSetting({ ...context.env, [setting]: raw }, setting, raw.startsWith('sm://') ? { projectId: await context.project() } : {}).currentValue();
   } catch (error) {
     throw new CliError(`${(error as Error).message}`, `check the reference and your access (gcloud secrets versions access latest --secret=NAME)`);
   }

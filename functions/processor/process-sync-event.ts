@@ -410,7 +410,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
 
   /** A message that is not a valid SyncEvent: recorded under its message id and alerted, every one (only a bug in a publisher makes one). */
   function dropInvalid(message: PubSubMessage, error: InvalidSyncEventError, ctx: ActionContext): Promise<void> {
-    return dropMessage(message, { kind: 'invalid', docId: invalidDocId, problems: error.problems, log: `${error.message}; recorded and acknowledged`, alert: renderInvalidMessage(message.messageId, error.problems) }, ctx);
+    const report = (log: Logger) => log.error({ problems: error.problems }, `${error.message}; recorded and acknowledged`);
+    return dropMessage(message, { kind: 'invalid', docId: invalidDocId, problems: error.problems, report, alert: renderInvalidMessage(message.messageId, error.problems) }, ctx);
   }
 
   /**
@@ -426,7 +427,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
         kind: 'refused',
         docId: refusedDocId,
         problems: [{ field: 'attributes.postloadSignature', message: verdict.message }],
-        log: `refused a Pub/Sub message that postload did not sign (${verdict.problem}); recorded and acknowledged, nothing started`,
+        // Stable text: the Cloud Monitoring alert in terraform/signing.tf matches it.
+        report: (log) => log.error({ problem: verdict.problem }, `refused a Pub/Sub message that postload did not sign (${verdict.problem}); recorded and acknowledged, nothing started`),
         alert: renderRefusedMessage(message.messageId, verdict.problem, verdict.message, message.attributes),
         alertKey,
       },
@@ -449,7 +451,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       ...(dropped.alertKey ? { also: quarantineAlertDocuments([dropped.alertKey], docId, now()) } : {}),
       deadline: ctx.deadline.total,
     });
-    ctx.log.error({ problems: dropped.problems }, dropped.log);
+    dropped.report(ctx.log);
     if (begun.finished) return;
     const outcomes = new Map<string, ActionOutcome>();
     if (begun.claims.get(actionId)?.decision.decision === 'claim') {
@@ -503,8 +505,8 @@ interface DroppedMessage {
   kind: 'invalid' | 'refused';
   docId: (messageId: string) => string;
   problems: Array<{ field: string; message: string }>;
-  /** The ERROR line logged for it (stable text an alert policy can match). */
-  log: string;
+  /** Logs its ERROR line (stable text an alert policy can match). */
+  report: (log: Logger) => void;
   alert: SlackMessage;
   /** Alert once per day and key (absent: alert every one). */
   alertKey?: QuarantineAlertKey;

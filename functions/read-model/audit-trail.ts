@@ -39,7 +39,8 @@ export interface ActionView {
   attempts: number;
   /** HTTP requests made for it, over all deliveries. */
   requests: number;
-  runId: number | null;
+  /** The run it started: a number for dbt Cloud, the target's own id (an execution, a DAG run) for other kinds. */
+  runId: number | string | null;
   runHref: string | null;
   /** The run was found already started (after a lost answer or a crash) instead of started again. */
   recovered: boolean;
@@ -92,6 +93,9 @@ export interface EventView {
   processedAt: Date | null;
   routes: string[];
   actions: ActionView[];
+  /** The runs its actions started, as `<kind>/<target>/<run id>`, and when the newest was started (processor/store/run-index.ts). */
+  startedRuns: string[];
+  runStartedAt: Date | null;
   /** For a message that was not a valid SyncEvent: what was wrong with it. */
   problems: Array<{ field: string; message: string }>;
   /** What the vendor said went wrong with the sync or run (the event's `error.message`). */
@@ -161,6 +165,8 @@ export function toEventView(id: string, doc: DocumentData): EventView {
     processedAt: date(doc.processedAt),
     routes: Array.isArray(doc.routes) ? (doc.routes as string[]) : [],
     actions,
+    startedRuns: Array.isArray(doc.startedRuns) ? (doc.startedRuns as unknown[]).map(String) : [],
+    runStartedAt: date(doc.runStartedAt),
     problems: invalid ? problems : [],
     syncError: str(record(record(doc.event)?.error)?.message),
     lastError:
@@ -217,7 +223,7 @@ function toActionView(id: string, a: Partial<ActionRecord> & DocumentData): Acti
     status,
     attempts: num(a.attempts) ?? 0,
     requests: num(a.requests) ?? 0,
-    runId: num(a.runId),
+    runId: num(a.runId) ?? str(a.runId),
     runHref: str(a.runHref),
     recovered: a.recovered === true,
     sent: typeof a.sent === 'boolean' ? a.sent : null,

@@ -119,7 +119,8 @@ export function toConnectorView(docId: string, doc: DocumentData | undefined, fr
         ? { jobId: String(transformation.jobId ?? ''), runId: num(transformation.runId)!, status: str(transformation.status) ?? '?', originEventId: str(transformation.originEventId) }
         : null,
     freshness,
-    health: freshness?.state ?? (latestStatus === 'failed' ? 'failing' : 'unknown'),
+    // The sweep's judgement; where it expects nothing (`unknown`: no rule, a manual schedule, still learning), a failed latest sync still needs attention.
+    health: freshness && freshness.state !== 'unknown' ? freshness.state : latestStatus === 'failed' ? 'failing' : (freshness?.state ?? 'unknown'),
     updatedAt: date(d.updatedAt),
   };
 }

@@ -1,21 +1,31 @@
-import { FieldPath, type Firestore } from '@google-cloud/firestore';
+import { FieldPath, Timestamp, type Firestore, type Query } from '@google-cloud/firestore';
 import { eventId } from '../ingest/event-id.js';
+import { isRunAction } from '../processor/planning/claims.js';
 import { originEventIdOf } from '../processor/planning/run-outcome.js';
+import { KINDS } from '../processor/targets/kinds.js';
+import { runKey, runKindOf } from '../processor/store/run-index.js';
 import { toEventView, type AuditTrail, type EventView } from './audit-trail.js';
 import type { EventCursor } from './event-query.js';
 import type { QueryLog } from './query-shape.js';
 
-// Runs as their run events report them: each dbt Cloud run event (source dbt-cloud) is an
-// audit record, so the runs of a time range are one indexed query of the audit trail, and
-// "failed in the last 24 h" counts exactly what the failed filter lists. A run postload
-// started names the load that started it in its cause (`[event <id>]`); that record says
-// which action started it, and, for a join, the upstream loads that completed the set.
-// Issue 28's kinds (Cloud Run, Airflow) add their runs here as another kind.
+// The runs of every kind of target, from two indexed streams of the audit trail, merged
+// newest first under one cursor:
+// - runs postload started: the records of the loads that started them (each names its runs
+//   in `startedRuns`, ordered by `runStartedAt`: processor/store/run-index.ts), whatever the
+//   kind, whether or not anything ever reported on them. Their outcome is what was recorded
+//   on the action that started them (`runOutcome`: dbt Cloud's run events, or the sweep);
+// - runs postload did not start (a dbt Cloud schedule, the dbt Cloud UI): their dbt Cloud
+//   run events (source dbt-cloud). A run event of a run postload started is not listed again.
+// The loads that caused a run come from the record that started it: the load itself, and,
+// for a join, the upstream loads that completed the set.
 
-export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+/** The kinds of run target postload knows (processor/targets/kinds.ts). */
+export const RUN_KINDS: readonly string[] = Object.keys(KINDS);
+
+export const RUN_STATUSES = ['started', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunStatusName = (typeof RUN_STATUSES)[number];
 
-const TYPE_OF: Record<RunStatusName, string> = {
+const TYPE_OF: Record<Exclude<RunStatusName, 'started'>, string> = {
   running: 'transformation.started',
   succeeded: 'transformation.succeeded',
   failed: 'transformation.failed',
@@ -35,29 +45,35 @@ export interface CauseView {
 }
 
 export interface RunView {
-  kind: 'dbt-cloud';
-  /** The job id. */
+  /** The run target's kind: dbt-cloud, cloud-run, airflow, http, … */
+  kind: string;
+  /** The target's id: a dbt Cloud job id, a Cloud Run job's name, … */
   target: string;
   targetName: string | null;
   runId: string;
+  /** `started` while nothing has reported on a run postload started. */
   status: string;
+  /** When postload started it; null for a run it did not start. */
+  triggeredAt: Date | null;
   startedAt: Date | null;
   finishedAt: Date | null;
   durationSeconds: number | null;
   errorMessage: string | null;
-  /** The run event shown (`postload event` tells its story). */
-  reportedBy: string;
-  occurredAt: Date | null;
+  /** The run event that reported its outcome (`postload event` tells its story), if any. */
+  reportedBy: string | null;
+  /** Where the list places it: when postload started it, else when its run event occurred. */
+  listedAt: Date | null;
   /** The load whose action started it; null when postload did not start it (a schedule, the dbt Cloud UI). */
   originEventId: string | null;
-  /** The run's page in dbt Cloud, as the trigger's answer gave it. */
+  /** The run's page at its target, as the trigger's answer gave it. */
   href: string | null;
   causes: CauseView[];
 }
 
 export interface RunFilter {
   status?: RunStatusName;
-  /** A job id. */
+  kind?: string;
+  /** A target id (of any kind, or of `kind` when given). */
   target?: string;
   since: Date;
   until?: Date;
@@ -68,11 +84,11 @@ export function isRunStatus(value: string): value is RunStatusName {
   return (RUN_STATUSES as readonly string[]).includes(value);
 }
 
-export function runTypeOf(status: RunStatusName): string {
+export function runTypeOf(status: Exclude<RunStatusName, 'started'>): string {
   return TYPE_OF[status];
 }
 
-/** The run a run event reports, before its causes are read. */
+/** The run a dbt Cloud run event reports, before its causes are read. */
 export function toRunView(view: EventView): RunView | undefined {
   const report = view.runReport;
   const status = STATUS_OF.get(view.type);
@@ -83,16 +99,44 @@ export function toRunView(view: EventView): RunView | undefined {
     targetName: report.jobName,
     runId: report.runId,
     status,
+    triggeredAt: null,
     startedAt: report.startedAt,
     finishedAt: report.finishedAt,
     durationSeconds: report.durationSeconds,
     errorMessage: report.errorMessage,
     reportedBy: view.eventId,
-    occurredAt: view.occurredAt,
+    listedAt: view.occurredAt,
     originEventId: originEventIdOf(report.cause) ?? null,
     href: null,
     causes: [],
   };
+}
+
+/** The runs a load's actions started (any kind), each with its outcome as recorded on its action and the loads that caused it. */
+export function startedRunsOf(origin: EventView): RunView[] {
+  return origin.actions
+    .filter((a) => isRunAction(a.kind) && a.runId !== null)
+    .map((a) => {
+      const outcome = a.runOutcome;
+      const run: RunView = {
+        kind: runKindOf(a.kind),
+        target: a.target,
+        targetName: null,
+        runId: String(a.runId),
+        status: outcome?.status ?? 'started',
+        triggeredAt: a.completedAt,
+        startedAt: outcome?.startedAt ?? null,
+        finishedAt: outcome?.finishedAt ?? null,
+        durationSeconds: outcome?.durationSeconds ?? null,
+        errorMessage: outcome?.errorMessage ?? null,
+        reportedBy: outcome?.eventId ?? null,
+        listedAt: origin.runStartedAt ?? a.completedAt,
+        originEventId: origin.eventId,
+        href: null,
+        causes: [],
+      };
+      return { ...run, ...causesFrom(run, origin) };
+    });
 }
 
 /** The ids the run's final events have (ingest/dbt-cloud/normalise.ts: one id per run and outcome). */
@@ -103,7 +147,7 @@ export function finalEventIds(accountId: string, runId: string): string[] {
 /** The loads behind a run, from the record of the load that started it. */
 export function causesFrom(run: RunView, origin: EventView | undefined): { causes: CauseView[]; href: string | null } {
   if (!origin) return { causes: [], href: null };
-  const action = origin.actions.find((a) => a.kind === 'dbt' && a.runId !== null && String(a.runId) === run.runId);
+  const action = origin.actions.find((a) => isRunAction(a.kind) && runKindOf(a.kind) === run.kind && a.target === run.target && a.runId !== null && String(a.runId) === run.runId);
   const fired = origin.joins.filter((j) => j.outcome === 'fired' && j.firing);
   const causes: CauseView[] = [
     {
@@ -124,6 +168,47 @@ export function causesFrom(run: RunView, origin: EventView | undefined): { cause
   return { causes, href: action?.runHref ?? null };
 }
 
+/** One audit record's runs at its place in a stream: (time, document id), newest first. */
+export interface ListedRecord {
+  key: EventCursor;
+  runs: RunView[];
+}
+
+/** A page of one stream: its records after the cursor in order; `stoppedAt` when the read stopped before the stream's end. */
+export interface StreamPage {
+  entries: ListedRecord[];
+  stoppedAt?: EventCursor;
+}
+
+/** Newest first: later time first, then the greater document id (Firestore's order for `desc, __name__ desc`). */
+export function compareKeys(a: EventCursor, b: EventCursor): number {
+  if (a.occurredAtMs !== b.occurredAtMs) return b.occurredAtMs - a.occurredAtMs;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/**
+ * Merges pages of streams read after the same cursor into one page of at most `limit`
+ * records. A stream that stopped early says nothing beyond where it stopped, so nothing
+ * beyond the latest such place is shown yet; `next` is where the following page starts
+ * (after the last record shown, or after that place), null when every stream is read.
+ */
+export function mergePages(pages: StreamPage[], limit: number): { entries: ListedRecord[]; next: EventCursor | null } {
+  const stops = pages.flatMap((p) => (p.stoppedAt ? [p.stoppedAt] : [])).sort(compareKeys);
+  const bound = stops[0];
+  const eligible = pages
+    .flatMap((p) => p.entries)
+    .filter((e) => !bound || compareKeys(e.key, bound) <= 0)
+    .sort((a, b) => compareKeys(a.key, b.key));
+  const entries = eligible.slice(0, limit);
+  if (eligible.length > limit) return { entries, next: entries.at(-1)!.key };
+  if (!bound) return { entries, next: null };
+  return { entries, next: entries.length === limit ? entries.at(-1)!.key : bound };
+}
+
+function matches(run: RunView, filter: RunFilter): boolean {
+  return (!filter.status || run.status === filter.status) && (!filter.kind || run.kind === filter.kind) && (!filter.target || run.target === filter.target);
+}
+
 export class RunReader {
   constructor(
     private readonly db: Firestore,
@@ -133,13 +218,30 @@ export class RunReader {
   ) {}
 
   /**
-   * One page of runs, newest first. A run reported started and later ended is shown once,
-   * as its end: a start is left out when one of the run's final events is recorded (their
-   * ids are known, so that is one read of at most three documents per start).
+   * One page of runs, newest first: the two streams read after the same cursor, merged.
+   * A run reported started and later ended is shown once, as its end: a start is left out
+   * when one of the run's final events is recorded (their ids are known: one read of at
+   * most three documents per start). A run event of a run whose starting load lists it is
+   * left out: that load's entry shows the run.
    */
-  async page(filter: RunFilter, cursor?: EventCursor): Promise<{ runs: RunView[]; next: EventCursor | null; partial: boolean; scanned: number }> {
+  async page(filter: RunFilter, cursor?: EventCursor, maxScan = Math.max(filter.limit * 10, 500)): Promise<{ runs: RunView[]; next: EventCursor | null; partial: boolean; scanned: number }> {
+    const wantsReports = filter.status !== 'started' && (!filter.kind || filter.kind === 'dbt-cloud');
+    const [reported, started] = await Promise.all([wantsReports ? this.reportedPage(filter, cursor) : undefined, this.startedPage(filter, cursor, maxScan)]);
+    const merged = mergePages([...(reported ? [reported.page] : []), started.page], filter.limit);
+    const runs = merged.entries.flatMap((e) => e.runs);
+    const reports = runs.filter((r) => r.reportedBy !== null && r.triggeredAt === null);
+    const origins = new Map((await this.trail.getMany(reports.flatMap((r) => (r.originEventId ? [r.originEventId] : [])))).map((o) => [o.eventId, o]));
+    const shown = runs
+      .filter((r) => !reports.includes(r) || !r.originEventId || !origins.get(r.originEventId)?.startedRuns.includes(runKey(r.kind, r.target, r.runId)))
+      .map((r) => (reports.includes(r) ? { ...r, ...causesFrom(r, r.originEventId ? origins.get(r.originEventId) : undefined) } : r));
+    return { runs: shown, next: merged.next, partial: (reported?.partial ?? false) || started.partial, scanned: (reported?.scanned ?? 0) + started.scanned };
+  }
+
+  /** dbt Cloud's run events, as the events feed reads them (source dbt-cloud; status and job pushed down as type and connector). */
+  private async reportedPage(filter: RunFilter, cursor?: EventCursor): Promise<{ page: StreamPage; partial: boolean; scanned: number }> {
+    const status = filter.status && filter.status !== 'started' ? filter.status : undefined;
     const page = await this.trail.page(
-      { source: 'dbt-cloud', ...(filter.status ? { type: TYPE_OF[filter.status] } : {}), ...(filter.target ? { connector: filter.target } : {}), since: filter.since, ...(filter.until ? { until: filter.until } : {}), limit: filter.limit },
+      { source: 'dbt-cloud', ...(status ? { type: TYPE_OF[status] } : {}), ...(filter.target ? { connector: filter.target } : {}), since: filter.since, ...(filter.until ? { until: filter.until } : {}), limit: filter.limit },
       cursor,
     );
     let runs = page.events.map(toRunView).filter((r): r is RunView => r !== undefined);
@@ -149,47 +251,86 @@ export class RunReader {
       const ended = new Set((await this.trail.getMany(ids)).map((e) => `${e.runReport?.jobId}/${e.runReport?.runId}`));
       runs = runs.filter((r) => r.status !== 'running' || !ended.has(`${r.target}/${r.runId}`));
     }
-    return { runs: await this.withCauses(runs), next: page.next, partial: page.partial, scanned: page.scanned };
+    const byId = new Map(runs.map((r) => [r.reportedBy, r]));
+    const entries = page.events.filter((e) => e.occurredAt).map((e) => ({ key: { occurredAtMs: e.occurredAt!.getTime(), id: e.docId }, runs: byId.has(e.eventId) ? [byId.get(e.eventId)!] : [] }));
+    return { page: { entries: entries.filter((e) => e.runs.length), ...(page.next ? { stoppedAt: page.next } : {}) }, partial: page.partial, scanned: page.scanned };
   }
 
   /**
-   * One run with every load that caused it: its run events (by run id), the load that
-   * started it, the loads coalesced into it (their dbt action names the run: one equality
-   * query on that field, served by its single-field index), and the loads covered by those
-   * loads' batches (their dbt action names the batch's holder).
+   * The records of loads that started runs, newest start first (`runStartedAt`, its
+   * single-field index), each with its runs that match the filter. At most `maxScan`
+   * records are read; a page that meets that bound says where it stopped.
    */
-  async get(target: string, runId: string, limit: number): Promise<{ run: RunView; events: EventView[]; coalesced: EventView[]; moreCoalesced: boolean } | undefined> {
-    this.log?.record({ collection: 'audit', equalities: ['syncId'] });
-    const snapshot = await this.db.collection(this.audit).where('syncId', '==', runId).limit(20).get();
-    const events = snapshot.docs
-      .map((d) => toEventView(d.id, d.data()))
-      .filter((e) => e.source === 'dbt-cloud' && e.runReport?.jobId === target)
-      .sort((a, b) => (b.occurredAt?.getTime() ?? 0) - (a.occurredAt?.getTime() ?? 0));
-    const finals = events.filter((e) => e.type !== TYPE_OF.running);
-    const shown = (finals[0] ?? events[0]) && toRunView(finals[0] ?? events[0]!);
-    if (!shown) return undefined;
-    const [run] = await this.withCauses([shown]);
-    const field = new FieldPath('actions', `dbt-job-${target}`, 'busy', 'runId');
-    this.log?.record({ collection: 'audit', equalities: ['actions.dbt-job-<job>.busy.runId'] });
-    const numeric = Number(runId);
-    const coalescedSnapshot = Number.isSafeInteger(numeric) ? await this.db.collection(this.audit).where(field, '==', numeric).limit(limit + 1).get() : undefined;
-    const coalesced = (coalescedSnapshot?.docs ?? []).slice(0, limit).map((d) => toEventView(d.id, d.data()));
-    run!.causes.push(...coalesced.map((e) => ({ eventId: e.eventId, how: 'coalesced into it', source: e.source, connector: e.connectorName ?? e.connectorId, type: e.type, occurredAt: e.occurredAt })));
-    // Loads covered by a batch (issue 26) name its holder, not the run: those of the batch that
-    // started the run and of the batches that were coalesced into it (one `in` query on that field).
-    const holders = [...new Set([...(run!.originEventId ? [run!.originEventId] : []), ...coalesced.map((e) => e.eventId)])].slice(0, 30);
-    const holderField = new FieldPath('actions', `dbt-job-${target}`, 'busy', 'holder');
-    if (holders.length) this.log?.record({ collection: 'audit', equalities: ['actions.dbt-job-<job>.busy.holder'] });
-    const room = Math.max(0, limit - coalesced.length);
-    const coveredSnapshot = holders.length && room ? await this.db.collection(this.audit).where(holderField, 'in', holders).limit(room + 1).get() : undefined;
-    const covered = (coveredSnapshot?.docs ?? []).slice(0, room).map((d) => toEventView(d.id, d.data()));
-    run!.causes.push(...covered.map((e) => ({ eventId: e.eventId, how: `covered by the batch of ${e.actions.find((a) => a.busy?.holder)?.busy?.holder?.slice(0, 8) ?? '?'}`, source: e.source, connector: e.connectorName ?? e.connectorId, type: e.type, occurredAt: e.occurredAt })));
-    return { run: run!, events, coalesced: [...coalesced, ...covered], moreCoalesced: (coalescedSnapshot?.size ?? 0) > limit || (coveredSnapshot?.size ?? 0) > room };
+  private async startedPage(filter: RunFilter, cursor: EventCursor | undefined, maxScan: number): Promise<{ page: StreamPage; partial: boolean; scanned: number }> {
+    this.log?.record({ collection: 'audit', equalities: [], orderBy: { field: 'runStartedAt', direction: 'desc' } });
+    let query: Query = this.db.collection(this.audit).where('runStartedAt', '>=', Timestamp.fromDate(filter.since));
+    if (filter.until) query = query.where('runStartedAt', '<', Timestamp.fromDate(filter.until));
+    query = query.orderBy('runStartedAt', 'desc').orderBy(FieldPath.documentId(), 'desc');
+    const entries: ListedRecord[] = [];
+    let after: [Timestamp, string] | undefined = cursor ? [Timestamp.fromMillis(cursor.occurredAtMs), cursor.id] : undefined;
+    let scanned = 0;
+    for (;;) {
+      const asked = Math.min(Math.max(filter.limit + 1, 50), 300, maxScan - scanned);
+      const snapshot = await (after ? query.startAfter(...after) : query).limit(asked).get();
+      for (const doc of snapshot.docs) {
+        scanned++;
+        const at = doc.get('runStartedAt') as Timestamp;
+        after = [at, doc.id];
+        const runs = startedRunsOf(toEventView(doc.id, doc.data())).filter((r) => matches(r, filter));
+        if (!runs.length) continue;
+        const key = { occurredAtMs: at.toMillis(), id: doc.id };
+        if (entries.length === filter.limit) return { page: { entries, stoppedAt: entries.at(-1)!.key }, partial: false, scanned };
+        entries.push({ key, runs });
+      }
+      if (snapshot.size < asked) return { page: { entries }, partial: false, scanned };
+      if (scanned >= maxScan) return { page: { entries, stoppedAt: { occurredAtMs: after![0].toMillis(), id: after![1] } }, partial: true, scanned };
+    }
   }
 
-  private async withCauses(runs: RunView[]): Promise<RunView[]> {
-    const origins = await this.trail.getMany(runs.flatMap((r) => (r.originEventId ? [r.originEventId] : [])));
-    const byId = new Map(origins.map((o) => [o.eventId, o]));
-    return runs.map((run) => ({ ...run, ...causesFrom(run, run.originEventId ? byId.get(run.originEventId) : undefined) }));
+  /**
+   * One run with every load that caused it: the load that started it (its record lists the
+   * run: one array-contains query), its dbt Cloud run events (by run id), the loads
+   * coalesced into it (their action for the target names the run: one equality query on
+   * that field, served by its single-field index), and the loads covered by those loads'
+   * batches (their action names the batch's holder).
+   */
+  async get(kind: string, target: string, runId: string, limit: number): Promise<{ run: RunView; events: EventView[]; coalesced: EventView[]; moreCoalesced: boolean } | undefined> {
+    this.log?.record({ collection: 'audit', equalities: ['startedRuns'] });
+    const originSnapshot = await this.db.collection(this.audit).where('startedRuns', 'array-contains', runKey(kind, target, runId)).limit(1).get();
+    const origin = originSnapshot.docs.map((d) => toEventView(d.id, d.data()))[0];
+    const started = origin && startedRunsOf(origin).find((r) => r.kind === kind && r.target === target && r.runId === runId);
+    let events: EventView[] = [];
+    if (kind === 'dbt-cloud') {
+      this.log?.record({ collection: 'audit', equalities: ['syncId'] });
+      const snapshot = await this.db.collection(this.audit).where('syncId', '==', runId).limit(20).get();
+      events = snapshot.docs
+        .map((d) => toEventView(d.id, d.data()))
+        .filter((e) => e.source === 'dbt-cloud' && e.runReport?.jobId === target)
+        .sort((a, b) => (b.occurredAt?.getTime() ?? 0) - (a.occurredAt?.getTime() ?? 0));
+    }
+    const finals = events.filter((e) => e.type !== TYPE_OF.running);
+    const reported = (finals[0] ?? events[0]) && toRunView(finals[0] ?? events[0]!);
+    let run: RunView | undefined = started ? { ...started, targetName: reported?.targetName ?? null } : reported;
+    if (!run) return undefined;
+    if (!started) {
+      const [reportOrigin] = run.originEventId ? await this.trail.getMany([run.originEventId]) : [];
+      run = { ...run, ...causesFrom(run, reportOrigin) };
+    }
+    // The action that started it (or, without its record, dbt Cloud's: `dbt-job-<job>`) is the one its coalesced loads name too.
+    const actionId = origin?.actions.find((a) => isRunAction(a.kind) && runKindOf(a.kind) === kind && a.target === target && String(a.runId) === runId)?.id ?? `dbt-job-${target}`;
+    const storedRunId = origin?.actions.find((a) => a.id === actionId)?.runId ?? (Number.isSafeInteger(Number(runId)) ? Number(runId) : runId);
+    this.log?.record({ collection: 'audit', equalities: ['actions.<action>.busy.runId'] });
+    const coalescedSnapshot = await this.db.collection(this.audit).where(new FieldPath('actions', actionId, 'busy', 'runId'), '==', storedRunId).limit(limit + 1).get();
+    const coalesced = coalescedSnapshot.docs.slice(0, limit).map((d) => toEventView(d.id, d.data()));
+    run.causes.push(...coalesced.map((e) => ({ eventId: e.eventId, how: 'coalesced into it', source: e.source, connector: e.connectorName ?? e.connectorId, type: e.type, occurredAt: e.occurredAt })));
+    // Loads covered by a batch (issue 26) name its holder, not the run: those of the batch that
+    // started the run and of the batches that were coalesced into it (one `in` query on that field).
+    const holders = [...new Set([...(run.originEventId ? [run.originEventId] : []), ...coalesced.map((e) => e.eventId)])].slice(0, 30);
+    const room = Math.max(0, limit - coalesced.length);
+    if (holders.length && room) this.log?.record({ collection: 'audit', equalities: ['actions.<action>.busy.holder'] });
+    const coveredSnapshot = holders.length && room ? await this.db.collection(this.audit).where(new FieldPath('actions', actionId, 'busy', 'holder'), 'in', holders).limit(room + 1).get() : undefined;
+    const covered = (coveredSnapshot?.docs ?? []).slice(0, room).map((d) => toEventView(d.id, d.data()));
+    run.causes.push(...covered.map((e) => ({ eventId: e.eventId, how: `covered by the batch of ${e.actions.find((a) => a.busy?.holder)?.busy?.holder?.slice(0, 8) ?? '?'}`, source: e.source, connector: e.connectorName ?? e.connectorId, type: e.type, occurredAt: e.occurredAt })));
+    return { run, events, coalesced: [...coalesced, ...covered], moreCoalesced: coalescedSnapshot.size > limit || (coveredSnapshot?.size ?? 0) > room };
   }
 }

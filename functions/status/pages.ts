@@ -29,8 +29,15 @@ function connectorOfEvent(e: EventView): Html {
     : html`${clip(label, 80)}`;
 }
 
-function runLink(target: string, runId: string, label?: string): Html {
-  return html`<a href="/runs/dbt-cloud/${segment(target)}/${segment(runId)}">${label ?? `run ${runId}`}</a>`;
+function runLink(kind: string, target: string, runId: string, label?: string): Html {
+  return html`<a href="/runs/${segment(kind)}/${segment(target)}/${segment(runId)}">${label ?? `run ${runId}`}</a>`;
+}
+
+const TARGET_NOUNS: Record<string, string> = { 'dbt-cloud': 'dbt Cloud job', 'cloud-run': 'Cloud Run job', airflow: 'Airflow DAG', http: 'HTTP call' };
+
+/** A run's target as people say it: "dbt Cloud job 101", "Cloud Run job projects/…/jobs/dbt". */
+export function targetLabel(kind: string, target: string): string {
+  return `${TARGET_NOUNS[kind] ?? kind} ${target}`;
 }
 
 function strip(c: ConnectorView): Html {
@@ -118,7 +125,7 @@ export function connectorBody(d: ConnectorData, now: Date): Html {
 <dt>next expected</dt><dd>${time(f?.expectedBy, now)}</dd>
 <dt>last success</dt><dd>${time(c.lastSuccess?.occurredAt, now)}${c.lastSuccess ? html` ${eventLink(c.lastSuccess.eventId)}` : ''}</dd>
 <dt>last failure</dt><dd>${time(c.lastFailure?.occurredAt, now)}${c.lastFailure ? html` ${eventLink(c.lastFailure.eventId)} ${c.lastFailure.error ?? ''}` : ''}</dd>
-<dt>latest dbt run</dt><dd>${c.latestRun ? html`${runLink(c.latestRun.jobId, String(c.latestRun.runId))} of job ${c.latestRun.jobId} ${badge(c.latestRun.status)}` : '—'}</dd>
+<dt>latest dbt run</dt><dd>${c.latestRun ? html`${runLink('dbt-cloud', c.latestRun.jobId, String(c.latestRun.runId))} of job ${c.latestRun.jobId} ${badge(c.latestRun.status)}` : '—'}</dd>
 <dt>last 14 syncs</dt><dd>${strip(c)}</dd>
 </dl>
 <h2>Recent events</h2>
@@ -158,7 +165,7 @@ export function eventBody(d: EventData, now: Date): Html {
 <dt>outcome</dt><dd>${badge(e.outcome)}, ${e.deliveries} ${e.deliveries === 1 ? 'delivery' : 'deliveries'}</dd>
 <dt>occurred</dt><dd>${time(e.occurredAt, now)}</dd>
 <dt>routes</dt><dd>${e.routes.join(', ') || '—'}</dd>
-${d.runs.length ? html`<dt>runs</dt><dd>${d.runs.map((r) => html`${runLink(r.target, r.runId, `run ${r.runId} of job ${r.target}`)} (${r.how}) `)}</dd>` : ''}
+${d.runs.length ? html`<dt>runs</dt><dd>${d.runs.map((r) => html`${runLink(r.kind, r.target, r.runId, `run ${r.runId} of ${targetLabel(r.kind, r.target)}`)} (${r.how}) `)}</dd>` : ''}
 ${e.joins.length ? html`<dt>joins</dt><dd>${e.joins.map((j) => html`<a href="/joins/${segment(j.join)}">${j.join}</a>: ${j.outcome}${j.missing.length ? ` (missing ${j.missing.join(', ')})` : ''} `)}</dd>` : ''}
 ${e.syncError ? html`<dt>vendor's error</dt><dd>${e.syncError}</dd>` : ''}
 ${e.lastError ? html`<dt>last error</dt><dd>${e.lastError}</dd>` : ''}
@@ -181,7 +188,7 @@ function joinsTable(joins: JoinView[], now: Date, empty: string): Html {
       time(j.waitingSince, now),
       html`${time(j.deadline, now)} <span class="muted">(${j.within})</span>`,
       html`dbt Cloud job ${j.jobId}`,
-      j.lastFiring ? html`round ${j.lastFiring.round} ${time(j.lastFiring.firedAt, now)}${j.lastFiring.run?.id != null ? html` ${runLink(j.jobId, String(j.lastFiring.run.id))} (${j.lastFiring.run.outcome})` : ''}` : html`<span class="none">never fired</span>`,
+      j.lastFiring ? html`round ${j.lastFiring.round} ${time(j.lastFiring.firedAt, now)}${j.lastFiring.run?.id != null ? html` ${runLink('dbt-cloud', j.jobId, String(j.lastFiring.run.id))} (${j.lastFiring.run.outcome})` : ''}` : html`<span class="none">never fired</span>`,
     ]),
     empty,
   );
@@ -214,10 +221,10 @@ ${table(
 
 function runRows(runs: RunView[], now: Date): Html[][] {
   return runs.map((r) => [
-    runLink(r.target, r.runId),
-    html`dbt Cloud job ${r.target}${r.targetName ? html` <span class="muted">${clip(r.targetName, 60)}</span>` : ''}`,
+    runLink(r.kind, r.target, r.runId, `run ${clip(r.runId, 60)}`),
+    html`${clip(targetLabel(r.kind, r.target), 120)}${r.targetName ? html` <span class="muted">${clip(r.targetName, 60)}</span>` : ''}`,
     badge(r.status),
-    time(r.finishedAt ?? r.startedAt ?? r.occurredAt, now),
+    time(r.finishedAt ?? r.startedAt ?? r.triggeredAt ?? r.listedAt, now),
     html`${duration(r.durationSeconds)}`,
     r.causes.length
       ? html`${r.causes.map((c) => html`${eventLink(c.eventId)} ${clip(c.connector, 60)} <span class="muted">(${c.how})</span> `)}`
@@ -231,30 +238,32 @@ export function runsBody(d: RunsData, now: Date): Html {
   const next = d.next ? href('/runs', { ...f, cursor: d.next }) : null;
   return html`<form class="filters" method="get" action="/runs" aria-label="Filters">
 <label>Status <select name="status"><option value="">any</option>${d.statuses.map((s) => html`<option${f.status === s ? html` selected` : ''}>${s}</option>`)}</select></label>
-<label>Job id <input name="job" value="${f.job ?? ''}" inputmode="numeric"></label>
+<label>Kind <select name="kind"><option value="">any</option>${d.kinds.map((k) => html`<option${f.kind === k ? html` selected` : ''}>${k}</option>`)}</select></label>
+<label>Target <input name="target" value="${f.target ?? ''}" placeholder="job id or name"></label>
 <label>Since <input name="since" value="${f.since ?? ''}" placeholder="7d"></label>
 <button type="submit">Filter</button> <a href="/runs">Clear</a>
 </form>
 ${d.partial ? html`<p class="notice" role="status">The read stopped at its bound; the next page searches on.</p>` : ''}
-${table('dbt Cloud runs as their run events report them, newest first', ['run', 'job', 'outcome', 'when', 'duration', 'caused by', 'error'], runRows(d.runs, now), 'No run matches.')}
+${table('Runs postload started, of every kind, by when it started them, and dbt Cloud runs it did not start, by their run events; newest first', ['run', 'target', 'outcome', 'when', 'duration', 'caused by', 'error'], runRows(d.runs, now), 'No run matches.')}
 <div class="pager">${next ? html`<a rel="next" href="${next}">Older runs</a>` : html`<span class="muted">No older run matches.</span>`}</div>`;
 }
 
 export function runBody(d: { run: RunView; events: EventView[]; moreCoalesced: boolean }, now: Date): Html {
   const r = d.run;
   return html`<dl class="facts">
-<dt>job</dt><dd>dbt Cloud job ${r.target} ${r.targetName ?? ''}</dd>
-<dt>outcome</dt><dd>${badge(r.status)}${r.errorMessage ? html` ${r.errorMessage}` : ''}</dd>
+<dt>target</dt><dd>${targetLabel(r.kind, r.target)} ${r.targetName ?? ''}</dd>
+<dt>outcome</dt><dd>${badge(r.status)}${r.errorMessage ? html` ${r.errorMessage}` : ''}${r.status === 'started' ? html` <span class="muted">(postload started it; nothing has reported on it yet)</span>` : ''}</dd>
+<dt>started by postload</dt><dd>${r.triggeredAt ? time(r.triggeredAt, now) : html`<span class="none">no</span>`}</dd>
 <dt>started</dt><dd>${time(r.startedAt, now)}</dd>
 <dt>finished</dt><dd>${time(r.finishedAt, now)}</dd>
 <dt>duration</dt><dd>${duration(r.durationSeconds)}</dd>
-${r.href ? html`<dt>in dbt Cloud</dt><dd><code>${r.href}</code></dd>` : ''}
+${r.href ? html`<dt>at the target</dt><dd><code>${r.href}</code></dd>` : ''}
 </dl>
 <h2>Loads that caused it</h2>
 ${table('The load that started it, the loads coalesced into it or covered by its batches, and a join\u2019s upstreams', ['event', 'connector', 'how', 'occurred'], r.causes.map((c) => [eventLink(c.eventId), html`${c.connector ?? '—'}`, html`${c.how}`, time(c.occurredAt, now)]), 'Not started by postload: no load caused it.')}
 ${d.moreCoalesced ? html`<p class="muted">More loads were coalesced into it than are shown.</p>` : ''}
 <h2>Run events</h2>
-${table('What dbt Cloud reported', ['occurred', 'event', 'type', 'outcome'], d.events.map((e) => [time(e.occurredAt, now), eventLink(e.eventId), html`${e.type}`, badge(e.outcome)]), 'None.')}`;
+${table('What the target reported (dbt Cloud\u2019s run webhooks)', ['occurred', 'event', 'type', 'outcome'], d.events.map((e) => [time(e.occurredAt, now), eventLink(e.eventId), html`${e.type}`, badge(e.outcome)]), 'None.')}`;
 }
 
 function groups(list: ProblemList, now: Date, empty: string, nextLink: string | null): Html {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { StatusReader } from '../read-model/status-reader.js';
 import { html, type Html } from './html.js';
 import { page, STYLE, type PageOptions } from './layout.js';
-import { connectorBody, connectorsBody, eventBody, eventsBody, joinBody, joinsBody, overviewBody, problemsBody, runBody, runsBody } from './pages.js';
+import { connectorBody, connectorsBody, eventBody, eventsBody, joinBody, joinsBody, overviewBody, problemsBody, runBody, runsBody, targetLabel } from './pages.js';
 import * as views from './views.js';
 
 // The status page: a read-only HTTP server on 127.0.0.1 that renders each view on the
@@ -58,7 +58,7 @@ const ROUTES: Array<{ pattern: RegExp; route: Route }> = [
   { pattern: /^events$/, route: async (r, p, now, l) => { const d = await views.events(r, p, now, l); return { title: 'Events', section: 'events', data: d, body: (n) => eventsBody(d, n) }; } },
   { pattern: /^events\/([^/]+)$/, route: async (r, _p, _now, _l, [id]) => { const d = await views.event(r, id!); return { title: `Event ${d.event.eventId.slice(0, 8)}`, section: 'events', data: d, body: (n) => eventBody(d, n) }; } },
   { pattern: /^runs$/, route: async (r, p, now, l) => { const d = await views.runs(r, p, now, l); return { title: 'Runs', section: 'runs', data: d, body: (n) => runsBody(d, n) }; } },
-  { pattern: /^runs\/dbt-cloud\/([^/]+)\/([^/]+)$/, route: async (r, _p, _now, l, [job, id]) => { const d = await views.run(r, job!, id!, l); return { title: `dbt Cloud run ${id}`, section: 'runs', data: d, body: (n) => runBody(d, n) }; } },
+  { pattern: /^runs\/([^/]+)\/([^/]+)\/([^/]+)$/, route: async (r, _p, _now, l, [kind, target, id]) => { const d = await views.run(r, kind!, target!, id!, l); return { title: `Run ${id} of ${targetLabel(kind!, target!)}`, section: 'runs', data: d, body: (n) => runBody(d, n) }; } },
   { pattern: /^joins$/, route: async (r, p, _now, l) => { const d = await views.joins(r, p, l); return { title: 'Joins', section: 'joins', data: d, body: (n) => joinsBody(d, n) }; } },
   { pattern: /^joins\/([^/]+)$/, route: async (r, _p, _now, _l, [name]) => { const d = await views.join(r, name!); return { title: `Join ${d.join.name}`, section: 'joins', data: d, body: (n) => joinBody(d.join, n) }; } },
   { pattern: /^problems$/, route: async (r, p, now, l) => { const d = await views.problems(r, p, now, l); return { title: 'Quarantined events and dead letters', section: 'problems', data: d, body: (n) => problemsBody(d, n) }; } },

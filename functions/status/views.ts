@@ -4,7 +4,9 @@ import { FRESHNESS_STATES } from '../read-model/connectors.js';
 import { decodeCursor, encodeCursor, type EventFilter } from '../read-model/event-query.js';
 import type { JoinView } from '../read-model/joins.js';
 import type { ProblemList } from '../read-model/problems.js';
-import { isRunStatus, RUN_STATUSES, type RunView } from '../read-model/runs.js';
+import { isRunAction } from '../processor/planning/claims.js';
+import { runKindOf } from '../processor/store/run-index.js';
+import { isRunStatus, RUN_KINDS, RUN_STATUSES, type RunView } from '../read-model/runs.js';
 import type { HeaderCounts, StatusReader } from '../read-model/status-reader.js';
 import { momentOf } from '../read-model/time.js';
 import { timelineOf, type TimelineEntry } from '../read-model/timeline.js';
@@ -184,21 +186,21 @@ export async function events(reader: StatusReader, params: Params, now: Date, li
 export interface EventData {
   event: EventView;
   timeline: TimelineEntry[];
-  /** The runs this event's dbt actions started or were coalesced into, for links. */
-  runs: Array<{ target: string; runId: string; how: string }>;
+  /** The runs this event's run actions started or were coalesced into, and the run it reports, for links. */
+  runs: Array<{ kind: string; target: string; runId: string; how: string }>;
 }
 
 export async function event(reader: StatusReader, id: string): Promise<EventData> {
   const view = await reader.trail.get(id);
   if (!view) throw new NotFound(`no audit record for event ${id}`);
   const runs = view.actions.flatMap((a) => {
-    const target = /^(?:dbt-job-)?(\d+)$/.exec(a.target)?.[1] ?? a.target;
-    if (a.kind !== 'dbt') return [];
-    if (a.runId !== null) return [{ target, runId: String(a.runId), how: 'started' }];
-    if (a.busy?.runId != null) return [{ target, runId: String(a.busy.runId), how: a.busy.outcome }];
+    if (!isRunAction(a.kind)) return [];
+    const kind = runKindOf(a.kind);
+    if (a.runId !== null) return [{ kind, target: a.target, runId: String(a.runId), how: 'started' }];
+    if (a.busy?.runId != null) return [{ kind, target: a.target, runId: String(a.busy.runId), how: a.busy.outcome }];
     return [];
   });
-  if (view.runReport?.jobId && view.runReport.runId) runs.push({ target: view.runReport.jobId, runId: view.runReport.runId, how: 'reported' });
+  if (view.runReport?.jobId && view.runReport.runId) runs.push({ kind: 'dbt-cloud', target: view.runReport.jobId, runId: view.runReport.runId, how: 'reported' });
   return { event: view, timeline: timelineOf(view), runs };
 }
 
@@ -226,23 +228,24 @@ export interface RunsData {
   next: string | null;
   partial: boolean;
   statuses: readonly string[];
+  kinds: readonly string[];
 }
 
-const RUN_PARAMS = ['status', 'job', 'since', 'until', 'limit'] as const;
+const RUN_PARAMS = ['status', 'kind', 'target', 'since', 'until', 'limit'] as const;
 
 export async function runs(reader: StatusReader, params: Params, now: Date, limits: ViewLimits): Promise<RunsData> {
   const status = oneOf(params, 'status', RUN_STATUSES);
-  const job = text(params, 'job', 30);
-  if (job !== undefined && !/^\d+$/.test(job)) throw new BadRequest('job must be a dbt Cloud job id (digits)');
+  const kind = oneOf(params, 'kind', RUN_KINDS);
+  const target = text(params, 'target', 1_000);
   const since = moment(params, 'since', '7d', now)!;
   const until = moment(params, 'until', undefined, now);
-  const page = await reader.runs.page({ ...(status && isRunStatus(status) ? { status } : {}), ...(job ? { target: job } : {}), since, ...(until ? { until } : {}), limit: limit(params, limits) }, cursor(params));
-  return { filter: echo(params, RUN_PARAMS), runs: page.runs, next: page.next ? encodeCursor(page.next) : null, partial: page.partial, statuses: RUN_STATUSES };
+  const page = await reader.runs.page({ ...(status && isRunStatus(status) ? { status } : {}), ...(kind ? { kind } : {}), ...(target ? { target } : {}), since, ...(until ? { until } : {}), limit: limit(params, limits) }, cursor(params));
+  return { filter: echo(params, RUN_PARAMS), runs: page.runs, next: page.next ? encodeCursor(page.next) : null, partial: page.partial, statuses: RUN_STATUSES, kinds: RUN_KINDS };
 }
 
-export async function run(reader: StatusReader, target: string, runId: string, limits: ViewLimits) {
-  const found = await reader.runs.get(target, runId, limits.pageSize);
-  if (!found) throw new NotFound(`no run ${runId} of dbt Cloud job ${target} in the audit trail`);
+export async function run(reader: StatusReader, kind: string, target: string, runId: string, limits: ViewLimits) {
+  const found = await reader.runs.get(kind, target, runId, limits.pageSize);
+  if (!found) throw new NotFound(`no run ${runId} of ${kind} ${target} in the audit trail`);
   return found;
 }
 

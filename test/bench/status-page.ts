@@ -4,7 +4,8 @@ import { eventId } from '../../functions/ingest/event-id.js';
 import { table } from '../../functions/local/console-output.js';
 import { mergeConnector } from '../../functions/processor/store/connector-document.js';
 import { connectorDocId } from '../../functions/processor/store/document-ids.js';
-import { FINAL_ALERT_ACTION_ID } from '../../functions/processor/store/event-store.js';
+import { FINAL_ALERT_ACTION_ID, type ActionRecord } from '../../functions/processor/store/event-store.js';
+import { startedRunFields } from '../../functions/processor/store/run-index.js';
 import { initialEventRecord } from '../../functions/processor/store/event-record.js';
 import { StatusReader, type ReadSettings } from '../../functions/read-model/status-reader.js';
 import { startStatusServer } from '../../functions/status/server.js';
@@ -12,7 +13,8 @@ import type { SyncEvent } from '../../functions/shared/sync-event.js';
 import { median } from './ratios.js';
 
 // The status page over a realistic audit trail (BENCH_STATUS_EVENTS events, 10,000 by
-// default, over 7 days: 50 connectors' syncs, the dbt Cloud runs they start, a few
+// default, over 7 days: 50 connectors' syncs, the dbt Cloud runs they start (one in 25
+// never reported on), a few
 // quarantined events and dead letters, 3 joins), written as the processor writes them, on
 // the Firestore emulator. For each view: the Firestore reads it costs (as Firestore bills
 // them: a document returned or asked for by id is one read, a query that returns nothing
@@ -125,11 +127,16 @@ async function seed(db: Firestore, settings: ReadSettings, total: number, now: n
     if (type === 'sync.succeeded' && kind % 3 === 0) {
       const job = 500 + (connector % 4);
       runId++;
-      actions[`dbt-job-${job}`] = { kind: 'dbt', target: String(job), status: 'succeeded', attempts: 1, requests: 1, runId, runHref: `https://cloud.getdbt.com/deploy/1/projects/1/runs/${runId}/`, errors: [], requestLog: [], lastError: null };
       const outcome = runId % 10 === 0 ? 'failed' : 'succeeded';
-      for (const [offset, o] of [[60_000, 'started'], [180_000, outcome]] as const) {
-        const run = runEvent(i, at + offset, job, runId, event.id, o);
-        docs.push([settings.audit, run.id, { ...initialEventRecord(run, []), status: 'processed', deliveries: 1, actions: {} }]);
+      // One run in 25 is never reported on (no dbt Cloud webhook came): listed as started.
+      const reported = runId % 25 !== 0;
+      const runOutcome = reported ? { status: outcome, runStatusCode: null, startedAt: new Date(at + 60_000).toISOString(), finishedAt: new Date(at + 180_000).toISOString(), durationSeconds: 120, errorMessage: null, eventId: eventId(['dbt-cloud', '1', String(runId), outcome]), recordedAt: new Date(at + 180_000).toISOString() } : undefined;
+      actions[`dbt-job-${job}`] = { kind: 'dbt', target: String(job), status: 'succeeded', attempts: 1, requests: 1, runId, runHref: `https://cloud.getdbt.com/deploy/1/projects/1/runs/${runId}/`, errors: [], requestLog: [], lastError: null, completedAt: Timestamp.fromMillis(at + 1_000), ...(runOutcome ? { runOutcome } : {}) };
+      if (reported) {
+        for (const [offset, o] of [[60_000, 'started'], [180_000, outcome]] as const) {
+          const run = runEvent(i, at + offset, job, runId, event.id, o);
+          docs.push([settings.audit, run.id, { ...initialEventRecord(run, []), status: 'processed', deliveries: 1, actions: {} }]);
+        }
       }
       sampleRun = { job: String(job), run: String(runId) };
     } else if (type === 'sync.succeeded' && kind === 99 && i % 500 === 99) {
@@ -138,7 +145,7 @@ async function seed(db: Firestore, settings: ReadSettings, total: number, now: n
       actions['dbt-job-500'] = { kind: 'dbt', target: '500', status: 'retry', attempts: 10, requests: 10, errors: [{ at: new Date(at).toISOString(), attempt: 10, kind: 'transient', message: 'dbt Cloud answered 503', status: 503 }], requestLog: [], lastError: 'dbt Cloud answered 503' };
       actions[FINAL_ALERT_ACTION_ID] = { kind: 'alert', target: 'SLACK_WEBHOOK_URL', status: 'succeeded', attempts: 1, requests: 1, errors: [], requestLog: [], lastError: null };
     }
-    docs.push([settings.audit, event.id, { ...initialEventRecord(event, actions ? ['bench'] : []), status, deliveries: status === 'retrying' ? 10 : 1, actions, occurredAt: Timestamp.fromMillis(at) }]);
+    docs.push([settings.audit, event.id, { ...initialEventRecord(event, actions ? ['bench'] : []), status, deliveries: status === 'retrying' ? 10 : 1, actions, ...startedRunFields(actions as Record<string, ActionRecord>), occurredAt: Timestamp.fromMillis(at) }]);
     const docId = connectorDocId(event.source, event.connector.id!);
     connectors.set(docId, mergeConnector(connectors.get(docId), event, at));
   }
@@ -176,6 +183,7 @@ export async function benchStatusPage(firestoreHost: string, total: number, repe
       ['one event', `/events/${sample.sampleEvent}`],
       ['runs, 7 d', '/runs'],
       ['runs failed, 24 h', '/runs?status=failed&since=24h'],
+      ['runs started, not reported on, 7 d', '/runs?status=started'],
       ['one run', `/runs/dbt-cloud/${sample.sampleRun.job}/${sample.sampleRun.run}`],
       ['joins', '/joins'],
       ['quarantined and dead letters, 7 d', '/problems'],

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { SECRET_PICKUP_AFTER_NONE_MS } from '../../functions/cli/connect/dbt-cloud.js';
 import type { FunctionProcess } from '../../functions/local/function-process.js';
 import type { SyncEvent } from '../../functions/shared/sync-event.js';
 import { DBT_ACCOUNT, SECRETS, startStandIns, WORKSPACE, type StandIns } from '../support/connect-stand-ins.js';
@@ -47,6 +48,7 @@ describe('postload connect, end to end: vendors deliver to what connect register
     assert.equal(airbyte.code, 0, airbyte.stdout + airbyte.stderr);
     const dbt = await runCli(['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT), '--job', '501'], env);
     assert.equal(dbt.code, 0, dbt.stdout + dbt.stderr);
+    assert.deepEqual(dbt.waits, [SECRET_PICKUP_AFTER_NONE_MS], 'created inactive; activated after the wait for the function to read its secret (a fake clock here)');
     const tests = await published(2);
     assert.deepEqual(tests.map((e) => [e.source, e.type]).sort(), [['airbyte', 'test'], ['fivetran', 'test']], "Fivetran's creation test and connect's probe of the Airbyte token, each published as a test, which starts nothing");
 

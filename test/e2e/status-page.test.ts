@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Browser, HTTPResponse, Page } from 'puppeteer-core';
-import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_JOIN } from '../../functions/local/demo-scenario.js';
+import { DEMO_BURST, DEMO_CONNECTORS, DEMO_JOBS, DEMO_JOIN } from '../../functions/local/demo-scenario.js';
 import { postFivetran } from '../../functions/local/webhooks.js';
 import { pollUntil } from '../../functions/local/poll.js';
 import { CONTENT_SECURITY_POLICY, type StatusServer } from '../../functions/status/server.js';
@@ -12,7 +12,7 @@ import type { StatusReader } from '../../functions/read-model/status-reader.js';
 import { checkQueryIndexes, loadTerraform } from '../support/terraform-checks.js';
 import { artifactsDir, axeSource, axeViolations, launchBrowser } from '../support/browser.js';
 import { runCli } from '../support/run-cli.js';
-import { HOSTILE, seededStack, statusServer, type SeededStack } from '../support/status-page-stack.js';
+import { FRESHNESS_RULES, HOSTILE, seededStack, statusServer, type SeededStack } from '../support/status-page-stack.js';
 
 // The status page in a real browser (Debian's Chromium), on the local stack with the demo's
 // afternoon plus a hostile connector, a quarantined payload, a waiting join and a dead letter.
@@ -168,7 +168,7 @@ describe('status page in Chromium, on the local stack with the demo\'s data', fu
     assert.ok(lines.length >= 6);
     for (const line of lines) assert.ok(story.includes(line), `the page's story lacks: ${line}`);
     await click('main dl.facts a[href^="/runs/dbt-cloud/101/"]');
-    assert.match(await page.title(), /dbt Cloud run/);
+    assert.match(await page.title(), /^Run \d+ of dbt Cloud job 101\b/);
     assert.ok((await texts('main div:first-of-type table tbody tr td:nth-child(3)')).includes('started it'));
   });
 
@@ -184,6 +184,25 @@ describe('status page in Chromium, on the local stack with the demo\'s data', fu
     await click(`main tbody tr:nth-child(${row + 1}) td:first-child a`);
     await page.screenshot({ path: join(shots, 'run.png'), fullPage: true });
     assert.equal((await texts('main div:first-of-type table tbody tr')).length, 2, 'the completing load and the other upstream');
+  });
+
+  it('runs: a run postload started that nothing reported on (the burst\'s run, held queued) is listed as started, with every load of the burst behind it', async () => {
+    await open('/runs');
+    await page.select('select[name="status"]', 'started');
+    await click('form.filters button[type="submit"]');
+    assert.equal(new URL(page.url()).searchParams.get('status'), 'started');
+    await page.screenshot({ path: join(shots, 'runs-started.png'), fullPage: true });
+    assert.deepEqual(await column(3), ['started']);
+    assert.match((await column(2))[0]!, new RegExp(`^dbt Cloud job ${DEMO_JOBS.events}\\b`));
+    assert.match((await column(6))[0]!, /events_pg \(started it\)/);
+    await click('main tbody tr:first-child td:first-child a');
+    assert.match(await page.title(), new RegExp(`^Run \\d+ of dbt Cloud job ${DEMO_JOBS.events}\\b`));
+    const hows = await texts('main div:first-of-type table tbody tr td:nth-child(3)');
+    assert.equal(hows.length, DEMO_BURST, hows.join(' | '));
+    assert.equal(hows[0], 'started it');
+    assert.ok(hows.slice(1).every((h) => /^(coalesced into it|covered by the batch of [0-9a-f]{8})$/.test(h)), hows.join(' | '));
+    const twin = (await (await fetch(`${base()}/api/runs?status=started`)).json()) as { runs: Array<{ kind: string; target: string; status: string; triggeredAt: string | null; causes: unknown[] }> };
+    assert.deepEqual(twin.runs.map((r) => [r.kind, r.target, r.status, r.triggeredAt !== null, r.causes.length]), [['dbt-cloud', String(DEMO_JOBS.events), 'started', true, 1]]);
   });
 
   it('joins: upstreams present and missing, waiting since, the within deadline and the job it fires', async () => {
@@ -299,6 +318,52 @@ describe('status page in Chromium, on the local stack with the demo\'s data', fu
       assert.equal(await exited, 0, output);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+  // Last: the sweep's ticks change the connectors' states the views above assert.
+  it('freshness as the real sweep judges it on the local stack: the overdue and late connectors come right after the failing ones, and each header count links to its list', async () => {
+    const freshness = seeded.db.collection(seeded.settings.freshness);
+    const docOf = (rule: { connectorId: string }) => freshness.doc(`fivetran-${rule.connectorId}`);
+    await pollUntil(
+      async () => {
+        await seeded.stack.tick();
+        const [late, overdue] = await Promise.all([docOf(FRESHNESS_RULES.late).get(), docOf(FRESHNESS_RULES.overdue).get()]);
+        return late.get('state') === 'late' && overdue.get('state') === 'overdue' ? true : undefined;
+      },
+      { timeoutMs: 90_000, everyMs: 1_000, failure: () => 'the sweep did not judge orders late and events overdue within 90 s' },
+    );
+
+    await open('/', 'overview-freshness');
+    const counts = await texts('.counts a');
+    assert.deepEqual(counts.slice(0, 2), ['1 overdue', '1 late']);
+    const attention = await page.$$eval('#attention + div tbody tr', (rows) => rows.map((r) => [r.querySelector('td:first-child')?.textContent?.trim() ?? '', r.querySelector('td:nth-child(3)')?.textContent?.trim().split(' ')[0] ?? '']));
+    const states = attention.map(([, state]) => state);
+    // Failing first (connectors whose syncs fail), then overdue, then late: the sweep's STATE_ORDER.
+    assert.deepEqual(states, [...states.filter((s) => s === 'failing'), 'overdue', 'late'], attention.join(' | '));
+    assert.ok(attention.at(-2)![0]!.startsWith(FRESHNESS_RULES.overdue.name) && attention.at(-1)![0]!.startsWith(FRESHNESS_RULES.late.name), attention.join(' | '));
+    assert.ok(states.filter((s) => s === 'failing').length >= 2, 'the connectors whose latest sync failed still need attention where the sweep expects nothing of them');
+
+    for (const [state, rule] of [['overdue', FRESHNESS_RULES.overdue], ['late', FRESHNESS_RULES.late]] as const) {
+      await open('/');
+      await click(`.counts a[href="/connectors?state=${state}"]`);
+      assert.equal(new URL(page.url()).searchParams.get('state'), state);
+      await page.screenshot({ path: join(shots, `connectors-${state}.png`), fullPage: true });
+      const rows = await page.$$eval('#all + div tbody tr', (trs) => trs.map((r) => Array.from(r.querySelectorAll('td'), (td) => td.textContent?.replace(/\s+/g, ' ').trim() ?? '')));
+      assert.equal(rows.length, 1, rows.join(' | '));
+      assert.ok(rows[0]![0]!.startsWith(rule.name), rows[0]![0]);
+      assert.match(rows[0]![2]!, new RegExp(`^${state}\\b`));
+      assert.match(rows[0]![3]!, /\(routing\)/, 'the expectation names its source');
+      const twin = (await (await fetch(`${base()}/api/connectors?state=${state}`)).json()) as { connectors: Array<{ connectorId: string; health: string; freshness: { state: string; expectationSource: string } }> };
+      assert.deepEqual(twin.connectors.map((c) => [c.connectorId, c.health, c.freshness.state, c.freshness.expectationSource]), [[rule.connectorId, state, state, 'routing']]);
+    }
+
+    const a11y = await browser.newPage();
+    try {
+      await a11y.setBypassCSP(true); // only to inject axe itself
+      await a11y.goto(`${base()}/connectors`, { waitUntil: 'load' });
+      assert.deepEqual((await axeViolations(a11y, axeSource())).filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id), []);
+    } finally {
+      await a11y.close();
     }
   });
 });

@@ -26,6 +26,21 @@ export const HOSTILE = {
   reason: `<img src=x onerror="window.pwned=3"> ${'very-long-error-without-spaces-'.repeat(400)}`,
 };
 
+/**
+ * What the sweep expects of two of the demo's connectors, so that its ticks (the test asks
+ * for them) judge them without waiting long: orders late a second after its last success
+ * and overdue only a week later; events overdue two seconds after its last success.
+ */
+export const FRESHNESS_RULES = {
+  late: { connectorId: DEMO_CONNECTORS.ordersPostgres, name: 'orders_pg', freshness: { every: '1s', grace: '1w' } },
+  overdue: { connectorId: DEMO_CONNECTORS.eventsPostgres, name: 'events_pg', freshness: { every: '1s', grace: '1s' } },
+} as const;
+
+function routingWithFreshness() {
+  const rules = Object.values(FRESHNESS_RULES).map((r) => ({ match: { source: 'fivetran', connectorId: r.connectorId }, freshness: r.freshness }));
+  return { ...DEMO_ROUTING, freshness: { ...DEMO_ROUTING.freshness, rules: [...rules, ...DEMO_ROUTING.freshness.rules] } };
+}
+
 export interface SeededStack {
   stack: LocalStack;
   db: Firestore;
@@ -42,9 +57,9 @@ export interface SeededStack {
 export async function seededStack(context: Mocha.Context): Promise<SeededStack> {
   const run = randomUUID().slice(0, 8);
   const settings: ReadSettings = { audit: `syncEvents-ui-${run}`, connectors: `connectors-ui-${run}`, joins: `joins-ui-${run}`, jobState: `dbtJobState-ui-${run}`, freshness: `freshness-ui-${run}` };
-  const functionEnv = { AUDIT_COLLECTION: settings.audit, CONNECTORS_COLLECTION: settings.connectors, JOINS_COLLECTION: settings.joins, JOB_STATE_COLLECTION: settings.jobState };
+  const functionEnv = { AUDIT_COLLECTION: settings.audit, CONNECTORS_COLLECTION: settings.connectors, JOINS_COLLECTION: settings.joins, JOB_STATE_COLLECTION: settings.jobState, FRESHNESS_COLLECTION: settings.freshness, SWEEP_COLLECTION: `sweep-ui-${run}` };
   const published = new PublishedLog();
-  const stack = await startTestStack(context, { topicPrefix: 'ui', routing: DEMO_ROUTING, functionEnv, onFunctionLine: published.onLine, dbtRunWebhooks: DEMO_RUN_WEBHOOKS });
+  const stack = await startTestStack(context, { topicPrefix: 'ui', routing: routingWithFreshness(), functionEnv, onFunctionLine: published.onLine, dbtRunWebhooks: DEMO_RUN_WEBHOOKS });
   const db = emulatorFirestore(stack.firestoreHost, stack.projectId);
   try {
     const sent = await sendSteps(stack, demoScenario());

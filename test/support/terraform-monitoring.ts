@@ -12,8 +12,9 @@ import { asArray, firstBody, type Body, type Declared, type TerraformConfig } fr
 
 /**
  * Static checks of terraform/monitoring.tf and its dashboard: every alert is documented
- * (with a runbook entry docs/operations.md has, both naming `postload` commands the CLI really
- * has), notifies the channel variable and can be switched off; every metric type and label in a filter is one Cloud Monitoring documents; the
+ * (with a runbook entry docs/operations.md has and a row in its alert table, both naming
+ * `postload` commands the CLI really has), notifies the channel variable and can be
+ * switched off; every metric type and label in a filter is one Cloud Monitoring documents; the
  * log-based metrics match log lines the code writes.
  */
 
@@ -35,6 +36,8 @@ export function checkAlertPolicies(config: TerraformConfig, runbook: Runbook): s
   if (!config.variables.has(CHANNELS_VARIABLE)) problems.push(`no variable "${CHANNELS_VARIABLE}" is declared`);
   const headings = new Set([...runbook.text.matchAll(/^#{2,6} (.+)$/gm)].map((m) => m[1]!.trim()));
   if (!headings.has('Alerts and dashboard')) problems.push(`${runbook.path} has no "Alerts and dashboard" section`);
+  // The section's table lists every alert by its entry's name (first column, any case).
+  const tableRows = new Set([...section(runbook.text, 'Alerts and dashboard').matchAll(/^\| *([^|]+?) *\|/gm)].map((m) => m[1]!.toLowerCase()));
   for (const policy of policies) {
     const where = `${policy.file}: google_monitoring_alert_policy.${policy.name}`;
     const content = expandLocals(config, String(firstBody(policy.body.documentation).content ?? ''));
@@ -47,6 +50,7 @@ export function checkAlertPolicies(config: TerraformConfig, runbook: Runbook): s
       } else if (!headings.has(entry)) {
         problems.push(`${where}: its documentation names the runbook entry "${entry}", which ${runbook.path} has no heading for`);
       } else {
+        if (!tableRows.has(entry.toLowerCase())) problems.push(`${where}: the alert table of ${runbook.path} ("Alerts and dashboard") has no row for "${entry}"`);
         problems.push(...checkCliMentions(`${where}: its runbook entry "${entry}"`, section(runbook.text, entry)));
       }
       problems.push(...checkCliMentions(`${where}: its documentation`, content));

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Value } from './hcl-eval.js';
 import { asArray, firstBody, resolveString, type Body, type Declared, type TerraformConfig } from './terraform-checks.js';
 import { failedPreconditions, plan } from './terraform-eval.js';
+import { expandLocals } from './terraform-monitoring.js';
 
 // Static checks of what issue 25 asked of terraform/ (no terraform binary runs here). Each
 // returns the problems it found; test/unit/terraform/security.test.ts runs them on the real
@@ -160,6 +161,34 @@ export function checkPublishers(config: TerraformConfig): string[] {
     if (!account || !PUBLISHERS.has(account)) problems.push(`${grant.file}: ${grant.type}.${grant.name} lets ${String(grant.body.member ?? grant.body.members)} publish SyncEvents; only ${[...PUBLISHERS].join(', ')} may (and must sign them)`);
   }
   return problems;
+}
+
+// --- finding 3: a refused message reaches the on-call team, Slack or not --------------------
+
+/** The start of the ERROR line the processor logs for every message postload did not sign (functions/processor/process-sync-event.ts). */
+export const REFUSED_LOG_MESSAGE = 'refused a Pub/Sub message that postload did not sign';
+
+/** What a log-match condition must require, clause by clause (AND), to see every refusal and nothing else. */
+const REFUSED_ALERT_CLAUSES = [
+  'resource.type = "cloud_run_revision"',
+  'resource.labels.service_name = "${google_cloudfunctions2_function.processor.name}"',
+  'severity = ERROR',
+  `jsonPayload.message:"${REFUSED_LOG_MESSAGE}"`,
+];
+
+export function checkRefusedAlert(config: TerraformConfig): string[] {
+  const policies = config.resources.filter((r) => r.type === 'google_monitoring_alert_policy');
+  const matching = policies.filter((policy) =>
+    asArray(policy.body.conditions).some((condition) => {
+      const filter = firstBody((condition as Body).condition_matched_log).filter;
+      const clauses = typeof filter === 'string' ? clausesOf(expandLocals(config, filter)) : undefined;
+      return clauses !== undefined && REFUSED_ALERT_CLAUSES.every((c) => clauses.includes(c));
+    }),
+  );
+  if (matching.length === 0) {
+    return [`no google_monitoring_alert_policy alerts on the messages the processor refuses: a condition_matched_log filter must be ${REFUSED_ALERT_CLAUSES.join(' AND ')}`];
+  }
+  return [];
 }
 
 // --- helpers -------------------------------------------------------------------------------

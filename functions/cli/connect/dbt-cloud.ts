@@ -1,9 +1,10 @@
 import type { DbtCloudAdminClient, DbtCloudWebhook, DbtCloudWebhookBody } from '../../vendors/dbt-cloud.js';
-import { CliError, EXIT } from '../errors.js';
+import { CliError, EXIT, isCliError } from '../errors.js';
 import { checkDbtCloud, describeJobs, planDbtCloud, type DbtCloudPlan, type DbtCloudWanted } from './dbt-cloud-plan.js';
 import type { Io } from './io.js';
 import type { ConnectReport, Finding } from './report.js';
 import type { SecretTarget } from './secret-store.js';
+import { explainVendorError } from './vendor-errors.js';
 
 async function readAccount(client: DbtCloudAdminClient, io: Pick<Io, 'deadline'>, accountId: string, jobIds: readonly number[]): Promise<DbtCloudWebhook[]> {
   if (!/^\d+$/.test(accountId)) throw new CliError(`"${accountId.slice(0, 80)}" is not a dbt Cloud account id (a number)`, 'it is the number in your dbt Cloud URLs: /deploy/ACCOUNT/…', EXIT.usage);
@@ -32,7 +33,7 @@ async function readAccount(client: DbtCloudAdminClient, io: Pick<Io, 'deadline'>
  * `postload connect dbt-cloud --account A [--job J …]`. dbt Cloud answers a webhook's
  * hmac_secret once, to its creation: it goes straight into Secret Manager as a new version
  * (never printed, never written to a file). Should that fail, the new webhook is deleted
- * again, so nothing is left sending deliveries no one can verify.
+ * again; it is created inactive, so it never sent a delivery no one could verify.
  */
 export async function connectDbtCloud(client: DbtCloudAdminClient, io: Io, wanted: DbtCloudWanted, secret: SecretTarget, dryRun: boolean): Promise<ConnectReport> {
   const webhooks = await readAccount(client, io, wanted.accountId, wanted.jobIds);
@@ -59,17 +60,29 @@ export async function connectDbtCloud(client: DbtCloudAdminClient, io: Io, wante
     report.changes.push({ verb: 'update', subject: `webhook ${plan.id}`, detail: `${plan.changed.join('; ')}; now ${updated.active ? 'active' : 'inactive'}, ${updated.eventTypes.join(', ')}` });
     return report;
   }
-  // A replacement starts inactive: the ingest function may have read the secret moments ago
-  // and re-reads it on a failed check only every 30 s (up to 60 s while it had no version),
-  // and dbt Cloud deactivates a webhook after five failed deliveries in a row.
-  const created = await createAndStore(client, io, wanted.accountId, { ...plan.body, active: plan.kind === 'create' }, secret);
+  // Every new webhook starts inactive and is activated only once its hmac_secret is stored and
+  // the ingest function can have read it: dbt Cloud shows the secret only in the answer to the
+  // creation (so it cannot be stored first), the function re-reads a secret on a failed check
+  // only every 30 s (up to 60 s while it had no version), and dbt Cloud deactivates a webhook
+  // after five failed deliveries in a row.
+  const created = await createAndStore(client, io, wanted.accountId, { ...plan.body, active: false }, secret);
   report.changes.push(...created.changes);
-  if (plan.kind === 'replace') {
-    const wait = secretVersions.length > 0 ? SECRET_PICKUP_MS : SECRET_PICKUP_AFTER_NONE_MS;
-    io.say(`waiting ${wait / 1000} s before activating webhook ${created.id}, so the ingest function has read its new secret when dbt Cloud first sends`);
-    await io.sleep(wait);
+  const wait = secretVersions.length > 0 ? SECRET_PICKUP_MS : SECRET_PICKUP_AFTER_NONE_MS;
+  io.say(`waiting ${wait / 1000} s before activating webhook ${created.id}, so the ingest function has read its new secret when dbt Cloud first sends`);
+  await io.sleep(wait);
+  try {
     await client.updateWebhook({ deadline: io.deadline, accountId: wanted.accountId, id: created.id, body: plan.body });
-    report.changes.push({ verb: 'update', subject: `webhook ${created.id}`, detail: 'activated' });
+  } catch (error) {
+    const why = explainVendorError(error, 'dbt-cloud');
+    if (!isCliError(why)) throw why;
+    throw new CliError(
+      `${why.message}; webhook ${created.id} was created inactive and its hmac_secret is stored, but it was not activated`,
+      `run the same postload connect again: it activates webhook ${created.id}${plan.kind === 'replace' ? ' (then delete the old one it replaces in dbt Cloud, Account settings → Webhooks)' : ''}`,
+      why.exitCode,
+    );
+  }
+  report.changes.push({ verb: 'update', subject: `webhook ${created.id}`, detail: 'activated' });
+  if (plan.kind === 'replace') {
     for (const old of plan.old) {
       await client.deleteWebhook({ deadline: io.deadline, accountId: wanted.accountId, id: old.id });
       report.changes.push({ verb: 'delete', subject: `webhook ${old.id}`, detail: `replaced: ${plan.why}` });
@@ -100,7 +113,7 @@ async function createAndStore(client: DbtCloudAdminClient, io: Io, accountId: st
   return {
     id: webhook.id,
     changes: [
-      { verb: 'create', subject: `webhook ${webhook.id}`, detail: `${webhook.eventTypes.join(', ')}, ${describeJobs(webhook.jobIds.map(Number))}, ${webhook.active ? 'active' : 'inactive for now'}` },
+      { verb: 'create', subject: `webhook ${webhook.id}`, detail: `${webhook.eventTypes.join(', ')}, ${describeJobs(webhook.jobIds.map(Number))}, inactive at first` },
       { verb: 'add-version', subject: secret.name, detail: `version ${version.slice(version.lastIndexOf('/') + 1)}: the webhook's hmac_secret, which dbt Cloud shows only now (not printed)` },
     ],
   };
@@ -109,16 +122,12 @@ async function createAndStore(client: DbtCloudAdminClient, io: Io, accountId: st
 function describe(plan: DbtCloudPlan, secret: SecretTarget): ConnectReport['changes'] {
   switch (plan.kind) {
     case 'create':
-      return [
-        { verb: 'create', subject: 'webhook', detail: `${plan.body.event_types.join(', ')}, ${describeJobs(plan.body.job_ids)}, active` },
-        { verb: 'add-version', subject: secret.name, detail: 'its hmac_secret, as dbt Cloud answers it' },
-      ];
     case 'replace':
       return [
         { verb: 'create', subject: 'webhook', detail: `${plan.body.event_types.join(', ')}, ${describeJobs(plan.body.job_ids)}, inactive at first` },
         { verb: 'add-version', subject: secret.name, detail: 'its hmac_secret, as dbt Cloud answers it' },
         { verb: 'update', subject: 'the new webhook', detail: 'activated once the ingest function can have read its secret' },
-        ...plan.old.map((w) => ({ verb: 'delete' as const, subject: `webhook ${w.id}`, detail: `replaced: ${plan.why}` })),
+        ...(plan.kind === 'replace' ? plan.old.map((w) => ({ verb: 'delete' as const, subject: `webhook ${w.id}`, detail: `replaced: ${plan.why}` })) : []),
       ];
     case 'update':
       return [{ verb: 'update', subject: `webhook ${plan.id}`, detail: plan.changed.join('; ') }];

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { CloudContext } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../errors.js';
 import type { Output } from '../output.js';
+import type { CommandDeps } from './command.js';
 
 type Run = (opts: { json?: boolean; project?: string; url?: string }, action: (context: CloudContext, out: Output) => Promise<ExitCode>) => () => Promise<void>;
 
@@ -44,7 +45,7 @@ function jobId(value: string, previous: number[] = []): number[] {
  * every vendor shares live on `connect` itself (commander gives them to it wherever they
  * appear on the line); each vendor's own are on its subcommand.
  */
-export function addConnectCommand(root: Command, run: Run, env: Record<string, string | undefined>): Command {
+export function addConnectCommand(root: Command, run: Run, env: Record<string, string | undefined>, deps: CommandDeps = {}): Command {
   const connect = root
     .command('connect')
     .description("register postload's webhooks with Fivetran, Airbyte and dbt Cloud through their APIs; --check compares what is registered")
@@ -70,7 +71,7 @@ export function addConnectCommand(root: Command, run: Run, env: Record<string, s
     go({}, async (context, out) => {
       if (!shared().check) throw new CliError('name a vendor: postload connect fivetran|airbyte|dbt-cloud, or check them all with --check', 'run postload connect --help', EXIT.usage);
       const { connectCheckCommand } = await import('./command.js');
-      return connectCheckCommand({ ingestUrl: shared().ingestUrl }, context, out);
+      return connectCheckCommand({ ingestUrl: shared().ingestUrl }, context, out, deps);
     }),
   );
 
@@ -86,7 +87,7 @@ export function addConnectCommand(root: Command, run: Run, env: Record<string, s
         if (opts.account && opts.group) throw new CliError('--account and --group are two scopes: choose one', 'pass --account for every connector, or --group GROUP_ID for one destination', EXIT.usage);
         const scope = opts.account ? { type: 'account' as const } : opts.group ? { type: 'group' as const, groupId: opts.group } : undefined;
         const { connectCommand } = await import('./command.js');
-        return connectCommand('fivetran', options({ ...(scope ? { fivetranScope: scope } : {}), inactive: Boolean(opts.inactive) }), context, out);
+        return connectCommand('fivetran', options({ ...(scope ? { fivetranScope: scope } : {}), inactive: Boolean(opts.inactive) }), context, out, deps);
       }),
     );
 
@@ -101,7 +102,7 @@ export function addConnectCommand(root: Command, run: Run, env: Record<string, s
       go(opts, async (context, out) => {
         const { connectCommand } = await import('./command.js');
         const notifications = opts.notifications?.split(',').map((t) => t.trim()).filter(Boolean);
-        return connectCommand('airbyte', options({ ...(opts.workspace ? { workspace: opts.workspace } : {}), ...(notifications ? { notifications } : {}), force: Boolean(opts.force) }), context, out);
+        return connectCommand('airbyte', options({ ...(opts.workspace ? { workspace: opts.workspace } : {}), ...(notifications ? { notifications } : {}), force: Boolean(opts.force) }), context, out, deps);
       }),
     );
 
@@ -114,7 +115,7 @@ export function addConnectCommand(root: Command, run: Run, env: Record<string, s
     .action((opts: { account?: string; job?: number[]; project?: string }) =>
       go(opts, async (context, out) => {
         const { connectCommand } = await import('./command.js');
-        return connectCommand('dbt-cloud', options({ ...(opts.account ? { dbtAccount: opts.account } : {}), jobs: opts.job ?? [] }), context, out);
+        return connectCommand('dbt-cloud', options({ ...(opts.account ? { dbtAccount: opts.account } : {}), jobs: opts.job ?? [] }), context, out, deps);
       }),
     );
   return connect;

@@ -4,6 +4,7 @@ import { describeError, PermanentError, TransientError } from '../errors.js';
 import { decideClaims, mergeEventStatus, type ActionKind, type ActionStatus, type ActionView, type ClaimDecision, type PlannedAction } from '../planning/claims.js';
 import type { IncidentChange, IncidentPlan } from '../planning/slack-incident.js';
 import { cutText, documentSize, MAX_DOCUMENT_BYTES } from './document-size.js';
+import { startedRunFields } from './run-index.js';
 
 /** One action's outcome in the audit document (`actions.<actionId>`). */
 export interface ActionRecord {
@@ -442,7 +443,8 @@ export class EventStore {
     const changesFor = (stored: Record<string, unknown>) => {
       const next = apply(stored);
       const final = next.status !== 'retrying' && next.status !== 'received';
-      return { changes: { actions: next.actions, status: next.status, processedAt: final ? ((stored.processedAt as Timestamp | null) ?? Timestamp.fromMillis(nowMs)) : null }, ours: next.ours };
+      const changes = { actions: next.actions, status: next.status, processedAt: final ? ((stored.processedAt as Timestamp | null) ?? Timestamp.fromMillis(nowMs)) : null, ...startedRunFields(next.actions) };
+      return { changes, ours: next.ours };
     };
     const fast = changesFor(begun.data);
     this.assertFits(ref, { ...begun.data, ...fast.changes });

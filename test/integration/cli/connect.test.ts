@@ -10,7 +10,7 @@ import { CloudContext } from '../../../functions/cli/context.js';
 import { isCliError } from '../../../functions/cli/errors.js';
 import { Output } from '../../../functions/cli/output.js';
 import { writeStackState } from '../../../functions/local/stack-state.js';
-import { DBT_ACCOUNT, DBT_ADMIN_TOKEN, GROUP, SECRETS, startStandIns, WORKSPACE, type StandIns } from '../../support/connect-stand-ins.js';
+import { DBT_ACCOUNT, DBT_ADMIN_TOKEN, GROUP, PROJECT, SECRETS, startStandIns, WORKSPACE, type StandIns } from '../../support/connect-stand-ins.js';
 import { runCli } from '../../support/run-cli.js';
 
 // `postload connect` against the vendor stand-ins and the Secret Manager stand-in, through
@@ -166,7 +166,7 @@ describe('postload connect (against the vendor and Secret Manager stand-ins)', f
       assert.deepEqual([airbyte.code, airbyte.waits], [0, [7_000]], airbyte.stderr);
       s.dbt.rateLimit(1);
       const dbt = await connectWithClock(s.env, 'dbt-cloud', { dbtAccount: String(DBT_ACCOUNT) });
-      assert.deepEqual([dbt.code, dbt.waits], [0, [1_000]], dbt.stderr);
+      assert.deepEqual([dbt.code, dbt.waits], [0, [1_000, SECRET_PICKUP_AFTER_NONE_MS]], dbt.stderr);
       const writes = s.writes().length;
       s.dbt.rateLimit(1, 3_600);
       const gaveUp = await connectWithClock(s.env, 'dbt-cloud', { dbtAccount: String(DBT_ACCOUNT), newSecret: true });
@@ -263,21 +263,55 @@ describe('postload connect (against the vendor and Secret Manager stand-ins)', f
   });
 
   describe('dbt-cloud', () => {
-    it("creates the webhook and stores its hmac_secret as a new version, never printing it; a second run changes nothing", async () => {
-      const first = await runCli(['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT), '--job', '501', '--job', '502'], s.env);
+    it('creates the webhook inactive, stores its hmac_secret as a new version (never printing it), and activates it only once the function can have read it; a second run changes nothing', async () => {
+      let whileWaiting: unknown;
+      const first = await runCli(['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT), '--job', '501', '--job', '502'], s.env, async () => {
+        const [created] = s.dbt.subscriptions.subscriptions.values();
+        const run = s.dbt.addRun({ accountId: DBT_ACCOUNT, jobId: 501, cause: 'scheduled' });
+        const sent = await s.dbt.subscriptions.deliver(DBT_ACCOUNT, 501, 'job.run.started', s.dbt.webhookBody(run, 'job.run.started'));
+        whileWaiting = { active: created!.active, stored: s.sm.enabledValues(SECRETS.dbtCloud).map((v) => v === created!.hmac_secret), sent };
+      });
       assert.equal(first.code, 0, first.stderr);
       const [subscription, ...others] = s.dbt.subscriptions.subscriptions.values();
       assert.equal(others.length, 0);
+      assert.deepEqual(whileWaiting, { active: false, stored: [true], sent: [] }, 'until it is activated dbt Cloud sends nothing, and by then its secret is stored');
+      assert.deepEqual(first.waits, [SECRET_PICKUP_AFTER_NONE_MS], 'the secret had no version: the function may be backing off for up to 60 s');
       assert.deepEqual(s.sm.enabledValues(SECRETS.dbtCloud), [subscription!.hmac_secret], 'the hmac_secret went straight into Secret Manager');
       assert.deepEqual([subscription!.client_url, subscription!.event_types, subscription!.job_ids, subscription!.active], [`${s.ingest.url}/dbt-cloud`, ['job.run.started', 'job.run.completed'], ['501', '502'], true]);
-      assert.match(first.stdout, new RegExp(`created +webhook ${subscription!.id}: job.run.started, job.run.completed, jobs 501, 502, active`));
+      assert.deepEqual(s.writes().map((w) => w.replace(/\?.*$/, '')), [
+        `dbt Cloud: POST /api/v3/accounts/${DBT_ACCOUNT}/webhooks/subscriptions`,
+        'Secret Manager: POST /v1/projects/postload-local/secrets/postload-dbt-cloud-webhook-secret:addVersion',
+        `dbt Cloud: PUT /api/v3/accounts/${DBT_ACCOUNT}/webhooks/subscription/${subscription!.id}`,
+      ]);
+      assert.equal((s.dbt.requests.find((r) => r.method === 'POST')!.json as { active: boolean }).active, false, 'created inactive');
+      assert.match(first.stdout, new RegExp(`created +webhook ${subscription!.id}: job.run.started, job.run.completed, jobs 501, 502, inactive at first`));
+      assert.match(first.stdout, new RegExp(`updated +webhook ${subscription!.id}: activated`));
+      assert.match(first.stderr, /waiting 61 s before activating webhook wsu_\w+/);
       secretNeverShown(first, subscription!.hmac_secret);
 
       const writes = s.writes().length;
       const second = await runCli(['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT), '--job', '502', '--job', '501'], s.env);
       assert.equal(second.code, 0, second.stderr);
       assert.equal(s.writes().length, writes);
+      assert.deepEqual(second.waits, []);
       assert.match(second.stdout, /unchanged +webhook wsu_\w+/);
+    });
+
+    it('a webhook created while a secret is stored waits the 30 s re-read interval; if activating it fails, it stays inactive with its secret stored, and the next run activates it', async () => {
+      s.sm.addVersion(SECRETS.dbtCloud, 'e'.repeat(40)); // a webhook deleted in dbt Cloud by hand; its secret is still there
+      const failed = await runCli(['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT)], s.env, () => void s.dbt.script({ status: 500, body: { data: null, status: { code: 500, is_success: false } } }));
+      assert.equal(failed.code, 3, failed.stdout + failed.stderr);
+      assert.deepEqual(failed.waits, [SECRET_PICKUP_MS]);
+      const [inactive, ...none] = s.dbt.subscriptions.subscriptions.values();
+      assert.equal(none.length, 0);
+      assert.equal(inactive!.active, false);
+      assert.deepEqual(s.sm.enabledValues(SECRETS.dbtCloud), [inactive!.hmac_secret, 'e'.repeat(40)]);
+      assert.match(failed.stderr, new RegExp(`HTTP 500.*; webhook ${inactive!.id} was created inactive and its hmac_secret is stored, but it was not activated[\\s\\S]*fix: run the same postload connect again`));
+
+      const again = await runCli(['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT)], s.env);
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual([s.dbt.subscriptions.subscriptions.size, inactive!.active, s.sm.versions(SECRETS.dbtCloud).length], [1, true, 2], 'the same webhook activated, no new secret');
+      assert.match(again.stdout, new RegExp(`updated +webhook ${inactive!.id}: activated`));
     });
 
     it('a webhook whose secret is lost (no enabled version) is replaced: a new one, inactive until the function can have read its stored secret, then the old one deleted', async () => {
@@ -331,6 +365,39 @@ describe('postload connect (against the vendor and Secret Manager stand-ins)', f
       assert.match(run.stderr, /permission denied/);
       assert.equal(s.dbt.subscriptions.subscriptions.size, 0);
     });
+  });
+
+  it('--dry-run of airbyte and dbt-cloud prints each plan and changes nothing, a dbt Cloud replacement included', async () => {
+    const airbyte = await runCli(['connect', 'airbyte', '--workspace', WORKSPACE, '--dry-run'], s.env);
+    assert.equal(airbyte.code, 0, airbyte.stderr);
+    assert.match(airbyte.stdout, /\(dry run: nothing was changed\)/);
+    assert.match(airbyte.stdout, /would add +projects\/postload-local\/secrets\/postload-airbyte-webhook-token: a new random token/);
+    assert.match(airbyte.stdout, /would update +notifications failure, success, .*: → http:\/\/127\.0\.0\.1:\d+\/airbyte\?token=… \(no webhook yet\)/);
+
+    const old = s.dbt.subscriptions.add({ accountId: DBT_ACCOUNT, client_url: `${s.ingest.url}/dbt-cloud` });
+    const dbt = await runCli(['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT), '--dry-run'], s.env);
+    assert.equal(dbt.code, 0, dbt.stderr);
+    assert.match(dbt.stdout, /would create +webhook: job\.run\.completed, job\.run\.started, every job, inactive at first/, 'the events the old webhook had, and postload\'s');
+    assert.match(dbt.stdout, /would add +projects\/postload-local\/secrets\/postload-dbt-cloud-webhook-secret: its hmac_secret/);
+    assert.match(dbt.stdout, /would update +the new webhook: activated once the ingest function can have read its secret/);
+    assert.match(dbt.stdout, new RegExp(`would delete +webhook ${old.id}: replaced: its hmac_secret is not in Secret Manager`));
+
+    assert.deepEqual(s.writes(), []);
+    assert.deepEqual([airbyte.waits, dbt.waits, s.ingest.requests.length], [[], [], 0], 'no wait, not even the probe of the token');
+    assert.deepEqual([...s.dbt.subscriptions.subscriptions.keys()], [old.id]);
+  });
+
+  it('takes the vendor API credentials from Secret Manager when the environment holds sm:// references', async () => {
+    s.sm.createSecret(`projects/${PROJECT}/secrets/my-dbt-admin-token`);
+    s.sm.addVersion(`projects/${PROJECT}/secrets/my-dbt-admin-token`, DBT_ADMIN_TOKEN);
+    const run = await runCli(['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT), '--check'], { ...s.env, DBT_CLOUD_ADMIN_TOKEN: 'sm://my-dbt-admin-token' });
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stdout, /✘ dbt Cloud account 70: no webhook points at/);
+    assert.equal(s.dbt.requests[0]!.headers.authorization, `Token ${DBT_ADMIN_TOKEN}`, 'the value read from Secret Manager');
+    assert.ok(!run.stdout.includes(DBT_ADMIN_TOKEN) && !run.stderr.includes(DBT_ADMIN_TOKEN));
+    const missing = await runCli(['connect', 'dbt-cloud', '--account', String(DBT_ACCOUNT), '--check'], { ...s.env, DBT_CLOUD_ADMIN_TOKEN: 'sm://no-such-token' });
+    assert.equal(missing.code, 3, missing.stdout);
+    assert.match(missing.stderr, /dbt Cloud API credentials: DBT_CLOUD_ADMIN_TOKEN: Secret Manager could not be read/);
   });
 
   describe('bad input: a clear message, the documented exit code, nothing changed', () => {

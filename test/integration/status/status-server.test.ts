@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { AuditTrail } from '../../../functions/read-model/audit-trail.js';
 import { decodeCursor, type EventCursor, type EventFilter } from '../../../functions/read-model/event-query.js';
 import { StatusReader, type ReadSettings } from '../../../functions/read-model/status-reader.js';
+import type { RunFilter, RunStatusName } from '../../../functions/read-model/runs.js';
+import { causeMarker } from '../../../functions/processor/planning/cause-marker.js';
 import { CONTENT_SECURITY_POLICY, startStatusServer, type StatusServer } from '../../../functions/status/server.js';
 import { emulator } from '../../support/global-hooks.js';
 import { emulatorFirestore } from '../../support/processor-harness.js';
@@ -107,6 +109,64 @@ describe('status page: read model on the emulator, and the server', function () 
     assert.deepEqual([first.read, first.more, first.groups[0]!.count], [2, true, 2]);
     const second = await reader.problems.quarantined(new Date(Date.UTC(2026, 0, 1)), 2, decodeCursor(first.next!));
     assert.deepEqual([second.read, second.more, second.groups[0]!.events[0]!.eventId], [1, false, 'q0']);
+  });
+
+  it('property: the runs view pages through runs of every kind postload started (reported or not) and dbt Cloud runs it did not start, each once, newest first', async () => {
+    const kinds = [
+      { actionKind: 'dbt', kind: 'dbt-cloud', target: '101' },
+      { actionKind: 'cloud-run', kind: 'cloud-run', target: 'projects/p/locations/europe-west1/jobs/dbt' },
+      { actionKind: 'airflow', kind: 'airflow', target: 'https://composer.example/api/v1#dbt_dag' },
+    ];
+    const started = fc.record({ second: fc.integer({ min: 0, max: 8 }), kind: fc.integer({ min: 0, max: 2 }), outcome: fc.constantFrom(undefined, 'succeeded', 'failed'), reported: fc.boolean(), unrelated: fc.boolean() });
+    const scheduled = fc.record({ second: fc.integer({ min: 0, max: 8 }), type: fc.constantFrom('transformation.succeeded', 'transformation.failed') });
+    await fc.assert(
+      fc.asyncProperty(fc.array(started, { maxLength: 12 }), fc.array(scheduled, { maxLength: 6 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(undefined, 'started', 'failed', 'succeeded'), fc.constantFrom(undefined, 'dbt-cloud', 'cloud-run'), async (loads, schedules, limit, maxScan, status, kindFilter) => {
+        const collection = `runs-${randomUUID().slice(0, 8)}`;
+        const at = (second: number) => Timestamp.fromMillis(Date.UTC(2026, 0, 1, 0, 1, second));
+        // Event ids as ingest makes them (32 hex digits: the cause marker names no other).
+        const hexId = (prefix: string, i: number) => `${prefix}${String(i).padStart(2, '0')}`.padEnd(32, '0');
+        const batch = db.batch();
+        const expected: Array<{ key: string; ms: number; id: string }> = [];
+        loads.forEach((load, i) => {
+          const id = hexId('a', i);
+          const k = kinds[load.kind]!;
+          const runId = k.kind === 'dbt-cloud' ? 500 + i : `${k.target}/runs/${i}`;
+          const runOutcome = load.outcome ? { status: load.outcome, startedAt: null, finishedAt: null, durationSeconds: 3, errorMessage: null, eventId: hexId('b', i) } : undefined;
+          batch.set(db.collection(collection).doc(id), {
+            eventId: id, source: 'fivetran', type: 'sync.succeeded', status: 'processed', occurredAt: at(0), runStartedAt: at(load.second), startedRuns: [`${k.kind}/${k.target}/${runId}`],
+            actions: { [`${k.actionKind}-job`]: { kind: k.actionKind, target: k.target, status: 'succeeded', runId, completedAt: at(load.second), ...(runOutcome ? { runOutcome } : {}) } },
+          });
+          // dbt Cloud's own run event of a run postload started: listed through the load, never twice.
+          if (k.kind === 'dbt-cloud' && load.reported && load.outcome) {
+            batch.set(db.collection(collection).doc(hexId('b', i)), { eventId: hexId('b', i), source: 'dbt-cloud', type: `transformation.${load.outcome}`, status: 'processed', occurredAt: at(8), connectorId: k.target, syncId: String(runId), event: { transformation: { accountId: '1', jobId: k.target, runId: String(runId), cause: `load done ${causeMarker(id)}` } } });
+          }
+          // A load that started nothing is no run.
+          if (load.unrelated) batch.set(db.collection(collection).doc(hexId('d', i)), { eventId: hexId('d', i), source: 'airbyte', type: 'sync.failed', status: 'processed', occurredAt: at(load.second) });
+          const shownStatus = load.outcome ?? 'started';
+          if ((!status || status === shownStatus) && (!kindFilter || kindFilter === k.kind)) expected.push({ key: `${k.kind}/${k.target}/${runId}`, ms: at(load.second).toMillis(), id });
+        });
+        schedules.forEach((run, i) => {
+          const id = hexId('c', i);
+          batch.set(db.collection(collection).doc(id), { eventId: id, source: 'dbt-cloud', type: run.type, status: 'processed', occurredAt: at(run.second), connectorId: '202', syncId: String(900 + i), event: { transformation: { accountId: '1', jobId: '202', runId: String(900 + i), cause: 'Triggered by the schedule' } } });
+          if ((!status || `transformation.${status}` === run.type) && (!kindFilter || kindFilter === 'dbt-cloud')) expected.push({ key: `dbt-cloud/202/${900 + i}`, ms: at(run.second).toMillis(), id });
+        });
+        await batch.commit();
+        const reader = new StatusReader(db, { audit: collection, connectors: 'r-c', joins: 'r-j', jobState: 'r-s', freshness: 'r-f' });
+        const filter: RunFilter = { since: new Date(Date.UTC(2026, 0, 1)), limit, ...(status ? { status: status as RunStatusName } : {}), ...(kindFilter ? { kind: kindFilter } : {}) };
+        const seen: string[] = [];
+        let cursor: EventCursor | undefined;
+        for (let pages = 0; pages < 100; pages++) {
+          const page = await reader.runs.page(filter, cursor, maxScan);
+          assert.ok(page.runs.length <= limit);
+          seen.push(...page.runs.map((r) => `${r.kind}/${r.target}/${r.runId}`));
+          for (const run of page.runs) if (run.originEventId) assert.equal(run.causes[0]?.eventId, run.originEventId, 'the load that started it is its first cause');
+          if (!page.next) break;
+          cursor = page.next;
+        }
+        assert.deepEqual(seen, expected.sort((a, b) => b.ms - a.ms || (a.id < b.id ? 1 : -1)).map((e) => e.key));
+      }),
+      { numRuns: 10 },
+    );
   });
 
   describe('the server', () => {

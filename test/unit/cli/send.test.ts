@@ -9,6 +9,7 @@ import type { CloudContext } from '../../../functions/cli/context.js';
 import { EXIT } from '../../../functions/cli/errors.js';
 import { Output } from '../../../functions/cli/output.js';
 import { literalSecretWarning, redactUrl, send, signRequest } from '../../../functions/cli/send.js';
+import { fakeSecretManager, type FakeSecretManager } from '../../../functions/local/fake-secret-manager.js';
 import { DEVELOPMENT_SECRETS } from '../../../functions/local/local-settings.js';
 
 describe('cli/send: authenticates as each vendor does', () => {
@@ -67,6 +68,72 @@ describe('cli/send: a secret typed on the command line is warned about (issue 25
 
 /** A routing file that starts nothing: a real event may be sent once it is planned. */
 const NO_ROUTES = '{"version":1,"routes":[]}';
+
+describe('cli/send: --secret sm://NAME is read from Secret Manager, never typed (issue 25, finding 11)', () => {
+  const NAME = 'postload-fivetran-webhook-secret';
+  const VALUE = 'the-fivetran-secret-as-secret-manager-holds-it';
+  let secrets: FakeSecretManager;
+  let server: Server;
+  let url: string;
+  let received: Array<{ body: string; signature: string | undefined }>;
+
+  before(async () => {
+    secrets = fakeSecretManager();
+    await secrets.start();
+    // The ingest function's answer to a webhook it published (handler.ts): 202 with the event id.
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        received.push({ body, signature: req.headers['x-fivetran-signature-256'] as string | undefined });
+        res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5', type: 'test' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fivetran`;
+  });
+  after(async () => {
+    await secrets.stop();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  beforeEach(() => {
+    received = [];
+    secrets.reset();
+  });
+
+  /** The CLI's context for a deployment: its project, and Secret Manager at the stand-in (as the environment says). */
+  function context(): CloudContext {
+    return { env: { SECRET_MANAGER_EMULATOR_HOST: secrets.host }, localStack: undefined, auditCollection: 'syncEvents', emulated: false, ready: async () => {}, project: async () => 'my-data-platform' } as unknown as CloudContext;
+  }
+
+  function capture() {
+    const text = { stdout: '', stderr: '' };
+    const sink = (key: 'stdout' | 'stderr') => new Writable({ write: (chunk, _e, done) => ((text[key] += String(chunk)), done()) });
+    return { text, out: new Output({ stdout: sink('stdout'), stderr: sink('stderr'), env: {} }, { json: false }) };
+  }
+
+  it('signs with the newest enabled version of the secret, without a warning, and never prints the value', async () => {
+    const resource = `projects/my-data-platform/secrets/${NAME}`;
+    secrets.createSecret(resource);
+    secrets.addVersion(resource, 'an-older-value-of-the-secret');
+    secrets.addVersion(resource, VALUE);
+    const { text, out } = capture();
+    await send('fivetran', { url, secret: `sm://${NAME}`, test: true, wait: false, timeoutSeconds: 5 }, context(), out);
+    assert.equal(received.length, 1);
+    assert.equal(checkFivetranSignature(Buffer.from(received[0]!.body), received[0]!.signature, [Buffer.from(VALUE)]), 'valid');
+    assert.doesNotMatch(text.stderr, /warning/);
+    assert.ok(!text.stdout.includes(VALUE) && !text.stderr.includes(VALUE));
+  });
+
+  it('a reference Secret Manager cannot answer stops before anything is sent, naming the setting', async () => {
+    const { out } = capture();
+    await assert.rejects(
+      send('fivetran', { url, secret: 'sm://no-such-secret', test: true, wait: false, timeoutSeconds: 5 }, context(), out),
+      (e: Error & { fix: string }) => /FIVETRAN_WEBHOOK_SECRET/.test(e.message) && /gcloud secrets versions access/.test(e.fix),
+    );
+    assert.equal(received.length, 0);
+  });
+});
 
 describe('cli/send: an accepted webhook is never hidden', () => {
   let server: Server;

@@ -46,6 +46,10 @@ describe('read-model: views of stored documents', () => {
     assert.equal(judged.freshness?.expectation, describeExpectation({ kind: 'every', everyMs: 6 * 3_600_000, graceMs: 1_800_000, source: 'fivetran', detail: '' }));
     assert.equal(judged.freshness?.expectationDetail, 'Fivetran sync_frequency 360');
     assert.equal(judged.freshness?.expectedBy?.getTime(), 5);
+    // Where the sweep expects nothing (unknown), a failed latest sync still needs attention; a judgement of its own stands.
+    assert.equal(toConnectorView('fivetran-c', { connectorId: 'c', latestStatus: 'failed' }, { state: 'unknown' }).health, 'failing');
+    assert.equal(toConnectorView('fivetran-c', { connectorId: 'c', latestStatus: 'succeeded' }, { state: 'unknown' }).health, 'unknown');
+    assert.equal(toConnectorView('fivetran-c', { connectorId: 'c', latestStatus: 'failed' }, { state: 'paused' }).health, 'paused');
     const names = ['late', 'fresh', 'failing', 'overdue', 'unknown'].map((state, i) => toConnectorView(`d${i}`, { connectorId: `c${i}` }, { state }));
     assert.deepEqual(names.sort(byUrgency).map((c) => c.health), ['failing', 'overdue', 'late', 'unknown', 'fresh']);
   });

@@ -4,14 +4,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkProviderSchema, checkReferences, loadTerraform, type TerraformConfig } from '../../support/terraform-checks.js';
-import { checkFirestoreCondition, checkIngestIngress, checkPublishers, checkRequestLogExclusion, checkStaleAge } from '../../support/terraform-security.js';
+import { checkFirestoreCondition, checkIngestIngress, checkPublishers, checkRefusedAlert, checkRequestLogExclusion, checkStaleAge } from '../../support/terraform-security.js';
 
 // Issue 25's Terraform findings, checked statically (no terraform binary runs here): the
 // Airbyte token never reaches Cloud Run's request log (1), the build service account cannot
-// publish (3), the stale age stays inside the audit retention (4), trusted proxy hops
-// require the load balancer's ingress (5), and the
-// processor's Firestore role covers postload's database only (10). Each check also runs on
-// a copy of terraform/ broken in one place, to prove it can fail.
+// publish and a message postload did not sign alerts the on-call team, Slack or not (3),
+// the stale age stays inside the audit retention (4), trusted proxy hops require the load
+// balancer's ingress (5), and the processor's Firestore role covers postload's database
+// only (10). Each check also runs on a copy of terraform/ broken in one place, to prove it
+// can fail.
 
 const TERRAFORM = join(dirname(fileURLToPath(import.meta.url)), '../../../terraform');
 
@@ -21,6 +22,7 @@ const checks = {
   'stale age': checkStaleAge,
   'Firestore condition': checkFirestoreCondition,
   publishers: checkPublishers,
+  'refused-message alert': checkRefusedAlert,
 } satisfies Record<string, (config: TerraformConfig) => string[]>;
 
 describe('terraform/: issue 25 (static checks)', function () {
@@ -40,7 +42,7 @@ describe('terraform/: issue 25 (static checks)', function () {
 
   it('what these checks rely on exists in the provider and is referenced correctly', async () => {
     const mine = config.resources.filter((r) => ['logging.tf', 'signing.tf'].includes(r.file) || r.name === 'processor_firestore' || r.name === 'build');
-    assert.ok(mine.length >= 6);
+    assert.ok(mine.length >= 7);
     assert.deepEqual(checkProviderSchema({ ...config, resources: mine, data: [] }), []);
     assert.deepEqual((await checkReferences(config)).filter((p) => /logging\.tf|signing\.tf|ingest_ingress|firestore_database/.test(p)), []);
   });
@@ -166,6 +168,30 @@ describe('terraform/: issue 25 (static checks)', function () {
         to: '$1processor',
         check: 'publishers',
         problem: /lets serviceAccount:\$\{google_service_account\.processor\.email\} publish SyncEvents/,
+      },
+      {
+        name: 'no alert on refused messages (without Slack, a forged publisher goes unnoticed)',
+        file: 'signing.tf',
+        from: /\n# Whatever publishes to the topic without the key[\s\S]*$/,
+        to: '\n',
+        check: 'refused-message alert',
+        problem: /no google_monitoring_alert_policy alerts on the messages the processor refuses/,
+      },
+      {
+        name: 'an alert on another service\'s log',
+        file: 'signing.tf',
+        from: '${local.processor_service_filter} AND severity = ERROR AND jsonPayload.message:\\"refused',
+        to: 'resource.type = \\"cloud_run_revision\\" AND resource.labels.service_name = \\"${google_cloudfunctions2_function.ingest.name}\\" AND severity = ERROR AND jsonPayload.message:\\"refused',
+        check: 'refused-message alert',
+        problem: /no google_monitoring_alert_policy alerts on the messages the processor refuses/,
+      },
+      {
+        name: 'an alert on a message the processor does not log',
+        file: 'signing.tf',
+        from: 'refused a Pub/Sub message that postload did not sign\\"',
+        to: 'refused an unsigned Pub/Sub message\\"',
+        check: 'refused-message alert',
+        problem: /no google_monitoring_alert_policy alerts on the messages the processor refuses/,
       },
     ];
 

@@ -15,6 +15,7 @@ import {
   checkSecrets,
   checkServiceAgent,
   checkSourceArchive,
+  asArray,
   loadTerraform,
   readCodeFacts,
   settingsRead,
@@ -230,6 +231,19 @@ describe('terraform/ (static checks)', function () {
         assert.doesNotMatch(JSON.stringify(body.value), /secret_data|google_secret_manager_secret_version/, name);
         assert.notEqual(body.sensitive, true, `${name} should not need to be sensitive`);
       }
+    });
+
+    it("lists every alert in the runbook's alert table, and docs/deploy.md prices as many as Terraform creates", () => {
+      const withoutRow = { ...RUNBOOK, text: RUNBOOK.text.replace(/^\| dead letters waiting \|.*\n/m, '') };
+      assert.notEqual(withoutRow.text, RUNBOOK.text);
+      const problems = checkAlertPolicies(config, withoutRow);
+      assert.ok(problems.some((p) => /dead_letters: the alert table of docs\/operations\.md .*has no row for "Dead letters waiting"/.test(p)), problems.join('\n'));
+      const policies = config.resources.filter((r) => r.type === 'google_monitoring_alert_policy');
+      for (const policy of policies) assert.equal(asArray(policy.body.conditions).length, 1, `${policy.name}: priced as one condition`);
+      const priced = /^\| Cloud Monitoring \| (\d+) alert policies of one condition each.*\| ~\$(\d+\.\d\d) /m.exec(readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8'));
+      assert.ok(priced, 'docs/deploy.md has a Cloud Monitoring row in its cost table');
+      assert.equal(Number(priced[1]), policies.length, 'alert policies in the cost table');
+      assert.equal(priced[2], (policies.length * 0.1).toFixed(2), 'their price at $0.10 a condition a month');
     });
   });
 

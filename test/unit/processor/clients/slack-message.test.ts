@@ -181,16 +181,19 @@ describe('processor/slack-message', () => {
       const hostile = fc.oneof(fc.string(), fc.constantFrom('<!channel>', '<!here|here>', '<@U123>', '<https://evil.example|Re-authenticate>', '&lt;', '```', '>', '|', 'https://evil.example/x>y|z'));
       const url = fc.oneof(hostile, fc.webUrl(), fc.constantFrom('https://cloud.airbyte.com/workspaces/w/connections/c|<!channel>', 'https://evil.example/cloud.airbyte.com', 'https://cloud.airbyte.com.evil.example/', 'http://cloud.airbyte.com/x', 'https://cloud.getdbt.com/deploy/1/runs/2/?a=1&b=<!channel>|x'));
       fc.assert(
-        fc.property(hostile, hostile, hostile, hostile, url, url, fc.boolean(), (name, error, summary, status, connectorUrl, href, failed) => {
+        fc.property(hostile, hostile, hostile, hostile, url, url, fc.boolean(), fc.boolean(), (name, error, summary, status, connectorUrl, href, failed, started) => {
           const event = airbyteSucceeded({
             ...(failed ? { type: 'sync.failed', error: { message: error, type: status } } : { summary }),
             connector: { name, url: connectorUrl },
             destination: { name: summary },
             sync: { id: status, status: failed ? 'failed' : 'succeeded', vendorStatus: status, startedAt: null, finishedAt: '2026-05-22T00:02:05Z' },
           });
-          const message = renderEventMessage(event, [{ jobId: '7', label: 'dbt Cloud job 7', state: 'started', runId: 1, href }, { jobId: '8', label: 'dbt Cloud job 8', state: 'failed', error }], { links: LINKS });
+          // A dbt Cloud run postload started names the load behind it: vendor text from another event.
+          const origin: RunOrigin | undefined = started ? { eventId: 'e'.repeat(32), actionId: 'dbt-job-7', source: 'fivetran', type: 'sync.succeeded', connectorId: status, connectorName: name, syncId: summary, syncAt: error, runHref: href } : undefined;
+          const message = renderEventMessage(event, [{ jobId: '7', label: 'dbt Cloud job 7', state: 'started', runId: 1, href }, { jobId: '8', label: 'dbt Cloud job 8', state: 'failed', error }], { links: LINKS, ...(origin ? { origin } : {}) });
           for (const sequence of controlSequences(message)) {
-            const link = /^<([^|<>]*)\|[^|<>]*>$/.exec(sequence);
+            // Slack splits a link at its first |: the URL (with | encoded) before it, the label (escaped) after.
+            const link = /^<([^|<>]*)\|[^<>]*>$/.exec(sequence);
             assert.ok(link, `not a link: ${sequence}`);
             assert.ok(allowedUrl(link[1]!.replace(/&amp;/g, '&'), LINKS.dbtCloud), `link to a host not allowed: ${sequence}`);
           }
