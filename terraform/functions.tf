@@ -131,6 +131,7 @@ resource "google_cloudfunctions2_function" "processor" {
       JOB_STATE_COLLECTION     = var.job_state_collection
       COALESCE_WINDOW_MS       = tostring(var.coalesce_window_ms)
       JOINS_COLLECTION         = var.joins_collection
+      FOLLOWED_RUNS_COLLECTION = var.followed_runs_collection
       AUDIT_RETENTION_DAYS     = tostring(var.audit_retention_days)
       OUTBOUND_BUDGET_MS       = tostring(local.processor_outbound_budget_ms)
       ACTION_LEASE_SECONDS     = tostring(local.processor_action_lease_seconds)

@@ -126,6 +126,8 @@ resource "google_cloudfunctions2_function" "sweep" {
       AUDIT_COLLECTION         = var.audit_collection
       CONNECTORS_COLLECTION    = var.connectors_collection
       JOINS_COLLECTION         = var.joins_collection
+      JOB_STATE_COLLECTION     = var.job_state_collection
+      FOLLOWED_RUNS_COLLECTION = var.followed_runs_collection
       FRESHNESS_COLLECTION     = var.freshness_collection
       SWEEP_COLLECTION         = var.sweep_collection
       AUDIT_RETENTION_DAYS     = tostring(var.audit_retention_days)

@@ -340,7 +340,7 @@ variable "job_state_collection" {
 }
 
 variable "coalesce_window_ms" {
-  description = "How far apart the batches of one dbt job (per option set) close under a burst of loads, in ms: loads arriving within a window are covered by one run decision, and the job's state documents take about one write per window. A single load after a quiet spell is never delayed."
+  description = "How far apart the batches of one dbt job (per option set) close under a burst of loads, in ms: loads arriving within a window are covered by one run decision, and the job's state documents take about one write per window. A single load after a quiet spell waits 0.2 s at most."
   type        = number
   default     = 1000
 
@@ -543,6 +543,28 @@ variable "slack_route_webhook_secrets" {
   validation {
     condition     = alltrue([for id in var.slack_route_webhook_secrets : can(regex("^[A-Za-z0-9_-]{1,255}$", id))])
     error_message = "Secret IDs are 1-255 letters, digits, hyphens or underscores."
+  }
+}
+
+variable "run_target_secrets" {
+  description = "IDs of Secret Manager secrets the routing file's run targets name as sm://ID (or sm://projects/PROJECT_ID/secrets/ID): HTTP calls' signing secrets and header tokens, Airflow credentials. Terraform creates the containers and lets the processor and the sweep read them; add their values like the other secrets (docs/run-targets.md)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.run_target_secrets : can(regex("^[A-Za-z0-9_-]{1,255}$", id))])
+    error_message = "Secret IDs are 1-255 letters, digits, hyphens or underscores."
+  }
+}
+
+variable "followed_runs_collection" {
+  description = "Firestore collection of the runs the sweep follows to their end (Cloud Run executions, Airflow DAG runs postload started): one document per run, deleted after audit_retention_days."
+  type        = string
+  default     = "followedRuns"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.followed_runs_collection)) && !can(regex("^__.*__$", var.followed_runs_collection))
+    error_message = "followed_runs_collection must be a plain collection ID (letters, digits, _ and -, at most 100), not __…__ (reserved by Firestore)."
   }
 }
 

@@ -10,6 +10,8 @@ import { ConfigError, ConfigErrors, projectId } from '../shared/settings.js';
 import { EXIT, type ExitCode } from './errors.js';
 import { terminalText, type Output } from './output.js';
 import { checkSlackApps } from './check-slack.js';
+import { checkRunTargets } from './check-targets.js';
+import type { TargetSettings } from '../processor/targets/settings.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -78,6 +80,7 @@ export async function runChecks(given: Env, options: CheckOptions = {}): Promise
   }
 
   let dbt: ReturnType<typeof readProcessorConfig>['dbt'];
+  let targets: TargetSettings | undefined;
   try {
     const processor = readProcessorConfig(processorEnv);
     results.push({
@@ -87,7 +90,10 @@ export async function runChecks(given: Env, options: CheckOptions = {}): Promise
     });
     dbt = processor.dbt;
     processorConfig = processor;
+    targets = processor.targets;
     if (dbt) secrets.push(dbt.token);
+    // An HTTP call's signing secret and header secrets (issue 28), like every other secret.
+    for (const call of processor.targets.http.values()) secrets.push(call.signingSecret, ...call.headers.flatMap((h) => ('secret' in h ? [h.secret] : [])));
     secrets.push(...processor.slackWebhooks.values());
     secrets.push(...new Set([...processor.slackApps.values()].map((app) => app.token)));
     // Slack is optional: its absence is a state to report, not a failure.
@@ -142,6 +148,7 @@ export async function runChecks(given: Env, options: CheckOptions = {}): Promise
     }
     for (const job of jobs) results.push(token === undefined ? { check: `dbt job ${job}`, ok: false, detail: 'not checked: DBT_CLOUD_API_TOKEN is unreadable' } : await checkDbtJob(dbt.baseUrl, dbt.accountId, job, token, options.fetch ?? fetch));
   }
+  if (routing && targets) results.push(...(await checkRunTargets(routing.config, targets, options.fetch)));
   return results;
 }
 
@@ -172,7 +179,7 @@ export function routedJobs(routing: LoadedRouting): Set<string> {
   const { config } = routing;
   const jobs = new Set<string>();
   for (const actions of [...config.routes, config.defaultRoute ?? {}]) for (const job of actions.dbtJobs ?? []) jobs.add(String(job.jobId));
-  for (const join of config.joins ?? []) jobs.add(String(join.dbtJob.jobId));
+  for (const join of config.joins ?? []) if (join.dbtJob) jobs.add(String(join.dbtJob.jobId));
   return jobs;
 }
 

@@ -41,10 +41,19 @@ export async function performRun(event: SyncEvent, run: PlannedRun, claim: Claim
     const started = await client.start(event, run, { deadline: ctx.deadline.outbound, attempts: requests, checkFirst, since });
     // Stable messages (the local console and log queries match them); the target in fields.
     ctx.log.info({ target: run.label, targetKind: run.target.kind, jobId: run.target.id, runId: started.runId, recovered: started.recovered, route: run.route }, started.recovered ? 'run found already started' : 'run started');
-    return { status: 'succeeded', runId: started.runId, runHref: started.href, recovered: started.recovered, requests };
+    return { status: 'succeeded', runId: started.runId, runHref: started.href, recovered: started.recovered, ...(started.response ? answered(started.response, ctx.now()) : {}), requests };
   } catch (error) {
     return failure(run.actionId, error, requests, ctx);
   }
+}
+
+/** A run that is its request (an HTTP call): the answer, and the outcome it makes (the dbt Cloud loop's shape). */
+function answered(response: { status: number; body: string }, nowMs: number): { response: { status: number; body: string }; runOutcome: Record<string, unknown> } {
+  const at = new Date(nowMs).toISOString();
+  return {
+    response,
+    runOutcome: { status: 'succeeded', startedAt: at, finishedAt: at, durationSeconds: 0, errorMessage: null, targetStatus: `HTTP ${response.status}`, observedBy: 'answer', recordedAt: at },
+  };
 }
 
 /** The client of the run's kind; a kind the routing file names is always configured at start-up. */

@@ -11,6 +11,8 @@ import { SLACK_WEBHOOK_ORIGIN, webhookProblem } from './clients/slack.js';
 import { allWebhooks, appTargetOf, DEFAULT_BOT_TOKEN, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
 import { TARGET_STATE_COLLECTION } from './planning/target-state.js';
 import { JOIN_STATE_COLLECTION } from './planning/join-state.js';
+import { FOLLOWED_RUNS_COLLECTION } from './store/followed-run.js';
+import { noTargets, readTargetSettings, type TargetSettings } from './targets/settings.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -58,6 +60,10 @@ export interface ProcessorConfig {
   coalesceWindowMs: number;
   /** One document per join (`<collection>/<join name>`, issue 12). */
   joinsCollection: string;
+  /** Runs the sweep follows to their end (`<collection>/<event id>.<action id>`, issue 28). */
+  followedRunsCollection: string;
+  /** What the Cloud Run jobs, Airflow DAGs and HTTP calls of the routing file need (issue 28). */
+  targets: TargetSettings;
   retentionDays: number;
   /** Per-call timeout and backoff of every dbt Cloud and Slack request. */
   retry: RetryPolicy;
@@ -131,6 +137,8 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     jobStateCollection: problems.take(() => firestoreId(env, 'JOB_STATE_COLLECTION', TARGET_STATE_COLLECTION), TARGET_STATE_COLLECTION),
     coalesceWindowMs,
     joinsCollection: problems.take(() => firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION), JOIN_STATE_COLLECTION),
+    followedRunsCollection: problems.take(() => firestoreId(env, 'FOLLOWED_RUNS_COLLECTION', FOLLOWED_RUNS_COLLECTION), FOLLOWED_RUNS_COLLECTION),
+    targets: routing ? readTargetSettings(env, routing.config, secrets, problems) : noTargets(),
     retentionDays: problems.take(() => auditRetentionDays(env), 90),
     retry: {
       callTimeoutMs: problems.take(() => integer(env, 'OUTBOUND_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }), 10_000),

@@ -2,7 +2,7 @@ import { InvalidSyncEventError } from '../shared/sync-event.js';
 import { MissingSecretError, SecretUnavailableError } from '../shared/secrets.js';
 
 /** What an outbound call or a step was talking to when it failed. */
-export type FailedSystem = 'dbt Cloud' | 'Slack' | 'Firestore' | 'Secret Manager' | 'message' | 'postload';
+export type FailedSystem = 'dbt Cloud' | 'Cloud Run' | 'Airflow' | 'HTTP target' | 'Google auth' | 'Slack' | 'Firestore' | 'Secret Manager' | 'message' | 'postload';
 
 interface FailureDetails {
   /** The system that failed. */

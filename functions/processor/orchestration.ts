@@ -6,14 +6,15 @@
 // modules under planning/ (ORCHESTRATION.md); this file reads their inputs from the
 // documents and writes their outputs.
 import { createHash } from 'node:crypto';
-import { FieldValue } from '@google-cloud/firestore';
+import { FieldValue, Timestamp } from '@google-cloud/firestore';
+import { followedRunFields, followedRunId } from './store/followed-run.js';
 import type { SyncEvent } from '../shared/sync-event.js';
 import { batchOutcomeFields, decideAtClaim, type ClaimVerdict } from './planning/batch.js';
 import { DEFAULT_JOIN_NOTIFY } from './planning/join-messages.js';
 import { joinDocId, type JoinFiring, type JoinRun, type JoinStateDoc, type UpstreamFailure } from './planning/join-state.js';
 import { applyToJoin, joinRun, joinsFor, type CompiledJoin, type JoinOutcome } from './planning/join.js';
 import { slackTargetOf, type LoadedRouting, type RoutePlan } from './planning/routing.js';
-import type { TargetLeaseDoc, TargetRunLogDoc } from './planning/target-state.js';
+import { storedRunLog, type TargetLeaseDoc, type TargetRunLogDoc } from './planning/target-state.js';
 import type { CapVerdict } from './planning/run-limits.js';
 import { runLogDocId, targetDocId } from './store/document-ids.js';
 import type { ActionOutcome, ActionRecord, SharedAttempt, SharedDocs, SharedMerges, SharedRequest, SharedSettle } from './store/event-store.js';
@@ -29,6 +30,10 @@ export interface OrchestrationSettings {
   settingOf: (reference: string) => string;
   /** Where run-cap alerts go (the default webhook). */
   alertWebhook: string;
+  /** FOLLOWED_RUNS_COLLECTION: runs the sweep follows to their end (issue 28). */
+  followedRunsCollection: string;
+  /** Where a run's failure is alerted: the webhook of the route (or join) that planned it. */
+  webhookOf: (route: string) => string;
 }
 
 const DAY_MS = 86_400_000;
@@ -53,6 +58,8 @@ export type BusyNote =
   | { outcome: 'coalesced'; runId: RunId; runStatus: string }
   /** The batch found a run active (`skip`). */
   | { outcome: 'skipped'; runId: RunId; runStatus: string }
+  /** A target with no queue (Cloud Run) had a run executing (`coalesce`): the sweep starts one run for the batch when it ends. */
+  | { outcome: 'deferred'; runId: RunId; runStatus: string }
   /** The target's run limits forbade a run (issue 25 finding 6). */
   | { outcome: 'capped'; cap: CapVerdict['cap']; reason: string; until: string };
 
@@ -109,6 +116,8 @@ export class EventOrchestration {
   private readonly joins: CompiledJoin[];
   private readonly targets: TargetKey[];
   private result: AttemptResult;
+  /** Firestore's time of this delivery's first claim read (attempt() runs again after a lost commit race). */
+  private firstReadTimeMs: number | undefined;
 
   constructor(
     private readonly event: SyncEvent,
@@ -178,6 +187,7 @@ export class EventOrchestration {
   }
 
   private attempt(audit: Record<string, unknown> | undefined, docs: SharedDocs, readTimeMs: number): SharedAttempt {
+    this.firstReadTimeMs ??= readTimeMs;
     const now = new Date(readTimeMs);
     const writes: SharedDocs = new Map();
     const merges: SharedMerges = new Map();
@@ -217,7 +227,7 @@ export class EventOrchestration {
     // phase is its own field, written once, so events arriving out of order cannot regress it.
     const news = runNewsOf(this.event);
     if (news) {
-      const runLog = read<TargetRunLogDoc>(this.runLogKey(news.target));
+      const runLog = storedRunLog(read<Record<string, unknown>>(this.runLogKey(news.target)));
       if (runLog?.runs[String(news.runId)]) {
         const at = news.at.toISOString();
         const fields = news.phase === 'ended' ? { endedAt: at, endStatus: news.status } : news.phase === 'running' ? { startedAt: at } : undefined;
@@ -233,7 +243,7 @@ export class EventOrchestration {
     const capAlerts: CapAlertAction[] = [];
     for (const run of runs) {
       const lease = read<TargetLeaseDoc>(this.leaseKey(run.target));
-      const runLog = docs.get(this.runLogKey(run.target)) as TargetRunLogDoc | undefined;
+      const runLog = storedRunLog(docs.get(this.runLogKey(run.target)));
       leases.set(this.leaseKey(run.target), lease);
       runLogs.set(this.runLogKey(run.target), runLog);
       if (actions[run.actionId] && ['succeeded', 'failed'].includes(actions[run.actionId]!.status)) continue;
@@ -245,6 +255,7 @@ export class EventOrchestration {
         fingerprint: run.fingerprint,
         options: run.options,
         readTimeMs,
+        firstReadTimeMs: this.firstReadTimeMs,
         windowMs: this.settings.windowMs,
         lease,
         runLog,
@@ -321,6 +332,19 @@ export class EventOrchestration {
    * What this delivery's own outcomes write when it settles, blind: a holder's batch outcome
    * (and the run it started) in the target's run log; a firing's run in the join document.
    */
+  /**
+   * A run the sweep must follow (issue 28): one this delivery started or found, of a kind
+   * whose runs report nothing by themselves, or a deferred batch it must start a run for.
+   */
+  private followFields(run: PlannedRun, outcome: ActionOutcome, logged: boolean, nowMs: number): Record<string, unknown> | undefined {
+    if (!run.followed || outcome.status !== 'succeeded') return undefined;
+    const busy = outcome.busy as BusyNote | undefined;
+    const deferred = busy?.outcome === 'deferred' ? { behind: String(busy.runId) } : undefined;
+    const started = outcome.runId !== undefined ? { runId: String(outcome.runId), href: outcome.runHref ?? null } : undefined;
+    if (!started && !deferred) return undefined;
+    return followedRunFields({ event: this.event, run, ...(started ? { started } : {}), ...(deferred ? { deferred } : {}), logged, webhook: this.settings.webhookOf(run.route), nowMs, timestamp: (ms) => Timestamp.fromMillis(ms) });
+  }
+
   settleMerges(ours: Map<string, ActionOutcome>): SharedSettle {
     const merges: SharedMerges = new Map();
     const nowMs = this.now();
@@ -332,13 +356,15 @@ export class EventOrchestration {
       const joinRunNote = joinRunOf(outcome, at);
       const round = this.result.joinRounds.get(actionId);
       if (round && joinRunNote) merges.set(this.joinKey(round.join), { runs: { [String(round.round)]: joinRunNote }, updatedAt: at });
+      const follow = this.followFields(run, outcome, verdict?.kind === 'hold', nowMs);
+      if (follow) merges.set(`${this.settings.followedRunsCollection}/${followedRunId(this.event.id, run.actionId)}`, follow);
       if (verdict?.kind !== 'hold' || outcome.status === 'retry') continue;
       const { runLog } = this.targetDocs(run.target);
       const started = outcome.status === 'succeeded' && outcome.runId !== undefined ? { runId: outcome.runId, atMs: nowMs } : undefined;
       const busy = outcome.status === 'succeeded' ? (outcome.busy as BusyNote | undefined) : undefined;
       const batchOutcome = started
         ? { decision: 'triggered' as const, runId: started.runId, detail: null }
-        : busy && (busy.outcome === 'coalesced' || busy.outcome === 'skipped')
+        : busy && (busy.outcome === 'coalesced' || busy.outcome === 'skipped' || busy.outcome === 'deferred')
           ? { decision: busy.outcome, runId: busy.runId, detail: busy.runStatus }
           : busy?.outcome === 'capped'
             ? { decision: 'capped' as const, runId: null, detail: busy.reason }
@@ -358,7 +384,7 @@ function joinRunOf(outcome: ActionOutcome, at: string): JoinRun | undefined {
   if (outcome.status !== 'succeeded') return undefined;
   if (outcome.runId !== undefined) return { outcome: 'triggered', runId: outcome.runId, at };
   const busy = outcome.busy as BusyNote | undefined;
-  if (busy?.outcome === 'coalesced' || busy?.outcome === 'skipped') return { outcome: busy.outcome, runId: busy.runId, at };
+  if (busy?.outcome === 'coalesced' || busy?.outcome === 'skipped' || busy?.outcome === 'deferred') return { outcome: busy.outcome, runId: busy.runId, at };
   if (busy?.outcome === 'capped') return { outcome: 'capped', runId: null, at };
   return undefined;
 }

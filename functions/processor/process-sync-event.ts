@@ -6,7 +6,6 @@ import { logger as defaultLogger } from '../shared/logger.js';
 import { decodeSyncEvent, InvalidSyncEventError, type SyncEvent } from '../shared/sync-event.js';
 import { verifySyncEventSignature, type SignatureVerdict } from '../shared/sync-event-signature.js';
 import { failureOutcome, performRun, performSlack, SLACK_NOT_CONFIGURED, targetClient, type ActionContext, type AppIncidentStep, type SlackAppTarget } from './actions.js';
-import { DbtCloudClient } from './clients/dbt-cloud.js';
 import type { AttemptRecord, FetchLike } from './clients/http-retry.js';
 import { renderQuarantineAlert } from './clients/quarantine-message.js';
 import { renderCapAlert, renderEventMessage, renderFinalAlert, renderIncidentRecovered, renderInvalidMessage, renderRefusedMessage, renderUnrecordedAlert, type DbtJobReport, type LinkPolicy, type SlackMessage } from './clients/slack-message.js';
@@ -19,7 +18,7 @@ import { classifyError, describeError, PermanentError, TransientError } from './
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
 import { quarantineAlertKeys, quarantineVerdict, utcDay, type QuarantineAlertKey, type QuarantineVerdict } from './planning/quarantine-alerts.js';
 import { recoveredDuplicateOf } from './planning/recovered-duplicate.js';
-import { appTargetOf, DEFAULT_WEBHOOK, planFor, slackActionId, slackTargetOf, type RoutePlan } from './planning/routing.js';
+import { appTargetOf, DEFAULT_WEBHOOK, planFor, slackActionId, slackTargetOf, webhookOfRoute, type RoutePlan } from './planning/routing.js';
 import { incidentMerge, planIncident, type IncidentPlan } from './planning/slack-incident.js';
 import { EventOrchestration, firingNotified, sharedRetentionMs, type BusyNote, type JoinMessageAction } from './orchestration.js';
 import { decideBatch, observationFor, type BatchInputs, type ClaimVerdict } from './planning/batch.js';
@@ -34,7 +33,7 @@ import { alertedBy, quarantineAlertDocuments } from './store/quarantine-alert-do
 import { createFirestore, EventStore, FINAL_ALERT_ACTION_ID, type ActionOutcome, type ActionRecord, type Begun, type Claim } from './store/event-store.js';
 import { RunLoop } from './run-loop.js';
 import type { RunOrigin } from './store/run-origin.js';
-import { dbtCloudRuns } from './targets/dbt-cloud-runs.js';
+import { targetClients } from './targets/clients.js';
 import type { PlannedRun, RunObservation, RunTargetClient, TargetKindName } from './targets/run-target.js';
 
 export interface ProcessorDependencies {
@@ -42,6 +41,8 @@ export interface ProcessorDependencies {
   fetch?: FetchLike;
   logger?: Logger;
   now?: () => number;
+  /** The run targets' clients (default: from the config; tests give stand-in token sources). */
+  targets?: Map<TargetKindName, RunTargetClient>;
   /** How a batch's holder waits for it to close (a fake clock in tests). */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -83,8 +84,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     now,
   });
   const http = { policy: config.retry, ...(deps.fetch ? { fetch: deps.fetch } : {}) };
-  const targets = new Map<TargetKindName, RunTargetClient>();
-  if (config.dbt) targets.set('dbt-cloud', dbtCloudRuns(new DbtCloudClient({ settings: config.dbt, ...http })));
+  const targets = deps.targets ?? targetClients(config, http);
   const slack = new SlackClient({ ...http, allowedOrigins: config.slackWebhookOrigins });
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   // One Web API client per bot token, shared by the app targets that post with it.
@@ -107,6 +107,8 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     windowMs: config.coalesceWindowMs,
     settingOf,
     alertWebhook,
+    followedRunsCollection: config.followedRunsCollection,
+    webhookOf: (route: string) => webhookOfRoute(config.routing, route),
   };
   const finalAlert = { actionId: FINAL_ALERT, target: settingOf(alertWebhook), fromDelivery: config.maxDeliveryAttempts };
   // Said once per instance: every message meant for the default webhook is logged instead.
@@ -285,7 +287,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     }
     const { lease, runLog } = orchestration.targetDocs(run.target);
     const retry = claim.decision.decision === 'claim' && claim.decision.checkFirst;
-    const input: BatchInputs = { eventId: event.id, policy: run.policy, limits: run.limits, fingerprint: run.fingerprint, batch: verdict.batch, lease, runLog, retry, cap: verdict.cap, nowMs: now() };
+    const input: BatchInputs = { eventId: event.id, policy: run.policy, limits: run.limits, fingerprint: run.fingerprint, batch: verdict.batch, lease, runLog, retry, cap: verdict.cap, nowMs: now(), startsAtOnce: run.startsAtOnce === true };
     const ask = observationFor(input);
     let observed: RunObservation | 'unavailable' | undefined;
     if (ask) {
@@ -306,6 +308,11 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       case 'skip': {
         const busy: BusyNote = { outcome: decision.kind === 'coalesce' ? 'coalesced' : 'skipped', runId: decision.runId, runStatus: decision.status };
         ctx.log.info({ ...fields, runId: decision.runId, status: decision.status }, `${run.label}: batch ${busy.outcome} ${decision.kind === 'coalesce' ? 'into' : 'for'} run ${decision.runId}`);
+        return { status: 'succeeded', busy, requests };
+      }
+      case 'defer': {
+        const busy: BusyNote = { outcome: 'deferred', runId: decision.runId, runStatus: decision.status };
+        ctx.log.info({ ...fields, runId: decision.runId, status: decision.status }, `${run.label}: batch deferred until run ${decision.runId} ends`);
         return { status: 'succeeded', busy, requests };
       }
       case 'capped': {
@@ -544,7 +551,7 @@ function joinMessage(action: JoinMessageAction, runs: PlannedRun[], begun: Begun
   const record = recordOf(begun, action.jobActionId);
   const outcome = outcomes.get(action.jobActionId);
   const busy = (outcome?.status === 'succeeded' ? outcome.busy : undefined) ?? record?.busy;
-  const label = runs.find((r) => r.actionId === action.jobActionId)?.label ?? `dbt Cloud job ${action.join.jobId}`;
+  const label = runs.find((r) => r.actionId === action.jobActionId)?.label ?? action.join.label;
   let run: JoinRunReport;
   if (outcome?.status === 'succeeded' && outcome.runId !== undefined) run = { label, outcome: 'triggered', runId: outcome.runId, href: outcome.runHref ?? null };
   else if (outcome?.status === 'failed') run = { label, outcome: 'failed', error: outcome.error };
@@ -559,6 +566,11 @@ function joinMessage(action: JoinMessageAction, runs: PlannedRun[], begun: Begun
 }
 
 function reportFor(run: PlannedRun, previous: ActionRecord | undefined, outcome: ActionOutcome | undefined, now: Date): DbtJobReport {
+  const report = reportOf(run, previous, outcome, now);
+  return { ...report, kind: run.target.kind };
+}
+
+function reportOf(run: PlannedRun, previous: ActionRecord | undefined, outcome: ActionOutcome | undefined, now: Date): DbtJobReport {
   const jobId = run.target.id;
   const busy = (outcome?.status === 'succeeded' ? outcome.busy : undefined) ?? (!outcome ? previous?.busy : undefined);
   if (busy) {

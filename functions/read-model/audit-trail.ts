@@ -278,6 +278,15 @@ export function actionName(action: Pick<ActionView, 'kind' | 'target'>): string 
       return `Slack ${action.target}`;
     case 'alert':
       return `final alert to Slack ${action.target}`;
+    // Run targets beside dbt Cloud (issue 28), named as their Slack messages name them.
+    case 'cloud-run': {
+      const job = /^projects\/[^/]+\/locations\/([^/]+)\/jobs\/([^/]+)$/.exec(action.target);
+      return job ? `Cloud Run job ${job[2]} (${job[1]})` : `Cloud Run job ${action.target}`;
+    }
+    case 'airflow':
+      return `Airflow DAG ${action.target.split('#').pop()}`;
+    case 'http':
+      return `HTTP call ${action.target}`;
     default:
       return `${action.kind} ${action.target}`;
   }

@@ -117,11 +117,13 @@ function busyText(busy: NonNullable<ActionView['busy']>): string {
 function runEntries(action: ActionView): TimelineEntry[] {
   const outcome = action.runOutcome!;
   const run = `${actionName(action)}: run ${action.runId ?? '?'}`;
+  // dbt Cloud reports its runs in events of its own; the other kinds' outcomes come from the sweep (or an HTTP call's answer).
   const reported = outcome.eventId ? ` (dbt Cloud event ${outcome.eventId})` : '';
+  const where = action.kind === 'dbt' ? ' in dbt Cloud' : '';
   const entries: TimelineEntry[] = [];
-  if (outcome.startedAt) entries.push({ at: outcome.startedAt, what: `${run} running in dbt Cloud`, level: 'info' });
+  if (outcome.startedAt) entries.push({ at: outcome.startedAt, what: `${run} running${where}`, level: 'info' });
   if (outcome.status === 'running') {
-    if (!outcome.startedAt) entries.push({ at: outcome.recordedAt, what: `${run} running in dbt Cloud${reported}`, level: 'info' });
+    if (!outcome.startedAt) entries.push({ at: outcome.recordedAt, what: `${run} running${where}${reported}`, level: 'info' });
     return entries;
   }
   const took = outcome.durationSeconds !== null ? ` after ${outcome.durationSeconds} s` : '';

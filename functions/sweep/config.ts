@@ -3,9 +3,12 @@ import { readSlackWebhookOrigins } from '../processor/config.js';
 import { appTargetOf, DEFAULT_BOT_TOKEN, DEFAULT_WEBHOOK, loadRoutingConfig, type LoadedRouting } from '../processor/planning/routing.js';
 import { SLACK_API_BASE_URL } from '../shared/vendor-hosts.js';
 import { JOIN_STATE_COLLECTION } from '../processor/planning/join-state.js';
+import { TARGET_STATE_COLLECTION } from '../processor/planning/target-state.js';
+import { FOLLOWED_RUNS_COLLECTION } from '../processor/store/followed-run.js';
+import { readTargetSettings, type TargetSettings } from '../processor/targets/settings.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
-import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString } from '../shared/settings.js';
+import { baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString, SettingsProblems } from '../shared/settings.js';
 import { AIRBYTE_API_BASE_URL } from '../vendors/airbyte.js';
 import { FIVETRAN_API_BASE_URL } from '../vendors/fivetran.js';
 import { compileFreshness, type FreshnessSettings } from './freshness/rules.js';
@@ -49,6 +52,14 @@ export interface SweepConfig {
   sweepCollection: string;
   auditCollection: string;
   joinsCollection: string;
+  /** The run logs of the targets (JOB_STATE_COLLECTION, as the processor's): a run the sweep saw end, or started for a deferred batch. */
+  jobStateCollection: string;
+  /** The runs the sweep follows to their end (FOLLOWED_RUNS_COLLECTION, as the processor's; issue 28). */
+  followedRunsCollection: string;
+  /** The Cloud Run jobs and Airflow DAGs of the routing file (their API addresses and credentials), to follow their runs. */
+  targets: TargetSettings;
+  /** A route's webhook by its reference (env:VARIABLE or sm://…): where a followed run's failure is alerted; undefined when not set. */
+  webhookOf: (reference: string) => Secret | undefined;
   /** Where recovered SyncEvents are published (the ingest function's topic). */
   topic: string;
   /** The key recovered SyncEvents are signed with, as ingest signs (SYNC_EVENT_SIGNING_KEY): the processor acts on nothing else. */
@@ -102,6 +113,9 @@ export function readSweepConfig(env: Env = process.env): SweepConfig {
   if ((fivetran || airbyte) && !signingKey.configured) {
     throw new ConfigError('SYNC_EVENT_SIGNING_KEY', 'is not set: reconciliation publishes the syncs whose webhooks never arrived, signed as ingest signs them; set it to the same key (or sm:// reference) as the ingest function');
   }
+  const problems = new SettingsProblems();
+  const targets = readTargetSettings(env, routing.config, options, problems);
+  problems.throwIfAny();
   return {
     projectId: project,
     routing,
@@ -117,6 +131,10 @@ export function readSweepConfig(env: Env = process.env): SweepConfig {
     sweepCollection: firestoreId(env, 'SWEEP_COLLECTION', 'sweep'),
     auditCollection: firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'),
     joinsCollection: firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION),
+    jobStateCollection: firestoreId(env, 'JOB_STATE_COLLECTION', TARGET_STATE_COLLECTION),
+    followedRunsCollection: firestoreId(env, 'FOLLOWED_RUNS_COLLECTION', FOLLOWED_RUNS_COLLECTION),
+    targets,
+    webhookOf: (reference) => slackWebhook(env, reference, options),
     topic: optionalString(env, 'SYNC_EVENTS_TOPIC') ?? 'sync-events',
     signingKey,
     fivetran,

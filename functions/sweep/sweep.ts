@@ -16,6 +16,9 @@ import type { SweepConfig } from './config.js';
 import { appSender, webhookSender, withFallback } from './freshness/slack-sender.js';
 import { FreshnessStore } from './freshness/store.js';
 import { createFreshnessTask } from './freshness/task.js';
+import { RunsStore } from './runs/store.js';
+import { createRunsTask } from './runs/task.js';
+import { targetClients } from '../processor/targets/clients.js';
 import type { SweepTask, TickContext } from './task.js';
 
 export interface SweepDependencies {
@@ -69,6 +72,19 @@ export function createSweep(config: SweepConfig, deps: SweepDependencies = {}): 
       ? [createReconcileTask({ config, db: firestore, publisher: deps.publisher ?? new PubSubPublisher(config.topic, 10_000, config.projectId), ...configuredClients })]
       : [];
   const freshness = createFreshnessTask({ config, store, slack });
+  // Runs of kinds that report nothing by themselves (Cloud Run executions, Airflow DAG runs): followed when the routing file names one.
+  const followed = config.targets.cloudRunBaseUrl !== undefined || config.targets.airflow.size > 0;
+  const runs = followed
+    ? createRunsTask({
+        store: new RunsStore(firestore, { followedRunsCollection: config.followedRunsCollection, auditCollection: config.auditCollection, jobStateCollection: config.jobStateCollection, timeoutMs: config.firestoreTimeoutMs, retentionMs: config.retentionDays * 86_400_000 }),
+        targets: targetClients({ targets: { ...config.targets, http: new Map() } }, { policy: config.retry, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
+        // Failed runs are alerted through webhooks (webhookOfRoute: an app route's through its fallback).
+        slack: webhooks,
+        webhook: config.webhookOf,
+        linkOrigins: runLinkOrigins(config),
+        leaseMs: config.leaseMs,
+      })
+    : undefined;
   const configured: Vendor[] = [...(config.fivetran ? (['fivetran'] as const) : []), ...(config.airbyte ? (['airbyte'] as const) : [])];
 
   async function tick(trigger: { messageId?: string } = {}): Promise<TickReport> {
@@ -95,10 +111,25 @@ export function createSweep(config: SweepConfig, deps: SweepDependencies = {}): 
     }
     tasks[freshness.name] = await freshness.run(ctx);
     for (const after of ctx.afterFreshness) await after();
+    // Independent of freshness: a failure here is logged and the next tick picks the same runs up (each change is guarded).
+    if (runs) {
+      try {
+        tasks[runs.name] = await runs.run(ctx);
+      } catch (error) {
+        ctx.log.error({ task: runs.name, err: describeError(error) }, 'sweep task failed; the next tick follows the same runs');
+      }
+    }
     const report = { tickId, at: new Date(ctx.nowMs).toISOString(), blindVendors: [...ctx.blindVendors], tasks, ms: Math.round(performance.now() - started) };
     ctx.log.info(report, 'sweep tick done');
     return report;
   }
 
   return { tick, firestore };
+}
+
+/** Links a run-failure alert may carry: the Cloud Run console and each Airflow's own web server. */
+function runLinkOrigins(config: SweepConfig): string[] {
+  const origins = new Set<string>(['https://console.cloud.google.com']);
+  for (const target of config.targets.airflow.values()) origins.add(new URL(target.api).origin);
+  return [...origins];
 }

@@ -27,6 +27,9 @@ const ROUTING = {
   routes: [
     { name: 'one-job', match: { source: 'fivetran', connectorId: { glob: 'one*' } }, dbtJobs: [{ jobId: 11 }], slack: { notify: [] } },
     { name: 'three-jobs', match: { source: 'fivetran', connectorId: 'three' }, dbtJobs: [{ jobId: 31 }, { jobId: 32 }, { jobId: 33 }], slack: { notify: ['sync.succeeded'] } },
+    { name: 'coalescing', match: { source: 'fivetran', connectorId: 'coalesce' }, dbtJobs: [{ jobId: 41 }], slack: { notify: [] } },
+    { name: 'skipping', match: { source: 'fivetran', connectorId: 'skip' }, dbtJobs: [{ jobId: 42, onBusy: 'skip' }], slack: { notify: [] } },
+    { name: 'queued', match: { source: 'fivetran', connectorId: 'queue' }, dbtJobs: [{ jobId: 43, onBusy: 'queue' }], slack: { notify: [] } },
   ],
 };
 
@@ -62,7 +65,7 @@ export async function benchProcessor(pubsubHost: string): Promise<PipelineFigure
     METADATA_SERVER_DETECTION: 'none',
   };
   try {
-    console.log('\nProcessor: Firestore RPCs per event (counted on the wire against the emulator; budget: 3 routed, 2 duplicate)\n');
+    console.log('\nProcessor: Firestore RPCs per event (counted on the wire against the emulator; budget: 3 routed in every onBusy mode, 2 duplicate)\n');
     const counter = new GrpcStreamCounter(firestore.host);
     const proxied = await counter.start();
     const db = emulatorFirestore(proxied, PROJECT);
@@ -74,6 +77,12 @@ export async function benchProcessor(pubsubHost: string): Promise<PipelineFigure
       return String(counter.count);
     };
     const duplicate = syncEvent({ connector: { id: 'one-dup', name: 'one-dup' } });
+    const load = (connector: string) => pubSubCloudEvent(syncEvent({ connector: { id: connector, name: connector } }));
+    // A second instance with its own counted connection: an event covered by another's open batch, counted alone.
+    const otherCounter = new GrpcStreamCounter(firestore.host);
+    const otherDb = emulatorFirestore(await otherCounter.start(), PROJECT);
+    const other = createSyncEventProcessor(readProcessorConfig(env), { firestore: otherDb, logger: quietLogger() });
+    await otherDb.collection('warm-up').doc('x').get();
     const rows: [string, string][] = [
       ['routed success, one dbt job', await count(() => run(pubSubCloudEvent(syncEvent({ connector: { id: 'one', name: 'one' } }))))],
       ['failure, one Slack alert', await count(() => run(pubSubCloudEvent(failedSync({ connector: { id: 'unrouted', name: 'unrouted' } }))))],
@@ -82,7 +91,27 @@ export async function benchProcessor(pubsubHost: string): Promise<PipelineFigure
         await run(pubSubCloudEvent(duplicate, 'first'));
         return count(() => run(pubSubCloudEvent(duplicate, 'second')));
       })()],
+      // Issue 26: every onBusy mode, every part an event plays in a batch.
+      ['coalesce, idle job: holds its batch, starts the run', await count(() => run(load('coalesce')))],
+      ['coalesce, batch merged into a waiting run', await count(() => run(load('coalesce')))],
+      ["coalesce, covered by another event's open batch", await (async () => {
+        const holding = run(load('coalesce'));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        otherCounter.count = 0;
+        await other(load('coalesce'));
+        const rpcs = String(otherCounter.count);
+        await holding;
+        return rpcs;
+      })()],
+      ['skip, batch skipped for a running run', await (async () => {
+        await run(load('skip'));
+        dbt.setStatus(dbt.runs.at(-1)!.id, 3);
+        return count(() => run(load('skip')));
+      })()],
+      ['queue', await count(() => run(load('queue')))],
     ];
+    await otherDb.terminate();
+    await otherCounter.stop();
     console.log(table(['event', 'Firestore RPCs'], rows));
     const firestoreRpcs = Object.fromEntries(rows.map(([event, count]) => [event, Number(count)]));
     await db.terminate();

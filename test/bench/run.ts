@@ -12,6 +12,7 @@ import { stopAll } from '../../functions/local/lifecycle.js';
 import { startFunction, type FunctionProcess } from '../../functions/local/function-process.js';
 import { EmulatorAdmin } from '../../functions/local/pubsub-admin.js';
 import { integer } from '../../functions/shared/settings.js';
+import { benchBurst } from './burst.js';
 import { benchProcessor } from './processor.js';
 import { benchSweep } from './sweep.js';
 import { benchStatusPage } from './status-page.js';
@@ -28,7 +29,7 @@ import { readProc } from './proc.js';
 // same load: V8 needs thousands of calls to optimise a handler, and the emulator's JVM its
 // own JIT warm-up, so a short warm-up penalised whichever function ran first (postload
 // measured 0.73× in a first round and 0.88–0.93× in the next seven of one run). Then the
-// processor's part (processor.ts), then the sweep's (sweep.ts), then the status page's (status-page.ts: Firestore reads and
+// processor's part (processor.ts), a burst of loads for one dbt job (burst.ts), then the sweep's (sweep.ts), then the status page's (status-page.ts: Firestore reads and
 // server time per view over BENCH_STATUS_EVENTS, 10,000). Writes bench-results/latest.json. Bounded: BENCH_ROUNDS
 // (8) load rounds of BENCH_DURATION_SECONDS (5) each per function, BENCH_CONNECTIONS (32),
 // BENCH_COLD_STARTS (5) per function.
@@ -302,6 +303,7 @@ async function main(): Promise<void> {
   console.log(`\n${machine.cpus} CPUs (${machine.model}), ${machine.memoryGiB} GiB, node ${machine.node}, load average at start ${machine.loadAverageAtStart.join(' ')}`);
 
   const pipeline = await benchProcessor(pubsub.host);
+  const burst = await benchBurst(pubsub.host);
   await pubsub.stop();
   const sweep = await benchSweep(SWEEP_CONNECTORS);
 
@@ -316,6 +318,7 @@ async function main(): Promise<void> {
     settings: { rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, coldStarts: COLD_STARTS },
     ingest: { medians: both, ratios, pairedRoundRatios: paired, bareWithPostloadShapedMessage: { medians: shaped, postloadOverIt: vsShaped }, rounds, coldStarts: colds, forgedSignature: { requestsPerSecond: forged.requests.average, p99Ms: forged.latency.p99, answers: answers(forged) } },
     pipeline,
+    burst,
     sweep,
     statusPage,
   };

@@ -29,7 +29,7 @@ export function deadlineIn(budgetMs: number, now: () => number = () => performan
 }
 
 export interface HttpRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH';
   url: string;
   headers?: Record<string, string>;
   body?: string;

@@ -14,7 +14,9 @@ export interface DbtJobReport {
   jobId: string;
   /** How the target is named: "dbt Cloud job 123". */
   label: string;
-  state: 'started' | 'failed' | 'retrying' | 'in-progress' | 'joined' | 'coalesced' | 'skipped' | 'capped';
+  /** The target's kind (dbt-cloud when absent). */
+  kind?: string;
+  state: 'started' | 'failed' | 'retrying' | 'in-progress' | 'joined' | 'coalesced' | 'skipped' | 'deferred' | 'capped';
   runId?: number | string;
   href?: string | null;
   error?: string;
@@ -241,6 +243,7 @@ function postloadDid(event: SyncEvent, dbt: DbtJobReport[], links: LinkPolicy): 
         case 'joined':
         case 'coalesced':
         case 'skipped':
+        case 'deferred':
         case 'capped':
           return `• ${escape(job.note ?? `${job.label}: ${job.state}`)}`;
         default:
@@ -250,12 +253,18 @@ function postloadDid(event: SyncEvent, dbt: DbtJobReport[], links: LinkPolicy): 
     .join('\n');
 }
 
+/** "dbt jobs 21, 22" for dbt Cloud jobs (by id, as before issue 28), then the other targets by label. */
+function jobNames(jobs: DbtJobReport[]): string {
+  const dbt = jobs.filter((j) => !j.kind || j.kind === 'dbt-cloud').map((j) => j.jobId);
+  return [dbt.length ? `dbt jobs ${dbt.join(', ')}` : '', ...jobs.filter((j) => j.kind && j.kind !== 'dbt-cloud').map((j) => j.label)].filter(Boolean).join(', ');
+}
+
 function fallbackText(event: SyncEvent, headline: string, dbt: DbtJobReport[], origin?: RunOrigin): string {
   const plain = headline.replace(/^:[a-z_]+: /, '');
   const reason = event.error?.message ? ` — ${event.error.message}` : '';
-  const started = dbt.filter((j) => j.state === 'started').map((j) => j.jobId);
-  const failed = dbt.filter((j) => j.state === 'failed' || j.state === 'capped').map((j) => j.jobId);
-  const did = [started.length ? `started dbt jobs ${started.join(', ')}` : '', failed.length ? `could not start dbt jobs ${failed.join(', ')}` : '']
+  const started = jobNames(dbt.filter((j) => j.state === 'started'));
+  const failed = jobNames(dbt.filter((j) => j.state === 'failed' || j.state === 'capped'));
+  const did = [started ? `started ${started}` : '', failed ? `could not start ${failed}` : '']
     .filter(Boolean)
     .join('; ');
   // The fallback is read as mrkdwn too (and drives notifications): escape it.

@@ -23,6 +23,14 @@ import type { TargetKey } from '../targets/run-target.js';
 /** At most this many older batches still unsettled are looked for at the target. */
 const MAX_PENDING_HOLDERS = 5;
 
+/**
+ * The shortest a batch stays open, also after a quiet spell: the loads pushed at the same
+ * instant as the first one (a burst's first wave) read the lease document before its open
+ * landed, lose the race to open it, and read again a round trip later; this lets them join
+ * instead of racing again for the next batch. It is all a single load waits.
+ */
+export const MIN_BATCH_MS = 200;
+
 export interface ClaimInputs {
   eventId: string;
   target: TargetKey;
@@ -32,6 +40,11 @@ export interface ClaimInputs {
   options: Record<string, unknown>;
   /** Firestore's time of the claim read. */
   readTimeMs: number;
+  /**
+   * Firestore's time of this delivery's first claim read (its earlier attempts lost a
+   * commit race): the event was accepted by then. Defaults to readTimeMs.
+   */
+  firstReadTimeMs?: number;
   /** COALESCE_WINDOW_MS: batches of one option set close at least this far apart. */
   windowMs: number;
   lease: TargetLeaseDoc | undefined;
@@ -61,10 +74,11 @@ export type ClaimVerdict =
  * What one event's run action comes to at its claim read.
  *
  * - `queue`: start now (with limits: reserve first, serialised on the lease document).
- * - `coalesce` / `skip`: if the slot's newest batch is open at this read (read before it
- *   closes), join it; otherwise open the next batch and hold it. A batch closes
- *   COALESCE_WINDOW_MS after the previous one closed, or at once when the target was idle,
- *   so a single load is never delayed and a burst opens one batch per window.
+ * - `coalesce` / `skip`: if the slot's newest batch was open at this delivery's first read
+ *   (read before it closes), join it; otherwise open the next batch and hold it. A batch closes
+ *   COALESCE_WINDOW_MS after the previous one closed, or MIN_BATCH_MS after it opened when
+ *   the target was idle, so a single load waits at most that and a burst opens one batch
+ *   per window.
  */
 export function decideAtClaim(input: ClaimInputs): ClaimVerdict {
   const { eventId, policy, readTimeMs, windowMs, lease, runLog, ownBatch } = input;
@@ -84,9 +98,12 @@ export function decideAtClaim(input: ClaimInputs): ClaimVerdict {
   if (ownBatch) return { kind: 'hold', batch: ownBatch, alert: false };
   const slot = lease?.slots[input.fingerprint];
   const current = slot?.batches[0];
-  if (current && current.holder !== eventId && readTimeMs < Date.parse(current.closesAt)) return { kind: 'join', batch: current };
+  // Covered when the event was certainly accepted before the batch closes: its first read
+  // came before the close. An event that lost the race to open this very batch joins it
+  // however long its read again took (on a loaded machine, longer than the window).
+  if (current && current.holder !== eventId && Math.min(readTimeMs, input.firstReadTimeMs ?? readTimeMs) < Date.parse(current.closesAt)) return { kind: 'join', batch: current };
 
-  const closesAtMs = Math.max(readTimeMs, current ? Date.parse(current.closesAt) + windowMs : readTimeMs);
+  const closesAtMs = Math.max(readTimeMs + Math.min(MIN_BATCH_MS, windowMs), current ? Date.parse(current.closesAt) + windowMs : 0);
   const batch: BatchRecord = { holder: eventId, openedAt: new Date(readTimeMs).toISOString(), closesAt: new Date(closesAtMs).toISOString() };
   const base = baseLease(input);
   let next: TargetLeaseDoc = {
@@ -110,6 +127,12 @@ export type BatchDecision =
   | { kind: 'coalesce'; runId: RunId; status: string }
   /** No new run: `runId` is active (skip). */
   | { kind: 'skip'; runId: RunId; status: string }
+  /**
+   * No new run now: the target has no queue (Cloud Run) and `runId` is executing (coalesce).
+   * One run is started for this batch when it ends (the sweep starts it), so two runs of
+   * the same work never execute side by side.
+   */
+  | { kind: 'defer'; runId: RunId; status: string }
   /** No new run: the target's run limits forbid one now. */
   | { kind: 'capped'; cap: CapVerdict };
 
@@ -127,6 +150,8 @@ export interface BatchInputs {
   /** Set at claim: the limits were reached already. */
   cap: CapVerdict | undefined;
   nowMs: number;
+  /** The target has no queue (its runs start when created): under coalesce, a batch defers behind a run executing. */
+  startsAtOnce?: boolean;
 }
 
 /**
@@ -162,7 +187,12 @@ export function decideBatch(input: BatchInputs, observed: RunObservation | 'unav
   }
   const found = seen ? pendingHolders(input).map((holder) => seen.byHolder.get(holder)).filter((run): run is ObservedRun => !!run) : [];
   const cap = capAt(input.limits, runsSoFar(input.runLog, utcDay(input.nowMs), found), input.nowMs);
-  return cap ? { kind: 'capped', cap } : { kind: 'trigger' };
+  if (cap) return { kind: 'capped', cap };
+  if (seen && input.policy === 'coalesce' && input.startsAtOnce) {
+    const executing = candidateRuns(input, seen).filter((run) => run.phase === 'running').sort((a, b) => compareRunIds(b.runId, a.runId))[0];
+    if (executing) return { kind: 'defer', runId: executing.runId, status: executing.status };
+  }
+  return { kind: 'trigger' };
 }
 
 /** The runs the target reported that belong to this slot: its logged runs, and the runs of unsettled older batches. */

@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { DbtJobAction, RouteMatch, RoutingConfig, StringMatch } from '../../generated/routing-config.schema.js';
+import type { RouteMatch, RoutingConfig, StringMatch } from '../../generated/routing-config.schema.js';
+import { joinTarget, plannedRun, routeTargets, type AnyTargetAction } from '../targets/kinds.js';
 import { DEFAULT_BUSY_POLICY } from '../targets/run-target.js';
-import { dbtRunOptions } from '../targets/dbt-cloud.js';
+import { checkTargets } from './check-targets.js';
 import { DurationError, parseDuration } from './duration.js';
 
 /** A routing file problem the schema cannot express, at a JSON pointer into the file. */
@@ -37,8 +38,9 @@ export function checkOrchestration(config: RoutingConfig): OrchestrationProblem[
       problems.push({ pointer: `${at}/within`, message: error.message });
     }
 
-    if (join.dbtJob.on !== undefined) {
-      problems.push({ pointer: `${at}/dbtJob/on`, message: 'is not used in a join: the join starts the job when every upstream has succeeded; remove it' });
+    const target = joinTarget(join);
+    if (target?.action.on !== undefined) {
+      problems.push({ pointer: `${at}/${target.field}/on`, message: 'is not used in a join: the join starts the job when every upstream has succeeded; remove it' });
     }
 
     const upstreamNames = new Map<string, number>();
@@ -51,12 +53,12 @@ export function checkOrchestration(config: RoutingConfig): OrchestrationProblem[
       const twin = join.upstreams.findIndex((other, o) => o < u && isDeepStrictEqual(other.match, upstream.match));
       if (twin >= 0) problems.push({ pointer: `${up}/match`, message: `is the same as ${at}/upstreams/${twin}/match: one load would count as two upstreams` });
 
-      const impossible = unsatisfiable(upstream.match, String(join.dbtJob.jobId));
+      const impossible = unsatisfiable(upstream.match, join.dbtJob ? String(join.dbtJob.jobId) : undefined);
       if (impossible) problems.push({ pointer: `${up}/match/${impossible.field}`, message: impossible.message });
     });
   });
 
-  problems.push(...conflictingJobs(config), ...badLimits(config));
+  problems.push(...checkTargets(config), ...conflictingJobs(config), ...badLimits(config));
   return problems;
 }
 
@@ -70,9 +72,9 @@ function badLimits(config: RoutingConfig): OrchestrationProblem[] {
   const problems: OrchestrationProblem[] = [];
   const byJob = new Map<string, Naming[]>();
   for (const naming of allNamings(config)) {
-    const list = byJob.get(String(naming.job.jobId)) ?? [];
+    const list = byJob.get(naming.key) ?? [];
     list.push(naming);
-    byJob.set(String(naming.job.jobId), list);
+    byJob.set(naming.key, list);
     const interval = naming.job.limits?.minInterval;
     if (interval === undefined) continue;
     try {
@@ -82,31 +84,48 @@ function badLimits(config: RoutingConfig): OrchestrationProblem[] {
       problems.push({ pointer: `${naming.pointer}/limits/minInterval`, message: error.message });
     }
   }
-  for (const [jobId, namings] of byJob) {
+  for (const namings of byJob.values()) {
     const limited = namings.find((n) => n.job.limits !== undefined);
     if (!limited) continue;
     for (const other of namings) {
       if (other === limited) continue;
       if (!isDeepStrictEqual(other.job.limits, limited.job.limits)) {
-        problems.push({ pointer: `${other.pointer}/limits`, message: `names dbt job ${jobId} with other limits than ${limited.pointer}: a job's run limits must be the same wherever it is named` });
+        problems.push({ pointer: `${other.pointer}/limits`, message: `names ${limited.label} with other limits than ${limited.pointer}: a job's run limits must be the same wherever it is named` });
       } else if ((other.job.onBusy ?? DEFAULT_BUSY_POLICY) !== (limited.job.onBusy ?? DEFAULT_BUSY_POLICY)) {
-        problems.push({ pointer: `${other.pointer}/onBusy`, message: `names dbt job ${jobId} with another onBusy than ${limited.pointer}: a job with run limits must use one onBusy everywhere` });
+        problems.push({ pointer: `${other.pointer}/onBusy`, message: `names ${limited.label} with another onBusy than ${limited.pointer}: a job with run limits must use one onBusy everywhere` });
       }
     }
   }
   return problems;
 }
 
+/** Every target named anywhere (joins first), of every kind, with what identifies it and its options as written. */
 function allNamings(config: RoutingConfig): Naming[] {
+  const naming = (target: AnyTargetAction, pointer: string): Naming => {
+    // Planned without its limits, whose problems badLimits reports with their pointer; a
+    // field the kind cannot read (a bad timeout) is checkTargets' to report, so it plans as a
+    // run with no options here instead of stopping every other check.
+    const unlimited = { ...target, action: { ...target.action, limits: undefined } } as AnyTargetAction;
+    let run: ReturnType<typeof plannedRun>;
+    try {
+      run = plannedRun(unlimited, '');
+    } catch {
+      run = { ...plannedRun({ ...unlimited, action: { ...unlimited.action, timeout: undefined } } as AnyTargetAction, ''), options: {} };
+    }
+    return { pointer, key: `${run.target.kind}/${run.target.id}`, label: run.label, job: target.action, options: run.options };
+  };
+  const places = [...config.routes.map((route, r) => [`/routes/${r}`, route] as const), ...(config.defaultRoute ? [['/defaultRoute', config.defaultRoute] as const] : [])];
   return [
-    ...(config.joins ?? []).map((join, j) => ({ pointer: `/joins/${j}/dbtJob`, job: join.dbtJob })),
-    ...config.routes.flatMap((route, r) => (route.dbtJobs ?? []).map((job, i) => ({ pointer: `/routes/${r}/dbtJobs/${i}`, job }))),
-    ...(config.defaultRoute?.dbtJobs ?? []).map((job, i) => ({ pointer: `/defaultRoute/dbtJobs/${i}`, job })),
+    ...(config.joins ?? []).flatMap((join, j) => {
+      const target = joinTarget(join);
+      return target ? [naming(target, `/joins/${j}/${target.field}`)] : [];
+    }),
+    ...places.flatMap(([at, actions]) => routeTargets(actions).map((target) => naming(target, `${at}/${target.field}/${target.index}`))),
   ];
 }
 
 /** Why no SyncEvent can ever satisfy this upstream, or undefined when some can. */
-function unsatisfiable(match: RouteMatch, joinJobId: string): { field: string; message: string } | undefined {
+function unsatisfiable(match: RouteMatch, joinJobId: string | undefined): { field: string; message: string } | undefined {
   if (match.source !== 'dbt-cloud' || match.connectorId === undefined) return undefined;
   const jobId = match.connectorId;
   // A dbt Cloud event's connector id is its job id: digits only.
@@ -116,7 +135,7 @@ function unsatisfiable(match: RouteMatch, joinJobId: string): { field: string; m
   if (typeof jobId === 'object' && 'glob' in jobId && /[^0-9*?]/.test(jobId.glob)) {
     return { field: 'connectorId', message: `{"glob": "${jobId.glob}"} can match only digits (dbt Cloud job ids): no event can match` };
   }
-  if (exactly(jobId) === joinJobId) {
+  if (joinJobId !== undefined && exactly(jobId) === joinJobId) {
     return { field: 'connectorId', message: `is the join's own job ${joinJobId}: the join would wait for itself` };
   }
   return undefined;
@@ -128,30 +147,35 @@ function exactly(condition: StringMatch): string | undefined {
 
 interface Naming {
   pointer: string;
-  job: DbtJobAction;
+  /** The target's kind and id. */
+  key: string;
+  label: string;
+  job: { onBusy?: string; limits?: { minInterval?: string; maxRunsPerDay?: number } };
+  /** What a run does, as written (templates unfilled). */
+  options: Record<string, unknown>;
 }
 
 /** Every job a join names must be named everywhere else with the same run options and policy. */
 function conflictingJobs(config: RoutingConfig): OrchestrationProblem[] {
   const byJob = new Map<string, Naming[]>();
   for (const naming of allNamings(config)) {
-    const list = byJob.get(String(naming.job.jobId)) ?? [];
+    const list = byJob.get(naming.key) ?? [];
     list.push(naming);
-    byJob.set(String(naming.job.jobId), list);
+    byJob.set(naming.key, list);
   }
 
   const problems: OrchestrationProblem[] = [];
-  for (const [jobId, namings] of byJob) {
+  for (const namings of byJob.values()) {
     const inJoin = namings.filter((n) => n.pointer.startsWith('/joins/'));
     if (!inJoin.length) continue;
     const reference = inJoin[0]!;
     for (const other of namings) {
       if (other === reference) continue;
-      const differs = differences(reference.job, other.job);
+      const differs = differences(reference, other);
       if (differs.length) {
         problems.push({
           pointer: other.pointer,
-          message: `names dbt job ${jobId} with ${differs.join(', ')} different from ${reference.pointer}: a job a join starts must have the same options and onBusy wherever it is named`,
+          message: `names ${reference.label} with ${differs.join(', ')} different from ${reference.pointer}: a job a join starts must have the same options and onBusy wherever it is named`,
         });
       }
     }
@@ -159,11 +183,9 @@ function conflictingJobs(config: RoutingConfig): OrchestrationProblem[] {
   return problems;
 }
 
-function differences(a: DbtJobAction, b: DbtJobAction): string[] {
-  const optionsA = dbtRunOptions(a);
-  const optionsB = dbtRunOptions(b);
-  const keys = [...new Set([...Object.keys(optionsA), ...Object.keys(optionsB)])].sort();
-  const differ = keys.filter((key) => !isDeepStrictEqual(optionsA[key], optionsB[key]));
-  if ((a.onBusy ?? DEFAULT_BUSY_POLICY) !== (b.onBusy ?? DEFAULT_BUSY_POLICY)) differ.push('onBusy');
+function differences(a: Naming, b: Naming): string[] {
+  const keys = [...new Set([...Object.keys(a.options), ...Object.keys(b.options)])].sort();
+  const differ = keys.filter((key) => !isDeepStrictEqual(a.options[key], b.options[key]));
+  if ((a.job.onBusy ?? DEFAULT_BUSY_POLICY) !== (b.job.onBusy ?? DEFAULT_BUSY_POLICY)) differ.push('onBusy');
   return differ;
 }

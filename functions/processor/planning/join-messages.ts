@@ -6,14 +6,14 @@ import type { JoinFiring, UpstreamFailure } from './join-state.js';
 /** What a run action the event did not start came to (orchestration's BusyNote, as messages read it). */
 export type BusyLineNote =
   | { outcome: 'joined'; holder: string; closesAt: string }
-  | { outcome: 'coalesced' | 'skipped'; runId: RunId; runStatus: string }
+  | { outcome: 'coalesced' | 'skipped' | 'deferred'; runId: RunId; runStatus: string }
   | { outcome: 'capped'; reason: string; until: string };
 
 /** What the join's run action came to, for the firing message. */
 export interface JoinRunReport {
   /** "dbt Cloud job 123". */
   label: string;
-  outcome: 'triggered' | 'joined' | 'coalesced' | 'skipped' | 'capped' | 'failed';
+  outcome: 'triggered' | 'joined' | 'coalesced' | 'skipped' | 'deferred' | 'capped' | 'failed';
   runId?: RunId;
   href?: string | null;
   error?: string;
@@ -77,6 +77,8 @@ export function busyLine(label: string, busy: BusyLineNote, now: Date): string {
       return `${label}: coalesced into run ${busy.runId} (${busy.runStatus}), which will read this load's data`;
     case 'skipped':
       return `${label}: skipped, run ${busy.runId} is ${busy.runStatus}`;
+    case 'deferred':
+      return `${label}: deferred, run ${busy.runId} is ${busy.runStatus}; one run starts for this load and the others waiting when it ends`;
     case 'capped':
       return `${label}: not started, run cap reached (${busy.reason}); the next run may start after ${clockSeconds(busy.until, now)}`;
   }
@@ -104,6 +106,8 @@ function runPhrase(run: JoinRunReport, runText = run.runId !== undefined ? `run 
       return `${run.label} coalesced into ${runText}, not started yet`;
     case 'skipped':
       return `${run.label} skipped: ${runText} is busy`;
+    case 'deferred':
+      return `${run.label} deferred: ${runText} is running, one run starts when it ends`;
     case 'joined':
       return run.busy?.outcome === 'joined' ? `${run.label}: covered by the run event ${run.busy.holder.slice(0, 8)} starts or joins` : `${run.label}: covered by another load's run`;
     case 'capped':

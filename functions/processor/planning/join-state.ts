@@ -57,7 +57,7 @@ export interface JoinFiring {
  * recording it never conflicts with upstream events counting towards the next round.
  */
 export interface JoinRun {
-  outcome: 'triggered' | 'coalesced' | 'skipped' | 'capped' | 'joined' | 'failed';
+  outcome: 'triggered' | 'coalesced' | 'skipped' | 'deferred' | 'capped' | 'joined' | 'failed';
   runId: RunId | null;
   /** For `joined`: the event whose batch decides the run. */
   holder?: string;
@@ -68,7 +68,10 @@ export interface JoinRun {
 export interface JoinStateDoc {
   schemaVersion: 1;
   join: string;
+  /** The join's target: a dbt Cloud job id, or another kind's id (issue 28). */
   jobId: string;
+  /** How people name the target (absent in documents written before issue 28: a dbt Cloud job). */
+  targetLabel?: string;
   /** The window in force (ISO 8601), copied from the routing file for readers. */
   within: string;
   /** How many times the join has fired. */
@@ -84,11 +87,12 @@ export interface JoinStateDoc {
 
 export const MAX_FIRINGS_KEPT = 5;
 
-export function emptyJoinState(join: { name: string; jobId: string; within: string; upstreams: string[] }, now: Date): JoinStateDoc {
+export function emptyJoinState(join: { name: string; jobId: string; targetLabel?: string; within: string; upstreams: string[] }, now: Date): JoinStateDoc {
   return {
     schemaVersion: 1,
     join: join.name,
     jobId: join.jobId,
+    ...(join.targetLabel ? { targetLabel: join.targetLabel } : {}),
     within: join.within,
     round: 0,
     upstreams: Object.fromEntries(join.upstreams.map((name) => [name, { success: null, failure: null }])),

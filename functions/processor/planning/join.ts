@@ -1,7 +1,7 @@
 import type { Join } from '../../generated/routing-config.schema.js';
 import type { SyncEvent } from '../../shared/sync-event.js';
 import { matcher } from './routing.js';
-import { plannedDbtJob } from '../targets/kinds.js';
+import { joinTarget, plannedRun } from '../targets/kinds.js';
 import type { PlannedRun } from '../targets/run-target.js';
 import { parseDuration } from './duration.js';
 import {
@@ -16,7 +16,10 @@ import {
 /** A join from the routing file, ready to test events against. */
 export interface CompiledJoin {
   name: string;
+  /** The target's id (a dbt Cloud job id, a Cloud Run job's name, …), kept in the join document as `jobId`. */
   jobId: string;
+  /** How people name the target: "dbt Cloud job 123", "Cloud Run job dbt-core (europe-west1)". */
+  label: string;
   within: string;
   withinMs: number;
   upstreams: Array<{ name: string; matches: (event: SyncEvent) => boolean }>;
@@ -25,9 +28,11 @@ export interface CompiledJoin {
 
 /** Call after the routing file passed checkOrchestration (the duration parses). */
 export function compileJoin(join: Join): CompiledJoin {
+  const run = plannedRun(joinTarget(join)!, `join ${join.name}`);
   return {
     name: join.name,
-    jobId: String(join.dbtJob.jobId),
+    jobId: run.target.id,
+    label: run.label,
     within: join.within,
     withinMs: parseDuration(join.within),
     upstreams: join.upstreams.map((u) => ({ name: u.name, matches: matcher(u.match) })),
@@ -41,7 +46,7 @@ export function compileJoin(join: Join): CompiledJoin {
  * checkOrchestration insists) plans it once, never twice.
  */
 export function joinRun(join: CompiledJoin): PlannedRun {
-  return plannedDbtJob(join.config.dbtJob, `join ${join.name}`);
+  return plannedRun(joinTarget(join.config)!, `join ${join.name}`);
 }
 
 /** The joins that have this event among their upstreams' successes or failures. */
@@ -191,7 +196,7 @@ function latestOf(upstream: UpstreamState): number {
 }
 
 function stateKey(join: CompiledJoin) {
-  return { name: join.name, jobId: join.jobId, within: join.within, upstreams: join.upstreams.map((u) => u.name) };
+  return { name: join.name, jobId: join.jobId, targetLabel: join.label, within: join.within, upstreams: join.upstreams.map((u) => u.name) };
 }
 
 /** The stored document brought in line with the routing file: upstreams added or removed since. */
@@ -199,5 +204,5 @@ function aligned(join: CompiledJoin, current: JoinStateDoc | undefined, now: Dat
   const fresh = emptyJoinState(stateKey(join), now);
   if (!current) return fresh;
   const upstreams = Object.fromEntries(join.upstreams.map((u) => [u.name, current.upstreams[u.name] ?? { success: null, failure: null }]));
-  return { ...current, jobId: fresh.jobId, within: fresh.within, upstreams };
+  return { ...current, jobId: fresh.jobId, targetLabel: fresh.targetLabel, within: fresh.within, upstreams };
 }

@@ -15,7 +15,7 @@ import type { SyncEvent } from '../../shared/sync-event.js';
 import { checkOrchestration } from './check-orchestration.js';
 import { compileJoin, type CompiledJoin } from './join.js';
 import { DEFAULT_JOIN_NOTIFY } from './join-messages.js';
-import { plannedDbtJob } from '../targets/kinds.js';
+import { plannedRun, routeTargets } from '../targets/kinds.js';
 import type { PlannedRun } from '../targets/run-target.js';
 
 export type { DbtJobAction, RoutingConfig, RoutedEventType } from '../../generated/routing-config.schema.js';
@@ -162,7 +162,7 @@ export interface LoadedRouting {
   config: RoutingConfig;
   /** The file path, or "inline JSON". */
   source: string;
-  routes: Array<{ name: string; matches: (event: SyncEvent) => boolean; actions: Pick<RoutingConfig['routes'][number], 'dbtJobs' | 'slack'> }>;
+  routes: Array<{ name: string; matches: (event: SyncEvent) => boolean; actions: Pick<RoutingConfig['routes'][number], 'dbtJobs' | 'cloudRunJobs' | 'airflowDags' | 'httpCalls' | 'slack'> }>;
   joins: CompiledJoin[];
 }
 
@@ -178,7 +178,7 @@ export interface PlannedSlackTarget {
 
 export interface RoutePlan {
   routes: string[];
-  /** The runs to start (dbt Cloud jobs today), at most one per target. */
+  /** The runs to start (of every kind), at most one per target. */
   runs: PlannedRun[];
   slack: PlannedSlackTarget[];
 }
@@ -193,9 +193,9 @@ export function planFor(event: SyncEvent, routing: LoadedRouting): RoutePlan {
   const runs = new Map<string, PlannedRun>();
   const slack = new Map<string, PlannedSlackTarget>();
   for (const { name, actions } of applied) {
-    for (const job of actions.dbtJobs ?? []) {
-      if (!(job.on ?? DEFAULT_DBT_ON).includes(event.type) || NEVER_STARTS_DBT.includes(event.type)) continue;
-      const run = plannedDbtJob(job, name);
+    for (const target of routeTargets(actions)) {
+      if (!(target.action.on ?? DEFAULT_DBT_ON).includes(event.type) || NEVER_STARTS_DBT.includes(event.type)) continue;
+      const run = plannedRun(target, name, event);
       if (!runs.has(run.actionId)) runs.set(run.actionId, run);
     }
     const webhook = slackTargetOf(actions.slack, routing.config);
@@ -209,6 +209,23 @@ export function planFor(event: SyncEvent, routing: LoadedRouting): RoutePlan {
     }
   }
   return { routes: applied.map((r) => r.name), runs: [...runs.values()], slack: [...slack.values()] };
+}
+
+/**
+ * The webhook a route (or `join <name>`, or the default route) sends to: where a run it
+ * planned is alerted when the sweep sees it fail (issue 28). The sweep alerts through
+ * webhooks only: a route whose target is the Slack app has its failed runs said through
+ * the fallback webhook, else the default one.
+ */
+export function webhookOfRoute(routing: LoadedRouting, route: string): string {
+  const { config } = routing;
+  const slack = route.startsWith('join ')
+    ? config.joins?.find((join) => `join ${join.name}` === route)?.slack
+    : route === DEFAULT_ROUTE_NAME
+      ? config.defaultRoute?.slack
+      : config.routes.find((r) => r.name === route)?.slack;
+  const target = slackTargetOf(slack, config);
+  return appTargetOf(target) ? (config.slack?.fallbackWebhook ?? DEFAULT_WEBHOOK) : target;
 }
 
 /** Every target (webhook reference or app target) some event would notify, so start-up can insist it is set. */
@@ -237,7 +254,7 @@ export function allWebhooks(routing: LoadedRouting): Set<string> {
 /** True when some route (or the default route) names a dbt job, or a join starts one. */
 export function namesDbtJobs(routing: LoadedRouting): boolean {
   const { config } = routing;
-  return [...config.routes, config.defaultRoute ?? {}].some((actions) => (actions.dbtJobs ?? []).length > 0) || (config.joins ?? []).length > 0;
+  return [...config.routes, config.defaultRoute ?? {}].some((actions) => (actions.dbtJobs ?? []).length > 0) || (config.joins ?? []).some((join) => join.dbtJob !== undefined);
 }
 
 function neverStartingTriggers(config: RoutingConfig): Array<{ pointer: string; message: string }> {
@@ -246,9 +263,9 @@ function neverStartingTriggers(config: RoutingConfig): Array<{ pointer: string; 
     quarantined: 'postload could not interpret the payload (quarantined events are alerted in Slack instead)',
   };
   const actions = [...config.routes.map((route, i) => [`/routes/${i}`, route] as const), ...(config.defaultRoute ? [['/defaultRoute', config.defaultRoute] as const] : [])];
-  return actions.flatMap(([at, { dbtJobs }]) =>
-    (dbtJobs ?? []).flatMap((job, j) =>
-      (job.on ?? []).flatMap((type, k) => (NEVER_STARTS_DBT.includes(type) ? [{ pointer: `${at}/dbtJobs/${j}/on/${k}`, message: `"${type}" never starts a dbt job: ${why[type]}; remove it` }] : [])),
+  return actions.flatMap(([at, route]) =>
+    routeTargets(route).flatMap(({ action, field, index }) =>
+      (action.on ?? []).flatMap((type, k) => (NEVER_STARTS_DBT.includes(type) ? [{ pointer: `${at}/${field}/${index}/on/${k}`, message: `"${type}" never starts a run: ${why[type]}; remove it` }] : [])),
     ),
   );
 }

@@ -63,7 +63,7 @@ export interface LoggedRun {
   endStatus?: string;
 }
 
-export type BatchDecisionKind = 'triggered' | 'coalesced' | 'skipped' | 'capped' | 'failed';
+export type BatchDecisionKind = 'triggered' | 'coalesced' | 'skipped' | 'deferred' | 'capped' | 'failed';
 
 /** What a batch came to, by its holder. */
 export interface BatchOutcome {
@@ -86,6 +86,17 @@ export interface TargetRunLogDoc {
   /** Runs postload started per UTC day (YYYY-MM-DD), for maxRunsPerDay. */
   days: Record<string, number>;
   updatedAt: string;
+}
+
+/**
+ * A run log as read: it is only ever written by blind merges that leave out the maps that do
+ * not change (a batch that started no run writes no `runs` or `days`), so a stored one may
+ * lack any of them.
+ */
+export function storedRunLog(stored: Record<string, unknown> | undefined): TargetRunLogDoc | undefined {
+  if (!stored) return undefined;
+  const doc = stored as Partial<TargetRunLogDoc>;
+  return { ...doc, runs: doc.runs ?? {}, batches: doc.batches ?? {}, days: doc.days ?? {} } as TargetRunLogDoc;
 }
 
 export const MAX_BATCHES_KEPT = 10;

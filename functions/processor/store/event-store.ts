@@ -47,6 +47,15 @@ export interface ActionRecord {
   batch?: { holder: string; openedAt: string; closesAt: string };
   /** For a quarantine alert not sent: the events that already reported the same problems that day. */
   alreadyAlertedBy?: string[];
+  /** For an HTTP call (issue 28): its answer, which is the run's outcome (status, the first KB of the body). */
+  response?: { status: number; body: string };
+  /**
+   * What the run this action started came to (the dbt Cloud loop's shape; for Cloud Run and
+   * Airflow written by the sweep, for an HTTP call from its answer).
+   */
+  runOutcome?: Record<string, unknown>;
+  /** A deferred batch (Cloud Run under coalesce): the execution the sweep started for it, or the run that covered it. */
+  deferredRun?: Record<string, unknown>;
   lastError: string | null;
   /** The latest errors, newest last (at most MAX_KEPT, each cut to MAX_ERROR_BYTES). */
   errors: Array<{ at: string; attempt: number; kind: 'transient' | 'permanent'; message: string; status: number | null }>;
@@ -56,7 +65,7 @@ export interface ActionRecord {
 
 /** What performing a claimed action came to. */
 export type ActionOutcome =
-  | { status: 'succeeded'; runId?: number | string; runHref?: string | null; recovered?: boolean; sent?: boolean; slackChannel?: string; slackTs?: string; incident?: IncidentChange; alreadyAlertedBy?: string[]; busy?: Record<string, unknown>; requests: ActionRecord['requestLog'] }
+  | { status: 'succeeded'; runId?: number | string; runHref?: string | null; recovered?: boolean; sent?: boolean; slackChannel?: string; slackTs?: string; incident?: IncidentChange; alreadyAlertedBy?: string[]; busy?: Record<string, unknown>; response?: ActionRecord['response']; runOutcome?: Record<string, unknown>; requests: ActionRecord['requestLog'] }
   | { status: 'failed'; error: string; httpStatus: number | null; fallback?: string; requests: ActionRecord['requestLog'] }
   | { status: 'retry'; error: string; httpStatus: number | null; notBeforeMs: number | null; uncertain: boolean; requests: ActionRecord['requestLog'] }
   | { status: 'waiting' };

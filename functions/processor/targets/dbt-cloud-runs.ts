@@ -3,6 +3,7 @@
 // job's runs for the holder of a batch.
 import type { DbtJobAction } from '../../generated/routing-config.schema.js';
 import { runOfEvent, type DbtCloudClient, type ListedRun } from '../clients/dbt-cloud.js';
+import { PermanentError } from '../errors.js';
 import { dbtRunPhase } from './dbt-cloud.js';
 import type { ObservedRun, RunObservation, RunTargetClient } from './run-target.js';
 
@@ -10,6 +11,7 @@ import type { ObservedRun, RunObservation, RunTargetClient } from './run-target.
 export function dbtCloudRuns(client: DbtCloudClient): RunTargetClient {
   return {
     async start(event, run, { deadline, attempts, checkFirst, since }) {
+      if (run.problem) throw new PermanentError(`${run.label}: ${run.problem}`, { system: 'dbt Cloud' });
       const started = await client.trigger(event, run.action as DbtJobAction, { deadline, attempts, checkFirst, since });
       return { runId: started.id, href: started.href, recovered: started.recovered };
     },

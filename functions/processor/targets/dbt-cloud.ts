@@ -5,6 +5,8 @@
 import type { DbtJobAction } from '../../generated/routing-config.schema.js';
 import type { SyncEvent } from '../../shared/sync-event.js';
 import { compileLimits } from '../planning/run-limits.js';
+import { renderString } from '../planning/templates.js';
+import { rendered } from './overrides.js';
 import { optionsFingerprint, sortedKeys } from '../planning/target-state.js';
 import { DEFAULT_BUSY_POLICY, type PlannedRun, type RunNews, type RunPhase, type RunTargetKind } from './run-target.js';
 
@@ -41,20 +43,26 @@ const NEWS: Partial<Record<SyncEvent['type'], { phase: RunPhase; status: string 
 
 export const dbtCloudKind: RunTargetKind<DbtJobAction> = {
   kind: 'dbt-cloud',
-  plan(job, route): PlannedRun {
+  /** `steps_override` may hold templates (issue 28): each step is filled from the event, its values checked. */
+  plan(job, route, event): PlannedRun {
     const jobId = String(job.jobId);
-    const options = dbtRunOptions(job);
+    const { options: action, problem } = rendered(
+      () => (event && job.steps_override ? { ...job, steps_override: job.steps_override.map((step, i) => renderString(step, event, `/steps_override/${i}`)) as [string, ...string[]] } : job),
+      () => job,
+    );
+    const options = dbtRunOptions(action);
     return {
       actionId: `dbt-job-${jobId}`,
       actionKind: 'dbt',
       target: { kind: 'dbt-cloud', id: jobId },
       label: `dbt Cloud job ${jobId}`,
       route,
-      policy: job.onBusy ?? DEFAULT_BUSY_POLICY,
-      limits: compileLimits(job.limits),
+      policy: problem ? 'queue' : (job.onBusy ?? DEFAULT_BUSY_POLICY),
+      limits: problem ? undefined : compileLimits(job.limits),
       options,
       fingerprint: optionsFingerprint(options),
-      action: job,
+      action,
+      ...(problem ? { problem } : {}),
     };
   },
   /** A dbt Cloud run webhook (issue 13's SyncEvents with source dbt-cloud) about run R of job J. */

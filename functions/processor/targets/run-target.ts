@@ -1,5 +1,5 @@
-// What postload starts runs of, whatever the kind: a dbt Cloud job today (issue 28 adds
-// Cloud Run jobs, Airflow DAGs and HTTP calls). The planning code (coalescing, batches,
+// What postload starts runs of, whatever the kind: dbt Cloud jobs, Cloud Run jobs, Airflow
+// DAGs and HTTP calls (issue 28). The planning code (coalescing, batches,
 // joins, run caps) sees only what is here: a target key, an options fingerprint, a policy,
 // limits, and runs in three phases. Each kind is one file in this folder implementing
 // RunTargetKind (pure: from a routing action to a PlannedRun, and what its run events say)
@@ -8,8 +8,8 @@
 import type { SyncEvent } from '../../shared/sync-event.js';
 import type { AttemptRecord, Deadline } from '../clients/http-retry.js';
 
-/** Every kind of run target postload knows (issue 28 adds more). */
-export type TargetKindName = 'dbt-cloud';
+/** Every kind of run target postload knows. */
+export type TargetKindName = 'dbt-cloud' | 'cloud-run' | 'airflow' | 'http';
 
 /** One thing postload starts runs of: a dbt Cloud job is `{kind: 'dbt-cloud', id: '<job id>'}`. */
 export interface TargetKey {
@@ -61,6 +61,20 @@ export interface PlannedRun {
   fingerprint: string;
   /** The routing file's action, as the kind's client needs it to start a run. */
   action: unknown;
+  /**
+   * Why this run cannot start for this event (a template value that failed its field's
+   * check, an override beyond the target API's limits): the action fails for good and is
+   * alerted, nothing is called, and it takes no part in batches (its policy is `queue`).
+   */
+  problem?: string;
+  /**
+   * The kind has no queue: a run starts the moment it is created (Cloud Run). Under
+   * `coalesce` a batch that finds a run of the same options executing is deferred: one run
+   * starts for it when that run ends (the sweep starts it).
+   */
+  startsAtOnce?: boolean;
+  /** The kind's runs report nothing by themselves when they end (Cloud Run, Airflow): the sweep follows them. */
+  followed?: boolean;
 }
 
 /** What a kind's run event (a webhook the vendor sent about a run) says about that run. */
@@ -97,6 +111,20 @@ export interface StartedRun {
   href: string | null;
   /** Found already started (after a lost answer or a crash) instead of started now. */
   recovered: boolean;
+  /** A kind whose run is its request (an HTTP call): the answer, which is the run's outcome. */
+  response?: { status: number; body: string };
+}
+
+/** What a run postload started has come to, as its target says (the sweep's question). */
+export interface FollowedStatus extends ObservedRun {
+  /** Set once it ended: how. */
+  outcome?: 'succeeded' | 'failed' | 'cancelled';
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Why it failed or was cancelled, in the target's words. */
+  message: string | null;
+  /** Its page (logs, the Airflow UI). */
+  href: string | null;
 }
 
 export interface StartOptions {
@@ -111,8 +139,11 @@ export interface StartOptions {
 /** The pure side of a kind: used by routing and planning, no I/O. */
 export interface RunTargetKind<Action = unknown> {
   kind: TargetKindName;
-  /** The run a routing action asks for (route name, or `join <name>`). */
-  plan(action: Action, route: string): PlannedRun;
+  /**
+   * The run a routing action asks for (route name, or `join <name>`), its templates filled
+   * from the event (a join's run has none: start-up refuses them there).
+   */
+  plan(action: Action, route: string, event?: SyncEvent): PlannedRun;
   /** A SyncEvent that reports on a run of this kind (dbt Cloud's run webhooks), or undefined. */
   runNews(event: SyncEvent): RunNews | undefined;
 }
@@ -126,4 +157,14 @@ export interface RunTargetClient {
   start(event: SyncEvent, run: PlannedRun, options: StartOptions): Promise<StartedRun>;
   /** What became of these runs, and of the runs these holder events started. */
   observe(target: TargetKey, ask: { runIds: RunId[]; holders: string[] }, options: { deadline: Deadline; attempts: AttemptRecord[] }): Promise<RunObservation>;
+  /**
+   * One run as the target sees it now, undefined when the target no longer has it: how the
+   * sweep follows runs of kinds that report nothing by themselves (Cloud Run, Airflow).
+   */
+  status?(target: TargetKey, runId: RunId, options: { deadline: Deadline; attempts: AttemptRecord[] }): Promise<FollowedStatus | undefined>;
+  /**
+   * Starts the run a deferred batch is owed, for its holder event, exactly once (the sweep,
+   * when the run it waited behind has ended): kinds without a queue only.
+   */
+  startDeferred?(holderEventId: string, run: PlannedRun, options: StartOptions): Promise<StartedRun>;
 }

@@ -1,5 +1,6 @@
 import type { LoadedRouting, MatchSubject } from '../../processor/planning/routing.js';
 import { planFor } from '../../processor/planning/routing.js';
+import { joinRun } from '../../processor/planning/join.js';
 import type { SyncEvent } from '../../shared/sync-event.js';
 import type { BlockedJoin, RoutedJobOutcome } from './messages.js';
 
@@ -7,14 +8,25 @@ import type { BlockedJoin, RoutedJobOutcome } from './messages.js';
 // and the documents the processor keeps: pure functions over what was read.
 
 /** The dbt jobs a successful sync of this connector would start (its routes, not joins). */
-export function routedJobs(identity: MatchSubject, routing: LoadedRouting): string[] {
-  return planFor(syntheticSuccess(identity), routing).runs.map((run) => run.target.id);
+export function routedJobs(identity: MatchSubject, routing: LoadedRouting): RoutedJob[] {
+  return planFor(syntheticSuccess(identity), routing).runs.map((run) => ({ name: jobName(run), actionId: run.actionId }));
+}
+
+/** A job routed to a connector: how messages name it ("dbt job 101", "Cloud Run job dbt-core (europe-west1)") and its action id. */
+export interface RoutedJob {
+  name: string;
+  actionId: string;
+}
+
+/** "dbt job 101" for dbt Cloud, the target's label for the other kinds. */
+export function jobName(run: { target: { kind: string; id: string }; label: string }): string {
+  return run.target.kind === 'dbt-cloud' ? `dbt job ${run.target.id}` : run.label;
 }
 
 /** Joins that have this connector among their upstreams: the document to read for each. */
 export function joinsOf(identity: MatchSubject, routing: LoadedRouting): Array<{ join: string; upstream: string; jobId: string }> {
   const event = syntheticSuccess(identity);
-  return routing.joins.flatMap((join) => join.upstreams.filter((u) => u.matches(event)).map((u) => ({ join: join.name, upstream: u.name, jobId: join.jobId })));
+  return routing.joins.flatMap((join) => join.upstreams.filter((u) => u.matches(event)).map((u) => ({ join: join.name, upstream: u.name, jobId: jobName({ target: { kind: joinRun(join).target.kind, id: join.jobId }, label: join.label }) })));
 }
 
 /**
@@ -36,11 +48,11 @@ export function blockedJoins(candidates: Array<{ join: string; upstream: string;
 }
 
 /** What each routed job's action on the recovering event's audit record came to. */
-export function jobOutcomes(jobs: string[], audit: Record<string, unknown> | undefined): RoutedJobOutcome[] {
+export function jobOutcomes(jobs: RoutedJob[], audit: Record<string, unknown> | undefined): RoutedJobOutcome[] {
   if (!audit) return [];
   const actions = (audit.actions ?? {}) as Record<string, { status?: string; runId?: number | null; lastError?: string | null; busy?: { outcome: string; runId: number } }>;
-  return jobs.map((jobId) => {
-    const action = actions[`dbt-job-${jobId}`];
+  return jobs.map(({ name: jobId, actionId }) => {
+    const action = actions[actionId];
     if (!action) return { jobId, outcome: 'not planned for this sync' };
     if (action.busy) return { jobId, outcome: `${action.busy.outcome} into run ${action.busy.runId}, which reads this sync's data` };
     if (action.status === 'succeeded' && action.runId != null) return { jobId, outcome: `run ${action.runId} started for this sync` };

@@ -96,16 +96,16 @@ function statusLines(r: FreshnessRecord, nowMs: number): string {
 function downstreamLines(ctx: NoticeContext): string | undefined {
   const lines = ctx.blockedJoins.map(
     (j) =>
-      `• Join *${escape(j.join)}* is waiting on its upstream *${escape(j.upstream)}* (this connector)${j.waitingSince === null ? '' : ` since ${iso(j.waitingSince)}`}: dbt job ${escape(j.jobId)} is blocked until it delivers.`,
+      `• Join *${escape(j.join)}* is waiting on its upstream *${escape(j.upstream)}* (this connector)${j.waitingSince === null ? '' : ` since ${iso(j.waitingSince)}`}: ${escape(j.jobId)} is blocked until it delivers.`,
   );
-  if (ctx.routedJobs.length) lines.push(`• Routed dbt job${ctx.routedJobs.length > 1 ? 's' : ''} ${ctx.routedJobs.map(escape).join(', ')} will not run until a successful sync arrives.`);
+  if (ctx.routedJobs.length) lines.push(`• Routed ${ctx.routedJobs.map(escape).join(', ')} will not run until a successful sync arrives.`);
   return lines.length ? truncate(`*Downstream*\n${lines.join('\n')}`, SECTION_LIMIT) : undefined;
 }
 
 function jobsLine(ctx: NoticeContext): string {
-  if (!ctx.routedJobs.length) return 'No dbt job is routed to this connector.';
-  if (!ctx.jobsSince.length) return `Routed dbt job${ctx.routedJobs.length > 1 ? 's' : ''} ${ctx.routedJobs.map(escape).join(', ')}: no run recorded for this sync yet.`;
-  return ctx.jobsSince.map((j) => `• dbt job ${escape(j.jobId)}: ${escape(j.outcome)}`).join('\n');
+  if (!ctx.routedJobs.length) return 'No job is routed to this connector.';
+  if (!ctx.jobsSince.length) return `Routed ${ctx.routedJobs.map(escape).join(', ')}: no run recorded for this sync yet.`;
+  return ctx.jobsSince.map((j) => `• ${escape(j.jobId)}: ${escape(j.outcome)}`).join('\n');
 }
 
 function context(text: string): Record<string, unknown> {

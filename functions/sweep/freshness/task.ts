@@ -184,7 +184,7 @@ export function createFreshnessTask({ config, store, slack }: FreshnessTaskDeps)
         const jobs = routedJobs(identity, config.routing);
         const message = renderNotice(notice, {
           record,
-          routedJobs: jobs,
+          routedJobs: jobs.map((j) => j.name),
           blockedJoins: blockedJoins(joinsOf(identity, config.routing), new Map([...docs].filter(([p]) => p.startsWith(`${config.joinsCollection}/`)).map(([p, d]) => [p.slice(config.joinsCollection.length + 1), d])), withinMs, ctx.nowMs),
           jobsSince: notice.kind === 'recovery' ? jobOutcomes(jobs, record.lastSuccessEventId ? docs.get(`${config.auditCollection}/${record.lastSuccessEventId}`) : undefined) : [],
           cliRef: `${record.source}:${record.connectorId}`,

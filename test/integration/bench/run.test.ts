@@ -22,7 +22,7 @@ describe('npm run bench (smallest settings)', function () {
 
   it('measures postload and the bare handler side by side and writes the results', async () => {
     const results = join(dir, 'results.json');
-    const env = { ...process.env, BENCH_ROUNDS: '1', BENCH_DURATION_SECONDS: '1', BENCH_WARMUP_SECONDS: '1', BENCH_COLD_STARTS: '1', BENCH_CONNECTIONS: '4', SWEEP_BENCH_CONNECTORS: '100', BENCH_STATUS_EVENTS: '300', BENCH_STATUS_REPEATS: '1', BENCH_RESULTS: results };
+    const env = { ...process.env, BENCH_ROUNDS: '1', BENCH_DURATION_SECONDS: '1', BENCH_WARMUP_SECONDS: '1', BENCH_COLD_STARTS: '1', BENCH_CONNECTIONS: '4', SWEEP_BENCH_CONNECTORS: '100', BENCH_STATUS_EVENTS: '300', BENCH_STATUS_REPEATS: '1', BENCH_BURST_EVENTS: '16', BENCH_BURST_INSTANCES: '2', BENCH_BURST_CONCURRENCY: '8', BENCH_RESULTS: results };
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/bench/run.ts'], { cwd: ROOT, env, maxBuffer: 64 * 1024 * 1024 });
     assert.match(stdout, /Ingest side by side/);
     const written = JSON.parse(readFileSync(results, 'utf8')) as {
@@ -30,6 +30,7 @@ describe('npm run bench (smallest settings)', function () {
       pipeline: { firestoreRpcs: Record<string, number>; webhookToDbtTrigger: { samples: number }; emulatorPublishToPush: { samples: number } };
       sweep: Record<'firstTick' | 'noneChanging' | 'tenBecomingOverdue' | 'tenWithNewSyncs', { rpcs: number; candidates: number; stateChanges: number; messagesSent: number }> & { connectors: number };
       statusPage: { events: number; views: Array<{ view: string; reads: number; medianMs: number }> };
+      burst: { scenarios: Array<{ scenario: string; events: number; drainMs: number; deliveries: number; runsStarted: number; maxWaitingRuns: number; firestoreRpcsPerEvent: number }> };
     };
     for (const name of ['postload', 'bare'] as const) {
       for (const figure of ['requestsPerSecond', 'p99Ms', 'first202Ms', 'cpuMsPerRequest', 'rssIdleBytes', 'rssPeakBytes']) {
@@ -43,6 +44,11 @@ describe('npm run bench (smallest settings)', function () {
     // The processor's part: RPCs counted on the wire, both latency paths sampled.
     assert.ok(Object.keys(written.pipeline.firestoreRpcs).length >= 4);
     assert.ok(written.pipeline.webhookToDbtTrigger.samples > 0 && written.pipeline.emulatorPublishToPush.samples > 0);
+    // Issue 26's burst: recording alone, then each onBusy mode, every event delivered.
+    assert.deepEqual(written.burst.scenarios.map((s) => s.scenario), ['recorded, no action', 'one dbt job, coalesce', 'one dbt job, skip', 'one dbt job, queue']);
+    for (const s of written.burst.scenarios) assert.ok(s.events === 16 && s.deliveries >= 16 && s.drainMs > 0 && s.firestoreRpcsPerEvent > 0, JSON.stringify(s));
+    assert.equal(written.burst.scenarios[0]!.runsStarted, 0);
+    assert.equal(written.burst.scenarios[3]!.runsStarted, 16, 'queue: a run per load');
     // The sweep's part: what each tick looked at follows what changed, not the number of connectors.
     const { sweep } = written;
     assert.equal(sweep.connectors, 100);

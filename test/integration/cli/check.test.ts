@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { DEMO_ROUTING as DEMO_WITH_APP } from '../../../functions/local/demo-scenario.js';
 import { DEMO_SLACK_APP_ROUTE } from '../../../functions/local/demo-slack-app.js';
 import { fakeDbtCloud } from '../../../functions/local/fake-dbt-cloud.js';
+import { fakeAirflow } from '../../../functions/local/fake-airflow.js';
+import { fakeCloudRun, RUN_PERMISSIONS } from '../../../functions/local/fake-cloud-run.js';
+import { LOCAL_STAND_IN_TOKEN } from '../../../functions/processor/clients/google-token.js';
 import type { RecordingServer } from '../../../functions/local/recording-server.js';
 import { runCli } from '../../support/run-cli.js';
 
@@ -92,7 +95,7 @@ describe('postload check', () => {
     const run = await runCli(['check'], { ...rest, ROUTING_CONFIG: JSON.stringify(routing), MAX_BODY_BYTES: 'lots', PUBLISH_TIMEOUT_MS: '5', MAX_DELIVERY_ATTEMPTS: '3' });
     assert.equal(run.code, 1, run.stdout);
     for (const expected of [
-      /✖ routing\s+ROUTING_CONFIG: inline JSON: \/routes\/0\/dbtjobs is not a key this object has: did you mean "dbtJobs"\? \(allowed: name, match, dbtJobs, slack\)/,
+      /✖ routing\s+ROUTING_CONFIG: inline JSON: \/routes\/0\/dbtjobs is not a key this object has: did you mean "dbtJobs"\? \(allowed: name, match, dbtJobs, cloudRunJobs, airflowDags, httpCalls, slack\)/,
       /✖ routing\s+ROUTING_CONFIG: inline JSON: \/routes\/0\/match\/source is "fivetrn", not an allowed value: did you mean "fivetran"\?/,
       /✖ routing\s+ROUTING_CONFIG: inline JSON: \/routes\/1\/dbtJobs\/0\/onBusy is "coalese", not an allowed value: did you mean "coalesce"\? \(allowed: coalesce, queue, skip\)/,
       /✖ ingest settings\s+MAX_BODY_BYTES: must be a whole number/,
@@ -166,5 +169,49 @@ describe('postload check', () => {
     assert.equal(report.ok, false);
     assert.equal(run.code, 1);
   });
-});
 
+  describe('run targets (issue 28)', () => {
+    const JOB = 'projects/demo-project/locations/europe-west1/jobs/dbt-core';
+    const cloudRun = fakeCloudRun({ jobs: [{ name: JOB }], token: LOCAL_STAND_IN_TOKEN });
+    const airflow = fakeAirflow({ version: 2, dags: ['dbt_build'], auth: { bearer: 'airflow-check-token-0123456789abcdefghij' } });
+    before(async () => Promise.all([cloudRun.start(), airflow.start()]));
+    after(async () => Promise.all([cloudRun.stop(), airflow.stop()]));
+    beforeEach(() => {
+      cloudRun.reset();
+      cloudRun.permissions = new Set(RUN_PERMISSIONS);
+      airflow.reset();
+    });
+    const routing = (job = JOB, dagId = 'dbt_build') => ({
+      version: 1,
+      routes: [
+        {
+          name: 'core',
+          match: { source: 'fivetran' },
+          cloudRunJobs: [{ job, args: ['build'] }],
+          airflowDags: [{ api: airflow.apiBase, dagId, auth: { bearer: 'env:AIRFLOW_TOKEN' } }],
+          slack: { notify: [] },
+        },
+      ],
+    });
+    const env = (r: unknown) => ({ ...good(), ROUTING_CONFIG: JSON.stringify(r), CLOUD_RUN_API_BASE_URL: cloudRun.url, AIRFLOW_TOKEN: 'airflow-check-token-0123456789abcdefghij' });
+
+    it('passes when the Cloud Run job exists with every permission the processor needs and the DAG can be read', async () => {
+      const run = await runCli(['check'], env(routing()));
+      assert.equal(run.code, 0, run.stdout);
+      assert.match(run.stdout, /✔ Cloud Run job dbt-core \(europe-west1\)\s+exists; 5 permissions held/);
+      assert.match(run.stdout, /✔ Airflow DAG dbt_build\s+exists at http:\/\/127\.0\.0\.1:\d+\/api\/v2/);
+      assert.ok(cloudRun.requests.some((r) => r.url.endsWith(':testIamPermissions')), 'asked Cloud Run which permissions are held');
+    });
+
+    it('names the permission missing on the job, a job that does not exist, and a DAG that does not', async () => {
+      cloudRun.permissions.delete('run.jobs.runWithOverrides');
+      const missingPermission = await runCli(['check'], env(routing()));
+      assert.equal(missingPermission.code, 1);
+      assert.match(missingPermission.stdout, /✖ Cloud Run job dbt-core \(europe-west1\)\s+exists, but run\.jobs\.runWithOverrides is not granted on it/);
+      const missing = await runCli(['check'], env(routing('projects/demo-project/locations/europe-west1/jobs/nope', 'nope')));
+      assert.equal(missing.code, 1);
+      assert.match(missing.stdout, /✖ Cloud Run job nope \(europe-west1\)\s+projects\/demo-project\/locations\/europe-west1\/jobs\/nope does not exist, or this identity may not see it/);
+      assert.match(missing.stdout, /✖ Airflow DAG nope\s+not found at /);
+    });
+  });
+});

@@ -12,6 +12,11 @@ import { emulator } from '../../support/global-hooks.js';
 import { emulatorFirestore, quietLogger, standInEnv } from '../../support/processor-harness.js';
 import { quarantinedEvent } from '../../../functions/ingest/quarantine.js';
 import { failedSync, pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
+import { fakeAirflow } from '../../../functions/local/fake-airflow.js';
+import { fakeCloudRun } from '../../../functions/local/fake-cloud-run.js';
+import { fakeHttpReceiver } from '../../../functions/local/fake-http-receiver.js';
+import { LOCAL_STAND_IN_TOKEN } from '../../../functions/processor/clients/google-token.js';
+import { cloudRunActionId } from '../../../functions/processor/targets/cloud-run.js';
 
 // Issue 11's budgets, counted on the wire between the processor and the Firestore
 // emulator (one RPC = one new HTTP/2 stream): a routed event with one action costs at most
@@ -36,7 +41,7 @@ const ROUTING = {
     { name: 'quiet', match: { source: 'fivetran', connectorId: { glob: 'up-*' } }, slack: { notify: [] } },
     // Issue 31: through the Slack app, a failure opens an incident on the connector document, a success closes it.
     { name: 'app', match: { source: 'fivetran', connectorId: 'app' }, slack: { app: { channel: LOCAL_SLACK_CHANNEL }, notify: ['sync.failed'] } },
-  ],
+  ] as Array<Record<string, unknown>>,
   joins: [
     {
       name: 'mart',
@@ -50,6 +55,19 @@ const ROUTING = {
     },
   ],
 };
+
+// Issue 28: the other run-target kinds, each under its default onBusy (coalesce), on their stand-ins.
+const CLOUD_RUN_JOB = 'projects/demo-project/locations/europe-west1/jobs/rpc-core';
+const HTTP_SECRET = `whsec_${Buffer.from('rpc-budget-signing-secret-0123456789').toString('base64')}`;
+const AIRFLOW_TOKEN = 'rpc-airflow-token-0123456789abcdefghijkl';
+const cloudRun = fakeCloudRun({ jobs: [{ name: CLOUD_RUN_JOB }], token: LOCAL_STAND_IN_TOKEN });
+const airflow = fakeAirflow({ version: 2, dags: ['rpc_dag'], auth: { bearer: AIRFLOW_TOKEN } });
+const receiver = fakeHttpReceiver({ secret: HTTP_SECRET });
+const targetRoutes = () => [
+  { name: 'cloud-run', match: { source: 'fivetran', connectorId: 'cloud-run' }, cloudRunJobs: [{ job: CLOUD_RUN_JOB, args: ['build', '--select', 'source:{{connector.name}}+'] }], slack: { notify: [] } },
+  { name: 'airflow', match: { source: 'fivetran', connectorId: 'airflow' }, airflowDags: [{ api: airflow.apiBase, dagId: 'rpc_dag', auth: { bearer: 'env:RPC_AIRFLOW_TOKEN' } }], slack: { notify: [] } },
+  { name: 'http', match: { source: 'fivetran', connectorId: 'http' }, httpCalls: [{ name: 'rpc-refresh', url: `${receiver.url}/refresh`, signingSecret: 'env:RPC_HTTP_SECRET' }], slack: { notify: [] } },
+];
 
 describe('Firestore round trips per event, counted against the emulator', function () {
   this.timeout(60_000);
@@ -73,9 +91,13 @@ describe('Firestore round trips per event, counted against the emulator', functi
     otherDb = emulatorFirestore(await otherCounter.start());
     dbt = fakeDbtCloud();
     slack = fakeSlack();
-    await Promise.all([dbt.start(), slack.start()]);
+    await Promise.all([dbt.start(), slack.start(), cloudRun.start(), airflow.start(), receiver.start()]);
     env = {
-      ROUTING_CONFIG: JSON.stringify(ROUTING),
+      ROUTING_CONFIG: JSON.stringify({ ...ROUTING, routes: [...ROUTING.routes, ...targetRoutes()] }),
+      CLOUD_RUN_API_BASE_URL: cloudRun.url,
+      RPC_AIRFLOW_TOKEN: AIRFLOW_TOKEN,
+      RPC_HTTP_SECRET: HTTP_SECRET,
+      FOLLOWED_RUNS_COLLECTION: `rpc-followed-${process.pid}`,
       COALESCE_WINDOW_MS: '1500',
       ...standInEnv(dbt, slack, { token: 'dbtc_rpc', webhookPath: '/services/T/B/rpc' }),
       AUDIT_COLLECTION: `rpc-events-${process.pid}`,
@@ -93,7 +115,7 @@ describe('Firestore round trips per event, counted against the emulator', functi
   });
 
   after(async () => {
-    await Promise.all([dbt?.stop(), slack?.stop()]);
+    await Promise.all([dbt?.stop(), slack?.stop(), cloudRun.stop(), airflow.stop(), receiver.stop()]);
     await Promise.all([db?.terminate(), otherDb?.terminate()]);
     await Promise.all([counter?.stop(), otherCounter?.stop()]);
   });
@@ -222,6 +244,39 @@ describe('Firestore round trips per event, counted against the emulator', functi
       const triggers = triggerRequests(dbt).length;
       const rpcs = await rpcsFor(() => run(pubSubCloudEvent(load('queued'))));
       assert.equal(triggerRequests(dbt).length, triggers + 1);
+      assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+    });
+  });
+
+  // Issue 28: a new kind adds no round trip: the followed-run document (Cloud Run, Airflow)
+  // rides in the settle commit, an HTTP call's answer in the action it records.
+  describe(`every run-target kind under coalesce: at most ${BUDGETS.routed} RPCs`, () => {
+    const load = (connector: string) => syncEvent({ connector: { id: connector, name: 'stripe_prod' } });
+
+    it('a Cloud Run job: one execution, the run to follow written in the same commit', async () => {
+      const event = load('cloud-run');
+      const rpcs = await rpcsFor(() => run(pubSubCloudEvent(event)));
+      assert.equal(cloudRun.executions.length, 1);
+      assert.ok((await db.collection(`rpc-followed-${process.pid}`).doc(`${event.id}.${cloudRunActionId(CLOUD_RUN_JOB)}`).get()).exists, 'the run to follow is recorded');
+      assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+    });
+
+    it('a Cloud Run job while its execution runs: the batch deferred, nothing started', async () => {
+      cloudRun.setState(cloudRun.executions.at(-1)!.name, 'running');
+      const rpcs = await rpcsFor(() => run(pubSubCloudEvent(load('cloud-run'))));
+      assert.equal(cloudRun.executions.length, 1, 'deferred, not started');
+      assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+    });
+
+    it('an Airflow DAG: one DAG run', async () => {
+      const rpcs = await rpcsFor(() => run(pubSubCloudEvent(load('airflow'))));
+      assert.equal(airflow.runs.length, 1);
+      assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+    });
+
+    it('an HTTP call: one signed call, its answer recorded', async () => {
+      const rpcs = await rpcsFor(() => run(pubSubCloudEvent(load('http'))));
+      assert.equal(receiver.effects.length, 1);
       assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
     });
   });

@@ -21,6 +21,7 @@ import { airbyteSucceeded, failedSync, pubSubCloudEvent, syncEvent } from '../..
 const JOB = 500;
 const QUEUED_JOB = 501;
 const SKIP_JOB = 502;
+const REFUSED_JOB = 503;
 const MART_JOB = 600;
 const CHAINED_JOB = 700;
 const WINDOW_MS = 200;
@@ -30,6 +31,7 @@ const ROUTING = {
     { name: 'burst', match: { source: 'fivetran', connectorId: { glob: 'burst-*' } }, dbtJobs: [{ jobId: JOB }], slack: { notify: ['sync.succeeded'] } },
     { name: 'queued', match: { source: 'fivetran', connectorId: 'queued' }, dbtJobs: [{ jobId: QUEUED_JOB, onBusy: 'queue' }], slack: { notify: [] } },
     { name: 'skip', match: { source: 'fivetran', connectorId: 'skippy' }, dbtJobs: [{ jobId: SKIP_JOB, onBusy: 'skip' }], slack: { notify: ['sync.succeeded'] } },
+    { name: 'refused', match: { source: 'fivetran', connectorId: 'refused' }, dbtJobs: [{ jobId: REFUSED_JOB }], slack: { notify: [] } },
     { name: 'quiet', match: { source: 'fivetran' }, slack: { notify: [] } },
     { name: 'quiet-airbyte', match: { source: 'airbyte' }, slack: { notify: [] } },
     { name: 'quiet-dbt', match: { source: 'dbt-cloud' }, slack: { notify: [] } },
@@ -178,6 +180,21 @@ describe('orchestration (issues 12 and 26) against the Firestore emulator and th
       const second = (await audit(b!.id)).actions[`dbt-job-${JOB}`]!;
       assert.equal(second.busy, undefined);
       assert.equal(runsOf(JOB).length, 2);
+    });
+
+    it('a batch whose trigger dbt Cloud refused for good leaves a run log with no runs; the next batch of the job still decides and starts its run', async () => {
+      const run = processor();
+      const [a, b] = [0, 1].map(() => syncEvent({ connector: { id: 'refused', name: 'r' }, occurredAt: recent() }));
+      dbt.failTriggers({ status: 404, body: { status: { code: 404, is_success: false, user_message: 'The requested resource was not found.' }, data: null } });
+      await deliver(run, a!);
+      assert.equal((await audit(a!.id)).actions[`dbt-job-${REFUSED_JOB}`]!.status, 'failed');
+      const log = (await runLog(REFUSED_JOB)) as Partial<TargetRunLogDoc>;
+      assert.equal(log.batches?.[a!.id]?.decision, 'failed');
+      assert.equal(log.runs, undefined, 'the settle merged no runs map (so a reader must not expect one)');
+      await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
+      assert.equal(await deliver(run, b!), 1, 'decided in its first delivery, not a redelivery loop');
+      assert.equal(typeof (await audit(b!.id)).actions[`dbt-job-${REFUSED_JOB}`]!.runId, 'number');
+      assert.equal(dbt.runs.filter((r) => r.jobId === REFUSED_JOB).length, 1);
     });
 
     it('skip: while a run is running, an event is skipped and says which run was busy; once it finished, a run starts', async () => {

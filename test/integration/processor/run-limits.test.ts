@@ -87,7 +87,7 @@ describe('run limits (issue 25 finding 6) against the Firestore emulator', funct
     assert.throws(() => processor({ ROUTING_CONFIG: JSON.stringify({ routes: [{ name: 'a', match: { source: 'fivetran', connectorId: 'a' }, dbtJobs: [{ jobId: 1, limits: { minInterval: 'P1M' } }] }] }) }), /\/routes\/0\/dbtJobs\/0\/limits\/minInterval .*years or months/);
     assert.throws(
       () => processor({ ROUTING_CONFIG: JSON.stringify({ routes: [{ name: 'a', match: { source: 'fivetran', connectorId: 'a' }, dbtJobs: [{ jobId: 1, limits: { maxRunsPerDay: 2 } }] }, { name: 'b', match: { source: 'fivetran', connectorId: 'b' }, dbtJobs: [{ jobId: 1 }] }] }) }),
-      /\/routes\/1\/dbtJobs\/0\/limits names dbt job 1 with other limits than \/routes\/0\/dbtJobs\/0/,
+      /\/routes\/1\/dbtJobs\/0\/limits names dbt Cloud job 1 with other limits than \/routes\/0\/dbtJobs\/0/,
     );
   });
 });

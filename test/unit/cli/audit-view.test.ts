@@ -90,6 +90,27 @@ const runOutcome = {
 };
 
 describe('read-model/audit-trail and read-model/timeline', () => {
+  it('names the other run-target kinds as their messages do, and a followed run\'s outcome (from the sweep) without saying dbt Cloud (issue 28)', () => {
+    const job = 'projects/demo-project/locations/europe-west1/jobs/dbt-core';
+    const cloudRun = action({
+      kind: 'cloud-run',
+      target: job,
+      status: 'succeeded',
+      runId: 'dbt-core-x7k2q',
+      completedAt: at('2026-11-29T10:01:01Z'),
+      runOutcome: { status: 'failed', startedAt: '2026-11-29T10:01:10.000Z', finishedAt: '2026-11-29T10:02:52.000Z', durationSeconds: 102, errorMessage: 'Task dbt-core-x7k2q-task0 failed with exit code 2', targetStatus: 'failed', observedBy: 'sweep', recordedAt: '2026-11-29T10:05:00.000Z' },
+    });
+    const airflow = action({ kind: 'airflow', target: 'https://composer.example/api/v1#dbt_build', status: 'succeeded', runId: 'postload-x-airflow', completedAt: at('2026-11-29T10:01:01Z') });
+    const http = action({ kind: 'http', target: 'refresh-dashboards', status: 'failed', lastError: 'HTTP call refresh-dashboards: the receiver answered 400' });
+    const { event, doc } = auditDocument({ 'cloud-run-dbt-core-1': cloudRun, 'airflow-dbt_build-1': airflow, 'http-refresh-dashboards': http });
+    const whats = timelineOf(toEventView(event.id, doc)).map((e) => e.what);
+    assert.ok(whats.includes('Cloud Run job dbt-core (europe-west1): run dbt-core-x7k2q running'), whats.join('\n'));
+    assert.ok(whats.includes('Cloud Run job dbt-core (europe-west1): run dbt-core-x7k2q failed after 102 s: Task dbt-core-x7k2q-task0 failed with exit code 2'), whats.join('\n'));
+    assert.ok(!whats.some((w) => w.includes('dbt Cloud')), 'no run here is a dbt Cloud run');
+    assert.match(toEventView(event.id, doc).lastError ?? '', /^HTTP call refresh-dashboards: /);
+    assert.ok(whats.some((w) => w.startsWith('Airflow DAG dbt_build')), whats.join('\n'));
+  });
+
   it('maps an audit document to what the CLI prints: deliveries per message, the run, the newest error named', () => {
     const { event, doc } = auditDocument({ 'dbt-job-101': dbtJob }, { messageIds: ['m1', 'm2'], messageDeliveries: { m1: 2, m2: 1 } });
     const view = toEventView(event.id, doc);

@@ -46,7 +46,7 @@ const ROUTING = compileRouting({
   ],
 });
 
-const SETTINGS = { jobStateCollection: 'targets', joinsCollection: 'joins', windowMs: WINDOW_MS, settingOf: (r: string) => r, alertWebhook: 'env:SLACK_WEBHOOK_URL' };
+const SETTINGS = { jobStateCollection: 'targets', joinsCollection: 'joins', windowMs: WINDOW_MS, settingOf: (r: string) => r, alertWebhook: 'env:SLACK_WEBHOOK_URL', followedRunsCollection: 'followedRuns', webhookOf: () => 'env:SLACK_WEBHOOK_URL' };
 
 /** A simulated clock: `at(t)` resolves when the driver reaches t; the driver runs every timer in order. */
 class Clock {
@@ -134,7 +134,15 @@ interface Options {
   latency: () => number;
   /** When set, a run starts this long after it was created and ends after as long again. */
   startsAfterMs?: number;
+  /** Fault injection: where (if anywhere) this delivery attempt's instance dies, with nothing after it done or recorded. */
+  crash?: () => Crash | undefined;
 }
+
+/** After its claim commit (holding its batch or its run's claim), or after the target started its run, before anything was recorded. */
+type Crash = 'after-claim' | 'after-trigger';
+
+/** How long a claim is held before another delivery may take it over (the processor's claim lease). */
+const LEASE_MS = 3000;
 
 class World {
   readonly clock = new Clock();
@@ -169,16 +177,21 @@ class World {
     return { runs, byHolder };
   }
 
-  /** One delivery, start to finish, through the same steps as process-sync-event.ts. */
-  async deliver(event: SyncEvent): Promise<void> {
+  /**
+   * One delivery, start to finish, through the same steps as process-sync-event.ts. True
+   * when it was acknowledged; false when it crashed or left an action to a later delivery
+   * (Pub/Sub delivers it again).
+   */
+  async deliver(event: SyncEvent): Promise<boolean> {
     const { clock, store } = this;
     if (!this.accepted.has(event.id)) this.accepted.set(event.id, clock.now);
     const plan = planFor(event, ROUTING);
     const deliveryId = `${event.id}-${clock.now}-${Math.random()}`;
+    // One per delivery, as in process-sync-event.ts: its attempts after a lost commit race share it.
+    const orchestration = new EventOrchestration(event, plan, ROUTING, SETTINGS, () => clock.now);
     for (let attempt = 1; ; attempt++) {
       assert.ok(attempt < 50, 'the claim kept conflicting');
       await clock.sleep(this.options.latency());
-      const orchestration = new EventOrchestration(event, plan, ROUTING, SETTINGS, () => clock.now);
       const request = orchestration.request();
       const auditKey = `audit/${event.id}`;
       const keys = [auditKey, ...(request?.refs ?? []).map((r) => `${r.collection}/${r.docId}`)];
@@ -188,7 +201,8 @@ class World {
       const shared: SharedDocs = new Map([...docs].filter(([key]) => key !== auditKey));
       const attemptResult = request?.attempt(audit as Record<string, unknown> | undefined, shared, readTime);
       const planned = [...plan.runs.map((r) => ({ actionId: r.actionId, kind: r.actionKind })), ...(attemptResult?.planned ?? [])];
-      const views: Record<string, ActionView | undefined> = Object.fromEntries(Object.entries(audit?.actions ?? {}).map(([id, a]) => [id, { status: a.status, claimedBy: a.claimedBy, leaseUntilMs: a.claimedBy ? readTime + 60_000 : null, notBeforeMs: null, attempts: a.attempts, uncertain: false }]));
+      const leaseOf = (a: ActionRecord) => (a as ActionRecord & { leaseUntilMs?: number }).leaseUntilMs ?? null;
+      const views: Record<string, ActionView | undefined> = Object.fromEntries(Object.entries(audit?.actions ?? {}).map(([id, a]) => [id, { status: a.status, claimedBy: a.claimedBy, leaseUntilMs: a.claimedBy ? leaseOf(a) : null, notBeforeMs: null, attempts: a.attempts, uncertain: false }]));
       const decisions = decideClaims(planned, views, deliveryId, readTime);
       const decided = attemptResult?.decide(decisions);
       await clock.sleep(this.options.latency());
@@ -198,10 +212,12 @@ class World {
         if (decisions.get(action.actionId)?.decision !== 'claim') continue;
         actions[action.actionId] = done
           ? ({ ...actions[action.actionId], ...done, status: 'succeeded', claimedBy: null } as ActionRecord)
-          : ({ ...actions[action.actionId], ...decided?.claimFields.get(action.actionId), status: 'pending', claimedBy: deliveryId, attempts: (actions[action.actionId]?.attempts ?? 0) + 1 } as ActionRecord);
+          : ({ ...actions[action.actionId], ...decided?.claimFields.get(action.actionId), status: 'pending', claimedBy: deliveryId, leaseUntilMs: readTime + LEASE_MS, attempts: (actions[action.actionId]?.attempts ?? 0) + 1 } as ActionRecord);
       }
       const writes = new Map<string, Record<string, unknown> | undefined>([...(decided?.writes ?? []), [auditKey, { ...audit, actions, ...(decided?.auditFields ?? {}) }]]);
       if (!store.commit(clock.now, writes, versions, decided?.merges ?? new Map())) continue;
+      const crash = this.options.crash?.();
+      if (crash === 'after-claim') return false;
 
       const outcomes = new Map<string, ActionOutcome>();
       await Promise.all(
@@ -209,13 +225,20 @@ class World {
           .filter((run) => actions[run.actionId]?.status === 'pending' && actions[run.actionId]?.claimedBy === deliveryId)
           .map(async (run) => {
             const verdict = orchestration.verdict(run.actionId);
+            const decision = decisions.get(run.actionId);
+            // An earlier attempt may have started the run without recording it: found by its holder (the cause marker).
+            const retry = decision?.decision === 'claim' && decision.checkFirst;
             if (verdict?.kind === 'hold') {
               await clock.at(Date.parse(verdict.batch.closesAt) + MARGIN_MS);
               await clock.sleep(this.options.latency());
               const { lease, runLog } = orchestration.targetDocs(run.target);
-              const input = { eventId: event.id, policy: run.policy, limits: run.limits, fingerprint: run.fingerprint, batch: verdict.batch, lease, runLog, retry: false, cap: verdict.cap, nowMs: clock.now };
+              const input = { eventId: event.id, policy: run.policy, limits: run.limits, fingerprint: run.fingerprint, batch: verdict.batch, lease, runLog, retry, cap: verdict.cap, nowMs: clock.now };
               const ask = observationFor(input);
               const decision = decideBatch(input, ask ? this.observe(run.target.id, ask) : undefined);
+              if (decision.kind === 'adopt') {
+                outcomes.set(run.actionId, { status: 'succeeded', runId: decision.runId, requests: [] });
+                return;
+              }
               if (decision.kind === 'coalesce' || decision.kind === 'skip') {
                 outcomes.set(run.actionId, { status: 'succeeded', busy: { outcome: decision.kind === 'coalesce' ? 'coalesced' : 'skipped', runId: decision.runId, runStatus: decision.status }, requests: [] });
                 return;
@@ -226,15 +249,17 @@ class World {
               }
             }
             await clock.sleep(this.options.latency());
-            outcomes.set(run.actionId, { status: 'succeeded', runId: this.trigger(run.target.id, event.id).id, requests: [] });
+            const own = retry ? this.runs.find((r) => r.jobId === run.target.id && r.holder === event.id) : undefined;
+            outcomes.set(run.actionId, { status: 'succeeded', runId: (own ?? this.trigger(run.target.id, event.id)).id, requests: [] });
           }),
       );
+      if (crash === 'after-trigger') return false;
       await clock.sleep(this.options.latency());
       const settled: Record<string, ActionRecord> = { ...(store.docs.get(auditKey)!.data.actions as Record<string, ActionRecord>) };
       for (const [id, outcome] of outcomes) settled[id] = { ...settled[id], ...outcome, status: outcome.status, claimedBy: null } as ActionRecord;
       store.commit(clock.now, new Map([[auditKey, { ...store.docs.get(auditKey)!.data, actions: settled }]]), new Map([[auditKey, store.docs.get(auditKey)!.version]]), orchestration.settleMerges(outcomes).merges);
       this.audits.set(event.id, store.docs.get(auditKey)!.data as { actions: Record<string, ActionRecord> });
-      return;
+      return Object.values(settled).every((a) => a.status === 'succeeded');
     }
   }
 
@@ -257,14 +282,24 @@ class World {
   }
 }
 
-/** A burst: events arrive at the given offsets, each delivered once; returns when every delivery has finished. */
-async function burst(world: World, events: Array<{ event: SyncEvent; offset: number }>): Promise<void> {
+/**
+ * A burst: events arrive at the given offsets, each delivered until it is acknowledged (a
+ * delivery not acknowledged comes again after 1 s × its attempt, as the bench's Pub/Sub
+ * does); returns when every event was acknowledged, with the count of redeliveries.
+ */
+async function burst(world: World, events: Array<{ event: SyncEvent; offset: number }>): Promise<number> {
+  let redelivered = 0;
   const deliveries = events.map(async ({ event, offset }) => {
     await world.clock.at(T0 + offset);
-    await world.deliver(event);
+    for (let attempt = 1; !(await world.deliver(event)); attempt++) {
+      assert.ok(attempt < 20, `${event.id} was never acknowledged`);
+      redelivered++;
+      await world.clock.sleep(1000 * attempt);
+    }
   });
   await world.clock.drain();
   await Promise.all(deliveries);
+  return redelivered;
 }
 
 /** The same events one at a time, each finished before the next arrives. */
@@ -303,7 +338,7 @@ describe('the coalescing protocol, simulated with the real orchestration (issue 
         const make = (i: number) => syncEvent({ connector: { id: `c${i}`, name: `c${i}` } });
         const events = arrivals(size, spreadMs, seed, make);
         const together = new World({ latency: latencies(seed, maxLatency) });
-        await burst(together, events);
+        assert.equal(await burst(together, events), 0, 'no event was redelivered');
         const apart = new World({ latency: latencies(seed, maxLatency) });
         await oneByOne(apart, events.map((e) => e.event));
         assert.equal(together.runs.length, apart.runs.length);
@@ -321,7 +356,7 @@ describe('the coalescing protocol, simulated with the real orchestration (issue 
       fc.asyncProperty(burstArb, fc.integer({ min: 1, max: 4000 }), async ({ size, spreadMs, seed, maxLatency }, startsAfterMs) => {
         const events = arrivals(size, spreadMs, seed, (i) => syncEvent({ connector: { id: `c${i}`, name: `c${i}` } }));
         const world = new World({ latency: latencies(seed, maxLatency), startsAfterMs });
-        await burst(world, events);
+        assert.equal(await burst(world, events), 0, 'no event was redelivered');
         for (const { event } of events) {
           const run = world.coveringRun(event.id, 'dbt-job-1');
           assert.ok(run, `${event.id} is covered by no run`);
@@ -338,7 +373,7 @@ describe('the coalescing protocol, simulated with the real orchestration (issue 
       fc.asyncProperty(burstArb, async ({ size, spreadMs, seed, maxLatency }) => {
         const events = arrivals(size, spreadMs, seed, (i) => syncEvent({ connector: { id: `s${i}`, name: `s${i}` } }));
         const together = new World({ latency: latencies(seed, maxLatency) });
-        await burst(together, events);
+        assert.equal(await burst(together, events), 0, 'no event was redelivered');
         const apart = new World({ latency: latencies(seed, maxLatency) });
         await oneByOne(apart, events.map((e) => e.event));
         assert.equal(together.runs.length, 1);
@@ -354,7 +389,7 @@ describe('the coalescing protocol, simulated with the real orchestration (issue 
       fc.asyncProperty(burstArb, async ({ size, spreadMs, seed, maxLatency }) => {
         const events = arrivals(size, spreadMs, seed, (i) => syncEvent({ connector: { id: `q${i}`, name: `q${i}` } }));
         const world = new World({ latency: latencies(seed, maxLatency) });
-        await burst(world, events);
+        assert.equal(await burst(world, events), 0, 'no event was redelivered');
         assert.equal(world.runs.length, size);
         assert.deepEqual(new Set(events.map(({ event }) => world.coveringRun(event.id, 'dbt-job-2')?.holder)), new Set(events.map(({ event }) => event.id)));
         assert.equal(world.store.docs.has('targets/dbt-cloud-2'), false);
@@ -363,13 +398,57 @@ describe('the coalescing protocol, simulated with the real orchestration (issue 
     );
   });
 
+  // Faults: instances die after their claim commit (a batch's holder with its batch open, or
+  // a claimed run not yet started) or after the target started the run but before it was
+  // recorded, and are delivered again (after 1 s × attempt; a claim left behind is taken
+  // over once its lease ran out); round trips up to twice the window, as on a loaded machine.
+  const faultArb = fc.record({
+    size: fc.integer({ min: 1, max: 40 }),
+    spreadMs: fc.integer({ min: 0, max: 4000 }),
+    seed: fc.integer(),
+    maxLatency: fc.integer({ min: 1, max: 2 * WINDOW_MS }),
+    crashPercent: fc.integer({ min: 0, max: 40 }),
+    startsAfterMs: fc.integer({ min: 1, max: 4000 }),
+  });
+  const crashes = (seed: number, percent: number): (() => Crash | undefined) => {
+    const draw = latencies(seed ^ 0x5eed, 100);
+    return () => {
+      const n = draw() - 1;
+      return n >= percent ? undefined : n % 2 ? 'after-claim' : 'after-trigger';
+    };
+  };
+
+  for (const policy of ['coalesce', 'skip', 'queue'] as const) {
+    it(`${policy}, with instances dying mid-delivery and slow round trips: every load ends covered by a run, no run is started twice for one holder${policy === 'queue' ? ', exactly one run per load' : policy === 'coalesce' ? ', and the run began after the load arrived' : ''}`, async () => {
+      const prefix = { coalesce: 'c', skip: 's', queue: 'q' }[policy];
+      const job = { coalesce: '1', skip: '4', queue: '2' }[policy];
+      await fc.assert(
+        fc.asyncProperty(faultArb, async ({ size, spreadMs, seed, maxLatency, crashPercent, startsAfterMs }) => {
+          const events = arrivals(size, spreadMs, seed, (i) => syncEvent({ connector: { id: `${prefix}${i}`, name: `${prefix}${i}` } }));
+          const world = new World({ latency: latencies(seed, maxLatency), startsAfterMs, crash: crashes(seed, crashPercent) });
+          await burst(world, events);
+          const holders = world.runs.map((r) => r.holder);
+          assert.equal(new Set(holders).size, holders.length, 'a holder started a second run (a doubled effect)');
+          for (const { event } of events) {
+            const run = world.coveringRun(event.id, `dbt-job-${job}`);
+            assert.ok(run, `${event.id} is covered by no run`);
+            if (policy === 'coalesce') assert.ok(run.startedAt! > world.accepted.get(event.id)!, `run ${run.id} began before load ${event.id} arrived`);
+            if (policy === 'queue') assert.equal(run.holder, event.id);
+          }
+          if (policy === 'queue') assert.equal(world.runs.length, size);
+        }),
+        { seed: 2631, numRuns: 40 },
+      );
+    });
+  }
+
   it('a join whose upstreams arrive together in any order fires exactly once, and its run covers the completing load', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 3, maxLength: 3 }), fc.integer(), fc.integer({ min: 1, max: 200 }), async (offsets, seed, maxLatency) => {
         const at = new Date(T0 - 60_000).toISOString();
         const upstreams = [syncEvent({ connector: { id: 'up-sf', name: 'sf' }, occurredAt: at }), syncEvent({ connector: { id: 'up-erp', name: 'erp' }, occurredAt: at }), airbyteSucceeded({ connector: { name: 'billing' }, occurredAt: at })];
         const world = new World({ latency: latencies(seed, maxLatency) });
-        await burst(world, upstreams.map((event, i) => ({ event, offset: offsets[i]! })));
+        assert.equal(await burst(world, upstreams.map((event, i) => ({ event, offset: offsets[i]! }))), 0, 'no event was redelivered');
         const join = world.store.docs.get('joins/mart')!.data as unknown as JoinStateDoc;
         assert.equal(join.round, 1);
         assert.equal(world.runs.filter((r) => r.jobId === '3').length, 1);

@@ -148,7 +148,8 @@ describe('terraform/ (static checks)', function () {
     });
 
     it('gives the sweep identity only what it uses: Firestore, publishing to the SyncEvent topic, the signing key, the Slack and (when enabled) vendor API secrets', () => {
-      const grants = config.resources.filter((r) => /_iam_member$/.test(r.type) && String(r.body.member).includes('google_service_account.sweep.'));
+      const sweepMember = (member: unknown) => String(member).includes('google_service_account.sweep.') || String(member).startsWith('${local.run_target_members[');
+      const grants = config.resources.filter((r) => /_iam_member$/.test(r.type) && sweepMember(r.body.member));
       const summary = grants.map((g) => `${g.type} ${g.body.role} ${String(g.body.topic ?? g.body.secret_id ?? g.body.project).replace(/\$\{|\}/g, '')}`).sort();
       assert.deepEqual(summary, [
         'google_project_iam_member roles/datastore.user var.project_id',
@@ -166,7 +167,13 @@ describe('terraform/ (static checks)', function () {
         // The Slack app's bot token (slack_app.tf), when var.slack_app_enabled: freshness incidents threaded.
         'google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor google_secret_manager_secret.slack_bot_token[0].id',
         'google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.slack_bot_token[0].id',
+        // Run targets (run_targets.tf): each a grant to both identities, through local.run_target_members.
+        'google_cloud_run_v2_job_iam_member ${each.value.role} local.cloud_run_job_parts[each.value.job].project',
+        'google_project_iam_member roles/composer.user var.project_id',
+        'google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor google_secret_manager_secret.run_target[each.value.id].id',
+        'google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.run_target[each.value.id].id',
       ].sort());
+      assert.deepEqual(config.locals.get('run_target_members')?.value, { processor: 'serviceAccount:${google_service_account.processor.email}', sweep: 'serviceAccount:${google_service_account.sweep.email}' });
       for (const name of ['fivetran_api_key', 'fivetran_api_secret', 'airbyte_api_client_id', 'airbyte_api_client_secret']) {
         assert.match(String(resource('google_secret_manager_secret', name).count), /^\$\{var\.(fivetran|airbyte)_api_enabled \? 1 : 0\}$/, `${name} exists only when enabled`);
       }

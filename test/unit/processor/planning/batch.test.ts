@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { batchOutcomeFields, decideAtClaim, decideBatch, observationFor, type BatchInputs, type ClaimInputs } from '../../../../functions/processor/planning/batch.js';
+import { batchOutcomeFields, decideAtClaim, decideBatch, MIN_BATCH_MS, observationFor, type BatchInputs, type ClaimInputs } from '../../../../functions/processor/planning/batch.js';
 import { MAX_BATCHES_KEPT, MAX_RUNS_KEPT, type TargetLeaseDoc, type TargetRunLogDoc } from '../../../../functions/processor/planning/target-state.js';
 import type { RunObservation } from '../../../../functions/processor/targets/run-target.js';
 
@@ -42,12 +42,14 @@ describe('processor/planning/batch: decideAtClaim', () => {
     assert.deepEqual(decideAtClaim(claim({ policy: 'queue' })), { kind: 'start' });
   });
 
-  it('an idle target: the first event opens a batch that closes at its read (no wait, nobody can join it)', () => {
+  it('an idle target: the first event opens a batch that closes MIN_BATCH_MS after its read (all a single load waits; the loads of the same instant join it)', () => {
     const verdict = decideAtClaim(claim());
     assert.equal(verdict.kind, 'hold');
     if (verdict.kind !== 'hold') return;
-    assert.deepEqual(verdict.batch, { holder: id(1), openedAt: iso(T0), closesAt: iso(T0) });
+    assert.deepEqual(verdict.batch, { holder: id(1), openedAt: iso(T0), closesAt: iso(T0 + MIN_BATCH_MS) });
     assert.deepEqual(verdict.lease?.slots[FP]?.batches, [verdict.batch]);
+    const small = decideAtClaim(claim({ windowMs: 100 }));
+    assert.ok(small.kind === 'hold' && small.batch.closesAt === iso(T0 + 100), 'never longer than the window');
   });
 
   it('an event whose read comes before the newest batch closes joins it; at or after the close it opens the next, one window after the last close', () => {
@@ -61,10 +63,18 @@ describe('processor/planning/batch: decideAtClaim', () => {
     }
   });
 
-  it('after a quiet spell longer than a window, a batch closes at once again', () => {
+  it('an event that lost the race to open a batch joins it when its first read came before the close, however late it read again', () => {
+    const lease = leaseWith([{ holder: id(1), openedAt: T0, closesAt: T0 + 1000 }]);
+    const lost = decideAtClaim(claim({ eventId: id(2), lease, firstReadTimeMs: T0 + 10, readTimeMs: T0 + 2500 }));
+    assert.deepEqual(lost, { kind: 'join', batch: lease.slots[FP]!.batches[0] });
+    // First read at or after the close: the event may have been accepted after the holder looked.
+    assert.equal(decideAtClaim(claim({ eventId: id(3), lease, firstReadTimeMs: T0 + 1000, readTimeMs: T0 + 1100 })).kind, 'hold');
+  });
+
+  it('after a quiet spell longer than a window, a batch closes MIN_BATCH_MS after it opened again', () => {
     const lease = leaseWith([{ holder: id(1), openedAt: T0, closesAt: T0 }]);
     const verdict = decideAtClaim(claim({ eventId: id(2), lease, readTimeMs: T0 + 60_000 }));
-    assert.ok(verdict.kind === 'hold' && verdict.batch.closesAt === iso(T0 + 60_000));
+    assert.ok(verdict.kind === 'hold' && verdict.batch.closesAt === iso(T0 + 60_000 + MIN_BATCH_MS));
   });
 
   it('a redelivered holder stays the holder of its batch, whatever the lease shows now', () => {

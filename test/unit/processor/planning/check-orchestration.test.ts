@@ -84,7 +84,7 @@ describe('processor/planning/check-orchestration', () => {
       'a route naming the join job with other options',
       config([join()], [{ name: 'r', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 42, steps_override: ['dbt build'] }] }]),
       '/routes/0/dbtJobs/0',
-      /dbt job 42 with steps_override different from \/joins\/0\/dbtJob/,
+      /dbt Cloud job 42 with steps_override different from \/joins\/0\/dbtJob/,
     ],
     [
       'a route naming the join job with another policy',

@@ -13,6 +13,7 @@ import {
   RoutingConfigError,
   routingProblems,
   stringTest,
+  webhookOfRoute,
 } from '../../../../functions/processor/planning/routing.js';
 import { interpret } from '../../../../functions/ingest/interpret.js';
 import { quarantinedEvent } from '../../../../functions/ingest/quarantine.js';
@@ -123,7 +124,7 @@ describe('processor/routing', () => {
 
     it('names the unknown key, suggests the closest valid one and lists the allowed ones', () => {
       const config = { routes: [{ name: 'a', match: { source: 'fivetran' }, dbtJobs: [{ jobId: 1 }] }, { name: 'b', match: { source: 'fivetran' }, dbtjobs: [{ jobId: 2 }] }] };
-      assert.deepEqual(routingProblems(config), [{ pointer: '/routes/1/dbtjobs', message: 'is not a key this object has: did you mean "dbtJobs"? (allowed: name, match, dbtJobs, slack)' }]);
+      assert.deepEqual(routingProblems(config), [{ pointer: '/routes/1/dbtjobs', message: 'is not a key this object has: did you mean "dbtJobs"? (allowed: name, match, dbtJobs, cloudRunJobs, airflowDags, httpCalls, slack)' }]);
       assert.throws(() => compileRouting(config, 'r.json'), /ROUTING_CONFIG: r\.json: \/routes\/1\/dbtjobs is not a key this object has: did you mean "dbtJobs"\?/);
     });
 
@@ -189,6 +190,32 @@ describe('processor/routing', () => {
   });
 });
 
+describe('processor/routing: the webhook the sweep alerts a route\'s failed runs through (issue 28 with 31)', () => {
+  const routing = (slack: Record<string, unknown> | undefined) =>
+    loadRoutingConfig(
+      JSON.stringify({
+        ...(slack ? { slack } : {}),
+        routes: [
+          { name: 'hooked', match: { source: 'fivetran' }, slack: { webhook: 'env:HOOK' } },
+          { name: 'app', match: { source: 'airbyte' }, slack: { app: { channel: 'C0APP' } } },
+          { name: 'inherits', match: { source: 'dbt-cloud' } },
+        ],
+      }),
+    );
+
+  it('a route\'s own webhook, else the top-level one, else SLACK_WEBHOOK_URL', () => {
+    assert.equal(webhookOfRoute(routing(undefined), 'hooked'), 'env:HOOK');
+    assert.equal(webhookOfRoute(routing(undefined), 'inherits'), 'env:SLACK_WEBHOOK_URL');
+    assert.equal(webhookOfRoute(routing({ webhook: 'env:TOP' }), 'inherits'), 'env:TOP');
+  });
+
+  it('a route on the Slack app: the fallback webhook, else SLACK_WEBHOOK_URL, never the app reference', () => {
+    assert.equal(webhookOfRoute(routing({ fallbackWebhook: 'env:FALLBACK' }), 'app'), 'env:FALLBACK');
+    assert.equal(webhookOfRoute(routing(undefined), 'app'), 'env:SLACK_WEBHOOK_URL');
+    assert.equal(webhookOfRoute(routing({ app: { channel: 'C0TOP' }, fallbackWebhook: 'env:FALLBACK' }), 'inherits'), 'env:FALLBACK');
+  });
+});
+
 describe('processor/routing: test and quarantined events never start dbt jobs', () => {
   const everyAirbyteEvent = compileRouting({
     routes: [{ name: 'all-airbyte', match: { source: 'airbyte' }, dbtJobs: [{ jobId: 7, on: ['sync.succeeded', 'sync.failed', 'connector.disabled', 'schema.changed'] }] }],
@@ -215,7 +242,7 @@ describe('processor/routing: test and quarantined events never start dbt jobs', 
         (error: unknown) => {
           assert.ok(error instanceof RoutingConfigError);
           assert.equal(error.field, type === 'test' ? '/routes/0/dbtJobs/0/on/1' : '/defaultRoute/dbtJobs/1/on/0');
-          assert.match(error.message, new RegExp(`"${type}" never starts a dbt job`));
+          assert.match(error.message, new RegExp(`"${type}" never starts a run`));
           return true;
         },
       );

@@ -37,7 +37,7 @@ const record = (fields: Partial<FreshnessRecord> = {}): FreshnessRecord => ({
   updatedAt: T,
   ...fields,
 });
-const ctx = (fields: Partial<NoticeContext> = {}): NoticeContext => ({ record: record(), routedJobs: ['101'], blockedJoins: [], jobsSince: [], cliRef: 'fivetran:abc', nowMs: T + 3 * HOUR, ...fields });
+const ctx = (fields: Partial<NoticeContext> = {}): NoticeContext => ({ record: record(), routedJobs: ['dbt job 101'], blockedJoins: [], jobsSince: [], cliRef: 'fivetran:abc', nowMs: T + 3 * HOUR, ...fields });
 
 describe('freshness messages', () => {
   it('escape every vendor text (names, errors): no mention, no planted link survives', () => {
@@ -52,12 +52,12 @@ describe('freshness messages', () => {
   });
 
   it('an alert names the join it blocks and its dbt job; a recovery says how long, how many syncs were missed and what the dbt job did', () => {
-    const alert = JSON.stringify(renderNotice({ kind: 'alert', key: 'k', incident: { ...incident, state: 'overdue' } }, ctx({ blockedJoins: [{ join: 'nightly', upstream: 'orders', jobId: '303', waitingSince: T }] })));
+    const alert = JSON.stringify(renderNotice({ kind: 'alert', key: 'k', incident: { ...incident, state: 'overdue' } }, ctx({ blockedJoins: [{ join: 'nightly', upstream: 'orders', jobId: 'dbt job 303', waitingSince: T }] })));
     assert.match(alert, /Join \*nightly\* is waiting on its upstream \*orders\* \(this connector\) since 2026-06-01T08:00:00Z: dbt job 303 is blocked/);
     assert.match(alert, /Routed dbt job 101 will not run until a successful sync arrives/);
     const recovery = renderNotice(
       { kind: 'recovery', key: 'r', incident, recoveredAt: T + 8 * HOUR, overdueForMs: 6.5 * HOUR, missedSyncs: 7 },
-      ctx({ jobsSince: [{ jobId: '101', outcome: 'run 70000012 started for this sync' }] }),
+      ctx({ jobsSince: [{ jobId: 'dbt job 101', outcome: 'run 70000012 started for this sync' }] }),
     );
     assert.match(recovery.text, /recovered after 6h 30m overdue; 7 expected syncs were missed/);
     assert.match(JSON.stringify(recovery.blocks), /dbt job 101: run 70000012 started for this sync/);
