@@ -201,7 +201,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
    * After the claim commit of a dbt Cloud run event: a run whose originating dbt action has
    * no run id yet (the webhook overtook the trigger's answer) waits for it, releasing this
    * delivery's claims, until the last delivery; a linked run's load connector gets its
-   * `latestTransformation` (best effort: a second, small transaction, only when the outcome changed).
+   * `latestTransformation` (best effort: a second, small preconditioned write, only when the outcome changed).
    */
   async function closeLoop(loop: RunLoop, begun: Begun, deliveryId: string, ctx: ActionContext): Promise<void> {
     const { link, report } = loop;

@@ -6,8 +6,7 @@ import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_ROUTING } from '../../functions/local/
 import { triggerRequests } from '../../functions/local/fake-dbt-cloud.js';
 import { DEVELOPMENT_SECRETS } from '../../functions/local/local-settings.js';
 import { pollUntil } from '../../functions/local/poll.js';
-import type { LocalStack } from '../../functions/local/stack.js';
-import { finishOpenRuns, startTestStack } from '../support/local-stack.js';
+import { finishOpenRuns, startTestStack, type TestStack } from '../support/local-stack.js';
 import { encodeSyncEvent } from '../../functions/shared/sync-event.js';
 import { SIGNATURE_ATTRIBUTE } from '../../functions/shared/sync-event-signature.js';
 import { EmulatorPubSub } from '../support/pubsub-emulator.js';
@@ -21,13 +20,23 @@ process.env.METADATA_SERVER_DETECTION ??= 'none';
 
 describe('postload CLI against the local stack', function () {
   this.timeout(120_000);
-  let stack: LocalStack;
+  let stack: TestStack;
   let env: Record<string, string>;
 
   before(async function () {
     stack = await startTestStack(this, { topicPrefix: 'sync-events-cli', routing: DEMO_ROUTING });
     // ROUTING_CONFIG: the stack's routing file, which send plans a real event with before sending it.
-    env = { PUBSUB_EMULATOR_HOST: stack.pubsubHost, FIRESTORE_EMULATOR_HOST: stack.firestoreHost, GOOGLE_CLOUD_PROJECT: stack.projectId, SYNC_EVENTS_TOPIC: stack.topic, ROUTING_CONFIG: JSON.stringify(DEMO_ROUTING) };
+    env = {
+      PUBSUB_EMULATOR_HOST: stack.pubsubHost,
+      FIRESTORE_EMULATOR_HOST: stack.firestoreHost,
+      GOOGLE_CLOUD_PROJECT: stack.projectId,
+      SYNC_EVENTS_TOPIC: stack.topic,
+      ROUTING_CONFIG: JSON.stringify(DEMO_ROUTING),
+      // The collections the stack's functions write (its own: see test/support/local-stack.ts).
+      AUDIT_COLLECTION: stack.collections.audit,
+      CONNECTORS_COLLECTION: stack.collections.connectors,
+      FRESHNESS_COLLECTION: stack.collections.freshness,
+    };
   });
 
   after(async () => {

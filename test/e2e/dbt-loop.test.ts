@@ -5,8 +5,7 @@ import { triggerRequests } from '../../functions/local/fake-dbt-cloud.js';
 import { DEVELOPMENT_SECRETS } from '../../functions/local/local-settings.js';
 import { pollUntil } from '../../functions/local/poll.js';
 import type { RecordedRequest } from '../../functions/local/recording-server.js';
-import type { LocalStack } from '../../functions/local/stack.js';
-import { startTestStack } from '../support/local-stack.js';
+import { startTestStack, type TestStack } from '../support/local-stack.js';
 import { postDbtCloud, postFivetran } from '../../functions/local/webhooks.js';
 import type { RunOutcome } from '../../functions/processor/planning/run-outcome.js';
 
@@ -18,7 +17,6 @@ import type { RunOutcome } from '../../functions/processor/planning/run-outcome.
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 
-// Its own connector: the emulators are shared with other suites, whose stand-ins number their runs from the same start.
 const CONNECTOR = `loop_orders_${randomUUID().slice(0, 8)}`;
 const JOB = 101;
 const ROUTING = { routes: [{ name: 'orders', match: { source: 'fivetran', connectorId: CONNECTOR }, dbtJobs: [{ jobId: JOB }] }] };
@@ -27,7 +25,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('end to end: the dbt Cloud loop closes through /dbt-cloud', function () {
   this.timeout(120_000);
-  let stack: LocalStack;
+  let stack: TestStack;
   let audit: AuditReader;
 
   before(async function () {
@@ -36,7 +34,7 @@ describe('end to end: the dbt Cloud loop closes through /dbt-cloud', function ()
       routing: ROUTING,
       dbtRunWebhooks: { delayMs: 200, endFor: (run) => (run.jobId === JOB ? 'error' : 'success'), errorMessage: () => ERROR },
     });
-    audit = new AuditReader(stack.firestoreHost, stack.projectId);
+    audit = new AuditReader(stack.firestoreHost, stack.projectId, stack.collections.audit);
   });
 
   after(async () => {
@@ -90,7 +88,7 @@ describe('end to end: the dbt Cloud loop closes through /dbt-cloud', function ()
     assert.ok(text.includes(ERROR), text);
     const record = await audit.read(id);
     assert.deepEqual((record?.actions[`dbt-job-${JOB}`] as { runOutcome?: RunOutcome }).runOutcome, outcome, 'the duplicates changed nothing');
-    const connector = await audit.connector(`fivetran-${CONNECTOR}`);
+    const connector = await audit.connector(`fivetran-${CONNECTOR}`, stack.collections.connectors);
     assert.equal((connector?.latestTransformation as { runId?: number } | undefined)?.runId, run.id);
     assert.equal(triggerRequests(dbt).filter((r) => r.body.includes(id)).length, 1, 'still one run');
   });

@@ -10,7 +10,7 @@ import { DEVELOPMENT_SECRETS } from '../../functions/local/local-settings.js';
 import type { RecordedRequest } from '../../functions/local/recording-server.js';
 import { pollUntil } from '../../functions/local/poll.js';
 import type { LocalStack } from '../../functions/local/stack.js';
-import { finishOpenRuns, startTestStack } from '../support/local-stack.js';
+import { finishOpenRuns, startTestStack, type TestStack } from '../support/local-stack.js';
 import { postAirbyte, postFivetran } from '../../functions/local/webhooks.js';
 
 // The whole path over real HTTP and the real emulators, with nothing stubbed: a signed
@@ -40,20 +40,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('end to end: webhook → ingest → Pub/Sub emulator → processor → dbt Cloud, Slack, Firestore', function () {
   this.timeout(120_000);
-  let stack: LocalStack;
+  let stack: TestStack;
   let audit: AuditReader;
   const published = new PublishedLog();
-  const freshnessCollection = `freshness-e2e-${randomUUID().slice(0, 8)}`;
 
   before(async function () {
     stack = await startTestStack(this, {
       topicPrefix: 'sync-events-e2e',
       routing: DEMO_ROUTING,
-      functionEnv: { FRESHNESS_COLLECTION: freshnessCollection, SWEEP_COLLECTION: `${freshnessCollection}-sweep` },
       onFunctionLine: published.onLine,
       dbtRunWebhooks: DEMO_RUN_WEBHOOKS,
     });
-    audit = new AuditReader(stack.firestoreHost, stack.projectId);
+    audit = new AuditReader(stack.firestoreHost, stack.projectId, stack.collections.audit);
   });
 
   after(async () => {
@@ -113,7 +111,7 @@ describe('end to end: webhook → ingest → Pub/Sub emulator → processor → 
     assert.equal(run?.runId, started.id);
     assert.equal(run?.runHref, started.href);
     assert.equal(record.actions.slack?.status, 'succeeded');
-    const connector = await audit.connector(`fivetran-${DEMO_CONNECTORS.ordersPostgres}`);
+    const connector = await audit.connector(`fivetran-${DEMO_CONNECTORS.ordersPostgres}`, stack.collections.connectors);
     assert.equal((connector?.lastSuccessfulSync as { eventId?: string } | undefined)?.eventId, id);
   });
 
@@ -176,7 +174,7 @@ describe('end to end: webhook → ingest → Pub/Sub emulator → processor → 
     stack.dbt!.reset();
     stack.slack!.reset();
     const sent = await sendSteps(stack, demoScenario());
-    const outcome = await awaitOutcome(stack, sent, published, { timeoutMs: 60_000 });
+    const outcome = await awaitOutcome(stack, sent, published, { timeoutMs: 60_000, auditCollection: stack.collections.audit });
     const problems = [...outcome.problems, ...outcome.steps.flatMap((s) => s.problems.map((p) => `#${s.sent.index + 1} ${s.sent.step.label}: ${p}`))];
     assert.deepEqual(problems, []);
     assert.ok(outcome.ok);
@@ -188,7 +186,7 @@ describe('end to end: webhook → ingest → Pub/Sub emulator → processor → 
   it('freshness through the deployed path (tick → Pub/Sub → the sweep function): a connector goes overdue, is alerted once, and recovers with one message', async () => {
     stack.dbt!.reset();
     stack.slack!.reset();
-    const story = await freshnessStory(stack, { collection: freshnessCollection, tickMs: 1000 });
+    const story = await freshnessStory(stack, { collection: stack.collections.freshness, tickMs: 1000 });
     assert.deepEqual(story.problems, []);
     assert.match(story.expectation ?? '', /routing file, freshness rule 1/);
     assert.match(story.recoveries[0]!, /inventory_pg recovered after \d+s overdue; \d+ expected syncs? (was|were) missed/);

@@ -182,15 +182,23 @@ export class DbtCloudClient {
     return withRetries(async () => (await this.listRuns(jobId, 0, call)).map(listedRun).filter((run): run is ListedRun => !!run), call);
   }
 
-  /** One run's status code (`GET .../runs/{id}/`), for a tracked run older than the recent page; undefined when dbt Cloud does not know it. */
-  async runStatusCode(runId: number, deadline: Deadline, attempts: AttemptRecord[]): Promise<number | undefined> {
+  /**
+   * One run (`GET .../runs/{id}/` with its trigger, where the cause is), for a tracked run
+   * older than the recent page; undefined when dbt Cloud does not know it. `jobId` says
+   * which job it is a run of: the caller checks that it is the run it tracked.
+   */
+  async runById(runId: number, deadline: Deadline, attempts: AttemptRecord[]): Promise<(ListedRun & { jobId: string | null }) | undefined> {
     const call = this.callOptions(`dbt Cloud run ${runId}`, deadline, attempts);
     return withRetries(async () => {
-      const response = await sendOnce({ method: 'GET', url: this.url(`runs/${runId}/`), headers: await this.headers(false, deadline) }, call);
+      const query = `include_related=${encodeURIComponent('["trigger"]')}`;
+      const response = await sendOnce({ method: 'GET', url: this.url(`runs/${runId}/?${query}`), headers: await this.headers(false, deadline) }, call);
       if (response.status === 404) return undefined;
       if (response.status >= 300) throw this.permanent(response.status, response.text, `of run ${runId}`);
-      const status = (parseJson(response.text) as { data?: { status?: unknown } } | undefined)?.data?.status;
-      return typeof status === 'number' ? status : undefined;
+      const data = (parseJson(response.text) as { data?: Record<string, unknown> } | undefined)?.data;
+      const run = data ? listedRun(data) : undefined;
+      if (!run) return undefined;
+      const job = data!.job_definition_id;
+      return { ...run, jobId: typeof job === 'number' || typeof job === 'string' ? String(job) : null };
     }, call);
   }
 

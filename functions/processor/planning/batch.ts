@@ -195,11 +195,17 @@ export function decideBatch(input: BatchInputs, observed: RunObservation | 'unav
   return { kind: 'trigger' };
 }
 
-/** The runs the target reported that belong to this slot: its logged runs, and the runs of unsettled older batches. */
+/**
+ * The runs the target reported that belong to this slot: its logged runs, and the runs of
+ * unsettled older batches. A logged run counts only when the target does not say another
+ * event started it: a run log written against other runs (another dbt Cloud account or
+ * host, a restored database) must not merge a load into a run that will not read it.
+ */
 function candidateRuns(input: BatchInputs, seen: RunObservation): ObservedRun[] {
   const logged = slotRuns(input.runLog, input.fingerprint)
-    .map((run) => seen.runs.get(String(run.runId)))
-    .filter((run): run is ObservedRun => !!run);
+    .map((logged) => ({ logged, run: seen.runs.get(String(logged.runId)) }))
+    .filter(({ logged, run }) => run && (run.startedBy === undefined || run.startedBy === logged.holder))
+    .map(({ run }) => run!);
   const pending = pendingHolders(input)
     .map((holder) => seen.byHolder.get(holder))
     .filter((run): run is ObservedRun => !!run);

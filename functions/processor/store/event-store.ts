@@ -253,14 +253,11 @@ export class EventStore {
         const writeTime = results[0]!.writeTime;
         return { ...prepared.begun, writeTime, connectorSkipped: prepared.begun.connectorSkipped ?? skipConnector };
       } catch (error) {
-        const code = (error as { cause?: { code?: unknown } }).cause?.code;
-        if (!(typeof code === 'number' && CONFLICT_CODES.has(code)) || attempt >= BEGIN_TRIES) throw error;
+        if (!isConflict(error) || attempt >= BEGIN_TRIES) throw error;
         // Another delivery or event wrote first. The connector is best-effort: after a
         // fourth conflict, leave it out rather than hold the event's actions back.
         if (attempt >= 4 && connectorRef) skipConnector = 'the connector document kept changing under concurrent events';
-        // Jittered and growing: writers of one document (a join's upstreams arriving
-        // together) spread out instead of colliding again in step.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(250, 10 * 2 ** attempt)));
+        await backOff(attempt);
       }
     }
   }
@@ -402,22 +399,29 @@ export class EventStore {
   }
 
   /**
-   * Applies `merge` to one connector document in a transaction (read, write if it returns
-   * fields): the dbt Cloud loop's link from a load connector to its latest run. Only a
-   * connector that exists is updated (the load's own event created it).
+   * Applies `merge` to one connector document: the dbt Cloud loop's link from a load
+   * connector to its latest run. Read, then written under a precondition on what was read (a
+   * conflict reads again), as begin does, never in a transaction: every event of the
+   * connector writes this document in its claim commit, and a transaction's lock outlives an
+   * instance that dies between its read and its commit (Firestore holds it until the
+   * transaction expires), which would stall them all. Only a connector that exists is updated
+   * (the load's own event created it).
    */
   async updateConnector(docId: string, merge: (existing: Record<string, unknown>) => Record<string, unknown> | undefined, deadline: Deadline): Promise<boolean> {
     const ref = this.connectorRef(docId);
-    return this.guard('update the connector document', deadline, () =>
-      this.db.runTransaction(async (tx) => {
-        const snapshot = await tx.get(ref);
-        const fields = snapshot.exists ? merge(snapshot.data()!) : undefined;
-        if (!fields) return false;
-        this.assertFits(ref, { ...snapshot.data(), ...fields });
-        tx.update(ref, fields);
+    for (let attempt = 1; ; attempt++) {
+      const snapshot = await this.guard('read the connector document', deadline, () => ref.get());
+      const fields = snapshot.exists ? merge(snapshot.data()!) : undefined;
+      if (!fields) return false;
+      this.assertFits(ref, { ...snapshot.data(), ...fields });
+      try {
+        await this.guard('update the connector document', deadline, () => this.db.batch().update(ref, fields, { lastUpdateTime: snapshot.updateTime! }).commit());
         return true;
-      }),
-    );
+      } catch (error) {
+        if (!isConflict(error) || attempt >= BEGIN_TRIES) throw error;
+        await backOff(attempt);
+      }
+    }
   }
 
   /**
@@ -465,8 +469,7 @@ export class EventStore {
       await this.guard('record the outcomes', deadline, () => batch.commit());
       return fast.changes.status;
     } catch (error) {
-      const code = (error as { cause?: { code?: unknown } }).cause?.code;
-      if (!(typeof code === 'number' && CONFLICT_CODES.has(code))) throw error;
+      if (!isConflict(error)) throw error;
     }
     return this.guard('record the outcomes (fenced)', deadline, () =>
       this.db.runTransaction(async (tx) => {
@@ -524,6 +527,17 @@ export class EventStore {
       clearTimeout(timer);
     }
   }
+}
+
+/** Another writer got there first (a failed precondition), as guard() passes it on. */
+function isConflict(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } }).cause?.code;
+  return typeof code === 'number' && CONFLICT_CODES.has(code);
+}
+
+/** Jittered and growing: writers of one document (a join's upstreams arriving together) spread out instead of colliding again in step. */
+function backOff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(250, 10 * 2 ** attempt)));
 }
 
 function settled(record: ActionRecord, outcome: ActionOutcome, nowMs: number): ActionRecord {

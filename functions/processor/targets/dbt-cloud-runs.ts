@@ -4,6 +4,7 @@
 import type { DbtJobAction } from '../../generated/routing-config.schema.js';
 import { runOfEvent, type DbtCloudClient, type ListedRun } from '../clients/dbt-cloud.js';
 import { PermanentError } from '../errors.js';
+import { markedEventId } from '../planning/cause-marker.js';
 import { dbtRunPhase } from './dbt-cloud.js';
 import type { ObservedRun, RunObservation, RunTargetClient } from './run-target.js';
 
@@ -17,19 +18,24 @@ export function dbtCloudRuns(client: DbtCloudClient): RunTargetClient {
     },
     /**
      * One list-runs call (the job's newest 100 runs with their triggers) answers both
-     * questions in the usual case; a tracked run older than that page is asked for by id.
+     * questions in the usual case; a tracked run older than that page is asked for by id
+     * (Retrieve Run with its trigger, https://docs.getdbt.com/dbt-cloud/api-v2#/operations/Retrieve%20Run),
+     * and counts as this job's only if dbt Cloud says it is a run of this job.
      */
     async observe(target, ask, { deadline, attempts }): Promise<RunObservation> {
       const listed = await client.recentRuns(target.id, deadline, attempts);
-      const observed = (run: ListedRun): ObservedRun => ({ runId: run.id, ...dbtRunPhase(run.status), ...(run.createdAt ? { createdAt: run.createdAt } : {}) });
+      const observed = (run: ListedRun): ObservedRun => ({
+        runId: run.id,
+        ...dbtRunPhase(run.status),
+        ...(run.createdAt ? { createdAt: run.createdAt } : {}),
+        startedBy: markedEventId(run.cause) ?? null,
+      });
       const runs = new Map<string, ObservedRun>();
       for (const runId of ask.runIds) {
         const inPage = listed.find((run) => run.id === Number(runId));
-        if (inPage) runs.set(String(runId), observed(inPage));
-        else {
-          const code = await client.runStatusCode(Number(runId), deadline, attempts);
-          runs.set(String(runId), { runId: Number(runId), ...(code === undefined ? { phase: 'ended' as const, status: 'unknown' } : dbtRunPhase(code)) });
-        }
+        const byId = inPage ? undefined : await client.runById(Number(runId), deadline, attempts);
+        const run = inPage ?? (byId?.jobId === target.id ? byId : undefined);
+        runs.set(String(runId), run ? observed(run) : { runId: Number(runId), phase: 'ended', status: byId ? 'a run of another job' : 'unknown', startedBy: null });
       }
       const byHolder = new Map<string, ObservedRun>();
       for (const holder of ask.holders) {

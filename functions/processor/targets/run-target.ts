@@ -94,6 +94,12 @@ export interface ObservedRun {
   status: string;
   /** When the target created it, if it says. */
   createdAt?: string;
+  /**
+   * The event whose marker the run carries (null: none, not a run postload started; absent:
+   * the kind cannot tell). A logged run is merged into only when this names the holder the
+   * run log recorded for it: the same run id may name another run (another account's log).
+   */
+  startedBy?: string | null;
 }
 
 /**

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { DocumentReference, Firestore, Transaction, WriteBatch } from '@google-cloud/firestore';
 import type { DbtCloudWebhook } from '../../../functions/generated/dbt-cloud-webhook.schema.js';
 import { normaliseDbtCloud } from '../../../functions/ingest/dbt-cloud/normalise.js';
 import { triggerRequests, type FakeRun } from '../../../functions/local/fake-dbt-cloud.js';
@@ -6,8 +7,9 @@ import { TransientError } from '../../../functions/processor/errors.js';
 import type { RunOutcome } from '../../../functions/processor/planning/run-outcome.js';
 import type { ActionRecord } from '../../../functions/processor/store/event-store.js';
 import type { SyncEvent } from '../../../functions/shared/sync-event.js';
-import { processorHarness } from '../../support/processor-harness.js';
-import { syncEvent } from '../../support/sync-event-fixtures.js';
+import { emulator } from '../../support/global-hooks.js';
+import { emulatorFirestore, processorHarness } from '../../support/processor-harness.js';
+import { pubSubCloudEvent, syncEvent } from '../../support/sync-event-fixtures.js';
 
 // Issue 13's loop on the Firestore emulator, processor side: a run postload started is
 // reported by dbt Cloud's run webhooks (built by the stand-in exactly as the fixtures in
@@ -170,4 +172,69 @@ describe('the dbt Cloud loop: run webhooks close the loop on the load that start
     assert.equal(slack.requests.length, 2, 'still alerted as any failed run (default notify), without naming a load');
     assert.doesNotMatch((slack.requests[1]!.json as { text: string }).text, /started by postload/);
   });
+
+  it("an instance that dies while linking the load's connector to the run leaves that connector writable: its next load is processed at its first delivery", async function () {
+    const { fake } = await loadStartsRun();
+    // The instance recording the run's end dies after it read the connector document and
+    // before its write is committed: nothing it began is ever finished or rolled back.
+    const dying = diesBeforeWriting(emulatorFirestore(await emulator('firestore', this)), `${h.env.CONNECTORS_COLLECTION}/fivetran-assimilate_seem`);
+    const ended = runEvent(fake, 'job.run.completed', 10);
+    await h.processor({ FIRESTORE_TIMEOUT_MS: '2000' }, dying)(pubSubCloudEvent(ended, 'dies'));
+    assert.equal((await audit(ended.id)).status, 'processed', 'the link is best effort: the run event itself is done');
+
+    // Every load of the connector writes its document in the claim commit.
+    const next = syncEvent({ connector: { id: 'assimilate_seem', name: 'orders_pg' } });
+    await h.processor({ FIRESTORE_TIMEOUT_MS: '5000' })(pubSubCloudEvent(next, 'next'));
+    assert.equal((await audit(next.id)).status, 'processed');
+    const recent = (await connector('fivetran-assimilate_seem'))?.recentEvents as Array<{ eventId: string }>;
+    assert.ok(recent.some((e) => e.eventId === next.id), 'the load is on its connector');
+  });
 });
+
+/**
+ * A Firestore client whose instance dies just before it writes the document at `path`: that
+ * commit, or the transaction that wrote it, never completes and is never rolled back (as
+ * when the process is killed). Everything else goes through.
+ */
+function diesBeforeWriting(db: Firestore, path: string): Firestore {
+  const never = () => new Promise<never>(() => {});
+  const touches = (ref: DocumentReference) => ref.path === path;
+  const batch = (): WriteBatch => {
+    const real = db.batch();
+    let dies = false;
+    const wrapped = {
+      create: (ref: DocumentReference, ...rest: unknown[]) => ((dies ||= touches(ref)), (real.create as (...a: unknown[]) => unknown)(ref, ...rest), wrapped),
+      set: (ref: DocumentReference, ...rest: unknown[]) => ((dies ||= touches(ref)), (real.set as (...a: unknown[]) => unknown)(ref, ...rest), wrapped),
+      update: (ref: DocumentReference, ...rest: unknown[]) => ((dies ||= touches(ref)), (real.update as (...a: unknown[]) => unknown)(ref, ...rest), wrapped),
+      delete: (ref: DocumentReference, ...rest: unknown[]) => ((dies ||= touches(ref)), (real.delete as (...a: unknown[]) => unknown)(ref, ...rest), wrapped),
+      commit: () => (dies ? never() : real.commit()),
+    };
+    return wrapped as unknown as WriteBatch;
+  };
+  const runTransaction = <T>(fn: (tx: Transaction) => Promise<T>, options?: Parameters<Firestore['runTransaction']>[1]) =>
+    db.runTransaction(async (tx) => {
+      let dies = false;
+      const watched = new Proxy(tx, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target) as unknown;
+          if (typeof value !== 'function') return value;
+          return (ref: unknown, ...rest: unknown[]) => {
+            if (prop !== 'get' && ref && typeof ref === 'object' && 'path' in ref) dies ||= touches(ref as DocumentReference);
+            const result = (value as (...a: unknown[]) => unknown).call(target, ref, ...rest);
+            return result === target ? watched : result;
+          };
+        },
+      });
+      const result = await fn(watched);
+      if (dies) await never();
+      return result;
+    }, options);
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'batch') return batch;
+      if (prop === 'runTransaction') return runTransaction;
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

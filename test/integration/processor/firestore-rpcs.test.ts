@@ -25,7 +25,7 @@ import { cloudRunActionId } from '../../../functions/processor/targets/cloud-run
 export const BUDGETS = { routed: 3, duplicate: 2 };
 // Issue 13: a dbt Cloud run event that records its outcome on the load that started the run
 // reads and writes the originating record in its own claim read and commit (+0), and links
-// the load connector's latestTransformation in one small transaction (+2: read, commit).
+// the load connector's latestTransformation in one small preconditioned write (+2: read, commit).
 export const LOOP_BUDGET = BUDGETS.routed + 2;
 
 const ROUTING = {

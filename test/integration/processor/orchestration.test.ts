@@ -182,6 +182,37 @@ describe('orchestration (issues 12 and 26) against the Firestore emulator and th
       assert.equal(runsOf(JOB).length, 2);
     });
 
+    it('a logged run id that dbt Cloud now gives to another job, or to a run another event started, is not merged into: a new run starts (a run log written against other runs)', async () => {
+      // What a run log left by another dbt Cloud account or host (or by another local
+      // stand-in numbering its runs from the same start) looks like to this one.
+      const run = processor();
+      const [a, b, c] = [0, 1, 2].map(() => syncEvent({ connector: { id: 'burst-x', name: 'b' }, occurredAt: recent() }));
+      await deliver(run, a!);
+      const first = (await audit(a!.id)).actions[`dbt-job-${JOB}`]!.runId!;
+      const { fingerprint } = (await runLog(JOB))!.runs[String(first)]!;
+      dbt.setStatus(Number(first), 10);
+      const logged = (runId: number, holder: string) =>
+        h.db.collection(h.env.JOB_STATE_COLLECTION!).doc(`dbt-cloud-${JOB}#runs`).set({ runs: { [String(runId)]: { runId, fingerprint, holder, triggeredAt: new Date().toISOString() } } }, { merge: true });
+
+      // The logged id is a queued run of another job here, even one carrying the logged holder's marker.
+      const elsewhere = 'e'.repeat(32);
+      const otherJobs = dbt.addRun({ accountId: Number(h.env.DBT_CLOUD_ACCOUNT_ID), jobId: QUEUED_JOB, cause: `Triggered by postload [event ${elsewhere}]` });
+      await logged(otherJobs.id, elsewhere);
+      await deliver(run, b!);
+      const second = (await audit(b!.id)).actions[`dbt-job-${JOB}`]!;
+      assert.equal(second.busy, undefined, `not merged into run ${otherJobs.id} of job ${QUEUED_JOB}`);
+      assert.ok(second.runId !== undefined && second.runId !== otherJobs.id);
+      dbt.setStatus(Number(second.runId), 10);
+
+      // The logged id is a queued run of this job that another event (here: someone in dbt Cloud's UI) started.
+      const byHand = dbt.addRun({ accountId: Number(h.env.DBT_CLOUD_ACCOUNT_ID), jobId: JOB, cause: 'Kicked off from the dbt Cloud UI' });
+      await logged(byHand.id, 'f'.repeat(32));
+      await deliver(run, c!);
+      const third = (await audit(c!.id)).actions[`dbt-job-${JOB}`]!;
+      assert.equal(third.busy, undefined, `not merged into run ${byHand.id}, which another event started`);
+      assert.equal(runsOf(JOB).length, 3, 'each of the three loads started its own run');
+    });
+
     it('a batch whose trigger dbt Cloud refused for good leaves a run log with no runs; the next batch of the job still decides and starts its run', async () => {
       const run = processor();
       const [a, b] = [0, 1].map(() => syncEvent({ connector: { id: 'refused', name: 'r' }, occurredAt: recent() }));

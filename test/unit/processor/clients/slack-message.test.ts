@@ -166,7 +166,10 @@ describe('processor/slack-message', () => {
     const HOSTILE_ERROR = 'ERROR: duplicate key value violates unique constraint. Row: (1, "<!channel> Your warehouse credentials expired: <https://evil.example/login|Re-authenticate> & ```code```")';
 
     it('a database error quoting a row with <!channel> and a "Re-authenticate" link shows as text in the Reason block, never as a ping or a link', () => {
-      for (const event of [failedSync({ error: { message: HOSTILE_ERROR } }), airbyteSucceeded({ type: 'sync.failed', error: { message: HOSTILE_ERROR, type: '<!here>', origin: 'source' } })]) {
+      // dbt Cloud's run status message, as the ingest function normalises its errored run webhook.
+      const errored = fixture<DbtCloudWebhook>('dbt-cloud', 'job.run.completed-errored');
+      const dbtRun = normaliseDbtCloud({ ...errored, data: { ...errored.data, runStatusMessage: HOSTILE_ERROR } }, new Date());
+      for (const event of [failedSync({ error: { message: HOSTILE_ERROR } }), airbyteSucceeded({ type: 'sync.failed', error: { message: HOSTILE_ERROR, type: '<!here>', origin: 'source' } }), dbtRun]) {
         const message = renderEventMessage(event, [], { links: LINKS });
         checkLimits(message);
         assert.deepEqual(controlSequences(message), [], JSON.stringify(message));

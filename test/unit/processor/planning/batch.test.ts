@@ -164,6 +164,21 @@ describe('processor/planning/batch: decideBatch', () => {
     assert.deepEqual(decideBatch(input({ policy: 'skip', runLog: log }), observed([[6, 'ended']])), { kind: 'trigger' });
   });
 
+  it('a logged run counts only when the target does not say another event started it (a run log written against other runs)', () => {
+    const log = runLog([{ runId: 5, holder: id(50), at: T0 - 9000 }, { runId: 6, holder: id(51), at: T0 - 5000 }]);
+    const startedBy = (seen: RunObservation, by: Record<number, string | null>): RunObservation => ({
+      ...seen,
+      runs: new Map([...seen.runs].map(([key, run]) => [key, key in by ? { ...run, startedBy: by[Number(key)] } : run])),
+    });
+    const waiting = observed([[5, 'waiting'], [6, 'waiting']]);
+    // The target names the logged holders: merged as before.
+    assert.deepEqual(decideBatch(input({ runLog: log }), startedBy(waiting, { 5: id(50), 6: id(51) })), { kind: 'coalesce', runId: 6, status: 'queued' });
+    // Run 6 is now a run another event started, or one started by hand: the older logged run still waits.
+    assert.deepEqual(decideBatch(input({ runLog: log }), startedBy(waiting, { 5: id(50), 6: id(99) })), { kind: 'coalesce', runId: 5, status: 'queued' });
+    assert.deepEqual(decideBatch(input({ runLog: log }), startedBy(waiting, { 5: null, 6: null })), { kind: 'trigger' });
+    assert.deepEqual(decideBatch(input({ policy: 'skip', runLog: log }), startedBy(observed([[6, 'running']]), { 6: id(99) })), { kind: 'trigger' });
+  });
+
   it('a run the run log knows ended (a run event said so) is not asked about', () => {
     const log = runLog([{ runId: 6, holder: id(51), at: T0 - 5000, startedAt: T0 - 4000, endedAt: T0 - 100 }]);
     assert.equal(observationFor(input({ runLog: log })), undefined);
