@@ -92,7 +92,7 @@ resource "google_firestore_index" "audit_connector_history" {
 # is above). Every query's index is checked against these by test/unit/read-model/indexes.test.ts.
 #   syncEvents where <field> == X and occurredAt in [since, until) order by occurredAt desc
 resource "google_firestore_index" "audit_by_type" {
-  database    = "(default)"
+  database    = local.firestore_database
   collection  = var.audit_collection
   query_scope = "COLLECTION"
 
@@ -110,7 +110,7 @@ resource "google_firestore_index" "audit_by_type" {
 }
 
 resource "google_firestore_index" "audit_by_sync_status" {
-  database    = "(default)"
+  database    = local.firestore_database
   collection  = var.audit_collection
   query_scope = "COLLECTION"
 
@@ -128,7 +128,7 @@ resource "google_firestore_index" "audit_by_sync_status" {
 }
 
 resource "google_firestore_index" "audit_by_source" {
-  database    = "(default)"
+  database    = local.firestore_database
   collection  = var.audit_collection
   query_scope = "COLLECTION"
 
@@ -147,7 +147,7 @@ resource "google_firestore_index" "audit_by_source" {
 
 # The processor's outcome (received, retrying, processed, failed, invalid) is stored as `status`.
 resource "google_firestore_index" "audit_by_outcome" {
-  database    = "(default)"
+  database    = local.firestore_database
   collection  = var.audit_collection
   query_scope = "COLLECTION"
 
@@ -158,6 +158,27 @@ resource "google_firestore_index" "audit_by_outcome" {
 
   fields {
     field_path = "occurredAt"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.database, google_project_service.apis]
+}
+
+# The status page's header count "runs failed (24 h)" for the runs the sweep follows to their
+# end (Cloud Run executions, Airflow DAG runs; dbt Cloud's are counted from their run events):
+#   followedRuns where outcome.status == "failed" and outcome.finishedAt >= <24 h ago> (count)
+resource "google_firestore_index" "followed_runs_failed" {
+  database    = local.firestore_database
+  collection  = var.followed_runs_collection
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "outcome.status"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "outcome.finishedAt"
     order      = "DESCENDING"
   }
 

@@ -67,6 +67,12 @@ export interface ActionView {
    * or `capped` (`reason`).
    */
   busy: { outcome: string; runId: number | string | null; runStatus: string | null; holder: string | null; reason: string | null } | null;
+  /**
+   * For a Cloud Run load deferred behind a running execution (issue 28): the execution the
+   * sweep started for it once that one ended, or (`covered`) the run started since that
+   * covers it. Its outcome is `runOutcome`, as for a run the load started itself.
+   */
+  deferredRun: { runId: string; href: string | null; covered: boolean; at: Date | null } | null;
 }
 
 export interface EventView {
@@ -239,7 +245,14 @@ function toActionView(id: string, a: Partial<ActionRecord> & DocumentData): Acti
     requestLog: ((a.requestLog ?? []) as DocumentData[]).map((r) => ({ at: date(r.at), status: num(r.status), error: str(r.error) })),
     runOutcome: toRunOutcome(a.runOutcome),
     busy: a.busy && typeof a.busy === 'object' ? { outcome: String(a.busy.outcome ?? '?'), runId: num(a.busy.runId) ?? str(a.busy.runId), runStatus: str(a.busy.runStatus), holder: str(a.busy.holder), reason: str(a.busy.reason) } : null,
+    deferredRun: toDeferredRun(a.deferredRun),
   };
+}
+
+function toDeferredRun(value: unknown): ActionView['deferredRun'] {
+  const d = record(value);
+  const runId = d && (str(d.runId) ?? (num(d.runId) === null ? null : String(d.runId)));
+  return d && runId ? { runId, href: str(d.href), covered: d.covered === true, at: date(d.at) } : null;
 }
 
 function toRunOutcome(value: unknown): RunOutcomeView | null {

@@ -5,7 +5,7 @@
 // test that walks every view can check every query actually made (QueryLog).
 
 /** A collection by what it holds; its name is a setting (ReadSettings). */
-export type CollectionRole = 'audit' | 'connectors' | 'joins' | 'jobState' | 'freshness';
+export type CollectionRole = 'audit' | 'connectors' | 'joins' | 'jobState' | 'freshness' | 'followedRuns';
 
 export interface QueryShape {
   collection: CollectionRole;

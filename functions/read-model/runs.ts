@@ -22,10 +22,13 @@ import type { QueryLog } from './query-shape.js';
 /** The kinds of run target postload knows (processor/targets/kinds.ts). */
 export const RUN_KINDS: readonly string[] = Object.keys(KINDS);
 
-export const RUN_STATUSES = ['started', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+/** `unknown`: the sweep found the run gone before it saw it end (run-targets.md). */
+export const RUN_STATUSES = ['started', 'running', 'succeeded', 'failed', 'cancelled', 'unknown'] as const;
 export type RunStatusName = (typeof RUN_STATUSES)[number];
 
-const TYPE_OF: Record<Exclude<RunStatusName, 'started'>, string> = {
+type ReportedStatus = Exclude<RunStatusName, 'started' | 'unknown'>;
+
+const TYPE_OF: Record<ReportedStatus, string> = {
   running: 'transformation.started',
   succeeded: 'transformation.succeeded',
   failed: 'transformation.failed',
@@ -84,7 +87,7 @@ export function isRunStatus(value: string): value is RunStatusName {
   return (RUN_STATUSES as readonly string[]).includes(value);
 }
 
-export function runTypeOf(status: Exclude<RunStatusName, 'started'>): string {
+export function runTypeOf(status: ReportedStatus): string {
   return TYPE_OF[status];
 }
 
@@ -115,16 +118,17 @@ export function toRunView(view: EventView): RunView | undefined {
 /** The runs a load's actions started (any kind), each with its outcome as recorded on its action and the loads that caused it. */
 export function startedRunsOf(origin: EventView): RunView[] {
   return origin.actions
-    .filter((a) => isRunAction(a.kind) && a.runId !== null)
+    .filter((a) => isRunAction(a.kind) && (a.runId !== null || (a.deferredRun !== null && !a.deferredRun.covered)))
     .map((a) => {
       const outcome = a.runOutcome;
+      const deferred = a.runId === null ? a.deferredRun : null;
       const run: RunView = {
         kind: runKindOf(a.kind),
         target: a.target,
         targetName: null,
-        runId: String(a.runId),
+        runId: String(a.runId ?? deferred!.runId),
         status: outcome?.status ?? 'started',
-        triggeredAt: a.completedAt,
+        triggeredAt: deferred ? deferred.at : a.completedAt,
         startedAt: outcome?.startedAt ?? null,
         finishedAt: outcome?.finishedAt ?? null,
         durationSeconds: outcome?.durationSeconds ?? null,
@@ -135,7 +139,8 @@ export function startedRunsOf(origin: EventView): RunView[] {
         href: null,
         causes: [],
       };
-      return { ...run, ...causesFrom(run, origin) };
+      const found = causesFrom(run, origin);
+      return { ...run, ...found, href: found.href ?? deferred?.href ?? null };
     });
 }
 
@@ -147,7 +152,7 @@ export function finalEventIds(accountId: string, runId: string): string[] {
 /** The loads behind a run, from the record of the load that started it. */
 export function causesFrom(run: RunView, origin: EventView | undefined): { causes: CauseView[]; href: string | null } {
   if (!origin) return { causes: [], href: null };
-  const action = origin.actions.find((a) => isRunAction(a.kind) && runKindOf(a.kind) === run.kind && a.target === run.target && a.runId !== null && String(a.runId) === run.runId);
+  const action = origin.actions.find((a) => isRunAction(a.kind) && runKindOf(a.kind) === run.kind && a.target === run.target && String(a.runId ?? a.deferredRun?.runId) === run.runId);
   const fired = origin.joins.filter((j) => j.outcome === 'fired' && j.firing);
   const causes: CauseView[] = [
     {
@@ -225,27 +230,43 @@ export class RunReader {
    * left out: that load's entry shows the run.
    */
   async page(filter: RunFilter, cursor?: EventCursor, maxScan = Math.max(filter.limit * 10, 500)): Promise<{ runs: RunView[]; next: EventCursor | null; partial: boolean; scanned: number }> {
-    const wantsReports = filter.status !== 'started' && (!filter.kind || filter.kind === 'dbt-cloud');
+    // Run events of runs a listed load shows are left out after the read: a page short of
+    // its limit reads on from where it ended (twice at most), so pages stay nearly full.
+    const page = { runs: [] as RunView[], next: cursor ?? null, partial: false, scanned: 0 };
+    for (let round = 0; round < 3; round++) {
+      const part = await this.onePage({ ...filter, limit: filter.limit - page.runs.length }, page.next ?? undefined, maxScan);
+      page.runs.push(...part.runs);
+      page.next = part.next;
+      page.partial = part.partial;
+      page.scanned += part.scanned;
+      if (!part.next || part.partial || page.runs.length >= filter.limit) break;
+    }
+    return page;
+  }
+
+  private async onePage(filter: RunFilter, cursor: EventCursor | undefined, maxScan: number): Promise<{ runs: RunView[]; next: EventCursor | null; partial: boolean; scanned: number }> {
+    // dbt Cloud's run events say running, succeeded, failed or cancelled, never started or unknown.
+    const wantsReports = filter.status !== 'started' && filter.status !== 'unknown' && (!filter.kind || filter.kind === 'dbt-cloud');
     const [reported, started] = await Promise.all([wantsReports ? this.reportedPage(filter, cursor) : undefined, this.startedPage(filter, cursor, maxScan)]);
     const merged = mergePages([...(reported ? [reported.page] : []), started.page], filter.limit);
-    const runs = merged.entries.flatMap((e) => e.runs);
-    const reports = runs.filter((r) => r.reportedBy !== null && r.triggeredAt === null);
-    const origins = new Map((await this.trail.getMany(reports.flatMap((r) => (r.originEventId ? [r.originEventId] : [])))).map((o) => [o.eventId, o]));
-    const shown = runs
-      .filter((r) => !reports.includes(r) || !r.originEventId || !origins.get(r.originEventId)?.startedRuns.includes(runKey(r.kind, r.target, r.runId)))
-      .map((r) => (reports.includes(r) ? { ...r, ...causesFrom(r, r.originEventId ? origins.get(r.originEventId) : undefined) } : r));
-    return { runs: shown, next: merged.next, partial: (reported?.partial ?? false) || started.partial, scanned: (reported?.scanned ?? 0) + started.scanned };
+    return { runs: merged.entries.flatMap((e) => e.runs), next: merged.next, partial: (reported?.partial ?? false) || started.partial, scanned: (reported?.scanned ?? 0) + started.scanned };
   }
 
   /** dbt Cloud's run events, as the events feed reads them (source dbt-cloud; status and job pushed down as type and connector). */
   private async reportedPage(filter: RunFilter, cursor?: EventCursor): Promise<{ page: StreamPage; partial: boolean; scanned: number }> {
-    const status = filter.status && filter.status !== 'started' ? filter.status : undefined;
+    const status = filter.status && filter.status !== 'started' && filter.status !== 'unknown' ? filter.status : undefined;
     const page = await this.trail.page(
       { source: 'dbt-cloud', ...(status ? { type: TYPE_OF[status] } : {}), ...(filter.target ? { connector: filter.target } : {}), since: filter.since, ...(filter.until ? { until: filter.until } : {}), limit: filter.limit },
       cursor,
     );
-    let runs = page.events.map(toRunView).filter((r): r is RunView => r !== undefined);
-    const starts = page.events.filter((e) => e.type === TYPE_OF.running && e.runReport?.accountId && e.runReport.runId);
+    // The loads that started these runs (one read of each): a run its load lists is that load's entry, not this one.
+    const origins = new Map((await this.trail.getMany(page.events.flatMap((e) => originEventIdOf(e.runReport?.cause) ?? []))).map((o) => [o.eventId, o]));
+    let runs = page.events
+      .map(toRunView)
+      .filter((r): r is RunView => r !== undefined)
+      .filter((r) => !r.originEventId || !origins.get(r.originEventId)?.startedRuns.includes(runKey(r.kind, r.target, r.runId)))
+      .map((r) => ({ ...r, ...causesFrom(r, r.originEventId ? origins.get(r.originEventId) : undefined) }));
+    const starts = page.events.filter((e) => e.type === TYPE_OF.running && e.runReport?.accountId && e.runReport.runId && runs.some((r) => r.reportedBy === e.eventId));
     if (starts.length) {
       const ids = starts.flatMap((e) => finalEventIds(e.runReport!.accountId!, e.runReport!.runId!));
       const ended = new Set((await this.trail.getMany(ids)).map((e) => `${e.runReport?.jobId}/${e.runReport?.runId}`));
@@ -317,7 +338,7 @@ export class RunReader {
       run = { ...run, ...causesFrom(run, reportOrigin) };
     }
     // The action that started it (or, without its record, dbt Cloud's: `dbt-job-<job>`) is the one its coalesced loads name too.
-    const actionId = origin?.actions.find((a) => isRunAction(a.kind) && runKindOf(a.kind) === kind && a.target === target && String(a.runId) === runId)?.id ?? `dbt-job-${target}`;
+    const actionId = origin?.actions.find((a) => isRunAction(a.kind) && runKindOf(a.kind) === kind && a.target === target && String(a.runId ?? a.deferredRun?.runId) === runId)?.id ?? `dbt-job-${target}`;
     const storedRunId = origin?.actions.find((a) => a.id === actionId)?.runId ?? (Number.isSafeInteger(Number(runId)) ? Number(runId) : runId);
     this.log?.record({ collection: 'audit', equalities: ['actions.<action>.busy.runId'] });
     const coalescedSnapshot = await this.db.collection(this.audit).where(new FieldPath('actions', actionId, 'busy', 'runId'), '==', storedRunId).limit(limit + 1).get();

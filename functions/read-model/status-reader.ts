@@ -1,13 +1,14 @@
 import { Timestamp, type Firestore, type Query } from '@google-cloud/firestore';
 import { TARGET_STATE_COLLECTION } from '../processor/planning/target-state.js';
 import { JOIN_STATE_COLLECTION } from '../processor/planning/join-state.js';
+import { FOLLOWED_RUNS_COLLECTION } from '../processor/store/followed-run.js';
 import { firestoreId } from '../shared/settings.js';
 import { AuditTrail } from './audit-trail.js';
 import { ConnectorReader } from './connectors.js';
 import { eventQueryShape } from './event-query.js';
 import { JoinReader } from './joins.js';
 import { DEAD_LETTER_FILTERS, ProblemReader } from './problems.js';
-import { QueryLog } from './query-shape.js';
+import { QueryLog, type QueryShape } from './query-shape.js';
 import { RunReader, runTypeOf } from './runs.js';
 
 type Env = Record<string, string | undefined>;
@@ -20,6 +21,8 @@ export interface ReadSettings {
   jobState: string;
   /** Written by the freshness sweep (issue 27); empty until it runs. */
   freshness: string;
+  /** The runs the sweep follows to their end (Cloud Run, Airflow: issue 28). */
+  followedRuns: string;
 }
 
 export function readSettings(env: Env): ReadSettings {
@@ -29,8 +32,12 @@ export function readSettings(env: Env): ReadSettings {
     joins: firestoreId(env, 'JOINS_COLLECTION', JOIN_STATE_COLLECTION),
     jobState: firestoreId(env, 'JOB_STATE_COLLECTION', TARGET_STATE_COLLECTION),
     freshness: firestoreId(env, 'FRESHNESS_COLLECTION', 'freshness'),
+    followedRuns: firestoreId(env, 'FOLLOWED_RUNS_COLLECTION', FOLLOWED_RUNS_COLLECTION),
   };
 }
+
+/** The runs the sweep followed that ended failed since a time (a count: `outcome.finishedAt` is ISO 8601 text, which orders as time). */
+export const FOLLOWED_FAILED_SHAPE: QueryShape = { collection: 'followedRuns', equalities: ['outcome.status'], orderBy: { field: 'outcome.finishedAt', direction: 'desc' }, count: true };
 
 /** The header's numbers: each is a count aggregation (one read per 1,000 entries) of exactly what its link lists. */
 export interface HeaderCounts {
@@ -81,13 +88,17 @@ export class StatusReader {
     this.log.record({ collection: 'connectors', equalities: ['latestStatus'], count: true });
     this.log.record({ collection: 'audit', equalities: DEAD_LETTER_FILTERS.map((f) => ('label' in f ? f.label : f.field)), count: true });
     const deadLetters = audit.where(DEAD_LETTER_FILTERS[0].field, '==', DEAD_LETTER_FILTERS[0].value).where(DEAD_LETTER_FILTERS[1].field, '==', DEAD_LETTER_FILTERS[1].value);
-    const [overdue, late, failing, dead, quarantined, failed, joins] = await Promise.all([
+    // Runs the sweep follows (Cloud Run, Airflow) that ended failed: dbt Cloud's are counted from their run events above.
+    this.log.record(FOLLOWED_FAILED_SHAPE);
+    const followedFailed = this.db.collection(this.settings.followedRuns).where('outcome.status', '==', 'failed').where('outcome.finishedAt', '>=', dayFrom.toISOString()).orderBy('outcome.finishedAt', 'desc');
+    const [overdue, late, failing, dead, quarantined, failed, followed, joins] = await Promise.all([
       count(freshnessState('overdue')),
       count(freshnessState('late')),
       count(this.db.collection(this.settings.connectors).where('latestStatus', '==', 'failed')),
       count(deadLetters),
       count(typeSince('quarantined', todayFrom)),
       count(typeSince(runTypeOf('failed'), dayFrom)),
+      count(followedFailed),
       this.joins.page(maxJoins),
     ]);
     return {
@@ -97,7 +108,7 @@ export class StatusReader {
       waitingJoins: joins.joins.filter((j) => j.waiting).length,
       deadLetters: dead,
       quarantinedToday: quarantined,
-      runsFailed24h: failed,
+      runsFailed24h: failed + followed,
       todayFrom,
       dayFrom,
     };

@@ -164,7 +164,7 @@ async function seed(db: Firestore, settings: ReadSettings, total: number, now: n
 export async function benchStatusPage(firestoreHost: string, total: number, repeats: number): Promise<{ events: number; views: ViewFigures[] }> {
   const db = new Firestore({ projectId: 'postload-bench', host: firestoreHost, ssl: false });
   const run = randomUUID().slice(0, 8);
-  const settings: ReadSettings = { audit: `syncEvents-${run}`, connectors: `connectors-${run}`, joins: `joins-${run}`, jobState: `jobs-${run}`, freshness: `freshness-${run}` };
+  const settings: ReadSettings = { audit: `syncEvents-${run}`, connectors: `connectors-${run}`, joins: `joins-${run}`, jobState: `jobs-${run}`, freshness: `freshness-${run}`, followedRuns: `followed-${run}` };
   const now = Date.now();
   const meter = meterReads(db);
   const sample = await seed(db, settings, total, now);

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import { awaitOutcome, PublishedLog, sendSteps, type ScenarioOutcome } from '../../functions/local/demo-run.js';
 import { DEMO_CONNECTORS, DEMO_JOBS, DEMO_ROUTING, DEMO_RUN_WEBHOOKS, demoScenario } from '../../functions/local/demo-scenario.js';
+import { fakeCloudRun, type FakeCloudRun } from '../../functions/local/fake-cloud-run.js';
 import { fakeDbtCloud } from '../../functions/local/fake-dbt-cloud.js';
+import { LOCAL_STAND_IN_TOKEN } from '../../functions/processor/clients/google-token.js';
 import type { LocalStack } from '../../functions/local/stack.js';
 import { postFivetran } from '../../functions/local/webhooks.js';
 import { readProcessorConfig } from '../../functions/processor/config.js';
@@ -36,9 +38,13 @@ export const FRESHNESS_RULES = {
   overdue: { connectorId: DEMO_CONNECTORS.eventsPostgres, name: 'events_pg', freshness: { every: '1s', grace: '1s' } },
 } as const;
 
-function routingWithFreshness() {
+/** A route that runs "dbt Core" as a Cloud Run job (issue 28), on the Cloud Run stand-in: its executions end when a test says. */
+export const CLOUD_RUN = { job: 'projects/postload-local/locations/europe-west1/jobs/dbt-core', connectorId: 'dbt_core_pg', name: 'orders_core_pg' } as const;
+
+function routing() {
   const rules = Object.values(FRESHNESS_RULES).map((r) => ({ match: { source: 'fivetran', connectorId: r.connectorId }, freshness: r.freshness }));
-  return { ...DEMO_ROUTING, freshness: { ...DEMO_ROUTING.freshness, rules: [...rules, ...DEMO_ROUTING.freshness.rules] } };
+  const dbtCore = { name: 'dbt-core', match: { source: 'fivetran', connectorId: CLOUD_RUN.connectorId }, cloudRunJobs: [{ job: CLOUD_RUN.job, args: ['build', '--select', 'source:{{connector.name}}+'], onBusy: 'queue' }], slack: { notify: [] } };
+  return { ...DEMO_ROUTING, routes: [...DEMO_ROUTING.routes, dbtCore], freshness: { ...DEMO_ROUTING.freshness, rules: [...rules, ...DEMO_ROUTING.freshness.rules] } };
 }
 
 export interface SeededStack {
@@ -51,15 +57,32 @@ export interface SeededStack {
   deadLetterEventId: string;
   /** The join upstream sent after the demo's join fired: the join waits for its other upstream. */
   waitingJoinEventId: string;
+  /** The load whose route started a Cloud Run execution (still pending on the stand-in). */
+  cloudRunEventId: string;
+  cloudRun: FakeCloudRun;
   stop(): Promise<void>;
 }
 
 export async function seededStack(context: Mocha.Context): Promise<SeededStack> {
   const run = randomUUID().slice(0, 8);
-  const settings: ReadSettings = { audit: `syncEvents-ui-${run}`, connectors: `connectors-ui-${run}`, joins: `joins-ui-${run}`, jobState: `dbtJobState-ui-${run}`, freshness: `freshness-ui-${run}` };
-  const functionEnv = { AUDIT_COLLECTION: settings.audit, CONNECTORS_COLLECTION: settings.connectors, JOINS_COLLECTION: settings.joins, JOB_STATE_COLLECTION: settings.jobState, FRESHNESS_COLLECTION: settings.freshness, SWEEP_COLLECTION: `sweep-ui-${run}` };
+  const settings: ReadSettings = { audit: `syncEvents-ui-${run}`, connectors: `connectors-ui-${run}`, joins: `joins-ui-${run}`, jobState: `dbtJobState-ui-${run}`, freshness: `freshness-ui-${run}`, followedRuns: `followedRuns-ui-${run}` };
+  const cloudRun = fakeCloudRun({ jobs: [{ name: CLOUD_RUN.job }], token: LOCAL_STAND_IN_TOKEN });
+  await cloudRun.start();
+  const functionEnv = {
+    AUDIT_COLLECTION: settings.audit,
+    CONNECTORS_COLLECTION: settings.connectors,
+    JOINS_COLLECTION: settings.joins,
+    JOB_STATE_COLLECTION: settings.jobState,
+    FRESHNESS_COLLECTION: settings.freshness,
+    FOLLOWED_RUNS_COLLECTION: settings.followedRuns,
+    SWEEP_COLLECTION: `sweep-ui-${run}`,
+    CLOUD_RUN_API_BASE_URL: cloudRun.url,
+  };
   const published = new PublishedLog();
-  const stack = await startTestStack(context, { topicPrefix: 'ui', routing: routingWithFreshness(), functionEnv, onFunctionLine: published.onLine, dbtRunWebhooks: DEMO_RUN_WEBHOOKS });
+  const stack = await startTestStack(context, { topicPrefix: 'ui', routing: routing(), functionEnv, onFunctionLine: published.onLine, dbtRunWebhooks: DEMO_RUN_WEBHOOKS }).catch(async (error: unknown) => {
+    await cloudRun.stop();
+    throw error;
+  });
   const db = emulatorFirestore(stack.firestoreHost, stack.projectId);
   try {
     const sent = await sendSteps(stack, demoScenario());
@@ -81,8 +104,12 @@ export async function seededStack(context: Mocha.Context): Promise<SeededStack> 
       event: 'sync_end', created: now, connector_type: 'salesforce', connector_id: DEMO_CONNECTORS.financeSalesforce, connector_name: 'finance_salesforce',
       sync_id: randomUUID(), destination_group_id: 'warehouse_bq', data: { status: 'SUCCESSFUL' },
     });
+    const cloudRunEventId = await fivetran({
+      event: 'sync_end', created: now, connector_type: 'postgres', connector_id: CLOUD_RUN.connectorId, connector_name: CLOUD_RUN.name,
+      sync_id: randomUUID(), destination_group_id: 'warehouse_bq', data: { status: 'SUCCESSFUL' },
+    });
     const audit = db.collection(settings.audit);
-    for (const id of [hostileEventId, quarantinedEventId, waitingJoinEventId]) {
+    for (const id of [hostileEventId, quarantinedEventId, waitingJoinEventId, cloudRunEventId]) {
       await pollUntil(async () => (['processed', 'failed'].includes(String((await audit.doc(id).get()).get('status'))) ? true : undefined), { timeoutMs: 60_000, everyMs: 200, failure: () => `event ${id} was not processed within 60 s` });
     }
     // The demo waits for the runs its loads started; the join's run reports back on its own time.
@@ -92,10 +119,17 @@ export async function seededStack(context: Mocha.Context): Promise<SeededStack> 
       failure: () => `the join's dbt run (job ${DEMO_JOBS.financeMart}) was not reported within 60 s`,
     });
     const deadLetterEventId = await deadLetter(stack, db, settings);
-    return { stack, db, settings, outcome, hostileEventId, quarantinedEventId, deadLetterEventId, waitingJoinEventId, stop: async () => { await db.terminate(); await stack.stop(); } };
+    if (cloudRun.executions.length !== 1) throw new Error(`the dbt-core route started ${cloudRun.executions.length} Cloud Run executions, not 1`);
+    const stop = async () => {
+      await db.terminate();
+      await stack.stop();
+      await cloudRun.stop();
+    };
+    return { stack, db, settings, outcome, hostileEventId, quarantinedEventId, deadLetterEventId, waitingJoinEventId, cloudRunEventId, cloudRun, stop };
   } catch (error) {
     await db.terminate();
     await stack.stop();
+    await cloudRun.stop();
     throw error;
   }
 }

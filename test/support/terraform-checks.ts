@@ -821,6 +821,7 @@ export const COLLECTION_VARIABLES: Record<CollectionRole, string> = {
   joins: 'joins_collection',
   jobState: 'job_state_collection',
   freshness: 'freshness_collection',
+  followedRuns: 'followed_runs_collection',
 };
 
 /** The composite indexes terraform/ declares on the collections the read model reads, by role (indexKey form). */

@@ -1,6 +1,7 @@
 import { FieldPath, FieldValue, Timestamp, type DocumentReference, type Firestore, type WriteBatch } from '@google-cloud/firestore';
 import type { Deadline } from '../../processor/clients/http-retry.js';
 import { runLogDocId } from '../../processor/store/document-ids.js';
+import { runKey } from '../../processor/store/run-index.js';
 import type { TargetKey } from '../../processor/targets/run-target.js';
 import { guarded } from '../guard.js';
 import type { FollowedOutcome, FollowedRun } from '../../processor/store/followed-run.js';
@@ -28,6 +29,8 @@ export interface RunWrite {
   readTime: Timestamp;
   /** Fields set on the originating action (`actions.<id>.<field>`). */
   action?: Record<string, unknown>;
+  /** A run this write records as started for the originating load: listed on its record (processor/store/run-index.ts) for the status page. */
+  startedRun?: { runId: string; atMs: number };
   /** This run's fields in the target's run log. */
   runLog?: { target: TargetKey; runId: string; fields: Record<string, unknown>; countDay?: string; batch?: { holder: string; outcome: Record<string, unknown> } };
 }
@@ -75,6 +78,10 @@ export class RunsStore {
       batch.update(this.ref(write.docId), toStored(write.record, nowMs, this.options.retentionMs), { lastUpdateTime: write.readTime });
       if (withAction && write.action && Object.keys(write.action).length) {
         const fields = Object.entries(write.action).flatMap(([field, value]) => [new FieldPath('actions', write.record.actionId, field), value]);
+        if (write.startedRun) {
+          const { target } = write.record;
+          fields.push(new FieldPath('startedRuns'), FieldValue.arrayUnion(runKey(target.kind, target.id, write.startedRun.runId)), new FieldPath('runStartedAt'), Timestamp.fromMillis(write.startedRun.atMs));
+        }
         batch.update(this.db.collection(this.options.auditCollection).doc(write.record.origin.eventId), fields[0] as FieldPath, fields[1], ...fields.slice(2));
       }
       if (write.runLog) {

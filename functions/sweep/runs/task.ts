@@ -148,6 +148,7 @@ export function createRunsTask({ store, targets, slack, webhook, linkOrigins, le
           record: next,
           readTime: claimed,
           action: { deferredRun: { runId: started.runId, href: started.href, recovered: started.recovered, at: triggeredAt } },
+          startedRun: { runId: started.runId, atMs: ctx.nowMs },
           runLog: {
             target: record.target,
             runId: started.runId,

@@ -276,8 +276,12 @@ describe('run targets (issue 28) through the processor on the Firestore emulator
       await tick();
       assert.equal(cloudRun.executions.length, 2, 'one execution for the deferred load');
       assert.equal(cloudRun.executionsWithEnv('POSTLOAD_ACTION_ID', `${second.id}.${actionId}`).length, 1);
-      const deferredRun = (await h.audit(second.id)).actions[actionId]!.deferredRun as { runId: string };
+      const deferred = await h.audit(second.id);
+      const deferredRun = deferred.actions[actionId]!.deferredRun as { runId: string };
       assert.equal(deferredRun.runId, cloudRun.executions[1]!.name.split('/').pop());
+      // Listed on the load's record, as the processor lists the runs it starts: the status page's runs view finds it.
+      assert.deepEqual(deferred.startedRuns, [`cloud-run/${JOB}/${deferredRun.runId}`]);
+      assert.ok(deferred.runStartedAt, 'runStartedAt');
     });
   });
 

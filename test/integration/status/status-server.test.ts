@@ -85,7 +85,7 @@ describe('status page: read model on the emulator, and the server', function () 
   });
 
   it('dead letters and quarantined events page through every record once; only records still retrying with the final alert are dead letters', async () => {
-    const settings: ReadSettings = { audit: `problems-${randomUUID().slice(0, 8)}`, connectors: 'p-c', joins: 'p-j', jobState: 'p-s', freshness: 'p-f' };
+    const settings: ReadSettings = { audit: `problems-${randomUUID().slice(0, 8)}`, connectors: 'p-c', joins: 'p-j', jobState: 'p-s', freshness: 'p-f', followedRuns: 'p-r' };
     const batch = db.batch();
     const at = (i: number) => Timestamp.fromMillis(Date.UTC(2026, 0, 1, 0, i));
     const retrying = (final: boolean) => ({ 'dbt-job-1': { kind: 'dbt', target: '1', status: 'retry', lastError: 'dbt Cloud answered 503' }, ...(final ? { 'final-alert': { kind: 'alert', target: 'SLACK_WEBHOOK_URL', status: 'succeeded' } } : {}) });
@@ -151,7 +151,7 @@ describe('status page: read model on the emulator, and the server', function () 
           if ((!status || `transformation.${status}` === run.type) && (!kindFilter || kindFilter === 'dbt-cloud')) expected.push({ key: `dbt-cloud/202/${900 + i}`, ms: at(run.second).toMillis(), id });
         });
         await batch.commit();
-        const reader = new StatusReader(db, { audit: collection, connectors: 'r-c', joins: 'r-j', jobState: 'r-s', freshness: 'r-f' });
+        const reader = new StatusReader(db, { audit: collection, connectors: 'r-c', joins: 'r-j', jobState: 'r-s', freshness: 'r-f', followedRuns: 'r-r' });
         const filter: RunFilter = { since: new Date(Date.UTC(2026, 0, 1)), limit, ...(status ? { status: status as RunStatusName } : {}), ...(kindFilter ? { kind: kindFilter } : {}) };
         const seen: string[] = [];
         let cursor: EventCursor | undefined;
@@ -171,7 +171,7 @@ describe('status page: read model on the emulator, and the server', function () 
 
   describe('the server', () => {
     let server: StatusServer;
-    const settings: ReadSettings = { audit: `ui-${randomUUID().slice(0, 8)}`, connectors: 'ui-none-connectors', joins: 'ui-none-joins', jobState: 'ui-none-jobs', freshness: 'ui-none-freshness' };
+    const settings: ReadSettings = { audit: `ui-${randomUUID().slice(0, 8)}`, connectors: 'ui-none-connectors', joins: 'ui-none-joins', jobState: 'ui-none-jobs', freshness: 'ui-none-freshness', followedRuns: 'ui-none-followed' };
 
     before(async () => {
       server = await startStatusServer({ reader: new StatusReader(db, settings), port: 0, refreshSeconds: 45 });

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventQueryShape, FILTER_FIELDS } from '../../../functions/read-model/event-query.js';
 import { indexKey, requiredIndex, type QueryShape } from '../../../functions/read-model/query-shape.js';
+import { FOLLOWED_FAILED_SHAPE } from '../../../functions/read-model/status-reader.js';
 import { checkQueryIndexes, declaredIndexes, loadTerraform } from '../../support/terraform-checks.js';
 
 // Every query the read model can make has its index in terraform/firestore.tf: here every
@@ -45,6 +46,12 @@ describe('read-model: Firestore indexes', () => {
     assert.deepEqual(problems, []);
     // Of the audit trail's time-ordered indexes (the read model's family; other parts of postload declare their own).
     assert.deepEqual([...indexes].filter((i) => i.startsWith('audit(') && i.endsWith(', occurredAt desc)') && !used.has(i)), [], 'declared but never used');
+  });
+
+  it('terraform/ declares the index of the header count of failed followed runs (Cloud Run, Airflow)', async () => {
+    const { config } = await loadTerraform(TERRAFORM);
+    assert.equal(indexKey(requiredIndex(FOLLOWED_FAILED_SHAPE)!), 'followedRuns(outcome.status asc, outcome.finishedAt desc)');
+    assert.deepEqual(checkQueryIndexes(config, [FOLLOWED_FAILED_SHAPE]), []);
   });
 
   it('the check fails when an index is missing (terraform/ with one removed)', async () => {

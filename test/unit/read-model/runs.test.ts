@@ -59,4 +59,16 @@ describe('read-model: runs of every kind', () => {
     );
     assert.deepEqual(runs[1]!.causes.map((c) => [c.eventId, c.how, c.connector]), [['e1', 'started it', 'orders_pg']]);
   });
+
+  it('a load deferred behind a running Cloud Run execution: the execution the sweep started for it is its run; one started since that covers it is not', () => {
+    const deferred = (covered: boolean) =>
+      startedRunsOf(
+        toEventView('e2', {
+          eventId: 'e2', source: 'fivetran', type: 'sync.succeeded', runStartedAt: Timestamp.fromMillis(7_000),
+          actions: { 'cloud-run-dbt': { kind: 'cloud-run', target: 'projects/p/locations/r/jobs/dbt', status: 'succeeded', busy: { outcome: 'deferred' }, deferredRun: { runId: 'dbt-x9', href: 'https://console/x9', covered, at: '1970-01-01T00:00:07Z' }, runOutcome: { status: 'succeeded', durationSeconds: 30 } } },
+        }),
+      );
+    assert.deepEqual(deferred(false).map((r) => [r.kind, r.runId, r.status, r.durationSeconds, r.triggeredAt?.getTime(), r.href, r.causes[0]?.eventId]), [['cloud-run', 'dbt-x9', 'succeeded', 30, 7_000, 'https://console/x9', 'e2']]);
+    assert.deepEqual(deferred(true), []);
+  });
 });
