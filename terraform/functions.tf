@@ -49,6 +49,17 @@ resource "google_cloudfunctions2_function" "ingest" {
       TRUSTED_PROXY_HOPS       = tostring(var.trusted_proxy_hops)
       STALE_EVENT_AGE_HOURS    = tostring(var.stale_event_age_hours)
       AUDIT_RETENTION_DAYS     = tostring(var.audit_retention_days)
+      # The Slack app's buttons (/slack/actions, slack_app.tf): blank when var.slack_app_enabled is false.
+      SLACK_SIGNING_SECRET     = var.slack_app_enabled ? "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_signing_secret[0].secret_id}" : ""
+      SLACK_BOT_TOKEN          = var.slack_app_enabled ? "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_bot_token[0].secret_id}" : ""
+      SLACK_ACTION_USERS       = join(",", var.slack_action_users)
+      SLACK_ACTION_GROUPS      = join(",", var.slack_action_groups)
+      SLACK_WEBHOOK_HOSTS      = join(",", var.slack_webhook_hosts)
+      AUDIT_COLLECTION         = var.audit_collection
+      FRESHNESS_COLLECTION     = var.freshness_collection
+      DBT_CLOUD_BASE_URL       = var.dbt_cloud_base_url
+      DBT_CLOUD_ACCOUNT_ID     = var.slack_app_enabled ? var.dbt_cloud_account_id : ""
+      DBT_CLOUD_API_TOKEN      = var.slack_app_enabled ? "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.dbt_cloud_api_token.secret_id}" : ""
     }
   }
 
@@ -111,6 +122,9 @@ resource "google_cloudfunctions2_function" "processor" {
       SLACK_WEBHOOK_URL        = var.slack_enabled ? "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url[0].secret_id}" : ""
       SLACK_WEBHOOK_HOSTS      = join(",", var.slack_webhook_hosts)
       SLACK_LINK_HOSTS         = join(",", var.slack_link_hosts)
+      # Slack app targets (slack_app.tf): blank when var.slack_app_enabled is false.
+      SLACK_BOT_TOKEN          = var.slack_app_enabled ? "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_bot_token[0].secret_id}" : ""
+      SLACK_STATUS_PAGE_URL    = var.slack_status_page_url
       SYNC_EVENT_SIGNING_KEY   = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.sync_event_signing_key.secret_id}"
       AUDIT_COLLECTION         = var.audit_collection
       CONNECTORS_COLLECTION    = var.connectors_collection
@@ -131,6 +145,11 @@ resource "google_cloudfunctions2_function" "processor" {
     precondition {
       condition     = local.routing_config_bytes <= local.routing_config_max_bytes
       error_message = "The routing file ${var.routing_config_file} is ${local.routing_config_bytes} bytes compacted, more than the ${local.routing_config_max_bytes} bytes it may take of the processor's environment (32 KiB in total for every variable, a Cloud Run limit). Shorten it: fewer routes, shorter names."
+    }
+
+    precondition {
+      condition     = var.slack_app_enabled || !local.routing_uses_slack_app
+      error_message = "The routing file ${var.routing_config_file} posts through the Slack app (\"app\": {\"channel\": …}), but slack_app_enabled is false: set slack_app_enabled = true (docs/slack-app.md), or name webhooks instead."
     }
   }
 

@@ -124,5 +124,16 @@ resource "time_sleep" "iam_propagation" {
     google_secret_manager_secret_iam_member.sync_event_signing_key_ingest_lister,
     google_secret_manager_secret_iam_member.sync_event_signing_key_processor_accessor,
     google_secret_manager_secret_iam_member.sync_event_signing_key_processor_lister,
+    google_secret_manager_secret_iam_member.slack_bot_token_ingest_accessor,
+    google_secret_manager_secret_iam_member.slack_bot_token_ingest_lister,
+    google_secret_manager_secret_iam_member.slack_bot_token_processor_accessor,
+    google_secret_manager_secret_iam_member.slack_bot_token_processor_lister,
+    google_secret_manager_secret_iam_member.slack_bot_token_sweep_accessor,
+    google_secret_manager_secret_iam_member.slack_bot_token_sweep_lister,
+    google_secret_manager_secret_iam_member.slack_signing_secret_accessor,
+    google_secret_manager_secret_iam_member.slack_signing_secret_lister,
+    google_secret_manager_secret_iam_member.dbt_cloud_api_token_ingest_accessor,
+    google_secret_manager_secret_iam_member.dbt_cloud_api_token_ingest_lister,
+    google_project_iam_member.ingest_firestore,
   ]
 }

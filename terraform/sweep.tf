@@ -117,6 +117,9 @@ resource "google_cloudfunctions2_function" "sweep" {
       # Slack is optional: blank (freshness messages only logged) when var.slack_enabled is false.
       SLACK_WEBHOOK_URL        = var.slack_enabled ? "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_webhook_url[0].secret_id}" : ""
       SLACK_WEBHOOK_HOSTS      = join(",", var.slack_webhook_hosts)
+      # Freshness incidents through the Slack app (slack_app.tf): blank when var.slack_app_enabled is false.
+      SLACK_BOT_TOKEN          = var.slack_app_enabled ? "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.slack_bot_token[0].secret_id}" : ""
+      SLACK_STATUS_PAGE_URL    = var.slack_status_page_url
       # Recovered SyncEvents are signed as ingest signs them: the processor acts on nothing else.
       SYNC_EVENT_SIGNING_KEY   = "sm://projects/${var.project_id}/secrets/${google_secret_manager_secret.sync_event_signing_key.secret_id}"
       SYNC_EVENTS_TOPIC        = google_pubsub_topic.sync_events.name

@@ -1,5 +1,6 @@
-import { loadIngestConfig } from '../ingest/config.js';
-import { readProcessorConfig } from '../processor/config.js';
+import { loadIngestConfig, type SlackActionsSettings } from '../ingest/config.js';
+import type { FetchLike } from '../processor/clients/http-retry.js';
+import { readProcessorConfig, type ProcessorConfig } from '../processor/config.js';
 import { SLACK_NOT_SENT } from '../processor/actions.js';
 import { DEFAULT_WEBHOOK, loadRoutingConfig, RoutingConfigError, type LoadedRouting } from '../processor/planning/routing.js';
 import { isWithoutValue, type Secret } from '../shared/secrets.js';
@@ -8,6 +9,7 @@ import { formatSpan } from '../sweep/freshness/duration.js';
 import { ConfigError, ConfigErrors, projectId } from '../shared/settings.js';
 import { EXIT, type ExitCode } from './errors.js';
 import { terminalText, type Output } from './output.js';
+import { checkSlackApps } from './check-slack.js';
 import { checkRunTargets } from './check-targets.js';
 import type { TargetSettings } from '../processor/targets/settings.js';
 
@@ -61,15 +63,18 @@ export async function runChecks(given: Env, options: CheckOptions = {}): Promise
   }
 
   const secrets: Secret[] = [];
+  let slackActions: SlackActionsSettings | undefined;
+  let processorConfig: ProcessorConfig | undefined;
   try {
     const ingest = loadIngestConfig(env);
+    slackActions = ingest.slack;
     const ranges = Object.entries(ingest.sourceRanges).map(([source, r]) => `${source} from ${r.setting}`);
     results.push({
       check: 'ingest settings',
       ok: true,
       detail: `topic ${ingest.topic}, body limit ${ingest.maxBodyBytes} bytes, publish timeout ${ingest.publishTimeoutMs} ms, source ranges: ${ranges.join(', ') || 'none (any address)'}, ${ingest.trustedProxyHops} trusted proxy hop(s)`,
     });
-    secrets.push(ingest.fivetranSecret, ingest.airbyteToken, ingest.dbtCloudSecret, ingest.signingKey);
+    secrets.push(ingest.fivetranSecret, ingest.airbyteToken, ingest.dbtCloudSecret, ingest.signingKey, ...(ingest.slack.signingSecret.configured ? [ingest.slack.signingSecret] : []));
   } catch (error) {
     results.push(...failures('ingest settings', error));
   }
@@ -81,16 +86,18 @@ export async function runChecks(given: Env, options: CheckOptions = {}): Promise
     results.push({
       check: 'processor settings',
       ok: true,
-      detail: `audit in ${processor.auditCollection}, dbt Cloud ${processor.dbt ? `${processor.dbt.baseUrl} account ${processor.dbt.accountId}` : 'not used'}, ${processor.slackWebhooks.size} Slack webhook(s), final alert on delivery ${processor.maxDeliveryAttempts} (MAX_DELIVERY_ATTEMPTS)`,
+      detail: `audit in ${processor.auditCollection}, dbt Cloud ${processor.dbt ? `${processor.dbt.baseUrl} account ${processor.dbt.accountId}` : 'not used'}, ${processor.slackWebhooks.size} Slack webhook(s), ${processor.slackApps.size} Slack app channel(s), final alert on delivery ${processor.maxDeliveryAttempts} (MAX_DELIVERY_ATTEMPTS)`,
     });
     dbt = processor.dbt;
+    processorConfig = processor;
     targets = processor.targets;
     if (dbt) secrets.push(dbt.token);
     // An HTTP call's signing secret and header secrets (issue 28), like every other secret.
     for (const call of processor.targets.http.values()) secrets.push(call.signingSecret, ...call.headers.flatMap((h) => ('secret' in h ? [h.secret] : [])));
     secrets.push(...processor.slackWebhooks.values());
+    secrets.push(...new Set([...processor.slackApps.values()].map((app) => app.token)));
     // Slack is optional: its absence is a state to report, not a failure.
-    if (!processor.slackWebhooks.has(DEFAULT_WEBHOOK)) {
+    if (!processor.slackWebhooks.has(DEFAULT_WEBHOOK) && !processor.slackApps.size) {
       results.push({ check: 'Slack', ok: true, detail: `not configured (SLACK_WEBHOOK_URL is not set): no message goes to Slack; each is logged as "${SLACK_NOT_SENT}", which an alert policy matches` });
     }
   } catch (error) {
@@ -128,6 +135,8 @@ export async function runChecks(given: Env, options: CheckOptions = {}): Promise
   for (const secret of secrets) {
     results.push(noCredentials && references.includes(secret) ? { check: `secret ${secret.setting}`, ok: false, detail: `unreadable: ${noCredentials}` } : await checkSecret(secret));
   }
+
+  if (processorConfig && !noCredentials) results.push(...(await checkSlackApps(processorConfig, slackActions, options.fetch as FetchLike | undefined)));
 
   if (routing && dbt) {
     const jobs = routedJobs(routing);

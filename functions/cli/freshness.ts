@@ -2,6 +2,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import { connectorDocId } from '../processor/store/document-ids.js';
 import { describeExpectation } from '../sweep/freshness/expectation.js';
 import { DurationError, formatSpan, parseFreshnessDuration } from '../sweep/freshness/duration.js';
+import { setFreshnessPause } from '../sweep/freshness/pause.js';
 import { fromFirestore, type FreshnessRecord } from '../sweep/freshness/record.js';
 import { STATE_ORDER, type FreshnessState } from '../sweep/freshness/state-machine.js';
 import type { CloudContext } from './context.js';
@@ -105,15 +106,10 @@ export async function pauseConnector(reference: string, forText: string | null, 
   const docId = await resolve(db, context.freshnessCollection, reference).catch((error: unknown) => {
     throw explainGoogleError(error, `reading ${context.freshnessCollection} from Firestore`, project);
   });
-  const ref = db.collection(context.freshnessCollection).doc(docId);
   const by = context.env.USER ?? context.env.LOGNAME ?? 'postload CLI';
   const until = forMs === null ? null : nowMs + forMs;
-  await db.runTransaction(async (tx) => {
-    const snapshot = await tx.get(ref);
-    if (!snapshot.exists) throw new CliError(`no freshness document ${docId}`, undefined, EXIT.failed);
-    // Due at once (whatever the two machines' clocks say): the next tick judges it with the snooze.
-    tx.update(ref, { pause: until === null ? null : { until, by, reason: reason ?? null, at: nowMs }, nextCheckAt: new Date(0) });
-  });
+  const found = await setFreshnessPause(db, context.freshnessCollection, docId, until === null ? null : { until, by, reason: reason ?? null, at: nowMs });
+  if (!found) throw new CliError(`no freshness document ${docId}`, undefined, EXIT.failed);
   if (out.json) out.data({ connector: docId, pausedUntil: until === null ? null : new Date(until).toISOString(), by });
   else out.line(until === null ? `${docId}: snooze ended; the next sweep judges it again` : `${docId}: paused until ${new Date(until).toISOString()} (no alert, no reminder until then; the next sweep shows it as paused)`);
   return EXIT.ok;

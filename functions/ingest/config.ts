@@ -1,7 +1,8 @@
 import { logLevel } from '../shared/logger.js';
-import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS } from '../shared/secrets.js';
+import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
+import { DBT_CLOUD_BASE_URL, SLACK_API_BASE_URL, SLACK_WEBHOOK_ORIGIN } from '../shared/vendor-hosts.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
-import { auditRetentionDays, ConfigError, integer, optionalString, projectId, SettingsProblems } from '../shared/settings.js';
+import { auditRetentionDays, baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, readSlackWebhookOrigins, SettingsProblems, slackIdList } from '../shared/settings.js';
 import type { Source } from './read-request.js';
 import { SourceRanges } from './source-ranges.js';
 
@@ -22,6 +23,29 @@ export interface IngestConfig {
   trustedProxyHops: number;
   /** An event received more than this long after it happened is published marked stale (the processor acts on none). */
   staleAfterMs: number;
+  /** The Slack app's buttons (/slack/actions): who may press them and what they act through. */
+  slack: SlackActionsSettings;
+}
+
+/** What the /slack/actions route reads (its code is loaded on the first button press only). */
+export interface SlackActionsSettings {
+  /** The Slack app's signing secret: every callback is verified with it (fail closed when unset). */
+  signingSecret: Secret;
+  /** The app's bot token: group membership, and the note in the message's thread. Optional unless groups are named. */
+  botToken: Secret;
+  apiBaseUrl: string;
+  /** Slack user ids (U…/W…) and user group ids (S…) allowed to press postload's buttons; nobody when both are empty. */
+  allowedUsers: string[];
+  allowedGroups: string[];
+  /** Origins a payload's response_url may point to: hooks.slack.com and SLACK_WEBHOOK_HOSTS. */
+  responseOrigins: string[];
+  /** The audit collection: each button action is recorded there with who pressed it, kept as long as events. */
+  auditCollection: string;
+  retentionDays: number;
+  /** The sweep's freshness documents, where "snooze this connector" sets the pause (as `postload freshness pause` does). */
+  freshnessCollection: string;
+  /** dbt Cloud, for "retry this dbt run" (the processor's settings, the same values). */
+  dbt: { baseUrl: string; accountId: string; token: Secret } | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -74,6 +98,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     sourceRanges: ranges,
     trustedProxyHops: problems.take(() => integer(env, 'TRUSTED_PROXY_HOPS', 0, { min: 0, max: 10 }), 0),
     staleAfterMs: problems.take(() => staleAge(env), 48) * HOUR_MS,
+    slack: slackActionsSettings(env, secretOptions, problems),
   };
   problems.throwIfAny();
   return config;
@@ -99,4 +124,33 @@ function staleAge(env: Env): number {
 function sourceRanges(env: Env, name: string): SourceRanges | undefined {
   const value = optionalString(env, name);
   return value === undefined ? undefined : SourceRanges.parse(name, value);
+}
+
+/**
+ * The Slack app's side of the ingest function. Every value is checked at start-up (cheap
+ * string checks); the route's code, Firestore and dbt Cloud clients load with the first press.
+ */
+function slackActionsSettings(env: Env, secretOptions: SecretOptions, problems: SettingsProblems): SlackActionsSettings {
+  const unset = (name: string) => new Secret(name, undefined);
+  const settings: SlackActionsSettings = {
+    signingSecret: problems.take(() => secretSetting(env, 'SLACK_SIGNING_SECRET', secretOptions), unset('SLACK_SIGNING_SECRET')),
+    botToken: problems.take(() => secretSetting(env, 'SLACK_BOT_TOKEN', secretOptions), unset('SLACK_BOT_TOKEN')),
+    apiBaseUrl: problems.take(() => baseUrlSetting(env, 'SLACK_API_BASE_URL', SLACK_API_BASE_URL), SLACK_API_BASE_URL),
+    allowedUsers: problems.take(() => slackIdList(env, 'SLACK_ACTION_USERS', 'UW', 'user'), []),
+    allowedGroups: problems.take(() => slackIdList(env, 'SLACK_ACTION_GROUPS', 'S', 'user group'), []),
+    responseOrigins: problems.take(() => readSlackWebhookOrigins(env, 'SLACK_WEBHOOK_HOSTS'), [SLACK_WEBHOOK_ORIGIN]),
+    auditCollection: problems.take(() => firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'), 'syncEvents'),
+    retentionDays: problems.take(() => auditRetentionDays(env), 90),
+    freshnessCollection: problems.take(() => firestoreId(env, 'FRESHNESS_COLLECTION', 'freshness'), 'freshness'),
+    dbt: undefined,
+  };
+  if (settings.allowedGroups.length && settings.signingSecret.configured && !settings.botToken.configured) {
+    problems.add(new ConfigError('SLACK_BOT_TOKEN', 'is not set, but SLACK_ACTION_GROUPS names user groups: their members are read with the bot token (usergroups:read)'));
+  }
+  const token = problems.take(() => secretSetting(env, 'DBT_CLOUD_API_TOKEN', secretOptions), unset('DBT_CLOUD_API_TOKEN'));
+  const accountId = optionalString(env, 'DBT_CLOUD_ACCOUNT_ID');
+  if (accountId !== undefined && !/^\d+$/.test(accountId)) problems.add(new ConfigError('DBT_CLOUD_ACCOUNT_ID', `must be a number, got "${accountId}"`));
+  const baseUrl = problems.take(() => baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), DBT_CLOUD_BASE_URL);
+  if (token.configured && accountId !== undefined) settings.dbt = { baseUrl, accountId, token };
+  return settings;
 }

@@ -1,4 +1,4 @@
-import type { HttpFunction, Request } from '@google-cloud/functions-framework';
+import type { HttpFunction, Request, Response } from '@google-cloud/functions-framework';
 import type { Logger } from 'pino';
 import { answerJson } from '../shared/json-response.js';
 import { traceFields } from '../shared/logger.js';
@@ -8,6 +8,7 @@ import { outboundMessage } from './outbound-message.js';
 import { PublishError, type SyncEventPublisher } from './publisher.js';
 import { readRequest } from './read-request.js';
 import { signingKeyFor } from './signing-key.js';
+import type { SlackActionsDependencies, SlackActionsRoute } from './slack-actions/route.js';
 import { SOURCES } from './sources.js';
 
 export interface IngestDependencies {
@@ -17,6 +18,12 @@ export interface IngestDependencies {
   /** For the accepted-webhook line only, whose fields the handler computes (shared/logger.ts fixedFieldsLogger); `logger` by default. */
   acceptedLogger?: Logger;
   now?: () => Date;
+  /**
+   * What the Slack actions route uses instead of its defaults (tests: a Firestore client, a
+   * clock, and the route module itself, imported statically: under tsx a dynamic import is a
+   * second copy of every module, whose error classes instanceof does not recognise).
+   */
+  slack?: Omit<SlackActionsDependencies, 'logger'> & { load?: () => Promise<typeof import('./slack-actions/route.js')> };
 }
 
 /** How much of a request's path a log line repeats. */
@@ -29,7 +36,12 @@ const LOGGED_PATH_CHARS = 256;
  * and only then answered 202. Anything refused gets a 4xx and a JSON body naming the
  * problem; a 503 means "not stored, send it again".
  */
-export function createIngestHandler({ config, publisher, logger, acceptedLogger = logger, now = () => new Date() }: IngestDependencies): HttpFunction {
+export function createIngestHandler({ config, publisher, logger, acceptedLogger = logger, now = () => new Date(), slack }: IngestDependencies): HttpFunction {
+  let slackRoute: Promise<SlackActionsRoute> | undefined;
+  const slackActions = async (req: Request, res: Response, raw: Buffer, where: Record<string, unknown>) => {
+    slackRoute ??= (slack?.load ?? (() => import('./slack-actions/route.js')))().then(({ createSlackActionsRoute }) => createSlackActionsRoute(config, { logger, ...slack }));
+    await (await slackRoute)(req, res, raw, where);
+  };
   return async (req, res) => {
     const receivedAt = now();
     // Fields every line about this request carries, copied into each line's fields (a child
@@ -40,11 +52,13 @@ export function createIngestHandler({ config, publisher, logger, acceptedLogger 
     let source: string | undefined;
     try {
       const request = readRequest(req);
-      source = request.source;
-      const authenticating = SOURCES[request.source].authenticate(req, request.raw, config);
+      // Slack's button presses: their code is loaded on the first one, never for a webhook.
+      if (request.route === 'slack-actions') return await slackActions(req, res, request.raw, where);
+      source = request.route;
+      const authenticating = SOURCES[request.route].authenticate(req, request.raw, config);
       if (authenticating) await authenticating;
       const key = signingKeyFor(config.signingKey);
-      const message = outboundMessage(request.source, request.raw, receivedAt, { signingKey: Buffer.isBuffer(key) ? key : await key, staleAfterMs: config.staleAfterMs });
+      const message = outboundMessage(request.route, request.raw, receivedAt, { signingKey: Buffer.isBuffer(key) ? key : await key, staleAfterMs: config.staleAfterMs });
       const { event } = message;
       const context = Object.assign({ eventId: event.id, source, type: event.type, connectorId: event.connector.id }, event.stale ? { stale: true } : {});
       let messageId: string;

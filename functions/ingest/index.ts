@@ -19,6 +19,9 @@ if (!config.signingKey.configured) {
   // Read now, while the instance starts, so the first webhook does not wait for Secret Manager.
   config.signingKey.acceptedValues().catch(() => {});
 }
+if (config.slack.signingSecret.configured && !config.slack.allowedUsers.length && !config.slack.allowedGroups.length) {
+  logger.warn({ setting: 'SLACK_ACTION_USERS' }, 'the Slack app is set up (SLACK_SIGNING_SECRET) but nobody may press its buttons: set SLACK_ACTION_USERS or SLACK_ACTION_GROUPS');
+}
 for (const [source, ranges] of Object.entries(config.sourceRanges)) {
   logger.info({ source, setting: ranges.setting }, `${source} requests are accepted only from the networks in ${ranges.setting}`);
 }

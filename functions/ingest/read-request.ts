@@ -8,14 +8,17 @@ import { clientAddress } from './source-ranges.js';
 
 export type Source = 'fivetran' | 'airbyte' | 'dbt-cloud';
 
-const ROUTES: Record<string, Source> = { '/fivetran': 'fivetran', '/airbyte': 'airbyte', '/dbt-cloud': 'dbt-cloud' };
+/** Where a request goes: a vendor's webhook endpoint, or Slack's interactivity callbacks (the Slack app's buttons). */
+export type Route = Source | 'slack-actions';
+
+const ROUTES: Record<string, Route> = { '/fivetran': 'fivetran', '/airbyte': 'airbyte', '/dbt-cloud': 'dbt-cloud', '/slack/actions': 'slack-actions' };
 
 /** How much of an unknown path a 404 repeats. */
 const PATH_ECHO_CHARS = 64;
 
-/** A request that passed the front door: its source and the exact bytes of its body. */
+/** A request that passed the front door: where it goes and the exact bytes of its body. */
 export interface ReadRequest {
-  source: Source;
+  route: Route;
   raw: Buffer;
 }
 
@@ -36,12 +39,15 @@ export function createBodyReader(config: Pick<IngestConfig, 'maxBodyBytes' | 'so
       req[RESULT] = error instanceof HttpError ? error : new HttpError(400, 'unreadable_body', 'the body could not be read');
       done();
     };
-    let source: Source;
+    let route: Route;
     let length: number | undefined;
     try {
-      source = routeOf(req.path, req.method);
-      checkSourceAddress(req, source, config);
-      checkContentHeaders(req);
+      route = routeOf(req.path, req.method);
+      if (route === 'slack-actions') checkSlackContentHeaders(req);
+      else {
+        checkSourceAddress(req, route, config);
+        checkContentHeaders(req);
+      }
       const declared = req.headers['content-length'];
       length = declared === undefined ? undefined : Number(declared);
       if (length !== undefined && length > config.maxBodyBytes) throw tooLarge(config.maxBodyBytes);
@@ -51,7 +57,7 @@ export function createBodyReader(config: Pick<IngestConfig, 'maxBodyBytes' | 'so
     readBounded(req, length, config.maxBodyBytes, (error, raw) => {
       if (error) return refuse(error);
       req.rawBody = raw;
-      req[RESULT] = { source, raw: raw! };
+      req[RESULT] = { route, raw: raw! };
       done();
     });
   };
@@ -66,8 +72,8 @@ export function readRequest(req: Request): ReadRequest {
   return result;
 }
 
-/** The webhook source named by the path (`/fivetran`, `/airbyte`, trailing slashes allowed). */
-export function routeOf(rawPath: string, method: string): Source {
+/** The route named by the path (`/fivetran`, `/airbyte`, `/slack/actions`, trailing slashes allowed). */
+export function routeOf(rawPath: string, method: string): Route {
   const path = trimTrailingSlashes(rawPath);
   const source = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
   if (!source) {
@@ -120,6 +126,26 @@ function checkContentHeaders(req: Request): void {
   const charset = parameters.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     throw new HttpError(415, 'unsupported_charset', `charset ${charset.slice(0, 32)} is not accepted; JSON is UTF-8`, {}, CLOSE);
+  }
+}
+
+/**
+ * Slack posts interactivity payloads as `application/x-www-form-urlencoded` with a `payload`
+ * field (docs.slack.dev/interactivity/handling-user-interaction); Slack publishes no stable
+ * address ranges, so the signature alone authenticates them (slack-actions/route.ts).
+ */
+function checkSlackContentHeaders(req: Request): void {
+  const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    throw new HttpError(415, 'unsupported_encoding', `Content-Encoding ${encoding.slice(0, 32)} is not accepted; send the body uncompressed`, {}, CLOSE);
+  }
+  const [type = '', ...parameters] = (req.headers['content-type'] ?? '').split(';');
+  if (type.trim().toLowerCase() !== 'application/x-www-form-urlencoded') {
+    throw new HttpError(415, 'unsupported_media_type', `expected Content-Type application/x-www-form-urlencoded, as Slack sends interactivity payloads, got ${type.trim().slice(0, 64) || 'none'}`, {}, CLOSE);
+  }
+  const charset = parameters.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new HttpError(415, 'unsupported_charset', `charset ${charset.slice(0, 32)} is not accepted; Slack sends UTF-8`, {}, CLOSE);
   }
 }
 

@@ -140,8 +140,12 @@ export function formatFunctionLine(target: 'ingestWebhook' | 'processSyncEvent' 
 export function formatStandInRequest(name: 'dbt Cloud' | 'Slack' | 'Fivetran API' | 'Airbyte API', request: RecordedRequest, reply: Reply, paint: Painter): string {
   const status = reply === 'hang' ? 'no answer' : reply === 'drop' ? 'connection dropped' : String(reply.status);
   if (name === 'Slack') {
+    const method = /^\/api\/([a-zA-Z.]+)/.exec(request.url)?.[1];
     const text = (request.json as { text?: string } | undefined)?.text ?? request.body;
-    return `${label('Slack', paint, 'yellow')} ${paint('yellow', '◀ message sent')}: ${firstLine(text)} ${paint('dim', `(${status})`)}`;
+    // The Web API (the Slack app): a post or an update says what; a read (the exactly-once lookup) is one dim line.
+    if (method && method !== 'chat.postMessage' && method !== 'chat.update') return `${label('Slack', paint, 'yellow')} ${paint('dim', `◀ ${method} (${status})`)}`;
+    const what = method === 'chat.update' ? '◀ message updated' : method ? '◀ app message posted' : request.url.startsWith('/actions/') ? '◀ answer to the button press' : '◀ message sent';
+    return `${label('Slack', paint, 'yellow')} ${paint('yellow', what)}: ${firstLine(text)} ${paint('dim', `(${status})`)}`;
   }
   if (name === 'Fivetran API' || name === 'Airbyte API') {
     return `${label(name.replace(' API', ''), paint, 'cyan')} ${paint('dim', `◀ ${request.method} ${request.url.split('?')[0]} (${status})`)}`;

@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { DEMO_FRESHNESS_ROUTE, DEMO_FRESHNESS_SETTINGS } from './demo-freshness.js';
+import { DEMO_SLACK_APP_ROUTE } from './demo-slack-app.js';
 import type { RunWebhooks } from './fake-dbt-cloud.js';
 
 // The demo's story: what a data team's Fivetran and Airbyte send in an afternoon, and what
@@ -51,6 +52,8 @@ export const DEMO_ROUTING = {
     { name: 'events', match: { source: 'fivetran', connectorId: DEMO_CONNECTORS.eventsPostgres }, dbtJobs: [{ jobId: DEMO_JOBS.events, onBusy: 'coalesce' }] },
     // Issue 27: the connector of the freshness story (demo-freshness.ts).
     DEMO_FRESHNESS_ROUTE,
+    // Issue 31: the dbt job of the Slack app story (demo-slack-app.ts).
+    DEMO_SLACK_APP_ROUTE,
   ],
   joins: [
     {

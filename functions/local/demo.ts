@@ -6,6 +6,7 @@ import type { AuditRecord } from './audit-reader.js';
 import { awaitOutcome, PublishedLog, sendSteps, type ScenarioOutcome } from './demo-run.js';
 import { DEMO_FRESHNESS, freshnessStory, type FreshnessStory } from './demo-freshness.js';
 import { DEMO_ROUTING, DEMO_RUN_WEBHOOKS, demoScenario } from './demo-scenario.js';
+import { DEMO_SLACK_APP, slackAppStory, type SlackAppStory } from './demo-slack-app.js';
 import { DEVELOPMENT_SECRETS, readLocalSettings } from './local-settings.js';
 import { startStack, type LocalStack } from './stack.js';
 
@@ -51,7 +52,20 @@ async function main(): Promise<number> {
   console.log(paint('bold', `freshness: ${DEMO_FRESHNESS.name} expects a sync every ${DEMO_FRESHNESS.every} (grace ${DEMO_FRESHNESS.grace}); it syncs once, goes silent, then syncs again, while the sweep ticks every second…`));
   const story = await Promise.race([freshnessStory(stack, { collection: freshnessCollection }), stack.failed]);
   printFreshness(story);
-  return outcome.ok && story.ok ? 0 : 1;
+  console.log(paint('bold', `Slack app: a run of dbt job ${DEMO_SLACK_APP.job} fails; its message goes to ${DEMO_SLACK_APP.channel} through the app with "Retry this dbt run", pressed by the operator, a stranger, then the operator again…`));
+  const app = await Promise.race([slackAppStory(stack), stack.failed]);
+  printSlackApp(app);
+  return outcome.ok && story.ok && app.ok ? 0 : 1;
+}
+
+function printSlackApp(app: SlackAppStory): void {
+  const row = [String(app.messages), String(app.retries), app.recordedBy ?? '—', app.problems.length ? paint('red', `✗ ${app.problems.join('; ')}`) : paint('green', '✔')];
+  console.log(`
+Slack app (one message, a button that acts once, for the people allowed):
+${table(['messages in the channel', 'retries asked of dbt Cloud', 'recorded as pressed by', 'as expected'], [row])}
+`);
+  for (const answer of app.answers) console.log(`  answered: ${answer}`);
+  console.log(app.ok ? paint('green', '✔ one message, one retry, the stranger refused, the second press told who did it') : paint('red', '✗ the Slack app story did not go as expected'));
 }
 
 function printFreshness(story: FreshnessStory): void {

@@ -18,12 +18,17 @@ import { postDbtCloud } from './webhooks.js';
 // - `Authorization: Token <token>` (checked only when the stand-in is given a token: a wrong
 //   one is a 401 with the envelope); an account the stand-in does not know is a 404;
 // - webhook subscriptions (API v3): fake-dbt-cloud-webhooks.ts (`.subscriptions`);
+// - POST .../runs/{id}/retry/ ("Retry Run", openapi-v2.yaml) enqueues a retry of a failed
+//   run; a run it cannot retry is refused with the reason the spec's RetryNotSupportedReasonEnum
+//   names (RETRY_NOT_FAILED_RUN, RETRY_NOT_LATEST_RUN). The spec says nothing of the new run's
+//   trigger cause: the stand-in writes "Retry of run <id>";
 // - rate limits are per account (docs.getdbt.com/docs/dbt-apis/rate-limits) with no documented
 //   Retry-After: script a 429 with `rateLimit()`.
 const TRIGGER = /^\/api\/v2\/accounts\/(\d+)\/jobs\/(\d+)\/run\/?$/;
 const LIST_RUNS = /^\/api\/v2\/accounts\/(\d+)\/runs\/?$/;
 const GET_RUN = /^\/api\/v2\/accounts\/(\d+)\/runs\/(\d+)\/?$/;
 const GET_JOB = /^\/api\/v2\/accounts\/(\d+)\/jobs\/(\d+)\/?$/;
+const RETRY_RUN = /^\/api\/v2\/accounts\/(\d+)\/runs\/(\d+)\/retry\/?$/;
 const ORDERABLE = new Set(['id', 'created_at', 'finished_at']);
 const MAX_LIMIT = 100;
 
@@ -274,6 +279,8 @@ export class FakeDbtCloud extends RecordingServer {
     if (subscriptions) return subscriptions;
     const trigger = request.method === 'POST' ? TRIGGER.exec(path) : null;
     if (trigger) return this.trigger(Number(trigger[1]), Number(trigger[2]), request);
+    const retry = request.method === 'POST' ? RETRY_RUN.exec(path) : null;
+    if (retry) return this.retry(Number(retry[1]), Number(retry[2]));
     if (request.method !== 'GET') return notFound();
     const list = LIST_RUNS.exec(path);
     if (list) {
@@ -310,6 +317,18 @@ export class FakeDbtCloud extends RecordingServer {
     if (fault === 'lost') return 'drop';
     if (fault === 'started-then-502') return { status: 502, body: 'Bad Gateway' };
     return ok(this.view(run, new Set()));
+  }
+
+  private retry(accountId: number, runId: number): Reply {
+    const run = this.runs.find((r) => r.id === runId && r.accountId === accountId);
+    if (!run) return notFound();
+    const latest = this.runs.filter((r) => r.jobId === run.jobId && r.accountId === accountId).reduce((a, b) => (b.id > a.id ? b : a));
+    if (run.status !== 20) return { status: 400, body: envelope(400, `Run ${runId} cannot be retried: RETRY_NOT_FAILED_RUN`, null) };
+    if (latest.id !== run.id) return { status: 400, body: envelope(400, `Run ${runId} cannot be retried: RETRY_NOT_LATEST_RUN`, null) };
+    const retried = this.createRun(accountId, run.jobId, { cause: `Retry of run ${runId}` });
+    // A retried run runs like any other: reported by its webhooks when they are set.
+    if (this.webhooks && !this.webhooks.hold?.(retried)) this.playRun(retried, this.webhooks);
+    return ok(this.view(retried, new Set()));
   }
 
   private list(accountId: number, query: URLSearchParams): Reply {

@@ -1,4 +1,5 @@
 import { mulberry32 } from './fake-dbt-cloud.js';
+import { FakeSlackApi, type FakeSlackApiOptions } from './fake-slack-api.js';
 import { RecordingServer, type RecordedRequest, type Reply } from './recording-server.js';
 
 // Slack's limits on one message (api.slack.com/messaging/webhooks and the Block Kit reference,
@@ -8,6 +9,22 @@ const BLOCKS_MAX = 50;
 const SECTION_TEXT_MAX_CHARS = 3000;
 const HEADER_TEXT_MAX_CHARS = 150;
 const WEBHOOK_PATH = /^\/services\/[^/]+\/[^/]+\/[^/]+$/;
+
+/** Slack's incoming webhooks and its Web API on one loopback server, as both live at Slack (hooks.slack.com and slack.com/api). */
+export class FakeSlack extends RecordingServer {
+  constructor(
+    readonly api: FakeSlackApi,
+    webhooks: (request: RecordedRequest) => Reply,
+  ) {
+    super('Slack', (request) => api.answer(request) ?? webhooks(request));
+  }
+
+  /** Forgets requests, queued replies, and the workspace's messages and answers. */
+  override reset(): void {
+    super.reset();
+    this.api.reset();
+  }
+}
 
 /**
  * A stand-in for a Slack incoming webhook, answering as
@@ -19,9 +36,10 @@ const WEBHOOK_PATH = /^\/services\/[^/]+\/[^/]+\/[^/]+$/;
  * `{ status: 429, headers: { 'retry-after': '1' } }`; for chaos tests, `chaos` answers a
  * seeded share of messages with one of `faults` (a message answered so is not delivered).
  */
-export function fakeSlack(options: { chaos?: { seed: number; rate: number; faults: Reply[] } } = {}): RecordingServer {
+export function fakeSlack(options: { chaos?: { seed: number; rate: number; faults: Reply[] }; api?: FakeSlackApiOptions } = {}): FakeSlack {
   const random = mulberry32(options.chaos?.seed ?? 1);
-  return new RecordingServer('Slack', (request) => {
+  // The Web API (/api/…) and interactivity response URLs (/actions/…): fake-slack-api.ts.
+  return new FakeSlack(new FakeSlackApi(options.api), (request) => {
     if (request.method !== 'POST') return { status: 405, body: 'invalid_method' };
     if (!WEBHOOK_PATH.test(request.url)) return { status: 404, body: 'no_service' };
     if (!isPostable(request)) return { status: 400, body: 'invalid_payload' };
@@ -46,7 +64,10 @@ function isPostable({ json }: RecordedRequest): boolean {
   });
 }
 
-/** The messages Slack accepted (answered 200 ok). */
+/** The messages Slack accepted on incoming webhooks (answered 200 ok). */
 export function deliveredMessages(server: RecordingServer): Array<{ text: string; blocks: unknown[] }> {
-  return server.requests.flatMap((request, i) => (server.replies[i] && typeof server.replies[i] === 'object' && server.replies[i].status === 200 ? [request.json as { text: string; blocks: unknown[] }] : []));
+  return server.requests.flatMap((request, i) => {
+    const reply = server.replies[i];
+    return request.url.startsWith('/services/') && reply && typeof reply === 'object' && reply.status === 200 ? [request.json as { text: string; blocks: unknown[] }] : [];
+  });
 }

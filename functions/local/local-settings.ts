@@ -17,7 +17,11 @@ export const DEVELOPMENT_SECRETS = {
   DBT_CLOUD_WEBHOOK_SECRET: 'local-dbt-cloud-secret-for-development',
   DBT_CLOUD_API_TOKEN: 'local-dbt-cloud-token-for-development',
   SYNC_EVENT_SIGNING_KEY: 'local-sync-event-signing-key-for-development-only',
+  SLACK_SIGNING_SECRET: 'local-slack-signing-secret-for-development',
 } as const;
+
+/** The Slack user the local stack allows to press postload's buttons (the stand-in's workspace has no one else who may). */
+export const LOCAL_SLACK_OPERATOR = 'U0LOCALOPS';
 
 export const LOCAL_PROJECT_ID = 'postload-local';
 
@@ -58,6 +62,8 @@ export interface LocalSettings {
   dbtApiToken: string;
   /** The key both functions sign and verify SyncEvents with. */
   syncEventSigningKey: string;
+  /** The Slack app's signing secret the stand-in signs button presses with (docs/slack-app.md). */
+  slackSigningSecret: string;
 }
 
 /** The table docs/development.md shows, kept next to the code that reads the settings. */
@@ -97,6 +103,7 @@ export function readLocalSettings(env: Env = process.env, { anyFreePort = false 
     dbtAccountId: optionalString(env, 'DBT_CLOUD_ACCOUNT_ID') ?? '1',
     dbtApiToken: optionalString(env, 'DBT_CLOUD_API_TOKEN') ?? DEVELOPMENT_SECRETS.DBT_CLOUD_API_TOKEN,
     syncEventSigningKey: optionalString(env, 'SYNC_EVENT_SIGNING_KEY') ?? DEVELOPMENT_SECRETS.SYNC_EVENT_SIGNING_KEY,
+    slackSigningSecret: optionalString(env, 'SLACK_SIGNING_SECRET') ?? DEVELOPMENT_SECRETS.SLACK_SIGNING_SECRET,
   };
 }
 

@@ -6,9 +6,10 @@ import { debugWanted, formatFunctionLine, formatStandInRequest, painter, type Pa
 import { fakeAirbyte, type FakeAirbyte } from './fake-airbyte.js';
 import { fakeDbtCloud, type FakeDbtCloud, type RunWebhooks } from './fake-dbt-cloud.js';
 import { fakeFivetran, type FakeFivetran } from './fake-fivetran.js';
-import { fakeSlack } from './fake-slack.js';
+import { fakeSlack, type FakeSlack } from './fake-slack.js';
+import { LOCAL_SLACK_BOT_TOKEN } from './fake-slack-api.js';
 import { startFunction, type FunctionProcess, type StartFunctionOptions } from './function-process.js';
-import { PORT_SETTINGS, type LocalPorts, type LocalSettings } from './local-settings.js';
+import { LOCAL_SLACK_OPERATOR, PORT_SETTINGS, type LocalPorts, type LocalSettings } from './local-settings.js';
 import { EmulatorAdmin } from './pubsub-admin.js';
 import type { RecordingServer } from './recording-server.js';
 import { readSettings, StatusReader } from '../read-model/status-reader.js';
@@ -66,7 +67,8 @@ export interface LocalStack {
   dbtCloudUrl: string;
   /** The stand-ins, when they run (not when DBT_CLOUD_BASE_URL / SLACK_WEBHOOK_URL point elsewhere). */
   dbt: FakeDbtCloud | undefined;
-  slack: RecordingServer | undefined;
+  /** Slack's incoming webhooks and Web API (the Slack app: `slack.api`), when the stand-in runs. */
+  slack: FakeSlack | undefined;
   dbtBaseUrl: string;
   slackWebhookUrl: string;
   /** The status page's URL, when it was asked for. */
@@ -103,6 +105,10 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
     const slack = settings.slackWebhookUrl ? undefined : await standIn(fakeSlack(), ports.slack, 'Slack', stoppers, print, paint);
     const dbtBaseUrl = settings.dbtCloudBaseUrl ?? dbt!.url;
     const slackWebhookUrl = settings.slackWebhookUrl ?? `${slack!.url}/services/T0LOCAL/B0LOCAL/local-webhook`;
+    // The Slack app (docs/slack-app.md), against the stand-in's Web API: a routing file's app targets post there,
+    // and its button presses (slack-interactivity.ts) reach the ingest function's /slack/actions.
+    const slackApp: Record<string, string> = slack ? { SLACK_API_BASE_URL: `${slack.url}/api`, SLACK_BOT_TOKEN: LOCAL_SLACK_BOT_TOKEN } : {};
+    const statusPageSetting: Record<string, string> = statusPage && ports.ui ? { SLACK_STATUS_PAGE_URL: `http://127.0.0.1:${ports.ui}` } : {};
 
     const { projectId, topic } = settings;
     const admin = new EmulatorAdmin(pubsubHost, projectId);
@@ -144,6 +150,8 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
         SLACK_WEBHOOK_HOSTS: new URL(slackWebhookUrl).origin,
         // As Terraform does: the processor knows the subscription's limit (pubsub-admin's default).
         MAX_DELIVERY_ATTEMPTS: String(LOCAL_MAX_DELIVERY_ATTEMPTS),
+        ...slackApp,
+        ...statusPageSetting,
         ...functionEnv,
       },
     });
@@ -175,6 +183,8 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
         ...(airbyteApi ? { AIRBYTE_API_BASE_URL: `${airbyteApi.url}/v1`, AIRBYTE_API_CLIENT_ID: airbyteApi.clientId, AIRBYTE_API_CLIENT_SECRET: airbyteApi.clientSecret } : {}),
         // Locally a lost webhook is recovered after a minute, not fifteen.
         RECONCILE_AFTER_SECONDS: process.env.RECONCILE_AFTER_SECONDS ?? '60',
+        ...slackApp,
+        ...statusPageSetting,
         ...functionEnv,
       },
     });
@@ -199,6 +209,18 @@ export async function startStack({ settings, print = () => {}, paint = painter(f
         FIVETRAN_WEBHOOK_SECRET: settings.fivetranSecret,
         AIRBYTE_WEBHOOK_TOKEN: settings.airbyteToken,
         DBT_CLOUD_WEBHOOK_SECRET: settings.dbtCloudWebhookSecret,
+        // The Slack app's buttons: verified with the signing secret the stand-in signs with, pressable by the local operator.
+        ...(slack
+          ? {
+              ...slackApp,
+              SLACK_SIGNING_SECRET: settings.slackSigningSecret,
+              SLACK_ACTION_USERS: LOCAL_SLACK_OPERATOR,
+              SLACK_WEBHOOK_HOSTS: new URL(slack.url).origin,
+              DBT_CLOUD_BASE_URL: dbtBaseUrl,
+              DBT_CLOUD_ACCOUNT_ID: settings.dbtAccountId,
+              DBT_CLOUD_API_TOKEN: settings.dbtApiToken,
+            }
+          : {}),
         ...functionEnv,
       },
     });

@@ -114,6 +114,6 @@ try {
 }
 
 function developmentValueUsed(s: LocalSettings, name: keyof typeof DEVELOPMENT_SECRETS): boolean {
-  const value = { FIVETRAN_WEBHOOK_SECRET: s.fivetranSecret, AIRBYTE_WEBHOOK_TOKEN: s.airbyteToken, DBT_CLOUD_WEBHOOK_SECRET: s.dbtCloudWebhookSecret, DBT_CLOUD_API_TOKEN: s.dbtApiToken, SYNC_EVENT_SIGNING_KEY: s.syncEventSigningKey }[name];
+  const value = { FIVETRAN_WEBHOOK_SECRET: s.fivetranSecret, AIRBYTE_WEBHOOK_TOKEN: s.airbyteToken, DBT_CLOUD_WEBHOOK_SECRET: s.dbtCloudWebhookSecret, DBT_CLOUD_API_TOKEN: s.dbtApiToken, SYNC_EVENT_SIGNING_KEY: s.syncEventSigningKey, SLACK_SIGNING_SECRET: s.slackSigningSecret }[name];
   return value === DEVELOPMENT_SECRETS[name];
 }

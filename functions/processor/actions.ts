@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import { isWithoutValue, type Secret } from '../shared/secrets.js';
 import type { SyncEvent } from '../shared/sync-event.js';
 import type { AttemptRecord } from './clients/http-retry.js';
-import type { SlackMessage } from './clients/slack-message.js';
+import type { SlackApiClient } from './clients/slack-api.js';
+import { postExactlyOnce } from './clients/slack-app.js';
+import { renderAppFailure, type SlackMessage } from './clients/slack-message.js';
 import type { SlackClient } from './clients/slack.js';
 import type { InvocationDeadline } from './deadline.js';
 import { classifyError, describeError, TransientError } from './errors.js';
@@ -15,6 +17,10 @@ export interface ActionContext {
   targets: ReadonlyMap<TargetKindName, RunTargetClient>;
   slack: SlackClient;
   slackWebhooks: Map<string, Secret>;
+  /** Slack app targets by reference: their channel and Web API client (bot token). */
+  slackApps: Map<string, SlackAppTarget>;
+  /** Where to say that the app cannot post at all (a webhook reference), when configured. */
+  slackFallbackWebhook: string | undefined;
   deadline: InvocationDeadline;
   log: Logger;
   now: () => number;
@@ -72,12 +78,37 @@ export const SLACK_NOT_SENT = 'Slack message not sent: no Slack webhook is confi
 /** Logged once at start-up when the default webhook (SLACK_WEBHOOK_URL) is not set. */
 export const SLACK_NOT_CONFIGURED = 'Slack is not configured (SLACK_WEBHOOK_URL is not set): no message goes to Slack; each is logged as "Slack message not sent"';
 
+/** A Slack app target as one delivery uses it. */
+export interface SlackAppTarget {
+  channel: string;
+  api: SlackApiClient;
+}
+
+/** What makes an app message unique, and what earlier attempts of it were (for the lookup before posting again). */
+export interface AppDelivery {
+  /** The audit document the action belongs to: with the action id, the message's metadata key. */
+  docId: string;
+  claim: Claim | undefined;
+  /** Buttons for app targets (webhook messages never carry them). */
+  buttons?: Array<Record<string, unknown>>;
+  /** App targets: what this message does to its connector's incident (planning/slack-incident.ts). */
+  incident?: AppIncidentStep;
+}
+
+/** Open an incident with this message, reply in an open one's thread, or close it: update its message in place, then reply. */
+export type AppIncidentStep =
+  | { change: 'opened' }
+  | { change: 'threaded'; ts: string }
+  | { change: 'closed'; ts: string; recovered: SlackMessage };
+
 /**
  * Sends one Slack message. Never throws. A webhook that is not set, or whose secret holds no
  * value (no version, or none enabled), is no webhook: the message is logged instead and the
- * action counts as done, not retried.
+ * action counts as done, not retried. An app target posts exactly once (performSlackApp).
  */
-export async function performSlack(actionId: string, webhookReference: string, message: SlackMessage, ctx: ActionContext): Promise<ActionOutcome> {
+export async function performSlack(actionId: string, webhookReference: string, message: SlackMessage, ctx: ActionContext, delivery?: AppDelivery): Promise<ActionOutcome> {
+  const app = ctx.slackApps.get(webhookReference);
+  if (app) return performSlackApp(actionId, app, message, ctx, delivery ?? { docId: actionId, claim: undefined });
   const webhook = ctx.slackWebhooks.get(webhookReference);
   if (!webhook) return notSent(actionId, webhookReference, message, 'not set', ctx);
   const requests: AttemptRecord[] = [];
@@ -89,6 +120,58 @@ export async function performSlack(actionId: string, webhookReference: string, m
     if (isWithoutValue(error)) return notSent(actionId, webhook.setting, message, describeError(error), ctx);
     return failure(actionId, error, requests, ctx);
   }
+}
+
+/**
+ * Posts one message through the Slack app, exactly once: it carries metadata naming the
+ * audit document and the action, and any attempt after the first (or after an answer that
+ * may hide a post) first looks for it in the channel (clients/slack-app.ts). The message's
+ * ts is recorded, so incidents can be updated in place. A permanent refusal (a revoked
+ * token, a channel the app is not in) is recorded as failed and said through the fallback
+ * webhook when one is configured.
+ */
+async function performSlackApp(actionId: string, app: SlackAppTarget, message: SlackMessage, ctx: ActionContext, delivery: AppDelivery): Promise<ActionOutcome> {
+  const requests: AttemptRecord[] = [];
+  const decision = delivery.claim?.decision;
+  const checkFirst = decision === undefined || (decision.decision === 'claim' && decision.checkFirst);
+  const since = delivery.claim?.record?.firstAttemptAt?.toDate() ?? new Date(ctx.now() - (decision === undefined ? 3_600_000 : 0));
+  const step = delivery.incident;
+  const call = { deadline: ctx.deadline.outbound, attempts: requests };
+  try {
+    // A recovery first says so on the incident's message (setting content again is harmless on a retry).
+    if (step?.change === 'closed') await app.api.update(app.channel, step.ts, step.recovered, undefined, call);
+    const threadTs = step && step.change !== 'opened' ? step.ts : undefined;
+    const posted = await postExactlyOnce(app.api, app.channel, withButtons(message, delivery.buttons), {
+      key: { key: `${delivery.docId}/${actionId}`, kind: actionId },
+      ...(threadTs ? { threadTs } : {}),
+      checkFirst,
+      since,
+      ...call,
+    });
+    ctx.log.info({ actionId, channel: app.channel, ts: posted.ts, threadTs, recovered: posted.recovered }, posted.recovered ? 'Slack message found already posted' : 'Slack message posted');
+    const incident = step && { channel: app.channel, ts: threadTs ?? posted.ts, change: step.change };
+    return { status: 'succeeded', sent: true, slackChannel: app.channel, slackTs: posted.ts, recovered: posted.recovered, ...(incident ? { incident } : {}), requests };
+  } catch (error) {
+    if (isWithoutValue(error)) return notSent(actionId, app.api.tokenSetting, message, describeError(error), ctx);
+    const outcome = failure(actionId, error, requests, ctx);
+    if (outcome.status === 'failed') return { ...outcome, fallback: await tellFallback(actionId, app, message, outcome.error, ctx) };
+    return outcome;
+  }
+}
+
+/** The app's permanent failure, through the fallback webhook: never throws; says what came of it. */
+async function tellFallback(actionId: string, app: SlackAppTarget, message: SlackMessage, error: string, ctx: ActionContext): Promise<string> {
+  const reference = ctx.slackFallbackWebhook;
+  if (!reference) return 'no fallback webhook is configured (slack.fallbackWebhook)';
+  const sent = await performSlack(`${actionId}-fallback`, reference, renderAppFailure(app.channel, error, message), ctx);
+  if (sent.status === 'succeeded') return sent.sent === false ? 'the fallback webhook is not set' : 'sent through the fallback webhook';
+  return `the fallback webhook failed too: ${'error' in sent ? sent.error : sent.status}`;
+}
+
+/** The message with its buttons in one actions block at the end (Slack allows 25 elements a block). */
+function withButtons(message: SlackMessage, buttons: Array<Record<string, unknown>> | undefined): SlackMessage {
+  if (!buttons?.length) return message;
+  return { ...message, blocks: [...message.blocks, { type: 'actions', block_id: 'postload_actions', elements: buttons.slice(0, 25) }] };
 }
 
 function notSent(actionId: string, webhook: string, message: SlackMessage, why: string, ctx: ActionContext): ActionOutcome {

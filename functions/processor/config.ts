@@ -1,13 +1,14 @@
 import { logLevel } from '../shared/logger.js';
 import { secretManagerClient } from '../shared/secret-manager-client.js';
 import { Secret, secretCacheTtlMs, secretSetting, SHORT_SECRET_CHARS, type SecretOptions } from '../shared/secrets.js';
-import { auditRetentionDays, baseUrlSetting, ConfigError, firestoreId, integer, optionalString, projectId, requiredString, SettingsProblems } from '../shared/settings.js';
+import { auditRetentionDays, baseUrlSetting, ConfigError, firestoreId, integer, optionalString, originsSetting, projectId, readSlackWebhookOrigins, requiredString, SettingsProblems } from '../shared/settings.js';
+import { SLACK_API_BASE_URL } from '../shared/vendor-hosts.js';
 import { signingKeySetting } from '../shared/sync-event-signature.js';
 import { DBT_CLOUD_BASE_URL } from '../vendors/dbt-cloud.js';
 import type { RetryPolicy } from './clients/http-retry.js';
 import { linkPolicy, type LinkPolicy } from './clients/slack-message.js';
 import { SLACK_WEBHOOK_ORIGIN, webhookProblem } from './clients/slack.js';
-import { allWebhooks, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
+import { allWebhooks, appTargetOf, DEFAULT_BOT_TOKEN, DEFAULT_WEBHOOK, loadRoutingConfig, namesDbtJobs, notifyingWebhooks, type LoadedRouting } from './planning/routing.js';
 import { TARGET_STATE_COLLECTION } from './planning/target-state.js';
 import { JOIN_STATE_COLLECTION } from './planning/join-state.js';
 import { FOLLOWED_RUNS_COLLECTION } from './store/followed-run.js';
@@ -22,6 +23,12 @@ export interface DbtCloudSettings {
   token: Secret;
 }
 
+/** One Slack app target: where its messages go and the bot token they are posted with. */
+export interface SlackAppSettings {
+  channel: string;
+  token: Secret;
+}
+
 export interface ProcessorConfig {
   projectId: string | undefined;
   /** The key SyncEvents are signed with: a message no enabled version verifies is refused (shared/sync-event-signature.ts). */
@@ -31,6 +38,16 @@ export interface ProcessorConfig {
   dbt: DbtCloudSettings | undefined;
   /** Slack webhooks by their routing reference (env:VARIABLE or sm://...); only those that are set. */
   slackWebhooks: Map<string, Secret>;
+  /** Slack app targets by their routing reference (slack-app:<channel>): the channel and its bot token; only those whose token is set. */
+  slackApps: Map<string, SlackAppSettings>;
+  /** The Web API's base URL (SLACK_API_BASE_URL: https://slack.com/api, or the local stand-in). */
+  slackApiBaseUrl: string;
+  /** The webhook told when the Slack app cannot post at all (the routing file's slack.fallbackWebhook), when set. */
+  slackFallbackWebhook: string | undefined;
+  /** The operator's status page (SLACK_STATUS_PAGE_URL): app messages get an "open in the status page" button. */
+  statusPageUrl: string | undefined;
+  /** dbt Cloud's account and token are set (whether or not routes start jobs): a failed run's app message offers "retry this dbt run". */
+  dbtRetry: boolean;
   /** Where links in Slack messages may point (the dbt Cloud origin, each vendor's own hosts). */
   slackLinks: LinkPolicy;
   /** Origins Slack webhook URLs may point to: https://hooks.slack.com and those SLACK_WEBHOOK_HOSTS adds. */
@@ -108,9 +125,13 @@ export function readProcessorConfig(env: Env = process.env): ProcessorConfig {
     projectId: project,
     // The settings that depend on the routing file are read only when it could be.
     dbt: routing && namesDbtJobs(routing) ? problems.take(() => readDbtCloud(env, secrets), undefined) : undefined,
-    slackWebhooks: routing ? readSlackWebhooks(env, routing, secrets, slackWebhookOrigins, problems) : new Map<string, Secret>(),
+    ...(routing ? readSlackTargets(env, routing, secrets, slackWebhookOrigins, problems) : { slackWebhooks: new Map<string, Secret>(), slackApps: new Map<string, SlackAppSettings>() }),
+    slackApiBaseUrl: problems.take(() => baseUrlSetting(env, 'SLACK_API_BASE_URL', SLACK_API_BASE_URL), SLACK_API_BASE_URL),
+    slackFallbackWebhook: routing?.config.slack?.fallbackWebhook,
+    statusPageUrl: problems.take(() => optionalBaseUrl(env, 'SLACK_STATUS_PAGE_URL'), undefined),
+    dbtRetry: optionalString(env, 'DBT_CLOUD_ACCOUNT_ID') !== undefined && optionalString(env, 'DBT_CLOUD_API_TOKEN') !== undefined,
     slackWebhookOrigins,
-    slackLinks: problems.take(() => linkPolicy(baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), origins(env, 'SLACK_LINK_HOSTS', { bareHosts: true })), undefined),
+    slackLinks: problems.take(() => linkPolicy(baseUrlSetting(env, 'DBT_CLOUD_BASE_URL', DBT_CLOUD_BASE_URL), originsSetting(env, 'SLACK_LINK_HOSTS', { bareHosts: true })), undefined),
     auditCollection: problems.take(() => firestoreId(env, 'AUDIT_COLLECTION', 'syncEvents'), 'syncEvents'),
     connectorsCollection: problems.take(() => firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'), 'connectors'),
     jobStateCollection: problems.take(() => firestoreId(env, 'JOB_STATE_COLLECTION', TARGET_STATE_COLLECTION), TARGET_STATE_COLLECTION),
@@ -151,49 +172,40 @@ function readDbtCloud(env: Env, options: SecretOptions): DbtCloudSettings {
   return { baseUrl: url, accountId, token: token! };
 }
 
-/** Origins Slack webhook URLs may point to: https://hooks.slack.com and what SLACK_WEBHOOK_HOSTS adds (the sweep's freshness messages too). */
-export function readSlackWebhookOrigins(env: Env, setting: string): string[] {
-  return [SLACK_WEBHOOK_ORIGIN, ...origins(env, setting, { bareHosts: true }).map((o) => (o.includes('://') ? o : `https://${o}`))];
-}
+export { readSlackWebhookOrigins };
 
 /**
- * A comma-separated list of origins (`https://host`, `http://127.0.0.1:8083`), checked at
- * start-up; with `bareHosts`, a bare host stands for https on it and its subdomains.
- */
-function origins(env: Env, name: string, { bareHosts = false } = {}): string[] {
-  const raw = optionalString(env, name);
-  if (raw === undefined) return [];
-  return raw
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      if (bareHosts && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(entry)) return entry.toLowerCase();
-      let url: URL | undefined;
-      try {
-        url = new URL(entry);
-      } catch {
-        url = undefined;
-      }
-      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== entry.replace(/\/+$/, '')) {
-        throw new ConfigError(name, `"${entry}" is not an origin such as https://host or http://127.0.0.1:8083${bareHosts ? ', nor a host name' : ''}`);
-      }
-      return url.origin;
-    });
-}
-
-/**
- * The webhooks the routing file refers to. Slack is optional: with no SLACK_WEBHOOK_URL
- * (the default webhook) no message goes to Slack, and each is logged instead. A webhook the
- * routing file names itself (env:OTHER, sm://...) and notifies through must be set: naming
- * it is asking for it, and a deployment that does not provide it is misconfigured. Every
+ * The Slack targets the routing file refers to: webhooks, and Slack app targets with their
+ * bot tokens. Slack is optional: with no SLACK_WEBHOOK_URL (the default webhook) no message
+ * goes to Slack, and each is logged instead. A webhook or bot token the routing file names
+ * itself (env:OTHER, sm://..., or an app target) and notifies through must be set: naming it
+ * is asking for it, and a deployment that does not provide it is misconfigured. Every
  * problem goes to `problems`.
  */
-function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOptions, allowedOrigins: readonly string[], problems: SettingsProblems): Map<string, Secret> {
+function readSlackTargets(
+  env: Env,
+  routing: LoadedRouting,
+  options: SecretOptions,
+  allowedOrigins: readonly string[],
+  problems: SettingsProblems,
+): { slackWebhooks: Map<string, Secret>; slackApps: Map<string, SlackAppSettings> } {
   const required = notifyingWebhooks(routing);
   required.delete(DEFAULT_WEBHOOK);
   const webhooks = new Map<string, Secret>();
+  const apps = new Map<string, SlackAppSettings>();
   for (const reference of allWebhooks(routing)) {
+    const app = appTargetOf(reference);
+    if (app) {
+      const token = problems.take(() => botToken(env, app.token, options), undefined);
+      if (!token) continue;
+      const literal = token.configured ? token.valuesAtHand()?.[0]?.toString('utf8') : undefined;
+      if (literal !== undefined && !literal.startsWith('xoxb-')) problems.add(new ConfigError(token.setting, 'is not a bot token: use the Slack app\'s Bot User OAuth Token (xoxb-…, OAuth & Permissions page) or an sm:// reference'));
+      else if (token.configured) apps.set(reference, { channel: app.channel, token });
+      else if (required.has(reference)) {
+        problems.add(new ConfigError(token.setting, `is not set; the routing file (${routing.source}) posts to Slack channel ${app.channel} through the Slack app: set it to the app's Bot User OAuth Token (xoxb-…) or to an sm:// Secret Manager reference (docs/slack-app.md)`));
+      }
+      continue;
+    }
     const secret = problems.take(
       () =>
         reference === DEFAULT_WEBHOOK
@@ -219,5 +231,17 @@ function readSlackWebhooks(env: Env, routing: LoadedRouting, options: SecretOpti
       );
     }
   }
-  return webhooks;
+  return { slackWebhooks: webhooks, slackApps: apps };
+}
+
+/** A Slack app target's bot token: SLACK_BOT_TOKEN by default, another variable, or a Secret Manager reference. */
+function botToken(env: Env, reference: string, options: SecretOptions): Secret {
+  if (reference === DEFAULT_BOT_TOKEN) return secretSetting(env, 'SLACK_BOT_TOKEN', options);
+  if (reference.startsWith('env:')) return secretSetting(env, reference.slice('env:'.length), options);
+  return new Secret(`routing bot token ${reference}`, reference, options);
+}
+
+/** An optional http(s) base URL (no query or credentials), without a trailing slash. */
+function optionalBaseUrl(env: Env, name: string): string | undefined {
+  return optionalString(env, name) === undefined ? undefined : baseUrlSetting(env, name, '');
 }

@@ -13,7 +13,7 @@ import { batchOutcomeFields, decideAtClaim, type ClaimVerdict } from './planning
 import { DEFAULT_JOIN_NOTIFY } from './planning/join-messages.js';
 import { joinDocId, type JoinFiring, type JoinRun, type JoinStateDoc, type UpstreamFailure } from './planning/join-state.js';
 import { applyToJoin, joinRun, joinsFor, type CompiledJoin, type JoinOutcome } from './planning/join.js';
-import { DEFAULT_WEBHOOK, type LoadedRouting, type RoutePlan } from './planning/routing.js';
+import { slackTargetOf, type LoadedRouting, type RoutePlan } from './planning/routing.js';
 import { storedRunLog, type TargetLeaseDoc, type TargetRunLogDoc } from './planning/target-state.js';
 import type { CapVerdict } from './planning/run-limits.js';
 import { runLogDocId, targetDocId } from './store/document-ids.js';
@@ -122,7 +122,7 @@ export class EventOrchestration {
   constructor(
     private readonly event: SyncEvent,
     private readonly plan: RoutePlan,
-    routing: LoadedRouting,
+    private readonly routing: LoadedRouting,
     private readonly settings: OrchestrationSettings,
     private readonly now: () => number,
   ) {
@@ -210,7 +210,8 @@ export class EventOrchestration {
         notes[join.name] = note;
       }
       const notify = join.config.slack?.notify ?? DEFAULT_JOIN_NOTIFY;
-      const webhook = join.config.slack?.webhook ?? DEFAULT_WEBHOOK;
+      // The join's own target, else the top-level one (as the schema says), app or webhook.
+      const webhook = slackTargetOf(join.config.slack, this.routing.config);
       const run = joinRun(join);
       if (note.outcome === 'fired' && note.firing) {
         if (!runs.some((r) => r.actionId === run.actionId)) runs.push(run);

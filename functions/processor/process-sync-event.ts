@@ -1,22 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import type { Firestore } from '@google-cloud/firestore';
+import { FieldValue, type Firestore } from '@google-cloud/firestore';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Logger } from 'pino';
 import { logger as defaultLogger } from '../shared/logger.js';
 import { decodeSyncEvent, InvalidSyncEventError, type SyncEvent } from '../shared/sync-event.js';
 import { verifySyncEventSignature, type SignatureVerdict } from '../shared/sync-event-signature.js';
-import { failureOutcome, performRun, performSlack, SLACK_NOT_CONFIGURED, targetClient, type ActionContext } from './actions.js';
+import { failureOutcome, performRun, performSlack, SLACK_NOT_CONFIGURED, targetClient, type ActionContext, type AppIncidentStep, type SlackAppTarget } from './actions.js';
 import type { AttemptRecord, FetchLike } from './clients/http-retry.js';
 import { renderQuarantineAlert } from './clients/quarantine-message.js';
-import { renderCapAlert, renderEventMessage, renderFinalAlert, renderInvalidMessage, renderRefusedMessage, renderUnrecordedAlert, type DbtJobReport, type LinkPolicy, type SlackMessage } from './clients/slack-message.js';
+import { renderCapAlert, renderEventMessage, renderFinalAlert, renderIncidentRecovered, renderInvalidMessage, renderRefusedMessage, renderUnrecordedAlert, type DbtJobReport, type LinkPolicy, type SlackMessage } from './clients/slack-message.js';
 import { SlackClient } from './clients/slack.js';
+import { SlackApiClient } from './clients/slack-api.js';
+import { eventButtons } from './clients/message-buttons.js';
 import type { ProcessorConfig } from './config.js';
 import { startDeadline } from './deadline.js';
 import { classifyError, describeError, PermanentError, TransientError } from './errors.js';
 import { eventStatus, isFinal, type ActionStatus, type PlannedAction } from './planning/claims.js';
 import { quarantineAlertKeys, quarantineVerdict, utcDay, type QuarantineAlertKey, type QuarantineVerdict } from './planning/quarantine-alerts.js';
 import { recoveredDuplicateOf } from './planning/recovered-duplicate.js';
-import { DEFAULT_WEBHOOK, planFor, slackActionId, webhookOfRoute, type RoutePlan } from './planning/routing.js';
+import { appTargetOf, DEFAULT_WEBHOOK, planFor, slackActionId, slackTargetOf, webhookOfRoute, type RoutePlan } from './planning/routing.js';
+import { incidentMerge, planIncident, type IncidentPlan } from './planning/slack-incident.js';
 import { EventOrchestration, firingNotified, sharedRetentionMs, type BusyNote, type JoinMessageAction } from './orchestration.js';
 import { decideBatch, observationFor, type BatchInputs, type ClaimVerdict } from './planning/batch.js';
 import { busyLine, joinFiredMessage, joinWaitingMessage, type JoinRunReport } from './planning/join-messages.js';
@@ -84,7 +87,17 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   const targets = deps.targets ?? targetClients(config, http);
   const slack = new SlackClient({ ...http, allowedOrigins: config.slackWebhookOrigins });
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const alertWebhook = config.routing.config.slack?.webhook ?? DEFAULT_WEBHOOK;
+  // One Web API client per bot token, shared by the app targets that post with it.
+  const apis = new Map<string, SlackApiClient>();
+  const slackApps = new Map<string, SlackAppTarget>(
+    [...config.slackApps].map(([reference, app]) => {
+      const api = apis.get(app.token.setting) ?? new SlackApiClient({ token: app.token, policy: config.retry, baseUrl: config.slackApiBaseUrl, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+      apis.set(app.token.setting, api);
+      return [reference, { channel: app.channel, api }];
+    }),
+  );
+  const buttonOptions = { dbt: config.dbtRetry, statusPageUrl: config.statusPageUrl };
+  const alertWebhook = slackTargetOf(undefined, config.routing.config);
   // Recording after the last outbound call needs at most two Firestore round trips.
   const reserveMs = Math.min(config.firestoreTimeoutMs, Math.floor(config.outboundBudgetMs / 4));
   const settingOf = (reference: string) => config.slackWebhooks.get(reference)?.setting ?? reference;
@@ -99,7 +112,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   };
   const finalAlert = { actionId: FINAL_ALERT, target: settingOf(alertWebhook), fromDelivery: config.maxDeliveryAttempts };
   // Said once per instance: every message meant for the default webhook is logged instead.
-  if (!config.slackWebhooks.has(DEFAULT_WEBHOOK)) log.warn({ setting: 'SLACK_WEBHOOK_URL' }, SLACK_NOT_CONFIGURED);
+  if (alertWebhook === DEFAULT_WEBHOOK && !config.slackWebhooks.has(DEFAULT_WEBHOOK)) log.warn({ setting: 'SLACK_WEBHOOK_URL' }, SLACK_NOT_CONFIGURED);
 
   async function processEvent(event: SyncEvent, message: PubSubMessage, ctx: ActionContext): Promise<void> {
     const stale = staleReason(event, now(), config.retentionDays);
@@ -127,6 +140,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
         initial: () => initialEventRecord(event, plan.routes),
         ...(event.connector.id ? { connector: { docId: connectorDocId(event.source, event.connector.id), merge: (existing) => mergeConnector(existing, event, now()), duplicateOf: (existing) => recoveredDuplicateOf(event, existing) } } : {}),
         ...(shared ? { shared } : {}),
+        firstClaim: (actionId, connector) => incidentPlanFor(event, plan, actionId, connector),
         finalAlert,
         also: [...(loop ? [loop.document] : []), ...quarantineAlertDocuments(quarantineKeys, event.id, now())],
         deadline: ctx.deadline.total,
@@ -154,7 +168,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       outcomes,
       (actions) => eventStatus(ids.map((id) => actions[id]?.status ?? 'waiting')),
       ctx.deadline.total,
-      (ours) => orchestration.settleMerges(ours),
+      (ours) => ({ ...orchestration.settleMerges(ours), lasting: incidentMerges(event, ours) }),
     );
     const fields = { status, routes: plan.routes, actions: Object.fromEntries([...outcomes].map(([id, o]) => [id, o.status])), ...(begun.data.joins ? { joins: begun.data.joins } : {}) };
     if (status === 'retrying') {
@@ -216,10 +230,40 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
    * first) must not acknowledge the event silently: it is alerted, without a claim, and
    * acknowledged only once the alert is out; a transient failure is rethrown as it is.
    */
+  /**
+   * Where an event's app message goes (planning/slack-incident.ts), decided when its action
+   * is first claimed and kept on its record (null: decided, no incident). Webhook targets
+   * and events without a connector have none.
+   */
+  function incidentPlanFor(event: SyncEvent, plan: RoutePlan, actionId: string, connector: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+    const target = plan.slack.find((t) => t.actionId === actionId);
+    const app = target && slackApps.has(target.webhook) ? appTargetOf(target.webhook) : undefined;
+    if (!app) return undefined;
+    return { incidentPlan: (app && event.connector.id ? planIncident(event.type, connector, app.channel) : undefined) ?? null };
+  }
+
+  /** The recorded plan as a step; a success whose dbt jobs failed is an alert, not a recovery (stable: the jobs were settled). */
+  function incidentStep(event: SyncEvent, plan: IncidentPlan | null | undefined, anyJobFailed: boolean): AppIncidentStep | undefined {
+    if (!plan) return undefined;
+    if (plan.change !== 'closed') return plan;
+    if (anyJobFailed) return undefined;
+    return { change: 'closed', ts: plan.ts, recovered: renderIncidentRecovered(event, plan.failedAt, plan.failedEventId) };
+  }
+
+  /** The connector document's incidents after this delivery's app messages: written with the outcomes, never expiring. */
+  function incidentMerges(event: SyncEvent, ours: Map<string, ActionOutcome>): Map<string, Record<string, unknown>> | undefined {
+    if (!event.connector.id) return undefined;
+    const changes = [...ours.values()].flatMap((o) =>
+      o.status === 'succeeded' && o.incident ? [{ ...o.incident, incident: { ts: o.incident.ts, eventId: event.id, type: event.type, occurredAt: event.occurredAt } }] : [],
+    );
+    const fields = incidentMerge(changes, FieldValue.delete());
+    return fields && new Map([[store.connectorRef(connectorDocId(event.source, event.connector.id)).path, fields]]);
+  }
+
   async function alertUnrecorded(event: SyncEvent, error: unknown, ctx: ActionContext): Promise<never> {
     if (classifyError(error) === 'transient') throw error;
     const reason = describeError(error);
-    const sent = await performSlack('unrecorded-alert', alertWebhook, renderUnrecordedAlert(event, reason), ctx);
+    const sent = await performSlack('unrecorded-alert', alertWebhook, renderUnrecordedAlert(event, reason), ctx, { docId: event.id, claim: undefined });
     if (sent.status !== 'succeeded' || sent.sent === false) {
       throw new TransientError(`the audit record cannot be written (${reason}) and the alert about it did not go out`, { system: 'postload' });
     }
@@ -290,6 +334,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
   ): Promise<Map<string, ActionOutcome>> {
     const outcomes = new Map<string, ActionOutcome>();
     const claimed = (id: string) => begun.claims.get(id)?.decision.decision === 'claim';
+    const delivery = (actionId: string) => ({ docId: event.id, claim: begun.claims.get(actionId) });
     const allRuns = orchestration.runs;
     const runs = allRuns.filter((run) => claimed(run.actionId));
     // Each of these never throws and every call inside is cut to the deadline: allSettled
@@ -313,18 +358,26 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
       if (!jobsSettled) outcomes.set(target.actionId, { status: 'waiting' });
       // A quarantine alert goes out whatever notify says, once a day per problem (see planning/quarantine-alerts.ts).
       else if (quarantine && !quarantine.alertCodes.length) outcomes.set(target.actionId, { status: 'succeeded', sent: false, alreadyAlertedBy: quarantine.alreadyAlertedBy, requests: [] });
-      else if (quarantine) outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderQuarantineAlert(event, quarantine.alertCodes), ctx));
-      else if (!target.notify && !anyJobFailed) outcomes.set(target.actionId, { status: 'succeeded', sent: false, requests: [] });
-      else outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderEventMessage(event, reports, { links: config.slackLinks, alert: !target.notify, ...(origin ? { origin } : {}) }), ctx));
+      else if (quarantine) outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, renderQuarantineAlert(event, quarantine.alertCodes), ctx, delivery(target.actionId)));
+      else {
+        const incident = incidentStep(event, recordOf(begun, target.actionId)?.incidentPlan, anyJobFailed);
+        const closing = incident?.change === 'closed';
+        // A success the route does not notify is still said when it ends an incident: in its thread.
+        if (!target.notify && !anyJobFailed && !closing) outcomes.set(target.actionId, { status: 'succeeded', sent: false, requests: [] });
+        else {
+          const message = renderEventMessage(event, reports, { links: config.slackLinks, alert: !target.notify && !closing, ...(origin ? { origin } : {}) });
+          outcomes.set(target.actionId, await performSlack(target.actionId, target.webhook, message, ctx, { ...delivery(target.actionId), buttons: eventButtons(event, buttonOptions), ...(incident ? { incident } : {}) }));
+        }
+      }
     }
     for (const join of orchestration.messages.filter((m) => claimed(m.actionId))) {
       const message = joinMessage(join, allRuns, begun, outcomes, config.slackLinks);
       if (message === 'not-notified') outcomes.set(join.actionId, { status: 'succeeded', sent: false, requests: [] });
-      else outcomes.set(join.actionId, message ? await performSlack(join.actionId, join.webhook, message, ctx) : { status: 'waiting' });
+      else outcomes.set(join.actionId, message ? await performSlack(join.actionId, join.webhook, message, ctx, delivery(join.actionId)) : { status: 'waiting' });
     }
     // The day's run-cap alert for a target, owned by this event since its claim (issue 25 finding 6).
     for (const alert of orchestration.capAlerts.filter((a) => claimed(a.actionId))) {
-      outcomes.set(alert.actionId, await performSlack(alert.actionId, alert.webhook, renderCapAlert(event, alert.run.label, alert.cap), ctx));
+      outcomes.set(alert.actionId, await performSlack(alert.actionId, alert.webhook, renderCapAlert(event, alert.run.label, alert.cap), ctx, delivery(alert.actionId)));
     }
 
     if (claimed(FINAL_ALERT)) {
@@ -333,7 +386,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
         .map((id) => ({ actionId: id, target: recordOf(begun, id)?.target ?? id, lastError: lastErrorOf(begun, outcomes, id) }));
       outcomes.set(
         FINAL_ALERT,
-        unfinished.length ? await performSlack(FINAL_ALERT, alertWebhook, renderFinalAlert(event, unfinished, begun.messageDeliveries), ctx) : { status: 'waiting' },
+        unfinished.length ? await performSlack(FINAL_ALERT, alertWebhook, renderFinalAlert(event, unfinished, begun.messageDeliveries), ctx, delivery(FINAL_ALERT)) : { status: 'waiting' },
       );
     }
     return outcomes;
@@ -414,7 +467,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
         actionId,
         alertedFirst !== undefined && alertedFirst !== docId
           ? { status: 'succeeded', sent: false, alreadyAlertedBy: [alertedFirst], requests: [] }
-          : await performSlack(actionId, alertWebhook, dropped.alert, ctx),
+          : await performSlack(actionId, alertWebhook, dropped.alert, ctx, { docId, claim: begun.claims.get(actionId) }),
       );
     }
     const status = await store.settle(begun, deliveryId, outcomes, (actions) => (isFinal(actions[actionId]?.status) ? 'invalid' : 'retrying'), ctx.deadline.total);
@@ -425,7 +478,7 @@ export function createSyncEventProcessor(config: ProcessorConfig, deps: Processo
     const deadline = startDeadline(config.outboundBudgetMs, reserveMs);
     const message = readPubSubMessage(cloudEvent);
     let eventLog = log.child({ messageId: message.messageId });
-    const ctx = (l: Logger): ActionContext => ({ targets, slack, slackWebhooks: config.slackWebhooks, deadline, log: l, now });
+    const ctx = (l: Logger): ActionContext => ({ targets, slack, slackWebhooks: config.slackWebhooks, slackApps, slackFallbackWebhook: config.slackFallbackWebhook, deadline, log: l, now });
     try {
       // Before anything is read from the data: only a message postload signed is acted on.
       const signature = await verifySyncEventSignature(message.data ?? Buffer.alloc(0), message.attributes, config.signingKey, { publishedAtMs: message.publishedAtMs });

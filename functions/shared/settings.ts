@@ -1,3 +1,5 @@
+import { SLACK_WEBHOOK_ORIGIN } from './vendor-hosts.js';
+
 /** A setting that is missing or malformed. Names the environment variable to fix. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -114,4 +116,53 @@ export function firestoreId(env: Env, name: string, fallback: string): string {
  */
 export function auditRetentionDays(env: Env): number {
   return integer(env, 'AUDIT_RETENTION_DAYS', 90, { min: 1, max: 3650 });
+}
+
+/**
+ * A comma-separated list of origins (`https://host`, `http://127.0.0.1:8083`), checked at
+ * start-up; with `bareHosts`, a bare host stands for https on it and its subdomains.
+ */
+export function originsSetting(env: Env, name: string, { bareHosts = false } = {}): string[] {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      if (bareHosts && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(entry)) return entry.toLowerCase();
+      let url: URL | undefined;
+      try {
+        url = new URL(entry);
+      } catch {
+        url = undefined;
+      }
+      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== entry.replace(/\/+$/, '')) {
+        throw new ConfigError(name, `"${entry}" is not an origin such as https://host or http://127.0.0.1:8083${bareHosts ? ', nor a host name' : ''}`);
+      }
+      return url.origin;
+    });
+}
+
+/**
+ * Origins Slack webhook URLs (and interactivity response URLs) may point to:
+ * https://hooks.slack.com and what SLACK_WEBHOOK_HOSTS adds. Read alike by the processor,
+ * the sweep (freshness messages) and the ingest function (button answers).
+ */
+export function readSlackWebhookOrigins(env: Env, setting: string): string[] {
+  return [SLACK_WEBHOOK_ORIGIN, ...originsSetting(env, setting, { bareHosts: true }).map((o) => (o.includes('://') ? o : `https://${o}`))];
+}
+
+/**
+ * A comma-separated list of Slack ids (users U…/W…, user groups S…), checked at start-up:
+ * `prefixes` are the letters an id of that kind starts with.
+ */
+export function slackIdList(env: Env, name: string, prefixes: string, what: string): string[] {
+  const raw = optionalString(env, name);
+  if (raw === undefined) return [];
+  const ids = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const id of ids) {
+    if (!new RegExp(`^[${prefixes}][A-Z0-9]{2,40}$`).test(id)) throw new ConfigError(name, `"${id.slice(0, 60)}" is not a Slack ${what} id (${prefixes.split('').join('…, ')}… in capitals, as Slack shows it in a profile's "Copy member ID")`);
+  }
+  return [...new Set(ids)];
 }

@@ -1,6 +1,7 @@
 import type { RetryPolicy } from '../processor/clients/http-retry.js';
 import { readSlackWebhookOrigins } from '../processor/config.js';
-import { DEFAULT_WEBHOOK, loadRoutingConfig, type LoadedRouting } from '../processor/planning/routing.js';
+import { appTargetOf, DEFAULT_BOT_TOKEN, DEFAULT_WEBHOOK, loadRoutingConfig, type LoadedRouting } from '../processor/planning/routing.js';
+import { SLACK_API_BASE_URL } from '../shared/vendor-hosts.js';
 import { JOIN_STATE_COLLECTION } from '../processor/planning/join-state.js';
 import { TARGET_STATE_COLLECTION } from '../processor/planning/target-state.js';
 import { FOLLOWED_RUNS_COLLECTION } from '../processor/store/followed-run.js';
@@ -36,6 +37,13 @@ export interface SweepConfig {
   freshness: FreshnessSettings;
   /** Where freshness alerts go; undefined when no webhook is set (alerts are then only logged). */
   slackWebhook: Secret | undefined;
+  /** Or the Slack app: its channel and bot token (an incident is one message, threaded). */
+  slackApp: { channel: string; token: Secret } | undefined;
+  /** With the app: the webhook told when Slack refuses it for good (the routing file's slack.fallbackWebhook), when set. */
+  slackFallbackWebhook: Secret | undefined;
+  /** The Web API (SLACK_API_BASE_URL), and the status page for the alert's button (SLACK_STATUS_PAGE_URL). */
+  slackApiBaseUrl: string;
+  statusPageUrl: string | undefined;
   /** Origins that webhook may point to (SLACK_WEBHOOK_HOSTS, as for the processor). */
   slackWebhookOrigins: string[];
   connectorsCollection: string;
@@ -112,7 +120,11 @@ export function readSweepConfig(env: Env = process.env): SweepConfig {
     projectId: project,
     routing,
     freshness,
-    slackWebhook: slackWebhook(env, freshness.webhook, options),
+    slackWebhook: appTargetOf(freshness.webhook) ? undefined : slackWebhook(env, freshness.webhook, options),
+    slackApp: slackApp(env, freshness.webhook, options),
+    slackFallbackWebhook: appTargetOf(freshness.webhook) && routing.config.slack?.fallbackWebhook ? slackWebhook(env, routing.config.slack.fallbackWebhook, options) : undefined,
+    slackApiBaseUrl: baseUrlSetting(env, 'SLACK_API_BASE_URL', SLACK_API_BASE_URL),
+    statusPageUrl: optionalString(env, 'SLACK_STATUS_PAGE_URL') === undefined ? undefined : baseUrlSetting(env, 'SLACK_STATUS_PAGE_URL', 'http://127.0.0.1:8089'),
     slackWebhookOrigins: readSlackWebhookOrigins(env, 'SLACK_WEBHOOK_HOSTS'),
     connectorsCollection: firestoreId(env, 'CONNECTORS_COLLECTION', 'connectors'),
     freshnessCollection: firestoreId(env, 'FRESHNESS_COLLECTION', 'freshness'),
@@ -153,6 +165,20 @@ function slackWebhook(env: Env, reference: string, options: SecretOptions): Secr
         ? secretSetting(env, reference.slice('env:'.length), options)
         : new Secret(`routing webhook ${reference}`, reference, options);
   return secret.configured ? secret : undefined;
+}
+
+/** The freshness target when it is the Slack app: its channel and bot token, which must be set (naming the app is asking for it). */
+function slackApp(env: Env, reference: string, options: SecretOptions): { channel: string; token: Secret } | undefined {
+  const app = appTargetOf(reference);
+  if (!app) return undefined;
+  const token =
+    app.token === DEFAULT_BOT_TOKEN
+      ? secretSetting(env, 'SLACK_BOT_TOKEN', options)
+      : app.token.startsWith('env:')
+        ? secretSetting(env, app.token.slice('env:'.length), options)
+        : new Secret(`routing bot token ${app.token}`, app.token, options);
+  if (!token.configured) throw new ConfigError(token.setting, `is not set; freshness alerts go to Slack channel ${app.channel} through the Slack app: set it to the app's Bot User OAuth Token (xoxb-…) or an sm:// reference`);
+  return { channel: app.channel, token };
 }
 
 /** Both credentials of a vendor API, or neither: one without the other is a mistake worth refusing. */

@@ -3,6 +3,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import type { Logger } from 'pino';
 import { deadlineIn, type FetchLike } from '../processor/clients/http-retry.js';
 import { SlackClient } from '../processor/clients/slack.js';
+import { SlackApiClient } from '../processor/clients/slack-api.js';
 import { describeError } from '../processor/errors.js';
 import { createFirestore } from '../processor/store/event-store.js';
 import { logger as defaultLogger } from '../shared/logger.js';
@@ -12,6 +13,7 @@ import { FivetranClient } from '../vendors/fivetran.js';
 import type { Vendor } from '../vendors/vendor-error.js';
 import { createReconcileTask } from './reconcile/task.js';
 import type { SweepConfig } from './config.js';
+import { appSender, webhookSender, withFallback } from './freshness/slack-sender.js';
 import { FreshnessStore } from './freshness/store.js';
 import { createFreshnessTask } from './freshness/task.js';
 import { RunsStore } from './runs/store.js';
@@ -51,7 +53,14 @@ export function createSweep(config: SweepConfig, deps: SweepDependencies = {}): 
   const log = deps.logger ?? defaultLogger;
   const now = deps.now ?? Date.now;
   const firestore = deps.firestore ?? createFirestore(config.projectId);
-  const slack = new SlackClient({ policy: config.retry, allowedOrigins: config.slackWebhookOrigins, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+  const http = { policy: config.retry, ...(deps.fetch ? { fetch: deps.fetch } : {}) };
+  const webhooks = new SlackClient({ ...http, allowedOrigins: config.slackWebhookOrigins });
+  const fallback = config.slackFallbackWebhook && { slack: webhooks, webhook: config.slackFallbackWebhook };
+  const slack = config.slackApp
+    ? withFallback(appSender(new SlackApiClient({ ...http, token: config.slackApp.token, baseUrl: config.slackApiBaseUrl }), config.slackApp.channel, config.statusPageUrl), config.slackApp.channel, fallback)
+    : config.slackWebhook
+      ? webhookSender(webhooks, config.slackWebhook)
+      : undefined;
   const store = new FreshnessStore(firestore, { connectorsCollection: config.connectorsCollection, freshnessCollection: config.freshnessCollection, timeoutMs: config.firestoreTimeoutMs });
   const configuredClients = {
     fivetran: config.fivetran && new FivetranClient({ ...config.fivetran, timeoutMs: config.vendorTimeoutMs, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
@@ -69,7 +78,8 @@ export function createSweep(config: SweepConfig, deps: SweepDependencies = {}): 
     ? createRunsTask({
         store: new RunsStore(firestore, { followedRunsCollection: config.followedRunsCollection, auditCollection: config.auditCollection, jobStateCollection: config.jobStateCollection, timeoutMs: config.firestoreTimeoutMs, retentionMs: config.retentionDays * 86_400_000 }),
         targets: targetClients({ targets: { ...config.targets, http: new Map() } }, { policy: config.retry, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
-        slack,
+        // Failed runs are alerted through webhooks (webhookOfRoute: an app route's through its fallback).
+        slack: webhooks,
         webhook: config.webhookOf,
         linkOrigins: runLinkOrigins(config),
         leaseMs: config.leaseMs,

@@ -5,7 +5,7 @@ import type { RetryPolicy } from './retry.js';
 import { VendorApiError } from './vendor-error.js';
 
 // dbt Cloud's administrative API as `postload connect` uses it: webhook subscriptions (v3)
-// and one job lookup (v2). The processor's job runs have their own client
+// and one job lookup (v2); and a failed run's retry, for the Slack app's button. The processor's job runs have their own client
 // (processor/clients/dbt-cloud.ts). Shapes from dbt-labs/dbt-cloud-openapi-spec
 // (openapi-v3.yaml), docs.getdbt.com/docs/deploy/webhooks and the dbt Cloud Terraform
 // provider (dbt-labs/terraform-provider-dbtcloud, pkg/dbt_cloud/webhook.go, paginate.go):
@@ -21,8 +21,7 @@ import { VendorApiError } from './vendor-error.js';
 //   never reads it anywhere but from a create, and never keeps or logs it;
 // - job_ids come back as strings; ids of webhooks are strings "wsu_…".
 
-/** dbt Cloud's multi-tenant host (DBT_CLOUD_BASE_URL's default); others: emea.dbt.com, PREFIX.us1.dbt.com, … */
-export const DBT_CLOUD_BASE_URL = 'https://cloud.getdbt.com';
+export { DBT_CLOUD_BASE_URL } from '../shared/vendor-hosts.js';
 const PAGE_LIMIT = 100;
 const MAX_PAGES = 100;
 
@@ -119,6 +118,20 @@ export class DbtCloudAdminClient {
       if (error instanceof VendorApiError && error.details.status === 404) return false;
       throw error;
     }
+  }
+
+  /**
+   * Retries a failed run from its point of failure: `POST /api/v2/accounts/{a}/runs/{r}/retry/`
+   * (openapi-v2.yaml "Retry Run"), the run dbt Cloud enqueued. dbt Cloud refuses (4xx) a run
+   * it cannot retry: not failed, not the job's latest run, no run results
+   * (RetryNotSupportedReasonEnum); the error carries its user_message.
+   */
+  async retryRun({ deadline, accountId, runId }: { deadline: Deadline; accountId: string; runId: number }): Promise<{ id: number; href: string | null }> {
+    const label = `dbt Cloud POST /api/v2/accounts/${accountId}/runs/${runId}/retry/`;
+    const { json } = await this.call('POST', `/api/v2/accounts/${accountId}/runs/${runId}/retry/`, label, deadline, {});
+    const data = isRecord(json) ? json.data : undefined;
+    if (!isRecord(data) || typeof data.id !== 'number') throw new VendorApiError('dbt-cloud', 'garbage', `${label}: the answer has no run id`);
+    return { id: data.id, href: typeof data.href === 'string' ? data.href : null };
   }
 
   private async call(method: VendorRequest['method'], path: string, label: string, deadline: Deadline, body?: object): Promise<{ json: unknown }> {

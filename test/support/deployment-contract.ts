@@ -89,6 +89,16 @@ export function withScratchDir<T>(body: (dir: string) => T): T {
 }
 
 /** Secret Manager ids (`sm://projects/P/secrets/NAME` or `sm://NAME`) a routing file names. */
+/** Whether a routing file names a Slack app target anywhere (docs/slack-app.md tells its reader to set slack_app_enabled then). */
+export function usesSlackApp(json: unknown): boolean {
+  const visit = (value: unknown): boolean => {
+    if (Array.isArray(value)) return value.some(visit);
+    if (!value || typeof value !== 'object') return false;
+    return Object.entries(value).some(([key, v]) => (key === 'app' && !!v && typeof v === 'object') || visit(v));
+  };
+  return visit(json);
+}
+
 export function routingSecretIds(json: unknown): string[] {
   const ids = new Set<string>();
   const visit = (value: unknown) => {
@@ -149,7 +159,7 @@ export async function checkRoutingUnderTerraform(config: TerraformConfig, code: 
   let env: Record<string, string>;
   let identity: string;
   try {
-    apply = plan(config, { ...EXAMPLE_VARIABLES, routing_config_file: source.file, slack_route_webhook_secrets: routingSecretIds(source.json), ...variables });
+    apply = plan(config, { ...EXAMPLE_VARIABLES, routing_config_file: source.file, slack_route_webhook_secrets: routingSecretIds(source.json), ...(usesSlackApp(source.json) ? { slack_app_enabled: true } : {}), ...variables });
     const fn = deployedFunctions(config, apply, code).get(processorEntryPoint);
     if (!fn) return [`no google_cloudfunctions2_function deploys ${processorEntryPoint}`];
     env = functionEnvironment(apply, fn);
@@ -165,6 +175,8 @@ export async function checkRoutingUnderTerraform(config: TerraformConfig, code: 
     references = [
       ...(processor.dbt ? [['DBT_CLOUD_API_TOKEN', env.DBT_CLOUD_API_TOKEN ?? ''] as [string, string]] : []),
       ...[...processor.slackWebhooks.keys()].map((ref): [string, string] => (ref.startsWith('env:') ? [ref.slice(4), env[ref.slice(4)] ?? ''] : [ref, ref])),
+      // Each Slack app target's bot token (env:VARIABLE, or an sm:// reference the routing file names).
+      ...[...new Set([...processor.slackApps.values()].map((app) => app.token.setting))].map((setting): [string, string] => (setting.startsWith('routing bot token ') ? [setting, setting.slice('routing bot token '.length)] : [setting, env[setting] ?? ''])),
     ];
   } catch (error) {
     return [`${where}: the processor refuses to start with the environment Terraform gives it: ${(error as Error).message}`];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { Firestore } from '@google-cloud/firestore';
 import { fakeDbtCloud, type FakeDbtCloud } from '../../functions/local/fake-dbt-cloud.js';
-import { fakeSlack } from '../../functions/local/fake-slack.js';
+import { fakeSlack, type FakeSlack } from '../../functions/local/fake-slack.js';
 import type { RecordingServer } from '../../functions/local/recording-server.js';
 import { readProcessorConfig } from '../../functions/processor/config.js';
 import { createSyncEventProcessor } from '../../functions/processor/process-sync-event.js';
@@ -54,14 +54,15 @@ export interface HarnessOptions {
   /** Names this file's collections: `${prefix}events-${pid}-${n}`, connectors, jobs, joins; new ones for every test. */
   prefix: string;
   /** This file's own settings, over the shared ones (a function sees the started stand-ins). */
-  env?: Record<string, string> | ((stands: { dbt: FakeDbtCloud; slack: RecordingServer }) => Record<string, string>);
+  env?: Record<string, string> | ((stands: { dbt: FakeDbtCloud; slack: FakeSlack }) => Record<string, string>);
 }
 
 export interface ProcessorHarness {
   /** Set in before(). */
   db: Firestore;
   dbt: FakeDbtCloud;
-  slack: RecordingServer;
+  /** Incoming webhooks and the Web API (`slack.api`) on one stand-in. */
+  slack: FakeSlack;
   /** Set in beforeEach(): this test's settings. */
   env: Record<string, string>;
   /** Which test this is (1, 2, ...): names its collections. */

@@ -413,6 +413,8 @@ export function checkEntryPoints(config: TerraformConfig, code: CodeFacts): stri
  * - FIRESTORE_TIMEOUT_MS: per-operation Firestore timeout, default fits.
  * - SECRET_MANAGER_EMULATOR_HOST: local only, the Secret Manager stand-in's host:port
  *   (functions/shared/secret-manager-client.ts); a deployment reads the real service.
+ * - SLACK_API_BASE_URL: local only, the Slack Web API stand-in; a deployment talks to
+ *   https://slack.com/api, the default.
  */
 export const DELIBERATELY_UNSET = new Set([
   'GCLOUD_PROJECT',
@@ -422,6 +424,7 @@ export const DELIBERATELY_UNSET = new Set([
   'OUTBOUND_MAX_ATTEMPTS',
   'FIRESTORE_TIMEOUT_MS',
   'SECRET_MANAGER_EMULATOR_HOST',
+  'SLACK_API_BASE_URL',
 ]);
 
 /** Set by Terraform for the runtime, not read through the settings helpers. */

@@ -186,6 +186,26 @@ export function renderUnrecordedAlert(event: SyncEvent, reason: string): SlackMe
   };
 }
 
+/**
+ * Said through the fallback webhook when the Slack app cannot post at all (Slack's
+ * permanent errors): why, what to fix, and the message it could not post (postload's own
+ * blocks, already safe; its buttons left out: a webhook message has no app behind it).
+ */
+export function renderAppFailure(channel: string, error: string, message: SlackMessage): SlackMessage {
+  const headline = `:rotating_light: postload's Slack app cannot post to channel ${channel}`;
+  const kept = message.blocks.filter((block) => block.type !== 'actions').slice(0, 40);
+  return {
+    text: truncate(escape(`postload's Slack app cannot post to channel ${channel}: ${error}`), 3000),
+    blocks: [
+      header(headline),
+      section(`Slack refused it for good, so postload will not retry:\n${codeBlock(error, SECTION_LIMIT - 100)}`),
+      { type: 'context', elements: [mrkdwn('The message it could not post follows. `postload check` tests the token, the channel membership and the scopes (docs/slack-app.md).')] },
+      { type: 'divider' },
+      ...kept,
+    ],
+  };
+}
+
 function detailFields(event: SyncEvent): string[] {
   const fields = [
     `*Connector*\n${escape(event.connector.name ?? '—')}${event.connector.id ? ` (\`${escape(event.connector.id)}\`)` : ''}${event.connector.type ? `\n${escape(event.connector.type)}` : ''}`,
@@ -399,4 +419,24 @@ export function formatDuration(seconds: number): string {
   const m = Math.floor((s % 3600) / 60);
   const rest = s % 60;
   return [h ? `${h}h` : '', m ? `${m}m` : '', rest || (!h && !m) ? `${rest}s` : ''].filter(Boolean).join(' ');
+}
+
+/**
+ * An incident's message once it recovered (chat.update replaces it: its buttons go): what
+ * failed, when, and the success that ended it; the details are in its thread.
+ */
+export function renderIncidentRecovered(event: SyncEvent, failedAt: string, failedEventId: string): SlackMessage {
+  const vendor = vendorName(event.source);
+  const connector = event.connector.name ?? event.connector.id ?? 'unknown connector';
+  const what = event.type === 'transformation.succeeded' ? 'run' : 'sync';
+  const headline = `:white_check_mark: ${vendor} ${connector} recovered`;
+  const line = `${vendor} ${connector}: the ${what} failed at ${failedAt}, and succeeded again at ${event.sync.finishedAt ?? event.occurredAt}.`;
+  return {
+    text: truncate(escape(`${vendor} ${connector} recovered: ${line}`), SECTION_LIMIT),
+    blocks: [
+      header(truncate(headline, HEADER_LIMIT)),
+      section(`${escape(line)} The failures and the recovery are in this thread.`),
+      { type: 'context', elements: [mrkdwn(`postload · failed: event \`${escape(failedEventId)}\` · recovered: event \`${event.id}\``)] },
+    ],
+  };
 }

@@ -1,4 +1,5 @@
 import { MissingSecretError, type Secret } from '../../shared/secrets.js';
+import { SLACK_WEBHOOK_ORIGIN } from '../../shared/vendor-hosts.js';
 import { PermanentError } from '../errors.js';
 import { send, withinDeadline, type AttemptRecord, type Deadline, type FetchLike, type RetryPolicy } from './http-retry.js';
 import type { SlackMessage } from './slack-message.js';
@@ -13,8 +14,7 @@ const ADVICE: Record<string, string> = {
   channel_is_archived: 'the channel was archived; unarchive it or create a new incoming webhook',
 };
 
-/** Where incoming webhooks live (https://api.slack.com/messaging/webhooks): the only origin postload posts to unless SLACK_WEBHOOK_HOSTS adds one. */
-export const SLACK_WEBHOOK_ORIGIN = 'https://hooks.slack.com';
+export { SLACK_WEBHOOK_ORIGIN };
 
 /**
  * Why a webhook URL may not be used, or undefined when its origin is allowed. A webhook

@@ -42,6 +42,43 @@ export const NEVER_STARTS_DBT: readonly RoutedEventType[] = ['test', 'quarantine
 /** The webhook used when the routing file names none. */
 export const DEFAULT_WEBHOOK = 'env:SLACK_WEBHOOK_URL';
 
+/** Where a Slack app target's bot token is found when the routing file names none. */
+export const DEFAULT_BOT_TOKEN = 'env:SLACK_BOT_TOKEN';
+
+/** Slack app targets are named `slack-app:<channel>` (and `#<token reference>` when not the default token) wherever a webhook reference would be. */
+export const APP_TARGET_PREFIX = 'slack-app:';
+
+/** A Slack app target: a channel and where its bot token is found. */
+export interface AppTarget {
+  channel: string;
+  token: string;
+}
+
+type SlackTargetFields = { webhook?: string | undefined; app?: { channel: string; token?: string | undefined } | undefined };
+
+/** The target a `slack` object names itself (its app or its webhook), or undefined when it inherits. */
+function ownTarget(slack: SlackTargetFields | undefined): string | undefined {
+  if (slack?.app) return appTargetReference({ channel: slack.app.channel, token: slack.app.token ?? DEFAULT_BOT_TOKEN });
+  return slack?.webhook;
+}
+
+/** Where messages of a route, the default route or a join go: its own target, else the top-level one, else the default webhook. */
+export function slackTargetOf(slack: SlackTargetFields | undefined, config: RoutingConfig): string {
+  return ownTarget(slack) ?? ownTarget(config.slack) ?? DEFAULT_WEBHOOK;
+}
+
+export function appTargetReference(app: AppTarget): string {
+  return `${APP_TARGET_PREFIX}${app.channel}${app.token === DEFAULT_BOT_TOKEN ? '' : `#${app.token}`}`;
+}
+
+/** The app target a reference names, or undefined for a webhook reference. */
+export function appTargetOf(reference: string): AppTarget | undefined {
+  if (!reference.startsWith(APP_TARGET_PREFIX)) return undefined;
+  const rest = reference.slice(APP_TARGET_PREFIX.length);
+  const hash = rest.indexOf('#');
+  return hash < 0 ? { channel: rest, token: DEFAULT_BOT_TOKEN } : { channel: rest.slice(0, hash), token: rest.slice(hash + 1) };
+}
+
 const DEFAULT_ROUTE_NAME = '(default)';
 
 /** One thing wrong in a routing file: where (a JSON pointer) and what. */
@@ -129,10 +166,10 @@ export interface LoadedRouting {
   joins: CompiledJoin[];
 }
 
-/** A Slack webhook that may receive one message about the event. */
+/** A Slack webhook (or Slack app target) that may receive one message about the event. */
 export interface PlannedSlackTarget {
   actionId: string;
-  /** env:VARIABLE or sm://... */
+  /** env:VARIABLE or sm://..., or an app target (slack-app:<channel>, see appTargetOf). */
   webhook: string;
   /** True when a matching route asks for this event type; false when only an alert would go here. */
   notify: boolean;
@@ -161,7 +198,7 @@ export function planFor(event: SyncEvent, routing: LoadedRouting): RoutePlan {
       const run = plannedRun(target, name, event);
       if (!runs.has(run.actionId)) runs.set(run.actionId, run);
     }
-    const webhook = actions.slack?.webhook ?? routing.config.slack?.webhook ?? DEFAULT_WEBHOOK;
+    const webhook = slackTargetOf(actions.slack, routing.config);
     const notify = (actions.slack?.notify ?? routing.config.slack?.notify ?? DEFAULT_SLACK_NOTIFY).includes(event.type);
     const target = slack.get(webhook);
     if (target) {
@@ -176,35 +213,41 @@ export function planFor(event: SyncEvent, routing: LoadedRouting): RoutePlan {
 
 /**
  * The webhook a route (or `join <name>`, or the default route) sends to: where a run it
- * planned is alerted when the sweep sees it fail (issue 28).
+ * planned is alerted when the sweep sees it fail (issue 28). The sweep alerts through
+ * webhooks only: a route whose target is the Slack app has its failed runs said through
+ * the fallback webhook, else the default one.
  */
 export function webhookOfRoute(routing: LoadedRouting, route: string): string {
   const { config } = routing;
-  const fallback = config.slack?.webhook ?? DEFAULT_WEBHOOK;
-  if (route.startsWith('join ')) return config.joins?.find((join) => `join ${join.name}` === route)?.slack?.webhook ?? fallback;
-  if (route === DEFAULT_ROUTE_NAME) return config.defaultRoute?.slack?.webhook ?? fallback;
-  return config.routes.find((r) => r.name === route)?.slack?.webhook ?? fallback;
+  const slack = route.startsWith('join ')
+    ? config.joins?.find((join) => `join ${join.name}` === route)?.slack
+    : route === DEFAULT_ROUTE_NAME
+      ? config.defaultRoute?.slack
+      : config.routes.find((r) => r.name === route)?.slack;
+  const target = slackTargetOf(slack, config);
+  return appTargetOf(target) ? (config.slack?.fallbackWebhook ?? DEFAULT_WEBHOOK) : target;
 }
 
-/** Every webhook reference some event would notify, so start-up can insist they are set. */
+/** Every target (webhook reference or app target) some event would notify, so start-up can insist it is set. */
 export function notifyingWebhooks(routing: LoadedRouting): Set<string> {
   const { config } = routing;
-  const defaults = { webhook: config.slack?.webhook ?? DEFAULT_WEBHOOK, notify: config.slack?.notify ?? DEFAULT_SLACK_NOTIFY };
+  const defaultNotify = config.slack?.notify ?? DEFAULT_SLACK_NOTIFY;
   const used = new Set<string>();
   for (const actions of [...config.routes, config.defaultRoute ?? {}]) {
-    const notify = actions.slack?.notify ?? defaults.notify;
-    if (notify.length) used.add(actions.slack?.webhook ?? defaults.webhook);
+    const notify = actions.slack?.notify ?? defaultNotify;
+    if (notify.length) used.add(slackTargetOf(actions.slack, config));
   }
-  for (const join of config.joins ?? []) if ((join.slack?.notify ?? DEFAULT_JOIN_NOTIFY).length) used.add(join.slack?.webhook ?? defaults.webhook);
+  for (const join of config.joins ?? []) if ((join.slack?.notify ?? DEFAULT_JOIN_NOTIFY).length) used.add(slackTargetOf(join.slack, config));
   return used;
 }
 
-/** Every webhook reference named anywhere, notifying or not (alerts may go to any). */
+/** Every target named anywhere, notifying or not (alerts may go to any), and the fallback webhook. */
 export function allWebhooks(routing: LoadedRouting): Set<string> {
   const { config } = routing;
-  const all = new Set<string>([config.slack?.webhook ?? DEFAULT_WEBHOOK]);
-  for (const actions of [...config.routes, config.defaultRoute ?? {}]) if (actions.slack?.webhook) all.add(actions.slack.webhook);
-  for (const join of config.joins ?? []) if (join.slack?.webhook) all.add(join.slack.webhook);
+  const all = new Set<string>([slackTargetOf(undefined, config)]);
+  for (const actions of [...config.routes, config.defaultRoute ?? {}]) all.add(slackTargetOf(actions.slack, config));
+  for (const join of config.joins ?? []) all.add(slackTargetOf(join.slack, config));
+  if (config.slack?.fallbackWebhook) all.add(config.slack.fallbackWebhook);
   return all;
 }
 

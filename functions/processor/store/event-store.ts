@@ -2,6 +2,7 @@ import { Firestore, Timestamp, type DocumentReference, type DocumentSnapshot, ty
 import type { Deadline } from '../clients/http-retry.js';
 import { describeError, PermanentError, TransientError } from '../errors.js';
 import { decideClaims, mergeEventStatus, type ActionKind, type ActionStatus, type ActionView, type ClaimDecision, type PlannedAction } from '../planning/claims.js';
+import type { IncidentChange, IncidentPlan } from '../planning/slack-incident.js';
 import { cutText, documentSize, MAX_DOCUMENT_BYTES } from './document-size.js';
 import { startedRunFields } from './run-index.js';
 
@@ -31,6 +32,15 @@ export interface ActionRecord {
   recovered?: boolean;
   /** For a message: false when there was nothing to say (no notified type, nothing failed). */
   sent?: boolean;
+  /** For a message posted through the Slack app: its channel and ts (the message to update, the thread to reply in). */
+  slackChannel?: string;
+  slackTs?: string;
+  /** For an app message Slack refused for good: what the fallback webhook was told. */
+  fallback?: string;
+  /** For an app message: where it goes, decided at its first claim (planning/slack-incident.ts). */
+  incidentPlan?: IncidentPlan | null;
+  /** For an app message: the incident it opened, replied in or closed. */
+  incident?: IncidentChange;
   /** For a run the event did not start (issue 26): covered by another event's batch, coalesced into or skipped for a run, or capped. */
   busy?: Record<string, unknown>;
   /** For a run action whose delivery holds a batch's trigger lease: the batch (a redelivery stays its holder). */
@@ -55,8 +65,8 @@ export interface ActionRecord {
 
 /** What performing a claimed action came to. */
 export type ActionOutcome =
-  | { status: 'succeeded'; runId?: number | string; runHref?: string | null; recovered?: boolean; sent?: boolean; alreadyAlertedBy?: string[]; busy?: Record<string, unknown>; response?: ActionRecord['response']; runOutcome?: Record<string, unknown>; requests: ActionRecord['requestLog'] }
-  | { status: 'failed'; error: string; httpStatus: number | null; requests: ActionRecord['requestLog'] }
+  | { status: 'succeeded'; runId?: number | string; runHref?: string | null; recovered?: boolean; sent?: boolean; slackChannel?: string; slackTs?: string; incident?: IncidentChange; alreadyAlertedBy?: string[]; busy?: Record<string, unknown>; response?: ActionRecord['response']; runOutcome?: Record<string, unknown>; requests: ActionRecord['requestLog'] }
+  | { status: 'failed'; error: string; httpStatus: number | null; fallback?: string; requests: ActionRecord['requestLog'] }
   | { status: 'retry'; error: string; httpStatus: number | null; notBeforeMs: number | null; uncertain: boolean; requests: ActionRecord['requestLog'] }
   | { status: 'waiting' };
 
@@ -98,6 +108,8 @@ export interface SharedDecision {
 /** What a delivery writes to shared documents when it settles: only merges, so settling never conflicts there. */
 export interface SharedSettle {
   merges: SharedMerges;
+  /** Merges into documents that do not expire with the shared state (the connector document): written without `expireAt`. */
+  lasting?: SharedMerges;
 }
 
 export interface SharedRequest {
@@ -152,6 +164,12 @@ export interface BeginRequest {
   also?: Array<{ collection: string; docId: string; update: (existing: Record<string, unknown> | undefined, claims: Map<string, Claim>) => Record<string, unknown> | undefined }>;
   /** Orchestration's shared documents (job state, joins), decided in the same transaction as the claims. */
   shared?: SharedRequest;
+  /**
+   * Fields set on an action's record when it is claimed for its first attempt (a record
+   * released as waiting was not attempted), from the connector document as read: decisions
+   * every later attempt must keep (where a Slack app message goes). Kept as they are after.
+   */
+  firstClaim?: (actionId: string, connector: Record<string, unknown> | undefined) => Record<string, unknown> | undefined;
   /** The final alert, planned only from the delivery that is the last before dead-lettering. */
   finalAlert?: { actionId: string; target: string; fromDelivery: number };
   deadline: Deadline;
@@ -297,9 +315,11 @@ export class EventStore {
         }
         claims.set(action.actionId, { actionId: action.actionId, decision, record: previous });
         if (decision.decision !== 'claim') continue;
+        const first = !previous || previous.attempts === 0 ? request.firstClaim?.(action.actionId, connectorSnapshot?.exists ? connectorSnapshot.data() : undefined) : undefined;
         actions[action.actionId] = {
           ...newRecord(action, now),
           ...previous,
+          ...first,
           ...sharedDecision?.claimFields.get(action.actionId),
           status: 'pending',
           uncertain: (previous?.uncertain ?? false) || decision.takenOver,
@@ -443,7 +463,9 @@ export class EventStore {
     this.assertFits(ref, { ...begun.data, ...fast.changes });
     try {
       const batch = this.db.batch().update(ref, fast.changes, { lastUpdateTime: begun.writeTime });
-      this.mergeInto(batch, sharedAfter?.(fast.ours).merges, nowMs);
+      const after = sharedAfter?.(fast.ours);
+      this.mergeInto(batch, after?.merges, nowMs);
+      for (const [key, fields] of after?.lasting ?? []) batch.set(this.db.doc(key), fields, { merge: true });
       await this.guard('record the outcomes', deadline, () => batch.commit());
       return fast.changes.status;
     } catch (error) {
@@ -456,7 +478,9 @@ export class EventStore {
         const { changes, ours } = changesFor(stored);
         this.assertFits(ref, { ...stored, ...changes });
         tx.update(ref, changes);
-        for (const [key, fields] of sharedAfter?.(ours).merges ?? []) tx.set(this.db.doc(key), this.expiring(fields, nowMs), { merge: true });
+        const after = sharedAfter?.(ours);
+        for (const [key, fields] of after?.merges ?? []) tx.set(this.db.doc(key), this.expiring(fields, nowMs), { merge: true });
+        for (const [key, fields] of after?.lasting ?? []) tx.set(this.db.doc(key), fields, { merge: true });
         return changes.status;
       }),
     );
@@ -528,7 +552,7 @@ function settled(record: ActionRecord, outcome: ActionOutcome, nowMs: number): A
   const kind = outcome.status === 'failed' ? 'permanent' : 'transient';
   const errors = [...record.errors, { at: new Date(nowMs).toISOString(), attempt: record.attempts, kind, message, status: outcome.httpStatus } as const].slice(-MAX_KEPT);
   if (outcome.status === 'failed') {
-    return { ...released, ...requests, status: 'failed', lastError: message, errors, completedAt: Timestamp.fromMillis(nowMs) };
+    return { ...released, ...requests, status: 'failed', lastError: message, errors, completedAt: Timestamp.fromMillis(nowMs), ...(outcome.fallback ? { fallback: outcome.fallback } : {}) };
   }
   return {
     ...released,

@@ -94,6 +94,7 @@ export function decide({ docId, identity, stored, connector, vendor, settings, n
     vendor: vendorFacts ?? null,
     incident,
     outbox: stored?.outbox ?? [],
+    slackThread: stored?.slackThread ?? null,
     updatedAt: nowMs,
   };
   return { record, changed: !stored || next.notices.length > 0 || essence(record) !== essence(stored), changes: next.changes, notices: next.notices };

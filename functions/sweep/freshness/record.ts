@@ -1,6 +1,7 @@
 import { Timestamp } from '@google-cloud/firestore';
 import type { SlackMessage } from '../../processor/clients/slack-message.js';
 import type { Expectation, VendorFacts } from './expectation.js';
+import type { SlackThread } from './slack-sender.js';
 import type { FreshnessState, Incident } from './state-machine.js';
 
 /**
@@ -47,6 +48,8 @@ export interface FreshnessRecord {
   incident: (Incident & { id: string }) | null;
   /** Slack messages decided and not yet delivered (claimed by one sweep at a time). */
   outbox: OutboxMessage[];
+  /** Through the Slack app: the open incident's alert, which its reminders thread under and its recovery updates (also on the incident record). */
+  slackThread?: SlackThread | null;
   updatedAt: number;
 }
 
@@ -90,6 +93,8 @@ export interface IncidentRecord {
   messages: Record<string, { kind: string; decidedAt: number; sentAt: number | null; skipped: string | null }>;
   /** The Slack message `ts` of the alert, once an app-mode delivery reports it (issue 31): its thread holds the reminders. */
   slackTs: string | null;
+  /** The channel of that message. */
+  slackChannel?: string | null;
   expireAt: number;
 }
 

@@ -1,5 +1,5 @@
 import type { FreshnessExpectation } from '../../generated/routing-config.schema.js';
-import { DEFAULT_WEBHOOK, matcher, RoutingConfigError, type LoadedRouting, type MatchSubject } from '../../processor/planning/routing.js';
+import { matcher, RoutingConfigError, slackTargetOf, type LoadedRouting, type MatchSubject } from '../../processor/planning/routing.js';
 import { clip } from '../../shared/text-cut.js';
 import { compileCron } from './cron.js';
 import { parseFreshnessDuration } from './duration.js';
@@ -23,7 +23,7 @@ export interface FreshnessSettings {
   ruleCount: number;
   /** null: no reminders. */
   realertMs: number | null;
-  /** The webhook reference alerts go to (env:VARIABLE or sm://…). */
+  /** Where alerts go: a webhook reference (env:VARIABLE or sm://…) or a Slack app target (slack-app:<channel>). */
   webhook: string;
 }
 
@@ -54,7 +54,7 @@ export function compileFreshness(routing: LoadedRouting): FreshnessSettings {
     },
     ruleCount: rules.length,
     realertMs,
-    webhook: section.slack?.webhook ?? routing.config.slack?.webhook ?? DEFAULT_WEBHOOK,
+    webhook: slackTargetOf(section.slack, routing.config),
   };
 }
 

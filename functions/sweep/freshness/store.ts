@@ -4,6 +4,7 @@ import { PermanentError } from '../../processor/errors.js';
 import { documentSize, MAX_DOCUMENT_BYTES } from '../../processor/store/document-size.js';
 import { guarded } from '../guard.js';
 import { fromFirestore, toFirestore, type ChangeRecord, type FreshnessRecord, type IncidentRecord, type OutboxMessage } from './record.js';
+import type { SlackThread } from './slack-sender.js';
 
 /** Sub-collections of a freshness document: its incidents and its state changes (the audit trail). */
 export const INCIDENTS_SUBCOLLECTION = 'freshnessIncidents';
@@ -137,13 +138,14 @@ export class FreshnessStore {
    * records, in one commit guarded by the write times of the claim commit. Throws the
    * conflict when another sweep wrote in between (the caller settles those one by one).
    */
-  async settleAll(settled: Array<{ docId: string; writeTime: Timestamp; outbox: OutboxMessage[]; nextCheckAt: number | null; messages: Array<{ incident: number; key: string; fields: Record<string, unknown> }> }>, deadline: Deadline): Promise<void> {
+  async settleAll(settled: Array<{ docId: string; writeTime: Timestamp; outbox: OutboxMessage[]; nextCheckAt: number | null; messages: Array<{ incident: number; key: string; fields: Record<string, unknown> }>; thread?: { incident: number; thread: SlackThread } | undefined }>, deadline: Deadline): Promise<void> {
     for (const chunk of chunks(settled, 100)) {
       const batch = this.db.batch();
       for (const s of chunk) {
         const ref = this.freshnessRef(s.docId);
-        batch.update(ref, { outbox: s.outbox, nextCheckAt: s.nextCheckAt === null ? null : Timestamp.fromMillis(s.nextCheckAt) }, { lastUpdateTime: s.writeTime });
+        batch.update(ref, { outbox: s.outbox, nextCheckAt: s.nextCheckAt === null ? null : Timestamp.fromMillis(s.nextCheckAt), ...(s.thread ? { slackThread: s.thread.thread } : {}) }, { lastUpdateTime: s.writeTime });
         for (const m of s.messages) batch.set(ref.collection(INCIDENTS_SUBCOLLECTION).doc(String(m.incident)), { messages: { [m.key]: m.fields } }, { merge: true });
+        if (s.thread) batch.set(ref.collection(INCIDENTS_SUBCOLLECTION).doc(String(s.thread.incident)), { slackTs: s.thread.thread.ts, slackChannel: s.thread.thread.channel }, { merge: true });
       }
       await this.guard('record the messages sent', deadline, () => batch.commit());
     }

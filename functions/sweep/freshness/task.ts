@@ -1,6 +1,5 @@
 import { Timestamp } from '@google-cloud/firestore';
 import type { AttemptRecord } from '../../processor/clients/http-retry.js';
-import type { SlackClient } from '../../processor/clients/slack.js';
 import { classifyError, describeError } from '../../processor/errors.js';
 import type { MatchSubject } from '../../processor/planning/routing.js';
 import type { SweepConfig } from '../config.js';
@@ -13,6 +12,7 @@ import { describeExpectation, type VendorFacts } from './expectation.js';
 import { renderNotice } from './messages.js';
 import type { ChangeRecord, FreshnessRecord, IncidentRecord, OutboxMessage } from './record.js';
 import type { Notice } from './state-machine.js';
+import type { FreshnessSender, SlackThread } from './slack-sender.js';
 import { INCIDENTS_SUBCOLLECTION, type FreshnessStore, type FreshnessWrite, type ReadPosition, type StoredFreshness } from './store.js';
 
 /** The sources whose connectors are watched (dbt Cloud jobs are the processor's targets, not loads). */
@@ -47,7 +47,8 @@ interface Planned {
 export interface FreshnessTaskDeps {
   config: SweepConfig;
   store: FreshnessStore;
-  slack: SlackClient;
+  /** The freshness target: a webhook, or the Slack app (incidents threaded); undefined when Slack is not configured. */
+  slack: FreshnessSender | undefined;
 }
 
 /**
@@ -175,7 +176,7 @@ export function createFreshnessTask({ config, store, slack }: FreshnessTaskDeps)
       for (const notice of decision.notices) {
         const id = record.incident?.id ?? incidentId(candidate.docId, notice.incident.openedAt);
         Object.assign(incidentFields, incidentUpdate(notice, record, candidate.docId, id, ctx.nowMs, retentionMs));
-        if (!config.slackWebhook) {
+        if (!slack) {
           incidentFields.messages = { ...incidentFields.messages, [notice.key]: { kind: notice.kind, decidedAt: ctx.nowMs, sentAt: null, skipped: 'no Slack webhook is configured' } };
           continue;
         }
@@ -230,14 +231,17 @@ export function createFreshnessTask({ config, store, slack }: FreshnessTaskDeps)
   async function sendClaimed(planned: Planned[], ctx: TickContext): Promise<{ sent: number; left: number }> {
     let sent = 0;
     let left = 0;
-    const settled: Array<{ p: Planned; outcomes: Map<string, Outcome> }> = [];
+    const settled: Array<{ p: Planned; outcomes: Map<string, Outcome>; thread: { incident: number; thread: SlackThread } | undefined }> = [];
     for (const p of planned.filter((x) => x.claimed.length)) {
       const outcomes = new Map<string, Outcome>();
-      for (const message of p.claimed) {
+      let thread: { incident: number; thread: SlackThread } | undefined;
+      // Alerts first: a reminder or recovery decided in the same tick threads under it.
+      for (const message of [...p.claimed].sort((a, b) => Number(b.kind === 'alert') - Number(a.kind === 'alert'))) {
         const attempts: AttemptRecord[] = [];
         const connector = `${p.write.record.source}:${p.write.record.connectorId}`;
         try {
-          await slack.post(config.slackWebhook!, message.message, { deadline: ctx.deadline, attempts });
+          const opened = await slack!.send(message, p.write.docId, thread?.thread ?? p.write.record.slackThread ?? null, { deadline: ctx.deadline, attempts });
+          if (opened) thread = { incident: incidentOpenedAt(message.incidentId), thread: opened };
           outcomes.set(message.key, { sentAt: Date.now() });
           sent++;
           ctx.log.info({ connector, incidentId: message.incidentId, kind: message.kind, key: message.key }, 'freshness message sent');
@@ -248,12 +252,12 @@ export function createFreshnessTask({ config, store, slack }: FreshnessTaskDeps)
           ctx.log.error({ connector, incidentId: message.incidentId, kind: message.kind, err: describeError(error), givenUp: permanent }, permanent ? 'freshness message not sent, given up' : 'freshness message not sent yet; the next tick retries');
         }
       }
-      settled.push({ p, outcomes });
+      settled.push({ p, outcomes, thread });
     }
     if (!settled.length) return { sent, left };
     try {
       await store.settleAll(
-        settled.map(({ p, outcomes }) => {
+        settled.map(({ p, outcomes, thread }) => {
           const outbox = settleOutbox(p.write.record.outbox, outcomes, ctx);
           return {
             docId: p.write.docId,
@@ -261,6 +265,7 @@ export function createFreshnessTask({ config, store, slack }: FreshnessTaskDeps)
             outbox,
             nextCheckAt: earliest(p.write.record.nextChangeAt, ...outbox.map(pendingAt)),
             messages: [...outcomes].map(([key, outcome]) => ({ incident: incidentOpenedAt(p.claimed.find((m) => m.key === key)!.incidentId), key, fields: messageFields(outcome) })),
+            thread,
           };
         }),
         ctx.deadline,
@@ -268,12 +273,12 @@ export function createFreshnessTask({ config, store, slack }: FreshnessTaskDeps)
     } catch (error) {
       if (!isConflict(error)) throw error;
       // Another sweep wrote one of them in between: each settled on the document as it is now.
-      for (const { p, outcomes } of settled) await settleOne(p, outcomes, ctx);
+      for (const { p, outcomes, thread } of settled) await settleOne(p, outcomes, thread, ctx);
     }
     return { sent, left };
   }
 
-  async function settleOne(p: Planned, outcomes: Map<string, Outcome>, ctx: TickContext): Promise<void> {
+  async function settleOne(p: Planned, outcomes: Map<string, Outcome>, thread: { incident: number; thread: SlackThread } | undefined, ctx: TickContext): Promise<void> {
     const ref = store.freshnessRef(p.write.docId);
     await guarded('record the messages sent', config.firestoreTimeoutMs, ctx.deadline, () =>
       store.db.runTransaction(async (tx) => {
@@ -281,7 +286,8 @@ export function createFreshnessTask({ config, store, slack }: FreshnessTaskDeps)
         if (!snapshot.exists) return;
         const outbox = settleOutbox((snapshot.get('outbox') as OutboxMessage[] | undefined) ?? [], outcomes, ctx);
         const next = earliest((snapshot.get('nextChangeAt') as Timestamp | null)?.toMillis() ?? null, ...outbox.map(pendingAt));
-        tx.update(ref, { outbox, nextCheckAt: next === null ? null : new Date(next) });
+        tx.update(ref, { outbox, nextCheckAt: next === null ? null : new Date(next), ...(thread ? { slackThread: thread.thread } : {}) });
+        if (thread) tx.set(ref.collection(INCIDENTS_SUBCOLLECTION).doc(String(thread.incident)), { slackTs: thread.thread.ts, slackChannel: thread.thread.channel }, { merge: true });
         for (const [key, outcome] of outcomes) {
           const incident = incidentOpenedAt(p.claimed.find((m) => m.key === key)!.incidentId);
           tx.set(ref.collection(INCIDENTS_SUBCOLLECTION).doc(String(incident)), { messages: { [key]: messageFields(outcome) } }, { merge: true });

@@ -6,7 +6,7 @@ import { createGzip } from 'node:zlib';
 import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import sinon from 'sinon';
-import type { IngestConfig } from '../../../functions/ingest/config.js';
+import { loadIngestConfig, type IngestConfig } from '../../../functions/ingest/config.js';
 import { signFivetranPayload } from '../../../functions/ingest/fivetran/signature.js';
 import { createIngestHandler } from '../../../functions/ingest/handler.js';
 import { createBodyReader } from '../../../functions/ingest/read-request.js';
@@ -43,6 +43,7 @@ async function serve(overrides: Partial<IngestConfig> = {}) {
     sourceRanges: {},
     trustedProxyHops: 0,
     staleAfterMs: 48 * 3_600_000,
+    slack: loadIngestConfig({}).slack,
     ...overrides,
   };
   const name = `frontDoor${Math.random().toString(36).slice(2)}`;

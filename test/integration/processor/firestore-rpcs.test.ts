@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Firestore } from '@google-cloud/firestore';
 import { fakeDbtCloud, triggerRequests, type FakeDbtCloud } from '../../../functions/local/fake-dbt-cloud.js';
-import { fakeSlack } from '../../../functions/local/fake-slack.js';
-import type { RecordingServer } from '../../../functions/local/recording-server.js';
+import { fakeSlack, type FakeSlack } from '../../../functions/local/fake-slack.js';
+import { LOCAL_SLACK_BOT_TOKEN, LOCAL_SLACK_CHANNEL } from '../../../functions/local/fake-slack-api.js';
 import { readProcessorConfig } from '../../../functions/processor/config.js';
 import { createSyncEventProcessor } from '../../../functions/processor/process-sync-event.js';
 import type { DbtCloudWebhook } from '../../../functions/generated/dbt-cloud-webhook.schema.js';
@@ -39,6 +39,8 @@ const ROUTING = {
     // Its own job: job 11's first run stays queued in the stand-in, so a second load would be coalesced into it.
     { name: 'loop', match: { source: 'fivetran', connectorId: 'loop' }, dbtJobs: [{ jobId: 12 }], slack: { notify: [] } },
     { name: 'quiet', match: { source: 'fivetran', connectorId: { glob: 'up-*' } }, slack: { notify: [] } },
+    // Issue 31: through the Slack app, a failure opens an incident on the connector document, a success closes it.
+    { name: 'app', match: { source: 'fivetran', connectorId: 'app' }, slack: { app: { channel: LOCAL_SLACK_CHANNEL }, notify: ['sync.failed'] } },
   ] as Array<Record<string, unknown>>,
   joins: [
     {
@@ -72,7 +74,7 @@ describe('Firestore round trips per event, counted against the emulator', functi
   let counter: GrpcStreamCounter;
   let db: Firestore;
   let dbt: FakeDbtCloud;
-  let slack: RecordingServer;
+  let slack: FakeSlack;
   let run: ReturnType<typeof createSyncEventProcessor>;
   /** A second instance with its own counted connection: its RPCs apart from another delivery's running at the same time. */
   let otherCounter: GrpcStreamCounter;
@@ -102,6 +104,8 @@ describe('Firestore round trips per event, counted against the emulator', functi
       CONNECTORS_COLLECTION: `rpc-connectors-${process.pid}`,
       JOINS_COLLECTION: `rpc-joins-${process.pid}`,
       JOB_STATE_COLLECTION: `rpc-jobs-${process.pid}`,
+      SLACK_BOT_TOKEN: LOCAL_SLACK_BOT_TOKEN,
+      SLACK_API_BASE_URL: `${slack.url}/api`,
     };
     run = createSyncEventProcessor(readProcessorConfig(env), { firestore: db, logger: quietLogger() });
     other = createSyncEventProcessor(readProcessorConfig(env), { firestore: otherDb, logger: quietLogger() });
@@ -134,6 +138,15 @@ describe('Firestore round trips per event, counted against the emulator', functi
     const rpcs = await rpcsFor(() => run(pubSubCloudEvent(failedSync({ connector: { id: 'unrouted', name: 'unrouted' } }))));
     assert.equal(slack.requests.length, before + 1);
     assert.ok(rpcs <= BUDGETS.routed, `${rpcs} RPCs`);
+  });
+
+  it(`through the Slack app, a failure opening an incident and the success closing it (update in place, reply): at most ${BUDGETS.routed} RPCs each`, async () => {
+    const connector = { id: 'app', name: 'app' };
+    const opens = await rpcsFor(() => run(pubSubCloudEvent(failedSync({ connector }))));
+    const closes = await rpcsFor(() => run(pubSubCloudEvent(syncEvent({ connector }))));
+    const [message] = slack.api.channelMessages(LOCAL_SLACK_CHANNEL);
+    assert.equal(message?.updates, 1, 'the incident was closed in place');
+    assert.ok(opens <= BUDGETS.routed && closes <= BUDGETS.routed, `${opens} and ${closes} RPCs`);
   });
 
   it(`a stale event, recorded and nothing else (issue 25): at most ${BUDGETS.routed} RPCs`, async () => {

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import sinon from 'sinon';
-import type { IngestConfig } from '../../../functions/ingest/config.js';
+import { loadIngestConfig, type IngestConfig } from '../../../functions/ingest/config.js';
 import { signFivetranPayload } from '../../../functions/ingest/fivetran/signature.js';
 import { createIngestHandler } from '../../../functions/ingest/handler.js';
 import { PublishError, type OutboundMessage, type SyncEventPublisher } from '../../../functions/ingest/publisher.js';
@@ -48,6 +48,7 @@ async function serve(overrides: Partial<IngestConfig> = {}, publish?: sinon.Sino
     sourceRanges: {},
     trustedProxyHops: 0,
     staleAfterMs: 48 * 3_600_000,
+    slack: loadIngestConfig({}).slack,
     ...overrides,
   };
   const name = `ingestUnderTest${serial++}`;

@@ -164,6 +164,9 @@ describe('terraform/ (static checks)', function () {
         'google_secret_manager_secret_iam_member roles/secretmanager.viewer each.value.id',
         'google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.slack_webhook_url[count.index].id',
         'google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.sync_event_signing_key.id',
+        // The Slack app's bot token (slack_app.tf), when var.slack_app_enabled: freshness incidents threaded.
+        'google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor google_secret_manager_secret.slack_bot_token[0].id',
+        'google_secret_manager_secret_iam_member roles/secretmanager.viewer google_secret_manager_secret.slack_bot_token[0].id',
         // Run targets (run_targets.tf): each a grant to both identities, through local.run_target_members.
         'google_cloud_run_v2_job_iam_member ${each.value.role} local.cloud_run_job_parts[each.value.job].project',
         'google_project_iam_member roles/composer.user var.project_id',

@@ -13,6 +13,7 @@ import {
   RoutingConfigError,
   routingProblems,
   stringTest,
+  webhookOfRoute,
 } from '../../../../functions/processor/planning/routing.js';
 import { interpret } from '../../../../functions/ingest/interpret.js';
 import { quarantinedEvent } from '../../../../functions/ingest/quarantine.js';
@@ -186,6 +187,32 @@ describe('processor/routing', () => {
       const eventTypes = (loadSchema('sync-event.v1').properties as Record<string, { enum?: string[] }>).type?.enum;
       assert.deepEqual(routingTypes, eventTypes);
     });
+  });
+});
+
+describe('processor/routing: the webhook the sweep alerts a route\'s failed runs through (issue 28 with 31)', () => {
+  const routing = (slack: Record<string, unknown> | undefined) =>
+    loadRoutingConfig(
+      JSON.stringify({
+        ...(slack ? { slack } : {}),
+        routes: [
+          { name: 'hooked', match: { source: 'fivetran' }, slack: { webhook: 'env:HOOK' } },
+          { name: 'app', match: { source: 'airbyte' }, slack: { app: { channel: 'C0APP' } } },
+          { name: 'inherits', match: { source: 'dbt-cloud' } },
+        ],
+      }),
+    );
+
+  it('a route\'s own webhook, else the top-level one, else SLACK_WEBHOOK_URL', () => {
+    assert.equal(webhookOfRoute(routing(undefined), 'hooked'), 'env:HOOK');
+    assert.equal(webhookOfRoute(routing(undefined), 'inherits'), 'env:SLACK_WEBHOOK_URL');
+    assert.equal(webhookOfRoute(routing({ webhook: 'env:TOP' }), 'inherits'), 'env:TOP');
+  });
+
+  it('a route on the Slack app: the fallback webhook, else SLACK_WEBHOOK_URL, never the app reference', () => {
+    assert.equal(webhookOfRoute(routing({ fallbackWebhook: 'env:FALLBACK' }), 'app'), 'env:FALLBACK');
+    assert.equal(webhookOfRoute(routing(undefined), 'app'), 'env:SLACK_WEBHOOK_URL');
+    assert.equal(webhookOfRoute(routing({ app: { channel: 'C0TOP' }, fallbackWebhook: 'env:FALLBACK' }), 'inherits'), 'env:FALLBACK');
   });
 });
 
