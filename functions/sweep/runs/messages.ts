@@ -14,7 +14,7 @@ export function renderRunFailure(record: FollowedRun, linkOrigins: readonly stri
   const connector = origin.connectorName ?? origin.connectorId ?? 'unknown connector';
   const what = `${record.label} ${WORDS[outcome.status] ?? outcome.status}`;
   const load = `${vendorName(origin.source)} ${origin.type} for ${connector}${origin.syncId ? ` (sync ${origin.syncId})` : ''}`;
-  const run = record.runId ? mrkdwnLink(record.href, `run ${escape(record.runId)}`, linkOrigins) : 'its run';
+  const run = record.runId ? mrkdwnLink(record.href, `run ${record.runId}`, linkOrigins) : 'its run';
   const lines = [
     `*${escape(what)}*: ${run}${outcome.targetStatus ? ` (${escape(outcome.targetStatus)})` : ''}${outcome.durationSeconds !== null ? ` after ${outcome.durationSeconds} s` : ''}.`,
     `Started for the load of ${escape(load)}, event \`${escape(origin.eventId)}\`${record.covers.length ? `, and ${record.covers.length} more load${record.covers.length === 1 ? '' : 's'} it covered` : ''}.`,
